@@ -1,0 +1,126 @@
+import csv
+import dataclasses
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from training import checkpoint
+from training.build import build_model
+from training.options import TrainOptions
+from training.train import main, run_training
+
+TINY = dict(dataset="mnist", latent_dim=8, width=4, batch_size=8, epochs=1, log_every=1, checkpoint_every=2, sample_every=1)
+
+
+def _generator_weights(run_dir, opts, num_classes):
+    model = build_model(opts, 1, num_classes)
+    step = checkpoint.restore(checkpoint.latest_checkpoint(run_dir)[1], model.state_variables())
+    return step, [w.numpy() for w in model.generator.weights + model.ema_generator.weights]
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_resume_equals_uninterrupted(tmp_path, tiny_mnist_like, conditional):
+    tf.config.experimental.enable_op_determinism()
+    opts = TrainOptions(**TINY, conditional=conditional, augment=True, out=str(tmp_path / "straight"), max_steps=4)
+    run_training(opts, data=tiny_mnist_like, verbose=False)
+
+    split = dataclasses.replace(opts, out=str(tmp_path / "split"), max_steps=2)
+    run_training(split, data=tiny_mnist_like, verbose=False)
+    run_training(dataclasses.replace(split, max_steps=4), resume=True, data=tiny_mnist_like, verbose=False)
+
+    step_a, a = _generator_weights(tmp_path / "straight", opts, 4)
+    step_b, b = _generator_weights(tmp_path / "split", opts, 4)
+    assert step_a == step_b == 4
+    for wa, wb in zip(a, b):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_run_folder_contents(tmp_path, tiny_mnist_like):
+    opts = TrainOptions(**TINY, conditional=True, out=str(tmp_path / "run"), max_steps=5)
+    run_dir = run_training(opts, data=tiny_mnist_like, verbose=False)
+    for name in ("options.json", "history.csv", "loss.png", "samples/final.png", "samples/epoch_0001.png"):
+        assert (run_dir / name).exists(), name
+    assert TrainOptions.from_json((run_dir / "options.json").read_text()) == opts
+    with open(run_dir / "history.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {"d_loss", "g_loss", "d_acc_real", "d_acc_fake", "images_per_s", "wall_s"} <= set(rows[0])
+    assert [int(r["step"]) for r in rows if r["kind"] == "step"] == [1, 2, 3, 4]
+    assert len(checkpoint.list_checkpoints(run_dir)) <= checkpoint.KEEP
+
+
+def test_checkpoints_keep_last_three(tmp_path, tiny_mnist_like):
+    opts = TrainOptions(**{**TINY, "checkpoint_every": 1}, out=str(tmp_path / "run"), max_steps=4)
+    run_training(opts, data=tiny_mnist_like, verbose=False)
+    assert [s for s, _ in checkpoint.list_checkpoints(tmp_path / "run")] == [2, 3, 4]
+
+
+def test_nan_guard_stops_without_checkpoint(tmp_path, tiny_mnist_like):
+    poisoned = dataclasses.replace(tiny_mnist_like, images=np.full_like(tiny_mnist_like.images, np.nan))
+    opts = TrainOptions(**TINY, out=str(tmp_path / "run"), max_steps=3)
+    with pytest.raises(checkpoint.NonFiniteError, match="non-finite at step 1"):
+        run_training(opts, data=poisoned, verbose=False)
+    assert checkpoint.list_checkpoints(tmp_path / "run") == []
+
+
+def test_checkpoint_refuses_non_finite_weights(tmp_path):
+    with pytest.raises(checkpoint.NonFiniteError):
+        checkpoint.save(tmp_path, 1, [np.array([1.0, np.inf], dtype=np.float32)])
+    assert checkpoint.list_checkpoints(tmp_path) == []
+
+
+def test_vae_loss_falls(tmp_path, tiny_mnist_like):
+    # A learnable signal: each class is a fixed blob pattern, so reconstruction can improve quickly.
+    rng = np.random.default_rng(1)
+    patterns = rng.uniform(-1, 1, size=(4, 28, 28, 1)).astype(np.float32)
+    data = dataclasses.replace(tiny_mnist_like, images=patterns[tiny_mnist_like.labels])
+    opts = TrainOptions(**{**TINY, "epochs": 25, "log_every": 4, "sample_every": 100}, model="vae", lr=2e-3, out=str(tmp_path / "vae"))
+    run_dir = run_training(opts, data=data, verbose=False)
+    with open(run_dir / "history.csv") as fh:
+        losses = [float(r["loss"]) for r in csv.DictReader(fh) if r["kind"] == "step"]
+    assert losses[-1] < 0.8 * losses[0]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--dataset", "imagenet"], "unknown dataset"),
+        (["--batch-size", "0"], "--batch-size must be positive"),
+        (["--epochs", "-1"], "--epochs must be positive"),
+        (["--image-size", "50"], "--image-size must be one of"),
+        (["--batch-size", "100000", "--max-steps", "1"], "larger than the dataset"),
+        (["--resume"], "has no options.json"),
+    ],
+)
+def test_cli_errors_exit_2_with_one_line(tmp_path, capsys, argv, message):
+    code = main([*argv, "--out", str(tmp_path / "run"), "--quiet"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_cli_existing_run_and_unwritable_out(tmp_path, capsys):
+    existing = tmp_path / "run"
+    existing.mkdir()
+    (existing / "options.json").write_text("{}")
+    assert main(["--out", str(existing)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["--out", str(blocker / "run")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_cli_dry_run_and_real_exit_code(tmp_path):
+    ok = subprocess.run(
+        [sys.executable, "-m", "training.train", "--dry-run", "--conditional", "--out", str(tmp_path / "r")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert ok.returncode == 0 and '"conditional": true' in ok.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "training.train", "--loss", "bce", "--lr", "5", "--out", str(tmp_path / "r")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--lr" in bad.stderr

@@ -1,0 +1,41 @@
+"""Build a GAN or VAE from TrainOptions: one place, shared by training and export."""
+
+from __future__ import annotations
+
+import keras
+
+from training.gan import GAN
+from training.networks import build_discriminator, build_encoder, build_generator
+from training.options import TrainOptions
+from training.vae import VAE
+
+
+def build_model(opts: TrainOptions, channels: int, num_classes: int) -> GAN | VAE:
+    """Networks, wrapper model and optimizers for a run (call inside the distribution strategy's scope)."""
+    size, width = opts.resolved_image_size(), opts.resolved_width()
+    classes = num_classes if opts.conditional else 0
+    keras.utils.set_random_seed(opts.seed)  # initial weights depend on the seed alone
+    if opts.model == "vae":
+        decoder = build_generator(opts.latent_dim, size, channels, classes, width, name="decoder")
+        encoder = build_encoder(opts.latent_dim, size, channels, classes, width)
+        model = VAE(encoder, decoder, opts.latent_dim, classes, seed=opts.seed)
+        model.compile(keras.optimizers.Adam(opts.lr, beta_1=opts.beta1, beta_2=opts.beta2))
+        return model
+    generator = build_generator(opts.latent_dim, size, channels, classes, width)
+    discriminator = build_discriminator(size, channels, classes, width, opts.spectral_norm)
+    model = GAN(
+        generator,
+        discriminator,
+        opts.latent_dim,
+        classes,
+        loss=opts.loss,
+        label_smoothing=opts.label_smoothing,
+        ema_decay=opts.ema,
+        augment=opts.augment,
+        seed=opts.seed,
+    )
+    model.compile(
+        g_optimizer=keras.optimizers.Adam(opts.lr, beta_1=opts.beta1, beta_2=opts.beta2),
+        d_optimizer=keras.optimizers.Adam(opts.d_lr or opts.lr, beta_1=opts.beta1, beta_2=opts.beta2),
+    )
+    return model

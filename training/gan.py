@@ -1,0 +1,166 @@
+"""`GAN(keras.Model)`: owns compile, metrics and train_step, nothing else (keras-io DCGAN style).
+
+Losses: non-saturating BCE (optional one-sided label smoothing), hinge, WGAN-GP. Options: differentiable
+augmentation (applied to real and fake alike so D cannot tell them apart by augmentation), and an EMA copy of
+the generator that samples and export use. All randomness comes from one `keras.random.SeedGenerator`, whose
+state is checkpointed, so a resumed run draws the same noise an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from training.augment import diff_augment
+
+LOSSES = ("bce", "hinge", "wgan-gp")
+
+
+class GAN(keras.Model):
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        latent_dim: int,
+        num_classes: int = 0,
+        loss: str = "bce",
+        label_smoothing: float = 0.0,
+        gp_weight: float = 10.0,
+        ema_decay: float = 0.999,
+        augment: bool = False,
+        seed: int = 0,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; choose {', '.join(LOSSES)}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.num_classes = num_classes
+        self.loss_kind = loss
+        self.label_smoothing = label_smoothing
+        self.gp_weight = gp_weight
+        self.ema_decay = ema_decay
+        self.augment = augment
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        # The EMA generator is a clone that is never trained directly; it starts equal to the generator.
+        self.ema_generator = keras.models.clone_model(generator)
+        self.ema_generator.name = "ema_generator"
+        self.ema_generator.set_weights(generator.get_weights())
+        self.ema_step = keras.Variable(0, dtype="int64", trainable=False, name="ema_step")
+
+    def compile(self, g_optimizer: keras.optimizers.Optimizer, d_optimizer: keras.optimizers.Optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.trackers = {
+            name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
+        }
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    @property
+    def sampling_generator(self) -> keras.Model:
+        """The generator used for samples and export: the EMA copy when EMA is on."""
+        return self.ema_generator if self.ema_decay > 0 else self.generator
+
+    def _inputs(self, z, y):
+        return [z, y] if self.num_classes else z
+
+    def _d(self, images, y, training=True):
+        if self.augment:
+            images = diff_augment(images, self.seed_generator)
+        return self.discriminator([images, y] if self.num_classes else images, training=training)
+
+    def _gradient_penalty(self, real, fake, y):
+        alpha = keras.random.uniform((tf.shape(real)[0], 1, 1, 1), seed=self.seed_generator)
+        mixed = real + alpha * (fake - real)
+        with tf.GradientTape() as tape:
+            tape.watch(mixed)
+            logits = self.discriminator([mixed, y] if self.num_classes else mixed, training=True)
+        grads = tape.gradient(logits, mixed)
+        norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
+        return tf.reduce_mean(tf.square(norms - 1.0))
+
+    def _d_loss(self, real_logits, fake_logits):
+        if self.loss_kind == "bce":
+            real_target = tf.ones_like(real_logits) * (1.0 - self.label_smoothing)
+            real = tf.nn.sigmoid_cross_entropy_with_logits(real_target, real_logits)
+            fake = tf.nn.sigmoid_cross_entropy_with_logits(tf.zeros_like(fake_logits), fake_logits)
+            return tf.reduce_mean(real) + tf.reduce_mean(fake)
+        if self.loss_kind == "hinge":
+            return tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logits))
+        # WGAN-GP critic loss; the small drift term keeps real scores from wandering off.
+        return tf.reduce_mean(fake_logits) - tf.reduce_mean(real_logits) + 1e-3 * tf.reduce_mean(real_logits**2)
+
+    def _g_loss(self, fake_logits):
+        if self.loss_kind == "bce":  # non-saturating
+            return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.ones_like(fake_logits), fake_logits))
+        return -tf.reduce_mean(fake_logits)
+
+    def _update_ema(self):
+        # Warm-up: the effective decay grows with the step so early EMA weights are not stuck at init.
+        self.ema_step.assign_add(1)
+        step = tf.cast(self.ema_step, tf.float32)
+        decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        for ema_w, w in zip(self.ema_generator.weights, self.generator.weights):
+            ema_w.assign(decay * ema_w + (1.0 - decay) * w)
+
+    def train_step(self, data):
+        real, labels = data
+        batch = tf.shape(real)[0]
+        # Losses are averaged per replica and the optimizer sums replicas, so divide by their count.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        y = tf.one_hot(labels, self.num_classes) if self.num_classes else None
+
+        # 1. Discriminator step on real and generated images.
+        z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        fake = self.generator(self._inputs(z, y), training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self._d(real, y)
+            fake_logits = self._d(fake, y)
+            d_loss = self._d_loss(real_logits, fake_logits)
+            if self.loss_kind == "wgan-gp":
+                d_loss += self.gp_weight * self._gradient_penalty(real, fake, y)
+            scaled = d_loss / replicas
+        grads = tape.gradient(scaled, self.discriminator.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+
+        # 2. Generator step with fresh noise.
+        z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._inputs(z, y), training=True)
+            g_loss = self._g_loss(self._d(fake, y))
+            scaled = g_loss / replicas
+        grads = tape.gradient(scaled, self.generator.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+
+        # 3. EMA of the generator's weights (including batch-norm statistics).
+        if self.ema_decay > 0:
+            self._update_ema()
+
+        values = {
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_acc_real": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
+            "d_acc_fake": tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32)),
+        }
+        for name, value in values.items():
+            self.trackers[name].update_state(value)
+        return values
+
+    def state_variables(self) -> list:
+        """Every variable a checkpoint must hold to resume exactly (weights, optimizers, RNG, EMA)."""
+        return (
+            list(self.generator.weights)
+            + list(self.discriminator.weights)
+            + list(self.ema_generator.weights)
+            + list(self.g_optimizer.variables)
+            + list(self.d_optimizer.variables)
+            + [self.seed_generator.state, self.ema_step]
+        )

@@ -1,0 +1,168 @@
+"""Training options: one dataclass, parsed from the command line, stored as `options.json` in the run folder."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from training.data import DEFAULT_SIZES, SUPPORTED_SIZES, dataset_kind
+from training.gan import LOSSES
+
+MODELS = ("dcgan", "vae")
+
+
+class UsageError(ValueError):
+    """A mistake in the command line; reported as one line with exit code 2."""
+
+
+@dataclass
+class TrainOptions:
+    dataset: str = "mnist"
+    model: str = "dcgan"
+    conditional: bool = False
+    epochs: int = 50
+    max_steps: int | None = None
+    batch_size: int = 128
+    latent_dim: int = 64
+    loss: str = "bce"
+    label_smoothing: float = 0.0
+    spectral_norm: bool = False
+    ema: float = 0.999
+    augment: bool = False
+    lr: float = 2e-4
+    d_lr: float | None = None
+    beta1: float = 0.5
+    beta2: float = 0.999
+    width: int | None = None
+    image_size: int | None = None
+    dataset_size: int = 10000
+    seed: int = 0
+    jit: bool = False
+    log_every: int = 50
+    checkpoint_every: int = 500
+    sample_every: int = 5
+    out: str = "runs/run"
+
+    def resolved_image_size(self) -> int:
+        return self.image_size or DEFAULT_SIZES[dataset_kind(self.dataset)]
+
+    def resolved_width(self) -> int:
+        # Narrower networks at 64x64 keep CPU training practical; GPUs can afford --width 64.
+        return self.width or {28: 32, 32: 32, 64: 16}[self.resolved_image_size()]
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainOptions:
+        raw = json.loads(text)
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+    def validate(self) -> None:
+        """Raise UsageError naming the first bad option."""
+        try:
+            dataset_kind(self.dataset)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if self.model not in MODELS:
+            raise UsageError(f"unknown --model {self.model!r}; choose {', '.join(MODELS)}")
+        if self.loss not in LOSSES:
+            raise UsageError(f"unknown --loss {self.loss!r}; choose {', '.join(LOSSES)}")
+        for name in ("epochs", "batch_size", "latent_dim", "log_every", "checkpoint_every", "sample_every"):
+            if getattr(self, name) <= 0:
+                raise UsageError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if self.max_steps is not None and self.max_steps <= 0:
+            raise UsageError(f"--max-steps must be positive, got {self.max_steps}")
+        if self.width is not None and self.width <= 0:
+            raise UsageError(f"--width must be positive, got {self.width}")
+        if self.image_size is not None and self.image_size not in SUPPORTED_SIZES:
+            raise UsageError(f"--image-size must be one of {', '.join(map(str, SUPPORTED_SIZES))}")
+        if not 0.0 <= self.ema < 1.0:
+            raise UsageError(f"--ema must be in [0, 1), got {self.ema} (0 turns EMA off)")
+        if not 0.0 <= self.label_smoothing < 0.5:
+            raise UsageError(f"--label-smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        for name in ("lr", "d_lr"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 < value < 1.0:
+                raise UsageError(f"--{name.replace('_', '-')} must be in (0, 1), got {value}")
+        if not 0.0 <= self.beta1 < 1.0 or not 0.0 <= self.beta2 < 1.0:
+            raise UsageError("--beta1 and --beta2 must be in [0, 1)")
+        if self.dataset_size <= 0:
+            raise UsageError(f"--dataset-size must be positive, got {self.dataset_size}")
+
+
+EXAMPLES = """examples:
+  python -m training.train --dataset mnist --model dcgan --conditional --epochs 50 --out runs/mnist-cdcgan
+  python -m training.train --dataset mathart --model dcgan --augment --epochs 40 --out runs/mathart-dcgan
+  python -m training.train --dataset folder:./faces --image-size 64 --loss hinge --spectral-norm --out runs/faces
+  python -m training.train --dataset mnist --model vae --conditional --out runs/mnist-cvae
+  python -m training.train --out runs/mnist-cdcgan --resume --epochs 80      # continue a run
+GPU: pip install 'tensorflow[and-cuda]==2.21.0' in place of tensorflow-cpu; several GPUs are used automatically.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m training.train",
+        description="Train a GAN or VAE generator; the run folder is what `python -m training.export` reads.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    d = TrainOptions()
+    p.add_argument("--dataset", default=None, help=f"mnist, fashion_mnist, mathart or folder:PATH (default {d.dataset})")
+    p.add_argument("--model", default=None, choices=MODELS, help="dcgan (default) or vae")
+    p.add_argument("--conditional", action="store_true", default=None, help="condition on class labels")
+    p.add_argument("--epochs", type=int, default=None, help=f"passes over the data (default {d.epochs})")
+    p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in total")
+    p.add_argument("--batch-size", type=int, default=None, help=f"default {d.batch_size}")
+    p.add_argument("--latent-dim", type=int, default=None, help=f"default {d.latent_dim}")
+    p.add_argument("--loss", default=None, choices=LOSSES, help="bce (non-saturating, default), hinge, wgan-gp")
+    p.add_argument("--label-smoothing", type=float, default=None, help="one-sided, for bce (e.g. 0.1)")
+    p.add_argument("--spectral-norm", action="store_true", default=None, help="spectral normalisation in D")
+    p.add_argument("--ema", type=float, default=None, help=f"EMA decay of G's weights, 0 = off (default {d.ema})")
+    p.add_argument("--augment", action="store_true", default=None, help="differentiable augmentation (small data)")
+    p.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d.lr})")
+    p.add_argument("--d-lr", type=float, default=None, help="D's learning rate (default: --lr)")
+    p.add_argument("--beta1", type=float, default=None, help=f"Adam beta1 (default {d.beta1})")
+    p.add_argument("--width", type=int, default=None, help="base channel width (default 32, or 16 at 64x64)")
+    p.add_argument("--image-size", type=int, default=None, help="28, 32 or 64 (default: the dataset's own)")
+    p.add_argument("--dataset-size", type=int, default=None, help=f"mathart images to render (default {d.dataset_size})")
+    p.add_argument("--seed", type=int, default=None, help="seeds data order, noise and initial weights")
+    p.add_argument("--jit", action="store_true", default=None, help="compile the train step with XLA")
+    p.add_argument("--log-every", type=int, default=None, help=f"history row every N steps (default {d.log_every})")
+    p.add_argument("--checkpoint-every", type=int, default=None, help=f"default {d.checkpoint_every} steps")
+    p.add_argument("--sample-every", type=int, default=None, help=f"sample grid every N epochs (default {d.sample_every})")
+    p.add_argument("--out", default=None, help="run folder (required)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved options and exit")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+# Options that may change when a run is resumed; everything else comes from the stored options.json.
+RESUMABLE_OVERRIDES = ("epochs", "max_steps", "jit", "log_every", "checkpoint_every", "sample_every")
+
+
+def resolve(args: argparse.Namespace) -> TrainOptions:
+    """Merge the command line over defaults (or over the stored options when resuming), then validate."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainOptions) if getattr(args, f.name, None) is not None}
+    if not args.out:
+        raise UsageError("--out is required: the run folder to write (or to resume with --resume)")
+    out = Path(args.out)
+    if args.resume:
+        stored = out / "options.json"
+        if not stored.exists():
+            raise UsageError(f"--resume: {out} has no options.json; start a new run without --resume")
+        opts = TrainOptions.from_json(stored.read_text())
+        changed = [k for k in given if k not in RESUMABLE_OVERRIDES and k != "out" and given[k] != getattr(opts, k)]
+        if changed:
+            raise UsageError(f"--resume cannot change {', '.join('--' + c.replace('_', '-') for c in changed)}")
+        opts = dataclasses.replace(opts, **{k: v for k, v in given.items() if k in RESUMABLE_OVERRIDES}, out=str(out))
+    else:
+        opts = TrainOptions(**given)
+    opts.validate()
+    return opts

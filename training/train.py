@@ -1,0 +1,189 @@
+"""Train a GAN or VAE generator into a run folder.
+
+    python -m training.train --dataset mnist --model dcgan --conditional --epochs 50 --batch-size 128 \
+        --latent-dim 64 --loss bce --seed 0 --out runs/mnist-cdcgan
+
+The run folder holds options.json, checkpoints/ (last 3), history.csv, loss.png and samples/. `--resume`
+continues from the last checkpoint and ends where an uninterrupted run would; Ctrl-C checkpoints first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from training.data import DataError, Dataset
+from training.options import TrainOptions, UsageError, build_parser, resolve
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _check_out_dir(opts: TrainOptions, resume: bool) -> None:
+    out = Path(opts.out)
+    if not resume and out.exists() and any(out.iterdir()):
+        raise UsageError(f"run folder {out} already exists; use --resume to continue it or choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot write to --out {out}: {exc.strerror or exc}") from None
+
+
+def _write_json_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _strategy():
+    """MirroredStrategy across all GPUs when there are several; otherwise the default (single device)."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+
+
+def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None = None, verbose: bool = True) -> Path:
+    """Train per `opts` into `opts.out`; returns the run folder. `data` overrides loading (tests use it)."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from training import checkpoint
+    from training.build import build_model
+    from training.callbacks import Checkpointer, HistoryLogger, SampleGrid
+    from training.data import load_dataset, make_pipeline
+
+    run_dir = Path(opts.out)
+    # 1. Data, and the checks that need it.
+    if data is None:
+        data = load_dataset(opts.dataset, opts.image_size, opts.dataset_size)
+    if opts.batch_size > len(data.images):
+        raise UsageError(f"--batch-size {opts.batch_size} is larger than the dataset ({len(data.images)} images)")
+    if opts.conditional and data.num_classes < 2:
+        raise UsageError(f"--conditional needs class labels, but dataset {opts.dataset} has none")
+    steps_per_epoch = len(data.images) // opts.batch_size
+    total_steps = opts.epochs * steps_per_epoch
+    if opts.max_steps:
+        total_steps = min(total_steps, opts.max_steps)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_json_atomic(run_dir / "options.json", opts.to_json() + "\n")
+    _write_json_atomic(
+        run_dir / "dataset.json",
+        json.dumps(
+            {"name": data.name, "source": data.source, "class_names": data.class_names, "image_shape": data.image_shape,
+             "train_images": len(data.images), "heldout_images": len(data.heldout_images), "notes": data.notes},
+            indent=2,
+        ) + "\n",
+    )
+
+    # 2. Model, optimizers and (when resuming) their exact state.
+    strategy = _strategy()
+    with strategy.scope():
+        model = build_model(opts, data.image_shape[2], data.num_classes)
+    start_step = 0
+    if resume:
+        found = checkpoint.latest_checkpoint(run_dir)
+        if found is None:
+            raise UsageError(f"--resume: {run_dir} has no checkpoint yet; start it again without --resume")
+        start_step = checkpoint.restore(found[1], model.state_variables())
+        if verbose:
+            print(f"resumed {run_dir} at step {start_step}")
+
+    # 3. Compiled step; the data stream skips what the checkpointed run already consumed.
+    dataset = make_pipeline(data, opts.batch_size, opts.seed, start_step)
+    if strategy.num_replicas_in_sync > 1:
+        dataset = strategy.experimental_distribute_dataset(dataset)
+
+    def one_step(batch):
+        per_replica = strategy.run(model.train_step, args=(batch,))
+        return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in per_replica.items()}
+
+    step_fn = tf.function(one_step, jit_compile=opts.jit, reduce_retracing=True)
+
+    printer = (lambda row: None) if not verbose or sys.stdout.isatty() else (lambda row: print(_format_row(row), flush=True))
+    saver = Checkpointer(run_dir, opts.checkpoint_every)
+    callbacks = keras.callbacks.CallbackList(
+        [
+            HistoryLogger(run_dir, opts.log_every, opts.batch_size, steps_per_epoch, start_step, printer),
+            SampleGrid(run_dir, opts.latent_dim, data.class_names, opts.conditional, opts.sample_every),
+            saver,
+        ],
+        model=model,
+    )
+    progress = keras.utils.Progbar(total_steps, stateful_metrics=None) if verbose and sys.stdout.isatty() else None
+
+    # 4. The loop. Steps are global, so epoch boundaries and milestones match an uninterrupted run.
+    step = start_step
+    iterator = iter(dataset)
+    callbacks.on_train_begin()
+    try:
+        while step < total_steps:
+            epoch = step // steps_per_epoch
+            if step % steps_per_epoch == 0:
+                for tracker in model.metrics:
+                    tracker.reset_state()
+                callbacks.on_epoch_begin(epoch)
+            logs = {k: float(v) for k, v in step_fn(next(iterator)).items()}
+            bad = [k for k, v in logs.items() if not np.isfinite(v)]
+            if bad:
+                raise checkpoint.NonFiniteError(
+                    f"{', '.join(bad)} became non-finite at step {step + 1}; training stopped and no checkpoint was "
+                    "written from these weights. Try a lower --lr, --loss hinge or --spectral-norm, or --resume from "
+                    "the last checkpoint"
+                )
+            running = {t.name: float(t.result()) for t in model.metrics}
+            callbacks.on_train_batch_end(step, running)
+            step += 1
+            if progress is not None:
+                progress.update(step, list(logs.items()))
+            if step % steps_per_epoch == 0:
+                callbacks.on_epoch_end(epoch, running)
+    except KeyboardInterrupt:
+        path = saver.save_now(step)
+        print(f"\ninterrupted at step {step}; checkpoint {path or 'already current'}; continue with --resume")
+        raise
+    saver.save_now(step)
+    callbacks.on_train_end()
+    return run_dir
+
+
+def _format_row(row: dict) -> str:
+    keys = [k for k in row if k not in ("kind",)]
+    return " ".join(f"{k}={row[k]}" for k in keys)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        opts = resolve(args)
+        if args.dry_run:
+            print(opts.to_json())
+            return 0
+        _check_out_dir(opts, args.resume)
+        started = time.perf_counter()
+        run_dir = run_training(opts, resume=args.resume, verbose=not args.quiet)
+    except (UsageError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # NonFiniteError and friends: one clear line, not a traceback
+        from training.checkpoint import NonFiniteError
+
+        if isinstance(exc, NonFiniteError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
+    print(f"done: {run_dir} in {time.perf_counter() - started:.0f}s (samples in {run_dir / 'samples'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
