@@ -44,3 +44,25 @@ def labelled_grid(images_u8: np.ndarray, rows: int, cols: int, row_labels: list[
     for r, text in enumerate(row_labels):
         draw.text((4, int(r * cell_h + cell_h / 2 - 6)), text, fill=(230, 230, 230))
     return canvas
+
+
+SHEET_COLUMNS = 8
+
+
+def sample_sheet(generate, latent_dim: int, class_names: list[str] | tuple[str, ...]):
+    """The fixed-seed sheet shown in training reports and model cards.
+
+    Conditional models (class_names given): one row per class, seeds 0..7 in the columns. Otherwise an 8x8 grid
+    of seeds 0..63. `generate(z, y)` returns uint8 images. Returns a labelled PIL image.
+    """
+    from serving.latents import one_hot, z_batch
+
+    if class_names:
+        rows = len(class_names)
+        z = z_batch(list(range(SHEET_COLUMNS)) * rows, latent_dim)
+        y = one_hot(np.repeat(np.arange(rows), SHEET_COLUMNS), rows)
+        labels = list(class_names)
+    else:
+        rows, labels, y = SHEET_COLUMNS, None, None
+        z = z_batch(list(range(rows * SHEET_COLUMNS)), latent_dim)
+    return labelled_grid(generate(z, y), rows, SHEET_COLUMNS, labels)

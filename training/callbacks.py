@@ -13,30 +13,17 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from serving.grid import labelled_grid, to_uint8
-from serving.latents import one_hot, z_batch
+from serving.grid import sample_sheet, to_uint8
 from training import checkpoint
 
-SAMPLE_COLUMNS = 8
+def _keras_generate(generator: keras.Model):
+    """Adapt a Keras generator (tanh output) to sample_sheet's generate(z, y) -> uint8 images."""
 
+    def generate(z, y):
+        images = generator.predict_on_batch([z, y] if y is not None else z)
+        return to_uint8((np.asarray(images) + 1.0) / 2.0)
 
-def sample_images(generator: keras.Model, latent_dim: int, class_names: list[str], conditional: bool):
-    """The fixed-seed sheet: one row per class (seeds 0..7) for conditional models, else an 8x8 grid of seeds 0..63.
-
-    Returns (uint8 images [n, h, w, c], rows, row_labels).
-    """
-    if conditional:
-        rows = len(class_names)
-        seeds = list(range(SAMPLE_COLUMNS)) * rows
-        labels = np.repeat(np.arange(rows), SAMPLE_COLUMNS)
-        inputs = [z_batch(seeds, latent_dim), one_hot(labels, len(class_names))]
-        row_labels = list(class_names)
-    else:
-        rows = SAMPLE_COLUMNS
-        inputs = z_batch(list(range(rows * SAMPLE_COLUMNS)), latent_dim)
-        row_labels = None
-    images = generator.predict_on_batch(inputs)
-    return to_uint8((np.asarray(images) + 1.0) / 2.0), rows, row_labels
+    return generate
 
 
 def _atomic_save_png(image, path: Path) -> None:
@@ -55,8 +42,9 @@ class SampleGrid(keras.callbacks.Callback):
         self.class_names, self.conditional = class_names, conditional
 
     def _write(self, name: str) -> None:
-        images, rows, labels = sample_images(self.model.sampling_generator, self.latent_dim, self.class_names, self.conditional)
-        _atomic_save_png(labelled_grid(images, rows, SAMPLE_COLUMNS, labels), self.run_dir / "samples" / name)
+        names = self.class_names if self.conditional else []
+        sheet = sample_sheet(_keras_generate(self.model.sampling_generator), self.latent_dim, names)
+        _atomic_save_png(sheet, self.run_dir / "samples" / name)
 
     def on_epoch_end(self, epoch, logs=None):
         number = epoch + 1

@@ -1,0 +1,129 @@
+"""The generator contract: one frozen dataclass, written as config.json beside every model.onnx.
+
+`GeneratorConfig.from_dict` fills defaults for missing optional keys and refuses, naming the key, anything it
+cannot use. Training writes it (numpy-free, TensorFlow-free), serving reads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from serving.latents import LATENT_ALGORITHM
+
+FORMAT_VERSION = 1
+REQUIRED = ("name", "latent_dim", "image_size", "channels")
+
+
+class ConfigError(ValueError):
+    """config.json cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    name: str
+    latent_dim: int
+    image_size: tuple[int, int]
+    channels: int
+    model_family: str = "dcgan"
+    num_classes: int = 0
+    class_names: tuple[str, ...] = ()
+    format_version: int = FORMAT_VERSION
+    inputs: tuple[str, ...] = ("z",)
+    outputs: tuple[str, ...] = ("images",)
+    dataset: str = "unknown"
+    train_steps: int = 0
+    versions: dict[str, str] = field(default_factory=dict)
+    sha256: str = ""
+    parity_max_abs_diff: float | None = None
+    latent_algorithm: str = LATENT_ALGORITHM
+    extra: dict[str, Any] = field(default_factory=dict)  # training facts: losses, time, data source, ...
+
+    @property
+    def conditional(self) -> bool:
+        return self.num_classes > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["image_size"] = list(self.image_size)
+        d["class_names"] = list(self.class_names)
+        d["inputs"] = list(self.inputs)
+        d["outputs"] = list(self.outputs)
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    def replace(self, **changes: Any) -> GeneratorConfig:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> GeneratorConfig:
+        if not isinstance(raw, dict):
+            raise ConfigError("config.json must hold a JSON object")
+        for key in REQUIRED:
+            if key not in raw:
+                raise ConfigError(f"config.json is missing required key {key!r}")
+        version = raw.get("format_version", FORMAT_VERSION)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise ConfigError(f"config.json key 'format_version' is {version!r}; this ganimate reads up to {FORMAT_VERSION}")
+        algorithm = raw.get("latent_algorithm", LATENT_ALGORITHM)
+        if algorithm != LATENT_ALGORITHM:
+            raise ConfigError(f"config.json key 'latent_algorithm' is {algorithm!r}; only {LATENT_ALGORITHM!r} is known")
+
+        def positive_int(key: str, value: Any) -> int:
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"config.json key {key!r} must be a positive integer, got {value!r}")
+            return value
+
+        latent_dim = positive_int("latent_dim", raw["latent_dim"])
+        size = raw["image_size"]
+        if isinstance(size, int):
+            size = [size, size]
+        if not isinstance(size, list) or len(size) != 2:
+            raise ConfigError(f"config.json key 'image_size' must be [height, width], got {raw['image_size']!r}")
+        size = (positive_int("image_size", size[0]), positive_int("image_size", size[1]))
+        channels = raw["channels"]
+        if channels not in (1, 3):
+            raise ConfigError(f"config.json key 'channels' must be 1 or 3, got {channels!r}")
+        num_classes = raw.get("num_classes", 0)
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
+            raise ConfigError(f"config.json key 'num_classes' must be a whole number >= 0, got {num_classes!r}")
+        names = raw.get("class_names") or [str(i) for i in range(num_classes)]
+        if not isinstance(names, list) or len(names) != num_classes or not all(isinstance(n, str) for n in names):
+            raise ConfigError(f"config.json key 'class_names' must list {num_classes} names, got {names!r}")
+        inputs = tuple(raw.get("inputs") or (("z", "y") if num_classes else ("z",)))
+        if inputs != (("z", "y") if num_classes else ("z",)):
+            raise ConfigError(f"config.json key 'inputs' is {list(inputs)}, which does not fit num_classes={num_classes}")
+        outputs = tuple(raw.get("outputs") or ("images",))
+        if outputs != ("images",):
+            raise ConfigError(f"config.json key 'outputs' must be ['images'], got {list(outputs)}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(
+            name=str(raw["name"]),
+            latent_dim=latent_dim,
+            image_size=size,
+            channels=channels,
+            model_family=str(raw.get("model_family", "dcgan")),
+            num_classes=num_classes,
+            class_names=tuple(names),
+            format_version=version,
+            inputs=inputs,
+            outputs=outputs,
+            dataset=str(raw.get("dataset", "unknown")),
+            train_steps=int(raw.get("train_steps", 0)),
+            versions=dict(raw.get("versions") or {}),
+            sha256=str(raw.get("sha256", "")),
+            parity_max_abs_diff=raw.get("parity_max_abs_diff"),
+            extra={**dict(raw.get("extra") or {}), **{k: v for k, v in raw.items() if k not in known}},
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> GeneratorConfig:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"config.json is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        return cls.from_dict(raw)

@@ -1,0 +1,191 @@
+"""`Generator`: a verified ONNX bundle behind a numpy call (no TensorFlow).
+
+    gen = Generator.from_pretrained("exported/mnist-cdcgan")        # or "user/repo", revision="<sha>"
+    images = gen(z, y)                                              # uint8 [n, h, w, c]
+
+Before a session is created the bundle is checked: config.json is usable, model.onnx matches its sha256, holds no
+external-data tensors and no operators outside the standard ONNX domains, and its inputs and outputs match the
+contract and the config. Every failure is a `BundleError` with one clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from serving.config import ConfigError, GeneratorConfig
+
+STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
+BUNDLE_FILES = ("config.json", "model.onnx")
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+class BundleError(ValueError):
+    """A bundle cannot be used safely; the message says why."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _dims(value_info) -> list:
+    return [d.dim_param or (d.dim_value if d.HasField("dim_value") else None) for d in value_info.type.tensor_type.shape.dim]
+
+
+def check_model(model_path: Path, config: GeneratorConfig) -> None:
+    """Static safety and contract checks on model.onnx; raises BundleError."""
+    import onnx
+    from onnx import TensorProto
+
+    try:
+        model = onnx.load(str(model_path), load_external_data=False)
+    except Exception as exc:
+        raise BundleError(f"{model_path} is not a readable ONNX model ({type(exc).__name__})") from None
+
+    def graphs(graph):
+        yield graph
+        for node in graph.node:
+            for attr in node.attribute:
+                if attr.g.node:
+                    yield from graphs(attr.g)
+                for sub in attr.graphs:
+                    yield from graphs(sub)
+
+    for graph in graphs(model.graph):
+        for tensor in graph.initializer:
+            if tensor.data_location == TensorProto.EXTERNAL:
+                raise BundleError(f"{model_path} refers to external data (tensor {tensor.name!r}); bundles must be self-contained")
+        for node in graph.node:
+            if node.domain not in STANDARD_DOMAINS:
+                raise BundleError(f"{model_path} uses operator {node.op_type!r} from non-standard domain {node.domain!r}")
+    for opset in model.opset_import:
+        if opset.domain not in STANDARD_DOMAINS:
+            raise BundleError(f"{model_path} imports non-standard operator domain {opset.domain!r}")
+
+    initializers = {t.name for t in model.graph.initializer}
+    inputs = {v.name: v for v in model.graph.input if v.name not in initializers}
+    outputs = {v.name: v for v in model.graph.output}
+    if sorted(inputs) != sorted(config.inputs):
+        raise BundleError(f"model inputs {sorted(inputs)} do not match the contract {list(config.inputs)}")
+    if list(outputs) != ["images"]:
+        raise BundleError(f"model outputs {list(outputs)} do not match the contract ['images']")
+    expected = {"z": [config.latent_dim], "y": [config.num_classes]}
+    for name, value in inputs.items():
+        if value.type.tensor_type.elem_type != TensorProto.FLOAT:
+            raise BundleError(f"model input {name!r} must be float32")
+        if _dims(value)[1:] != expected[name]:
+            raise BundleError(f"model input {name!r} has shape {_dims(value)}, expected [batch, {expected[name][0]}]")
+    out = outputs["images"]
+    if out.type.tensor_type.elem_type != TensorProto.FLOAT:
+        raise BundleError("model output 'images' must be float32")
+    want = [*config.image_size, config.channels]
+    if _dims(out)[1:] != want:
+        raise BundleError(f"model output 'images' has shape {_dims(out)}, expected [batch, {', '.join(map(str, want))}]")
+
+
+def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = None) -> Path:
+    """A local bundle folder, or a Hub repo id downloaded into the normal huggingface_hub cache."""
+    local = Path(path_or_repo_id)
+    if local.is_dir():
+        return local
+    text = str(path_or_repo_id)
+    if "@" in text and revision is None:
+        text, revision = text.split("@", 1)
+    if not _REPO_ID.match(text) or local.exists() or text.startswith((".", "/")):
+        raise BundleError(f"bundle {path_or_repo_id} not found: not a folder, and not a Hub repo id like user/name")
+    from huggingface_hub import hf_hub_download
+
+    try:
+        paths = [Path(hf_hub_download(text, name, revision=revision)) for name in BUNDLE_FILES]
+    except Exception as exc:
+        raise BundleError(f"could not download {text}@{revision or 'main'} from the Hub: {type(exc).__name__}: {exc}") from None
+    return paths[0].parent
+
+
+class Generator:
+    """A loaded, verified bundle. Call it with z [n, latent_dim] (and y [n, num_classes]) to get images."""
+
+    def __init__(self, bundle_dir: Path, config: GeneratorConfig, session, source: str) -> None:
+        self.bundle_dir = bundle_dir
+        self.config = config
+        self.session = session
+        self.source = source
+
+    @classmethod
+    def from_pretrained(
+        cls, path_or_repo_id: str | os.PathLike, revision: str | None = None, threads: int | None = None
+    ) -> Generator:
+        """Load and verify a bundle folder or Hub repo; `threads` bounds onnxruntime's intra-op pool (default <= 4)."""
+        bundle = resolve_bundle(path_or_repo_id, revision)
+        config_path, model_path = bundle / "config.json", bundle / "model.onnx"
+        for path in (config_path, model_path):
+            if not path.is_file():
+                raise BundleError(f"bundle {bundle} has no {path.name}")
+        try:
+            config = GeneratorConfig.from_json(config_path.read_text())
+        except ConfigError as exc:
+            raise BundleError(f"{config_path}: {exc}") from None
+        if not re.fullmatch(r"[0-9a-f]{64}", config.sha256):
+            raise BundleError(f"{config_path}: key 'sha256' must be the 64-hex sha256 of model.onnx")
+        actual = sha256_file(model_path)
+        if actual != config.sha256:
+            raise BundleError(f"{model_path} sha256 {actual[:12]}... does not match config.json ({config.sha256[:12]}...); refusing it")
+        check_model(model_path, config)
+        session = _make_session(model_path, threads)
+        return cls(bundle, config, session, str(path_or_repo_id))
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    @property
+    def num_classes(self) -> int:
+        return self.config.num_classes
+
+    def __call__(self, z: np.ndarray, y: np.ndarray | None = None, batch_size: int = 256, output: str = "uint8") -> np.ndarray:
+        """Images for each row of z (and y): uint8 [n, h, w, c] by default, or float32 in [0, 1] with output='float'."""
+        z = np.ascontiguousarray(z, dtype=np.float32)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"z must have shape [n, {self.latent_dim}], got {list(z.shape)}")
+        if not np.all(np.isfinite(z)):
+            raise ValueError("z holds NaN or Inf")
+        if self.num_classes:
+            if y is None:
+                raise ValueError(f"this model is conditional: pass y with shape [n, {self.num_classes}]")
+            y = np.ascontiguousarray(y, dtype=np.float32)
+            if y.shape != (len(z), self.num_classes):
+                raise ValueError(f"y must have shape [{len(z)}, {self.num_classes}], got {list(y.shape)}")
+        elif y is not None:
+            raise ValueError("this model is not conditional; it takes no y")
+        h, w = self.config.image_size
+        out = np.empty((len(z), h, w, self.config.channels), dtype=np.float32)
+        for start in range(0, len(z), batch_size):
+            feed = {"z": z[start : start + batch_size]}
+            if y is not None:
+                feed["y"] = y[start : start + batch_size]
+            out[start : start + batch_size] = self.session.run(["images"], feed)[0]
+        if output == "float":
+            return out
+        from serving.grid import to_uint8
+
+        return to_uint8(out)
+
+
+def _make_session(model_path: Path, threads: int | None):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+    opts.inter_op_num_threads = 1
+    # Busy-waiting threads burn CPU between requests on a shared Space; turn spinning off.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])

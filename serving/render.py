@@ -1,0 +1,270 @@
+"""A render is a recipe: `Recipe` (JSON round-trip) fully describes a picture or animation, `render` makes it.
+
+Same recipe + same bundle -> byte-identical bytes: every step is deterministic (portable seeds, fixed batch
+order, PIL encoders with fixed settings). All frames are generated in large batches, not one call per frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from serving.grid import tile
+from serving.latents import MAX_SEED, check_psi, check_seed, z_from_seed
+from serving.paths import EASINGS, KEYFRAME_PATHS, MATH_PATHS, PATH_KINDS, frame_count, keyframe_path, math_path
+
+FORMATS = ("gif", "webp", "mp4", "png")
+RESAMPLES = ("lanczos", "nearest")
+MAX_SIZE = 1024
+MAX_FRAMES_PER_TRANSITION = 240
+MAX_KEYFRAMES = 64
+MAX_GRID = 8
+MAX_FPS = 60
+# Memory budget: total output pixels over all frames. 80M pixels is ~240 MB of RGB uint8 at the peak, the
+# most a shared CPU Space should hold for one request (R2, 256 frames of 512x512, is 67M).
+MAX_TOTAL_PIXELS = 80_000_000
+GRID_SEED_STRIDE = 7919  # grid cell i walks seeds (s + i * stride) mod 2**32: independent, reproducible walks
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be rendered; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    seeds: tuple[int, ...] = (1, 2, 3, 4)
+    classes: tuple[int, ...] | None = None  # one per keyframe, or one for all; None for unconditional models
+    path: str = "cubic"
+    frames: int = 24  # frames per transition
+    easing: str = "linear"
+    loop: bool = True
+    truncation: float = 1.0
+    grid: tuple[int, int] = (1, 1)  # rows, cols
+    size: int = 256  # output width in pixels (height follows the grid's aspect)
+    fps: int = 24
+    format: str = "gif"
+    resample: str = "lanczos"
+    lissajous: tuple[int, int] = (3, 2)
+    bundle_sha256: str = ""
+    name: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Recipe:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RecipeError(f"recipe is not valid JSON: {exc.msg}") from None
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> Recipe:
+        if not isinstance(raw, dict):
+            raise RecipeError("a recipe must be a JSON object")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - fields)
+        if unknown:
+            raise RecipeError(f"unknown recipe field(s): {', '.join(unknown)}")
+        values = dict(raw)
+        for key in ("seeds", "classes", "grid", "lissajous"):
+            if isinstance(values.get(key), list):
+                values[key] = tuple(values[key])
+        return cls(**values)
+
+    def frame_total(self) -> int:
+        return frame_count(max(len(self.seeds), len(self.classes or ())), self.frames, self.loop, self.path)
+
+    def output_shape(self) -> tuple[int, int]:
+        rows, cols = self.grid
+        return max(1, round(self.size * rows / cols)), self.size
+
+
+def _whole(name: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)
+        else:
+            raise RecipeError(f"{name} must be a whole number in {lo}..{hi}, got {value!r}")
+    if not lo <= value <= hi:
+        raise RecipeError(f"{name} must be in {lo}..{hi}, got {value}")
+    return int(value)
+
+
+def validate(recipe: Recipe, latent_dim: int, num_classes: int) -> None:
+    """Raise RecipeError for anything that cannot or should not be rendered, before any work is done."""
+    if recipe.path not in PATH_KINDS:
+        raise RecipeError(f"unknown path {recipe.path!r}; choose {', '.join(PATH_KINDS)}")
+    if recipe.easing not in EASINGS:
+        raise RecipeError(f"unknown easing {recipe.easing!r}; choose {', '.join(EASINGS)}")
+    if recipe.format not in FORMATS:
+        raise RecipeError(f"unknown format {recipe.format!r}; choose {', '.join(FORMATS)}")
+    if recipe.resample not in RESAMPLES:
+        raise RecipeError(f"unknown resample {recipe.resample!r}; choose {', '.join(RESAMPLES)}")
+    if not recipe.seeds:
+        raise RecipeError("give at least one seed")
+    if len(recipe.seeds) > MAX_KEYFRAMES:
+        raise RecipeError(f"at most {MAX_KEYFRAMES} keyframe seeds, got {len(recipe.seeds)}")
+    for s in recipe.seeds:
+        try:
+            check_seed(s)
+        except ValueError as exc:
+            raise RecipeError(str(exc)) from None
+    _whole("frames", recipe.frames, 1, MAX_FRAMES_PER_TRANSITION)
+    _whole("size", recipe.size, 16, MAX_SIZE)
+    _whole("fps", recipe.fps, 1, MAX_FPS)
+    if not isinstance(recipe.loop, bool):
+        raise RecipeError(f"loop must be true or false, got {recipe.loop!r}")
+    try:
+        check_psi(float(recipe.truncation))
+    except (TypeError, ValueError):
+        raise RecipeError(f"truncation must be a finite number in 0..2, got {recipe.truncation!r}") from None
+    if len(recipe.grid) != 2:
+        raise RecipeError("grid must be rows x cols, like 2x3")
+    for g in recipe.grid:
+        _whole("grid", g, 1, MAX_GRID)
+    for f in recipe.lissajous:
+        _whole("lissajous", f, 1, 12)
+    if num_classes:
+        if not recipe.classes:
+            raise RecipeError(f"this model is conditional: give classes (0..{num_classes - 1}), one per seed or one for all")
+        for c in recipe.classes:
+            _whole("class", c, 0, num_classes - 1)
+        if len(recipe.classes) > 1 and len(recipe.seeds) > 1 and len(recipe.classes) != len(recipe.seeds):
+            raise RecipeError(f"{len(recipe.classes)} classes for {len(recipe.seeds)} seeds: give one per seed or one for all")
+    elif recipe.classes:
+        raise RecipeError("this model is not conditional; leave classes empty")
+    keys = max(len(recipe.seeds), len(recipe.classes or ()))
+    if recipe.path in MATH_PATHS and len(recipe.seeds) < 2:
+        raise RecipeError(f"the {recipe.path} path needs two seeds to span its plane")
+    if recipe.path in KEYFRAME_PATHS and keys < 2:
+        raise RecipeError(f"the {recipe.path} path needs at least two keyframes (seeds or classes)")
+    h, w = recipe.output_shape()
+    total = recipe.frame_total() * h * w
+    if total > MAX_TOTAL_PIXELS:
+        raise RecipeError(
+            f"this render would be {recipe.frame_total()} frames of {w}x{h} = {total / 1e6:.0f}M pixels; the limit "
+            f"is {MAX_TOTAL_PIXELS / 1e6:.0f}M: use fewer frames or seeds, or a smaller size"
+        )
+
+
+def build_inputs(recipe: Recipe, latent_dim: int, num_classes: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Generator inputs for every frame of every grid cell, frame-major: z [frames*cells, D], y or None."""
+    rows, cols = recipe.grid
+    cells = rows * cols
+    keys = max(len(recipe.seeds), len(recipe.classes or ()))
+    seeds = list(recipe.seeds) * (keys if len(recipe.seeds) == 1 else 1)
+    classes = list(recipe.classes or [])
+    classes = classes * (keys if len(classes) == 1 else 1)
+    zs, ys = [], []
+    for cell in range(cells):
+        cell_seeds = [(s + cell * GRID_SEED_STRIDE) % (MAX_SEED + 1) for s in seeds]
+        key_z = np.stack([z_from_seed(s, latent_dim) for s in cell_seeds]).astype(np.float64)
+        if recipe.path in MATH_PATHS:
+            latents = math_path(key_z[0], key_z[1], recipe.frame_total(), recipe.path, tuple(recipe.lissajous))
+            weights = None
+        else:
+            latents, weights = keyframe_path(key_z, recipe.frames, recipe.path, recipe.loop, recipe.easing)
+        zs.append(latents * recipe.truncation)
+        if num_classes:
+            onehots = np.eye(num_classes)[classes]
+            if weights is None:  # math paths morph through the classes once per loop, linearly
+                n = len(latents)
+                k = len(classes)
+                pos = np.arange(n) / n * k
+                seg, t = pos.astype(int) % k, pos - np.floor(pos)
+                weights = np.zeros((n, k))
+                weights[np.arange(n), seg] = 1 - t
+                weights[np.arange(n), (seg + 1) % k] += t
+            ys.append(weights @ onehots)
+    z = np.stack(zs, axis=1).reshape(-1, latent_dim).astype(np.float32)
+    y = np.stack(ys, axis=1).reshape(-1, num_classes).astype(np.float32) if num_classes else None
+    return z, y
+
+
+def _resize_frames(frames: np.ndarray, height: int, width: int, resample: str) -> np.ndarray:
+    from PIL import Image
+
+    n, h, w, c = frames.shape
+    if (h, w) == (height, width):
+        return frames
+    if resample == "nearest" and height % h == 0 and width % w == 0:
+        return frames.repeat(height // h, axis=1).repeat(width // w, axis=2)
+    method = Image.NEAREST if resample == "nearest" else Image.LANCZOS
+    out = np.empty((n, height, width, c), dtype=np.uint8)
+    for i in range(n):
+        img = Image.fromarray(frames[i, ..., 0] if c == 1 else frames[i])
+        out[i] = np.asarray(img.resize((width, height), method)).reshape(height, width, c)
+    return out
+
+
+def render_frames(generator, recipe: Recipe) -> np.ndarray:
+    """uint8 frames [n, height, width, channels] for the recipe (validated first)."""
+    cfg = generator.config
+    validate(recipe, cfg.latent_dim, cfg.num_classes)
+    z, y = build_inputs(recipe, cfg.latent_dim, cfg.num_classes)
+    images = generator(z, y, batch_size=512)
+    rows, cols = recipe.grid
+    n = recipe.frame_total()
+    if rows * cols > 1:
+        images = images.reshape(n, rows * cols, *images.shape[1:])
+        images = np.stack([tile(images[i], rows, cols) for i in range(n)])
+    height, width = recipe.output_shape()
+    return _resize_frames(images, height, width, recipe.resample)
+
+
+def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True) -> bytes:
+    """Encode uint8 frames; GIF uses one global palette (exact for grayscale) so colours do not flicker."""
+    from PIL import Image
+
+    gray = frames.shape[3] == 1
+    pil = [Image.fromarray(f[..., 0] if gray else f) for f in frames]
+    buf = io.BytesIO()
+    duration = 1000.0 / fps
+    if fmt == "gif":
+        if gray:  # "L" frames are written with an exact 256-level gray palette, no quantisation needed
+            indexed = pil
+        else:
+            # Palette from a montage of up to 16 evenly spaced frames: stable colours across the animation.
+            step = max(1, len(pil) // 16)
+            montage = np.concatenate(frames[::step][:16], axis=0)
+            palette_img = Image.fromarray(montage).quantize(256, method=Image.Quantize.MEDIANCUT)
+            indexed = [p.quantize(palette=palette_img, dither=Image.Dither.NONE) for p in pil]
+        indexed[0].save(buf, format="GIF", save_all=True, append_images=indexed[1:], duration=duration,
+                        loop=0 if loop else 1, optimize=False, disposal=1)
+    elif fmt == "webp":
+        pil[0].save(buf, format="WEBP", save_all=True, append_images=pil[1:], duration=round(duration),
+                    loop=0 if loop else 1, quality=90, method=4)
+    elif fmt == "png":
+        strip = np.concatenate(list(frames), axis=1)
+        Image.fromarray(strip[..., 0] if gray else strip).save(buf, format="PNG", optimize=False)
+    elif fmt == "mp4":
+        return _encode_mp4(frames, fps)
+    else:
+        raise RecipeError(f"unknown format {fmt!r}")
+    return buf.getvalue()
+
+
+def _encode_mp4(frames: np.ndarray, fps: int) -> bytes:
+    try:
+        import imageio.v3 as iio
+        import imageio_ffmpeg  # noqa: F401  (the encoder imageio uses for MP4)
+    except ImportError:
+        raise RecipeError("MP4 needs an ffmpeg encoder: pip install imageio-ffmpeg (or choose gif or webp)") from None
+    rgb = np.repeat(frames, 3, axis=3) if frames.shape[3] == 1 else frames
+    # H.264 wants even sides; pad by one pixel where needed.
+    h, w = rgb.shape[1:3]
+    rgb = np.pad(rgb, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+    return iio.imwrite("<bytes>", rgb, extension=".mp4", fps=fps, codec="libx264", macro_block_size=1)
+
+
+def render(generator, recipe: Recipe) -> bytes:
+    """The encoded file for `recipe`: same recipe and bundle, byte-identical output."""
+    frames = render_frames(generator, recipe)
+    return encode(frames, recipe.format, recipe.fps, recipe.loop)

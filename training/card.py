@@ -1,0 +1,153 @@
+"""The bundle's model card (README.md with Hub front matter) and its pictures, rendered from the ONNX model."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+from serving.config import GeneratorConfig
+from serving.generator import Generator
+from serving.grid import sample_sheet
+from serving.render import Recipe, render
+
+RUN_RECORDS = ("options.json", "history.csv", "loss.png", "dataset.json")
+CARD_RECIPE = dict(seeds=(0, 1, 2, 3), path="cubic", frames=16, size=256, fps=20, loop=True)
+
+_USAGE = '''import json, numpy as np, onnxruntime as ort
+
+def z_from_seed(seed, dim):
+    """splitmix64-boxmuller-v1: the portable seed -> latent used by ganimate."""
+    M = (1 << 64) - 1
+    u = []
+    for i in range(1, 2 * ((dim + 1) // 2) + 1):
+        x = (seed + i * 0x9E3779B97F4A7C15) & M
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M
+        x ^= x >> 31
+        u.append(((x >> 11) + 0.5) * 2.0**-53)
+    u1, u2 = np.array(u[0::2]), np.array(u[1::2])
+    r = np.sqrt(-2 * np.log(u1))
+    return np.stack([r * np.cos(2 * np.pi * u2), r * np.sin(2 * np.pi * u2)], 1).ravel()[:dim].astype(np.float32)
+
+config = json.load(open("config.json"))
+session = ort.InferenceSession("model.onnx", providers=["CPUExecutionProvider"])
+z = np.stack([z_from_seed(s, config["latent_dim"]) for s in (1, 2, 3)])
+feed = {"z": z}
+'''
+
+
+def _history_summary(run_dir: Path) -> dict:
+    path = run_dir / "history.csv"
+    if not path.exists():
+        return {}
+    with open(path, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["kind"] == "epoch"] or list(csv.DictReader(open(path)))
+    if not rows:
+        return {}
+    last = rows[-1]
+    return {k: last[k] for k in last if k not in ("kind",)}
+
+
+def _metrics_table(bundle: Path) -> str:
+    path = bundle / "metrics.json"
+    if not path.exists():
+        return "_Not evaluated yet._\n"
+    metrics = json.loads(path.read_text())
+    lines = ["| metric | model | real data (floor) |", "|---|---|---|"]
+    for name, value in metrics.get("figures", {}).items():
+        lines.append(f"| {name} | {value.get('model')} | {value.get('floor', '')} |")
+    return "\n".join(lines) + "\n"
+
+
+def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> str:
+    """The README.md text: front matter, description, I/O contract, usage, training facts, metrics, pictures."""
+    family = config.model_family
+    tags = ["gan" if family != "vae" else "vae", family, "onnx", "ganimate", "image-generation"]
+    if config.conditional:
+        tags.append("conditional")
+    dataset_tag = "mnist" if "mnist" in config.dataset.lower() else None
+    front = ["---", "license: apache-2.0", "library_name: onnx", "pipeline_tag: unconditional-image-generation", "tags:"]
+    front += [f"- {t}" for t in dict.fromkeys(tags)]
+    if dataset_tag:
+        front += ["datasets:", f"- {dataset_tag}"]
+    front.append("---")
+    h, w = config.image_size
+    kind = "conditional " if config.conditional else ""
+    classes = f" Classes: {', '.join(config.class_names)}." if config.conditional else ""
+    y_line = f"| `y` | float32 `[batch, {config.num_classes}]` | soft one-hot class vector; mixtures morph between classes |\n" if config.conditional else ""
+    usage = _USAGE + (f'feed["y"] = np.eye({config.num_classes}, dtype=np.float32)[[3, 8, 0]]\n' if config.conditional else "")
+    usage += 'images = session.run(["images"], feed)[0]          # [3, h, w, c] in [0, 1]\n'
+    usage += "uint8 = (images * 255 + 0.5).astype(np.uint8)\n"
+    extra = "classes=\"3,8,0,5\", " if config.conditional else ""
+    training = config.extra.get("training", {})
+    summary = _history_summary(run_dir) if run_dir else {}
+    facts = [
+        f"- Data: {config.dataset}",
+        f"- Model: {family}, latent {config.latent_dim}, {h}x{w}x{config.channels}, "
+        f"{'EMA generator' if config.extra.get('ema_generator') else 'generator'} exported",
+        f"- Steps: {config.train_steps:,} (batch {training.get('batch_size')}, loss {training.get('loss')}, "
+        f"lr {training.get('lr')}, augment {training.get('augment')}, spectral norm {training.get('spectral_norm')})",
+    ]
+    if summary:
+        facts.append(f"- Final epoch: " + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "step"))
+    facts.append(f"- Export parity (onnxruntime vs Keras, 64 seeds): max |diff| {config.parity_max_abs_diff:.2e}")
+    facts.append(f"- Versions: " + ", ".join(f"{k} {v}" for k, v in config.versions.items()))
+    return "\n".join(front) + f"""
+
+# {config.name}
+
+A {kind}{family.upper()} generator exported to ONNX by ganimate: give it a
+latent `z` (and a class), get a {h}x{w} {'RGB' if config.channels == 3 else 'grayscale'} image.{classes}
+Seeds are portable: seed `s` always gives the same `z` in any language (algorithm `{config.latent_algorithm}`).
+
+![samples](samples.png) ![interpolation](interpolation.gif)
+
+## I/O contract (opset {config.versions.get('opset', '17')}, dynamic batch)
+
+| name | type | meaning |
+|---|---|---|
+| `z` | float32 `[batch, {config.latent_dim}]` | latent, standard normal |
+{y_line}| `images` | float32 `[batch, {h}, {w}, {config.channels}]` | NHWC, values in [0, 1] |
+
+`config.json` holds the same contract, and `model.onnx` carries it in its metadata (`ganimate_config`).
+sha256 of model.onnx: `{config.sha256}`.
+
+## Use it with onnxruntime and numpy only
+
+```python
+{usage}```
+
+## Use it through the Space API
+
+```python
+from gradio_client import Client
+client = Client("USER/SPACE")  # the ganimate Space serving this model
+gif_path = client.predict(seeds="1,2,3,4", {extra}path="cubic", api_name="/animate")
+```
+
+## Training
+
+{chr(10).join(facts)}
+
+Training records are in `training/` (options, per-step history, loss curves).
+
+## Metrics
+
+{_metrics_table(bundle)}"""
+
+
+def write_card_assets(bundle: Path, config: GeneratorConfig, run_dir: Path | None) -> None:
+    """samples.png and interpolation.gif from the exported ONNX model, the run's records, then README.md."""
+    generator = Generator.from_pretrained(bundle)
+    sample_sheet(lambda z, y: generator(z, y), config.latent_dim, list(config.class_names)).save(bundle / "samples.png")
+    classes = tuple(c % config.num_classes for c in (3, 8, 0, 5)) if config.conditional else None
+    recipe = Recipe(**CARD_RECIPE, classes=classes, bundle_sha256=config.sha256)
+    (bundle / "interpolation.gif").write_bytes(render(generator, recipe))
+    if run_dir is not None:
+        (bundle / "training").mkdir(exist_ok=True)
+        for name in RUN_RECORDS:
+            if (run_dir / name).exists():
+                shutil.copy2(run_dir / name, bundle / "training" / name)
+    (bundle / "README.md").write_text(model_card(config, run_dir, bundle))

@@ -1,0 +1,216 @@
+"""Export a run's generator to a verified ONNX bundle.
+
+    python -m training.export --run runs/mnist-cdcgan --out exported/mnist-cdcgan [--opset 17] [--force]
+
+Steps: rebuild the run's model and load its last checkpoint -> convert the EMA generator (or VAE decoder) with
+tf2onnx.convert.from_function and a named signature, with the [-1, 1] -> [0, 1] mapping inside the graph ->
+validate (onnx full check, contract, parity with Keras on 64 fixed seeds, batch 1 and 37) -> write the bundle
+in a temporary folder -> rename it into place. Nothing is written unless every check passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from serving.config import GeneratorConfig
+from serving.latents import one_hot, z_batch
+
+PARITY_TOLERANCE = 1e-4
+PARITY_SEEDS = 64
+
+
+class ExportError(RuntimeError):
+    """The export failed a check; nothing was written."""
+
+
+def load_run(run_dir: Path):
+    """(options, dataset facts, model with the last checkpoint restored, step)."""
+    from training import checkpoint
+    from training.build import build_model
+    from training.options import TrainOptions
+
+    options_path = run_dir / "options.json"
+    if not options_path.exists():
+        raise ExportError(f"{run_dir} is not a run folder (no options.json)")
+    opts = TrainOptions.from_json(options_path.read_text())
+    facts = json.loads((run_dir / "dataset.json").read_text())
+    found = checkpoint.latest_checkpoint(run_dir)
+    if found is None:
+        raise ExportError(f"{run_dir} has no checkpoint to export")
+    model = build_model(opts, facts["image_shape"][2], len(facts["class_names"]))
+    step = checkpoint.restore(found[1], model.state_variables())
+    return opts, facts, model, step
+
+
+def convert(generator, latent_dim: int, num_classes: int, opset: int):
+    """ONNX ModelProto for images = clip((G(z[, y]) + 1) / 2, 0, 1), inputs named z (and y), output 'images'."""
+    import tensorflow as tf
+    import tf2onnx
+
+    signature = [tf.TensorSpec([None, latent_dim], tf.float32, name="z")]
+    if num_classes:
+        signature.append(tf.TensorSpec([None, num_classes], tf.float32, name="y"))
+
+        def serve(z, y):
+            return {"images": tf.clip_by_value((generator([z, y], training=False) + 1.0) / 2.0, 0.0, 1.0)}
+    else:
+
+        def serve(z):
+            return {"images": tf.clip_by_value((generator(z, training=False) + 1.0) / 2.0, 0.0, 1.0)}
+
+    fn = tf.function(serve, input_signature=signature)
+    model_proto, _ = tf2onnx.convert.from_function(fn, input_signature=signature, opset=opset)
+    # tf2onnx names the output after the graph tensor; rename it to the contract's name everywhere it appears.
+    old = model_proto.graph.output[0].name
+    if old != "images":
+        for node in model_proto.graph.node:
+            node.output[:] = ["images" if o == old else o for o in node.output]
+            node.input[:] = ["images" if i == old else i for i in node.input]
+        model_proto.graph.output[0].name = "images"
+    return model_proto
+
+
+def parity_inputs(latent_dim: int, num_classes: int, count: int = PARITY_SEEDS):
+    z = z_batch(list(range(count)), latent_dim)
+    y = one_hot(np.arange(count) % num_classes, num_classes) if num_classes else None
+    return z, y
+
+
+def validate(model_path: Path, config: GeneratorConfig, generator) -> float:
+    """Full ONNX check, contract check, Keras parity and dynamic batch; returns the max |diff|."""
+    import onnx
+    import onnxruntime as ort
+
+    from serving.generator import BundleError, check_model
+
+    try:
+        onnx.checker.check_model(str(model_path), full_check=True)
+        check_model(model_path, config)
+    except (onnx.checker.ValidationError, BundleError) as exc:
+        raise ExportError(f"exported model failed validation: {exc}") from None
+    session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    z, y = parity_inputs(config.latent_dim, config.num_classes)
+    feed = {"z": z, **({"y": y} if y is not None else {})}
+    onnx_out = session.run(["images"], feed)[0]
+    keras_in = [z, y] if y is not None else z
+    keras_out = np.clip((np.asarray(generator.predict_on_batch(keras_in)) + 1.0) / 2.0, 0.0, 1.0)
+    diff = float(np.max(np.abs(onnx_out - keras_out)))
+    if not diff <= PARITY_TOLERANCE:
+        raise ExportError(f"onnxruntime and Keras disagree: max |diff| {diff:.3g} > {PARITY_TOLERANCE}")
+    for batch in (1, 37):
+        zb, yb = parity_inputs(config.latent_dim, config.num_classes, batch)
+        out = session.run(["images"], {"z": zb, **({"y": yb} if yb is not None else {})})[0]
+        if out.shape != (batch, *config.image_size, config.channels):
+            raise ExportError(f"batch {batch} gave shape {out.shape}")
+    return diff
+
+
+def _versions(opset: int) -> dict[str, str]:
+    import keras
+    import onnx
+    import tensorflow as tf
+    import tf2onnx
+
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "tf2onnx": tf2onnx.__version__,
+            "onnx": onnx.__version__, "opset": str(opset), "ganimate": "0.1.0"}
+
+
+def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = False, name: str | None = None) -> Path:
+    """Export `run_dir` to the bundle folder `out_dir`; returns out_dir."""
+    import onnx
+
+    from serving.generator import sha256_file
+    from training.card import write_card_assets
+
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    if out_dir.exists() and not force:
+        raise ExportError(f"{out_dir} already exists; pass --force to replace it")
+    opts, facts, model, step = load_run(run_dir)
+    generator = model.sampling_generator
+    num_classes = len(facts["class_names"]) if opts.conditional else 0
+    size = opts.resolved_image_size()
+    config = GeneratorConfig(
+        name=name or out_dir.name,
+        latent_dim=opts.latent_dim,
+        image_size=(size, size),
+        channels=facts["image_shape"][2],
+        model_family=opts.model if opts.model == "vae" else {"wgan-gp": "wgan-gp"}.get(opts.loss, "dcgan"),
+        num_classes=num_classes,
+        class_names=tuple(facts["class_names"]) if num_classes else (),
+        inputs=("z", "y") if num_classes else ("z",),
+        dataset=facts["source"],
+        train_steps=step,
+        versions=_versions(opset),
+        extra={"training": {k: v for k, v in json.loads(opts.to_json()).items() if k != "out"},
+               "ema_generator": opts.model == "dcgan" and opts.ema > 0},
+    )
+
+    # 1. Convert, attach the config (without its sha256, which cannot describe the file it is inside).
+    proto = convert(generator, config.latent_dim, num_classes, opset)
+    meta = proto.metadata_props.add()
+    meta.key, meta.value = "ganimate_config", config.to_json()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be read by others
+    try:
+        model_path = staging / "model.onnx"
+        onnx.save_model(proto, str(model_path))
+        config = config.replace(sha256=sha256_file(model_path))
+        # 2. Validate before anything else is written.
+        config = config.replace(parity_max_abs_diff=validate(model_path, config, generator))
+        (staging / "config.json").write_text(config.to_json())
+        # 3. Card, pictures (rendered from the ONNX model itself) and the run's records.
+        write_card_assets(staging, config, run_dir)
+        # 4. Swap into place: the old bundle is removed only after the new one is complete.
+        if out_dir.exists():
+            backup = out_dir.with_name(f".{out_dir.name}-old-{os.getpid()}")
+            os.replace(out_dir, backup)
+            os.replace(staging, out_dir)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(staging, out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m training.export",
+        description="Export a training run's generator as a verified ONNX bundle.",
+        epilog="example:\n  python -m training.export --run runs/mnist-cdcgan --out exported/mnist-cdcgan --force",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--run", required=True, help="run folder written by python -m training.train")
+    p.add_argument("--out", required=True, help="bundle folder to create")
+    p.add_argument("--opset", type=int, default=17, help="ONNX opset, 17 or newer (default 17)")
+    p.add_argument("--force", action="store_true", help="replace an existing bundle")
+    p.add_argument("--name", default=None, help="model name in config.json (default: the --out folder's name)")
+    args = p.parse_args(argv)
+    if args.opset < 17:
+        print(f"error: --opset must be 17 or newer, got {args.opset}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        out = export_run(Path(args.run), Path(args.out), args.opset, args.force, args.name)
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    config = GeneratorConfig.from_json((out / "config.json").read_text())
+    print(f"exported {out} in {time.perf_counter() - started:.1f}s: parity max|diff| {config.parity_max_abs_diff:.2e}, "
+          f"sha256 {config.sha256[:12]}..., {(out / 'model.onnx').stat().st_size / 1e6:.2f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
