@@ -228,8 +228,10 @@ def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True) -> bytes:
     buf = io.BytesIO()
     duration = 1000.0 / fps
     if fmt == "gif":
-        if gray:  # "L" frames are written with an exact 256-level gray palette, no quantisation needed
-            indexed = pil
+        if gray:  # an exact 256-level gray palette: no colour is lost
+            palette_img = Image.new("P", (1, 1))
+            palette_img.putpalette([v for g in range(256) for v in (g, g, g)])
+            indexed = [p.convert("RGB").quantize(palette=palette_img, dither=Image.Dither.NONE) for p in pil]
         else:
             # Palette from a montage of up to 16 evenly spaced frames: stable colours across the animation.
             step = max(1, len(pil) // 16)

@@ -1,0 +1,88 @@
+import json
+import shutil
+
+import numpy as np
+import onnx
+import pytest
+
+from serving.config import GeneratorConfig
+from serving.generator import Generator, sha256_file
+from training import export as export_mod
+from training.export import ExportError, export_run, main, parity_inputs
+
+
+@pytest.mark.parametrize("name, conditional", [("gan", False), ("cgan", True), ("vae", True)])
+def test_bundle_validates_and_matches_contract(tiny_bundles, name, conditional):
+    bundle = tiny_bundles[name]
+    for f in ("model.onnx", "config.json", "README.md", "samples.png", "interpolation.gif", "training/history.csv"):
+        assert (bundle / f).exists(), f
+    config = GeneratorConfig.from_json((bundle / "config.json").read_text())
+    assert config.sha256 == sha256_file(bundle / "model.onnx")
+    assert config.parity_max_abs_diff <= 1e-4
+    assert config.conditional == conditional
+    assert config.model_family == ("vae" if name == "vae" else "dcgan")
+    model = onnx.load(str(bundle / "model.onnx"))
+    assert [i.name for i in model.graph.input] == (["z", "y"] if conditional else ["z"])
+    assert [o.name for o in model.graph.output] == ["images"]
+    assert min(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 17
+    # config.json and the model's own metadata agree (except the sha256, which cannot be inside the file it hashes)
+    meta = json.loads({p.key: p.value for p in model.metadata_props}["ganimate_config"])
+    assert {**meta, "sha256": config.sha256, "parity_max_abs_diff": config.parity_max_abs_diff} == config.to_dict()
+    card = (bundle / "README.md").read_text()
+    assert card.startswith("---\n") and "library_name: onnx" in card and "onnxruntime" in card
+
+
+@pytest.mark.parametrize("batch", [1, 37])
+def test_dynamic_batch_and_range(tiny_bundles, batch):
+    gen = Generator.from_pretrained(tiny_bundles["cgan"])
+    z, y = parity_inputs(gen.latent_dim, gen.num_classes, batch)
+    images = gen(z, y, output="float")
+    assert images.shape == (batch, 28, 28, 1) and images.min() >= 0.0 and images.max() <= 1.0
+
+
+def test_existing_bundle_needs_force_and_failure_keeps_old(tiny_bundles, tmp_path, monkeypatch, capsys):
+    src = tiny_bundles["gan"]
+    run_dir = src.parent / "runs" / "gan"
+    target = tmp_path / "bundle"
+    shutil.copytree(src, target)
+    before = sha256_file(target / "config.json")
+    assert main(["--run", str(run_dir), "--out", str(target)]) == 2
+    assert "--force" in capsys.readouterr().err
+
+    def broken(*args, **kwargs):
+        raise ExportError("onnxruntime and Keras disagree: max |diff| 0.5 > 0.0001")
+
+    monkeypatch.setattr(export_mod, "validate", broken)
+    with pytest.raises(ExportError):
+        export_run(run_dir, target, force=True)
+    assert sha256_file(target / "config.json") == before  # old bundle intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]  # no half-written staging folder left
+    with pytest.raises(ExportError):
+        export_run(run_dir, tmp_path / "fresh")
+    assert not (tmp_path / "fresh").exists()
+
+
+def test_parity_failure_is_reported(tiny_bundles, tmp_path, monkeypatch):
+    run_dir = tiny_bundles["gan"].parent / "runs" / "gan"
+    real_convert = export_mod.convert
+
+    def drifting_convert(generator, *args):
+        proto = real_convert(generator, *args)
+        # Corrupt one weight so onnxruntime and Keras disagree, the way a bad conversion would.
+        init = max(proto.graph.initializer, key=lambda t: len(t.raw_data) or len(t.float_data))
+        arr = onnx.numpy_helper.to_array(init).copy()
+        arr += 0.5
+        init.CopyFrom(onnx.numpy_helper.from_array(arr, init.name))
+        return proto
+
+    monkeypatch.setattr(export_mod, "convert", drifting_convert)
+    with pytest.raises(ExportError, match="disagree: max \\|diff\\|"):
+        export_run(run_dir, tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+
+
+def test_run_without_checkpoint_is_refused(tmp_path, capsys):
+    (tmp_path / "options.json").write_text("{}")
+    (tmp_path / "dataset.json").write_text(json.dumps({"image_shape": [28, 28, 1], "class_names": []}))
+    assert main(["--run", str(tmp_path), "--out", str(tmp_path / "b")]) == 2
+    assert "no checkpoint" in capsys.readouterr().err
