@@ -159,6 +159,20 @@ def _format_row(row: dict) -> str:
     return " ".join(f"{k}={row[k]}" for k in keys)
 
 
+def _interrupt_on_signals() -> None:
+    """SIGTERM (kill, a scheduler's preemption) and SIGINT both checkpoint and stop, like Ctrl-C.
+
+    Setting SIGINT explicitly matters for runs started in the background, where the shell ignores it.
+    """
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -167,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             print(opts.to_json())
             return 0
         _check_out_dir(opts, args.resume)
+        _interrupt_on_signals()
         started = time.perf_counter()
         run_dir = run_training(opts, resume=args.resume, verbose=not args.quiet)
     except (UsageError, DataError) as exc:
