@@ -16,6 +16,7 @@ import numpy as np
 from serving.grid import sample_sheet, to_uint8
 from training import checkpoint
 
+
 def _keras_generate(generator: keras.Model):
     """Adapt a Keras generator (tanh output) to sample_sheet's generate(z, y) -> uint8 images."""
 

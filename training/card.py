@@ -91,9 +91,9 @@ def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> s
         f"lr {training.get('lr')}, augment {training.get('augment')}, spectral norm {training.get('spectral_norm')})",
     ]
     if summary:
-        facts.append(f"- Final epoch: " + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "step"))
+        facts.append("- Final epoch: " + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "step"))
     facts.append(f"- Export parity (onnxruntime vs Keras, 64 seeds): max |diff| {config.parity_max_abs_diff:.2e}")
-    facts.append(f"- Versions: " + ", ".join(f"{k} {v}" for k, v in config.versions.items()))
+    facts.append("- Versions: " + ", ".join(f"{k} {v}" for k, v in config.versions.items()))
     return "\n".join(front) + f"""
 
 # {config.name}
