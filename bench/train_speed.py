@@ -1,0 +1,95 @@
+"""Training throughput: our GAN.train_step against a loop written the way the TensorFlow DCGAN tutorial writes it.
+
+Same architecture (training.networks), batch and data (the offline MNIST sample), measured side by side in one run.
+
+    python -m bench.train_speed [--steps 60] [--batch-size 128]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _tutorial_step(generator, discriminator, g_opt, d_opt, latent_dim):
+    """The tutorial's train_step: one generator pass, two tapes, BCE from logits."""
+    import tensorflow as tf
+
+    bce = tf.keras.losses.BinaryCrossentropy(from_logits=True)
+
+    @tf.function
+    def step(images):
+        noise = tf.random.normal([tf.shape(images)[0], latent_dim])
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            generated = generator(noise, training=True)
+            real_output = discriminator(images, training=True)
+            fake_output = discriminator(generated, training=True)
+            gen_loss = bce(tf.ones_like(fake_output), fake_output)
+            disc_loss = bce(tf.ones_like(real_output), real_output) + bce(tf.zeros_like(fake_output), fake_output)
+        g_opt.apply_gradients(zip(gen_tape.gradient(gen_loss, generator.trainable_variables), generator.trainable_variables))
+        d_opt.apply_gradients(zip(disc_tape.gradient(disc_loss, discriminator.trainable_variables), discriminator.trainable_variables))
+        return gen_loss, disc_loss
+
+    return step
+
+
+def _sync(out) -> None:
+    for value in out.values() if isinstance(out, dict) else out:
+        value.numpy()
+
+
+def _time(step, batches, warmup: int = 3) -> float:
+    """Images per second over the batches after `warmup` untimed steps (tracing and first-call costs)."""
+    for b in batches[:warmup]:
+        _sync(step(b))
+    started = time.perf_counter()
+    for b in batches[warmup:]:
+        out = step(b)
+    _sync(out)  # the last step's results wait for all queued work
+    images = sum(int((b[0] if isinstance(b, tuple) else b).shape[0]) for b in batches[warmup:])
+    return images / (time.perf_counter() - started)
+
+
+def main() -> None:
+    import keras
+    import tensorflow as tf
+
+    from training.build import build_model
+    from training.data import load_dataset, make_pipeline
+    from training.networks import build_discriminator, build_generator
+    from training.options import TrainOptions
+
+    p = argparse.ArgumentParser(prog="python -m bench.train_speed")
+    p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--batch-size", type=int, default=128)
+    args = p.parse_args()
+    data = load_dataset("mnist")
+    it = iter(make_pipeline(data, args.batch_size, 0))
+    batches = [next(it) for _ in range(args.steps + 3)]
+    opts = TrainOptions(dataset="mnist", batch_size=args.batch_size, latent_dim=64, out="unused")
+    width = opts.resolved_width()
+
+    keras.utils.set_random_seed(0)
+    g = build_generator(64, 28, 1, 0, width)
+    d = build_discriminator(28, 1, 0, width)
+    tutorial = _tutorial_step(g, d, keras.optimizers.Adam(2e-4, 0.5), keras.optimizers.Adam(2e-4, 0.5), 64)
+    tutorial_ips = _time(tutorial, [b[0] for b in batches])
+
+    results = {"tutorial-style loop": tutorial_ips}
+    for label, jit in (("ganimate train_step", False), ("ganimate train_step --jit", True)):
+        model = build_model(opts, 1, 10)
+        step = tf.function(model.train_step, jit_compile=jit)
+        results[label] = _time(step, batches)
+
+    print(f"train speed, MNIST 28x28, batch {args.batch_size}, width {width}, {args.steps} timed steps, "
+          f"{os.cpu_count()} CPU cores")
+    print(f"{'loop':<28}{'images/s':>10}{'ratio':>8}")
+    for label, ips in results.items():
+        print(f"{label:<28}{ips:>10.0f}{ips / tutorial_ips:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()
