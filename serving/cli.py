@@ -1,17 +1,19 @@
-"""`python -m serving render|sample`: parse, build a Recipe, call the core. Bad input: one line, exit 2."""
+"""`python -m serving render|sample|batch|gallery`: parse, build a Recipe, call the core. Bad input: one line, exit 2."""
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
+import sqlite3
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from serving.atomic import write_atomic
 from serving.generator import BundleError, Generator
-from serving.latents import MAX_SEEDS, one_hot, parse_int_list, z_batch
+from serving.latents import MAX_SEEDS, one_hot, parse_classes, parse_int_list, z_batch
 from serving.paths import EASINGS, PATH_KINDS
 from serving.render import FORMATS, MAX_GRID, RESAMPLES, Recipe, RecipeError, render
 
@@ -24,6 +26,9 @@ EXAMPLES = """examples:
   python -m serving render --bundle exported/mnist-cdcgan --seeds 7 --classes 3,8 --path lerp --out morph.gif
   python -m serving render --bundle exported/mnist-cdcgan --recipe recipe.json --out again.gif
   python -m serving sample --bundle exported/mnist-cdcgan --seeds 0-63 --classes 7 --out sevens.npz
+  python -m serving batch --bundle exported/mathart-dcgan --count 1000 --db gallery/gallery.sqlite --out gallery/ --shard 0/4
+  python -m serving gallery list --db gallery/gallery.sqlite
+  python -m serving gallery regenerate 12 --db gallery/gallery.sqlite --bundle exported/mathart-dcgan
 """
 
 
@@ -39,13 +44,6 @@ def _grid(text: str) -> tuple[int, int]:
     if not (1 <= rows <= MAX_GRID and 1 <= cols <= MAX_GRID):
         raise UsageError(f"--grid rows and cols must be in 1..{MAX_GRID}, got {text}")
     return rows, cols
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _load(bundle: str, threads: int | None) -> Generator:
@@ -65,7 +63,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         fmt = args.format or (Path(args.out).suffix.lstrip(".").lower() if args.out else "gif")
         recipe = Recipe(
             seeds=tuple(parse_int_list(args.seeds, "seed")),
-            classes=tuple(parse_int_list(args.classes, "class", 10**6)) if args.classes else None,
+            classes=tuple(parse_classes(args.classes, gen.config.class_names)) if args.classes else None,
             path=args.path, frames=args.frames, easing=args.easing, loop=args.loop, truncation=args.truncation,
             grid=_grid(args.grid), size=args.size, fps=args.fps, format=fmt, resample=args.resample,
             bundle_sha256=gen.config.sha256, name=args.name,
@@ -76,9 +74,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     data = render(gen, recipe)
     ms = (time.perf_counter() - started) * 1000
     out = Path(args.out or f"out.{recipe.format}")
-    _write_atomic(out, data)
+    write_atomic(out, data)
     if args.save_recipe:
-        _write_atomic(Path(args.save_recipe), (recipe.to_json() + "\n").encode())
+        write_atomic(Path(args.save_recipe), (recipe.to_json() + "\n").encode())
     print(f"wrote {out}: {recipe.frame_total()} frames, {len(data) / 1024:.0f} KiB, {ms:.0f} ms")
     return 0
 
@@ -90,7 +88,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise UsageError("--truncation must be a finite number")
     y, labels = None, np.full(len(seeds), -1)
     if gen.num_classes:
-        classes = parse_int_list(args.classes, "class", gen.num_classes - 1) if args.classes else [i % gen.num_classes for i in range(len(seeds))]
+        classes = parse_classes(args.classes, gen.config.class_names) if args.classes else [i % gen.num_classes for i in range(len(seeds))]
         if len(classes) not in (1, len(seeds)):
             raise UsageError(f"--classes: give one class, or one per seed ({len(seeds)}), not {len(classes)}")
         labels = np.resize(np.asarray(classes), len(seeds))
@@ -104,7 +102,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
         buf = io.BytesIO()
         np.savez_compressed(buf, images=images, labels=labels, seeds=np.asarray(seeds, dtype=np.uint32))
-        _write_atomic(out, buf.getvalue())
+        write_atomic(out, buf.getvalue())
         counts = {gen.config.class_names[c]: int((labels == c).sum()) for c in np.unique(labels) if c >= 0}
         print(f"wrote {out}: images {images.shape} uint8, mean {images.mean() / 255:.3f}, std {images.std() / 255:.3f}"
               + (f", per class {counts}" if counts else ""))
@@ -117,11 +115,80 @@ def cmd_sample(args: argparse.Namespace) -> int:
         from PIL import Image
 
         buf = io_bytes(Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid))
-        _write_atomic(out, buf)
+        write_atomic(out, buf)
         print(f"wrote {out}: {len(seeds)} images in a {rows}x{cols} grid")
     else:
         raise UsageError(f"--out must end in .png or .npz, got {out.name}")
     return 0
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard must look like 0/4 (this shard / shards), got {text!r}") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise UsageError(f"--shard i/n needs 0 <= i < n, got {text}")
+    return i, n
+
+
+def _gallery(args: argparse.Namespace):
+    from serving.gallery import Gallery
+
+    db = Path(args.db)
+    if args.command == "gallery" and not db.is_file():
+        raise UsageError(f"no gallery at {db}; make one with `python -m serving batch --db {db} ...`")
+    try:
+        return Gallery(db, args.out if args.command == "batch" else None)
+    except sqlite3.Error as exc:
+        raise UsageError(f"cannot open gallery {db}: {exc}") from None
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from serving.gallery import run_batch
+
+    if not 1 <= args.count <= 1_000_000:
+        raise UsageError(f"--count must be in 1..1000000, got {args.count}")
+    shard, shards = _shard(args.shard)
+    gen = _load(args.bundle, args.threads)
+    with _gallery(args) as gallery:
+        log = (lambda line: None) if args.quiet else print
+        rendered, skipped = run_batch(gen, gallery, args.count, shard, shards, args.batch_seed, log)
+        print(f"shard {shard}/{shards}: rendered {rendered}, already stored {skipped}; gallery holds {gallery.count()}")
+    return 0
+
+
+def cmd_gallery(args: argparse.Namespace) -> int:
+    with _gallery(args) as gallery:
+        if args.action == "list":
+            for e in gallery.latest(args.limit):
+                print(f"{e.id:>6}  {e.created_at}  {e.recipe.path:<9} {e.bytes / 1024:>6.0f} KiB {e.render_ms:>7.0f} ms  "
+                      f"{e.path}  {e.recipe.name}")
+            return 0
+        if args.id is None:
+            raise UsageError(f"gallery {args.action} needs an ID (see `gallery list`)")
+        entry = gallery.get(args.id)
+        if entry is None:
+            raise UsageError(f"gallery has no render {args.id}")
+        if args.action == "show":
+            print(json.dumps({"id": entry.id, "path": str(entry.path), "bytes": entry.bytes, "render_ms": entry.render_ms,
+                              "created_at": entry.created_at, "bundle_sha256": entry.bundle_sha256,
+                              "recipe": json.loads(entry.recipe.to_json())}, indent=2))
+            return 0
+        # regenerate: render the stored recipe again and compare with the stored file, byte for byte.
+        if not args.bundle:
+            raise UsageError("gallery regenerate needs --bundle (the bundle the render was made with)")
+        gen = _load(args.bundle, args.threads)
+        if gen.config.sha256 != entry.bundle_sha256:
+            raise UsageError(f"render {entry.id} was made with bundle {entry.bundle_sha256[:12]}..., not {gen.config.sha256[:12]}...")
+        data = render(gen, entry.recipe)
+        stored = entry.path.read_bytes() if entry.path.is_file() else None
+        if args.out:
+            write_atomic(Path(args.out), data)
+        same = stored == data
+        print(f"render {entry.id}: {len(data)} bytes, " + ("byte-identical to the stored file" if same else
+              "stored file missing" if stored is None else "DIFFERS from the stored file"))
+        return 0 if same else 1
 
 
 def io_bytes(image) -> bytes:
@@ -165,6 +232,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--classes", default=None, help="one class for all seeds, or one per seed")
     s.add_argument("--out", required=True, help="grid.png or data.npz")
     s.set_defaults(func=cmd_sample)
+
+    b = sub.add_parser("batch", parents=[common], help="render random recipes into an SQLite gallery (resumable)")
+    b.add_argument("--count", type=int, required=True, help="recipes in the whole batch (over all shards)")
+    b.add_argument("--db", default="gallery/gallery.sqlite", help="SQLite gallery file")
+    b.add_argument("--out", default="gallery", help="folder for the rendered files")
+    b.add_argument("--shard", default="0/1", help="i/n: render every n-th recipe starting at i (0-based)")
+    b.add_argument("--batch-seed", type=int, default=0, help="which random recipes to draw")
+    b.add_argument("--quiet", action="store_true", help="only the summary line")
+    b.set_defaults(func=cmd_batch)
+
+    g = sub.add_parser("gallery", help="list, show or regenerate gallery renders")
+    g.add_argument("action", choices=("list", "show", "regenerate"))
+    g.add_argument("id", nargs="?", type=int, default=None, help="render id (show, regenerate)")
+    g.add_argument("--db", default="gallery/gallery.sqlite", help="SQLite gallery file")
+    g.add_argument("--limit", type=int, default=20, help="list: how many of the latest")
+    g.add_argument("--bundle", default=None, help="regenerate: the bundle folder or Hub repo")
+    g.add_argument("--threads", type=int, default=None)
+    g.add_argument("--out", default=None, help="regenerate: also write the new file here")
+    g.set_defaults(func=cmd_gallery)
     return p
 
 

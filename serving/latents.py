@@ -91,6 +91,29 @@ def parse_int_list(text: str, what: str = "seed", max_value: int = MAX_SEED, max
     return out
 
 
+def parse_classes(text: str, class_names: list[str] | tuple[str, ...]) -> list[int]:
+    """Parse '3,8,0' or 'rose,julia' (indices, ranges or class names, mixed) into class indices."""
+    names = {name.lower(): i for i, name in enumerate(class_names)}
+    if not class_names:
+        raise ValueError("this model is not conditional; leave classes empty")
+    out: list[int] = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if part.lower() in names:  # a name first: MNIST's class names are the digits themselves
+            out.append(names[part.lower()])
+        elif part[0].isdigit():
+            out.extend(parse_int_list(part, "class", len(class_names) - 1))
+        else:
+            raise ValueError(f"unknown class {part!r}; choose from {', '.join(class_names)} or 0..{len(class_names) - 1}")
+    if not out:
+        raise ValueError("the class list is empty; give class numbers or names like " + ", ".join(class_names[:2]))
+    if len(out) > MAX_SEEDS:
+        raise ValueError(f"too many classes: at most {MAX_SEEDS} in one request")
+    return out
+
+
 def one_hot(labels: list[int] | np.ndarray, num_classes: int) -> np.ndarray:
     """Soft one-hot class vectors: float32 [n, num_classes]."""
     labels = np.asarray(labels, dtype=np.int64)

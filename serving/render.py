@@ -131,9 +131,7 @@ def validate(recipe: Recipe, latent_dim: int, num_classes: int) -> None:
         _whole("grid", g, 1, MAX_GRID)
     for f in recipe.lissajous:
         _whole("lissajous", f, 1, 12)
-    if num_classes:
-        if not recipe.classes:
-            raise RecipeError(f"this model is conditional: give classes (0..{num_classes - 1}), one per seed or one for all")
+    if num_classes and recipe.classes:
         for c in recipe.classes:
             _whole("class", c, 0, num_classes - 1)
         if len(recipe.classes) > 1 and len(recipe.seeds) > 1 and len(recipe.classes) != len(recipe.seeds):
@@ -152,6 +150,11 @@ def validate(recipe: Recipe, latent_dim: int, num_classes: int) -> None:
             f"this render would be {recipe.frame_total()} frames of {w}x{h} = {total / 1e6:.0f}M pixels; the limit "
             f"is {MAX_TOTAL_PIXELS / 1e6:.0f}M: use fewer frames or seeds, or a smaller size"
         )
+
+
+def default_classes(seeds: list[int], num_classes: int) -> list[int]:
+    """The class a seed stands for on a conditional model when no class is given: seed mod num_classes."""
+    return [int(s) % num_classes for s in seeds]
 
 
 def build_inputs(recipe: Recipe, latent_dim: int, num_classes: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -173,10 +176,13 @@ def build_inputs(recipe: Recipe, latent_dim: int, num_classes: int) -> tuple[np.
             latents, weights = keyframe_path(key_z, recipe.frames, recipe.path, recipe.loop, recipe.easing)
         zs.append(latents * recipe.truncation)
         if num_classes:
-            onehots = np.eye(num_classes)[classes]
+            # No classes given: each keyframe takes its seed's own class (seed mod num_classes), so a seed names
+            # one picture on a conditional model too, and grid cells differ.
+            key_classes = classes or default_classes(cell_seeds, num_classes)
+            onehots = np.eye(num_classes)[key_classes]
             if weights is None:  # math paths morph through the classes once per loop, linearly
                 n = len(latents)
-                k = len(classes)
+                k = len(key_classes)
                 pos = np.arange(n) / n * k
                 seg, t = pos.astype(int) % k, pos - np.floor(pos)
                 weights = np.zeros((n, k))

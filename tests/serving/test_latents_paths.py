@@ -76,3 +76,26 @@ def test_math_paths_are_exactly_periodic(kind):
     np.testing.assert_allclose(twice[::2], path, atol=1e-12)  # frame j of 40 == frame 2j of 80: same closed curve
     steps = np.linalg.norm(np.diff(np.vstack([path, path[:1]]), axis=0), axis=1)
     assert steps.min() > 0 and steps[-1] < 3 * np.median(steps)
+
+
+def test_parse_classes_by_index_range_or_name():
+    from serving.latents import parse_classes
+
+    names = ("lissajous", "rose", "hypotrochoid", "julia", "clifford")
+    assert parse_classes("rose, 3,0-1,Clifford", names) == [1, 3, 0, 1, 4]
+    digits = tuple(str(i) for i in range(10))
+    assert parse_classes("3,8,0,5", digits) == [3, 8, 0, 5]
+    for bad, message in (("tulip", "unknown class"), ("7", "out of range"), (" , ", "empty")):
+        with pytest.raises(ValueError, match=message):
+            parse_classes(bad, names)
+    with pytest.raises(ValueError, match="not conditional"):
+        parse_classes("1", ())
+
+
+def test_conditional_render_without_classes_uses_each_seeds_class():
+    from serving.render import Recipe, build_inputs
+
+    z, y = build_inputs(Recipe(seeds=(5, 6, 7), path="lerp", frames=2, loop=False), latent_dim=8, num_classes=4)
+    # Keyframes sit at frames 0, 2 and 4: classes 5%4, 6%4, 7%4; frame 1 is halfway between the first two.
+    assert y.argmax(axis=1)[[0, 2, 4]].tolist() == [1, 2, 3]
+    assert np.allclose(y[1], [0, 0.5, 0.5, 0])

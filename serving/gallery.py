@@ -1,0 +1,157 @@
+"""The gallery: rendered files plus an SQLite index of the recipes that made them.
+
+One row per render (id, recipe JSON, bundle sha256, file path, bytes, render ms, created at). The recipe hash
+is UNIQUE, so `batch` can be re-run after a crash or on another shard and never renders a recipe twice.
+All SQL is parameterised; WAL mode lets a Space read the gallery while a batch job writes to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from serving.atomic import write_atomic
+from serving.latents import MAX_SEED
+from serving.paths import EASINGS, PATH_KINDS
+from serving.render import Recipe, render
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS renders (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    recipe_hash   TEXT    NOT NULL UNIQUE,
+    recipe        TEXT    NOT NULL,
+    bundle_sha256 TEXT    NOT NULL,
+    path          TEXT    NOT NULL,
+    bytes         INTEGER NOT NULL,
+    render_ms     REAL    NOT NULL,
+    created_at    TEXT    NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    recipe_hash: str
+    recipe: Recipe
+    bundle_sha256: str
+    path: Path
+    bytes: int
+    render_ms: float
+    created_at: str
+
+
+def recipe_hash(recipe: Recipe) -> str:
+    """sha256 of the canonical recipe JSON (sorted keys; includes the bundle sha256)."""
+    return hashlib.sha256(recipe.to_json().encode()).hexdigest()
+
+
+class Gallery:
+    """An SQLite gallery file; files live in `files_dir` (by default beside the database)."""
+
+    def __init__(self, db_path: str | os.PathLike, files_dir: str | os.PathLike | None = None) -> None:
+        self.db_path = Path(db_path)
+        self.files_dir = Path(files_dir) if files_dir is not None else self.db_path.parent
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        # timeout: a second writer (another shard, the Space) waits for the lock instead of failing at once.
+        self._conn = sqlite3.connect(self.db_path, timeout=30.0, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(SCHEMA)
+        self._conn.commit()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Gallery:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def has(self, digest: str) -> bool:
+        return self._conn.execute("SELECT 1 FROM renders WHERE recipe_hash = ?", (digest,)).fetchone() is not None
+
+    def add(self, recipe: Recipe, data: bytes, render_ms: float) -> Entry:
+        """Store the file (atomically) and its row; a recipe already stored is returned as it is."""
+        digest = recipe_hash(recipe)
+        existing = self.find(digest)
+        if existing is not None:
+            return existing
+        path = self.files_dir / f"{digest[:16]}.{recipe.format}"
+        write_atomic(path, data)
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self._conn:
+            # OR IGNORE: a concurrent writer may have stored the same recipe a moment ago; both wrote the same bytes.
+            self._conn.execute(
+                "INSERT OR IGNORE INTO renders (recipe_hash, recipe, bundle_sha256, path, bytes, render_ms, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (digest, recipe.to_json(), recipe.bundle_sha256, str(path), len(data), float(render_ms), created),
+            )
+        found = self.find(digest)
+        assert found is not None
+        return found
+
+    def _entry(self, row: tuple) -> Entry:
+        return Entry(row[0], row[1], Recipe.from_json(row[2]), row[3], Path(row[4]), row[5], row[6], row[7])
+
+    _COLUMNS = "id, recipe_hash, recipe, bundle_sha256, path, bytes, render_ms, created_at"
+
+    def find(self, digest: str) -> Entry | None:
+        row = self._conn.execute(f"SELECT {self._COLUMNS} FROM renders WHERE recipe_hash = ?", (digest,)).fetchone()
+        return self._entry(row) if row else None
+
+    def get(self, entry_id: int) -> Entry | None:
+        row = self._conn.execute(f"SELECT {self._COLUMNS} FROM renders WHERE id = ?", (int(entry_id),)).fetchone()
+        return self._entry(row) if row else None
+
+    def latest(self, limit: int = 20) -> list[Entry]:
+        rows = self._conn.execute(f"SELECT {self._COLUMNS} FROM renders ORDER BY id DESC LIMIT ?", (int(limit),))
+        return [self._entry(r) for r in rows.fetchall()]
+
+    def count(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM renders").fetchone()[0])
+
+
+def random_recipe(index: int, bundle_sha256: str, num_classes: int, batch_seed: int = 0) -> Recipe:
+    """Recipe number `index` of a batch: random but fixed by (batch_seed, index), so a re-run draws the same ones."""
+    rng = np.random.default_rng([batch_seed, index])
+    path = str(rng.choice(PATH_KINDS))
+    keys = int(rng.integers(2, 6))
+    seeds = tuple(int(s) for s in rng.integers(0, MAX_SEED + 1, size=keys))
+    classes = tuple(int(c) for c in rng.integers(0, num_classes, size=keys)) if num_classes else None
+    grid = (1, 1) if rng.random() < 0.7 else (2, 2)
+    return Recipe(
+        seeds=seeds, classes=classes, path=path, frames=int(rng.choice([12, 16, 24])), easing=str(rng.choice(EASINGS)),
+        loop=True, truncation=round(float(rng.uniform(0.6, 1.0)), 2), grid=grid, size=192, fps=20, format="gif",
+        bundle_sha256=bundle_sha256, name=f"batch {batch_seed}:{index}",
+    )
+
+
+def shard_indices(count: int, shard: int, shards: int) -> Iterator[int]:
+    """The recipe indices shard `shard` (0-based) of `shards` owns: every shards-th index."""
+    return iter(range(shard, count, shards))
+
+
+def run_batch(generator, gallery: Gallery, count: int, shard: int = 0, shards: int = 1, batch_seed: int = 0,
+              log=print) -> tuple[int, int]:
+    """Render this shard's share of `count` random recipes into the gallery; returns (rendered, skipped)."""
+    rendered = skipped = 0
+    for i in shard_indices(count, shard, shards):
+        recipe = random_recipe(i, generator.config.sha256, generator.num_classes, batch_seed)
+        if gallery.has(recipe_hash(recipe)):
+            skipped += 1  # stored by an earlier run: resume, never duplicate
+            continue
+        started = time.perf_counter()
+        data = render(generator, recipe)
+        entry = gallery.add(recipe, data, (time.perf_counter() - started) * 1000)
+        rendered += 1
+        log(f"[{i + 1}/{count}] #{entry.id} {recipe.path} {len(data) / 1024:.0f} KiB {entry.render_ms:.0f} ms")
+    return rendered, skipped

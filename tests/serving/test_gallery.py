@@ -1,0 +1,83 @@
+import dataclasses
+import sqlite3
+
+import pytest
+
+from serving.cli import main
+from serving.gallery import Gallery, random_recipe, recipe_hash, run_batch
+from serving.generator import Generator
+from serving.render import Recipe, render
+
+
+@pytest.fixture(scope="module")
+def gen(tiny_bundles):
+    return Generator.from_pretrained(tiny_bundles["cgan"])
+
+
+def _small(recipe: Recipe) -> Recipe:
+    return dataclasses.replace(recipe, size=32, frames=3, grid=(1, 1))
+
+
+def test_batch_resumes_without_duplicates_and_shards_split_the_work(gen, tmp_path, monkeypatch):
+    import serving.gallery as gallery_mod
+
+    original = gallery_mod.random_recipe
+    monkeypatch.setattr(gallery_mod, "random_recipe", lambda *a, **k: _small(original(*a, **k)))
+    db = tmp_path / "g.sqlite"
+    with Gallery(db, tmp_path / "files") as g:
+        assert run_batch(gen, g, 6, shard=0, shards=2, log=lambda s: None) == (3, 0)
+        assert run_batch(gen, g, 6, shard=1, shards=2, log=lambda s: None) == (3, 0)
+        # A re-run of the whole batch finds everything stored: nothing rendered, nothing duplicated.
+        assert run_batch(gen, g, 6, log=lambda s: None) == (0, 6)
+        assert g.count() == 6
+        names = sorted(e.recipe.name for e in g.latest(100))
+    assert names == [f"batch 0:{i}" for i in range(6)]
+    rows = sqlite3.connect(db).execute("SELECT COUNT(DISTINCT recipe_hash), COUNT(*) FROM renders").fetchone()
+    assert rows == (6, 6)
+    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_random_recipes_are_fixed_by_index_and_valid(gen):
+    from serving.render import validate
+
+    a = [random_recipe(i, "x" * 64, gen.num_classes) for i in range(20)]
+    assert a == [random_recipe(i, "x" * 64, gen.num_classes) for i in range(20)]
+    assert len({recipe_hash(r) for r in a}) == 20
+    for r in a:
+        validate(r, gen.latent_dim, gen.num_classes)
+
+
+def test_sql_in_a_recipe_name_is_stored_verbatim(gen, tmp_path):
+    evil = "'); DROP TABLE renders; --"
+    recipe = Recipe(seeds=(1, 2), classes=(0,), frames=2, size=32, name=evil, bundle_sha256=gen.config.sha256)
+    with Gallery(tmp_path / "g.sqlite") as g:
+        entry = g.add(recipe, render(gen, recipe), 1.0)
+        assert g.get(entry.id).recipe.name == evil
+        assert g.add(recipe, b"ignored", 1.0).id == entry.id  # same recipe: the stored row, not a second one
+        assert g.count() == 1
+
+
+def test_cli_batch_list_show_regenerate(tiny_bundles, tmp_path, capsys, monkeypatch):
+    import serving.gallery as gallery_mod
+
+    original = gallery_mod.random_recipe
+    monkeypatch.setattr(gallery_mod, "random_recipe", lambda *a, **k: _small(original(*a, **k)))
+    bundle, db = str(tiny_bundles["cgan"]), str(tmp_path / "g.sqlite")
+    assert main(["batch", "--bundle", bundle, "--count", "3", "--db", db, "--out", str(tmp_path / "files"), "--quiet"]) == 0
+    assert main(["gallery", "list", "--db", db]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 4  # summary line + three rows
+    assert main(["gallery", "show", "2", "--db", db]) == 0
+    assert '"recipe"' in capsys.readouterr().out
+    assert main(["gallery", "regenerate", "2", "--db", db, "--bundle", bundle, "--out", str(tmp_path / "again.gif")]) == 0
+    assert "byte-identical" in capsys.readouterr().out
+    with Gallery(db) as g:
+        assert (tmp_path / "again.gif").read_bytes() == g.get(2).path.read_bytes()
+        g.get(2).path.write_bytes(b"tampered")
+    assert main(["gallery", "regenerate", "2", "--db", db, "--bundle", bundle]) == 1
+    capsys.readouterr()
+    for argv in (["gallery", "show", "99", "--db", db], ["gallery", "list", "--db", str(tmp_path / "none.sqlite")],
+                 ["batch", "--bundle", bundle, "--count", "3", "--db", db, "--shard", "2/2"],
+                 ["batch", "--bundle", bundle, "--count", "0", "--db", db]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error:") and len(err.splitlines()) == 1
