@@ -1,5 +1,8 @@
-"""`python -m bench`: the benchmarks that exist so far (train speed; render benchmarks are still to come)."""
+"""`python -m bench`: every benchmark, each printing its figures and ratios measured side by side."""
 
-from bench.train_speed import main
+from bench import render, train_speed
 
-main()
+print("## Render latency (R1, R2) against the naive per-frame reference\n")
+render.main([])
+print("\n## Training throughput against the tutorial-style loop\n")
+train_speed.main()

@@ -1,0 +1,112 @@
+"""Render latency of the standard requests R1 and R2 (DESIGN.md), against a naive reference, in one run.
+
+The naive reference is how the keras-io conditional GAN example makes its animation: the same latents, but
+the model is called once per frame, frames are resized one by one and written with `imageio.mimsave`.
+Ours is `serving.render`: all frames in large batches, one global palette.
+
+    python -m bench.render [--repeats 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+
+from serving import Generator, Recipe, render
+from serving.grid import tile, to_uint8
+from serving.render import build_inputs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# DESIGN.md "Standard benchmark requests".
+REQUESTS = {
+    "R1": ("mnist-cdcgan", Recipe(seeds=(1, 2, 3, 4), classes=(3, 8, 0, 5), path="cubic", frames=24, loop=True,
+                                  size=256, format="gif", fps=24)),
+    "R2": ("mathart-dcgan", Recipe(seeds=tuple(range(16)), grid=(4, 4), path="slerp", frames=16, loop=True,
+                                   size=512, format="gif", fps=24)),
+}
+
+
+def naive_render(gen: Generator, recipe: Recipe) -> bytes:
+    """One session call per frame, PIL resize per frame, imageio.mimsave: the tutorial way."""
+    import imageio.v2 as imageio
+    from PIL import Image
+
+    z, y = build_inputs(recipe, gen.latent_dim, gen.num_classes)
+    rows, cols = recipe.grid
+    cells = rows * cols
+    height, width = recipe.output_shape()
+    frames = []
+    for f in range(recipe.frame_total()):
+        feed = {"z": z[f * cells : (f + 1) * cells]}
+        if y is not None:
+            feed["y"] = y[f * cells : (f + 1) * cells]
+        images = to_uint8(gen.session.run(["images"], feed)[0])
+        frame = tile(images, rows, cols)
+        pil = Image.fromarray(frame[..., 0] if frame.shape[2] == 1 else frame)
+        frames.append(np.asarray(pil.resize((width, height), Image.LANCZOS)))
+    buf = io.BytesIO()
+    imageio.mimsave(buf, frames, format="GIF", duration=1000 / recipe.fps, loop=0)
+    return buf.getvalue()
+
+
+def _times(fn, repeats: int) -> np.ndarray:
+    fn()  # warm-up: session arenas, PIL's palette code
+    out = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - started)
+    return np.asarray(out)
+
+
+def measure(name: str, repeats: int, threads: int | None = None) -> dict | None:
+    bundle_name, recipe = REQUESTS[name]
+    bundle = ROOT / "exported" / bundle_name
+    if not bundle.is_dir():
+        print(f"{name}: skipped, no bundle at {bundle}")
+        return None
+    gen = Generator.from_pretrained(bundle, threads=threads)
+    recipe = dataclasses.replace(recipe, bundle_sha256=gen.config.sha256)
+    ours = _times(lambda: render(gen, recipe), repeats)
+    naive = _times(lambda: naive_render(gen, recipe), max(3, repeats // 2))
+    size_kib = len(render(gen, recipe)) / 1024
+    naive_kib = len(naive_render(gen, recipe)) / 1024
+    return {
+        "request": name, "frames": recipe.frame_total(), "size": f"{recipe.size}x{recipe.output_shape()[0]}",
+        "ours_p50_ms": np.percentile(ours, 50) * 1000, "ours_p95_ms": np.percentile(ours, 95) * 1000,
+        "naive_p50_ms": np.percentile(naive, 50) * 1000, "naive_p95_ms": np.percentile(naive, 95) * 1000,
+        "speedup_p50": np.percentile(naive, 50) / np.percentile(ours, 50), "ours_kib": size_kib, "naive_kib": naive_kib,
+    }
+
+
+def table(rows: list[dict]) -> str:
+    head = "| request | frames | size | ours p50 ms | ours p95 ms | naive p50 ms | naive p95 ms | speed-up (p50) | GIF KiB ours / naive |"
+    lines = [head, "|" + "---|" * 9]
+    for r in rows:
+        lines.append(
+            f"| {r['request']} | {r['frames']} | {r['size']} | {r['ours_p50_ms']:.0f} | {r['ours_p95_ms']:.0f} | "
+            f"{r['naive_p50_ms']:.0f} | {r['naive_p95_ms']:.0f} | {r['speedup_p50']:.1f}x | "
+            f"{r['ours_kib']:.0f} / {r['naive_kib']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    p = argparse.ArgumentParser(prog="python -m bench.render", description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=7, help="timed runs of ours per request (naive: half, at least 3)")
+    p.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: the serving default)")
+    p.add_argument("--only", choices=sorted(REQUESTS), default=None)
+    args = p.parse_args(argv)
+    rows = [r for name in REQUESTS if args.only in (None, name) if (r := measure(name, args.repeats, args.threads))]
+    print(table(rows))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
