@@ -13,7 +13,7 @@ import numpy as np
 
 from serving.atomic import write_atomic
 from serving.generator import BundleError, Generator
-from serving.latents import MAX_SEEDS, one_hot, parse_classes, parse_int_list, z_batch
+from serving.latents import MAX_SEEDS, parse_classes, parse_int_list
 from serving.paths import EASINGS, PATH_KINDS
 from serving.render import FORMATS, MAX_GRID, RESAMPLES, Recipe, RecipeError, render
 
@@ -82,43 +82,19 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from serving.sample import sample, summary, to_npz, to_png
+
     gen = _load(args.bundle, args.threads)
     seeds = parse_int_list(args.seeds, "seed", max_count=MAX_SEEDS)
     if not np.isfinite(args.truncation):
         raise UsageError("--truncation must be a finite number")
-    y, labels = None, np.full(len(seeds), -1)
-    if gen.num_classes:
-        classes = parse_classes(args.classes, gen.config.class_names) if args.classes else [i % gen.num_classes for i in range(len(seeds))]
-        if len(classes) not in (1, len(seeds)):
-            raise UsageError(f"--classes: give one class, or one per seed ({len(seeds)}), not {len(classes)}")
-        labels = np.resize(np.asarray(classes), len(seeds))
-        y = one_hot(labels, gen.num_classes)
-    elif args.classes:
-        raise UsageError("this model is not conditional; drop --classes")
-    images = gen(z_batch(seeds, gen.latent_dim, args.truncation), y)
+    classes = parse_classes(args.classes, gen.config.class_names) if args.classes else None
     out = Path(args.out)
-    if out.suffix == ".npz":
-        import io
-
-        buf = io.BytesIO()
-        np.savez_compressed(buf, images=images, labels=labels, seeds=np.asarray(seeds, dtype=np.uint32))
-        write_atomic(out, buf.getvalue())
-        counts = {gen.config.class_names[c]: int((labels == c).sum()) for c in np.unique(labels) if c >= 0}
-        print(f"wrote {out}: images {images.shape} uint8, mean {images.mean() / 255:.3f}, std {images.std() / 255:.3f}"
-              + (f", per class {counts}" if counts else ""))
-    elif out.suffix == ".png":
-        from serving.grid import tile, upscale_nearest
-
-        cols = min(len(seeds), 8)
-        rows = -(-len(seeds) // cols)
-        grid = upscale_nearest(tile(images, rows, cols, pad=2), 2)
-        from PIL import Image
-
-        buf = io_bytes(Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid))
-        write_atomic(out, buf)
-        print(f"wrote {out}: {len(seeds)} images in a {rows}x{cols} grid")
-    else:
+    if out.suffix not in (".npz", ".png"):
         raise UsageError(f"--out must end in .png or .npz, got {out.name}")
+    samples = sample(gen, seeds, classes, args.truncation)
+    write_atomic(out, to_npz(samples) if out.suffix == ".npz" else to_png(samples))
+    print(f"wrote {out}: {summary(samples)}")
     return 0
 
 
@@ -189,14 +165,6 @@ def cmd_gallery(args: argparse.Namespace) -> int:
         print(f"render {entry.id}: {len(data)} bytes, " + ("byte-identical to the stored file" if same else
               "stored file missing" if stored is None else "DIFFERS from the stored file"))
         return 0 if same else 1
-
-
-def io_bytes(image) -> bytes:
-    import io
-
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,73 @@
+"""Checks for untrusted request values (the Space's API): anything a client may send, typed and bounded.
+
+A client can bypass the UI's sliders and send text, NaN, Infinity, huge or negative numbers. Each helper returns
+the clean value or raises `InputError` with one sentence that names the field.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+class InputError(ValueError):
+    """A request value that cannot be used; the message names the field."""
+
+
+def number(name: str, value: Any, lo: float, hi: float) -> float:
+    """A finite float in [lo, hi]; numeric text like '0.8' is accepted, anything else refused."""
+    if isinstance(value, bool) or value is None:
+        raise InputError(f"{name} must be a number in {lo:g}..{hi:g}, got {value!r}")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number in {lo:g}..{hi:g}, got {str(value)[:40]!r}") from None
+    if not math.isfinite(x):
+        raise InputError(f"{name} must be a finite number, got {value!r}")
+    if not lo <= x <= hi:
+        raise InputError(f"{name} must be in {lo:g}..{hi:g}, got {x:g}")
+    return x
+
+
+def whole(name: str, value: Any, lo: int, hi: int) -> int:
+    """A whole number in [lo, hi] (2.0 is accepted as 2; 2.5 is not)."""
+    x = number(name, value, lo, hi)
+    if not x.is_integer():
+        raise InputError(f"{name} must be a whole number, got {x:g}")
+    return int(x)
+
+
+def flag(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise InputError(f"{name} must be true or false, got {str(value)[:40]!r}")
+
+
+def choice(name: str, value: Any, options: tuple[str, ...] | list[str]) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise InputError(f"{name} must be one of {', '.join(options)}, got {str(value)[:40]!r}")
+    return value
+
+
+def text(name: str, value: Any, max_len: int = 20_000) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"{name} must be text, got {type(value).__name__}")
+    if len(value) > max_len:
+        raise InputError(f"{name} is too long ({len(value)} characters; at most {max_len})")
+    return value
+
+
+def grid(value: Any, max_side: int) -> tuple[int, int]:
+    """'2x3' -> (2, 3)."""
+    raw = text("grid", value, 20).lower().replace(" ", "")
+    parts = raw.split("x")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        raise InputError(f"grid must look like 2x3, got {raw!r}")
+    rows, cols = int(parts[0]), int(parts[1])
+    if not (1 <= rows <= max_side and 1 <= cols <= max_side):
+        raise InputError(f"grid rows and columns must be in 1..{max_side}, got {raw}")
+    return rows, cols

@@ -1,0 +1,125 @@
+"""The Space's functions called directly, as the UI and the API call them."""
+
+import json
+import subprocess
+import sys
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import REPO
+
+MNIST = "mnist-cdcgan"
+
+
+def _frames(path) -> int:
+    with Image.open(path) as im:
+        return getattr(im, "n_frames", 1)
+
+
+def test_default_animation_needs_no_arguments(app):
+    path, recipe = app.animate()
+    assert path.endswith(".gif") and _frames(path) == 4 * 24  # four seeds, looping, 24 frames each
+    assert json.loads(recipe)["bundle_sha256"] == app.MODELS[app.DEFAULT_MODEL].config.sha256
+
+
+def test_same_inputs_same_bytes_and_recipe_replays(app):
+    a, recipe = app.animate(MNIST, "5,6", "3,8", "slerp", 6, 12, True, "ease-in-out", 0.8, "2x2", 128, "webp", "")
+    b, _ = app.animate(MNIST, "5,6", "3,8", "slerp", 6, 12, True, "ease-in-out", 0.8, "2x2", 128, "webp", "")
+    data = open(a, "rb").read()
+    assert data == open(b, "rb").read() and data[:4] == b"RIFF"
+    # A pasted recipe overrides every other field, including the model (found by the recipe's bundle sha256).
+    c, _ = app.animate(app.DEFAULT_MODEL, "1", "", "lerp", 1, 1, False, "linear", 1.0, "1x1", 64, "gif", recipe)
+    assert open(c, "rb").read() == data
+
+
+def test_class_names_select_classes(app):
+    _, recipe = app.animate(MNIST, "1,2", "3, 8", "lerp", 2, 12, False, "linear", 1.0, "1x1", 64, "gif", "")
+    assert json.loads(recipe)["classes"] == [3, 8]
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("truncation", float("nan"), "finite"),
+        ("truncation", "Infinity", "finite"),
+        ("frames", 10**9, "frames must be in"),
+        ("frames", "abc", "frames must be a number"),
+        ("size", 100_000, "size must be in"),
+        ("seeds", "-5", "cannot read"),
+        ("seeds", "4294967296", "out of range"),
+        ("grid", "99x99", "grid rows"),
+        ("path", "zigzag", "path must be one of"),
+        ("loop", "maybe", "loop must be true or false"),
+        ("model", "../../etc/passwd", "model must be one of"),
+        ("recipe", "{not json", "not valid JSON"),
+        ("classes", "banana", "unknown class"),
+    ],
+)
+def test_bad_animate_input_is_one_clear_gradio_error(app, field, value, message):
+    args = dict(model=MNIST, seeds="1,2", classes="", path="lerp", frames=2, fps=12, loop=True, easing="linear",
+                truncation=1.0, grid="1x1", size=64, format="gif", recipe="")
+    args[field] = value
+    with pytest.raises(gr.Error, match=message):
+        app.animate(**args)
+
+
+def test_huge_render_is_refused_before_work(app):
+    with pytest.raises(gr.Error, match="limit"):
+        app.animate(MNIST, "0-63", "", "cubic", 240, 24, True, "linear", 1.0, "8x8", 1024, "gif", "")
+
+
+def test_sample_gives_grid_and_labelled_npz(app):
+    png, npz, stats = app.sample_grid(MNIST, "0-19", "7", 1.0)
+    data = np.load(npz)
+    assert data["images"].shape == (20, 28, 28, 1) and set(data["labels"].tolist()) == {7}
+    assert Image.open(png).size[0] > 28 * 8 and "per class {'7': 20}" in stats
+    with pytest.raises(gr.Error, match="at most 256"):
+        app.sample_grid(MNIST, "0-999")
+
+
+def test_explore_moves_along_directions_and_classes(app):
+    base = np.asarray(app.explore(MNIST, 7, 0, 0, 0, "3", "3", 0.0, 1.0, 64))
+    moved = np.asarray(app.explore(MNIST, 7, 2.5, 0, 0, "3", "3", 0.0, 1.0, 64))
+    morphed = np.asarray(app.explore(MNIST, 7, 0, 0, 0, "3", "8", 1.0, 1.0, 64))
+    eight = np.asarray(app.explore(MNIST, 7, 0, 0, 0, "8", "8", 0.0, 1.0, 64))
+    assert base.shape == (64, 64) and not np.array_equal(base, moved) and np.array_equal(morphed, eight)
+    with pytest.raises(gr.Error, match="d2"):
+        app.explore(MNIST, 7, 0, float("inf"), 0)
+
+
+def test_about_shows_card_contract_and_api(app):
+    card, contract, api, samples = app.about(MNIST)
+    assert "---" not in card.splitlines()[0] and "onnxruntime" in card
+    assert "`y`" in contract and "/animate" in api and samples.endswith(".png")
+
+
+def test_gallery_records_and_lists_renders(app, tmp_path, monkeypatch):
+    from serving.gallery import Gallery
+
+    monkeypatch.setattr(app, "GALLERY", Gallery(tmp_path / "g.sqlite"))
+    path, recipe = app.animate(MNIST, "1,2", "", "lerp", 2, 12, True, "linear", 1.0, "1x1", 64, "gif", "")
+    items = app.gallery_items()
+    assert len(items) == 1 and open(items[0][0], "rb").read() == open(path, "rb").read()
+    assert app.GALLERY.latest(1)[0].recipe.to_json() == json.dumps(json.loads(recipe), sort_keys=True)
+
+
+def test_space_never_imports_tensorflow():
+    code = (
+        "import sys, builtins\n"
+        "real = builtins.__import__\n"
+        "def guard(name, *a, **k):\n"
+        "    if name.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx'):\n"
+        "        raise ImportError('tensorflow is not allowed in the Space')\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = guard\n"
+        "sys.path.insert(0, 'space')\n"
+        "import app\n"
+        "path, _ = app.animate(seeds='1,2', frames=2, size=64)\n"
+        "print('ok', path)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.splitlines()[-1].startswith("ok ")

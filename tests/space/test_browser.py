@@ -1,0 +1,37 @@
+"""A real browser: headless Chromium opens the Space, clicks Render and sees an animated image appear."""
+
+import io
+import shutil
+import urllib.request
+
+import pytest
+from PIL import Image
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# The flags a root, offline machine needs: no sandbox, and none of Chromium's background network calls.
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
+def test_click_render_shows_an_animation(server, artifacts):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(server, timeout=60_000)
+            page.get_by_role("button", name="Render", exact=True).click(timeout=30_000)
+            image = page.locator("#gm-preview img")
+            image.wait_for(state="visible", timeout=60_000)
+            src = image.get_attribute("src")
+            page.wait_for_timeout(500)  # let the first frames paint before the screenshot
+            page.screenshot(path=str(artifacts / "space-animate.png"), full_page=True)
+        finally:
+            browser.close()
+    assert src and src.split("?")[0].endswith(".gif")
+    url = src if src.startswith("http") else server.rstrip("/") + "/" + src.lstrip("/")
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        gif = Image.open(io.BytesIO(resp.read()))
+    assert gif.format == "GIF" and gif.n_frames > 1  # animated, not a still

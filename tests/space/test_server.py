@@ -1,0 +1,94 @@
+"""The Space served on 127.0.0.1: every endpoint through gradio_client, bad input, file safety, a bounded load."""
+
+import concurrent.futures
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from tests.conftest import REPO
+
+MNIST = "mnist-cdcgan"
+R1 = dict(model=MNIST, seeds="1,2,3,4", classes="3,8,0,5", path="cubic", frames=24, fps=24, loop=True,
+          easing="linear", truncation=1.0, grid="1x1", size=256, format="gif", recipe="", api_name="/animate")
+
+
+def test_every_endpoint_with_defaults(client, app):
+    gif, recipe = client.predict(api_name="/animate")
+    with Image.open(gif) as im:
+        assert im.format == "GIF" and im.n_frames == 96
+    png, npz, stats = client.predict(api_name="/sample")
+    assert np.load(npz)["images"].shape[0] == 32 and "images" in stats and Image.open(png).format == "PNG"
+    image = client.predict(api_name="/explore")
+    assert Image.open(image).size == (256, 256)
+
+
+def test_api_lists_named_endpoints_with_defaults(client):
+    info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/animate", "/sample", "/explore"} <= set(info)
+    for name in ("/animate", "/sample", "/explore"):
+        assert all(p["parameter_has_default"] for p in info[name]["parameters"]), name
+
+
+def test_same_inputs_give_byte_identical_files(client):
+    a, _ = client.predict(**R1)
+    b, _ = client.predict(**R1)
+    assert open(a, "rb").read() == open(b, "rb").read()
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("truncation", "NaN", "finite"),
+        ("frames", 10**9, "frames must be in"),
+        ("frames", "lots", "frames must be a number"),
+        ("size", -3, "size must be in"),
+        ("seeds", "-1", "cannot read"),
+        ("seeds", "99999999999", "out of range"),
+        ("grid", "1000x1000", "grid rows"),
+    ],
+)
+def test_bad_input_through_the_client_is_a_clear_error_and_serving_goes_on(client, field, value, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(**{**R1, "frames": 2, "size": 64, field: value})
+    gif, _ = client.predict(**{**R1, "frames": 2, "size": 64})  # the next good call still works
+    assert Image.open(gif).format == "GIF"
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "MODEL"])
+def test_files_outside_the_cache_are_not_served(server, app, target):
+    if target == "MODEL":
+        target = str((REPO / "exported" / MNIST / "model.onnx").resolve())
+    for url in (f"{server}gradio_api/file={target}", f"{server}file={target}", f"{server}gradio_api/file=..%2F..%2F..{target}"):
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                body = resp.read()
+            status = resp.status
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, b""
+        assert status in (403, 404) or (b"root:" not in body and b"onnx" not in body[:64]), (url, status)
+        assert b"root:x:" not in body
+
+
+def test_load_8_clients_x_5_renders_of_r1(server):
+    """Bounded load on loopback: 8 concurrent clients, 5 R1 renders each; all succeed; p95 printed."""
+    from gradio_client import Client
+
+    def worker(_):
+        client, times = Client(server, verbose=False), []
+        for _ in range(5):
+            started = time.perf_counter()
+            gif, _ = client.predict(**R1)
+            times.append(time.perf_counter() - started)
+            assert Image.open(gif).n_frames == 96
+        return times
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        times = [t for ts in pool.map(worker, range(8), timeout=600) for t in ts]
+    assert len(times) == 40
+    p50, p95 = np.percentile(times, [50, 95])
+    print(f"\nload: 8 clients x 5 R1 renders: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
