@@ -5,7 +5,7 @@ SPACE_VENV := .venv-space
 PY := $(VENV)/bin/python
 SPACE_PY := $(SPACE_VENV)/bin/python
 
-.PHONY: test demo lint bench clean
+.PHONY: test demo demo-cli browser lint bench clean
 
 # All dependencies (training, export, serving, Space, tests); reinstalled when a requirements file changes.
 $(VENV)/.installed: requirements.txt space/requirements.txt pyproject.toml
@@ -22,11 +22,25 @@ $(SPACE_VENV)/.installed: space/requirements.txt
 	$(SPACE_PY) -m pip install --quiet -r space/requirements.txt
 	touch $@
 
+# Debian's Chromium for the browser test (Playwright drives it; no browser download). Needs root or sudo;
+# without it the browser test is skipped with its reason.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not installed and no root: the browser test will be skipped"; fi; }
+
 # pytest exits 5 when it collects no tests; that is not a failure of the code under test.
-test: $(VENV)/.installed
+test: $(VENV)/.installed browser
 	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
+# The Space on the bundled default models, with the Space's dependencies only (no TensorFlow).
 demo: $(SPACE_VENV)/.installed
+	@echo "ganimate Space on http://127.0.0.1:7860 (Ctrl-C to stop)"
+	$(SPACE_PY) space/app.py
+
+# The command-line render of the standard request R1, without a server.
+demo-cli: $(SPACE_VENV)/.installed
 	$(SPACE_PY) -m serving render --bundle exported/mnist-cdcgan --seeds 1,2,3,4 --classes 3,8,0,5 \
 		--path cubic --frames 24 --fps 24 --loop --size 256 --format gif --out demo.gif
 	@echo "open demo.gif to see the animation"
@@ -38,4 +52,4 @@ bench: $(VENV)/.installed
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) $(SPACE_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SPACE_VENV) .pytest_cache .ruff_cache .gradio
