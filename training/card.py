@@ -61,6 +61,20 @@ def _metrics_table(bundle: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _quantized_section(config: GeneratorConfig) -> str:
+    q = config.extra.get("quantized")
+    if not q:
+        return ""
+    return f"""
+## int8 copy
+
+`{q['file']}` (dynamic int8 quantization, sha256 `{q['sha256']}`): {q['bytes'] / 1e6:.2f} MB against
+{q['fp32_bytes'] / 1e6:.2f} MB; against the float32 model on the 64 parity seeds, max |diff| {q['parity_max_abs_diff']:.4f}
+and mean |diff| {q['parity_mean_abs_diff']:.5f} (image values in [0, 1]); batch 64 on the exporting machine's CPU:
+{q['int8_ms_batch64']:.1f} ms against {q['fp32_ms_batch64']:.1f} ms for float32. The Space and `Generator` load `model.onnx`.
+"""
+
+
 def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> str:
     """The README.md text: front matter, description, I/O contract, usage, training facts, metrics, pictures."""
     family = config.model_family
@@ -93,7 +107,7 @@ def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> s
     if summary:
         facts.append("- Final epoch: " + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "step"))
     facts.append(f"- Export parity (onnxruntime vs Keras, 64 seeds): max |diff| {config.parity_max_abs_diff:.2e}")
-    facts.append("- Versions: " + ", ".join(f"{k} {v}" for k, v in config.versions.items()))
+    facts.append("- Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(config.versions.items())))
     return "\n".join(front) + f"""
 
 # {config.name}
@@ -124,7 +138,7 @@ sha256 of model.onnx: `{config.sha256}`.
 ```python
 from gradio_client import Client
 client = Client("USER/SPACE")  # the ganimate Space serving this model
-gif_path = client.predict(seeds="1,2,3,4", {extra}path="cubic", api_name="/animate")
+gif_path, recipe = client.predict(model="{config.name}", seeds="1,2,3,4", {extra}path="cubic", api_name="/animate")
 ```
 
 ## Training
@@ -132,7 +146,7 @@ gif_path = client.predict(seeds="1,2,3,4", {extra}path="cubic", api_name="/anima
 {chr(10).join(facts)}
 
 Training records are in `training/` (options, per-step history, loss curves).
-
+{_quantized_section(config)}
 ## Metrics
 
 {_metrics_table(bundle)}"""
@@ -151,3 +165,25 @@ def write_card_assets(bundle: Path, config: GeneratorConfig, run_dir: Path | Non
             if (run_dir / name).exists():
                 shutil.copy2(run_dir / name, bundle / "training" / name)
     (bundle / "README.md").write_text(model_card(config, run_dir, bundle))
+
+
+def refresh_card(bundle: Path) -> Path:
+    """Rewrite a bundle's README.md from its config.json, training/ records and metrics.json (no TensorFlow)."""
+    config = GeneratorConfig.from_json((bundle / "config.json").read_text())
+    records = bundle / "training"
+    text = model_card(config, records if records.is_dir() else None, bundle)
+    tmp = bundle / ".README.md.tmp"
+    tmp.write_text(text)
+    tmp.replace(bundle / "README.md")
+    return bundle / "README.md"
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m training.card", description="Rewrite a bundle's model card.")
+    parser.add_argument("--bundle", required=True, help="bundle folder, e.g. exported/mnist-cdcgan")
+    args = parser.parse_args()
+    if not (Path(args.bundle) / "config.json").is_file():
+        parser.exit(2, f"error: {args.bundle} is not a bundle folder (no config.json)\n")
+    print(f"wrote {refresh_card(Path(args.bundle))}")

@@ -1,6 +1,6 @@
 """Export a run's generator to a verified ONNX bundle.
 
-    python -m training.export --run runs/mnist-cdcgan --out exported/mnist-cdcgan [--opset 17] [--force]
+    python -m training.export --run runs/mnist-cdcgan --out exported/mnist-cdcgan [--opset 17] [--force] [--quantize]
 
 Steps: rebuild the run's model and load its last checkpoint -> convert the EMA generator (or VAE decoder) with
 tf2onnx.convert.from_function and a named signature, with the [-1, 1] -> [0, 1] mapping inside the graph ->
@@ -124,8 +124,9 @@ def _versions(opset: int) -> dict[str, str]:
             "onnx": onnx.__version__, "opset": str(opset), "ganimate": "0.1.0"}
 
 
-def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = False, name: str | None = None) -> Path:
-    """Export `run_dir` to the bundle folder `out_dir`; returns out_dir."""
+def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = False, name: str | None = None,
+               quantize: bool = False) -> Path:
+    """Export `run_dir` to the bundle folder `out_dir`; returns out_dir. `quantize` adds a measured int8 copy."""
     import onnx
 
     from serving.generator import sha256_file
@@ -167,6 +168,15 @@ def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = Fals
         config = config.replace(sha256=sha256_file(model_path))
         # 2. Validate before anything else is written.
         config = config.replace(parity_max_abs_diff=validate(model_path, config, generator))
+        if quantize:
+            from training.quantize import quantize_int8
+
+            z, y = parity_inputs(config.latent_dim, config.num_classes)
+            report = quantize_int8(model_path, {"z": z, **({"y": y} if y is not None else {})})
+            if isinstance(report, str):
+                print(f"notice: {report}")
+            else:
+                config = config.replace(extra={**config.extra, "quantized": report.to_dict()})
         (staging / "config.json").write_text(config.to_json())
         # 3. Card, pictures (rendered from the ONNX model itself) and the run's records.
         write_card_assets(staging, config, run_dir)
@@ -196,13 +206,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--opset", type=int, default=17, help="ONNX opset, 17 or newer (default 17)")
     p.add_argument("--force", action="store_true", help="replace an existing bundle")
     p.add_argument("--name", default=None, help="model name in config.json (default: the --out folder's name)")
+    p.add_argument("--quantize", action="store_true",
+                   help="also write model.int8.onnx (dynamic int8), kept only with its measured parity and speed")
     args = p.parse_args(argv)
     if args.opset < 17:
         print(f"error: --opset must be 17 or newer, got {args.opset}", file=sys.stderr)
         return 2
     started = time.perf_counter()
     try:
-        out = export_run(Path(args.run), Path(args.out), args.opset, args.force, args.name)
+        out = export_run(Path(args.run), Path(args.out), args.opset, args.force, args.name, args.quantize)
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 import json
 import shutil
 
+import numpy as np
 import onnx
 import pytest
 
@@ -85,3 +86,31 @@ def test_run_without_checkpoint_is_refused(tmp_path, capsys):
     (tmp_path / "dataset.json").write_text(json.dumps({"image_shape": [28, 28, 1], "class_names": []}))
     assert main(["--run", str(tmp_path), "--out", str(tmp_path / "b")]) == 2
     assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_quantized_copy_is_kept_with_its_figures(tiny_bundles, tmp_path):
+    import onnxruntime as ort
+
+    from serving.generator import sha256_file
+    from training.export import export_run
+
+    run = tiny_bundles["cgan"].parent / "runs" / "cgan"
+    out = export_run(run, tmp_path / "q", quantize=True)
+    q = json.loads((out / "config.json").read_text())["extra"]["quantized"]
+    assert sha256_file(out / q["file"]) == q["sha256"] and q["parity_max_abs_diff"] <= 0.1
+    assert q["int8_ms_batch64"] > 0 and "## int8 copy" in (out / "README.md").read_text()
+    session = ort.InferenceSession(str(out / q["file"]), providers=["CPUExecutionProvider"])
+    images = session.run(["images"], {"z": np.zeros((2, 8), np.float32), "y": np.eye(4, dtype=np.float32)[:2]})[0]
+    assert images.shape == (2, 28, 28, 1)
+
+
+def test_refresh_card_rewrites_readme_from_bundle_records(tiny_bundles, tmp_path):
+    import shutil
+
+    from training.card import refresh_card
+
+    bundle = tmp_path / "b"
+    shutil.copytree(tiny_bundles["gan"], bundle)
+    before = (bundle / "README.md").read_text()
+    (bundle / "README.md").write_text("stale")
+    assert refresh_card(bundle).read_text() == before
