@@ -150,3 +150,15 @@ def test_serving_never_imports_tensorflow_and_default_bundles_verify():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "mnist-cdcgan" in result.stdout
+
+
+def test_gray_gif_is_within_two_levels_of_the_frames(tiny_bundles):
+    from serving.render import render_frames
+
+    gen = Generator.from_pretrained(tiny_bundles["gan"])
+    recipe = Recipe(seeds=(3, 4), frames=3, size=56, path="lerp")
+    frames = render_frames(gen, recipe)[..., 0].astype(int)
+    gif = Image.open(io.BytesIO(render(gen, recipe)))
+    for i in range(gif.n_frames):
+        gif.seek(i)
+        assert np.abs(np.asarray(gif.convert("L"), dtype=int) - frames[i]).max() <= 2
