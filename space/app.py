@@ -70,10 +70,28 @@ def _model(name) -> Generator:
     return MODELS[check.choice("model", name, list(MODELS))]
 
 
+_last_prune = [0.0]
+
+
+def _prune(max_age_s: float = 3600.0, every_s: float = 600.0) -> None:
+    """Remove results older than an hour, at most every ten minutes: a long-running Space must not fill its disk."""
+    now = time.time()
+    if now - _last_prune[0] < every_s:
+        return
+    _last_prune[0] = now
+    for path in OUT_DIR.glob("*"):
+        try:
+            if now - path.stat().st_mtime > max_age_s:
+                path.unlink()
+        except OSError:
+            pass  # another worker removed it first
+
+
 def _save(data: bytes, stem: str, suffix: str) -> str:
     """Write a result under a content-derived name; Gradio serves it from its cache, never from here directly."""
     from serving.atomic import write_atomic
 
+    _prune()
     return str(write_atomic(OUT_DIR / f"{stem}.{suffix}", data))
 
 
@@ -283,7 +301,8 @@ CSS = """
 #gm-preview img {image-rendering: auto; max-height: 520px; object-fit: contain}
 """
 
-with gr.Blocks(title="ganimate: living pictures from GANs") as demo:
+# delete_cache: Gradio's own copies of results older than an hour are removed every 30 minutes.
+with gr.Blocks(title="ganimate: living pictures from GANs", delete_cache=(1800, 3600)) as demo:
     gr.HTML("<div class='gm-header'><h1>ganimate</h1><p>Seeded, looping latent animations from trained GAN "
             "generators, rendered with onnxruntime. Every render is a recipe you can copy and replay.</p></div>")
     model = gr.Dropdown(list(MODELS), value=DEFAULT_MODEL, label="Model")
