@@ -1,9 +1,10 @@
-"""`python -m serving render|sample|batch|gallery`: parse, build a Recipe, call the core. Bad input: one line, exit 2."""
+"""`python -m serving render|sample|batch|gallery|push|push-space`: parse, build a Recipe, call the core. Bad input: one line, exit 2."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sqlite3
 import sys
 import time
@@ -13,6 +14,7 @@ import numpy as np
 
 from serving.atomic import write_atomic
 from serving.generator import BundleError, Generator
+from serving.hub import HubError
 from serving.latents import MAX_SEEDS, parse_classes, parse_int_list
 from serving.paths import EASINGS, PATH_KINDS
 from serving.render import FORMATS, MAX_GRID, RESAMPLES, Recipe, RecipeError, render
@@ -27,6 +29,8 @@ EXAMPLES = """examples:
   python -m serving render --bundle exported/mnist-cdcgan --recipe recipe.json --out again.gif
   python -m serving sample --bundle exported/mnist-cdcgan --seeds 0-63 --classes 7 --out sevens.npz
   python -m serving batch --bundle exported/mathart-dcgan --count 1000 --db gallery/gallery.sqlite --out gallery/ --shard 0/4
+  python -m serving push --bundle exported/mnist-cdcgan --repo USER/mnist-cdcgan --dry-run
+  python -m serving push-space --space USER/ganimate --model-repo USER/mnist-cdcgan@COMMIT_SHA
   python -m serving gallery list --db gallery/gallery.sqlite
   python -m serving gallery regenerate 12 --db gallery/gallery.sqlite --bundle exported/mathart-dcgan
 """
@@ -134,6 +138,41 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_push(args: argparse.Namespace) -> int:
+    from serving import hub
+
+    bundle = Path(args.bundle)
+    if not (bundle / "config.json").is_file():
+        raise UsageError(f"--bundle {bundle} is not a bundle folder (no config.json)")
+    files = hub.bundle_files(bundle)
+    if args.dry_run:
+        print(f"would upload {len(files)} files ({sum(n for _, n in files) / 1e6:.2f} MB) to model repo {args.repo} "
+              f"({'private' if args.private else 'public'}) as one commit; nothing was contacted:")
+        for name, size in files:
+            print(f"  {name:<32} {size:>12,} bytes")
+        return 0
+    result = hub.push_bundle(bundle, args.repo, args.private, args.message)
+    print(f"pushed {bundle} to {result.repo_id}: commit {result.commit_sha}\n{result.url}")
+    print(f"pin it: Generator.from_pretrained(\"{result.repo_id}\", revision=\"{result.commit_sha}\")")
+    return 0
+
+
+def cmd_push_space(args: argparse.Namespace) -> int:
+    from serving import hub
+
+    if args.dry_run:
+        repo, _, rev = args.model_repo.partition("@")
+        files = hub.space_files(repo, rev or "<main at push time>")
+        print(f"would upload {len(files)} files to Gradio Space {args.space} as one commit, serving "
+              f"{repo}@{rev or 'main'}; nothing was contacted:")
+        for name, data in files.items():
+            print(f"  {name:<32} {len(data):>12,} bytes")
+        return 0
+    result = hub.push_space(args.space, args.model_repo, args.private, args.message)
+    print(f"pushed the Space to {result.repo_id}: commit {result.commit_sha}\n{result.url}")
+    return 0
+
+
 def cmd_gallery(args: argparse.Namespace) -> int:
     with _gallery(args) as gallery:
         if args.action == "list":
@@ -165,6 +204,13 @@ def cmd_gallery(args: argparse.Namespace) -> int:
         print(f"render {entry.id}: {len(data)} bytes, " + ("byte-identical to the stored file" if same else
               "stored file missing" if stored is None else "DIFFERS from the stored file"))
         return 0 if same else 1
+
+
+def _repo_id(text: str, revision: bool = False) -> str:
+    repo, _, rev = text.partition("@")
+    if not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", repo) or (rev and not revision) or (revision and "@" in text and not rev):
+        raise argparse.ArgumentTypeError(f"expected USER/NAME{'[@REVISION]' if revision else ''}, got {text!r}")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -210,6 +256,23 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quiet", action="store_true", help="only the summary line")
     b.set_defaults(func=cmd_batch)
 
+    repo_id = _repo_id
+    h = sub.add_parser("push", help="upload a bundle to a Hub model repo as one commit")
+    h.add_argument("--bundle", required=True, help="bundle folder, e.g. exported/mnist-cdcgan")
+    h.add_argument("--repo", required=True, type=repo_id, help="USER/NAME")
+    h.add_argument("--private", action="store_true", help="create the repo private")
+    h.add_argument("--message", default=None, help="commit message")
+    h.add_argument("--dry-run", action="store_true", help="list what would be uploaded, contact nothing")
+    h.set_defaults(func=cmd_push)
+
+    hs = sub.add_parser("push-space", help="upload the Gradio Space, pinned to a model revision, as one commit")
+    hs.add_argument("--space", required=True, type=repo_id, help="USER/SPACE")
+    hs.add_argument("--model-repo", required=True, type=lambda t: repo_id(t, revision=True), help="USER/NAME[@REVISION]")
+    hs.add_argument("--private", action="store_true", help="create the Space private")
+    hs.add_argument("--message", default=None, help="commit message")
+    hs.add_argument("--dry-run", action="store_true", help="list what would be uploaded, contact nothing")
+    hs.set_defaults(func=cmd_push_space)
+
     g = sub.add_parser("gallery", help="list, show or regenerate gallery renders")
     g.add_argument("action", choices=("list", "show", "regenerate"))
     g.add_argument("id", nargs="?", type=int, default=None, help="render id (show, regenerate)")
@@ -226,6 +289,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, BundleError, RecipeError, ValueError) as exc:
+    except (UsageError, BundleError, RecipeError, ValueError, HubError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

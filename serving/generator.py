@@ -21,6 +21,7 @@ from serving.config import ConfigError, GeneratorConfig
 
 STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
 BUNDLE_FILES = ("config.json", "model.onnx")
+OPTIONAL_FILES = ("README.md", "samples.png")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -106,7 +107,13 @@ def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = No
     try:
         paths = [Path(hf_hub_download(text, name, revision=revision)) for name in BUNDLE_FILES]
     except Exception as exc:
-        raise BundleError(f"could not download {text}@{revision or 'main'} from the Hub: {type(exc).__name__}: {exc}") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise BundleError(f"could not download {text}@{revision or 'main'} from the Hub: {type(exc).__name__}: {first}") from None
+    for name in OPTIONAL_FILES:  # the card and pictures, for the Space's About tab; a bundle works without them
+        try:
+            hf_hub_download(text, name, revision=revision)
+        except Exception:
+            pass
     return paths[0].parent
 
 

@@ -1,7 +1,8 @@
 """ganimate Space: seeded, looping latent animations from ONNX generators, in the browser and through an API.
 
-Models come from `GANIMATE_MODEL` (comma-separated bundle folders or Hub repos `user/name@revision`), or by
-default every bundle in `exported/`. They are loaded once, at import. Endpoints `/animate`, `/sample` and
+Models come from `GANIMATE_MODEL` (comma-separated bundle folders or Hub repos `user/name@revision`), else
+from `ganimate_model:` in this folder's README front matter (what `python -m serving push-space` pins), else
+every bundle in `exported/`. They are loaded once, at import. Endpoints `/animate`, `/sample` and
 `/explore` validate every value themselves (events run with preprocess=False), because an API client can send
 anything a slider would never produce. `GANIMATE_GALLERY` names an SQLite gallery to show and record renders in.
 """
@@ -39,9 +40,17 @@ GRIDS = ("1x1", "2x2", "3x3", "4x4")
 OUT_DIR = Path(tempfile.gettempdir()) / "ganimate-space"  # results are written here; Gradio copies them to its cache
 
 
+def pinned_model() -> str:
+    """The model a pushed Space serves: `ganimate_model: user/name@sha` in this folder's README front matter."""
+    readme = HERE / "README.md"
+    front = re.match(r"\A---\n(.*?)\n---\n", readme.read_text(), flags=re.S) if readme.is_file() else None
+    found = re.search(r"^ganimate_model:\s*(\S+)\s*$", front.group(1), flags=re.M) if front else None
+    return found.group(1) if found else ""
+
+
 def load_models() -> dict[str, Generator]:
-    """name -> Generator, from GANIMATE_MODEL or every bundle under exported/."""
-    spec = os.environ.get("GANIMATE_MODEL", "").strip()
+    """name -> Generator, from GANIMATE_MODEL, else the README's pinned model, else every bundle under exported/."""
+    spec = os.environ.get("GANIMATE_MODEL", "").strip() or pinned_model()
     sources = [s.strip() for s in spec.split(",") if s.strip()] if spec else sorted(
         str(p.parent) for p in (HERE.parent / "exported").glob("*/config.json"))
     if not sources:

@@ -1,0 +1,151 @@
+"""Push and pull through the real huggingface_hub client against a loopback Hub (tests/hub_server.py).
+
+Every client runs in a subprocess with HF_ENDPOINT pointed at the loopback server and its own HF_HOME, the way a
+user runs the CLI; nothing here reaches the internet.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+from tests.hub_server import serve
+
+TOKEN = "hf_loopback_secret_token_123"
+
+
+@pytest.fixture(scope="module")
+def hub():
+    server, state, endpoint = serve({TOKEN: "alice", "hf_other_user_token": "bob"})
+    yield state, endpoint
+    server.shutdown()
+
+
+def _env(endpoint: str, home, token: str | None = TOKEN, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(home), HF_HUB_DISABLE_XET="1", HF_HUB_DISABLE_TELEMETRY="1", **extra)
+    if token:
+        env["HF_TOKEN"] = token
+    return env
+
+
+def _run(args: list[str], env: dict, cwd=REPO, code: str | None = None) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-c", code] if code else [sys.executable, "-m", "serving", *args]
+    out = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert TOKEN not in out.stdout + out.stderr, "the token must never be printed"
+    return out
+
+
+PULL = """
+import sys
+from serving import Generator, Recipe, render
+gen = Generator.from_pretrained(sys.argv[1], revision=sys.argv[2] if len(sys.argv) > 2 else None)
+sys.stdout.buffer.write(render(gen, Recipe(seeds=(1, 2), classes=(0, 3), frames=3, size=32)))
+"""
+
+
+def _pull(endpoint, home, repo, revision=None, **extra):
+    args = [repo] + ([revision] if revision else [])
+    cmd = [sys.executable, "-c", PULL, *args]
+    return subprocess.run(cmd, env=_env(endpoint, home, **extra), cwd=REPO, capture_output=True, timeout=300)
+
+
+def test_push_pull_space_tamper_offline(hub, tiny_bundles, tmp_path):
+    state, endpoint = hub
+    bundle = tiny_bundles["cgan"]
+    home = tmp_path / "home"
+
+    # 1. Push the bundle: one commit on top of the repo's first, with every file.
+    out = _run(["push", "--bundle", str(bundle), "--repo", "alice/tiny-cgan"], _env(endpoint, home))
+    assert out.returncode == 0, out.stderr
+    sha = out.stdout.split("commit ")[1].split()[0]
+    repo = state.repos[("model", "alice/tiny-cgan")]
+    assert len(repo.commits) == 2 and repo.branches["main"] == sha
+    assert repo.commits[-1]["files"]["model.onnx"] == (bundle / "model.onnx").read_bytes()
+    assert {"config.json", "README.md", "samples.png", "interpolation.gif"} <= set(repo.commits[-1]["files"])
+
+    # 2. Pull it back by revision and render: byte-identical to rendering the local bundle.
+    pulled = _pull(endpoint, home, "alice/tiny-cgan", sha)
+    assert pulled.returncode == 0, pulled.stderr.decode()[-2000:]
+    local = subprocess.run([sys.executable, "-c", PULL, str(bundle)], cwd=REPO, capture_output=True, timeout=300)
+    assert pulled.stdout == local.stdout and pulled.stdout[:6] == b"GIF89a"
+
+    # 3. Offline, from the cache alone: the server is not even asked.
+    asked = len(state.requests)
+    offline = _pull("http://127.0.0.1:9", home, "alice/tiny-cgan", sha, HF_HUB_OFFLINE="1")
+    assert offline.returncode == 0, offline.stderr.decode()[-2000:]
+    assert offline.stdout == local.stdout and len(state.requests) == asked
+
+    # 4. One flipped byte in the served model: the pull is refused (a fresh cache, so it really downloads).
+    state.tamper.add(("alice/tiny-cgan", "model.onnx"))
+    try:
+        bad = _pull(endpoint, tmp_path / "home2", "alice/tiny-cgan", sha)
+    finally:
+        state.tamper.clear()
+    assert bad.returncode != 0 and b"sha256" in bad.stderr
+
+    # 5. Push the Space pinned to that commit, then run the pushed files as they are, from a bare folder.
+    out = _run(["push-space", "--space", "alice/ganimate", "--model-repo", "alice/tiny-cgan"], _env(endpoint, home))
+    assert out.returncode == 0, out.stderr
+    space = state.repos[("space", "alice/ganimate")]
+    files = space.commits[-1]["files"]
+    assert len(space.commits) == 2 and space.sdk == "gradio"
+    assert {"app.py", "requirements.txt", "README.md", "serving/generator.py", "serving/render.py"} <= set(files)
+    readme = files["README.md"].decode()
+    assert "sdk: gradio" in readme and "models:\n  - alice/tiny-cgan\n" in readme
+    assert f"ganimate_model: alice/tiny-cgan@{sha}" in readme
+    site = tmp_path / "space"
+    for name, data in files.items():
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_bytes(data)
+    run_space = ("import app, json\n"
+                 "path, recipe = app.animate(seeds='1,2', frames=2, size=64)\n"
+                 "print(list(app.MODELS), app.__file__, json.loads(recipe)['bundle_sha256'])\n")
+    env = _env(endpoint, tmp_path / "home3", token=None)
+    env.pop("PYTHONPATH", None)
+    out = subprocess.run([sys.executable, "-c", run_space], env=env, cwd=site, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    config = json.loads((bundle / "config.json").read_text())
+    assert out.stdout.split()[-1] == config["sha256"] and str(site) in out.stdout
+
+
+def test_push_errors_are_one_line_exit_2(hub, tiny_bundles, tmp_path):
+    state, endpoint = hub
+    bundle = str(tiny_bundles["gan"])
+    cases = [
+        (_env(endpoint, tmp_path, token=None), ["--repo", "alice/x"], "no Hugging Face token"),
+        (_env(endpoint, tmp_path, token="hf_wrong"), ["--repo", "alice/x"], "HTTP 401"),
+        (_env(endpoint, tmp_path), ["--repo", "bob/x"], "HTTP 403"),
+        (_env("http://127.0.0.1:9", tmp_path), ["--repo", "alice/x"], "cannot reach the Hub"),
+    ]
+    for env, args, message in cases:
+        out = _run(["push", "--bundle", bundle, *args], env)
+        assert out.returncode == 2 and message in out.stderr, (args, out.stderr)
+        assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+    assert ("model", "bob/x") not in state.repos
+
+
+def test_dry_run_contacts_nothing(hub, tiny_bundles, tmp_path):
+    state, endpoint = hub
+    asked = len(state.requests)
+    out = _run(["push", "--bundle", str(tiny_bundles["gan"]), "--repo", "alice/dry", "--dry-run"], _env(endpoint, tmp_path))
+    assert out.returncode == 0 and "model.onnx" in out.stdout and "nothing was contacted" in out.stdout
+    out = _run(["push-space", "--space", "alice/s", "--model-repo", "alice/dry@" + "a" * 40, "--dry-run"], _env(endpoint, tmp_path))
+    assert out.returncode == 0 and "serving/render.py" in out.stdout
+    assert len(state.requests) == asked
+
+
+def test_a_broken_bundle_is_never_pushed(hub, tiny_bundles, tmp_path):
+    state, endpoint = hub
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_bundles["gan"], broken)
+    data = bytearray((broken / "model.onnx").read_bytes())
+    data[-5] ^= 0xFF
+    (broken / "model.onnx").write_bytes(bytes(data))
+    out = _run(["push", "--bundle", str(broken), "--repo", "alice/broken"], _env(endpoint, tmp_path))
+    assert out.returncode == 2 and "sha256" in out.stderr
+    assert ("model", "alice/broken") not in state.repos
