@@ -119,7 +119,7 @@ def _mathart_cache_path(count: int, seed: int, size: int) -> Path:
     return root / f"mathart-{count}-{seed}-{size}-{digest}.npz"
 
 
-def _render_mathart_cached(count: int, seed: int, size: int) -> np.ndarray:
+def render_mathart_cached(count: int, seed: int, size: int) -> np.ndarray:
     path = _mathart_cache_path(count, seed, size)
     if path.exists():
         return np.load(path)["images"]
@@ -134,8 +134,8 @@ def _render_mathart_cached(count: int, seed: int, size: int) -> np.ndarray:
 
 def _load_mathart(image_size: int, count: int) -> Dataset:
     heldout_count = max(len(mathart.FAMILIES), count // 10)
-    train = _render_mathart_cached(count, 0, image_size)
-    heldout = _render_mathart_cached(heldout_count, 1, image_size)  # other seeds: never seen in training
+    train = render_mathart_cached(count, 0, image_size)
+    heldout = render_mathart_cached(heldout_count, 1, image_size)  # other seeds: never seen in training
     n = len(mathart.FAMILIES)
     return Dataset(
         "mathart",

@@ -1,0 +1,56 @@
+import json
+
+import numpy as np
+import pytest
+
+from training import metrics
+from training.evaluate import EvalError, failed_checks, main, parse_checks
+
+
+def test_metrics_separate_same_from_shifted_distributions():
+    rng = np.random.default_rng(0)
+    a, b, shifted = rng.normal(size=(800, 8)), rng.normal(size=(800, 8)), rng.normal(0.8, 1, size=(800, 8))
+    assert metrics.frechet_distance(a, b) < 0.2 < metrics.frechet_distance(a, shifted)
+    assert abs(metrics.frechet_distance(a, shifted) - 8 * 0.8**2) < 1.0  # mean term dominates: 8 * 0.64
+    assert metrics.kernel_inception_distance(a, b, subsets=3, subset_size=300) < 0.02 < \
+        metrics.kernel_inception_distance(a, shifted, subsets=3, subset_size=300)
+    p_same, r_same = metrics.precision_recall(a, b)
+    p_far, r_far = metrics.precision_recall(a, rng.normal(5, 1, size=(800, 8)))
+    assert p_same > 0.6 and r_same > 0.6 and p_far < 0.05 and r_far < 0.05
+    # A collapsed generator: precise (inside the real manifold) but with no recall.
+    collapsed = a[:5].repeat(160, axis=0) + rng.normal(0, 0.01, size=(800, 8))
+    p_col, r_col = metrics.precision_recall(a, collapsed)
+    assert p_col > 0.9 and r_col < 0.1
+    assert metrics.class_coverage(np.array([0, 1, 2, 3]), np.array([3, 2, 1, 0]), 4) == 1.0
+    assert metrics.class_coverage(np.zeros(4, int), np.array([0, 1, 2, 3]), 4) == 0.25
+
+
+def test_checks_parse_and_fail():
+    checks = parse_checks("fcd_ratio<=2, precision>=0.8")
+    result = {"figures": {"fcd_ratio": {"model": 3.0}, "precision": {"model": 0.9}}}
+    assert failed_checks(result, checks) == ["fcd_ratio 3 is not <= 2"]
+    for bad in ("fcd=2", "precision>=lots"):
+        with pytest.raises(EvalError):
+            parse_checks(bad)
+    with pytest.raises(EvalError, match="figures are"):
+        failed_checks(result, parse_checks("nope<=1"))
+
+
+def test_evaluate_writes_metrics_and_card_and_check_exits(tiny_bundles, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    monkeypatch.setenv("GANIMATE_CACHE", str(tmp_path / "cache"))
+    bundle = tmp_path / "b"
+    shutil.copytree(tiny_bundles["cgan"], bundle)
+    cfg = json.loads((bundle / "config.json").read_text())
+    cfg["extra"]["training"]["dataset"] = "mnist"  # the tiny model was trained on random 28x28 data
+    (bundle / "config.json").write_text(json.dumps(cfg))
+    # A random 4-class model on 10-class MNIST: far from the floor, so a strict check must fail.
+    rc = main(["--bundle", str(bundle), "--samples", "200", "--classifier-epochs", "1", "--check", "precision>=0.99"])
+    assert rc == 1 and "check failed: precision" in capsys.readouterr().err
+    result = json.loads((bundle / "metrics.json").read_text())
+    assert {"fcd", "fcd_ratio", "kid", "precision", "recall", "class_accuracy", "class_coverage", "path_length"} <= set(result["figures"])
+    assert result["figures"]["fcd"]["model"] > result["figures"]["fcd"]["floor"]
+    assert result["samples"]["generated"] == 200
+    assert "| fcd |" in (bundle / "README.md").read_text()
+    assert main(["--bundle", str(bundle), "--samples", "5"]) == 2

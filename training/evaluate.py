@@ -1,0 +1,237 @@
+"""Measure how good a bundle's images are, beside the floor real data reaches, and put the figures in its card.
+
+    python -m training.evaluate --bundle exported/mnist-cdcgan [--samples 5000] [--check "fcd_ratio<=2,precision>=0.8"]
+
+Steps: load the bundle's dataset -> train (or load the cached) domain classifier on its training split and report
+its held-out accuracy -> generate samples from the exported ONNX model (fixed seeds, balanced classes) -> compute
+every figure for the model against the training data and, beside it, for held-out real data against the training
+data (the floor a perfect generator would reach) -> write metrics.json and the card's table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from serving.generator import BundleError, Generator
+from serving.latents import one_hot, z_batch
+from training import metrics
+
+CLASSIFIER_VERSION = 1
+EVAL_SEED_BASE = 3_000_000_000  # far from the seeds people type, and from the export's parity seeds
+PPL_EPSILON = 1e-2
+REFERENCE_SIZE = 5000
+
+
+class EvalError(ValueError):
+    """The bundle cannot be evaluated; one line."""
+
+
+def _cache_root() -> Path:
+    return Path(os.environ.get("GANIMATE_CACHE", Path.home() / ".cache" / "ganimate")) / "classifiers"
+
+
+def build_classifier(shape: tuple[int, int, int], num_classes: int):
+    """A small CNN; its 128-wide `features` layer is the feature space of every figure."""
+    import keras
+    from keras import layers
+
+    x = keras.Input(shape, name="images")
+    h = x
+    for width in (32, 64, 128):
+        h = layers.Conv2D(width, 3, padding="same", activation="relu")(h)
+        h = layers.Conv2D(width, 3, padding="same", activation="relu")(h) if width == 128 else h
+        h = layers.MaxPooling2D()(h)
+    h = layers.GlobalAveragePooling2D()(h)
+    features = layers.Dense(128, activation="relu", name="features")(h)
+    out = layers.Dense(num_classes, activation="softmax", name="probs")(layers.Dropout(0.3)(features))
+    return keras.Model(x, [features, out], name="domain_classifier")
+
+
+def domain_classifier(data, spec: str, epochs: int = 12, verbose: bool = True):
+    """(model, held-out accuracy), trained once per dataset and cached by a fingerprint of its training split."""
+    import keras
+
+    fingerprint = hashlib.sha256(data.images[:: max(1, len(data.images) // 512)].tobytes()).hexdigest()[:16]
+    safe = "".join(c if c.isalnum() else "_" for c in spec)[:40]
+    path = _cache_root() / f"{safe}-{data.image_shape[0]}-v{CLASSIFIER_VERSION}-e{epochs}-{fingerprint}.keras"
+    if path.exists():
+        model = keras.models.load_model(path, compile=False)
+        return model, json.loads(path.with_suffix(".json").read_text())["heldout_accuracy"]
+    if data.num_classes < 2:
+        raise EvalError(f"dataset {spec} has no class labels to train a domain classifier on")
+    keras.utils.set_random_seed(0)
+    model = build_classifier(data.image_shape, data.num_classes)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=[None, "sparse_categorical_crossentropy"],
+                  metrics=[[], ["accuracy"]])
+    started = time.perf_counter()
+    model.fit(data.images, [np.zeros(len(data.images)), data.labels], batch_size=128, epochs=epochs,
+              verbose=2 if verbose else 0, shuffle=True)
+    probs = model.predict(data.heldout_images, batch_size=256, verbose=0)[1]
+    accuracy = float((probs.argmax(1) == data.heldout_labels).mean())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    path.with_suffix(".json").write_text(json.dumps({"heldout_accuracy": accuracy, "epochs": epochs,
+                                                     "train_s": time.perf_counter() - started}))
+    return model, accuracy
+
+
+def _features(model, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    feats, probs = model.predict(images, batch_size=256, verbose=0)
+    return feats.astype(np.float64), probs
+
+
+def _reference(data, spec: str, size: int):
+    """(train, held-out) images and labels; mathart renders a 5,000-image held-out set (other seeds) when asked."""
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(data.images), min(REFERENCE_SIZE, len(data.images)), replace=False)
+    heldout, heldout_labels = data.heldout_images, data.heldout_labels
+    if spec == "mathart" and len(heldout) < REFERENCE_SIZE:
+        from training.data import render_mathart_cached
+
+        heldout = render_mathart_cached(REFERENCE_SIZE, 1, size).astype(np.float32) / 127.5 - 1.0
+        heldout_labels = np.arange(REFERENCE_SIZE) % data.num_classes
+    return data.images[pick], data.labels[pick], heldout, heldout_labels
+
+
+def _generate(gen: Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
+    seeds = np.arange(EVAL_SEED_BASE, EVAL_SEED_BASE + count)
+    labels = np.arange(count) % gen.num_classes if gen.num_classes else np.full(count, -1)
+    y = one_hot(labels, gen.num_classes) if gen.num_classes else None
+    images = gen(z_batch(seeds, gen.latent_dim), y, output="float") * 2.0 - 1.0
+    return images, labels
+
+
+def _path_length(gen: Generator, clf, pairs: int) -> float:
+    """PPL-style smoothness: mean squared feature distance between images eps apart on lerp paths, / eps^2."""
+    rng = np.random.default_rng(1)
+    za = z_batch(list(range(EVAL_SEED_BASE - 2 * pairs, EVAL_SEED_BASE - pairs)), gen.latent_dim)
+    zb = z_batch(list(range(EVAL_SEED_BASE - pairs, EVAL_SEED_BASE)), gen.latent_dim)
+    t = rng.uniform(0, 1 - PPL_EPSILON, size=(pairs, 1)).astype(np.float32)
+    z0, z1 = za + t * (zb - za), za + (t + PPL_EPSILON) * (zb - za)
+    y = one_hot(np.arange(pairs) % gen.num_classes, gen.num_classes) if gen.num_classes else None
+    f0 = _features(clf, gen(z0, y, output="float") * 2 - 1)[0]
+    f1 = _features(clf, gen(z1, y, output="float") * 2 - 1)[0]
+    return float((((f1 - f0) ** 2).sum(1) / PPL_EPSILON**2).mean())
+
+
+def evaluate(bundle: Path, samples: int = 5000, classifier_epochs: int = 12, verbose: bool = True) -> dict:
+    """Every figure for the bundle and its real-data floor; returns the metrics.json content."""
+    from training.data import load_dataset
+
+    gen = Generator.from_pretrained(bundle)
+    cfg = gen.config
+    training = cfg.extra.get("training", {})
+    spec = training.get("dataset")
+    if not spec:
+        raise EvalError(f"{bundle}/config.json does not say which dataset trained it (extra.training.dataset)")
+    data = load_dataset(spec, cfg.image_size[0], training.get("dataset_size", 10000))
+    clf, clf_accuracy = domain_classifier(data, spec, classifier_epochs, verbose)
+    train_x, train_y, held_x, held_y = _reference(data, spec, cfg.image_size[0])
+    fake_x, fake_y = _generate(gen, samples)
+    (f_train, _), (f_held, p_held), (f_fake, p_fake) = (_features(clf, x) for x in (train_x, held_x, fake_x))
+    figures: dict[str, dict] = {}
+
+    def put(name: str, model, floor, better: str) -> None:
+        figures[name] = {"model": round(float(model), 6), "floor": None if floor is None else round(float(floor), 6),
+                         "better": better}
+
+    fcd_model, fcd_floor = metrics.frechet_distance(f_fake, f_train), metrics.frechet_distance(f_held, f_train)
+    put("fcd", fcd_model, fcd_floor, "lower")
+    put("fcd_ratio", fcd_model / max(fcd_floor, 1e-12), 1.0, "lower")
+    put("kid", metrics.kernel_inception_distance(f_fake, f_train), metrics.kernel_inception_distance(f_held, f_train), "lower")
+    p_model, r_model = metrics.precision_recall(f_train, f_fake)
+    p_floor, r_floor = metrics.precision_recall(f_train, f_held)
+    put("precision", p_model, p_floor, "higher")
+    put("recall", r_model, r_floor, "higher")
+    if gen.num_classes:
+        put("class_accuracy", (p_fake.argmax(1) == fake_y).mean(), clf_accuracy, "higher")
+    put("class_coverage", metrics.class_coverage(p_fake.argmax(1), train_y, data.num_classes),
+        metrics.class_coverage(p_held.argmax(1), train_y, data.num_classes), "higher")
+    put("path_length", _path_length(gen, clf, min(1000, samples)), None, "lower")
+    return {
+        "bundle_sha256": cfg.sha256, "dataset": cfg.dataset, "figures": figures,
+        "samples": {"generated": int(len(fake_x)), "train_reference": int(len(train_x)), "heldout": int(len(held_x))},
+        "classifier": {"heldout_accuracy": round(clf_accuracy, 6), "epochs": classifier_epochs,
+                       "feature_dim": int(f_train.shape[1])},
+        "notes": "floor = held-out real data against the training data; fcd_ratio = model fcd / floor fcd. "
+                 "path_length has no real-data floor.",
+    }
+
+
+def parse_checks(text: str) -> list[tuple[str, str, float]]:
+    """'fcd_ratio<=2,precision>=0.8' -> [('fcd_ratio', '<=', 2.0), ('precision', '>=', 0.8)]."""
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        for op in ("<=", ">="):
+            if op in part:
+                name, value = part.split(op, 1)
+                try:
+                    out.append((name.strip(), op, float(value)))
+                except ValueError:
+                    raise EvalError(f"--check {part!r}: {value!r} is not a number") from None
+                break
+        else:
+            raise EvalError(f"--check {part!r}: write NAME<=VALUE or NAME>=VALUE")
+    return out
+
+
+def failed_checks(result: dict, checks: list[tuple[str, str, float]]) -> list[str]:
+    failures = []
+    for name, op, limit in checks:
+        if name not in result["figures"]:
+            raise EvalError(f"--check names {name!r}; figures are {', '.join(result['figures'])}")
+        value = result["figures"][name]["model"]
+        if not (value <= limit if op == "<=" else value >= limit):
+            failures.append(f"{name} {value:.4g} is not {op} {limit:g}")
+    return failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    p = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.splitlines()[0],
+                                epilog="example:\n  python -m training.evaluate --bundle exported/mnist-cdcgan "
+                                       "--check \"fcd_ratio<=2,precision>=0.8,recall>=0.6,class_accuracy>=0.97\"",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bundle", required=True, help="bundle folder")
+    p.add_argument("--samples", type=int, default=5000, help="generated samples (default 5000)")
+    p.add_argument("--classifier-epochs", type=int, default=12, help="domain classifier epochs (trained once, cached)")
+    p.add_argument("--check", default="", help="thresholds; exit 1 when a figure is worse, e.g. fcd_ratio<=2,recall>=0.6")
+    p.add_argument("--no-write", action="store_true", help="print the figures; leave metrics.json and the card alone")
+    args = p.parse_args(argv)
+    try:
+        checks = parse_checks(args.check)
+        if not 100 <= args.samples <= 50_000:
+            raise EvalError(f"--samples must be in 100..50000, got {args.samples}")
+        bundle = Path(args.bundle)
+        result = evaluate(bundle, args.samples, args.classifier_epochs)
+        failures = failed_checks(result, checks)
+    except (EvalError, BundleError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for name, fig in result["figures"].items():
+        floor = "" if fig["floor"] is None else f"   floor {fig['floor']:.4g}"
+        print(f"{name:<16} {fig['model']:.4g}{floor}")
+    print(f"domain classifier held-out accuracy {result['classifier']['heldout_accuracy']:.4f}")
+    if not args.no_write:
+        from training.card import refresh_card
+
+        tmp = bundle / ".metrics.json.tmp"
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
+        tmp.replace(bundle / "metrics.json")
+        refresh_card(bundle)
+        print(f"wrote {bundle / 'metrics.json'} and the card's metrics table")
+    for line in failures:
+        print(f"check failed: {line}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
