@@ -53,7 +53,7 @@ def _time(step, batches, warmup: int = 3) -> float:
     return images / (time.perf_counter() - started)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     import keras
     import tensorflow as tf
 
@@ -65,7 +65,7 @@ def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.train_speed")
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=128)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     data = load_dataset("mnist")
     it = iter(make_pipeline(data, args.batch_size, 0))
     batches = [next(it) for _ in range(args.steps + 3)]

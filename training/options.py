@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d.lr})")
     p.add_argument("--d-lr", type=float, default=None, help="D's learning rate (default: --lr)")
     p.add_argument("--beta1", type=float, default=None, help=f"Adam beta1 (default {d.beta1})")
+    p.add_argument("--beta2", type=float, default=None, help=f"Adam beta2 (default {d.beta2}; 0.9 with hinge + spectral norm)")
     p.add_argument("--width", type=int, default=None, help="base channel width (default 32, or 16 at 64x64)")
     p.add_argument("--image-size", type=int, default=None, help="28, 32 or 64 (default: the dataset's own)")
     p.add_argument("--dataset-size", type=int, default=None, help=f"mathart images to render (default {d.dataset_size})")

@@ -1,0 +1,121 @@
+"""Generator throughput: onnxruntime (the bundle) against the same architecture in Keras, eager and tf.function.
+
+Beside it, the machine's measured float32 matrix-multiply rate and the model's FLOPs per image, so the fraction
+of the machine's peak each runtime reaches is visible. Keras weights are random (the bundle holds only ONNX);
+speed does not depend on their values.
+
+    python -m bench.generator_speed [--bundle exported/mnist-cdcgan]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def matmul_gflops(n: int = 1024, repeats: int = 5) -> float:
+    """Best-of float32 GEMM rate with numpy's BLAS (all cores): the machine's practical peak."""
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def model_flops(keras_model) -> float:
+    """Multiply-adds x 2 per image for Dense, Conv2D and Conv2DTranspose layers (the rest is negligible)."""
+    from keras import layers
+
+    total = 0
+    for layer in keras_model.layers:
+        if isinstance(layer, layers.Dense):
+            total += layer.kernel.shape[0] * layer.kernel.shape[1]
+        elif isinstance(layer, layers.Conv2DTranspose):
+            h, w = layer.input.shape[1:3]
+            kh, kw, cout, cin = layer.kernel.shape
+            total += h * w * kh * kw * cin * cout
+        elif isinstance(layer, layers.Conv2D):
+            h, w = layer.output.shape[1:3]
+            kh, kw, cin, cout = layer.kernel.shape
+            total += h * w * kh * kw * cin * cout
+    return 2.0 * total
+
+
+def _images_per_s(fn, batch: int, min_s: float = 1.0) -> float:
+    fn()  # warm-up / trace
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < min_s:
+        fn()
+        count += batch
+    return count / (time.perf_counter() - started)
+
+
+def measure(bundle: Path) -> list[dict]:
+    import tensorflow as tf
+
+    from serving import Generator
+    from serving.latents import one_hot, z_batch
+    from training.networks import build_generator
+
+    gen = Generator.from_pretrained(bundle)
+    cfg = gen.config
+    width = cfg.extra.get("training", {}).get("width") or {28: 32, 32: 32, 64: 16}[cfg.image_size[0]]
+    keras_g = build_generator(cfg.latent_dim, cfg.image_size[0], cfg.channels, cfg.num_classes, width)
+    flops = model_flops(keras_g)
+    peak = matmul_gflops()
+    compiled = tf.function(lambda inputs: keras_g(inputs, training=False), reduce_retracing=True)
+    rows = []
+    for batch in (1, 64):
+        z = z_batch(list(range(batch)), cfg.latent_dim)
+        y = one_hot(np.arange(batch) % cfg.num_classes, cfg.num_classes) if cfg.num_classes else None
+        inputs = [z, y] if y is not None else z
+        feed = {"z": z, **({"y": y} if y is not None else {})}
+        runs = {
+            "onnxruntime": lambda feed=feed: gen.session.run(["images"], feed),
+            "keras eager": lambda inputs=inputs: keras_g(inputs, training=False).numpy(),
+            "keras tf.function": lambda inputs=inputs: compiled(inputs).numpy(),
+        }
+        measured = {name: _images_per_s(fn, batch) for name, fn in runs.items()}
+        for name, ips in measured.items():
+            rows.append({"bundle": cfg.name, "runtime": name, "batch": batch, "images_per_s": ips,
+                         "vs_onnxruntime": ips / measured["onnxruntime"], "gflops": ips * flops / 1e9,
+                         "peak_fraction": ips * flops / 1e9 / peak, "model_mflops": flops / 1e6, "peak_gflops": peak})
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| bundle | runtime | batch | images/s | x onnxruntime | GFLOP/s | of matmul peak |", "|" + "---|" * 7]
+    for r in rows:
+        lines.append(f"| {r['bundle']} | {r['runtime']} | {r['batch']} | {r['images_per_s']:,.0f} | "
+                     f"{r['vs_onnxruntime']:.2f} | {r['gflops']:.1f} | {r['peak_fraction']:.1%} |")
+    if rows:
+        lines.append(f"\nModel: {rows[0]['model_mflops']:.1f} MFLOP per image; float32 matmul peak measured "
+                     f"{rows[0]['peak_gflops']:.1f} GFLOP/s (numpy BLAS, 1024^3, best of 5).")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    p = argparse.ArgumentParser(prog="python -m bench.generator_speed", description=__doc__.splitlines()[0])
+    p.add_argument("--bundle", action="append", default=None, help="bundle folder(s); default: every exported bundle")
+    args = p.parse_args(argv)
+    bundles = [Path(b) for b in args.bundle] if args.bundle else sorted(p.parent for p in (ROOT / "exported").glob("*/config.json"))
+    rows = [r for b in bundles for r in measure(b)]
+    print(table(rows))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
