@@ -5,7 +5,7 @@ SPACE_VENV := .venv-space
 PY := $(VENV)/bin/python
 SPACE_PY := $(SPACE_VENV)/bin/python
 
-.PHONY: test demo demo-cli browser lint bench clean
+.PHONY: test demo demo-cli browser web lint bench clean
 
 # All dependencies (training, export, serving, Space, tests); reinstalled when a requirements file changes.
 $(VENV)/.installed: requirements.txt space/requirements.txt pyproject.toml
@@ -30,8 +30,16 @@ browser:
 	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not installed and no root: the browser test will be skipped"; fi; }
 
+# The web page's onnxruntime-web, from npm into web/vendor/ (never a CDN). Without npm the web test is skipped.
+web/vendor/.built: web/package.json web/package-lock.json web/build.mjs
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build && touch vendor/.built; \
+	else echo "npm not found: the web page test will be skipped"; fi
+
+web: web/vendor/.built
+
 # pytest exits 5 when it collects no tests; that is not a failure of the code under test.
-test: $(VENV)/.installed browser
+test: $(VENV)/.installed browser web/vendor/.built
 	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
 
 # The Space on the bundled default models, with the Space's dependencies only (no TensorFlow).

@@ -6,12 +6,26 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Debian's Chromium for the browser tests (driven by Playwright, no browser download). As root on an offline machine
+# it needs no sandbox and none of its background network calls.
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """tests/artifacts/: screenshots for a person to look at (not checked in)."""
+    path = REPO / "tests" / "artifacts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _tiny_data(channels: int, classes: int):

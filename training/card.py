@@ -150,6 +150,12 @@ client = Client("USER/SPACE")  # the ganimate Space serving this model
 gif_path, recipe = client.predict(model="{config.name}", seeds="1,2,3,4", {extra}path="cubic", api_name="/animate")
 ```
 
+## Use it in a web page
+
+ganimate's static page (`web/` in the project) runs this model in the browser with onnxruntime-web:
+`web/index.html?bundle=https://huggingface.co/USER/NAME/resolve/main/&seeds=1,2,3,4` plays a looping interpolation,
+with `z(seed)` computed in JavaScript exactly as above.
+
 ## Training
 
 {chr(10).join(facts)}

@@ -4,8 +4,6 @@ import socket
 
 import pytest
 
-from tests.conftest import REPO
-
 
 @pytest.fixture(scope="session")
 def app():
@@ -32,10 +30,3 @@ def client(server):
     from gradio_client import Client
 
     return Client(server, verbose=False)
-
-
-@pytest.fixture(scope="session")
-def artifacts():
-    path = REPO / "tests" / "artifacts"
-    path.mkdir(parents=True, exist_ok=True)
-    return path

@@ -1,16 +1,12 @@
 """A real browser: headless Chromium opens the Space, clicks Render and sees an animated image appear."""
 
 import io
-import shutil
 import urllib.request
 
 import pytest
 from PIL import Image
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# The flags a root, offline machine needs: no sandbox, and none of Chromium's background network calls.
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
@@ -18,7 +14,7 @@ def test_click_render_shows_an_animation(server, artifacts):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.goto(server, timeout=60_000)

@@ -1,0 +1,147 @@
+// ganimate in the browser: the portable z(seed), the keyframe paths and the render loop of serving/, in plain
+// JavaScript, running a bundle's model.onnx with onnxruntime-web (vendored in ./vendor by `npm run build`).
+// The frames match `serving.render.render_frames` for the same recipe within 1/255 per pixel (tested).
+
+import * as ort from "./vendor/ort.wasm.min.mjs";
+
+ort.env.wasm.wasmPaths = new URL("./vendor/", import.meta.url).href;
+ort.env.wasm.numThreads = 1; // no SharedArrayBuffer needed: any static host works
+
+// ---- seeds: splitmix64-boxmuller-v1 (DESIGN.md) ----
+const MASK = (1n << 64n) - 1n;
+
+export function splitmix64(seed, count) {
+  const out = [];
+  for (let i = 1n; i <= BigInt(count); i++) {
+    let x = (BigInt(seed) + i * 0x9e3779b97f4a7c15n) & MASK;
+    x = ((x ^ (x >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK;
+    x = ((x ^ (x >> 27n)) * 0x94d049bb133111ebn) & MASK;
+    x ^= x >> 31n;
+    out.push(x);
+  }
+  return out;
+}
+
+export function zFromSeed(seed, dim) {
+  if (!Number.isInteger(seed) || seed < 0 || seed > 2 ** 32 - 1) throw new Error(`seed ${seed} is out of range 0..4294967295`);
+  const pairs = Math.ceil(dim / 2);
+  const u = splitmix64(seed, 2 * pairs).map((x) => (Number(x >> 11n) + 0.5) * 2 ** -53);
+  const z = new Float64Array(2 * pairs);
+  for (let p = 0; p < pairs; p++) {
+    const r = Math.sqrt(-2 * Math.log(u[2 * p]));
+    z[2 * p] = r * Math.cos(2 * Math.PI * u[2 * p + 1]);
+    z[2 * p + 1] = r * Math.sin(2 * Math.PI * u[2 * p + 1]);
+  }
+  return Float32Array.from(z.subarray(0, dim));
+}
+
+export function parseList(text, what, max) {
+  const out = [];
+  for (const part of String(text).replace(/\s/g, "").split(",").filter(Boolean)) {
+    const m = part.match(/^(\d+)(?:-(\d+))?$/);
+    if (!m) throw new Error(`cannot read ${JSON.stringify(part)} as a ${what} or a range like 3-9`);
+    const lo = Number(m[1]), hi = m[2] === undefined ? lo : Number(m[2]);
+    if (lo > hi || hi > max) throw new Error(`${what} ${part} is out of range 0..${max}`);
+    if (out.length + hi - lo + 1 > 256) throw new Error(`at most 256 ${what}s`);
+    for (let v = lo; v <= hi; v++) out.push(v);
+  }
+  if (!out.length) throw new Error(`the ${what} list is empty`);
+  return out;
+}
+
+// ---- paths: serving/paths.py keyframe paths (lerp, slerp, cubic), loop and easing ----
+const ease = (t, easing) => (easing === "ease-in-out" ? 0.5 - 0.5 * Math.cos(Math.PI * t) : t);
+
+function segments(k, frames, loop, easing) {
+  const transitions = loop ? k : k - 1;
+  const seg = [], ts = [];
+  for (let j = 0; j < transitions * frames; j++) {
+    seg.push(Math.floor(j / frames));
+    ts.push(ease((j % frames) / frames, easing));
+  }
+  if (!loop) { seg.push(k - 2); ts.push(ease(1, easing)); }
+  return [seg, ts];
+}
+
+const norm = (v) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+
+function slerp(a, b, t) {
+  const na = norm(a), nb = norm(b);
+  const ua = a.map((x) => x / Math.max(na, 1e-12)), ub = b.map((x) => x / Math.max(nb, 1e-12));
+  const dot = Math.min(1, Math.max(-1, ua.reduce((s, x, i) => s + x * ub[i], 0)));
+  const omega = Math.acos(dot), so = Math.sin(omega);
+  const near = so < 1e-6;
+  const wa = near ? 1 - t : Math.sin((1 - t) * omega) / so, wb = near ? t : Math.sin(t * omega) / so;
+  const dir = ua.map((x, i) => wa * x + wb * ub[i]);
+  const nd = Math.max(norm(dir), 1e-12), scale = (1 - t) * na + t * nb;
+  return dir.map((x) => (x / nd) * scale);
+}
+
+function catmullRom(keys, seg, t, loop) {
+  const k = keys.length;
+  const at = (i) => keys[loop ? ((i % k) + k) % k : Math.min(Math.max(i, 0), k - 1)];
+  const [p0, p1, p2, p3] = [at(seg - 1), at(seg), at(seg + 1), at(seg + 2)];
+  const t2 = t * t, t3 = t2 * t;
+  return p1.map((_, d) => 0.5 * (2 * p1[d] + (-p0[d] + p2[d]) * t + (2 * p0[d] - 5 * p1[d] + 4 * p2[d] - p3[d]) * t2
+    + (-p0[d] + 3 * p1[d] - 3 * p2[d] + p3[d]) * t3));
+}
+
+// Generator inputs for every frame: z [n, dim] and, for conditional models, y [n, classes] (Float32Array).
+export function buildInputs(recipe, config) {
+  const dim = config.latent_dim, nc = config.num_classes || 0;
+  const seeds = recipe.seeds, k = Math.max(seeds.length, (recipe.classes || []).length);
+  const keySeeds = seeds.length === 1 ? Array(k).fill(seeds[0]) : seeds;
+  if (k < 2) throw new Error("give at least two keyframes (seeds or classes)");
+  let classes = recipe.classes && recipe.classes.length ? recipe.classes : keySeeds.map((s) => s % Math.max(nc, 1));
+  if (classes.length === 1) classes = Array(k).fill(classes[0]);
+  const keys = keySeeds.map((s) => Array.from(zFromSeed(s, dim), Number));
+  const [seg, ts] = segments(k, recipe.frames, recipe.loop, recipe.easing);
+  const n = seg.length, psi = recipe.truncation;
+  const z = new Float32Array(n * dim), y = nc ? new Float32Array(n * nc) : null;
+  for (let f = 0; f < n; f++) {
+    const a = keys[seg[f]], b = keys[(seg[f] + 1) % k], t = ts[f];
+    const v = recipe.path === "slerp" ? slerp(a, b, t)
+      : recipe.path === "cubic" ? catmullRom(keys, seg[f], t, recipe.loop)
+      : a.map((x, i) => (1 - t) * x + t * b[i]);
+    for (let d = 0; d < dim; d++) z[f * dim + d] = v[d] * psi;
+    if (y) { y[f * nc + classes[seg[f]]] += 1 - t; y[f * nc + classes[(seg[f] + 1) % k]] += t; }
+  }
+  return { z, y, n };
+}
+
+// ---- model ----
+export async function loadBundle(url) {
+  const base = url.endsWith("/") ? url : url + "/";
+  const config = await (await fetch(base + "config.json")).json();
+  const session = await ort.InferenceSession.create(base + "model.onnx", { executionProviders: ["wasm"] });
+  return { config, session };
+}
+
+// RGBA frames (Uint8ClampedArray each) at the model's own resolution, generated in batches of 32.
+export async function renderFrames(bundle, recipe, onProgress = () => {}) {
+  const { config, session } = bundle;
+  const { z, y, n } = buildInputs(recipe, config);
+  const [h, w] = config.image_size, c = config.channels, dim = config.latent_dim, nc = config.num_classes || 0;
+  const frames = [];
+  for (let start = 0; start < n; start += 32) {
+    const b = Math.min(32, n - start);
+    const feed = { z: new ort.Tensor("float32", z.slice(start * dim, (start + b) * dim), [b, dim]) };
+    if (nc) feed.y = new ort.Tensor("float32", y.slice(start * nc, (start + b) * nc), [b, nc]);
+    const images = (await session.run(feed)).images.data;
+    for (let i = 0; i < b; i++) {
+      const rgba = new Uint8ClampedArray(h * w * 4);
+      for (let p = 0; p < h * w; p++) {
+        for (let ch = 0; ch < 3; ch++) {
+          const v = images[(i * h * w + p) * c + (c === 1 ? 0 : ch)];
+          rgba[p * 4 + ch] = Math.floor(Math.min(1, Math.max(0, v)) * 255 + 0.5); // serving.grid.to_uint8
+        }
+        rgba[p * 4 + 3] = 255;
+      }
+      frames.push(rgba);
+    }
+    onProgress(Math.min(n, start + b), n);
+  }
+  return frames;
+}
+
+if (typeof window !== "undefined") window.ganimate = { zFromSeed, splitmix64, parseList, buildInputs, loadBundle, renderFrames };
