@@ -49,8 +49,25 @@ def _strategy():
     return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
 
 
-def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None = None, verbose: bool = True) -> Path:
-    """Train per `opts` into `opts.out`; returns the run folder. `data` overrides loading (tests use it)."""
+class Control:
+    """Pause and stop a run from another thread (the studio): checked between steps; stop checkpoints first."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.stop = threading.Event()
+        self.running = threading.Event()  # cleared = paused
+        self.running.set()
+
+    def wait_while_paused(self) -> None:
+        while not self.running.wait(0.2) and not self.stop.is_set():
+            pass
+
+
+def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None = None, verbose: bool = True,
+                 control: Control | None = None) -> Path:
+    """Train per `opts` into `opts.out`; returns the run folder. `data` overrides loading (tests use it);
+    `control` lets another thread pause or stop the run between steps."""
     import keras
     import numpy as np
     import tensorflow as tf
@@ -125,6 +142,10 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
     callbacks.on_train_begin()
     try:
         while step < total_steps:
+            if control is not None:
+                control.wait_while_paused()
+                if control.stop.is_set():
+                    break
             epoch = step // steps_per_epoch
             if step % steps_per_epoch == 0:
                 for tracker in model.metrics:

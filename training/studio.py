@@ -1,0 +1,242 @@
+"""Training studio: watch a GAN learn. A local Gradio app over `training.train.run_training` (no second loop).
+
+    python -m training.studio [--port 7861] [--runs runs] [--exported exported]
+
+Pick a dataset (including folder:PATH), model, loss and hyperparameters; start, pause and stop a run that trains
+in a background thread; watch D and G losses and D's accuracy as live charts and the fixed-seed sample grid
+change epoch by epoch; resume an earlier run; export the generator to a verified bundle and animate it at once.
+Local only: it binds 127.0.0.1 and can read and write the run and bundle folders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import os
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+
+import gradio as gr
+
+from serving.atomic import write_atomic
+from training.data import DataError
+from training.options import MODELS, TrainOptions, UsageError
+from training.train import Control, run_training
+
+ROOT = Path(__file__).resolve().parents[1]
+LOSSES = ("bce", "hinge", "wgan-gp")
+
+
+class Session:
+    """The one run this studio drives: its options, thread, control and last error."""
+
+    def __init__(self, runs: Path, exported: Path) -> None:
+        self.runs, self.exported = runs, exported
+        self.opts: TrainOptions | None = None
+        self.thread: threading.Thread | None = None
+        self.control = Control()
+        self.error = ""
+        self.finished = False
+        self.lock = threading.Lock()
+
+    @property
+    def active(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def start(self, opts: TrainOptions, resume: bool) -> str:
+        with self.lock:
+            if self.active:
+                raise gr.Error("a run is already training: stop it first")
+            run_dir = Path(opts.out)
+            if not resume and run_dir.exists() and any(run_dir.iterdir()):
+                raise gr.Error(f"{run_dir} already exists: tick Resume to continue it, or choose another run name")
+            if resume and not (run_dir / "options.json").exists():
+                raise gr.Error(f"{run_dir} has no run to resume")
+            if resume:  # the stored options win; only the length may change, as with --resume
+                stored = TrainOptions.from_json((run_dir / "options.json").read_text())
+                opts = dataclasses.replace(stored, epochs=opts.epochs, max_steps=opts.max_steps, out=str(run_dir))
+            self.opts, self.control, self.error, self.finished = opts, Control(), "", False
+            self.thread = threading.Thread(target=self._train, args=(opts, resume), daemon=True, name="studio-train")
+            self.thread.start()
+        return f"training {run_dir.name}" + (" (resumed)" if resume else "")
+
+    def _train(self, opts: TrainOptions, resume: bool) -> None:
+        try:
+            run_training(opts, resume=resume, verbose=False, control=self.control)
+        except (UsageError, DataError) as exc:
+            self.error = str(exc)
+        except Exception as exc:  # shown in the status box; the studio keeps serving
+            self.error = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+        finally:
+            self.finished = True
+
+
+def parse_options(session: Session, dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs, max_steps,
+                  ema, spectral_norm, augment, width, log_every, run_name) -> TrainOptions:
+    """TrainOptions from the form, validated like the CLI; any mistake is one gr.Error."""
+    name = str(run_name or "").strip()
+    if not name or "/" in name or name.startswith("."):
+        raise gr.Error("run name must be a plain folder name, like mnist-studio")
+    try:
+        opts = TrainOptions(
+            dataset=str(dataset).strip(), model=str(model), conditional=bool(conditional), loss=str(loss),
+            latent_dim=int(latent_dim), batch_size=int(batch_size), lr=float(lr), epochs=int(epochs),
+            max_steps=int(max_steps) if max_steps else None, ema=float(ema), spectral_norm=bool(spectral_norm),
+            augment=bool(augment), width=int(width) if width else None, log_every=int(log_every), sample_every=1,
+            checkpoint_every=max(50, int(log_every) * 10), out=str(session.runs / name),
+        )
+        opts.validate()
+    except (TypeError, ValueError) as exc:
+        raise gr.Error(str(exc)) from None
+    return opts
+
+
+def history_rows(run_dir: Path) -> list[dict]:
+    path = run_dir / "history.csv"
+    if not path.exists():
+        return []
+    with path.open() as f:
+        return [r for r in csv.DictReader(f) if r.get("kind") == "step" or r.get("kind") == "epoch"]
+
+
+def status(session: Session):
+    """(status text, losses chart data, accuracy chart data, latest sample grid, history row count)."""
+    import pandas as pd
+
+    if session.opts is None:
+        return "idle: choose options and press Start", None, None, None, 0
+    run_dir = Path(session.opts.out)
+    rows = history_rows(run_dir)
+    losses = pd.DataFrame([{"step": int(r["step"]), "loss": float(r[k]), "series": k}
+                           for r in rows for k in ("d_loss", "g_loss") if r.get(k)])
+    accuracy = pd.DataFrame([{"step": int(r["step"]), "accuracy": float(r[k]), "series": k}
+                             for r in rows for k in ("d_acc_real", "d_acc_fake") if r.get(k)])
+    samples = sorted((run_dir / "samples").glob("*.png"), key=lambda p: p.stat().st_mtime)
+    state = ("error: " + session.error) if session.error else ("training" if session.active and
+             session.control.running.is_set() else "paused" if session.active else
+             ("stopped" if session.control.stop.is_set() else "finished") if session.finished else "starting")
+    last = rows[-1] if rows else {}
+    text = f"{run_dir.name}: {state}" + (f" · step {last.get('step')} · {float(last.get('images_per_s') or 0):.0f} images/s"
+                                         if last else "")
+    sample = None
+    if samples:  # a copy: Gradio serves only its cache and the temp folder, never the run folder itself
+        sample = str(write_atomic(Path(tempfile.gettempdir()) / "ganimate-studio" / f"{run_dir.name}-{samples[-1].name}",
+                                  samples[-1].read_bytes()))
+    return text, (losses if len(losses) else None), (accuracy if len(accuracy) else None), sample, len(rows)
+
+
+def build(session: Session) -> gr.Blocks:
+    with gr.Blocks(title="ganimate studio") as app:
+        gr.Markdown("# ganimate studio\nTrain a GAN and watch it learn. Everything runs on this machine.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                dataset = gr.Dropdown(["mnist", "mathart", "fashion_mnist"], value="mnist", allow_custom_value=True,
+                                      label="Dataset", info="or type folder:PATH")
+                model = gr.Dropdown(list(MODELS), value="dcgan", label="Model")
+                conditional = gr.Checkbox(True, label="Conditional (class labels)")
+                loss = gr.Dropdown(list(LOSSES), value="bce", label="Loss")
+                with gr.Row():
+                    latent_dim = gr.Number(64, label="Latent dim", precision=0)
+                    batch_size = gr.Number(64, label="Batch", precision=0)
+                with gr.Row():
+                    lr = gr.Number(2e-4, label="Learning rate")
+                    ema = gr.Number(0.999, label="EMA decay")
+                with gr.Row():
+                    epochs = gr.Number(20, label="Epochs", precision=0)
+                    max_steps = gr.Number(0, label="Max steps (0: no cap)", precision=0)
+                with gr.Row():
+                    width = gr.Number(0, label="Width (0: default)", precision=0)
+                    log_every = gr.Number(25, label="Chart every N steps", precision=0)
+                with gr.Row():
+                    spectral_norm = gr.Checkbox(False, label="Spectral norm")
+                    augment = gr.Checkbox(True, label="DiffAugment")
+                run_name = gr.Textbox("studio-run", label="Run name", info=f"folder under {session.runs}")
+                resume = gr.Checkbox(False, label="Resume this run")
+                with gr.Row():
+                    start = gr.Button("Start", variant="primary")
+                    pause = gr.Button("Pause / continue")
+                    stop = gr.Button("Stop", variant="stop")
+            with gr.Column(scale=2):
+                state = gr.Textbox(label="Status", interactive=False)
+                losses = gr.LinePlot(x="step", y="loss", color="series", label="Losses", height=220)
+                accuracy = gr.LinePlot(x="step", y="accuracy", color="series", label="D accuracy", height=220, y_lim=[0, 1])
+                sample = gr.Image(label="Fixed-seed samples (latest epoch)", type="filepath", interactive=False)
+                rows = gr.Number(label="History rows", visible=False)
+                with gr.Row():
+                    export_name = gr.Textbox("studio-model", label="Bundle name", info=f"folder under {session.exported}")
+                    export = gr.Button("Export bundle")
+                exported_info = gr.Textbox(label="Export", interactive=False)
+                animation = gr.Image(label="Animate: the exported bundle", type="filepath", interactive=False)
+
+        form = [dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs, max_steps, ema, spectral_norm,
+                augment, width, log_every, run_name]
+
+        def on_start(dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs, max_steps, ema,
+                     spectral_norm, augment, width, log_every, run_name, resume):
+            opts = parse_options(session, dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs,
+                                 max_steps, ema, spectral_norm, augment, width, log_every, run_name)
+            return session.start(opts, bool(resume))
+
+        def on_pause():
+            if not session.active:
+                raise gr.Error("no run is training")
+            (session.control.running.clear if session.control.running.is_set() else session.control.running.set)()
+            return "paused" if not session.control.running.is_set() else "continuing"
+
+        def on_stop(timeout_s: float = 120.0):
+            if not session.active:
+                return "no run is training"
+            session.control.stop.set()
+            session.thread.join(timeout_s)  # the loop checkpoints before it returns
+            return "stopped; checkpoint written" if not session.active else "stopping…"
+
+        def on_export(bundle_name):
+            from serving import Generator, Recipe, render
+            from training.export import ExportError, export_run
+
+            if session.opts is None:
+                raise gr.Error("start or resume a run first")
+            if session.active:
+                raise gr.Error("pause is not enough: stop the run before exporting its last checkpoint")
+            name = str(bundle_name or "").strip()
+            if not name or "/" in name or name.startswith("."):
+                raise gr.Error("bundle name must be a plain folder name")
+            try:
+                out = export_run(Path(session.opts.out), session.exported / name, force=True)
+            except ExportError as exc:
+                raise gr.Error(str(exc)) from None
+            gen = Generator.from_pretrained(out)
+            seeds = (1, 2, 3, 4)
+            gif = render(gen, Recipe(seeds=seeds, path="cubic", frames=16, size=256, bundle_sha256=gen.config.sha256))
+            path = write_atomic(Path(tempfile.gettempdir()) / "ganimate-studio" / f"{name}-{time.time_ns()}.gif", gif)
+            return (f"exported {out} (sha256 {gen.config.sha256[:12]}…, parity {gen.config.parity_max_abs_diff:.1e}); "
+                    f"open it in the Space: GANIMATE_MODEL={out} python space/app.py"), str(path)
+
+        start.click(on_start, [*form, resume], state, api_name="start")
+        pause.click(on_pause, None, state, api_name="pause")
+        stop.click(on_stop, None, state, api_name="stop")
+        export.click(on_export, export_name, [exported_info, animation], api_name="export")
+        outputs = [state, losses, accuracy, sample, rows]
+        gr.Timer(2.0).tick(lambda: status(session), None, outputs, api_visibility="private", show_progress="hidden")
+        gr.Button("Refresh", size="sm").click(lambda: status(session), None, outputs, api_name="status")
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m training.studio", description=__doc__.splitlines()[0])
+    p.add_argument("--port", type=int, default=7861)
+    p.add_argument("--runs", default=str(ROOT / "runs"), help="where runs are written")
+    p.add_argument("--exported", default=str(ROOT / "exported"), help="where bundles are exported")
+    args = p.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    build(Session(Path(args.runs), Path(args.exported))).queue(default_concurrency_limit=4).launch(
+        server_name="127.0.0.1", server_port=args.port)
+
+
+if __name__ == "__main__":
+    main()
