@@ -28,8 +28,9 @@ def studio(tmp_path_factory):
         app.close()
 
 
+# Long enough that Stop always finds it training (stop checkpoints; the test never waits for the end).
 FORM = dict(dataset="mnist", model="dcgan", conditional=True, loss="bce", latent_dim=8, batch_size=16, lr=2e-4,
-            epochs=1, max_steps=400, ema=0.9, spectral_norm=False, augment=False, width=4, log_every=2,
+            epochs=50, max_steps=20000, ema=0.9, spectral_norm=False, augment=False, width=4, log_every=2,
             run_name="tiny")
 
 
