@@ -228,25 +228,30 @@ class Handler(BaseHTTPRequestHandler):
         self._json(200, {"success": True, "commitOid": digest,
                          "commitUrl": f"http://{self.headers['Host']}/{prefix}{repo_id}/commit/{digest}"})
 
-    def _info(self, repo_type: str, repo_id: str, revision: str) -> None:
+    def _snapshot(self, repo_type: str, repo_id: str, revision: str) -> tuple[Repo, str, dict[str, bytes]] | None:
+        """(repo, commit sha, files) at `revision`, or None after answering 404 for the repo or the revision."""
         repo = self._repo(repo_type, repo_id)
         if repo is None:
-            return
+            return None
         found = repo.files_at(revision)
         if found is None:
-            return self._error(404, f"Invalid rev id: {revision}")
-        sha, files = found
+            self._error(404, f"Invalid rev id: {revision}")
+            return None
+        return repo, *found
+
+    def _info(self, repo_type: str, repo_id: str, revision: str) -> None:
+        snapshot = self._snapshot(repo_type, repo_id, revision)
+        if snapshot is None:
+            return
+        repo, sha, files = snapshot
         self._json(200, {"id": repo_id, "sha": sha, "private": repo.private, "sdk": repo.sdk,
                          "siblings": [{"rfilename": p} for p in sorted(files)]})
 
     def _resolve(self, repo_type: str, repo_id: str, revision: str, file_path: str, head: bool) -> None:
-        repo = self._repo(repo_type, repo_id)
-        if repo is None:
+        snapshot = self._snapshot(repo_type, repo_id, revision)
+        if snapshot is None:
             return
-        found = repo.files_at(revision)
-        if found is None:
-            return self._error(404, f"Invalid rev id: {revision}")
-        sha, files = found
+        _, sha, files = snapshot
         if file_path not in files:
             return self._send(404, b"", {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": sha}, head)
         data = files[file_path]

@@ -125,8 +125,10 @@ def status(session: Session):
                                          if last else "")
     sample = None
     if samples:  # a copy: Gradio serves only its cache and the temp folder, never the run folder itself
-        sample = str(write_atomic(Path(tempfile.gettempdir()) / "ganimate-studio" / f"{run_dir.name}-{samples[-1].name}",
-                                  samples[-1].read_bytes()))
+        target = Path(tempfile.gettempdir()) / "ganimate-studio" / f"{run_dir.name}-{samples[-1].name}"
+        if not target.exists() or target.stat().st_mtime < samples[-1].stat().st_mtime:  # the tick runs every 2 s
+            write_atomic(target, samples[-1].read_bytes())
+        sample = str(target)
     return text, (losses if len(losses) else None), (accuracy if len(accuracy) else None), sample, len(rows)
 
 
