@@ -6,13 +6,14 @@ The training loop calls them through `keras.callbacks.CallbackList`, passing the
 from __future__ import annotations
 
 import csv
-import os
+import io
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from serving.atomic import write_atomic
 from serving.grid import sample_sheet, to_uint8
 from training import checkpoint
 
@@ -28,10 +29,9 @@ def _keras_generate(generator: keras.Model):
 
 
 def _atomic_save_png(image, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    image.save(tmp, format="PNG")
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    write_atomic(path, buf.getvalue())
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -142,10 +142,10 @@ def plot_history(csv_path: Path, png_path: Path) -> None:
         axes[1, 0].legend()
     axes[-1, 0].set_xlabel("step")
     fig.tight_layout()
-    tmp = png_path.with_name(f".tmp-{os.getpid()}-{png_path.name}")
-    fig.savefig(tmp, dpi=90, format="png")
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=90, format="png")
     plt.close(fig)
-    os.replace(tmp, png_path)
+    write_atomic(png_path, buf.getvalue())
 
 
 class Checkpointer(keras.callbacks.Callback):

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+from serving.atomic import write_atomic
 from serving.config import GeneratorConfig
 from serving.generator import Generator
 from serving.grid import sample_sheet
@@ -187,10 +188,7 @@ def refresh_card(bundle: Path) -> Path:
     config = GeneratorConfig.from_json((bundle / "config.json").read_text())
     records = bundle / "training"
     text = model_card(config, records if records.is_dir() else None, bundle)
-    tmp = bundle / ".README.md.tmp"
-    tmp.write_text(text)
-    tmp.replace(bundle / "README.md")
-    return bundle / "README.md"
+    return write_atomic(bundle / "README.md", text.encode())
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import os
+import io
 import re
 from pathlib import Path
 
 import numpy as np
+
+from serving.atomic import write_atomic
 
 KEEP = 3
 _NAME = re.compile(r"ckpt-(\d{8})\.npz$")
@@ -45,10 +47,9 @@ def save(run_dir: Path, step: int, variables: list) -> Path:
     folder = checkpoint_dir(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"ckpt-{step:08d}.npz"
-    tmp = folder / f".tmp-{os.getpid()}-{step}.npz"
-    with open(tmp, "wb") as fh:
-        np.savez(fh, step=np.int64(step), count=np.int64(len(arrays)), **arrays)
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    np.savez(buf, step=np.int64(step), count=np.int64(len(arrays)), **arrays)
+    write_atomic(path, buf.getvalue())
     for _, old in list_checkpoints(run_dir)[:-KEEP]:
         old.unlink(missing_ok=True)
     return path

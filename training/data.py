@@ -9,6 +9,7 @@ Specs: `mnist`, `fashion_mnist`, `mathart`, `folder:PATH`.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from serving import mathart
+from serving.atomic import write_atomic
 
 MNIST_CLASSES = [str(i) for i in range(10)]
 FASHION_CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot"]
@@ -125,10 +127,9 @@ def render_mathart_cached(count: int, seed: int, size: int) -> np.ndarray:
         return np.load(path)["images"]
     images, _ = mathart.render_dataset(count, seed=seed, size=size)
     images_u8 = (images * 255.0).round().astype(np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
-    np.savez_compressed(tmp, images=images_u8)
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, images=images_u8)
+    write_atomic(path, buf.getvalue())
     return images_u8
 
 

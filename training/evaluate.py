@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from serving.atomic import write_atomic
 from serving.generator import BundleError, Generator
 from serving.latents import one_hot, z_batch
 from training import metrics
@@ -223,9 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         from training.card import refresh_card
 
-        tmp = bundle / ".metrics.json.tmp"
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-        tmp.replace(bundle / "metrics.json")
+        write_atomic(bundle / "metrics.json", (json.dumps(result, indent=2) + "\n").encode())
         refresh_card(bundle)
         print(f"wrote {bundle / 'metrics.json'} and the card's metrics table")
     for line in failures:

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from serving.atomic import write_atomic
 from training.data import DataError, Dataset
 from training.options import TrainOptions, UsageError, build_parser, resolve
 
@@ -36,9 +37,7 @@ def _check_out_dir(opts: TrainOptions, resume: bool) -> None:
 
 
 def _write_json_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_atomic(path, text.encode())
 
 
 def _strategy():
