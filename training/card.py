@@ -67,7 +67,12 @@ def _metrics_table(bundle: Path) -> str:
     lines.append(f"Features: the penultimate layer of a domain classifier trained on the training split (held-out "
                  f"accuracy {clf.get('heldout_accuracy', float('nan')):.4f}). {n.get('generated')} generated samples "
                  f"from `model.onnx`; reference {n.get('train_reference')} training images; floor from "
-                 f"{n.get('heldout')} held-out images. `python -m training.evaluate --bundle .` reproduces it.")
+                 f"{n.get('heldout')} held-out images.")
+    if n.get("matched_size"):
+        lines[-1] += (f" FCD, precision and recall compare {n['matched_size']} images on each side (the model's figure "
+                      f"is the mean over {n.get('matched_chunks')} disjoint sets of generated images), because both "
+                      "depend on the sample count.")
+    lines[-1] += " `python -m training.evaluate --bundle .` reproduces it."
     return "\n".join(lines) + "\n"
 
 

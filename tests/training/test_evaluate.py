@@ -25,6 +25,21 @@ def test_metrics_separate_same_from_shifted_distributions():
     assert metrics.class_coverage(np.zeros(4, int), np.array([0, 1, 2, 3]), 4) == 0.25
 
 
+def test_model_measured_at_the_floors_sample_size():
+    # A perfect generator (same distribution as the held-out data) with 10x more samples than the held-out set:
+    # measured at the held-out size it matches the floor; measured on all samples its FCD would look far better than the floor.
+    rng = np.random.default_rng(1)
+    train, held, fake = (rng.normal(size=(n, 6)) for n in (1500, 150, 1500))
+    fcd_floor = metrics.frechet_distance(train, held)
+    p_floor, r_floor = metrics.precision_recall(train, held)
+    fcd_model = metrics.at_size(metrics.frechet_distance, train, fake, 150)
+    p_model, r_model = metrics.at_size(metrics.precision_recall, train, fake, 150)
+    assert 0.5 < fcd_model / fcd_floor < 2.0 and abs(r_model - r_floor) < 0.1 and abs(p_model - p_floor) < 0.1
+    assert metrics.frechet_distance(train, fake) < 0.5 * fcd_floor  # FCD on 10x the samples flatters the model
+    with pytest.raises(ValueError):
+        metrics.at_size(metrics.frechet_distance, train, fake, 0)
+
+
 def test_checks_parse_and_fail():
     checks = parse_checks("fcd_ratio<=2, precision>=0.8")
     result = {"figures": {"fcd_ratio": {"model": 3.0}, "precision": {"model": 0.9}}}
