@@ -76,6 +76,52 @@ def convert(generator, latent_dim: int, num_classes: int, opset: int):
             node.output[:] = ["images" if o == old else o for o in node.output]
             node.input[:] = ["images" if i == old else i for i in node.input]
         model_proto.graph.output[0].name = "images"
+    return canonical_names(model_proto)
+
+
+def canonical_names(model_proto):
+    """Name every internal tensor, node and dynamic size by its position, so the same weights give the same bytes.
+
+    tf2onnx numbers the names it makes (`new_shape__118`) from a counter whose value differs from run to run,
+    which made two exports of one checkpoint differ in sha256. Graph inputs and outputs keep their contract
+    names; nodes become `NNN_OpType`, their outputs `NNN_OpType:j`, constants `const_K` in order of first use.
+    """
+    graph = model_proto.graph
+    keep = {v.name for v in graph.input} | {v.name for v in graph.output}
+    initializers = {t.name for t in graph.initializer}
+    names: dict[str, str] = {}
+    for i, node in enumerate(graph.node):
+        node.name = f"{i:03d}_{node.op_type}"
+        for x in node.input:
+            if x and x not in keep and x not in names and x in initializers:
+                names[x] = f"const_{sum(v.startswith('const_') for v in names.values())}"
+        for j, x in enumerate(node.output):
+            if x and x not in keep:
+                names[x] = f"{node.name}:{j}"
+        node.input[:] = [names.get(x, x) for x in node.input]
+        node.output[:] = [names.get(x, x) for x in node.output]
+    for tensor in graph.initializer:
+        tensor.name = names.get(tensor.name, tensor.name)
+    def position(tensor) -> tuple[int, str]:  # const_2 before const_10; any unused constant last, by name
+        suffix = tensor.name.removeprefix("const_")
+        return (int(suffix), "") if suffix.isdigit() else (len(graph.initializer), tensor.name)
+
+    ordered = sorted(graph.initializer, key=position)
+    del graph.initializer[:]
+    graph.initializer.extend(ordered)
+    for info in graph.value_info:
+        info.name = names.get(info.name, info.name)
+    infos = sorted(graph.value_info, key=lambda v: v.name)
+    del graph.value_info[:]
+    graph.value_info.extend(infos)
+    # Dynamic sizes (`unk__267`) and the doc string (`__inference_serve_7608`) carry the same counters.
+    # Every dynamic leading dimension here is the batch, so it is named as one.
+    dims: dict[str, str] = {}
+    for info in [*graph.input, *graph.output, *graph.value_info]:
+        for k, dim in enumerate(info.type.tensor_type.shape.dim):
+            if dim.dim_param:
+                dim.dim_param = dims.setdefault(dim.dim_param, "batch" if k == 0 else f"dim_{len(dims)}")
+    graph.doc_string = "ganimate generator: images = clip((G(z[, y]) + 1) / 2, 0, 1)"
     return model_proto
 
 
