@@ -90,23 +90,22 @@ def canonical_names(model_proto):
     keep = {v.name for v in graph.input} | {v.name for v in graph.output}
     initializers = {t.name for t in graph.initializer}
     names: dict[str, str] = {}
+    consts: list[str] = []  # initializers in order of first use
     for i, node in enumerate(graph.node):
         node.name = f"{i:03d}_{node.op_type}"
         for x in node.input:
-            if x and x not in keep and x not in names and x in initializers:
-                names[x] = f"const_{sum(v.startswith('const_') for v in names.values())}"
+            if x in initializers and x not in names:
+                names[x] = f"const_{len(consts)}"
+                consts.append(x)
         for j, x in enumerate(node.output):
             if x and x not in keep:
                 names[x] = f"{node.name}:{j}"
         node.input[:] = [names.get(x, x) for x in node.input]
         node.output[:] = [names.get(x, x) for x in node.output]
-    for tensor in graph.initializer:
+    rank = {name: k for k, name in enumerate(consts)}
+    ordered = sorted(graph.initializer, key=lambda t: (rank.get(t.name, len(rank)), t.name))  # unused ones last
+    for tensor in ordered:
         tensor.name = names.get(tensor.name, tensor.name)
-    def position(tensor) -> tuple[int, str]:  # const_2 before const_10; any unused constant last, by name
-        suffix = tensor.name.removeprefix("const_")
-        return (int(suffix), "") if suffix.isdigit() else (len(graph.initializer), tensor.name)
-
-    ordered = sorted(graph.initializer, key=position)
     del graph.initializer[:]
     graph.initializer.extend(ordered)
     for info in graph.value_info:

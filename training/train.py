@@ -36,10 +36,6 @@ def _check_out_dir(opts: TrainOptions, resume: bool) -> None:
         raise UsageError(f"cannot write to --out {out}: {exc.strerror or exc}") from None
 
 
-def _write_json_atomic(path: Path, text: str) -> None:
-    write_atomic(path, text.encode())
-
-
 def _strategy():
     """MirroredStrategy across all GPUs when there are several; otherwise the default (single device)."""
     import tensorflow as tf
@@ -89,14 +85,14 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
     if opts.max_steps:
         total_steps = min(total_steps, opts.max_steps)
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write_json_atomic(run_dir / "options.json", opts.to_json() + "\n")
-    _write_json_atomic(
+    write_atomic(run_dir / "options.json", (opts.to_json() + "\n").encode())
+    write_atomic(
         run_dir / "dataset.json",
-        json.dumps(
+        (json.dumps(
             {"name": data.name, "source": data.source, "class_names": data.class_names, "image_shape": data.image_shape,
              "train_images": len(data.images), "heldout_images": len(data.heldout_images), "notes": data.notes},
             indent=2,
-        ) + "\n",
+        ) + "\n").encode(),
     )
 
     # 2. Model, optimizers and (when resuming) their exact state.
