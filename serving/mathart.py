@@ -1,219 +1,229 @@
-"""Procedural mathematical art: deterministic, anti-aliased RGB images from a seed (numpy only).
+"""Mathematical art from parameters (numpy only): the parameter table, a broad prior, the acceptance rule, datasets.
 
-This is the `mathart` training dataset and is also usable from the Space or a gallery, so it lives in
-`serving/` (which never imports TensorFlow). Every image is drawn at 2x resolution and box-filtered down,
-which is the anti-aliasing; curves are splatted with bilinear weights so thin lines stay smooth.
+A picture is one float vector of `len(PARAMS)` values with documented names and ranges: five palette values shared
+by every family, then each family's own shape values (a family ignores the others' slots). `render(params,
+family, size)` draws it (`serving/mathart_render.py`); `sample_prior` draws parameters from a broad prior;
+`accept` keeps the ones worth looking at, judged on the drawn picture; `sample_accepted` is the `mathart-params`
+dataset and `render_dataset` the `mathart` pixel dataset (the same parameters, drawn).
 
-    >>> img = render(seed=7, family="rose", size=64)   # float32 [64, 64, 3] in [0, 1]
-    >>> images, labels = render_dataset(count=100, seed=0)
+    >>> params, labels = sample_accepted(100, seed=0)          # float64 [100, P], family index per row
+    >>> img = render(params[0], int(labels[0]), size=256)       # float32 [256, 256, 3] in [0, 1]
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from serving.mathart_render import RENDERERS, julia_escape
+
 FAMILIES: tuple[str, ...] = ("lissajous", "rose", "hypotrochoid", "julia", "clifford")
-_SUPERSAMPLE = 2
-_TAU = 2.0 * np.pi
+TAU = 2.0 * np.pi
 
 
-def _palette(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Two or three colours for a gradient, plus a dark background; saturated, bright hues read well at 64px."""
-    base = rng.uniform(0.0, 1.0)
-    hues = (base + np.array([0.0, rng.uniform(0.15, 0.45), rng.uniform(0.5, 0.8)])) % 1.0
-    colours = np.stack([_hsv_to_rgb(h, rng.uniform(0.6, 1.0), rng.uniform(0.85, 1.0)) for h in hues])
-    background = _hsv_to_rgb(rng.uniform(0, 1), rng.uniform(0.3, 0.8), rng.uniform(0.02, 0.12))
-    return colours.astype(np.float32), background.astype(np.float32)
+@dataclass(frozen=True)
+class Param:
+    name: str
+    low: float
+    high: float
+    family: str  # "" for the palette, shared by every family
+    doc: str
 
 
-def _hsv_to_rgb(h: float, s: float, v: float) -> np.ndarray:
-    k = (np.array([5.0, 3.0, 1.0]) + h * 6.0) % 6.0
-    return v - v * s * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
+PARAMS: tuple[Param, ...] = (
+    Param("hue", 0.0, 1.0, "", "base hue of the three colour stops"),
+    Param("hue_spread", 0.05, 0.5, "", "hue step between the colour stops"),
+    Param("saturation", 0.4, 1.0, "", "saturation of the colour stops"),
+    Param("background", 0.0, 0.15, "", "brightness of the background (its hue is opposite the base hue)"),
+    Param("gain", 0.6, 2.5, "", "exposure of lines and points; for julia, how bright the filaments are"),
+    Param("lis_f1", 1.0, 5.0, "lissajous", "x frequency of the first pendulum"),
+    Param("lis_f2", 1.0, 5.0, "lissajous", "x frequency of the second pendulum"),
+    Param("lis_f3", 1.0, 5.0, "lissajous", "y frequency of the first pendulum"),
+    Param("lis_f4", 1.0, 5.0, "lissajous", "y frequency of the second pendulum"),
+    Param("lis_p1", 0.0, TAU, "lissajous", "phase of the first x pendulum (radians)"),
+    Param("lis_p2", 0.0, TAU, "lissajous", "phase of the second x pendulum"),
+    Param("lis_p3", 0.0, TAU, "lissajous", "phase of the first y pendulum"),
+    Param("lis_p4", 0.0, TAU, "lissajous", "phase of the second y pendulum"),
+    Param("lis_damping", 0.002, 0.05, "lissajous", "decay rate of every pendulum"),
+    Param("lis_ratio", 0.2, 1.0, "lissajous", "amplitude of the second pendulums relative to the first"),
+    Param("rose_k", 0.5, 7.0, "rose", "petal frequency k of r = cos(k theta) + offset"),
+    Param("rose_turns", 0.5, 6.0, "rose", "turns of theta traced (closes when k = n/d and turns = d or d/2)"),
+    Param("rose_offset", 0.0, 0.5, "rose", "radius offset (opens the centre)"),
+    Param("rose_rotation", 0.0, TAU, "rose", "rotation (radians)"),
+    Param("hypo_q", 0.15, 0.9, "hypotrochoid", "rolling circle radius over fixed circle radius, r/R"),
+    Param("hypo_pen", 0.3, 1.3, "hypotrochoid", "pen distance over rolling radius, d/r"),
+    Param("hypo_turns", 1.0, 12.0, "hypotrochoid", "turns traced (closes at r / gcd(R, r))"),
+    Param("hypo_rotation", 0.0, TAU, "hypotrochoid", "rotation (radians)"),
+    Param("julia_c_re", -1.0, 0.5, "julia", "real part of c in z <- z^2 + c"),
+    Param("julia_c_im", -1.0, 1.0, "julia", "imaginary part of c"),
+    Param("julia_zoom", 1.1, 2.0, "julia", "half-width of the view in the complex plane"),
+    Param("julia_rotation", 0.0, TAU, "julia", "rotation of the view (radians)"),
+    Param("cl_a", -2.2, 2.2, "clifford", "a of x' = sin(a y) + c cos(a x)"),
+    Param("cl_b", -2.2, 2.2, "clifford", "b of y' = sin(b x) + d cos(b y)"),
+    Param("cl_c", -1.6, 1.6, "clifford", "c"),
+    Param("cl_d", -1.6, 1.6, "clifford", "d"),
+)
+NAMES: tuple[str, ...] = tuple(p.name for p in PARAMS)
+LOW = np.array([p.low for p in PARAMS])
+HIGH = np.array([p.high for p in PARAMS])
+MID = (LOW + HIGH) / 2
 
 
-def _gradient(colours: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Map t in [0, 1] to RGB along the palette's colour stops."""
-    stops = np.linspace(0.0, 1.0, len(colours))
-    return np.stack([np.interp(t, stops, colours[:, c]) for c in range(3)], axis=-1)
+class ParamsError(ValueError):
+    """A parameter vector or family that cannot be drawn; the message names the parameter and its range."""
 
 
-def _splat(x: np.ndarray, y: np.ndarray, rgb: np.ndarray, res: int) -> tuple[np.ndarray, np.ndarray]:
-    """Accumulate points (x, y in [-1, 1]) into density and colour grids with bilinear weights.
-
-    np.bincount is used instead of np.add.at because it is an order of magnitude faster for this.
-    """
-    px = (x * 0.5 + 0.5) * (res - 1)
-    py = (y * 0.5 + 0.5) * (res - 1)
-    x0 = np.floor(px).astype(np.int64)
-    y0 = np.floor(py).astype(np.int64)
-    fx = px - x0
-    fy = py - y0
-    idx, wts = [], []
-    for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-        xi, yi = x0 + dx, y0 + dy
-        ok = (xi >= 0) & (xi < res) & (yi >= 0) & (yi < res)
-        idx.append((yi * res + xi)[ok])
-        wts.append((w[ok], rgb[ok]))
-    flat = np.concatenate(idx)
-    w = np.concatenate([a for a, _ in wts])
-    c = np.concatenate([b for _, b in wts])
-    n = res * res
-    density = np.bincount(flat, weights=w, minlength=n).reshape(res, res)
-    colour = np.stack([np.bincount(flat, weights=w * c[:, k], minlength=n) for k in range(3)], axis=-1)
-    return density, colour.reshape(res, res, 3)
-
-
-def _tone_curve(density: np.ndarray, colour: np.ndarray, bg: np.ndarray, gain: float) -> np.ndarray:
-    """Turn accumulated density into a glowing line over the background (an exposure curve, not a hard clip)."""
-    mean_colour = colour / np.maximum(density, 1e-8)[..., None]
-    alpha = 1.0 - np.exp(-gain * density)
-    return bg + alpha[..., None] * (mean_colour - bg)
-
-
-def _fit(x: np.ndarray, y: np.ndarray, margin: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
-    """Centre and scale a point cloud into [-margin, margin], keeping its aspect ratio."""
-    cx, cy = (x.max() + x.min()) / 2, (y.max() + y.min()) / 2
-    span = max(x.max() - x.min(), y.max() - y.min(), 1e-9) / 2
-    return (x - cx) / span * margin, (y - cy) / span * margin
-
-
-def _curve(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, res: int) -> np.ndarray:
-    colours, bg = _palette(rng)
-    x, y = _fit(x, y)
-    t = np.linspace(0.0, 1.0, x.size)
-    # Colour along the curve, cycling through the palette so long curves show all of it.
-    rgb = _gradient(colours, np.abs(((t * rng.integers(1, 4)) % 1.0) * 2 - 1))
-    density, colour = _splat(x, y, rgb, res)
-    # Normalise by the number of points per pixel of curve length so thick and thin curves look alike.
-    gain = 1.2 * res * 2.0 / (x.size / 6.0)
-    return _tone_curve(density, colour, bg, gain * rng.uniform(0.8, 1.3))
-
-
-def _lissajous(rng: np.random.Generator, res: int) -> np.ndarray:
-    """A damped harmonograph: two pendulums per axis, frequencies near small integer ratios."""
-    t = np.linspace(0.0, rng.uniform(30, 60), 6000)
-    f = rng.integers(1, 6, size=4) + rng.normal(0, 0.01, size=4)
-    p = rng.uniform(0, _TAU, size=4)
-    d = rng.uniform(0.001, 0.02, size=4)
-    a = rng.uniform(0.4, 1.0, size=4)
-    x = a[0] * np.sin(f[0] * t + p[0]) * np.exp(-d[0] * t) + a[1] * np.sin(f[1] * t + p[1]) * np.exp(-d[1] * t)
-    y = a[2] * np.sin(f[2] * t + p[2]) * np.exp(-d[2] * t) + a[3] * np.sin(f[3] * t + p[3]) * np.exp(-d[3] * t)
-    return _curve(x, y, rng, res)
-
-
-def _rose(rng: np.random.Generator, res: int) -> np.ndarray:
-    """Rose curve r = cos(k theta), k = n/d, traced over its full period."""
-    n, d = int(rng.integers(1, 8)), int(rng.integers(1, 6))
-    g = np.gcd(n, d)
-    n, d = n // g, d // g
-    period = np.pi * d if (n * d) % 2 == 1 else _TAU * d
-    theta = np.linspace(0.0, period, 5000)
-    r = np.cos(n / d * theta) + rng.uniform(0.0, 0.3)
-    rot = rng.uniform(0, _TAU)
-    return _curve(r * np.cos(theta + rot), r * np.sin(theta + rot), rng, res)
-
-
-def _hypotrochoid(rng: np.random.Generator, res: int) -> np.ndarray:
-    """A spirograph: a circle of radius r rolling inside one of radius R, pen at distance d."""
-    big = int(rng.integers(5, 13))
-    small = int(rng.integers(2, big))
-    if 2 * small == big:  # R = 2r draws a plain ellipse; nudge to a true spirograph
-        small += 1
-    pen = rng.uniform(0.3, 1.2) * small
-    turns = small // np.gcd(big, small)
-    theta = np.linspace(0.0, _TAU * turns, 6000)
-    k = (big - small) / small
-    x = (big - small) * np.cos(theta) + pen * np.cos(k * theta)
-    y = (big - small) * np.sin(theta) - pen * np.sin(k * theta)
-    return _curve(x, y, rng, res)
-
-
-def _julia(rng: np.random.Generator, res: int) -> np.ndarray:
-    """Filled Julia set with smooth escape-time colouring; c is drawn near the Mandelbrot boundary."""
-    colours, bg = _palette(rng)
-    angle = rng.uniform(0, _TAU)
-    # Points on the main cardioid's edge, pulled slightly outward, give connected, detailed sets.
-    c = 0.5 * np.exp(1j * angle) - 0.25 * np.exp(2j * angle)
-    c *= rng.uniform(1.0, 1.06)
-    zoom = rng.uniform(1.3, 1.7)
-    axis = np.linspace(-zoom, zoom, res)
-    z = axis[None, :] + 1j * axis[:, None]
-    z = z * np.exp(1j * rng.uniform(0, _TAU))
-    iters = 48
-    escaped = np.full(z.shape, iters, dtype=np.float64)
-    alive = np.ones(z.shape, dtype=bool)
-    for i in range(iters):
-        z[alive] = z[alive] ** 2 + c
-        out = alive & (np.abs(z) > 4.0)
-        # Smooth iteration count removes banding between escape bands.
-        escaped[out] = i + 1 - np.log2(np.log(np.abs(z[out])) / np.log(4.0))
-        alive &= ~out
-    t = np.clip(escaped / iters, 0.0, 1.0) ** 0.5
-    rgb = _gradient(colours, t)
-    inside = alive[..., None]
-    return np.where(inside, bg + 0.15 * colours[0], bg + (rgb - bg) * t[..., None] ** 0.7)
-
-
-def _clifford(rng: np.random.Generator, res: int) -> np.ndarray:
-    """Clifford attractor x' = sin(a y) + c cos(a x), y' = sin(b x) + d cos(b y), as a log-density image."""
-    colours, bg = _palette(rng)
-    for _ in range(20):  # some parameters collapse to a point or a cycle; redraw until the orbit spreads
-        a, b = rng.uniform(-2.0, 2.0, size=2)
-        c, d = rng.uniform(-1.5, 1.5, size=2)
-        x = rng.uniform(-0.1, 0.1, size=400)
-        y = rng.uniform(-0.1, 0.1, size=400)
-        xs, ys = [], []
-        for i in range(80):
-            x, y = np.sin(a * y) + c * np.cos(a * x), np.sin(b * x) + d * np.cos(b * y)
-            if i >= 10:  # drop the transient
-                xs.append(x)
-                ys.append(y)
-        px, py = _fit(np.concatenate(xs), np.concatenate(ys))
-        # Accept only orbits that cover a fair share of a coarse grid (not a point, a cycle or a thin arc).
-        cells = np.unique(((px + 1) * 12).astype(np.int64) * 32 + ((py + 1) * 12).astype(np.int64)).size
-        if cells > 150:
-            break
-    speed = np.hypot(np.diff(px, prepend=px[0]), np.diff(py, prepend=py[0]))
-    rgb = _gradient(colours, np.clip(speed / (speed.max() + 1e-9), 0, 1) ** 0.5)
-    density, colour = _splat(px, py, rgb, res)
-    mean_colour = colour / np.maximum(density, 1e-8)[..., None]
-    lum = np.log1p(density) / np.log1p(density.max())
-    return bg + (lum[..., None] ** 0.8) * (mean_colour - bg)
-
-
-_RENDERERS = {
-    "lissajous": _lissajous,
-    "rose": _rose,
-    "hypotrochoid": _hypotrochoid,
-    "julia": _julia,
-    "clifford": _clifford,
-}
-
-
-def _downsample(img: np.ndarray, factor: int) -> np.ndarray:
-    h, w, c = img.shape
-    return img.reshape(h // factor, factor, w // factor, factor, c).mean(axis=(1, 3))
-
-
-def render(seed: int, family: str | int, size: int = 64) -> np.ndarray:
-    """Render one image: float32 [size, size, 3] in [0, 1], identical for the same (seed, family, size)."""
-    if isinstance(family, (int, np.integer)):
+def family_index(family: str | int) -> int:
+    if isinstance(family, (int, np.integer)) and not isinstance(family, bool):
         if not 0 <= int(family) < len(FAMILIES):
-            raise ValueError(f"family index must be in 0..{len(FAMILIES) - 1}, got {family}")
-        family = FAMILIES[int(family)]
-    if family not in _RENDERERS:
-        raise ValueError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
-    if size < 8:
-        raise ValueError(f"size must be at least 8, got {size}")
-    rng = np.random.default_rng([int(seed), FAMILIES.index(family)])
-    img = _RENDERERS[family](rng, size * _SUPERSAMPLE)
-    return np.clip(_downsample(img, _SUPERSAMPLE), 0.0, 1.0).astype(np.float32)
+            raise ParamsError(f"family index must be in 0..{len(FAMILIES) - 1}, got {family}")
+        return int(family)
+    if family not in FAMILIES:
+        raise ParamsError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
+    return FAMILIES.index(family)
+
+
+def family_mask(family: str | int) -> np.ndarray:
+    """Which slots a family reads: the palette and its own shape values (bool [P])."""
+    name = FAMILIES[family_index(family)]
+    return np.array([p.family in ("", name) for p in PARAMS])
+
+
+def check_params(params: np.ndarray, family: str | int) -> np.ndarray:
+    """The vector as float64 [P], or ParamsError naming the first slot this family reads that is out of range."""
+    vec = np.asarray(params, dtype=np.float64)
+    if vec.shape != (len(PARAMS),):
+        raise ParamsError(f"a parameter vector has {len(PARAMS)} values ({', '.join(NAMES)}), got shape {list(vec.shape)}")
+    for i in np.flatnonzero(family_mask(family)):
+        if not LOW[i] <= vec[i] <= HIGH[i]:  # NaN fails both comparisons, so it is refused here too
+            raise ParamsError(f"parameter {NAMES[i]} is {vec[i]!r}, outside its range {LOW[i]:g}..{HIGH[i]:g}")
+    return vec
+
+
+def render(params: np.ndarray, family: str | int, size: int = 64) -> np.ndarray:
+    """Draw one picture: float32 [size, size, 3] in [0, 1]; the same vector always gives the same pixels."""
+    index = family_index(family)
+    vec = check_params(params, index)
+    if not 8 <= int(size) <= 2048:
+        raise ParamsError(f"size must be in 8..2048, got {size}")
+    p = dict(zip(NAMES, vec.tolist()))
+    return np.clip(RENDERERS[FAMILIES[index]](p, int(size)), 0.0, 1.0).astype(np.float32)
+
+
+def render_batch(params: np.ndarray, labels: np.ndarray, size: int = 64) -> np.ndarray:
+    """Draw a batch: params [n, P] and family indices [n] -> float32 [n, size, size, 3]."""
+    out = np.empty((len(params), size, size, 3), dtype=np.float32)
+    for i, (vec, label) in enumerate(zip(params, labels)):
+        out[i] = render(vec, int(label), size)
+    return out
+
+
+# The prior: broad, but shaped the way a person who draws these would pick (near-whole frequency ratios for the
+# harmonograph, n/d roses traced until they close, spirographs from whole-number gears, c near the Mandelbrot set).
+def _prior_shape(family: str, rng: np.random.Generator) -> dict[str, float]:
+    if family == "lissajous":
+        f = rng.integers(1, 5, size=4) + rng.normal(0.0, 0.015, size=4)
+        ph = rng.uniform(0.0, TAU, size=4)
+        return {"lis_f1": f[0], "lis_f2": f[1], "lis_f3": f[2], "lis_f4": f[3], "lis_p1": ph[0], "lis_p2": ph[1],
+                "lis_p3": ph[2], "lis_p4": ph[3], "lis_damping": np.exp(rng.uniform(np.log(0.004), np.log(0.04))),
+                "lis_ratio": rng.uniform(0.2, 1.0)}
+    if family == "rose":
+        n, d = int(rng.integers(1, 8)), int(rng.integers(1, 6))
+        g = np.gcd(n, d)
+        n, d = n // g, d // g
+        turns = d / 2 if (n * d) % 2 == 1 else d
+        return {"rose_k": n / d, "rose_turns": turns, "rose_offset": rng.uniform(0.0, 0.5),
+                "rose_rotation": rng.uniform(0.0, TAU)}
+    if family == "hypotrochoid":
+        big = int(rng.integers(5, 13))
+        small = int(rng.integers(2, big))
+        return {"hypo_q": small / big, "hypo_pen": rng.uniform(0.3, 1.3), "hypo_turns": small / np.gcd(big, small),
+                "hypo_rotation": rng.uniform(0.0, TAU)}
+    if family == "julia":
+        angle = rng.uniform(0.0, TAU)
+        c = (0.5 * np.exp(1j * angle) - 0.25 * np.exp(2j * angle)) * rng.uniform(0.97, 1.06)
+        return {"julia_c_re": c.real, "julia_c_im": c.imag, "julia_zoom": rng.uniform(1.2, 1.8),
+                "julia_rotation": rng.uniform(0.0, TAU)}
+    a, b = rng.uniform(-2.0, 2.0, size=2)
+    c, d = rng.uniform(-1.5, 1.5, size=2)
+    return {"cl_a": a, "cl_b": b, "cl_c": c, "cl_d": d}
+
+
+def sample_prior(family: str | int, rng: np.random.Generator) -> np.ndarray:
+    """One vector from the broad prior for `family`; slots the family ignores hold their range's midpoint."""
+    name = FAMILIES[family_index(family)]
+    values = dict(zip(NAMES, MID.tolist()))
+    values.update({"hue": rng.uniform(0.0, 1.0), "hue_spread": rng.uniform(0.05, 0.5),
+                   "saturation": rng.uniform(0.5, 1.0), "background": rng.uniform(0.0, 0.12),
+                   "gain": rng.uniform(0.8, 2.2)})
+    values.update(_prior_shape(name, rng))
+    return np.clip(np.array([values[n] for n in NAMES]), LOW, HIGH)
+
+
+# The acceptance rule, measured on the picture drawn at ACCEPT_SIZE. Thresholds were set by looking at renders
+# either side of them (docs in the README): below them a picture is a dot, a thin arc, a cycle or a blank field.
+ACCEPT_SIZE = 64
+MIN_CONTRAST = 0.18  # mean |picture - background| over the drawn pixels
+MIN_INK = {"lissajous": 0.06, "rose": 0.06, "hypotrochoid": 0.06, "julia": 0.0, "clifford": 0.04}
+MIN_EXTENT = 0.5  # the drawing spans at least half the canvas in width or height
+JULIA_DETAIL = (0.04, 0.85)  # share of pixels in the boundary band, and most interior allowed
+
+
+def acceptance_figures(params: np.ndarray, family: str | int) -> dict[str, float]:
+    """What the rule looks at: ink (share of drawn pixels), extent, contrast, and for julia the boundary band."""
+    index = family_index(family)
+    img = render(params, index, ACCEPT_SIZE).astype(np.float64)
+    p = dict(zip(NAMES, np.asarray(params, np.float64).tolist()))
+    from serving.mathart_render import palette
+
+    _, background = palette(p)
+    diff = np.abs(img - background).max(axis=-1)
+    drawn = diff > 0.1
+    rows, cols = np.flatnonzero(drawn.any(1)), np.flatnonzero(drawn.any(0))
+    extent = max(np.ptp(rows) + 1 if rows.size else 0, np.ptp(cols) + 1 if cols.size else 0) / ACCEPT_SIZE
+    figures = {"ink": float(drawn.mean()), "extent": float(extent),
+               "contrast": float(diff[drawn].mean()) if drawn.any() else 0.0}
+    if FAMILIES[index] == "julia":
+        t = julia_escape(p, ACCEPT_SIZE)
+        figures["boundary"] = float(((t > 0.3) & (t < 0.97)).mean())
+        figures["interior"] = float((t >= 0.97).mean())
+    return figures
+
+
+def accept(params: np.ndarray, family: str | int) -> bool:
+    """The acceptance rule: not degenerate (enough ink, spread over the canvas, with contrast; a Julia set with a
+    visible boundary band and not all interior)."""
+    name = FAMILIES[family_index(family)]
+    f = acceptance_figures(params, name)
+    ok = f["contrast"] >= MIN_CONTRAST and f["extent"] >= MIN_EXTENT and f["ink"] >= MIN_INK[name]
+    if name == "julia":
+        ok = ok and f["boundary"] >= JULIA_DETAIL[0] and f["interior"] <= JULIA_DETAIL[1]
+    return bool(ok)
+
+
+def sample_accepted(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """`count` accepted vectors cycling through the families (balanced labels), reproducible from `seed`:
+    (params float64 [count, P], labels int64 [count])."""
+    labels = np.arange(count, dtype=np.int64) % len(FAMILIES)
+    params = np.empty((count, len(PARAMS)))
+    for i, label in enumerate(labels):
+        rng = np.random.default_rng([int(seed), i])
+        while True:
+            vec = sample_prior(int(label), rng)
+            if accept(vec, int(label)):
+                break
+        params[i] = vec
+    return params, labels
+
+
+def prior_acceptance_rate(count: int, seed: int = 0) -> float:
+    """The share of raw prior draws that the acceptance rule keeps (balanced over the families)."""
+    rng = np.random.default_rng([int(seed), 77])
+    return float(np.mean([accept(sample_prior(i % len(FAMILIES), rng), i % len(FAMILIES)) for i in range(count)]))
 
 
 def render_dataset(count: int, seed: int = 0, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """`count` images cycling through the families (balanced labels); image i uses seed `seed * 1_000_003 + i`."""
-    images = np.empty((count, size, size, 3), dtype=np.float32)
-    labels = np.arange(count, dtype=np.int64) % len(FAMILIES)
-    for i in range(count):
-        images[i] = render(seed * 1_000_003 + i, int(labels[i]), size)
-    return images, labels
+    """The `mathart` pixel dataset: `sample_accepted(count, seed)` drawn at `size`: (float32 [n, s, s, 3], labels)."""
+    params, labels = sample_accepted(count, seed)
+    return render_batch(params, labels, size), labels

@@ -1,0 +1,183 @@
+"""The math-art renderer in numpy: a parameter vector (see `serving.mathart.PARAMS`) -> an RGB picture.
+
+Every family is drawn straight at the requested size, without data-dependent steps (no min/max fitting, no
+"redraw until it looks good"), so the picture is a continuous function of the parameters: a latent walk that
+moves the parameters a little moves the picture a little. `training/mathart_graph.py` is the same arithmetic in
+TensorFlow ops, exported inside `model.onnx`; the two agree within 2/255 (tested). Change both or neither.
+
+Curves (lissajous, rose, hypotrochoid) are traced with `CURVE_POINTS` points and splatted with bilinear weights
+equal to each step's length in pixels, so a line deposits about one unit of density per pixel it crosses at
+every size. The Clifford attractor iterates a fixed lattice of starting points. Julia sets use a smooth escape
+count in which the interior is the limit of the exterior colouring, so c crossing the Mandelbrot boundary does
+not make the picture jump.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+CURVE_POINTS = 8192
+LISSAJOUS_SPAN = 36.0  # time the harmonograph's pendulums swing for
+JULIA_ITERS = 40
+JULIA_ESCAPE = 4.0
+# The attractor is drawn from many short orbits rather than a few long ones: the map is chaotic, so a long orbit
+# amplifies float32/float64 rounding differences into different pixels, while 14 steps keep the numpy and graph
+# renderers in agreement and still land on the attractor.
+CLIFFORD_SIDE = 64  # CLIFFORD_SIDE**2 starting points on a lattice in [-1, 1]^2
+CLIFFORD_ITERS = 14
+CLIFFORD_SKIP = 6  # transient iterations not drawn
+MARGIN = 0.9  # analytic extents map to [-MARGIN, MARGIN] of the canvas
+TAU = 2.0 * np.pi
+
+
+def hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Vectorised HSV -> RGB; h may be any non-negative number (taken mod 1). Returns [..., 3]."""
+    h, s, v = (np.asarray(a, np.float64)[..., None] for a in (h, s, v))
+    k = np.array([5.0, 3.0, 1.0]) + h * 6.0
+    k = k - 6.0 * np.floor(k / 6.0)  # mod 6 without fmod's sign rules, as the graph does it
+    return v - v * s * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
+
+
+def palette(p: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Three colour stops [3, 3] (hue, hue + spread, hue + 2 spread) and the background colour [3]."""
+    hues = p["hue"] + np.array([0.0, 1.0, 2.0]) * p["hue_spread"]
+    stops = hsv_to_rgb(hues, np.full(3, p["saturation"]), np.array([1.0, 1.0, 0.95]))
+    background = hsv_to_rgb(p["hue"] + 0.5, 0.6, p["background"])
+    return stops, background
+
+
+def gradient(stops: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """t in [0, 1] -> colour along three stops, piecewise linear: [..., 3]."""
+    t = np.asarray(t, np.float64)[..., None]
+    w0 = np.clip(1.0 - 2.0 * t, 0.0, 1.0)
+    w2 = np.clip(2.0 * t - 1.0, 0.0, 1.0)
+    return w0 * stops[0] + (1.0 - w0 - w2) * stops[1] + w2 * stops[2]
+
+
+def _splat(x: np.ndarray, y: np.ndarray, weight: np.ndarray, rgb: np.ndarray, size: int) -> np.ndarray:
+    """Accumulate points (x, y in [-1, 1]) with bilinear weights into [size, size, 4]: density and weighted RGB."""
+    px = (x * 0.5 + 0.5) * size - 0.5
+    py = (0.5 - y * 0.5) * size - 0.5  # y up, as a mathematician draws it
+    x0, y0 = np.floor(px), np.floor(py)
+    fx, fy = px - x0, py - y0
+    flat, wts = [], []
+    for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        xi, yi = x0 + dx, y0 + dy
+        ok = (xi >= 0) & (xi < size) & (yi >= 0) & (yi < size)
+        flat.append((np.clip(yi, 0, size - 1) * size + np.clip(xi, 0, size - 1)).astype(np.int64))
+        wts.append(w * ok * weight)
+    flat_all, w_all = np.concatenate(flat), np.concatenate(wts)
+    colour = np.concatenate([rgb] * 4)
+    acc = np.empty((size * size, 4))
+    acc[:, 0] = np.bincount(flat_all, weights=w_all, minlength=size * size)
+    for c in range(3):
+        acc[:, c + 1] = np.bincount(flat_all, weights=w_all * colour[:, c], minlength=size * size)
+    return acc.reshape(size, size, 4)
+
+
+def _expose(acc: np.ndarray, background: np.ndarray, gain: float) -> np.ndarray:
+    """Density -> a glowing line over the background (an exposure curve, not a hard clip)."""
+    density = acc[..., 0]
+    colour = acc[..., 1:] / np.maximum(density, 1e-6)[..., None]
+    alpha = 1.0 - np.exp(-gain * density)
+    return background + alpha[..., None] * (colour - background)
+
+
+def _curve(x: np.ndarray, y: np.ndarray, p: dict[str, float], size: int) -> np.ndarray:
+    stops, background = palette(p)
+    # Each point carries the length (in pixels) of the step that reaches it, capped where the curve jumps.
+    step = np.hypot(np.diff(x, prepend=x[:1]), np.diff(y, prepend=y[:1])) * (0.5 * size)
+    weight = np.minimum(step, 2.0)
+    t = np.arange(x.size) / x.size
+    rgb = gradient(stops, np.abs((2.0 * t) % 1.0 * 2.0 - 1.0))  # the palette runs along the curve twice
+    return _expose(_splat(x, y, weight, rgb, size), background, p["gain"])
+
+
+def _lissajous(p: dict[str, float], size: int) -> np.ndarray:
+    t = np.linspace(0.0, LISSAJOUS_SPAN, CURVE_POINTS)
+    decay = np.exp(-p["lis_damping"] * t)
+    r = p["lis_ratio"]
+    x = (np.sin(p["lis_f1"] * t + p["lis_p1"]) + r * np.sin(p["lis_f2"] * t + p["lis_p2"])) * decay
+    y = (np.sin(p["lis_f3"] * t + p["lis_p3"]) + r * np.sin(p["lis_f4"] * t + p["lis_p4"])) * decay
+    scale = MARGIN / (1.0 + r)
+    return _curve(x * scale, y * scale, p, size)
+
+
+def _rose(p: dict[str, float], size: int) -> np.ndarray:
+    theta = np.linspace(0.0, TAU * p["rose_turns"], CURVE_POINTS)
+    r = (np.cos(p["rose_k"] * theta) + p["rose_offset"]) * (MARGIN / (1.0 + p["rose_offset"]))
+    angle = theta + p["rose_rotation"]
+    return _curve(r * np.cos(angle), r * np.sin(angle), p, size)
+
+
+def _hypotrochoid(p: dict[str, float], size: int) -> np.ndarray:
+    q, pen = p["hypo_q"], p["hypo_pen"]
+    theta = np.linspace(0.0, TAU * p["hypo_turns"], CURVE_POINTS)
+    inner = (1.0 - q) / q * theta
+    x = (1.0 - q) * np.cos(theta) + pen * q * np.cos(inner)
+    y = (1.0 - q) * np.sin(theta) - pen * q * np.sin(inner)
+    scale = MARGIN / ((1.0 - q) + pen * q)
+    c, s = np.cos(p["hypo_rotation"]), np.sin(p["hypo_rotation"])
+    return _curve((c * x - s * y) * scale, (s * x + c * y) * scale, p, size)
+
+
+def julia_escape(p: dict[str, float], size: int) -> np.ndarray:
+    """Smooth escape count / JULIA_ITERS in [0, 1] for each pixel (1 = never escaped): [size, size]."""
+    axis = ((np.arange(size) + 0.5) / size * 2.0 - 1.0) * p["julia_zoom"]
+    gx, gy = axis[None, :], -axis[:, None]
+    c, s = np.cos(p["julia_rotation"]), np.sin(p["julia_rotation"])
+    zx, zy = np.broadcast_to(c * gx - s * gy, (size, size)).copy(), np.broadcast_to(s * gx + c * gy, (size, size)).copy()
+    count = np.zeros((size, size))
+    for _ in range(JULIA_ITERS):
+        alive = zx * zx + zy * zy <= JULIA_ESCAPE * JULIA_ESCAPE
+        count += alive
+        # Escaped points are frozen, so |z| stays small enough for the smooth count and never overflows.
+        nx, ny = zx * zx - zy * zy + p["julia_c_re"], 2.0 * zx * zy + p["julia_c_im"]
+        zx, zy = np.where(alive, nx, zx), np.where(alive, ny, zy)
+    modulus = np.sqrt(np.maximum(zx * zx + zy * zy, JULIA_ESCAPE * JULIA_ESCAPE))
+    smooth = count + 1.0 - np.log2(np.log(modulus) / np.log(JULIA_ESCAPE))
+    return np.clip(smooth / (JULIA_ITERS + 1.0), 0.0, 1.0)
+
+
+def _julia(p: dict[str, float], size: int) -> np.ndarray:
+    stops, background = palette(p)
+    t = julia_escape(p, size)
+    # gain sets how far the colour climbs toward the set: higher gain, brighter filaments.
+    shade = t ** (1.0 / p["gain"])
+    return background + shade[..., None] * (gradient(stops, shade) - background)
+
+
+def clifford_orbit(p: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points of the Clifford map's orbit from a fixed lattice, scaled into the canvas, and each step's length."""
+    a, b, c, d = p["cl_a"], p["cl_b"], p["cl_c"], p["cl_d"]
+    lattice = (np.arange(CLIFFORD_SIDE) + 0.5) / CLIFFORD_SIDE * 2.0 - 1.0
+    x = np.repeat(lattice, CLIFFORD_SIDE)
+    y = np.tile(lattice, CLIFFORD_SIDE)
+    xs, ys, steps = [], [], []
+    for i in range(CLIFFORD_ITERS):
+        nx, ny = np.sin(a * y) + c * np.cos(a * x), np.sin(b * x) + d * np.cos(b * y)
+        if i >= CLIFFORD_SKIP:
+            xs.append(nx)
+            ys.append(ny)
+            steps.append(np.hypot(nx - x, ny - y))
+        x, y = nx, ny
+    scale = MARGIN / max(1.0 + abs(c), 1.0 + abs(d))
+    return np.concatenate(xs) * scale, np.concatenate(ys) * scale, np.concatenate(steps) * scale
+
+
+def _clifford(p: dict[str, float], size: int) -> np.ndarray:
+    stops, background = palette(p)
+    x, y, step = clifford_orbit(p)
+    rgb = gradient(stops, np.clip(step / MARGIN, 0.0, 1.0))
+    # Normalised so the same attractor looks equally dense at every size: points per pixel of canvas.
+    weight = np.full(x.size, size * size / x.size)
+    return _expose(_splat(x, y, weight, rgb, size), background, p["gain"])
+
+
+RENDERERS = {
+    "lissajous": _lissajous,
+    "rose": _rose,
+    "hypotrochoid": _hypotrochoid,
+    "julia": _julia,
+    "clifford": _clifford,
+}
