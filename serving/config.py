@@ -15,6 +15,8 @@ from serving.latents import LATENT_ALGORITHM
 
 FORMAT_VERSION = 1
 REQUIRED = ("name", "latent_dim", "image_size", "channels")
+# A generator outputs images; one whose graph ends in a renderer also outputs the parameters it drew.
+OUTPUT_SETS = (("images",), ("images", "params"))
 
 
 class ConfigError(ValueError):
@@ -44,6 +46,11 @@ class GeneratorConfig:
     @property
     def conditional(self) -> bool:
         return self.num_classes > 0
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """Names of the `params` output's columns (empty for a pixel generator)."""
+        return tuple(self.extra.get("params", {}).get("names", ())) if "params" in self.outputs else ()
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -98,8 +105,10 @@ class GeneratorConfig:
         if inputs != (("z", "y") if num_classes else ("z",)):
             raise ConfigError(f"config.json key 'inputs' is {list(inputs)}, which does not fit num_classes={num_classes}")
         outputs = tuple(raw.get("outputs") or ("images",))
-        if outputs != ("images",):
-            raise ConfigError(f"config.json key 'outputs' must be ['images'], got {list(outputs)}")
+        if outputs not in OUTPUT_SETS:
+            raise ConfigError(f"config.json key 'outputs' must be ['images'] or ['images', 'params'], got {list(outputs)}")
+        if outputs == ("images", "params"):
+            _check_params_contract(raw.get("extra"))
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(
             name=str(raw["name"]),
@@ -127,3 +136,17 @@ class GeneratorConfig:
         except json.JSONDecodeError as exc:
             raise ConfigError(f"config.json is not valid JSON: {exc.msg} at line {exc.lineno}") from None
         return cls.from_dict(raw)
+
+
+def _check_params_contract(extra) -> None:
+    """A model with a `params` output documents its columns: extra.params.names, low and high of equal length."""
+    spec = extra.get("params") if isinstance(extra, dict) else None
+    if not isinstance(spec, dict):
+        raise ConfigError("config.json key 'extra.params' must describe the params output (names, low, high)")
+    names, low, high = spec.get("names"), spec.get("low"), spec.get("high")
+    if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
+        raise ConfigError("config.json key 'extra.params.names' must be a list of parameter names")
+    for key, values in (("low", low), ("high", high)):
+        if not (isinstance(values, list) and len(values) == len(names)
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
+            raise ConfigError(f"config.json key 'extra.params.{key}' must list {len(names)} numbers")

@@ -76,8 +76,8 @@ def check_model(model_path: Path, config: GeneratorConfig) -> None:
     outputs = {v.name: v for v in model.graph.output}
     if sorted(inputs) != sorted(config.inputs):
         raise BundleError(f"model inputs {sorted(inputs)} do not match the contract {list(config.inputs)}")
-    if list(outputs) != ["images"]:
-        raise BundleError(f"model outputs {list(outputs)} do not match the contract ['images']")
+    if list(outputs) != list(config.outputs):
+        raise BundleError(f"model outputs {list(outputs)} do not match the contract {list(config.outputs)}")
     expected = {"z": [config.latent_dim], "y": [config.num_classes]}
     for name, value in inputs.items():
         if value.type.tensor_type.elem_type != TensorProto.FLOAT:
@@ -90,6 +90,11 @@ def check_model(model_path: Path, config: GeneratorConfig) -> None:
     want = [*config.image_size, config.channels]
     if _dims(out)[1:] != want:
         raise BundleError(f"model output 'images' has shape {_dims(out)}, expected [batch, {', '.join(map(str, want))}]")
+    if "params" in outputs:
+        drawn = outputs["params"]
+        if drawn.type.tensor_type.elem_type != TensorProto.FLOAT or _dims(drawn)[1:] != [len(config.param_names)]:
+            raise BundleError(f"model output 'params' must be float32 [batch, {len(config.param_names)}], "
+                              f"got {_dims(drawn)}")
 
 
 def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = None) -> Path:
@@ -149,6 +154,18 @@ class Generator:
         session = _make_session(model_path, threads)
         return cls(bundle, config, session, str(path_or_repo_id))
 
+    def params(self, z: np.ndarray, y: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
+        """The parameter vectors [n, P] a renderer model draws for z (and y), in the ranges of
+        `config.extra["params"]`; redraw them at any size with `serving.mathart.render`."""
+        if "params" not in self.config.outputs:
+            raise ValueError(f"{self.config.name} draws pixels directly; it has no params output")
+        z, y = self._check_inputs(z, y)
+        parts = []
+        for start in range(0, len(z), batch_size):
+            feed = {"z": z[start : start + batch_size], **({"y": y[start : start + batch_size]} if y is not None else {})}
+            parts.append(self.session.run(["params"], feed)[0])
+        return np.concatenate(parts) if parts else np.empty((0, len(self.config.param_names)), np.float32)
+
     @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
@@ -157,8 +174,8 @@ class Generator:
     def num_classes(self) -> int:
         return self.config.num_classes
 
-    def __call__(self, z: np.ndarray, y: np.ndarray | None = None, batch_size: int = 256, output: str = "uint8") -> np.ndarray:
-        """Images for each row of z (and y): uint8 [n, h, w, c] by default, or float32 in [0, 1] with output='float'."""
+    def _check_inputs(self, z: np.ndarray, y: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """z and y as contiguous float32 of the contract's shapes, or ValueError."""
         z = np.ascontiguousarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"z must have shape [n, {self.latent_dim}], got {list(z.shape)}")
@@ -170,8 +187,15 @@ class Generator:
             y = np.ascontiguousarray(y, dtype=np.float32)
             if y.shape != (len(z), self.num_classes):
                 raise ValueError(f"y must have shape [{len(z)}, {self.num_classes}], got {list(y.shape)}")
+            if not np.all(np.isfinite(y)):
+                raise ValueError("y holds NaN or Inf")
         elif y is not None:
             raise ValueError("this model is not conditional; it takes no y")
+        return z, y
+
+    def __call__(self, z: np.ndarray, y: np.ndarray | None = None, batch_size: int = 256, output: str = "uint8") -> np.ndarray:
+        """Images for each row of z (and y): uint8 [n, h, w, c] by default, or float32 in [0, 1] with output='float'."""
+        z, y = self._check_inputs(z, y)
         h, w = self.config.image_size
         out = np.empty((len(z), h, w, self.config.channels), dtype=np.float32)
         for start in range(0, len(z), batch_size):
@@ -184,6 +208,11 @@ class Generator:
         from serving.grid import to_uint8
 
         return to_uint8(out)
+
+
+def _run_params(generator: Generator, z: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+    feed = {"z": np.ascontiguousarray(z, np.float32), **({"y": np.ascontiguousarray(y, np.float32)} if y is not None else {})}
+    return generator.session.run(["params"], feed)[0]
 
 
 def _make_session(model_path: Path, threads: int | None):

@@ -19,6 +19,7 @@ import numpy as np
 from serving.mathart_render import RENDERERS, julia_escape
 
 FAMILIES: tuple[str, ...] = ("lissajous", "rose", "hypotrochoid", "julia", "clifford")
+RENDERER_VERSION = "mathart-params-v1"  # config.json names it; bump it when a parameter's meaning changes
 TAU = 2.0 * np.pi
 
 
@@ -109,6 +110,22 @@ def render(params: np.ndarray, family: str | int, size: int = 64) -> np.ndarray:
         raise ParamsError(f"size must be in 8..2048, got {size}")
     p = dict(zip(NAMES, vec.tolist()))
     return np.clip(RENDERERS[FAMILIES[index]](p, int(size)), 0.0, 1.0).astype(np.float32)
+
+
+def render_mix(params: np.ndarray, y: np.ndarray, size: int = 64) -> np.ndarray:
+    """Draw rows whose family is a soft one-hot `y` [n, families], the way `model.onnx` does: each row by its
+    dominant family, faded toward its background by top1(y) - top2(y) (a class morph dips through the background).
+    """
+    from serving.mathart_render import palette
+
+    out = np.empty((len(params), size, size, 3), dtype=np.float32)
+    for i, (vec, weights) in enumerate(zip(params, np.asarray(y, np.float64))):
+        order = np.argsort(-weights, kind="stable")  # ties go to the first family, as argmax does in the graph
+        strength = float(np.clip(weights[order[0]] - weights[order[1]], 0.0, 1.0))
+        _, background = palette(dict(zip(NAMES, np.asarray(vec, np.float64).tolist())))
+        img = render(vec, int(order[0]), size).astype(np.float64)
+        out[i] = np.clip(background + strength * (img - background), 0.0, 1.0)
+    return out
 
 
 def render_batch(params: np.ndarray, labels: np.ndarray, size: int = 64) -> np.ndarray:

@@ -21,8 +21,14 @@ def build_model(opts: TrainOptions, channels: int, num_classes: int) -> GAN | VA
         model = VAE(encoder, decoder, opts.latent_dim, classes, seed=opts.seed)
         model.compile(keras.optimizers.Adam(opts.lr, beta_1=opts.beta1, beta_2=opts.beta2))
         return model
-    generator = build_generator(opts.latent_dim, size, channels, classes, width)
-    discriminator = build_discriminator(size, channels, classes, width, opts.spectral_norm)
+    if opts.model == "params":
+        from training.params_networks import build_param_discriminator, build_param_generator
+
+        generator = build_param_generator(opts.latent_dim, classes, width)
+        discriminator = build_param_discriminator(classes, width, opts.spectral_norm)
+    else:
+        generator = build_generator(opts.latent_dim, size, channels, classes, width)
+        discriminator = build_discriminator(size, channels, classes, width, opts.spectral_norm)
     model = GAN(
         generator,
         discriminator,

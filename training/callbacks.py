@@ -18,12 +18,17 @@ from serving.grid import sample_sheet, to_uint8
 from training import checkpoint
 
 
-def _keras_generate(generator: keras.Model):
-    """Adapt a Keras generator (tanh output) to sample_sheet's generate(z, y) -> uint8 images."""
+def tanh_to_unit(raw: np.ndarray, y: np.ndarray | None) -> np.ndarray:
+    """A pixel generator's tanh output in [-1, 1] -> images in [0, 1] (the default `decode`)."""
+    return (np.asarray(raw) + 1.0) / 2.0
+
+
+def _keras_generate(generator: keras.Model, decode=tanh_to_unit):
+    """Adapt a Keras generator to sample_sheet's generate(z, y) -> uint8 images; `decode(raw, y)` makes pictures."""
 
     def generate(z, y):
-        images = generator.predict_on_batch([z, y] if y is not None else z)
-        return to_uint8((np.asarray(images) + 1.0) / 2.0)
+        raw = generator.predict_on_batch([z, y] if y is not None else z)
+        return to_uint8(decode(raw, y))
 
     return generate
 
@@ -37,14 +42,15 @@ def _atomic_save_png(image, path: Path) -> None:
 class SampleGrid(keras.callbacks.Callback):
     """samples/epoch_NNNN.png at milestone epochs (1, 2, 5, then every `every`), and samples/final.png."""
 
-    def __init__(self, run_dir: Path, latent_dim: int, class_names: list[str], conditional: bool, every: int):
+    def __init__(self, run_dir: Path, latent_dim: int, class_names: list[str], conditional: bool, every: int,
+                 decode=tanh_to_unit):
         super().__init__()
         self.run_dir, self.latent_dim, self.every = Path(run_dir), latent_dim, every
-        self.class_names, self.conditional = class_names, conditional
+        self.class_names, self.conditional, self.decode = class_names, conditional, decode
 
     def _write(self, name: str) -> None:
         names = self.class_names if self.conditional else []
-        sheet = sample_sheet(_keras_generate(self.model.sampling_generator), self.latent_dim, names)
+        sheet = sample_sheet(_keras_generate(self.model.sampling_generator, self.decode), self.latent_dim, names)
         _atomic_save_png(sheet, self.run_dir / "samples" / name)
 
     def on_epoch_end(self, epoch, logs=None):

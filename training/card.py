@@ -90,6 +90,45 @@ and mean |diff| {q['parity_mean_abs_diff']:.5f} (image values in [0, 1]); batch 
 """
 
 
+def _params_row(config: GeneratorConfig) -> str:
+    if "params" not in config.outputs:
+        return ""
+    return (f"| `params` | float32 `[batch, {len(config.param_names)}]` | the parameter vectors that were drawn, "
+            "in the ranges below |\n")
+
+
+def _params_section(config: GeneratorConfig) -> str:
+    """For a model whose graph ends in the math-art renderer: what it draws, the parameters, the parity reason."""
+    if "params" not in config.outputs:
+        return ""
+    from serving.mathart import PARAMS
+
+    rows = "\n".join(f"| `{p.name}` | {p.family or 'all (palette)'} | {p.low:g} .. {p.high:g} | {p.doc} |" for p in PARAMS)
+    return f"""
+## What it draws
+
+The generator invents the *parameters* of a mathematical picture and the renderer inside `model.onnx` draws them
+at {config.image_size[0]}x{config.image_size[1]}: damped harmonographs (`lissajous`), roses, hypotrochoids (spirographs),
+Julia sets and Clifford attractors. Lines stay sharp because they are drawn, not learned, and every latent walk is a
+smooth morph between real curves. A class mixture fades the dominant family toward its background by
+`top1(y) - top2(y)`, so a morph from one family to another dips through the background instead of jumping.
+Renderer `{config.extra.get('params', {}).get('renderer', '')}`; `serving/mathart.py` in ganimate redraws a `params`
+row at any size with the same arithmetic in numpy:
+
+```python
+from serving import mathart                                  # ganimate's TensorFlow-free serving package
+big = mathart.render(params[0], family=3, size=1024)         # float32 [1024, 1024, 3] in [0, 1]
+```
+
+Export parity is max |diff| <= 1e-3 rather than 1e-4: the splat sums thousands of points per pixel with a
+scatter-add, and onnxruntime adds them in another order than TensorFlow (float32 sums differ in the last bits).
+
+| parameter | family | range | meaning |
+|---|---|---|---|
+{rows}
+"""
+
+
 def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> str:
     """The README.md text: front matter, description, I/O contract, usage, training facts, metrics, pictures."""
     family = config.model_family
@@ -106,10 +145,14 @@ def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> s
     kind = "conditional " if config.conditional else ""
     classes = f" Classes: {', '.join(config.class_names)}." if config.conditional else ""
     y_line = f"| `y` | float32 `[batch, {config.num_classes}]` | soft one-hot class vector; mixtures morph between classes |\n" if config.conditional else ""
-    usage = _USAGE + (f'feed["y"] = np.eye({config.num_classes}, dtype=np.float32)[[3, 8, 0]]\n' if config.conditional else "")
+    picked = [c % config.num_classes for c in (3, 8, 0)] if config.conditional else []
+    usage = _USAGE + (f'feed["y"] = np.eye({config.num_classes}, dtype=np.float32)[{picked}]\n' if config.conditional else "")
     usage += 'images = session.run(["images"], feed)[0]          # [3, h, w, c] in [0, 1]\n'
     usage += "uint8 = (images * 255 + 0.5).astype(np.uint8)\n"
-    extra = "classes=\"3,8,0,5\", " if config.conditional else ""
+    if "params" in config.outputs:
+        usage += 'params = session.run(["params"], feed)[0]          # [3, P]: what was drawn, in real units\n'
+    card_classes = ",".join(str(c % config.num_classes) for c in (3, 8, 0, 5)) if config.conditional else ""
+    extra = f"classes=\"{card_classes}\", " if config.conditional else ""
     training = config.extra.get("training", {})
     summary = _history_summary(run_dir) if run_dir else {}
     facts = [
@@ -139,7 +182,7 @@ Seeds are portable: seed `s` always gives the same `z` in any language (algorith
 |---|---|---|
 | `z` | float32 `[batch, {config.latent_dim}]` | latent, standard normal |
 {y_line}| `images` | float32 `[batch, {h}, {w}, {config.channels}]` | NHWC, values in [0, 1] |
-
+{_params_row(config)}
 `config.json` holds the same contract, and `model.onnx` carries it in its metadata (`ganimate_config`).
 sha256 of model.onnx: `{config.sha256}`.
 
@@ -167,7 +210,7 @@ with `z(seed)` computed in JavaScript exactly as above.
 {chr(10).join(facts)}
 
 Training records are in `training/` (options, per-step history, loss curves).
-{_quantized_section(config)}
+{_quantized_section(config)}{_params_section(config)}
 ## Metrics
 
 {_metrics_table(bundle)}"""

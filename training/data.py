@@ -3,7 +3,8 @@
 `load_dataset(spec)` returns an in-memory `Dataset`; `make_pipeline` serves it as a `tf.data` pipeline
 (cache, shuffle, batch, prefetch) whose order is fixed by the seed, so a resumed run sees the same batches.
 
-Specs: `mnist`, `fashion_mnist`, `mathart`, `folder:PATH`.
+Specs: `mnist`, `fashion_mnist`, `mathart`, `folder:PATH`, and for the parameter GAN (`--model params`)
+`mathart-params` and `params:FILE.csv`, whose "images" are parameter vectors scaled to [-1, 1] per slot.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from serving import mathart
+from serving import mathart, mathart_render
 from serving.atomic import write_atomic
 
 MNIST_CLASSES = [str(i) for i in range(10)]
@@ -39,6 +40,7 @@ class Dataset:
     heldout_labels: np.ndarray
     source: str  # what data this really is, for the model card
     notes: list[str] = field(default_factory=list)
+    drawn_shape: tuple[int, int, int] | None = None  # parameter datasets: the shape of the picture a row draws
 
     @property
     def num_classes(self) -> int:
@@ -46,7 +48,8 @@ class Dataset:
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        return tuple(self.images.shape[1:])  # type: ignore[return-value]
+        """The shape of one generated picture (for parameter datasets, of the picture a row draws)."""
+        return self.drawn_shape or tuple(self.images.shape[1:])  # type: ignore[return-value]
 
 
 def _to_unit_range(images_uint8: np.ndarray) -> np.ndarray:
@@ -114,23 +117,84 @@ def _load_fashion(image_size: int) -> Dataset:
     )
 
 
-def _mathart_cache_path(count: int, seed: int, size: int) -> Path:
-    root = Path(os.environ.get("GANIMATE_CACHE", Path.home() / ".cache" / "ganimate"))
-    # The renderer's source is part of the key so a changed renderer never serves stale images.
-    digest = hashlib.sha256(Path(mathart.__file__).read_bytes()).hexdigest()[:12]
-    return root / f"mathart-{count}-{seed}-{size}-{digest}.npz"
+def cache_root() -> Path:
+    """Where rendered datasets and trained classifiers are cached (`GANIMATE_CACHE`, else ~/.cache/ganimate)."""
+    return Path(os.environ.get("GANIMATE_CACHE", Path.home() / ".cache" / "ganimate"))
+
+
+def _mathart_cache_path(kind: str, count: int, seed: int, size: int) -> Path:
+    # The renderer's source is part of the key so a changed renderer or prior never serves stale data.
+    digest = hashlib.sha256(Path(mathart.__file__).read_bytes() + Path(mathart_render.__file__).read_bytes())
+    return cache_root() / f"{kind}-{count}-{seed}-{size}-{digest.hexdigest()[:12]}.npz"
+
+
+def _cached(path: Path, make) -> dict[str, np.ndarray]:
+    if path.exists():
+        with np.load(path) as stored:
+            return dict(stored)
+    arrays = make()
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    write_atomic(path, buf.getvalue())
+    return arrays
+
+
+def mathart_params_cached(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`mathart.sample_accepted(count, seed)`, cached: (params float64 [n, P], labels)."""
+    def make():
+        params, labels = mathart.sample_accepted(count, seed)
+        return {"params": params, "labels": labels}
+
+    arrays = _cached(_mathart_cache_path("mathart-params", count, seed, 0), make)
+    return arrays["params"], arrays["labels"]
 
 
 def render_mathart_cached(count: int, seed: int, size: int) -> np.ndarray:
-    path = _mathart_cache_path(count, seed, size)
-    if path.exists():
-        return np.load(path)["images"]
-    images, _ = mathart.render_dataset(count, seed=seed, size=size)
-    images_u8 = (images * 255.0).round().astype(np.uint8)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, images=images_u8)
-    write_atomic(path, buf.getvalue())
-    return images_u8
+    """The `mathart` pixel dataset (the accepted parameters of `seed`, drawn at `size`) as uint8, cached."""
+    def make():
+        params, labels = mathart_params_cached(count, seed)
+        images = mathart.render_batch(params, labels, size)
+        return {"images": (images * 255.0).round().astype(np.uint8)}
+
+    return _cached(_mathart_cache_path("mathart", count, seed, size), make)["images"]
+
+
+def to_unit_params(params: np.ndarray) -> np.ndarray:
+    """Parameter vectors in real units -> [-1, 1] per slot (what the parameter GAN learns)."""
+    return (2.0 * (params - mathart.LOW) / (mathart.HIGH - mathart.LOW) - 1.0).astype(np.float32)
+
+
+def from_unit_params(unit: np.ndarray) -> np.ndarray:
+    """The inverse of `to_unit_params`, clipped into the documented ranges: float64 [n, P]."""
+    real = mathart.LOW + (np.asarray(unit, np.float64) + 1.0) / 2.0 * (mathart.HIGH - mathart.LOW)
+    return np.clip(real, mathart.LOW, mathart.HIGH)
+
+
+def _load_params(spec: str, count: int) -> Dataset:
+    """The parameter dataset: `mathart-params` (drawn from the prior, accepted) or `params:FILE.csv`."""
+    names = list(mathart.FAMILIES)
+    if spec == "mathart-params":
+        params, labels = mathart_params_cached(count, 0)
+        held, held_labels = mathart_params_cached(max(len(names), count // 10), 1)  # other seeds: never trained on
+        source = f"mathart-params: {count:,} accepted parameter vectors ({', '.join(names)}) from the broad prior, seed 0"
+    else:
+        from serving.mathart_csv import read_csv
+
+        path = spec[len("params:"):]
+        if not path:
+            raise DataError("params: needs a file, e.g. --dataset params:./favourites.csv")
+        try:
+            rows, row_labels = read_csv(path)
+        except mathart.ParamsError as exc:
+            raise DataError(str(exc)) from None
+        if len(rows) < 2 * len(names):
+            raise DataError(f"{path} has {len(rows)} rows; the parameter GAN needs at least {2 * len(names)}")
+        order = np.random.default_rng(0).permutation(len(rows))
+        cut = max(1, len(rows) // 10)
+        params, labels, held, held_labels = rows[order[cut:]], row_labels[order[cut:]], rows[order[:cut]], row_labels[order[:cut]]
+        source = f"parameter table {Path(path).name}: {len(rows):,} rows"
+    return Dataset("params", to_unit_params(params), labels.astype(np.int64), names, to_unit_params(held),
+                   held_labels.astype(np.int64), source, drawn_shape=(RENDER_SIZE, RENDER_SIZE, 3))
 
 
 def _load_mathart(image_size: int, count: int) -> Dataset:
@@ -210,20 +274,29 @@ def _load_folder(root_text: str, image_size: int) -> Dataset:
     )
 
 
-DEFAULT_SIZES = {"mnist": 28, "fashion_mnist": 28, "mathart": 64, "folder": 64}
+# The parameter datasets' "size" is the size the exported model draws at (its renderer runs inside model.onnx).
+RENDER_SIZE = 256
+DEFAULT_SIZES = {"mnist": 28, "fashion_mnist": 28, "mathart": 64, "folder": 64, "mathart-params": RENDER_SIZE,
+                 "params": RENDER_SIZE}
+PARAM_KINDS = ("mathart-params", "params")
 
 
 def dataset_kind(spec: str) -> str:
-    """'mnist', 'fashion_mnist', 'mathart' or 'folder'; raises DataError for anything else."""
-    kind = "folder" if spec.startswith("folder:") else spec
+    """'mnist', 'fashion_mnist', 'mathart', 'folder', 'mathart-params' or 'params'; DataError for anything else."""
+    kind = next((k for k in ("folder", "params") if spec.startswith(k + ":")), spec)
     if kind not in DEFAULT_SIZES:
-        raise DataError(f"unknown dataset {spec!r}; choose mnist, fashion_mnist, mathart or folder:PATH")
+        raise DataError(f"unknown dataset {spec!r}; choose mnist, fashion_mnist, mathart, folder:PATH, "
+                        "mathart-params or params:FILE.csv")
     return kind
 
 
 def load_dataset(spec: str, image_size: int | None = None, mathart_count: int = 10000) -> Dataset:
     """Load a dataset by spec; `image_size` defaults to the dataset's native size (28 for MNIST, 64 otherwise)."""
     kind = dataset_kind(spec)
+    if kind in PARAM_KINDS:
+        if mathart_count < 2 * len(mathart.FAMILIES):
+            raise DataError(f"--dataset-size for mathart-params must be at least {2 * len(mathart.FAMILIES)}")
+        return _load_params(spec, mathart_count)
     size = image_size or DEFAULT_SIZES[kind]
     if size not in SUPPORTED_SIZES:
         raise DataError(f"image size must be one of {', '.join(map(str, SUPPORTED_SIZES))}, got {size}")

@@ -23,20 +23,19 @@ import numpy as np
 from serving.atomic import write_atomic
 from serving.generator import BundleError, Generator
 from serving.latents import one_hot, z_batch
+from training import evaluate_walks as walks
 from training import metrics
+from training.data import cache_root
 
 CLASSIFIER_VERSION = 1
 EVAL_SEED_BASE = 3_000_000_000  # far from the seeds people type, and from the export's parity seeds
 PPL_EPSILON = 1e-2
 REFERENCE_SIZE = 5000
+PRIOR_DRAWS = 2000  # raw prior draws behind the acceptance floor
 
 
 class EvalError(ValueError):
     """The bundle cannot be evaluated; one line."""
-
-
-def _cache_root() -> Path:
-    return Path(os.environ.get("GANIMATE_CACHE", Path.home() / ".cache" / "ganimate")) / "classifiers"
 
 
 def build_classifier(shape: tuple[int, int, int], num_classes: int):
@@ -62,7 +61,7 @@ def domain_classifier(data, spec: str, epochs: int = 12, verbose: bool = True):
 
     fingerprint = hashlib.sha256(data.images[:: max(1, len(data.images) // 512)].tobytes()).hexdigest()[:16]
     safe = "".join(c if c.isalnum() else "_" for c in spec)[:40]
-    path = _cache_root() / f"{safe}-{data.image_shape[0]}-v{CLASSIFIER_VERSION}-e{epochs}-{fingerprint}.keras"
+    path = cache_root() / "classifiers" / f"{safe}-{data.image_shape[0]}-v{CLASSIFIER_VERSION}-e{epochs}-{fingerprint}.keras"
     if path.exists():
         model = keras.models.load_model(path, compile=False)
         return model, json.loads(path.with_suffix(".json").read_text())["heldout_accuracy"]
@@ -102,12 +101,12 @@ def _reference(data, spec: str, size: int):
     return data.images[pick], data.labels[pick], heldout, heldout_labels
 
 
-def _generate(gen: Generator, count: int) -> tuple[np.ndarray, np.ndarray]:
+def _eval_inputs(gen: Generator, count: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """The fixed evaluation inputs: z of seeds EVAL_SEED_BASE.., balanced one-hot classes, and the labels."""
     seeds = np.arange(EVAL_SEED_BASE, EVAL_SEED_BASE + count)
     labels = np.arange(count) % gen.num_classes if gen.num_classes else np.full(count, -1)
     y = one_hot(labels, gen.num_classes) if gen.num_classes else None
-    images = gen(z_batch(seeds, gen.latent_dim), y, output="float") * 2.0 - 1.0
-    return images, labels
+    return z_batch(seeds, gen.latent_dim), y, labels
 
 
 def _path_length(gen: Generator, clf, pairs: int) -> float:
@@ -118,8 +117,8 @@ def _path_length(gen: Generator, clf, pairs: int) -> float:
     t = rng.uniform(0, 1 - PPL_EPSILON, size=(pairs, 1)).astype(np.float32)
     z0, z1 = za + t * (zb - za), za + (t + PPL_EPSILON) * (zb - za)
     y = one_hot(np.arange(pairs) % gen.num_classes, gen.num_classes) if gen.num_classes else None
-    f0 = _features(clf, gen(z0, y, output="float") * 2 - 1)[0]
-    f1 = _features(clf, gen(z1, y, output="float") * 2 - 1)[0]
+    f0 = _features(clf, walks.pictures(gen, z0, y))[0]
+    f1 = _features(clf, walks.pictures(gen, z1, y))[0]
     return float((((f1 - f0) ** 2).sum(1) / PPL_EPSILON**2).mean())
 
 
@@ -133,10 +132,13 @@ def evaluate(bundle: Path, samples: int = 5000, classifier_epochs: int = 12, ver
     spec = training.get("dataset")
     if not spec:
         raise EvalError(f"{bundle}/config.json does not say which dataset trained it (extra.training.dataset)")
-    data = load_dataset(spec, cfg.image_size[0], training.get("dataset_size", 10000))
+    # A parameter model is judged on its parameters drawn like its data: the `mathart` pixel dataset at 64x64.
+    spec, size = walks.classifier_dataset(gen, spec)
+    data = load_dataset(spec, size, training.get("dataset_size", 10000))
     clf, clf_accuracy = domain_classifier(data, spec, classifier_epochs, verbose)
-    train_x, train_y, held_x, held_y = _reference(data, spec, cfg.image_size[0])
-    fake_x, fake_y = _generate(gen, samples)
+    train_x, train_y, held_x, held_y = _reference(data, spec, size)
+    z, y, fake_y = _eval_inputs(gen, samples)
+    fake_x = walks.pictures(gen, z, y)
     (f_train, _), (f_held, p_held), (f_fake, p_fake) = (_features(clf, x) for x in (train_x, held_x, fake_x))
     figures: dict[str, dict] = {}
 
@@ -163,6 +165,13 @@ def evaluate(bundle: Path, samples: int = 5000, classifier_epochs: int = 12, ver
     put("class_coverage", metrics.class_coverage(p_fake.argmax(1), train_y, data.num_classes),
         metrics.class_coverage(p_held.argmax(1), train_y, data.num_classes), "higher")
     put("path_length", _path_length(gen, clf, min(1000, samples)), None, "lower")
+    if walks.is_params_model(gen):
+        # Beside the broad prior's rate: how much better than drawing at random the model's inventions are.
+        from serving.mathart import prior_acceptance_rate
+
+        put("acceptance_rate", walks.acceptance(gen, z, y), prior_acceptance_rate(PRIOR_DRAWS), "higher")
+    for name, value in walks.frame_changes(gen).items():
+        put(name, value, None, "lower")
     return {
         "bundle_sha256": cfg.sha256, "dataset": cfg.dataset, "figures": figures,
         "samples": {"generated": int(len(fake_x)), "train_reference": int(len(train_x)), "heldout": int(len(held_x)),
@@ -170,6 +179,9 @@ def evaluate(bundle: Path, samples: int = 5000, classifier_epochs: int = 12, ver
         "classifier": {"heldout_accuracy": round(clf_accuracy, 6), "epochs": classifier_epochs,
                        "feature_dim": int(f_train.shape[1])},
         "notes": "floor = held-out real data against the training data; fcd_ratio = model fcd / floor fcd. "
+                 + ("Parameter model: its params output drawn by the numpy renderer at 64x64, like the data; "
+                    "acceptance_rate's floor is the broad prior's rate. " if walks.is_params_model(gen) else "")
+                 + "frame_* figures: mean |pixel change| between consecutive frames of 96-frame looping cubic walks. "
                  f"fcd, precision and recall compare {size} samples on each side (the model's are the mean over "
                  f"{chunks} disjoint chunks). path_length has no real-data floor.",
     }

@@ -23,8 +23,10 @@ import numpy as np
 
 from serving.config import GeneratorConfig
 from serving.latents import one_hot, z_batch
+from training.onnx_passes import canonical_names, deterministic_scatter
 
 PARITY_TOLERANCE = 1e-4
+RENDERER_PARITY_TOLERANCE = 1e-3
 PARITY_SEEDS = 64
 
 
@@ -51,77 +53,52 @@ def load_run(run_dir: Path):
     return opts, facts, model, step
 
 
-def convert(generator, latent_dim: int, num_classes: int, opset: int):
-    """ONNX ModelProto for images = clip((G(z[, y]) + 1) / 2, 0, 1), inputs named z (and y), output 'images'."""
+def serving_function(generator, latent_dim: int, num_classes: int, renderer_size: int | None = None):
+    """The exported computation as a tf.function with a named signature: z (and y) -> {"images"[, "params"]}.
+
+    Pixel generators map tanh output to [0, 1]. With `renderer_size`, the generator's unit parameters are mapped
+    onto the documented math-art ranges and drawn by the graph renderer, and the parameters are a second output.
+    """
     import tensorflow as tf
-    import tf2onnx
 
     signature = [tf.TensorSpec([None, latent_dim], tf.float32, name="z")]
     if num_classes:
         signature.append(tf.TensorSpec([None, num_classes], tf.float32, name="y"))
 
+    def outputs(raw, y):
+        if renderer_size is None:
+            return {"images": tf.clip_by_value((raw + 1.0) / 2.0, 0.0, 1.0)}
+        from serving import mathart
+        from training import mathart_graph
+
+        low, high = tf.constant(mathart.LOW, tf.float32), tf.constant(mathart.HIGH, tf.float32)
+        params = tf.clip_by_value(low + (raw + 1.0) / 2.0 * (high - low), low, high)
+        return {"images": mathart_graph.render(params, y, renderer_size), "params": params}
+
+    if num_classes:
         def serve(z, y):
-            return {"images": tf.clip_by_value((generator([z, y], training=False) + 1.0) / 2.0, 0.0, 1.0)}
+            return outputs(generator([z, y], training=False), y)
     else:
-
         def serve(z):
-            return {"images": tf.clip_by_value((generator(z, training=False) + 1.0) / 2.0, 0.0, 1.0)}
+            return outputs(generator(z, training=False), None)
+    return tf.function(serve, input_signature=signature), signature
 
-    fn = tf.function(serve, input_signature=signature)
+
+def convert(generator, latent_dim: int, num_classes: int, opset: int, renderer_size: int | None = None):
+    """ONNX ModelProto of `serving_function`, inputs named z (and y), outputs named images (and params)."""
+    import tf2onnx
+
+    fn, signature = serving_function(generator, latent_dim, num_classes, renderer_size)
     model_proto, _ = tf2onnx.convert.from_function(fn, input_signature=signature, opset=opset)
-    # tf2onnx names the output after the graph tensor; rename it to the contract's name everywhere it appears.
-    old = model_proto.graph.output[0].name
-    if old != "images":
-        for node in model_proto.graph.node:
-            node.output[:] = ["images" if o == old else o for o in node.output]
-            node.input[:] = ["images" if i == old else i for i in node.input]
-        model_proto.graph.output[0].name = "images"
-    return canonical_names(model_proto)
-
-
-def canonical_names(model_proto):
-    """Name every internal tensor, node and dynamic size by its position, so the same weights give the same bytes.
-
-    tf2onnx numbers the names it makes (`new_shape__118`) from a counter whose value differs from run to run,
-    which made two exports of one checkpoint differ in sha256. Graph inputs and outputs keep their contract
-    names; nodes become `NNN_OpType`, their outputs `NNN_OpType:j`, constants `const_K` in order of first use.
-    """
-    graph = model_proto.graph
-    keep = {v.name for v in graph.input} | {v.name for v in graph.output}
-    initializers = {t.name for t in graph.initializer}
-    names: dict[str, str] = {}
-    consts: list[str] = []  # initializers in order of first use
-    for i, node in enumerate(graph.node):
-        node.name = f"{i:03d}_{node.op_type}"
-        for x in node.input:
-            if x in initializers and x not in names:
-                names[x] = f"const_{len(consts)}"
-                consts.append(x)
-        for j, x in enumerate(node.output):
-            if x and x not in keep:
-                names[x] = f"{node.name}:{j}"
-        node.input[:] = [names.get(x, x) for x in node.input]
-        node.output[:] = [names.get(x, x) for x in node.output]
-    rank = {name: k for k, name in enumerate(consts)}
-    ordered = sorted(graph.initializer, key=lambda t: (rank.get(t.name, len(rank)), t.name))  # unused ones last
-    for tensor in ordered:
-        tensor.name = names.get(tensor.name, tensor.name)
-    del graph.initializer[:]
-    graph.initializer.extend(ordered)
-    for info in graph.value_info:
-        info.name = names.get(info.name, info.name)
-    infos = sorted(graph.value_info, key=lambda v: v.name)
-    del graph.value_info[:]
-    graph.value_info.extend(infos)
-    # Dynamic sizes (`unk__267`) and the doc string (`__inference_serve_7608`) carry the same counters.
-    # Every dynamic leading dimension here is the batch, so it is named as one.
-    dims: dict[str, str] = {}
-    for info in [*graph.input, *graph.output, *graph.value_info]:
-        for k, dim in enumerate(info.type.tensor_type.shape.dim):
-            if dim.dim_param:
-                dim.dim_param = dims.setdefault(dim.dim_param, "batch" if k == 0 else f"dim_{len(dims)}")
-    graph.doc_string = "ganimate generator: images = clip((G(z[, y]) + 1) / 2, 0, 1)"
-    return model_proto
+    # tf2onnx names outputs after graph tensors, in the order of the sorted dict keys; rename them to the contract.
+    wanted = ["images"] if renderer_size is None else ["images", "params"]
+    renames = {out.name: name for out, name in zip(model_proto.graph.output, wanted) if out.name != name}
+    for node in model_proto.graph.node:
+        node.output[:] = [renames.get(o, o) for o in node.output]
+        node.input[:] = [renames.get(i, i) for i in node.input]
+    for out in model_proto.graph.output:
+        out.name = renames.get(out.name, out.name)
+    return canonical_names(deterministic_scatter(model_proto))
 
 
 def parity_inputs(latent_dim: int, num_classes: int, count: int = PARITY_SEEDS):
@@ -130,8 +107,9 @@ def parity_inputs(latent_dim: int, num_classes: int, count: int = PARITY_SEEDS):
     return z, y
 
 
-def validate(model_path: Path, config: GeneratorConfig, generator) -> float:
-    """Full ONNX check, contract check, Keras parity and dynamic batch; returns the max |diff|."""
+def validate(model_path: Path, config: GeneratorConfig, reference) -> float:
+    """Full ONNX check, contract check, parity with `reference(z, y) -> {output: array}` and dynamic batch;
+    returns the max |diff| over every output."""
     import onnx
     import onnxruntime as ort
 
@@ -145,18 +123,32 @@ def validate(model_path: Path, config: GeneratorConfig, generator) -> float:
     session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
     z, y = parity_inputs(config.latent_dim, config.num_classes)
     feed = {"z": z, **({"y": y} if y is not None else {})}
-    onnx_out = session.run(["images"], feed)[0]
-    keras_in = [z, y] if y is not None else z
-    keras_out = np.clip((np.asarray(generator.predict_on_batch(keras_in)) + 1.0) / 2.0, 0.0, 1.0)
-    diff = float(np.max(np.abs(onnx_out - keras_out)))
-    if not diff <= PARITY_TOLERANCE:
-        raise ExportError(f"onnxruntime and Keras disagree: max |diff| {diff:.3g} > {PARITY_TOLERANCE}")
+    names = list(config.outputs)
+    onnx_out = dict(zip(names, session.run(names, feed)))
+    keras_out = reference(z, y)
+    diff = max(float(np.max(np.abs(onnx_out[n] - np.asarray(keras_out[n])))) for n in names)
+    tolerance = parity_tolerance(config)
+    if not diff <= tolerance:
+        raise ExportError(f"onnxruntime and Keras disagree: max |diff| {diff:.3g} > {tolerance}")
     for batch in (1, 37):
         zb, yb = parity_inputs(config.latent_dim, config.num_classes, batch)
         out = session.run(["images"], {"z": zb, **({"y": yb} if yb is not None else {})})[0]
         if out.shape != (batch, *config.image_size, config.channels):
             raise ExportError(f"batch {batch} gave shape {out.shape}")
     return diff
+
+
+def parity_tolerance(config: GeneratorConfig) -> float:
+    """1e-4; 1e-3 for models that end in a renderer, whose scatter-add sums in another order than TensorFlow's."""
+    return RENDERER_PARITY_TOLERANCE if "params" in config.outputs else PARITY_TOLERANCE
+
+
+def params_contract() -> dict:
+    """What the `params` output holds, for config.json: names, ranges and the renderer that draws them."""
+    from serving import mathart
+
+    return {"renderer": mathart.RENDERER_VERSION, "names": list(mathart.NAMES), "low": mathart.LOW.tolist(),
+            "high": mathart.HIGH.tolist(), "families": list(mathart.FAMILIES)}
 
 
 def _versions(opset: int) -> dict[str, str]:
@@ -184,24 +176,27 @@ def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = Fals
     generator = model.sampling_generator
     num_classes = len(facts["class_names"]) if opts.conditional else 0
     size = opts.resolved_image_size()
+    renderer_size = size if opts.model == "params" else None
     config = GeneratorConfig(
         name=name or out_dir.name,
         latent_dim=opts.latent_dim,
         image_size=(size, size),
         channels=facts["image_shape"][2],
-        model_family=opts.model if opts.model == "vae" else {"wgan-gp": "wgan-gp"}.get(opts.loss, "dcgan"),
+        model_family={"vae": "vae", "params": "params-gan"}.get(opts.model, "wgan-gp" if opts.loss == "wgan-gp" else "dcgan"),
         num_classes=num_classes,
         class_names=tuple(facts["class_names"]) if num_classes else (),
         inputs=("z", "y") if num_classes else ("z",),
+        outputs=("images", "params") if renderer_size else ("images",),
         dataset=facts["source"],
         train_steps=step,
         versions=_versions(opset),
         extra={"training": {k: v for k, v in json.loads(opts.to_json()).items() if k != "out"},
-               "ema_generator": opts.model == "dcgan" and opts.ema > 0},
+               "ema_generator": opts.model != "vae" and opts.ema > 0,
+               **({"params": params_contract()} if renderer_size else {})},
     )
 
     # 1. Convert, attach the config (without its sha256, which cannot describe the file it is inside).
-    proto = convert(generator, config.latent_dim, num_classes, opset)
+    proto = convert(generator, config.latent_dim, num_classes, opset, renderer_size)
     meta = proto.metadata_props.add()
     meta.key, meta.value = "ganimate_config", config.to_json()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -212,7 +207,12 @@ def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = Fals
         onnx.save_model(proto, str(model_path))
         config = config.replace(sha256=sha256_file(model_path))
         # 2. Validate before anything else is written.
-        config = config.replace(parity_max_abs_diff=validate(model_path, config, generator))
+        reference, _ = serving_function(generator, config.latent_dim, num_classes, renderer_size)
+
+        def keras_outputs(z, y):
+            return {k: v.numpy() for k, v in (reference(z, y) if y is not None else reference(z)).items()}
+
+        config = config.replace(parity_max_abs_diff=validate(model_path, config, keras_outputs))
         if quantize:
             from training.quantize import quantize_int8
 

@@ -78,13 +78,14 @@ class GAN(keras.Model):
         return self.discriminator([images, y] if self.num_classes else images, training=training)
 
     def _gradient_penalty(self, real, fake, y):
-        alpha = keras.random.uniform((tf.shape(real)[0], 1, 1, 1), seed=self.seed_generator)
+        # One mixing weight per sample, broadcast over images [b, h, w, c] or parameter vectors [b, P].
+        alpha = keras.random.uniform((tf.shape(real)[0],) + (1,) * (len(real.shape) - 1), seed=self.seed_generator)
         mixed = real + alpha * (fake - real)
         with tf.GradientTape() as tape:
             tape.watch(mixed)
             logits = self.discriminator([mixed, y] if self.num_classes else mixed, training=True)
         grads = tape.gradient(logits, mixed)
-        norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=[1, 2, 3]) + 1e-12)
+        norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=list(range(1, len(real.shape)))) + 1e-12)
         return tf.reduce_mean(tf.square(norms - 1.0))
 
     def _d_loss(self, real_logits, fake_logits):

@@ -8,10 +8,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.data import DEFAULT_SIZES, SUPPORTED_SIZES, dataset_kind
+from training.data import DEFAULT_SIZES, PARAM_KINDS, SUPPORTED_SIZES, dataset_kind
 from training.gan import LOSSES
 
-MODELS = ("dcgan", "vae")
+MODELS = ("dcgan", "vae", "params")  # params: the math-art parameter GAN
 
 
 class UsageError(ValueError):
@@ -50,6 +50,8 @@ class TrainOptions:
         return self.image_size or DEFAULT_SIZES[dataset_kind(self.dataset)]
 
     def resolved_width(self) -> int:
+        if self.model == "params":
+            return self.width or 256  # hidden units of the parameter MLPs
         # Narrower networks at 64x64 keep CPU training practical; GPUs can afford --width 64.
         return self.width or {28: 32, 32: 32, 64: 16}[self.resolved_image_size()]
 
@@ -79,6 +81,18 @@ class TrainOptions:
             raise UsageError(f"--max-steps must be positive, got {self.max_steps}")
         if self.width is not None and self.width <= 0:
             raise UsageError(f"--width must be positive, got {self.width}")
+        params_data = dataset_kind(self.dataset) in PARAM_KINDS
+        if (self.model == "params") != params_data:
+            raise UsageError("--model params trains on --dataset mathart-params or params:FILE.csv, and only it does"
+                             if self.model == "params" else
+                             f"--dataset {self.dataset} holds parameter vectors; train it with --model params")
+        if self.model == "params":
+            if not self.conditional:
+                raise UsageError("--model params is conditional on the family: add --conditional")
+            if self.augment:
+                raise UsageError("--augment works on images; the parameter GAN sees parameter vectors")
+            if self.image_size is not None:
+                raise UsageError("--image-size does not apply to --model params (it draws at 256x256)")
         if self.image_size is not None and self.image_size not in SUPPORTED_SIZES:
             raise UsageError(f"--image-size must be one of {', '.join(map(str, SUPPORTED_SIZES))}")
         if not 0.0 <= self.ema < 1.0:
@@ -100,6 +114,8 @@ EXAMPLES = """examples:
   python -m training.train --dataset mathart --model dcgan --augment --epochs 40 --out runs/mathart-dcgan
   python -m training.train --dataset folder:./faces --image-size 64 --loss hinge --spectral-norm --out runs/faces
   python -m training.train --dataset mnist --model vae --conditional --out runs/mnist-cvae
+  python -m training.train --dataset mathart-params --model params --conditional --loss hinge --spectral-norm \
+      --lr 2e-4 --d-lr 2e-4 --beta1 0 --beta2 0.9 --batch-size 256 --max-steps 6000 --out runs/mathart-params
   python -m training.train --out runs/mnist-cdcgan --resume --epochs 80      # continue a run
 GPU: pip install 'tensorflow[and-cuda]==2.21.0' in place of tensorflow-cpu; several GPUs are used automatically.
 """
@@ -113,8 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     d = TrainOptions()
-    p.add_argument("--dataset", default=None, help=f"mnist, fashion_mnist, mathart or folder:PATH (default {d.dataset})")
-    p.add_argument("--model", default=None, choices=MODELS, help="dcgan (default) or vae")
+    p.add_argument("--dataset", default=None, help=f"mnist, fashion_mnist, mathart, folder:PATH, mathart-params or params:FILE.csv "
+                   f"(default {d.dataset})")
+    p.add_argument("--model", default=None, choices=MODELS,
+                   help="dcgan (default), vae, or params (a GAN of math-art parameters, drawn inside model.onnx)")
     p.add_argument("--conditional", action="store_true", default=None, help="condition on class labels")
     p.add_argument("--epochs", type=int, default=None, help=f"passes over the data (default {d.epochs})")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in total")
@@ -131,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--beta2", type=float, default=None, help=f"Adam beta2 (default {d.beta2}; 0.9 with hinge + spectral norm)")
     p.add_argument("--width", type=int, default=None, help="base channel width (default 32, or 16 at 64x64)")
     p.add_argument("--image-size", type=int, default=None, help="28, 32 or 64 (default: the dataset's own)")
-    p.add_argument("--dataset-size", type=int, default=None, help=f"mathart images to render (default {d.dataset_size})")
+    p.add_argument("--dataset-size", type=int, default=None, help=f"mathart images or parameter vectors to draw (default {d.dataset_size})")
     p.add_argument("--seed", type=int, default=None, help="seeds data order, noise and initial weights")
     p.add_argument("--jit", action="store_true", default=None, help="compile the train step with XLA")
     p.add_argument("--log-every", type=int, default=None, help=f"history row every N steps (default {d.log_every})")

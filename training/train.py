@@ -124,7 +124,8 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
     callbacks = keras.callbacks.CallbackList(
         [
             HistoryLogger(run_dir, opts.log_every, opts.batch_size, steps_per_epoch, start_step, printer),
-            SampleGrid(run_dir, opts.latent_dim, data.class_names, opts.conditional, opts.sample_every),
+            SampleGrid(run_dir, opts.latent_dim, data.class_names, opts.conditional, opts.sample_every,
+                       **({"decode": draw_params} if opts.model == "params" else {})),
             saver,
         ],
         model=model,
@@ -168,6 +169,16 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
     saver.save_now(step)
     callbacks.on_train_end()
     return run_dir
+
+
+def draw_params(raw, y):
+    """Sample grids of the parameter GAN: its unit parameters drawn by the numpy renderer at 64x64."""
+    import numpy as np
+
+    from serving import mathart
+    from training.data import from_unit_params
+
+    return mathart.render_batch(from_unit_params(raw), np.argmax(y, axis=1), 64)
 
 
 def _format_row(row: dict) -> str:

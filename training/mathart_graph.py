@@ -1,0 +1,215 @@
+"""The math-art renderer in TensorFlow ops, so it can live inside `model.onnx` (tf2onnx, opset 17).
+
+Same arithmetic as the numpy renderer (`serving/mathart_render.py`), batched: params [b, P] in real units ->
+images [b, S, S, 3] in [0, 1]. Splatting is `tf.tensor_scatter_nd_add` (ONNX ScatterND with reduction=add), the
+Julia and Clifford iterations are unrolled Python loops. Each row is drawn only by its own family: rows are
+gathered per family (ONNX NonZero + Gather) and scattered back, so a batch costs one render per row.
+
+Class mixtures (soft y) fade through the background: the dominant family is drawn with strength
+top1(y) - top2(y), so a morph from a rose to a Julia set dims the rose to the background colour and brightens
+the Julia set out of it, continuously, at the price of one render per frame rather than two.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from serving import mathart
+from serving.mathart_render import (
+    CLIFFORD_ITERS,
+    CLIFFORD_SIDE,
+    CLIFFORD_SKIP,
+    CURVE_POINTS,
+    JULIA_ESCAPE,
+    JULIA_ITERS,
+    LISSAJOUS_SPAN,
+    MARGIN,
+)
+
+_INDEX = {name: i for i, name in enumerate(mathart.NAMES)}
+TAU = 2.0 * math.pi
+
+
+def _col(params: tf.Tensor, name: str) -> tf.Tensor:
+    """One named parameter as a [b, 1] column."""
+    i = _INDEX[name]
+    return params[:, i : i + 1]
+
+
+def hsv_to_rgb(h: tf.Tensor, s: tf.Tensor, v: tf.Tensor) -> tf.Tensor:
+    """Broadcasting HSV -> RGB: [..., 3] appended."""
+    h, s, v = h[..., None], s[..., None], v[..., None]
+    k = tf.constant([5.0, 3.0, 1.0]) + h * 6.0
+    k = k - 6.0 * tf.floor(k / 6.0)
+    return v - v * s * tf.clip_by_value(tf.minimum(k, 4.0 - k), 0.0, 1.0)
+
+
+def palette(params: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Colour stops [b, 3, 3] and background [b, 3]."""
+    hue, spread, sat = _col(params, "hue"), _col(params, "hue_spread"), _col(params, "saturation")
+    hues = hue + tf.constant([[0.0, 1.0, 2.0]]) * spread
+    stops = hsv_to_rgb(hues, sat * tf.ones_like(hues), tf.constant([[1.0, 1.0, 0.95]]) * tf.ones_like(hues))
+    background = hsv_to_rgb(hue[:, 0] + 0.5, tf.fill(tf.shape(hue[:, 0]), 0.6), _col(params, "background")[:, 0])
+    return stops, background
+
+
+def gradient(stops: tf.Tensor, t: tf.Tensor) -> tf.Tensor:
+    """stops [b, 3, 3], t [b, ...] -> colours [b, ..., 3] along the three stops."""
+    t = t[..., None]
+    w0 = tf.clip_by_value(1.0 - 2.0 * t, 0.0, 1.0)
+    w2 = tf.clip_by_value(2.0 * t - 1.0, 0.0, 1.0)
+    shape = tf.concat([tf.shape(stops)[:1], tf.ones([tf.rank(t) - 2], tf.int32), [3]], 0)
+    c0, c1, c2 = (tf.reshape(stops[:, k], shape) for k in range(3))
+    return w0 * c0 + (1.0 - w0 - w2) * c1 + w2 * c2
+
+
+def splat(x: tf.Tensor, y: tf.Tensor, weight: tf.Tensor, rgb: tf.Tensor, size: int) -> tf.Tensor:
+    """Points x, y [b, n] in [-1, 1], weights [b, n], colours [b, n, 3] -> [b, size, size, 4] (density, weighted RGB)."""
+    batch = tf.shape(x)[0]
+    px = (x * 0.5 + 0.5) * size - 0.5
+    py = (0.5 - y * 0.5) * size - 0.5
+    x0, y0 = tf.floor(px), tf.floor(py)
+    fx, fy = px - x0, py - y0
+    row = tf.cast(tf.range(batch), tf.float32)[:, None] * float(size * size)
+    values = tf.concat([weight[..., None], weight[..., None] * rgb], -1)  # [b, n, 4]
+    indices, updates = [], []
+    for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+        xi, yi = x0 + dx, y0 + dy
+        ok = tf.cast((xi >= 0) & (xi < size) & (yi >= 0) & (yi < size), tf.float32)
+        flat = row + tf.clip_by_value(yi, 0, size - 1) * size + tf.clip_by_value(xi, 0, size - 1)
+        indices.append(tf.reshape(tf.cast(flat, tf.int64), [-1, 1]))
+        updates.append(tf.reshape((w * ok)[..., None] * values, [-1, 4]))
+    acc = tf.tensor_scatter_nd_add(tf.zeros([batch * size * size, 4]), tf.concat(indices, 0), tf.concat(updates, 0))
+    return tf.reshape(acc, [batch, size, size, 4])
+
+
+def expose(acc: tf.Tensor, background: tf.Tensor, gain: tf.Tensor) -> tf.Tensor:
+    density = acc[..., 0]
+    colour = acc[..., 1:] / tf.maximum(density, 1e-6)[..., None]
+    alpha = 1.0 - tf.exp(-gain[:, :, None] * density)
+    bg = background[:, None, None, :]
+    return bg + alpha[..., None] * (colour - bg)
+
+
+def _curve(x: tf.Tensor, y: tf.Tensor, params: tf.Tensor, size: int) -> tf.Tensor:
+    stops, background = palette(params)
+    dx = x - tf.concat([x[:, :1], x[:, :-1]], 1)
+    dy = y - tf.concat([y[:, :1], y[:, :-1]], 1)
+    weight = tf.minimum(tf.sqrt(dx * dx + dy * dy) * (0.5 * size), 2.0)
+    t = np.arange(CURVE_POINTS) / CURVE_POINTS
+    along = tf.constant(np.abs((2.0 * t) % 1.0 * 2.0 - 1.0)[None, :], tf.float32) * tf.ones_like(x)
+    return expose(splat(x, y, weight, gradient(stops, along), size), background, _col(params, "gain"))
+
+
+def lissajous(params: tf.Tensor, size: int) -> tf.Tensor:
+    t = tf.constant(np.linspace(0.0, LISSAJOUS_SPAN, CURVE_POINTS)[None, :], tf.float32)
+    decay = tf.exp(-_col(params, "lis_damping") * t)
+    r = _col(params, "lis_ratio")
+
+    def wave(f, p):
+        return tf.sin(_col(params, f) * t + _col(params, p))
+
+    x = (wave("lis_f1", "lis_p1") + r * wave("lis_f2", "lis_p2")) * decay
+    y = (wave("lis_f3", "lis_p3") + r * wave("lis_f4", "lis_p4")) * decay
+    scale = MARGIN / (1.0 + r)
+    return _curve(x * scale, y * scale, params, size)
+
+
+def rose(params: tf.Tensor, size: int) -> tf.Tensor:
+    unit = tf.constant(np.linspace(0.0, 1.0, CURVE_POINTS)[None, :], tf.float32)
+    theta = unit * (TAU * _col(params, "rose_turns"))
+    offset = _col(params, "rose_offset")
+    r = (tf.cos(_col(params, "rose_k") * theta) + offset) * (MARGIN / (1.0 + offset))
+    angle = theta + _col(params, "rose_rotation")
+    return _curve(r * tf.cos(angle), r * tf.sin(angle), params, size)
+
+
+def hypotrochoid(params: tf.Tensor, size: int) -> tf.Tensor:
+    q, pen = _col(params, "hypo_q"), _col(params, "hypo_pen")
+    unit = tf.constant(np.linspace(0.0, 1.0, CURVE_POINTS)[None, :], tf.float32)
+    theta = unit * (TAU * _col(params, "hypo_turns"))
+    inner = (1.0 - q) / q * theta
+    x = (1.0 - q) * tf.cos(theta) + pen * q * tf.cos(inner)
+    y = (1.0 - q) * tf.sin(theta) - pen * q * tf.sin(inner)
+    scale = MARGIN / ((1.0 - q) + pen * q)
+    rot = _col(params, "hypo_rotation")
+    c, s = tf.cos(rot), tf.sin(rot)
+    return _curve((c * x - s * y) * scale, (s * x + c * y) * scale, params, size)
+
+
+def julia(params: tf.Tensor, size: int) -> tf.Tensor:
+    stops, background = palette(params)
+    axis = (np.arange(size) + 0.5) / size * 2.0 - 1.0
+    gx = tf.constant(np.broadcast_to(axis[None, :], (size, size))[None], tf.float32)
+    gy = tf.constant(np.broadcast_to(-axis[:, None], (size, size))[None], tf.float32)
+    zoom = _col(params, "julia_zoom")[:, :, None]
+    rot = _col(params, "julia_rotation")[:, :, None]
+    c, s = tf.cos(rot), tf.sin(rot)
+    zx, zy = (c * gx - s * gy) * zoom, (s * gx + c * gy) * zoom
+    cre, cim = _col(params, "julia_c_re")[:, :, None], _col(params, "julia_c_im")[:, :, None]
+    count = tf.zeros_like(zx)
+    for _ in range(JULIA_ITERS):
+        alive = zx * zx + zy * zy <= JULIA_ESCAPE * JULIA_ESCAPE
+        count += tf.cast(alive, tf.float32)
+        nx, ny = zx * zx - zy * zy + cre, 2.0 * zx * zy + cim
+        zx, zy = tf.where(alive, nx, zx), tf.where(alive, ny, zy)
+    modulus = tf.sqrt(tf.maximum(zx * zx + zy * zy, JULIA_ESCAPE * JULIA_ESCAPE))
+    smooth = count + 1.0 - tf.math.log(tf.math.log(modulus) / math.log(JULIA_ESCAPE)) / math.log(2.0)
+    t = tf.clip_by_value(smooth / (JULIA_ITERS + 1.0), 0.0, 1.0)
+    shade = tf.pow(t, 1.0 / _col(params, "gain")[:, :, None])
+    bg = background[:, None, None, :]
+    return bg + shade[..., None] * (gradient(stops, shade) - bg)
+
+
+def clifford(params: tf.Tensor, size: int) -> tf.Tensor:
+    stops, background = palette(params)
+    # The map is chaotic: in float32, one ulp of difference between TensorFlow's and onnxruntime's sin grows into
+    # whole pixels within 14 steps. In float64 both runtimes (and numpy) stay far below a pixel.
+    a, b, c, d = (tf.cast(_col(params, n), tf.float64) for n in ("cl_a", "cl_b", "cl_c", "cl_d"))
+    lattice = (np.arange(CLIFFORD_SIDE) + 0.5) / CLIFFORD_SIDE * 2.0 - 1.0
+    ones = tf.ones_like(a)
+    x = tf.constant(np.repeat(lattice, CLIFFORD_SIDE)[None, :], tf.float64) * ones
+    y = tf.constant(np.tile(lattice, CLIFFORD_SIDE)[None, :], tf.float64) * ones
+    xs, ys, steps = [], [], []
+    for i in range(CLIFFORD_ITERS):
+        nx, ny = tf.sin(a * y) + c * tf.cos(a * x), tf.sin(b * x) + d * tf.cos(b * y)
+        if i >= CLIFFORD_SKIP:
+            xs.append(nx)
+            ys.append(ny)
+            steps.append(tf.sqrt((nx - x) ** 2 + (ny - y) ** 2))
+        x, y = nx, ny
+    scale = MARGIN / tf.maximum(1.0 + tf.abs(c), 1.0 + tf.abs(d))
+    px, py, step = (tf.cast(tf.concat(v, 1) * scale, tf.float32) for v in (xs, ys, steps))
+    rgb = gradient(stops, tf.clip_by_value(step / MARGIN, 0.0, 1.0))
+    points = (CLIFFORD_ITERS - CLIFFORD_SKIP) * CLIFFORD_SIDE**2
+    weight = tf.fill(tf.shape(px), float(size * size) / points)
+    return expose(splat(px, py, weight, rgb, size), background, _col(params, "gain"))
+
+
+RENDERERS = {"lissajous": lissajous, "rose": rose, "hypotrochoid": hypotrochoid, "julia": julia, "clifford": clifford}
+
+
+def render(params: tf.Tensor, y: tf.Tensor, size: int) -> tf.Tensor:
+    """params [b, P] (real units), y [b, families] soft one-hot -> images [b, size, size, 3] in [0, 1].
+
+    Each row is drawn by its dominant family, faded toward the background by top1(y) - top2(y).
+    """
+    family = tf.argmax(y, axis=1, output_type=tf.int32)
+    top = tf.math.top_k(y, k=2).values
+    strength = tf.clip_by_value(top[:, 0] - top[:, 1], 0.0, 1.0)[:, None, None, None]
+    rows, drawn = [], []
+    for k, name in enumerate(mathart.FAMILIES):
+        mine = tf.where(tf.equal(family, k))[:, 0]  # this family's rows
+        rows.append(mine)
+        drawn.append(RENDERERS[name](tf.gather(params, mine), size))
+    # Drawn images come grouped by family; put them back in batch order with the inverse permutation (a gather,
+    # not a scatter, so no row is ever written twice).
+    order = tf.argsort(tf.concat(rows, 0), stable=True)
+    images = tf.gather(tf.concat(drawn, 0), order)
+    _, background = palette(params)
+    bg = background[:, None, None, :]
+    return tf.clip_by_value(bg + strength * (images - bg), 0.0, 1.0)
+

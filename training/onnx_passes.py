@@ -1,0 +1,79 @@
+"""Passes over an exported ONNX graph: deterministic scatter-add, and canonical names for byte-identical exports."""
+
+from __future__ import annotations
+
+from onnx import helper
+
+
+def deterministic_scatter(model_proto):
+    """Replace ScatterND(reduction=add) by Expand + ScatterElements(axis=0, reduction=add), in place.
+
+    onnxruntime's CPU ScatterND runs its updates on several threads and loses some of the additions that land on
+    the same row (microsoft/onnxruntime#18048): the math-art splat then drew different pixels from run to run.
+    ScatterElements sums them correctly. The splat's updates are [points, channels] with indices [points, 1], so
+    the indices are broadcast across the channels to index every element.
+    """
+    graph = model_proto.graph
+    rewritten = []
+    for node in graph.node:
+        reduction = next((a.s.decode() for a in node.attribute if a.name == "reduction"), "none")
+        if node.op_type != "ScatterND" or reduction != "add":
+            rewritten.append(node)
+            continue
+        data, indices, updates = node.input
+        shape, expanded = f"{node.name}_shape", f"{node.name}_indices"
+        rewritten += [
+            helper.make_node("Shape", [updates], [shape], name=f"{node.name}_Shape"),
+            helper.make_node("Expand", [indices, shape], [expanded], name=f"{node.name}_Expand"),
+            helper.make_node("ScatterElements", [data, expanded, updates], list(node.output), name=node.name,
+                             axis=0, reduction="add"),
+        ]
+    del graph.node[:]
+    graph.node.extend(rewritten)
+    return model_proto
+
+
+def canonical_names(model_proto):
+    """Name every internal tensor, node and dynamic size by its position, so the same weights give the same bytes.
+
+    tf2onnx numbers the names it makes (`new_shape__118`) from a counter whose value differs from run to run,
+    which made two exports of one checkpoint differ in sha256. Graph inputs and outputs keep their contract
+    names; nodes become `NNN_OpType`, their outputs `NNN_OpType:j`, constants `const_K` in order of first use.
+    """
+    graph = model_proto.graph
+    keep = {v.name for v in graph.input} | {v.name for v in graph.output}
+    initializers = {t.name for t in graph.initializer}
+    names: dict[str, str] = {}
+    consts: list[str] = []  # initializers in order of first use
+    for i, node in enumerate(graph.node):
+        node.name = f"{i:03d}_{node.op_type}"
+        for x in node.input:
+            if x in initializers and x not in names:
+                names[x] = f"const_{len(consts)}"
+                consts.append(x)
+        for j, x in enumerate(node.output):
+            if x and x not in keep:
+                names[x] = f"{node.name}:{j}"
+        node.input[:] = [names.get(x, x) for x in node.input]
+        node.output[:] = [names.get(x, x) for x in node.output]
+    rank = {name: k for k, name in enumerate(consts)}
+    ordered = sorted(graph.initializer, key=lambda t: (rank.get(t.name, len(rank)), t.name))  # unused ones last
+    for tensor in ordered:
+        tensor.name = names.get(tensor.name, tensor.name)
+    del graph.initializer[:]
+    graph.initializer.extend(ordered)
+    for info in graph.value_info:
+        info.name = names.get(info.name, info.name)
+    infos = sorted(graph.value_info, key=lambda v: v.name)
+    del graph.value_info[:]
+    graph.value_info.extend(infos)
+    # Dynamic sizes (`unk__267`) and the doc string (`__inference_serve_7608`) carry the same counters.
+    # Every dynamic leading dimension here is the batch, so it is named as one.
+    dims: dict[str, str] = {}
+    for info in [*graph.input, *graph.output, *graph.value_info]:
+        for k, dim in enumerate(info.type.tensor_type.shape.dim):
+            if dim.dim_param:
+                dim.dim_param = dims.setdefault(dim.dim_param, "batch" if k == 0 else f"dim_{len(dims)}")
+    graph.doc_string = ("ganimate generator: images = clip((G(z[, y]) + 1) / 2, 0, 1)" if len(graph.output) == 1 else
+                        "ganimate parameter generator: params = ranges(G(z, y)); images = render(params, y)")
+    return model_proto
