@@ -98,7 +98,7 @@ def check_params(params: np.ndarray, family: str | int) -> np.ndarray:
         raise ParamsError(f"a parameter vector has {len(PARAMS)} values ({', '.join(NAMES)}), got shape {list(vec.shape)}")
     for i in np.flatnonzero(family_mask(family)):
         if not LOW[i] <= vec[i] <= HIGH[i]:  # NaN fails both comparisons, so it is refused here too
-            raise ParamsError(f"parameter {NAMES[i]} is {vec[i]!r}, outside its range {LOW[i]:g}..{HIGH[i]:g}")
+            raise ParamsError(f"parameter {NAMES[i]} is {vec[i]:g}, outside its range {LOW[i]:g}..{HIGH[i]:g}")
     return vec
 
 

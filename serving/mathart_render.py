@@ -20,11 +20,12 @@ CURVE_POINTS = 8192
 LISSAJOUS_SPAN = 36.0  # time the harmonograph's pendulums swing for
 JULIA_ITERS = 40
 JULIA_ESCAPE = 4.0
+JULIA_INTERIOR_DIM = 0.6  # how much darker the filled set is than its glowing boundary
 # The attractor is drawn from many short orbits rather than a few long ones: the map is chaotic, so a long orbit
-# amplifies float32/float64 rounding differences into different pixels, while 14 steps keep the numpy and graph
+# amplifies float32/float64 rounding differences into different pixels, while 10 steps keep the numpy and graph
 # renderers in agreement and still land on the attractor.
 CLIFFORD_SIDE = 64  # CLIFFORD_SIDE**2 starting points on a lattice in [-1, 1]^2
-CLIFFORD_ITERS = 14
+CLIFFORD_ITERS = 10
 CLIFFORD_SKIP = 6  # transient iterations not drawn
 MARGIN = 0.9  # analytic extents map to [-MARGIN, MARGIN] of the canvas
 TAU = 2.0 * np.pi
@@ -54,8 +55,9 @@ def gradient(stops: np.ndarray, t: np.ndarray) -> np.ndarray:
     return w0 * stops[0] + (1.0 - w0 - w2) * stops[1] + w2 * stops[2]
 
 
-def _splat(x: np.ndarray, y: np.ndarray, weight: np.ndarray, rgb: np.ndarray, size: int) -> np.ndarray:
-    """Accumulate points (x, y in [-1, 1]) with bilinear weights into [size, size, 4]: density and weighted RGB."""
+def _splat(x: np.ndarray, y: np.ndarray, weight: np.ndarray, shade: np.ndarray, size: int) -> np.ndarray:
+    """Accumulate points (x, y in [-1, 1]) with bilinear weights into [size, size, 2]: density, and density times
+    the point's palette position `shade` in [0, 1] (two channels, not RGB: half the scatter work in the graph)."""
     px = (x * 0.5 + 0.5) * size - 0.5
     py = (0.5 - y * 0.5) * size - 0.5  # y up, as a mathematician draws it
     x0, y0 = np.floor(px), np.floor(py)
@@ -67,18 +69,17 @@ def _splat(x: np.ndarray, y: np.ndarray, weight: np.ndarray, rgb: np.ndarray, si
         flat.append((np.clip(yi, 0, size - 1) * size + np.clip(xi, 0, size - 1)).astype(np.int64))
         wts.append(w * ok * weight)
     flat_all, w_all = np.concatenate(flat), np.concatenate(wts)
-    colour = np.concatenate([rgb] * 4)
-    acc = np.empty((size * size, 4))
+    acc = np.empty((size * size, 2))
     acc[:, 0] = np.bincount(flat_all, weights=w_all, minlength=size * size)
-    for c in range(3):
-        acc[:, c + 1] = np.bincount(flat_all, weights=w_all * colour[:, c], minlength=size * size)
-    return acc.reshape(size, size, 4)
+    acc[:, 1] = np.bincount(flat_all, weights=w_all * np.tile(shade, 4), minlength=size * size)
+    return acc.reshape(size, size, 2)
 
 
-def _expose(acc: np.ndarray, background: np.ndarray, gain: float) -> np.ndarray:
-    """Density -> a glowing line over the background (an exposure curve, not a hard clip)."""
+def _expose(acc: np.ndarray, stops: np.ndarray, background: np.ndarray, gain: float) -> np.ndarray:
+    """Density -> a glowing line over the background (an exposure curve, not a hard clip), coloured by the mean
+    palette position of the points that fell on each pixel."""
     density = acc[..., 0]
-    colour = acc[..., 1:] / np.maximum(density, 1e-6)[..., None]
+    colour = gradient(stops, acc[..., 1] / np.maximum(density, 1e-6))
     alpha = 1.0 - np.exp(-gain * density)
     return background + alpha[..., None] * (colour - background)
 
@@ -89,8 +90,8 @@ def _curve(x: np.ndarray, y: np.ndarray, p: dict[str, float], size: int) -> np.n
     step = np.hypot(np.diff(x, prepend=x[:1]), np.diff(y, prepend=y[:1])) * (0.5 * size)
     weight = np.minimum(step, 2.0)
     t = np.arange(x.size) / x.size
-    rgb = gradient(stops, np.abs((2.0 * t) % 1.0 * 2.0 - 1.0))  # the palette runs along the curve twice
-    return _expose(_splat(x, y, weight, rgb, size), background, p["gain"])
+    shade = np.abs((2.0 * t) % 1.0 * 2.0 - 1.0)  # the palette runs along the curve twice
+    return _expose(_splat(x, y, weight, shade, size), stops, background, p["gain"])
 
 
 def _lissajous(p: dict[str, float], size: int) -> np.ndarray:
@@ -129,10 +130,11 @@ def julia_escape(p: dict[str, float], size: int) -> np.ndarray:
     zx, zy = np.broadcast_to(c * gx - s * gy, (size, size)).copy(), np.broadcast_to(s * gx + c * gy, (size, size)).copy()
     count = np.zeros((size, size))
     for _ in range(JULIA_ITERS):
-        alive = zx * zx + zy * zy <= JULIA_ESCAPE * JULIA_ESCAPE
+        xx, yy = zx * zx, zy * zy
+        alive = xx + yy <= JULIA_ESCAPE * JULIA_ESCAPE
         count += alive
         # Escaped points are frozen, so |z| stays small enough for the smooth count and never overflows.
-        nx, ny = zx * zx - zy * zy + p["julia_c_re"], 2.0 * zx * zy + p["julia_c_im"]
+        nx, ny = xx - yy + p["julia_c_re"], (zx + zx) * zy + p["julia_c_im"]
         zx, zy = np.where(alive, nx, zx), np.where(alive, ny, zy)
     modulus = np.sqrt(np.maximum(zx * zx + zy * zy, JULIA_ESCAPE * JULIA_ESCAPE))
     smooth = count + 1.0 - np.log2(np.log(modulus) / np.log(JULIA_ESCAPE))
@@ -142,9 +144,11 @@ def julia_escape(p: dict[str, float], size: int) -> np.ndarray:
 def _julia(p: dict[str, float], size: int) -> np.ndarray:
     stops, background = palette(p)
     t = julia_escape(p, size)
-    # gain sets how far the colour climbs toward the set: higher gain, brighter filaments.
+    # gain sets how far the colour climbs toward the set: higher gain, brighter filaments. The glow dims over the
+    # last steps before the interior (t -> 1), so the boundary shines and the filled set stays dark; continuous in t.
     shade = t ** (1.0 / p["gain"])
-    return background + shade[..., None] * (gradient(stops, shade) - background)
+    glow = shade * (1.0 - JULIA_INTERIOR_DIM * np.clip((t - 0.9) / 0.1, 0.0, 1.0))
+    return background + glow[..., None] * (gradient(stops, shade) - background)
 
 
 def clifford_orbit(p: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -168,10 +172,9 @@ def clifford_orbit(p: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndar
 def _clifford(p: dict[str, float], size: int) -> np.ndarray:
     stops, background = palette(p)
     x, y, step = clifford_orbit(p)
-    rgb = gradient(stops, np.clip(step / MARGIN, 0.0, 1.0))
     # Normalised so the same attractor looks equally dense at every size: points per pixel of canvas.
     weight = np.full(x.size, size * size / x.size)
-    return _expose(_splat(x, y, weight, rgb, size), background, p["gain"])
+    return _expose(_splat(x, y, weight, np.clip(step / MARGIN, 0.0, 1.0), size), stops, background, p["gain"])
 
 
 RENDERERS = {

@@ -290,6 +290,20 @@ def dataset_kind(spec: str) -> str:
     return kind
 
 
+def preflight(spec: str) -> None:
+    """Checks that need no training machinery, run before a run folder is made: a parameter table is read whole,
+    so a bad row stops the run with one line and nothing written."""
+    if dataset_kind(spec) == "params":
+        from serving.mathart_csv import read_csv
+
+        if not spec[len("params:"):]:
+            raise DataError("params: needs a file, e.g. --dataset params:./favourites.csv")
+        try:
+            read_csv(spec[len("params:"):])
+        except mathart.ParamsError as exc:
+            raise DataError(str(exc)) from None
+
+
 def load_dataset(spec: str, image_size: int | None = None, mathart_count: int = 10000) -> Dataset:
     """Load a dataset by spec; `image_size` defaults to the dataset's native size (28 for MNIST, 64 otherwise)."""
     kind = dataset_kind(spec)

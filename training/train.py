@@ -207,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             print(opts.to_json())
             return 0
+        from training.data import preflight
+
+        preflight(opts.dataset)
         _check_out_dir(opts, args.resume)
         _interrupt_on_signals()
         started = time.perf_counter()
