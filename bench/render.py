@@ -27,8 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 REQUESTS = {
     "R1": ("mnist-cdcgan", Recipe(seeds=(1, 2, 3, 4), classes=(3, 8, 0, 5), path="cubic", frames=24, loop=True,
                                   size=256, format="gif", fps=24)),
-    "R2": ("mathart-dcgan", Recipe(seeds=tuple(range(16)), grid=(4, 4), path="slerp", frames=16, loop=True,
-                                   size=512, format="gif", fps=24)),
+    "R2": ("mathart-params", Recipe(seeds=tuple(range(16)), grid=(4, 4), path="slerp", frames=16, loop=True,
+                                    size=512, format="gif", fps=24)),
+    # The math-art model's own walk (issue 13): 96 frames at 256 px through four families, renderer in the graph.
+    "M1": ("mathart-params", Recipe(seeds=(1, 2, 3, 4), path="cubic", frames=24, loop=True, size=256, format="gif",
+                                    fps=24)),
 }
 
 
@@ -65,7 +68,7 @@ def _times(fn, repeats: int) -> np.ndarray:
     return np.asarray(out)
 
 
-def measure(name: str, repeats: int, threads: int | None = None) -> dict | None:
+def measure(name: str, repeats: int, threads: int | None = None, naive_repeats: int | None = None) -> dict | None:
     bundle_name, recipe = REQUESTS[name]
     bundle = ROOT / "exported" / bundle_name
     if not bundle.is_dir():
@@ -74,7 +77,7 @@ def measure(name: str, repeats: int, threads: int | None = None) -> dict | None:
     gen = Generator.from_pretrained(bundle, threads=threads)
     recipe = dataclasses.replace(recipe, bundle_sha256=gen.config.sha256)
     ours = _times(lambda: render(gen, recipe), repeats)
-    naive = _times(lambda: naive_render(gen, recipe), max(3, repeats // 2))
+    naive = _times(lambda: naive_render(gen, recipe), naive_repeats or max(3, repeats // 2))
     size_kib = len(render(gen, recipe)) / 1024
     naive_kib = len(naive_render(gen, recipe)) / 1024
     return {
@@ -102,8 +105,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--repeats", type=int, default=7, help="timed runs of ours per request (naive: half, at least 3)")
     p.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: the serving default)")
     p.add_argument("--only", choices=sorted(REQUESTS), default=None)
+    p.add_argument("--naive-repeats", type=int, default=None, help="timed naive runs (default: half of --repeats, >= 3)")
     args = p.parse_args(argv)
-    rows = [r for name in REQUESTS if args.only in (None, name) if (r := measure(name, args.repeats, args.threads))]
+    rows = [r for name in REQUESTS if args.only in (None, name) if (r := measure(name, args.repeats, args.threads, args.naive_repeats))]
     print(table(rows))
     return rows
 

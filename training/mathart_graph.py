@@ -1,7 +1,7 @@
 """The math-art renderer in TensorFlow ops, so it can live inside `model.onnx` (tf2onnx, opset 17).
 
 Same arithmetic as the numpy renderer (`serving/mathart_render.py`), batched: params [b, P] in real units ->
-images [b, S, S, 3] in [0, 1]. Splatting is `tf.tensor_scatter_nd_add` (ONNX ScatterND with reduction=add), the
+images [b, S, S, 3] in [0, 1]. Families draw channels first ([b, 3, S, S]) and one transpose makes NHWC at the end. Splatting is `tf.tensor_scatter_nd_add` (ONNX ScatterND with reduction=add), the
 Julia and Clifford iterations are unrolled Python loops. Each row is drawn only by its own family: rows are
 gathered per family (ONNX NonZero + Gather) and scattered back, so a batch costs one render per row.
 
@@ -24,6 +24,7 @@ from serving.mathart_render import (
     CLIFFORD_SKIP,
     CURVE_POINTS,
     JULIA_ESCAPE,
+    JULIA_BLOCK,
     JULIA_INTERIOR_DIM,
     JULIA_ITERS,
     LISSAJOUS_SPAN,
@@ -57,43 +58,59 @@ def palette(params: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return stops, background
 
 
-def gradient(stops: tf.Tensor, t: tf.Tensor) -> tf.Tensor:
-    """stops [b, 3, 3], t [b, ...] -> colours [b, ..., 3] along the three stops."""
-    t = t[..., None]
+def planar_gradient(stops: tf.Tensor, t: tf.Tensor) -> tf.Tensor:
+    """stops [b, 3, 3], t [b, h, w] -> colours [b, 3, h, w] along the three stops (channels first).
+
+    Channels first on purpose: onnxruntime multiplies [b, h, w] by a per-image scalar [b, 1, 1] about a hundred
+    times faster than it broadcasts [b, h, w, 1] against [b, 1, 1, 3] along the innermost axis."""
     w0 = tf.clip_by_value(1.0 - 2.0 * t, 0.0, 1.0)
     w2 = tf.clip_by_value(2.0 * t - 1.0, 0.0, 1.0)
-    shape = tf.concat([tf.shape(stops)[:1], tf.ones([tf.rank(t) - 2], tf.int32), [3]], 0)
-    c0, c1, c2 = (tf.reshape(stops[:, k], shape) for k in range(3))
-    return w0 * c0 + (1.0 - w0 - w2) * c1 + w2 * c2
+    w1 = 1.0 - w0 - w2
+    channels = []
+    for k in range(3):
+        c0, c1, c2 = (stops[:, i, k][:, None, None] for i in range(3))
+        channels.append(w0 * c0 + w1 * c1 + w2 * c2)
+    return tf.stack(channels, 1)
 
 
-def splat(x: tf.Tensor, y: tf.Tensor, weight: tf.Tensor, shade: tf.Tensor, size: int) -> tf.Tensor:
-    """Points x, y [b, n] in [-1, 1], weights and palette positions [b, n] -> [b, size, size, 2] (density, and
-    density times palette position)."""
-    batch = tf.shape(x)[0]
+def _over_background(alpha: tf.Tensor, colour: tf.Tensor, background: tf.Tensor) -> tf.Tensor:
+    """bg + alpha (colour - bg): alpha [b, h, w], colour [b, 3, h, w], background [b, 3] -> [b, 3, h, w]."""
+    bg = background[:, :, None, None]
+    return bg + alpha[:, None] * (colour - bg)
+
+
+def splat(x: tf.Tensor, y: tf.Tensor, weight: tf.Tensor, shade: tf.Tensor, size: int, batch: tf.Tensor) -> tf.Tensor:
+    """Points x, y [b, n] in [-1, 1], weights and palette positions [b, n] -> [2, b, size, size]: density, and
+    density times palette position (each a contiguous plane, so reading them back is cheap).
+
+    `batch` comes from the parameters, not from x: tf2onnx folds multiplications by ones_like(...), which can
+    leave x with a broadcastable batch of 1."""
     px = (x * 0.5 + 0.5) * size - 0.5
     py = (0.5 - y * 0.5) * size - 0.5
     x0, y0 = tf.floor(px), tf.floor(py)
     fx, fy = px - x0, py - y0
     row = tf.cast(tf.range(batch), tf.float32)[:, None] * float(size * size)
-    values = tf.stack([weight, weight * shade], -1)  # [b, n, 2]
+    plane = tf.cast(batch * size * size, tf.int64)  # offset of the second plane
     indices, updates = [], []
     for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
         xi, yi = x0 + dx, y0 + dy
         ok = tf.cast((xi >= 0) & (xi < size) & (yi >= 0) & (yi < size), tf.float32)
-        flat = row + tf.clip_by_value(yi, 0, size - 1) * size + tf.clip_by_value(xi, 0, size - 1)
-        indices.append(tf.reshape(tf.cast(flat, tf.int64), [-1, 1]))
-        updates.append(tf.reshape((w * ok)[..., None] * values, [-1, 2]))
-    acc = tf.tensor_scatter_nd_add(tf.zeros([batch * size * size, 2]), tf.concat(indices, 0), tf.concat(updates, 0))
-    return tf.reshape(acc, [batch, size, size, 2])
+        flat = tf.cast(row + tf.clip_by_value(yi, 0, size - 1) * size + tf.clip_by_value(xi, 0, size - 1), tf.int64)
+        mass = w * ok * weight
+        indices += [tf.reshape(flat, [-1, 1]), tf.reshape(flat + plane, [-1, 1])]
+        updates += [tf.reshape(mass, [-1, 1]), tf.reshape(mass * shade, [-1, 1])]
+    acc = tf.tensor_scatter_nd_add(tf.zeros([2 * batch * size * size, 1]), tf.concat(indices, 0), tf.concat(updates, 0))
+    # -1, not `batch`: in ONNX Reshape a 0 means "keep the input's dimension", so a family with no rows in the batch
+    # (batch 0) would ask for the wrong shape.
+    return tf.reshape(acc, [2, -1, size, size])
 
 
 def expose(acc: tf.Tensor, stops: tf.Tensor, background: tf.Tensor, gain: tf.Tensor) -> tf.Tensor:
-    density = acc[..., 0]
-    colour = gradient(stops, acc[..., 1] / tf.maximum(density, 1e-6))
+    """Splat accumulator [2, b, S, S] -> planar picture [b, 3, S, S]."""
+    density = acc[0]
+    colour = planar_gradient(stops, acc[1] / tf.maximum(density, 1e-6))
     alpha = 1.0 - tf.exp(-gain[:, :, None] * density)
-    bg = background[:, None, None, :]
-    return bg + alpha[..., None] * (colour - bg)
+    return _over_background(alpha, colour, background)
 
 
 def _curve(x: tf.Tensor, y: tf.Tensor, params: tf.Tensor, size: int) -> tf.Tensor:
@@ -103,7 +120,7 @@ def _curve(x: tf.Tensor, y: tf.Tensor, params: tf.Tensor, size: int) -> tf.Tenso
     weight = tf.minimum(tf.sqrt(dx * dx + dy * dy) * (0.5 * size), 2.0)
     t = np.arange(CURVE_POINTS) / CURVE_POINTS
     shade = tf.constant(np.abs((2.0 * t) % 1.0 * 2.0 - 1.0)[None, :], tf.float32) * tf.ones_like(x)
-    return expose(splat(x, y, weight, shade, size), stops, background, _col(params, "gain"))
+    return expose(splat(x, y, weight, shade, size, tf.shape(params)[0]), stops, background, _col(params, "gain"))
 
 
 def lissajous(params: tf.Tensor, size: int) -> tf.Tensor:
@@ -153,19 +170,21 @@ def julia(params: tf.Tensor, size: int) -> tf.Tensor:
     zx, zy = (c * gx - s * gy) * zoom, (s * gx + c * gy) * zoom
     cre, cim = _col(params, "julia_c_re")[:, :, None], _col(params, "julia_c_im")[:, :, None]
     count = tf.zeros_like(zx)
-    for _ in range(JULIA_ITERS):
-        xx, yy = zx * zx, zy * zy  # each square once: the iteration is memory-bound, every op counts
-        alive = xx + yy <= JULIA_ESCAPE * JULIA_ESCAPE
-        count += tf.cast(alive, tf.float32)
-        nx, ny = xx - yy + cre, (zx + zx) * zy + cim
-        zx, zy = tf.where(alive, nx, zx), tf.where(alive, ny, zy)
+    for _ in range(JULIA_ITERS // JULIA_BLOCK):  # escape checked once per block, as in the numpy renderer
+        alive = tf.cast(zx * zx + zy * zy <= JULIA_ESCAPE * JULIA_ESCAPE, tf.float32)
+        count += float(JULIA_BLOCK) * alive
+        nx = tf.clip_by_value(zx, -JULIA_ESCAPE, JULIA_ESCAPE)
+        ny = tf.clip_by_value(zy, -JULIA_ESCAPE, JULIA_ESCAPE)
+        for _ in range(JULIA_BLOCK):
+            xx, yy = nx * nx, ny * ny
+            nx, ny = xx - yy + cre, (nx + nx) * ny + cim
+        zx, zy = zx + alive * (nx - zx), zy + alive * (ny - zy)
     modulus = tf.sqrt(tf.maximum(zx * zx + zy * zy, JULIA_ESCAPE * JULIA_ESCAPE))
     smooth = count + 1.0 - tf.math.log(tf.math.log(modulus) / math.log(JULIA_ESCAPE)) / math.log(2.0)
     t = tf.clip_by_value(smooth / (JULIA_ITERS + 1.0), 0.0, 1.0)
     shade = tf.pow(t, 1.0 / _col(params, "gain")[:, :, None])
     glow = shade * (1.0 - JULIA_INTERIOR_DIM * tf.clip_by_value((t - 0.9) / 0.1, 0.0, 1.0))
-    bg = background[:, None, None, :]
-    return bg + glow[..., None] * (gradient(stops, shade) - bg)
+    return _over_background(glow, planar_gradient(stops, shade), background)
 
 
 def clifford(params: tf.Tensor, size: int) -> tf.Tensor:
@@ -188,7 +207,7 @@ def clifford(params: tf.Tensor, size: int) -> tf.Tensor:
     points = (CLIFFORD_ITERS - CLIFFORD_SKIP) * CLIFFORD_SIDE**2
     weight = tf.fill(tf.shape(px), float(size * size) / points)
     shade = tf.clip_by_value(step / MARGIN, 0.0, 1.0)
-    return expose(splat(px, py, weight, shade, size), stops, background, _col(params, "gain"))
+    return expose(splat(px, py, weight, shade, size, tf.shape(params)[0]), stops, background, _col(params, "gain"))
 
 
 RENDERERS = {"lissajous": lissajous, "rose": rose, "hypotrochoid": hypotrochoid, "julia": julia, "clifford": clifford}
@@ -201,7 +220,7 @@ def render(params: tf.Tensor, y: tf.Tensor, size: int) -> tf.Tensor:
     """
     family = tf.argmax(y, axis=1, output_type=tf.int32)
     top = tf.math.top_k(y, k=2).values
-    strength = tf.clip_by_value(top[:, 0] - top[:, 1], 0.0, 1.0)[:, None, None, None]
+    strength = tf.clip_by_value(top[:, 0] - top[:, 1], 0.0, 1.0)[:, None, None]
     rows, drawn = [], []
     for k, name in enumerate(mathart.FAMILIES):
         mine = tf.where(tf.equal(family, k))[:, 0]  # this family's rows
@@ -210,8 +229,8 @@ def render(params: tf.Tensor, y: tf.Tensor, size: int) -> tf.Tensor:
     # Drawn images come grouped by family; put them back in batch order with the inverse permutation (a gather,
     # not a scatter, so no row is ever written twice).
     order = tf.argsort(tf.concat(rows, 0), stable=True)
-    images = tf.gather(tf.concat(drawn, 0), order)
+    planar = tf.gather(tf.concat(drawn, 0), order)  # [b, 3, S, S]
     _, background = palette(params)
-    bg = background[:, None, None, :]
-    return tf.clip_by_value(bg + strength * (images - bg), 0.0, 1.0)
+    faded = _over_background(strength, planar, background)
+    return tf.transpose(tf.clip_by_value(faded, 0.0, 1.0), [0, 2, 3, 1])  # NHWC, the contract's layout
 

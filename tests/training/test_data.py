@@ -16,20 +16,14 @@ def test_mnist_offline_sample_shapes_and_split():
     assert not any(img.tobytes() in train for img in data.heldout_images[:200])
 
 
-def test_mathart_is_deterministic_balanced_and_varied():
-    a = mathart.render(5, "julia")
-    assert a.shape == (64, 64, 3) and a.dtype == np.float32
-    np.testing.assert_array_equal(a, mathart.render(5, "julia"))
-    assert not np.array_equal(a, mathart.render(6, "julia"))
+def test_mathart_pixel_dataset_is_drawn_from_accepted_parameters():
     images, labels = mathart.render_dataset(10, seed=0, size=32)
     assert images.shape == (10, 32, 32, 3) and np.bincount(labels).tolist() == [2] * 5
+    params, same_labels = mathart.sample_accepted(10, seed=0)
+    np.testing.assert_array_equal(labels, same_labels)
+    np.testing.assert_array_equal(images[7], mathart.render(params[7], int(labels[7]), 32))
     for img in images:  # every image has visible structure, not a blank background
         assert img.std() > 0.02
-
-
-def test_mathart_rejects_unknown_family():
-    with pytest.raises(ValueError, match="unknown family"):
-        mathart.render(0, "mandelbrot")
 
 
 def test_mathart_dataset_split_and_range():
