@@ -32,6 +32,9 @@ REQUESTS = {
     # The math-art model's own walk (issue 13): 96 frames at 256 px through four families, renderer in the graph.
     "M1": ("mathart-params", Recipe(seeds=(1, 2, 3, 4), path="cubic", frames=24, loop=True, size=256, format="gif",
                                     fps=24)),
+    # The same walk on the retired pixel model, measured only where a copy of it sits in exported/ (not shipped).
+    "M1-pixel": ("mathart-dcgan", Recipe(seeds=(1, 2, 3, 4), path="cubic", frames=24, loop=True, size=256,
+                                         format="gif", fps=24)),
 }
 
 

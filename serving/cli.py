@@ -24,15 +24,15 @@ EXIT_USAGE = 2
 EXAMPLES = """examples:
   python -m serving render --bundle exported/mnist-cdcgan --seeds 1,2,3,4 --classes 3,8,0,5 --path cubic \\
       --frames 24 --fps 24 --loop --size 256 --grid 1x1 --truncation 1.0 --format gif --out out.gif
-  python -m serving render --bundle exported/mathart-dcgan --seeds 0-15 --grid 4x4 --path slerp --size 512 --out wall.gif
+  python -m serving render --bundle exported/mathart-params --seeds 0-15 --grid 4x4 --path slerp --size 512 --out wall.gif
   python -m serving render --bundle exported/mnist-cdcgan --seeds 7 --classes 3,8 --path lerp --out morph.gif
   python -m serving render --bundle exported/mnist-cdcgan --recipe recipe.json --out again.gif
   python -m serving sample --bundle exported/mnist-cdcgan --seeds 0-63 --classes 7 --out sevens.npz
-  python -m serving batch --bundle exported/mathart-dcgan --count 1000 --db gallery/gallery.sqlite --out gallery/ --shard 0/4
+  python -m serving batch --bundle exported/mathart-params --count 1000 --db gallery/gallery.sqlite --out gallery/ --shard 0/4
   python -m serving push --bundle exported/mnist-cdcgan --repo USER/mnist-cdcgan --dry-run
   python -m serving push-space --space USER/ganimate --model-repo USER/mnist-cdcgan@COMMIT_SHA
   python -m serving gallery list --db gallery/gallery.sqlite
-  python -m serving gallery regenerate 12 --db gallery/gallery.sqlite --bundle exported/mathart-dcgan
+  python -m serving gallery regenerate 12 --db gallery/gallery.sqlite --bundle exported/mathart-params
 """
 
 

@@ -167,6 +167,12 @@ class Generator:
         return np.concatenate(parts) if parts else np.empty((0, len(self.config.param_names)), np.float32)
 
     @property
+    def batch_hint(self) -> int:
+        """Rows per onnxruntime call for big jobs: a model that draws at 256x256 inside its graph runs fastest in
+        batches that keep its planes in cache (16: 1.6 ms per image against 2.4 at 96); a pixel generator, in 512s."""
+        return 16 if "params" in self.config.outputs else 512
+
+    @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
 

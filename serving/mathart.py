@@ -179,7 +179,7 @@ def sample_prior(family: str | int, rng: np.random.Generator) -> np.ndarray:
 
 
 # The acceptance rule, measured on the picture drawn at ACCEPT_SIZE. Thresholds were set by looking at renders
-# either side of them (docs in the README): below them a picture is a dot, a thin arc, a cycle or a blank field.
+# either side of them (docs/mathart.md): below them a picture is a dot, a thin arc, a cycle or a blank field.
 ACCEPT_SIZE = 64
 MIN_CONTRAST = 0.18  # mean |picture - background| over the drawn pixels
 MIN_INK = {"lissajous": 0.06, "rose": 0.06, "hypotrochoid": 0.06, "julia": 0.0, "clifford": 0.04}

@@ -219,7 +219,7 @@ def render_frames(generator, recipe: Recipe) -> np.ndarray:
     cfg = generator.config
     validate(recipe, cfg.latent_dim, cfg.num_classes)
     z, y = build_inputs(recipe, cfg.latent_dim, cfg.num_classes)
-    images = generator(z, y, batch_size=512)
+    images = generator(z, y, batch_size=generator.batch_hint)
     rows, cols = recipe.grid
     n = recipe.frame_total()
     if rows * cols > 1:

@@ -32,7 +32,7 @@ from serving.paths import EASINGS, PATH_KINDS  # noqa: E402
 from serving.render import FORMATS, MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_SIZE  # noqa: E402
 from serving.sample import sample, summary, to_npz, to_png  # noqa: E402
 
-PREFERRED = ("mnist-cdcgan", "mathart-dcgan")  # the first of these that is present opens the app (the crisper model first)
+PREFERRED = ("mnist-cdcgan", "mathart-params")  # the order the model menu lists them; the first present opens the app
 MAX_SAMPLE_SEEDS = 256
 EXPLORE_DIRECTIONS = 3
 EXPLORE_DIRECTION_SEEDS = (1_000_001, 1_000_002, 1_000_003)  # fixed, so an explore URL means the same everywhere

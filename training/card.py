@@ -7,6 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from serving.atomic import write_atomic
 from serving.config import GeneratorConfig
 from serving.generator import Generator
@@ -15,6 +17,7 @@ from serving.render import Recipe, render
 
 RUN_RECORDS = ("options.json", "history.csv", "loss.png", "dataset.json")
 CARD_RECIPE = dict(seeds=(0, 1, 2, 3), path="cubic", frames=16, size=256, fps=20, loop=True)
+PARAMS_CARD_CLASSES = (1, 1, 2, 2)
 
 _USAGE = '''import json, numpy as np, onnxruntime as ort
 
@@ -224,8 +227,19 @@ Training records are in `training/` (options, per-step history, loss curves).
 def write_card_assets(bundle: Path, config: GeneratorConfig, run_dir: Path | None) -> None:
     """samples.png and interpolation.gif from the exported ONNX model, the run's records, then README.md."""
     generator = Generator.from_pretrained(bundle)
-    sample_sheet(lambda z, y: generator(z, y), config.latent_dim, list(config.class_names)).save(bundle / "samples.png")
+    draws = "params" in config.outputs
+
+    def generate(z, y):
+        images = generator(z, y)
+        if draws:  # 256x256 drawings: the sheet shows them at half size (a 2x2 box filter) to stay light
+            n, h, w, c = images.shape
+            images = images.reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4)).round().astype(np.uint8)
+        return images
+
+    sample_sheet(generate, config.latent_dim, list(config.class_names)).save(bundle / "samples.png")
     classes = tuple(c % config.num_classes for c in (3, 8, 0, 5)) if config.conditional else None
+    if draws:
+        classes = PARAMS_CARD_CLASSES  # a rose that morphs, a fade through the background, a spirograph that morphs
     recipe = Recipe(**CARD_RECIPE, classes=classes, bundle_sha256=config.sha256)
     (bundle / "interpolation.gif").write_bytes(render(generator, recipe))
     if run_dir is not None:

@@ -1,7 +1,7 @@
 """Serve the repository's static files on 127.0.0.1 for the web page: `python web/serve.py [PORT]`.
 
 Any static host works; it must send `.mjs` as JavaScript and `.wasm` as application/wasm, which this does.
-Open http://127.0.0.1:8000/web/?bundle=../exported/mathart-dcgan/
+Open http://127.0.0.1:8000/web/?bundle=../exported/mathart-params/
 """
 
 from __future__ import annotations

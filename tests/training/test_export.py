@@ -76,7 +76,7 @@ def test_parity_failure_is_reported(tiny_bundles, tmp_path, monkeypatch):
         return proto
 
     monkeypatch.setattr(export_mod, "convert", drifting_convert)
-    with pytest.raises(ExportError, match="disagree: max \\|diff\\|"):
+    with pytest.raises(ExportError, match="disagree on images: max \\|diff\\|"):
         export_run(run_dir, tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
 
