@@ -38,30 +38,30 @@ PARAMS: tuple[Param, ...] = (
     Param("saturation", 0.4, 1.0, "", "saturation of the colour stops"),
     Param("background", 0.0, 0.15, "", "brightness of the background (its hue is opposite the base hue)"),
     Param("gain", 0.6, 2.5, "", "exposure of lines and points; for julia, how bright the filaments are"),
-    Param("lis_f1", 1.0, 5.0, "lissajous", "x frequency of the first pendulum"),
-    Param("lis_f2", 1.0, 5.0, "lissajous", "x frequency of the second pendulum"),
-    Param("lis_f3", 1.0, 5.0, "lissajous", "y frequency of the first pendulum"),
-    Param("lis_f4", 1.0, 5.0, "lissajous", "y frequency of the second pendulum"),
+    Param("lis_f1", 1.0, 4.5, "lissajous", "x frequency dial of the first pendulum (frequency = snap(dial))"),
+    Param("lis_f2", 1.0, 4.5, "lissajous", "x frequency dial of the second pendulum"),
+    Param("lis_f3", 1.0, 4.5, "lissajous", "y frequency dial of the first pendulum"),
+    Param("lis_f4", 1.0, 4.5, "lissajous", "y frequency dial of the second pendulum"),
     Param("lis_p1", 0.0, TAU, "lissajous", "phase of the first x pendulum (radians)"),
     Param("lis_p2", 0.0, TAU, "lissajous", "phase of the second x pendulum"),
     Param("lis_p3", 0.0, TAU, "lissajous", "phase of the first y pendulum"),
     Param("lis_p4", 0.0, TAU, "lissajous", "phase of the second y pendulum"),
     Param("lis_damping", 0.002, 0.05, "lissajous", "decay rate of every pendulum"),
     Param("lis_ratio", 0.2, 1.0, "lissajous", "amplitude of the second pendulums relative to the first"),
-    Param("rose_k", 0.5, 7.0, "rose", "petal frequency k of r = cos(k theta) + offset"),
-    Param("rose_turns", 0.5, 6.0, "rose", "turns of theta traced (closes when k = n/d and turns = d or d/2)"),
+    Param("lis_detune", 0.0, 0.03, "lissajous", "added to the second x and taken from the second y frequency"),
+    Param("rose_k", 1.0, 7.0, "rose", "petal dial: k = snap(2 dial) / 2 in r = cos(k theta) + offset, theta over 2 turns"),
     Param("rose_offset", 0.0, 0.5, "rose", "radius offset (opens the centre)"),
     Param("rose_rotation", 0.0, TAU, "rose", "rotation (radians)"),
-    Param("hypo_q", 0.15, 0.9, "hypotrochoid", "rolling circle radius over fixed circle radius, r/R"),
+    Param("hypo_lobes", 4.0, 12.0, "hypotrochoid", "lobes dial n: the fixed circle is snap(n) times the rolling one's size..."),
+    Param("hypo_loops", 1.0, 3.0, "hypotrochoid", "...times snap(m); the curve closes after snap(m) turns"),
     Param("hypo_pen", 0.3, 1.3, "hypotrochoid", "pen distance over rolling radius, d/r"),
-    Param("hypo_turns", 1.0, 12.0, "hypotrochoid", "turns traced (closes at r / gcd(R, r))"),
     Param("hypo_rotation", 0.0, TAU, "hypotrochoid", "rotation (radians)"),
-    Param("julia_c_re", -1.0, 0.5, "julia", "real part of c in z <- z^2 + c"),
-    Param("julia_c_im", -1.0, 1.0, "julia", "imaginary part of c"),
+    Param("julia_angle", 0.0, TAU, "julia", "where c sits on the Mandelbrot set's main cardioid (radians)"),
+    Param("julia_radius", 0.95, 1.1, "julia", "c's distance from the centre relative to the cardioid's edge"),
     Param("julia_zoom", 1.1, 2.0, "julia", "half-width of the view in the complex plane"),
     Param("julia_rotation", 0.0, TAU, "julia", "rotation of the view (radians)"),
-    Param("cl_a", -2.2, 2.2, "clifford", "a of x' = sin(a y) + c cos(a x)"),
-    Param("cl_b", -2.2, 2.2, "clifford", "b of y' = sin(b x) + d cos(b y)"),
+    Param("cl_a", 0.9, 2.2, "clifford", "a of x' = sin(a y) + c cos(a x)"),
+    Param("cl_b", 0.9, 2.2, "clifford", "b of y' = sin(b x) + d cos(b y)"),
     Param("cl_c", -1.6, 1.6, "clifford", "c"),
     Param("cl_d", -1.6, 1.6, "clifford", "d"),
 )
@@ -136,33 +136,28 @@ def render_batch(params: np.ndarray, labels: np.ndarray, size: int = 64) -> np.n
     return out
 
 
-# The prior: broad, but shaped the way a person who draws these would pick (near-whole frequency ratios for the
-# harmonograph, n/d roses traced until they close, spirographs from whole-number gears, c near the Mandelbrot set).
+# The prior: uniform over each family's dials, shaped by the parameterisation rather than by the draw, so a GAN has a
+# plain box to learn: frequency, petal and gear dials pass through `snap`, which lingers on whole numbers (closed
+# harmonographs, roses and spirographs), Julia c sits near the Mandelbrot set's main cardioid, and Clifford a and b
+# are large enough to be chaotic.
 def _prior_shape(family: str, rng: np.random.Generator) -> dict[str, float]:
     if family == "lissajous":
-        f = rng.integers(1, 5, size=4) + rng.normal(0.0, 0.015, size=4)
+        # Dials uniform: snap() in the renderer gathers them near whole-number frequencies, the harmonograph's look.
+        f = rng.uniform(1.0, 4.5, size=4)
         ph = rng.uniform(0.0, TAU, size=4)
         return {"lis_f1": f[0], "lis_f2": f[1], "lis_f3": f[2], "lis_f4": f[3], "lis_p1": ph[0], "lis_p2": ph[1],
                 "lis_p3": ph[2], "lis_p4": ph[3], "lis_damping": np.exp(rng.uniform(np.log(0.004), np.log(0.04))),
-                "lis_ratio": rng.uniform(0.2, 1.0)}
+                "lis_ratio": rng.uniform(0.2, 1.0), "lis_detune": rng.uniform(0.0, 0.03)}
     if family == "rose":
-        n, d = int(rng.integers(1, 8)), int(rng.integers(1, 6))
-        g = np.gcd(n, d)
-        n, d = n // g, d // g
-        turns = d / 2 if (n * d) % 2 == 1 else d
-        return {"rose_k": n / d, "rose_turns": turns, "rose_offset": rng.uniform(0.0, 0.5),
-                "rose_rotation": rng.uniform(0.0, TAU)}
+        return {"rose_k": rng.uniform(1.0, 7.0), "rose_offset": rng.uniform(0.0, 0.5), "rose_rotation": rng.uniform(0.0, TAU)}
     if family == "hypotrochoid":
-        big = int(rng.integers(5, 13))
-        small = int(rng.integers(2, big))
-        return {"hypo_q": small / big, "hypo_pen": rng.uniform(0.3, 1.3), "hypo_turns": small / np.gcd(big, small),
+        return {"hypo_lobes": rng.uniform(4.0, 12.0), "hypo_loops": rng.uniform(1.0, 3.0), "hypo_pen": rng.uniform(0.3, 1.3),
                 "hypo_rotation": rng.uniform(0.0, TAU)}
     if family == "julia":
-        angle = rng.uniform(0.0, TAU)
-        c = (0.5 * np.exp(1j * angle) - 0.25 * np.exp(2j * angle)) * rng.uniform(0.97, 1.06)
-        return {"julia_c_re": c.real, "julia_c_im": c.imag, "julia_zoom": rng.uniform(1.2, 1.8),
-                "julia_rotation": rng.uniform(0.0, TAU)}
-    a, b = rng.uniform(-2.0, 2.0, size=2)
+        return {"julia_angle": rng.uniform(0.0, TAU), "julia_radius": rng.uniform(1.02, 1.08),
+                "julia_zoom": rng.uniform(1.2, 1.8), "julia_rotation": rng.uniform(0.0, TAU)}
+    # a, b below 1 mostly collapse to a point or a cycle; above it the orbit spreads (94% pass the rule).
+    a, b = rng.uniform(1.0, 2.1, size=2)
     c, d = rng.uniform(-1.5, 1.5, size=2)
     return {"cl_a": a, "cl_b": b, "cl_c": c, "cl_d": d}
 
@@ -182,7 +177,7 @@ def sample_prior(family: str | int, rng: np.random.Generator) -> np.ndarray:
 # either side of them (docs/mathart.md): below them a picture is a dot, a thin arc, a cycle or a blank field.
 ACCEPT_SIZE = 64
 MIN_CONTRAST = 0.18  # mean |picture - background| over the drawn pixels
-MIN_INK = {"lissajous": 0.06, "rose": 0.06, "hypotrochoid": 0.06, "julia": 0.0, "clifford": 0.04}
+MIN_INK = {"lissajous": 0.08, "rose": 0.08, "hypotrochoid": 0.08, "julia": 0.0, "clifford": 0.04}
 MIN_EXTENT = 0.5  # the drawing spans at least half the canvas in width or height
 JULIA_DETAIL = (0.04, 0.85)  # share of pixels in the boundary band, and most interior allowed
 

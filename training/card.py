@@ -127,8 +127,8 @@ big = mathart.render(params[0], family=3, size=1024)         # float32 [1024, 10
 Export parity: the generator's `params` agree with Keras within {config.parity_max_abs_diff:.1e} (max |diff|, limit
 1e-4). The images agree within 1e-3 on {parity.get('share_within_1e-3', 0):.4%} of pixels (mean |diff|
 {parity.get('mean_abs_diff', 0):.1e}), not on all of them: the splat's scatter-add sums points in another order than
-TensorFlow, and Julia pixels beside the set's boundary follow chaotic orbits that stretch the last-bit differences
-of float arithmetic between the two runtimes by up to 2^40 over 40 steps (largest pixel difference here
+TensorFlow, and Julia pixels beside the set's boundary and Clifford orbits are chaotic: they stretch the last-bit
+differences of float arithmetic between the two runtimes into visible ones (largest pixel difference here
 {parity.get('max_abs_diff', 0):.3f}). The numpy renderer agrees with the graph within 2/255 on 99% of pixels.
 
 | parameter | family | range | meaning |

@@ -181,7 +181,8 @@ def evaluate(bundle: Path, samples: int = 5000, classifier_epochs: int = 12, ver
         "notes": "floor = held-out real data against the training data; fcd_ratio = model fcd / floor fcd. "
                  + ("Parameter model: its params output drawn by the numpy renderer at 64x64, like the data; "
                     "acceptance_rate's floor is the broad prior's rate. " if walks.is_params_model(gen) else "")
-                 + "frame_* figures: mean |pixel change| between consecutive frames of 96-frame looping cubic walks. "
+                 + "frame_* figures: mean |pixel change| between consecutive frames of 96-frame looping cubic walks "
+                   "that keep one class; frame_jump_ratio_morph: the same ratio on class-morph walks. "
                  f"fcd, precision and recall compare {size} samples on each side (the model's are the mean over "
                  f"{chunks} disjoint chunks). path_length has no real-data floor.",
     }

@@ -27,8 +27,10 @@ from serving.mathart_render import (
     JULIA_BLOCK,
     JULIA_INTERIOR_DIM,
     JULIA_ITERS,
+    LINE_DENSITY,
     LISSAJOUS_SPAN,
     MARGIN,
+    ROSE_TURNS,
 )
 
 _INDEX = {name: i for i, name in enumerate(mathart.NAMES)}
@@ -117,40 +119,45 @@ def _curve(x: tf.Tensor, y: tf.Tensor, params: tf.Tensor, size: int) -> tf.Tenso
     stops, background = palette(params)
     dx = x - tf.concat([x[:, :1], x[:, :-1]], 1)
     dy = y - tf.concat([y[:, :1], y[:, :-1]], 1)
-    weight = tf.minimum(tf.sqrt(dx * dx + dy * dy) * (0.5 * size), 2.0)
+    weight = tf.minimum(tf.sqrt(dx * dx + dy * dy) * (0.5 * size), 2.0) * LINE_DENSITY
     t = np.arange(CURVE_POINTS) / CURVE_POINTS
     shade = tf.constant(np.abs((2.0 * t) % 1.0 * 2.0 - 1.0)[None, :], tf.float32) * tf.ones_like(x)
     return expose(splat(x, y, weight, shade, size, tf.shape(params)[0]), stops, background, _col(params, "gain"))
 
 
+def snap(x: tf.Tensor) -> tf.Tensor:
+    """The numpy renderer's `snap`: smooth, increasing, flat at whole numbers."""
+    for _ in range(2):
+        x = x - tf.sin(TAU * x) / TAU
+    return x
+
+
 def lissajous(params: tf.Tensor, size: int) -> tf.Tensor:
     t = tf.constant(np.linspace(0.0, LISSAJOUS_SPAN, CURVE_POINTS)[None, :], tf.float32)
     decay = tf.exp(-_col(params, "lis_damping") * t)
-    r = _col(params, "lis_ratio")
-
-    def wave(f, p):
-        return tf.sin(_col(params, f) * t + _col(params, p))
-
-    x = (wave("lis_f1", "lis_p1") + r * wave("lis_f2", "lis_p2")) * decay
-    y = (wave("lis_f3", "lis_p3") + r * wave("lis_f4", "lis_p4")) * decay
+    r, detune = _col(params, "lis_ratio"), _col(params, "lis_detune")
+    f1, f2 = snap(_col(params, "lis_f1")), snap(_col(params, "lis_f2")) + detune
+    f3, f4 = snap(_col(params, "lis_f3")), snap(_col(params, "lis_f4")) - detune
+    x = (tf.sin(f1 * t + _col(params, "lis_p1")) + r * tf.sin(f2 * t + _col(params, "lis_p2"))) * decay
+    y = (tf.sin(f3 * t + _col(params, "lis_p3")) + r * tf.sin(f4 * t + _col(params, "lis_p4"))) * decay
     scale = MARGIN / (1.0 + r)
     return _curve(x * scale, y * scale, params, size)
 
 
 def rose(params: tf.Tensor, size: int) -> tf.Tensor:
-    unit = tf.constant(np.linspace(0.0, 1.0, CURVE_POINTS)[None, :], tf.float32)
-    theta = unit * (TAU * _col(params, "rose_turns"))
+    theta = tf.constant(np.linspace(0.0, TAU * ROSE_TURNS, CURVE_POINTS)[None, :], tf.float32)
     offset = _col(params, "rose_offset")
-    r = (tf.cos(_col(params, "rose_k") * theta) + offset) * (MARGIN / (1.0 + offset))
+    k = snap(2.0 * _col(params, "rose_k")) / 2.0
+    r = (tf.cos(k * theta) + offset) * (MARGIN / (1.0 + offset))
     angle = theta + _col(params, "rose_rotation")
     return _curve(r * tf.cos(angle), r * tf.sin(angle), params, size)
 
 
 def hypotrochoid(params: tf.Tensor, size: int) -> tf.Tensor:
-    q, pen = _col(params, "hypo_q"), _col(params, "hypo_pen")
-    unit = tf.constant(np.linspace(0.0, 1.0, CURVE_POINTS)[None, :], tf.float32)
-    theta = unit * (TAU * _col(params, "hypo_turns"))
-    inner = (1.0 - q) / q * theta
+    lobes, loops, pen = snap(_col(params, "hypo_lobes")), snap(_col(params, "hypo_loops")), _col(params, "hypo_pen")
+    q = loops / lobes
+    theta = tf.constant(np.linspace(0.0, TAU, CURVE_POINTS)[None, :], tf.float32) * loops
+    inner = (lobes / loops - 1.0) * theta
     x = (1.0 - q) * tf.cos(theta) + pen * q * tf.cos(inner)
     y = (1.0 - q) * tf.sin(theta) - pen * q * tf.sin(inner)
     scale = MARGIN / ((1.0 - q) + pen * q)
@@ -168,7 +175,9 @@ def julia(params: tf.Tensor, size: int) -> tf.Tensor:
     rot = _col(params, "julia_rotation")[:, :, None]
     c, s = tf.cos(rot), tf.sin(rot)
     zx, zy = (c * gx - s * gy) * zoom, (s * gx + c * gy) * zoom
-    cre, cim = _col(params, "julia_c_re")[:, :, None], _col(params, "julia_c_im")[:, :, None]
+    angle, radius = _col(params, "julia_angle")[:, :, None], _col(params, "julia_radius")[:, :, None]
+    cre = radius * (0.5 * tf.cos(angle) - 0.25 * tf.cos(2.0 * angle))
+    cim = radius * (0.5 * tf.sin(angle) - 0.25 * tf.sin(2.0 * angle))
     count = tf.zeros_like(zx)
     for _ in range(JULIA_ITERS // JULIA_BLOCK):  # escape checked once per block, as in the numpy renderer
         alive = tf.cast(zx * zx + zy * zy <= JULIA_ESCAPE * JULIA_ESCAPE, tf.float32)

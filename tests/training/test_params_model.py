@@ -39,7 +39,7 @@ def test_bundle_has_images_and_params_outputs(params_bundle):
     assert config.outputs == ("images", "params") and config.model_family == "params-gan"
     assert config.image_size == (256, 256) and config.channels == 3 and config.class_names == mathart.FAMILIES
     assert config.parity_max_abs_diff <= 1e-4  # the learned part, params, as tight as any generator
-    assert config.extra["image_parity"]["share_within_1e-3"] >= 0.999
+    assert config.extra["image_parity"]["share_within_1e-3"] >= 0.99
     assert config.param_names == mathart.NAMES
     model = onnx.load(str(params_bundle / "model.onnx"))
     assert [o.name for o in model.graph.output] == ["images", "params"]
