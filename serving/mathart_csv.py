@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from serving.atomic import write_atomic
-from serving.mathart import FAMILIES, LOW, HIGH, NAMES, ParamsError, family_mask, sample_accepted
+from serving.mathart import FAMILIES, HIGH, LOW, NAMES, ParamsError, family_mask, sample_accepted
 
 HEADER = ("family", *NAMES)
 MAX_ROWS = 1_000_000

@@ -55,19 +55,32 @@ def test_acceptance_rule_keeps_good_and_rejects_degenerate(family):
     assert not mathart.accept(DEGENERATE[family], family), mathart.acceptance_figures(DEGENERATE[family], family)
 
 
-def test_small_change_in_parameters_is_a_small_change_in_pixels():
+def _change(family: str, slot: int, fraction: float) -> float:
+    """Mean pixel change when GOOD[family]'s `slot` moves by `fraction` of its range (inward at the top end)."""
+    vec = GOOD[family]
+    nudged = vec.copy()
+    step = fraction * (mathart.HIGH[slot] - mathart.LOW[slot])
+    nudged[slot] += step if vec[slot] + step <= mathart.HIGH[slot] else -step
+    return float(np.abs(mathart.render(vec, family, 128) - mathart.render(nudged, family, 128)).mean())
+
+
+@pytest.mark.parametrize("family, name", [("lissajous", "lis_p1"), ("rose", "rose_offset"), ("hypotrochoid", "hypo_pen"),
+                                          ("julia", "julia_angle"), ("clifford", "cl_a")])
+def test_small_change_in_parameters_is_a_small_change_in_pixels(family, name):
     """The renderer is continuous: the pixel change shrinks with the parameter change (no jumps in a latent walk)."""
-    for family, vec in GOOD.items():
-        slot = next(i for i, p in enumerate(mathart.PARAMS) if p.family == family)
-        span = mathart.HIGH[slot] - mathart.LOW[slot]
+    slot = NAMES.index(name)
+    tiny, small, large = _change(family, slot, 1e-5), _change(family, slot, 1e-4), _change(family, slot, 0.2)
+    assert 0 < tiny <= 0.3 * small and small <= 0.1 * large, (tiny, small, large)
 
-        def change(fraction: float) -> float:
-            nudged = vec.copy()
-            nudged[slot] += fraction * span if vec[slot] + fraction * span <= mathart.HIGH[slot] else -fraction * span
-            return float(np.abs(mathart.render(vec, family, 128) - mathart.render(nudged, family, 128)).mean())
 
-        tiny, small, large = change(1e-5), change(1e-4), change(0.2)
-        assert tiny <= 0.3 * small and small <= 0.1 * large, (family, tiny, small, large)
+def test_snap_lingers_on_whole_numbers_and_never_jumps():
+    from serving.mathart_render import snap
+
+    x = np.linspace(1.0, 4.0, 30001)
+    y = snap(x)
+    assert np.all(np.diff(y) >= -1e-12) and np.max(np.diff(y)) < 4 * (x[1] - x[0]) + 1e-12  # increasing, slope <= 4
+    np.testing.assert_allclose(snap(np.array([1.0, 2.0, 3.0])), [1.0, 2.0, 3.0], atol=1e-12)
+    assert np.mean(np.abs(y - np.round(y)) < 0.064) > 0.65  # most of an evenly turned dial sits on whole numbers
 
 
 def test_out_of_range_and_nan_are_refused_by_name():
