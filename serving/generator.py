@@ -216,11 +216,6 @@ class Generator:
         return to_uint8(out)
 
 
-def _run_params(generator: Generator, z: np.ndarray, y: np.ndarray | None) -> np.ndarray:
-    feed = {"z": np.ascontiguousarray(z, np.float32), **({"y": np.ascontiguousarray(y, np.float32)} if y is not None else {})}
-    return generator.session.run(["params"], feed)[0]
-
-
 def _make_session(model_path: Path, threads: int | None):
     import onnxruntime as ort
 

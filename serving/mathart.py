@@ -97,9 +97,11 @@ def check_params(params: np.ndarray, family: str | int) -> np.ndarray:
     if vec.shape != (len(PARAMS),):
         raise ParamsError(f"a parameter vector has {len(PARAMS)} values ({', '.join(NAMES)}), got shape {list(vec.shape)}")
     for i in np.flatnonzero(family_mask(family)):
-        if not LOW[i] <= vec[i] <= HIGH[i]:  # NaN fails both comparisons, so it is refused here too
+        # A float32 copy of a limit (what model.onnx clips to) may lie a rounding step outside it: allowed, then clipped.
+        slack = 1e-6 * max(1.0, abs(LOW[i]), abs(HIGH[i]))
+        if not LOW[i] - slack <= vec[i] <= HIGH[i] + slack:  # NaN fails both comparisons, so it is refused too
             raise ParamsError(f"parameter {NAMES[i]} is {vec[i]:g}, outside its range {LOW[i]:g}..{HIGH[i]:g}")
-    return vec
+    return np.clip(vec, LOW, HIGH)  # NaN in a slot this family ignores stays NaN, and is never read
 
 
 def render(params: np.ndarray, family: str | int, size: int = 64) -> np.ndarray:
@@ -118,8 +120,11 @@ def render_mix(params: np.ndarray, y: np.ndarray, size: int = 64) -> np.ndarray:
     """
     from serving.mathart_render import palette
 
+    y = np.asarray(y, np.float64)
+    if y.ndim != 2 or y.shape != (len(params), len(FAMILIES)):
+        raise ParamsError(f"y must have shape [{len(params)}, {len(FAMILIES)}], got {list(y.shape)}")
     out = np.empty((len(params), size, size, 3), dtype=np.float32)
-    for i, (vec, weights) in enumerate(zip(params, np.asarray(y, np.float64))):
+    for i, (vec, weights) in enumerate(zip(params, y)):
         order = np.argsort(-weights, kind="stable")  # ties go to the first family, as argmax does in the graph
         strength = float(np.clip(weights[order[0]] - weights[order[1]], 0.0, 1.0))
         _, background = palette(dict(zip(NAMES, np.asarray(vec, np.float64).tolist())))
@@ -130,6 +135,8 @@ def render_mix(params: np.ndarray, y: np.ndarray, size: int = 64) -> np.ndarray:
 
 def render_batch(params: np.ndarray, labels: np.ndarray, size: int = 64) -> np.ndarray:
     """Draw a batch: params [n, P] and family indices [n] -> float32 [n, size, size, 3]."""
+    if len(params) != len(labels):
+        raise ParamsError(f"{len(params)} parameter vectors but {len(labels)} families")
     out = np.empty((len(params), size, size, 3), dtype=np.float32)
     for i, (vec, label) in enumerate(zip(params, labels)):
         out[i] = render(vec, int(label), size)

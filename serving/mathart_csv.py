@@ -40,11 +40,17 @@ def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """(params float64 [n, P], labels int64 [n]) from a CSV; ParamsError with file, line and column otherwise."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark, as spreadsheets write it, is not a column
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
         raise ParamsError(f"cannot read parameter table {path}: {reason}") from None
-    rows = csv.reader(io.StringIO(text))
+    try:
+        return _parse(path, csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise ParamsError(f"{path} is not a readable CSV table: {exc}") from None
+
+
+def _parse(path: Path, rows) -> tuple[np.ndarray, np.ndarray]:
     header = next(rows, None)
     if header is None:
         raise ParamsError(f"{path} is empty; it needs a header line: {','.join(HEADER)}")
@@ -52,6 +58,9 @@ def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     missing = [h for h in HEADER if h not in header]
     if missing:
         raise ParamsError(f"{path} line 1: missing column(s) {', '.join(missing)}")
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise ParamsError(f"{path} line 1: column(s) {', '.join(repeated)} appear more than once")
     unknown = [h for h in header if h not in HEADER]
     if unknown:
         raise ParamsError(f"{path} line 1: unknown column(s) {', '.join(unknown)}")

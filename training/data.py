@@ -290,6 +290,16 @@ def dataset_kind(spec: str) -> str:
     return kind
 
 
+def drawn_params_dataset(spec: str, size: int) -> Dataset:
+    """A parameter table's rows drawn at `size` by the numpy renderer: the pixel dataset that judges a model trained
+    on `params:FILE.csv` (for `mathart-params` it is simply `mathart`)."""
+    params = _load_params(spec, 10_000)
+    train = mathart.render_batch(from_unit_params(params.images), params.labels, size) * 2.0 - 1.0
+    held = mathart.render_batch(from_unit_params(params.heldout_images), params.heldout_labels, size) * 2.0 - 1.0
+    return Dataset("params-drawn", train.astype(np.float32), params.labels, params.class_names, held.astype(np.float32),
+                   params.heldout_labels, params.source + f", drawn at {size}x{size}")
+
+
 def preflight(spec: str) -> None:
     """Checks that need no training machinery, run before a run folder is made: a parameter table is read whole,
     so a bad row stops the run with one line and nothing written."""

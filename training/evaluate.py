@@ -25,7 +25,7 @@ from serving.generator import BundleError, Generator
 from serving.latents import one_hot, z_batch
 from training import evaluate_walks as walks
 from training import metrics
-from training.data import cache_root
+from training.data import DataError, cache_root
 
 CLASSIFIER_VERSION = 1
 EVAL_SEED_BASE = 3_000_000_000  # far from the seeds people type, and from the export's parity seeds
@@ -134,7 +134,12 @@ def evaluate(bundle: Path, samples: int = 5000, classifier_epochs: int = 12, ver
         raise EvalError(f"{bundle}/config.json does not say which dataset trained it (extra.training.dataset)")
     # A parameter model is judged on its parameters drawn like its data: the `mathart` pixel dataset at 64x64.
     spec, size = walks.classifier_dataset(gen, spec)
-    data = load_dataset(spec, size, training.get("dataset_size", 10000))
+    if spec.startswith("params:"):
+        from training.data import drawn_params_dataset
+
+        data = drawn_params_dataset(spec, size)
+    else:
+        data = load_dataset(spec, size, training.get("dataset_size", 10000))
     clf, clf_accuracy = domain_classifier(data, spec, classifier_epochs, verbose)
     train_x, train_y, held_x, held_y = _reference(data, spec, size)
     z, y, fake_y = _eval_inputs(gen, samples)
@@ -235,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         bundle = Path(args.bundle)
         result = evaluate(bundle, args.samples, args.classifier_epochs)
         failures = failed_checks(result, checks)
-    except (EvalError, BundleError) as exc:
+    except (EvalError, BundleError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for name, fig in result["figures"].items():

@@ -32,6 +32,7 @@ PARITY_TOLERANCE = 1e-4
 # beyond 1e-3). The rest agree within 1e-3; the share is recorded in config.json and the card.
 RENDERER_PARITY_TOLERANCE = 1e-3
 IMAGE_PARITY_SHARE = 0.99
+WORST_IMAGE_SHARE = 0.95
 PARITY_SEEDS = 64
 
 
@@ -140,11 +141,16 @@ def validate(model_path: Path, config: GeneratorConfig, reference) -> tuple[floa
     image_parity = None
     if learned == "params":
         pixel = np.abs(onnx_out["images"] - keras_out["images"]).max(axis=-1)
-        image_parity = {"share_within_1e-3": round(float((pixel <= RENDERER_PARITY_TOLERANCE).mean()), 6),
+        per_image = (pixel <= RENDERER_PARITY_TOLERANCE).mean(axis=(1, 2))
+        image_parity = {"share_within_1e-3": round(float(per_image.mean()), 6),
+                        "worst_image_share": round(float(per_image.min()), 6),
                         "max_abs_diff": float(pixel.max()), "mean_abs_diff": float(pixel.mean())}
-        if image_parity["share_within_1e-3"] < IMAGE_PARITY_SHARE:
-            raise ExportError(f"onnxruntime and Keras draw different images: only {image_parity['share_within_1e-3']:.4%} "
-                              f"of pixels agree within {RENDERER_PARITY_TOLERANCE} (need {IMAGE_PARITY_SHARE:.1%})")
+        # Over the batch, and per image, so one wrong picture cannot hide in the average (a chaotic Clifford orbit
+        # alone has moved up to 2.4% of one image's pixels).
+        if per_image.mean() < IMAGE_PARITY_SHARE or per_image.min() < WORST_IMAGE_SHARE:
+            raise ExportError(f"onnxruntime and Keras draw different images: {per_image.mean():.4%} of pixels agree "
+                              f"within {RENDERER_PARITY_TOLERANCE} (need {IMAGE_PARITY_SHARE:.0%}), and "
+                              f"{per_image.min():.4%} in the worst image (need {WORST_IMAGE_SHARE:.0%})")
     for batch in (1, 37):
         zb, yb = parity_inputs(config.latent_dim, config.num_classes, batch)
         out = session.run(["images"], {"z": zb, **({"y": yb} if yb is not None else {})})[0]

@@ -91,13 +91,15 @@ def splat(x: tf.Tensor, y: tf.Tensor, weight: tf.Tensor, shade: tf.Tensor, size:
     py = (0.5 - y * 0.5) * size - 0.5
     x0, y0 = tf.floor(px), tf.floor(py)
     fx, fy = px - x0, py - y0
-    row = tf.cast(tf.range(batch), tf.float32)[:, None] * float(size * size)
-    plane = tf.cast(batch * size * size, tf.int64)  # offset of the second plane
+    # Pixel indices in int64: float32 is exact only below 2^24, which 256 images of 256x256 already reach.
+    row = tf.range(tf.cast(batch, tf.int64), dtype=tf.int64)[:, None] * (size * size)
+    plane = tf.cast(batch, tf.int64) * (size * size)  # offset of the second plane
     indices, updates = [], []
     for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
         xi, yi = x0 + dx, y0 + dy
         ok = tf.cast((xi >= 0) & (xi < size) & (yi >= 0) & (yi < size), tf.float32)
-        flat = tf.cast(row + tf.clip_by_value(yi, 0, size - 1) * size + tf.clip_by_value(xi, 0, size - 1), tf.int64)
+        col = tf.cast(tf.clip_by_value(xi, 0, size - 1), tf.int64)
+        flat = row + tf.cast(tf.clip_by_value(yi, 0, size - 1), tf.int64) * size + col
         mass = w * ok * weight
         indices += [tf.reshape(flat, [-1, 1]), tf.reshape(flat + plane, [-1, 1])]
         updates += [tf.reshape(mass, [-1, 1]), tf.reshape(mass * shade, [-1, 1])]

@@ -128,6 +128,20 @@ def test_mix_fades_through_the_background():
     assert np.ptp(quarter) > 0.05  # three quarters hypotrochoid: drawn again, at half strength
 
 
+def test_csv_with_a_byte_order_mark_or_a_repeated_column(tmp_path):
+    params, labels = mathart.sample_accepted(2, seed=2)
+    text = to_csv(params, labels)
+    path = _table(tmp_path, "\ufeff" + text)  # as a spreadsheet saves it
+    np.testing.assert_array_equal(read_csv(path)[0], params)
+    header, *rows = text.splitlines()
+    path = _table(tmp_path, "\n".join([header + ",hue", *(r + ",0.5" for r in rows)]) + "\n")
+    with pytest.raises(ParamsError, match="column\\(s\\) hue appear more than once"):
+        read_csv(path)
+    path = _table(tmp_path, header + "\n" + "rose," + "x" * 200_000 + "\n")
+    with pytest.raises(ParamsError, match="not a readable CSV table"):
+        read_csv(path)
+
+
 def test_csv_round_trip_is_exact(tmp_path):
     params, labels = mathart.sample_accepted(5, seed=1)
     path = tmp_path / "table.csv"

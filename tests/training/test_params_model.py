@@ -1,6 +1,5 @@
 """The parameter GAN: trains, exports one model.onnx that draws, agrees with the numpy renderer, serves without TF."""
 
-import dataclasses
 import subprocess
 import sys
 
@@ -40,6 +39,7 @@ def test_bundle_has_images_and_params_outputs(params_bundle):
     assert config.image_size == (256, 256) and config.channels == 3 and config.class_names == mathart.FAMILIES
     assert config.parity_max_abs_diff <= 1e-4  # the learned part, params, as tight as any generator
     assert config.extra["image_parity"]["share_within_1e-3"] >= 0.99
+    assert config.extra["image_parity"]["worst_image_share"] >= 0.95
     assert config.param_names == mathart.NAMES
     model = onnx.load(str(params_bundle / "model.onnx"))
     assert [o.name for o in model.graph.output] == ["images", "params"]
@@ -60,6 +60,19 @@ def test_rendering_is_deterministic_on_several_threads(params_bundle):
     params = gen.params(z, y)
     assert params.shape == (24, len(mathart.NAMES))
     assert np.all(params >= mathart.LOW.astype(np.float32)) and np.all(params <= mathart.HIGH.astype(np.float32))
+
+
+def test_params_at_the_float32_limits_are_drawn(params_bundle):
+    """model.onnx clips to float32 copies of the limits, a rounding step outside some of them: numpy draws them."""
+    gen = Generator.from_pretrained(params_bundle)
+    z = np.full((10, gen.latent_dim), 40.0, np.float32)  # saturates the tanh: every value at a limit
+    z[5:] *= -1
+    y = np.eye(5, dtype=np.float32)[np.arange(10) % 5]
+    params = gen.params(z, y)
+    at_limit = np.isclose(params, mathart.LOW.astype(np.float32)) | np.isclose(params, mathart.HIGH.astype(np.float32))
+    assert at_limit.mean() > 0.5
+    drawn = mathart.render_mix(params.astype(np.float64), y, 64)
+    assert drawn.shape == (10, 64, 64, 3) and np.isfinite(drawn).all()
 
 
 def test_onnx_images_match_the_numpy_renderer(params_bundle):
@@ -137,4 +150,3 @@ def test_params_dataset_round_trips_through_a_table(tmp_path):
     assert data.images.min() >= -1 and data.images.max() <= 1
     restored = from_unit_params(np.concatenate([data.images, data.heldout_images]))
     assert np.allclose(np.sort(restored, axis=0), np.sort(params, axis=0), atol=1e-5)
-    assert dataclasses.is_dataclass(data)
