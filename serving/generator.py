@@ -204,11 +204,17 @@ class Generator:
         z, y = self._check_inputs(z, y)
         h, w = self.config.image_size
         out = np.empty((len(z), h, w, self.config.channels), dtype=np.float32)
+        # A renderer model draws each row with its dominant family's subgraph, once per family present in a call:
+        # rows grouped by family make each call run one subgraph (R2's 4x4 grid of mixed families: 3x faster).
+        # Rows are independent, so the pixels are the same in any order.
+        order = np.argsort(np.argmax(y, axis=1), kind="stable") if y is not None and "params" in self.config.outputs \
+            else np.arange(len(z))
         for start in range(0, len(z), batch_size):
-            feed = {"z": z[start : start + batch_size]}
+            rows = order[start : start + batch_size]
+            feed = {"z": z[rows]}
             if y is not None:
-                feed["y"] = y[start : start + batch_size]
-            out[start : start + batch_size] = self.session.run(["images"], feed)[0]
+                feed["y"] = y[rows]
+            out[rows] = self.session.run(["images"], feed)[0]
         if output == "float":
             return out
         from serving.grid import to_uint8
