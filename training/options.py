@@ -114,8 +114,9 @@ EXAMPLES = """examples:
   python -m training.train --dataset mathart --model dcgan --augment --epochs 40 --out runs/mathart-dcgan
   python -m training.train --dataset folder:./faces --image-size 64 --loss hinge --spectral-norm --out runs/faces
   python -m training.train --dataset mnist --model vae --conditional --out runs/mnist-cvae
-  python -m training.train --dataset mathart-params --model params --conditional --loss hinge --spectral-norm \
-      --lr 2e-4 --d-lr 2e-4 --beta1 0 --beta2 0.9 --batch-size 256 --max-steps 6000 --out runs/mathart-params
+  python -m training.train --dataset mathart-params --model params --conditional --loss hinge --spectral-norm \\
+      --lr 1e-4 --d-lr 2e-4 --beta1 0 --beta2 0.9 --ema 0.9995 --batch-size 256 --latent-dim 32 --max-steps 36000 \\
+      --epochs 5000 --out runs/mathart-params
   python -m training.train --out runs/mnist-cdcgan --resume --epochs 80      # continue a run
 GPU: pip install 'tensorflow[and-cuda]==2.21.0' in place of tensorflow-cpu; several GPUs are used automatically.
 """
