@@ -160,11 +160,9 @@ class Generator:
         if "params" not in self.config.outputs:
             raise ValueError(f"{self.config.name} draws pixels directly; it has no params output")
         z, y = self._check_inputs(z, y)
-        parts = []
-        for start in range(0, len(z), batch_size):
-            feed = {"z": z[start : start + batch_size], **({"y": y[start : start + batch_size]} if y is not None else {})}
-            parts.append(self.session.run(["params"], feed)[0])
-        return np.concatenate(parts) if parts else np.empty((0, len(self.config.param_names)), np.float32)
+        out = np.empty((len(z), len(self.config.param_names)), dtype=np.float32)
+        self._run("params", z, y, batch_size, out)
+        return out
 
     @property
     def batch_hint(self) -> int:
@@ -199,22 +197,24 @@ class Generator:
             raise ValueError("this model is not conditional; it takes no y")
         return z, y
 
+    def _run(self, name: str, z: np.ndarray, y: np.ndarray | None, batch_size: int, out: np.ndarray) -> None:
+        """Fill `out` with output `name` for checked z (and y), `batch_size` rows per onnxruntime call."""
+        # A renderer model draws each row with its dominant family's subgraph, once per family present in a call:
+        # rows grouped by family make each call run one subgraph (R2's 4x4 grid of mixed families: 33.6 -> 27.4 s).
+        # Rows are independent, so the result is the same in any order.
+        order = np.argsort(np.argmax(y, axis=1), kind="stable") if y is not None and "params" in self.config.outputs \
+            else np.arange(len(z))
+        for start in range(0, len(z), batch_size):
+            rows = order[start : start + batch_size]
+            feed = {"z": z[rows], **({"y": y[rows]} if y is not None else {})}
+            out[rows] = self.session.run([name], feed)[0]
+
     def __call__(self, z: np.ndarray, y: np.ndarray | None = None, batch_size: int = 256, output: str = "uint8") -> np.ndarray:
         """Images for each row of z (and y): uint8 [n, h, w, c] by default, or float32 in [0, 1] with output='float'."""
         z, y = self._check_inputs(z, y)
         h, w = self.config.image_size
         out = np.empty((len(z), h, w, self.config.channels), dtype=np.float32)
-        # A renderer model draws each row with its dominant family's subgraph, once per family present in a call:
-        # rows grouped by family make each call run one subgraph (R2's 4x4 grid of mixed families: 3x faster).
-        # Rows are independent, so the pixels are the same in any order.
-        order = np.argsort(np.argmax(y, axis=1), kind="stable") if y is not None and "params" in self.config.outputs \
-            else np.arange(len(z))
-        for start in range(0, len(z), batch_size):
-            rows = order[start : start + batch_size]
-            feed = {"z": z[rows]}
-            if y is not None:
-                feed["y"] = y[rows]
-            out[rows] = self.session.run(["images"], feed)[0]
+        self._run("images", z, y, batch_size, out)
         if output == "float":
             return out
         from serving.grid import to_uint8

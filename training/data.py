@@ -170,6 +170,18 @@ def from_unit_params(unit: np.ndarray) -> np.ndarray:
     return np.clip(real, mathart.LOW, mathart.HIGH)
 
 
+def _read_table(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """A `params:FILE.csv` table, its errors as one-line DataErrors."""
+    from serving.mathart_csv import read_csv
+
+    if not path:
+        raise DataError("params: needs a file, e.g. --dataset params:./favourites.csv")
+    try:
+        return read_csv(path)
+    except mathart.ParamsError as exc:
+        raise DataError(str(exc)) from None
+
+
 def _load_params(spec: str, count: int) -> Dataset:
     """The parameter dataset: `mathart-params` (drawn from the prior, accepted) or `params:FILE.csv`."""
     names = list(mathart.FAMILIES)
@@ -178,15 +190,8 @@ def _load_params(spec: str, count: int) -> Dataset:
         held, held_labels = mathart_params_cached(max(len(names), count // 10), 1)  # other seeds: never trained on
         source = f"mathart-params: {count:,} accepted parameter vectors ({', '.join(names)}) from the broad prior, seed 0"
     else:
-        from serving.mathart_csv import read_csv
-
         path = spec[len("params:"):]
-        if not path:
-            raise DataError("params: needs a file, e.g. --dataset params:./favourites.csv")
-        try:
-            rows, row_labels = read_csv(path)
-        except mathart.ParamsError as exc:
-            raise DataError(str(exc)) from None
+        rows, row_labels = _read_table(path)
         if len(rows) < 2 * len(names):
             raise DataError(f"{path} has {len(rows)} rows; the parameter GAN needs at least {2 * len(names)}")
         order = np.random.default_rng(0).permutation(len(rows))
@@ -304,14 +309,7 @@ def preflight(spec: str) -> None:
     """Checks that need no training machinery, run before a run folder is made: a parameter table is read whole,
     so a bad row stops the run with one line and nothing written."""
     if dataset_kind(spec) == "params":
-        from serving.mathart_csv import read_csv
-
-        if not spec[len("params:"):]:
-            raise DataError("params: needs a file, e.g. --dataset params:./favourites.csv")
-        try:
-            read_csv(spec[len("params:"):])
-        except mathart.ParamsError as exc:
-            raise DataError(str(exc)) from None
+        _read_table(spec[len("params:"):])
 
 
 def load_dataset(spec: str, image_size: int | None = None, mathart_count: int = 10000) -> Dataset:
