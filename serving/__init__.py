@@ -1,6 +1,7 @@
 """Serving side of ganimate: numpy + onnxruntime + PIL/imageio. Never imports TensorFlow."""
 
-from serving.generator import BundleError, Generator
-from serving.render import Recipe, RecipeError, render
+from serving.errors import BundleError, InputError
+from serving.generator import Generator
+from serving.render import Recipe, render
 
-__all__ = ["BundleError", "Generator", "Recipe", "RecipeError", "render"]
+__all__ = ["BundleError", "Generator", "Recipe", "InputError", "render"]

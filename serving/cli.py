@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from serving.atomic import write_atomic
-from serving.generator import BundleError, Generator
-from serving.hub import HubError
+from serving.errors import GanimateError, InputError
+from serving.generator import Generator
 from serving.latents import MAX_SEEDS, parse_classes, parse_int_list
 from serving.paths import EASINGS, PATH_KINDS
-from serving.render import FORMATS, MAX_GRID, RESAMPLES, Recipe, RecipeError, render
+from serving.render import FORMATS, MAX_GRID, RESAMPLES, Recipe, render
+from serving.sample import DEFAULT_SAMPLE_SEEDS
 
 EXIT_USAGE = 2
 
@@ -36,17 +37,15 @@ EXAMPLES = """examples:
 """
 
 
-class UsageError(ValueError):
-    pass
 
 
 def _grid(text: str) -> tuple[int, int]:
     try:
         rows, cols = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise UsageError(f"--grid must look like 2x3, got {text!r}") from None
+        raise InputError(f"--grid must look like 2x3, got {text!r}") from None
     if not (1 <= rows <= MAX_GRID and 1 <= cols <= MAX_GRID):
-        raise UsageError(f"--grid rows and cols must be in 1..{MAX_GRID}, got {text}")
+        raise InputError(f"--grid rows and cols must be in 1..{MAX_GRID}, got {text}")
     return rows, cols
 
 
@@ -60,7 +59,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         try:
             recipe = Recipe.from_json(Path(args.recipe).read_text())
         except OSError as exc:
-            raise UsageError(f"cannot read --recipe {args.recipe}: {exc.strerror}") from None
+            raise InputError(f"cannot read --recipe {args.recipe}: {exc.strerror}") from None
         if recipe.bundle_sha256 and recipe.bundle_sha256 != gen.config.sha256:
             print("warning: the recipe was made with another bundle; the output will differ", file=sys.stderr)
     else:
@@ -73,7 +72,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             bundle_sha256=gen.config.sha256, name=args.name,
         )
     if not np.isfinite(recipe.truncation):
-        raise UsageError("--truncation must be a finite number")
+        raise InputError("--truncation must be a finite number")
     started = time.perf_counter()
     data = render(gen, recipe)
     ms = (time.perf_counter() - started) * 1000
@@ -91,11 +90,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
     gen = _load(args.bundle, args.threads)
     seeds = parse_int_list(args.seeds, "seed", max_count=MAX_SEEDS)
     if not np.isfinite(args.truncation):
-        raise UsageError("--truncation must be a finite number")
+        raise InputError("--truncation must be a finite number")
     classes = parse_classes(args.classes, gen.config.class_names) if args.classes else None
     out = Path(args.out)
     if out.suffix not in (".npz", ".png"):
-        raise UsageError(f"--out must end in .png or .npz, got {out.name}")
+        raise InputError(f"--out must end in .png or .npz, got {out.name}")
     samples = sample(gen, seeds, classes, args.truncation)
     write_atomic(out, to_npz(samples) if out.suffix == ".npz" else to_png(samples))
     print(f"wrote {out}: {summary(samples)}")
@@ -106,9 +105,9 @@ def _shard(text: str) -> tuple[int, int]:
     try:
         i, n = (int(v) for v in text.split("/"))
     except ValueError:
-        raise UsageError(f"--shard must look like 0/4 (this shard / shards), got {text!r}") from None
+        raise InputError(f"--shard must look like 0/4 (this shard / shards), got {text!r}") from None
     if not (n >= 1 and 0 <= i < n):
-        raise UsageError(f"--shard i/n needs 0 <= i < n, got {text}")
+        raise InputError(f"--shard i/n needs 0 <= i < n, got {text}")
     return i, n
 
 
@@ -117,18 +116,18 @@ def _gallery(args: argparse.Namespace):
 
     db = Path(args.db)
     if args.command == "gallery" and not db.is_file():
-        raise UsageError(f"no gallery at {db}; make one with `python -m serving batch --db {db} ...`")
+        raise InputError(f"no gallery at {db}; make one with `python -m serving batch --db {db} ...`")
     try:
         return Gallery(db, args.out if args.command == "batch" else None)
     except sqlite3.Error as exc:
-        raise UsageError(f"cannot open gallery {db}: {exc}") from None
+        raise InputError(f"cannot open gallery {db}: {exc}") from None
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from serving.gallery import run_batch
 
     if not 1 <= args.count <= 1_000_000:
-        raise UsageError(f"--count must be in 1..1000000, got {args.count}")
+        raise InputError(f"--count must be in 1..1000000, got {args.count}")
     shard, shards = _shard(args.shard)
     gen = _load(args.bundle, args.threads)
     with _gallery(args) as gallery:
@@ -143,7 +142,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
     bundle = Path(args.bundle)
     if not (bundle / "config.json").is_file():
-        raise UsageError(f"--bundle {bundle} is not a bundle folder (no config.json)")
+        raise InputError(f"--bundle {bundle} is not a bundle folder (no config.json)")
     files = hub.bundle_files(bundle)
     if args.dry_run:
         print(f"would upload {len(files)} files ({sum(n for _, n in files) / 1e6:.2f} MB) to model repo {args.repo} "
@@ -181,10 +180,10 @@ def cmd_gallery(args: argparse.Namespace) -> int:
                       f"{e.path}  {e.recipe.name}")
             return 0
         if args.id is None:
-            raise UsageError(f"gallery {args.action} needs an ID (see `gallery list`)")
+            raise InputError(f"gallery {args.action} needs an ID (see `gallery list`)")
         entry = gallery.get(args.id)
         if entry is None:
-            raise UsageError(f"gallery has no render {args.id}")
+            raise InputError(f"gallery has no render {args.id}")
         if args.action == "show":
             print(json.dumps({"id": entry.id, "path": str(entry.path), "bytes": entry.bytes, "render_ms": entry.render_ms,
                               "created_at": entry.created_at, "bundle_sha256": entry.bundle_sha256,
@@ -192,10 +191,10 @@ def cmd_gallery(args: argparse.Namespace) -> int:
             return 0
         # regenerate: render the stored recipe again and compare with the stored file, byte for byte.
         if not args.bundle:
-            raise UsageError("gallery regenerate needs --bundle (the bundle the render was made with)")
+            raise InputError("gallery regenerate needs --bundle (the bundle the render was made with)")
         gen = _load(args.bundle, args.threads)
         if gen.config.sha256 != entry.bundle_sha256:
-            raise UsageError(f"render {entry.id} was made with bundle {entry.bundle_sha256[:12]}..., not {gen.config.sha256[:12]}...")
+            raise InputError(f"render {entry.id} was made with bundle {entry.bundle_sha256[:12]}..., not {gen.config.sha256[:12]}...")
         data = render(gen, entry.recipe)
         stored = entry.path.read_bytes() if entry.path.is_file() else None
         if args.out:
@@ -242,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_render)
 
     s = sub.add_parser("sample", parents=[common], help="a PNG grid or an .npz of images and labels")
-    s.add_argument("--seeds", default="0-63")
+    s.add_argument("--seeds", default=DEFAULT_SAMPLE_SEEDS, help=f"like 0-31,40 (default {DEFAULT_SAMPLE_SEEDS})")
     s.add_argument("--classes", default=None, help="one class for all seeds, or one per seed")
     s.add_argument("--out", required=True, help="grid.png or data.npz")
     s.set_defaults(func=cmd_sample)
@@ -289,6 +288,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, BundleError, RecipeError, ValueError, HubError) as exc:
+    except GanimateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

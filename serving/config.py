@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from serving.errors import BundleError
 from serving.latents import LATENT_ALGORITHM
 
 FORMAT_VERSION = 1
@@ -19,8 +20,6 @@ REQUIRED = ("name", "latent_dim", "image_size", "channels")
 OUTPUT_SETS = (("images",), ("images", "params"))
 
 
-class ConfigError(ValueError):
-    """config.json cannot be used; the message names the key."""
 
 
 @dataclass(frozen=True)
@@ -69,20 +68,20 @@ class GeneratorConfig:
     @classmethod
     def from_dict(cls, raw: Any) -> GeneratorConfig:
         if not isinstance(raw, dict):
-            raise ConfigError("config.json must hold a JSON object")
+            raise BundleError("config.json must hold a JSON object")
         for key in REQUIRED:
             if key not in raw:
-                raise ConfigError(f"config.json is missing required key {key!r}")
+                raise BundleError(f"config.json is missing required key {key!r}")
         version = raw.get("format_version", FORMAT_VERSION)
         if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise ConfigError(f"config.json key 'format_version' is {version!r}; this ganimate reads up to {FORMAT_VERSION}")
+            raise BundleError(f"config.json key 'format_version' is {version!r}; this ganimate reads up to {FORMAT_VERSION}")
         algorithm = raw.get("latent_algorithm", LATENT_ALGORITHM)
         if algorithm != LATENT_ALGORITHM:
-            raise ConfigError(f"config.json key 'latent_algorithm' is {algorithm!r}; only {LATENT_ALGORITHM!r} is known")
+            raise BundleError(f"config.json key 'latent_algorithm' is {algorithm!r}; only {LATENT_ALGORITHM!r} is known")
 
         def positive_int(key: str, value: Any) -> int:
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ConfigError(f"config.json key {key!r} must be a positive integer, got {value!r}")
+                raise BundleError(f"config.json key {key!r} must be a positive integer, got {value!r}")
             return value
 
         latent_dim = positive_int("latent_dim", raw["latent_dim"])
@@ -90,23 +89,23 @@ class GeneratorConfig:
         if isinstance(size, int):
             size = [size, size]
         if not isinstance(size, list) or len(size) != 2:
-            raise ConfigError(f"config.json key 'image_size' must be [height, width], got {raw['image_size']!r}")
+            raise BundleError(f"config.json key 'image_size' must be [height, width], got {raw['image_size']!r}")
         size = (positive_int("image_size", size[0]), positive_int("image_size", size[1]))
         channels = raw["channels"]
         if channels not in (1, 3):
-            raise ConfigError(f"config.json key 'channels' must be 1 or 3, got {channels!r}")
+            raise BundleError(f"config.json key 'channels' must be 1 or 3, got {channels!r}")
         num_classes = raw.get("num_classes", 0)
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
-            raise ConfigError(f"config.json key 'num_classes' must be a whole number >= 0, got {num_classes!r}")
+            raise BundleError(f"config.json key 'num_classes' must be a whole number >= 0, got {num_classes!r}")
         names = raw.get("class_names") or [str(i) for i in range(num_classes)]
         if not isinstance(names, list) or len(names) != num_classes or not all(isinstance(n, str) for n in names):
-            raise ConfigError(f"config.json key 'class_names' must list {num_classes} names, got {names!r}")
+            raise BundleError(f"config.json key 'class_names' must list {num_classes} names, got {names!r}")
         inputs = tuple(raw.get("inputs") or (("z", "y") if num_classes else ("z",)))
         if inputs != (("z", "y") if num_classes else ("z",)):
-            raise ConfigError(f"config.json key 'inputs' is {list(inputs)}, which does not fit num_classes={num_classes}")
+            raise BundleError(f"config.json key 'inputs' is {list(inputs)}, which does not fit num_classes={num_classes}")
         outputs = tuple(raw.get("outputs") or ("images",))
         if outputs not in OUTPUT_SETS:
-            raise ConfigError(f"config.json key 'outputs' must be ['images'] or ['images', 'params'], got {list(outputs)}")
+            raise BundleError(f"config.json key 'outputs' must be ['images'] or ['images', 'params'], got {list(outputs)}")
         if outputs == ("images", "params"):
             _check_params_contract(raw.get("extra"))
         known = {f.name for f in dataclasses.fields(cls)}
@@ -134,7 +133,7 @@ class GeneratorConfig:
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"config.json is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+            raise BundleError(f"config.json is not valid JSON: {exc.msg} at line {exc.lineno}") from None
         return cls.from_dict(raw)
 
 
@@ -142,11 +141,11 @@ def _check_params_contract(extra) -> None:
     """A model with a `params` output documents its columns: extra.params.names, low and high of equal length."""
     spec = extra.get("params") if isinstance(extra, dict) else None
     if not isinstance(spec, dict):
-        raise ConfigError("config.json key 'extra.params' must describe the params output (names, low, high)")
+        raise BundleError("config.json key 'extra.params' must describe the params output (names, low, high)")
     names, low, high = spec.get("names"), spec.get("low"), spec.get("high")
     if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
-        raise ConfigError("config.json key 'extra.params.names' must be a list of parameter names")
+        raise BundleError("config.json key 'extra.params.names' must be a list of parameter names")
     for key, values in (("low", low), ("high", high)):
         if not (isinstance(values, list) and len(values) == len(names)
                 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
-            raise ConfigError(f"config.json key 'extra.params.{key}' must list {len(names)} numbers")
+            raise BundleError(f"config.json key 'extra.params.{key}' must list {len(names)} numbers")

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from serving.config import ConfigError, GeneratorConfig
+from serving.config import GeneratorConfig
+from serving.errors import BundleError, InputError
 
 STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
 BUNDLE_FILES = ("config.json", "model.onnx")
@@ -25,8 +26,6 @@ OPTIONAL_FILES = ("README.md", "samples.png")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
-class BundleError(ValueError):
-    """A bundle cannot be used safely; the message says why."""
 
 
 def sha256_file(path: Path) -> str:
@@ -143,7 +142,7 @@ class Generator:
                 raise BundleError(f"bundle {bundle} has no {path.name}")
         try:
             config = GeneratorConfig.from_json(config_path.read_text())
-        except ConfigError as exc:
+        except BundleError as exc:
             raise BundleError(f"{config_path}: {exc}") from None
         if not re.fullmatch(r"[0-9a-f]{64}", config.sha256):
             raise BundleError(f"{config_path}: key 'sha256' must be the 64-hex sha256 of model.onnx")
@@ -158,7 +157,7 @@ class Generator:
         """The parameter vectors [n, P] a renderer model draws for z (and y), in the ranges of
         `config.extra["params"]`; redraw them at any size with `serving.mathart.render`."""
         if "params" not in self.config.outputs:
-            raise ValueError(f"{self.config.name} draws pixels directly; it has no params output")
+            raise InputError(f"{self.config.name} draws pixels directly; it has no params output")
         z, y = self._check_inputs(z, y)
         out = np.empty((len(z), len(self.config.param_names)), dtype=np.float32)
         self._run("params", z, y, batch_size, out)
@@ -182,19 +181,19 @@ class Generator:
         """z and y as contiguous float32 of the contract's shapes, or ValueError."""
         z = np.ascontiguousarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"z must have shape [n, {self.latent_dim}], got {list(z.shape)}")
+            raise InputError(f"z must have shape [n, {self.latent_dim}], got {list(z.shape)}")
         if not np.all(np.isfinite(z)):
-            raise ValueError("z holds NaN or Inf")
+            raise InputError("z holds NaN or Inf")
         if self.num_classes:
             if y is None:
-                raise ValueError(f"this model is conditional: pass y with shape [n, {self.num_classes}]")
+                raise InputError(f"this model is conditional: pass y with shape [n, {self.num_classes}]")
             y = np.ascontiguousarray(y, dtype=np.float32)
             if y.shape != (len(z), self.num_classes):
-                raise ValueError(f"y must have shape [{len(z)}, {self.num_classes}], got {list(y.shape)}")
+                raise InputError(f"y must have shape [{len(z)}, {self.num_classes}], got {list(y.shape)}")
             if not np.all(np.isfinite(y)):
-                raise ValueError("y holds NaN or Inf")
+                raise InputError("y holds NaN or Inf")
         elif y is not None:
-            raise ValueError("this model is not conditional; it takes no y")
+            raise InputError("this model is not conditional; it takes no y")
         return z, y
 
     def _run(self, name: str, z: np.ndarray, y: np.ndarray | None, batch_size: int, out: np.ndarray) -> None:

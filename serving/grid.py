@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from serving.errors import InputError
+
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """float images in [0, 1] -> uint8, rounding to nearest (the same everywhere so renders are reproducible)."""
@@ -14,7 +16,7 @@ def tile(images: np.ndarray, rows: int, cols: int, pad: int = 0, pad_value: int 
     """[n, h, w, c] -> [rows*h + pad*(rows-1), cols*w + ..., c]; missing cells are filled with pad_value."""
     n, h, w, c = images.shape
     if n > rows * cols:
-        raise ValueError(f"{n} images do not fit a {rows}x{cols} grid")
+        raise InputError(f"{n} images do not fit a {rows}x{cols} grid")
     out = np.full((rows * h + pad * (rows - 1), cols * w + pad * (cols - 1), c), pad_value, dtype=images.dtype)
     for i in range(n):
         r, k = divmod(i, cols)

@@ -8,17 +8,13 @@ another Hub (the tests use a loopback one). Pulling is `Generator.from_pretraine
 from __future__ import annotations
 
 import re
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-SPACE_DIR = Path(__file__).resolve().parents[1] / "space"
-SERVING_DIR = Path(__file__).resolve().parent
-SPACE_MODEL_KEY = "ganimate_model"  # Space README front matter: the pinned model the app loads
-
-
-class HubError(RuntimeError):
-    """A push or pull that cannot go on; one line, never containing the token."""
+from serving.errors import HubError
+from serving.space.files import space_files
 
 
 @dataclass(frozen=True)
@@ -63,10 +59,13 @@ def _call(what: str, fn, *args, **kwargs):
         reason = {401: "the token was refused", 403: "this token cannot write there", 404: "not found"}.get(status, "")
         server = (exc.server_message or "").strip().splitlines()[0][:200] if exc.server_message else ""
         raise HubError(f"{what} failed: HTTP {status} {reason}{': ' + server if server else ''}".rstrip()) from None
-    except (*_network_errors(), OSError) as exc:
+    except (*_network_errors(), ConnectionError, TimeoutError, socket.gaierror) as exc:
         from huggingface_hub import constants
 
         raise HubError(f"{what} failed: cannot reach the Hub at {constants.ENDPOINT} ({type(exc).__name__})") from None
+    except OSError as exc:  # a local file problem (permissions, a vanished folder), not the network
+        where = f" {exc.filename}" if exc.filename else ""
+        raise HubError(f"{what} failed: local file error{where}: {exc.strerror or exc}") from None
 
 
 def bundle_files(bundle: Path) -> list[tuple[str, int]]:
@@ -100,36 +99,6 @@ def resolve_revision(model_repo: str) -> tuple[str, str]:
         return repo, rev
     info = _call(f"looking up {repo}", HfApi(token=token()).model_info, repo, revision=rev or None)
     return repo, info.sha
-
-
-def space_readme(model_repo: str, revision: str) -> str:
-    """space/README.md with front matter that names the model repo and pins the model revision."""
-    text = (SPACE_DIR / "README.md").read_text()
-    match = re.match(r"\A---\n(.*?)\n---\n", text, flags=re.S)
-    if not match:
-        raise HubError("space/README.md has no front matter")
-    lines, out, skipping = match.group(1).splitlines(), [], False
-    for line in lines:
-        if skipping and line.startswith("  - "):
-            continue
-        skipping = False
-        if line.startswith("models:"):
-            out += ["models:", f"  - {model_repo}"]
-            skipping = True
-        elif not line.startswith(f"{SPACE_MODEL_KEY}:"):
-            out.append(line)
-    out.append(f"{SPACE_MODEL_KEY}: {model_repo}@{revision}")
-    return "---\n" + "\n".join(out) + "\n---\n" + text[match.end():]
-
-
-def space_files(model_repo: str, revision: str) -> dict[str, bytes]:
-    """Everything the Space needs to run as it is: app, the serving package, requirements, README."""
-    files = {"app.py": (SPACE_DIR / "app.py").read_bytes(),
-             "requirements.txt": (SPACE_DIR / "requirements.txt").read_bytes(),
-             "README.md": space_readme(model_repo, revision).encode()}
-    for path in sorted(SERVING_DIR.glob("*.py")):
-        files[f"serving/{path.name}"] = path.read_bytes()
-    return files
 
 
 def push_space(space_id: str, model_repo: str, private: bool = False, message: str | None = None) -> PushResult:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-
-class InputError(ValueError):
-    """A request value that cannot be used; the message names the field."""
+from serving.errors import InputError
 
 
 def number(name: str, value: Any, lo: float, hi: float) -> float:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from serving.errors import InputError
+
 LATENT_ALGORITHM = "splitmix64-boxmuller-v1"
 MAX_SEED = 2**32 - 1
 MAX_SEEDS = 4096  # cap on a parsed seed list; a range like 0-4294967295 must not allocate gigabytes
@@ -53,22 +55,22 @@ def z_batch(seeds: list[int] | np.ndarray, latent_dim: int, psi: float = 1.0) ->
 def check_seed(seed: int) -> int:
     """Return `seed` as int if it is a valid seed (0 .. 2**32-1), else raise ValueError."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"a seed must be a whole number in 0..{MAX_SEED}, got {seed!r}")
+        raise InputError(f"a seed must be a whole number in 0..{MAX_SEED}, got {seed!r}")
     if not 0 <= int(seed) <= MAX_SEED:
-        raise ValueError(f"seed {seed} is out of range 0..{MAX_SEED}")
+        raise InputError(f"seed {seed} is out of range 0..{MAX_SEED}")
     return int(seed)
 
 
 def check_psi(psi: float) -> float:
     if not np.isfinite(psi) or not 0.0 <= float(psi) <= 2.0:
-        raise ValueError(f"truncation psi must be a finite number in 0..2, got {psi}")
+        raise InputError(f"truncation psi must be a finite number in 0..2, got {psi}")
     return float(psi)
 
 
 def parse_int_list(text: str, what: str = "seed", max_value: int = MAX_SEED, max_count: int = MAX_SEEDS) -> list[int]:
     """Parse '0-31,40,7' into [0, 1, ..., 31, 40, 7]; ranges are inclusive. Raises ValueError with a clear message."""
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"the {what} list is empty; give numbers like 0-7,12")
+        raise InputError(f"the {what} list is empty; give numbers like 0-7,12")
     out: list[int] = []
     for part in text.replace(" ", "").split(","):
         if not part:
@@ -78,16 +80,16 @@ def parse_int_list(text: str, what: str = "seed", max_value: int = MAX_SEED, max
             lo = int(lo_text)
             hi = int(hi_text) if sep else lo
         except ValueError:
-            raise ValueError(f"cannot read {part!r} as a {what} or a range like 3-9") from None
+            raise InputError(f"cannot read {part!r} as a {what} or a range like 3-9") from None
         if lo > hi:
-            raise ValueError(f"{what} range {part!r} runs backwards")
+            raise InputError(f"{what} range {part!r} runs backwards")
         if lo < 0 or hi > max_value:
-            raise ValueError(f"{what} {part!r} is out of range 0..{max_value}")
+            raise InputError(f"{what} {part!r} is out of range 0..{max_value}")
         if len(out) + (hi - lo + 1) > max_count:
-            raise ValueError(f"too many {what}s: at most {max_count} in one request")
+            raise InputError(f"too many {what}s: at most {max_count} in one request")
         out.extend(range(lo, hi + 1))
     if not out:
-        raise ValueError(f"the {what} list is empty; give numbers like 0-7,12")
+        raise InputError(f"the {what} list is empty; give numbers like 0-7,12")
     return out
 
 
@@ -95,7 +97,7 @@ def parse_classes(text: str, class_names: list[str] | tuple[str, ...]) -> list[i
     """Parse '3,8,0' or 'rose,julia' (indices, ranges or class names, mixed) into class indices."""
     names = {name.lower(): i for i, name in enumerate(class_names)}
     if not class_names:
-        raise ValueError("this model is not conditional; leave classes empty")
+        raise InputError("this model is not conditional; leave classes empty")
     out: list[int] = []
     for part in (text or "").split(","):
         part = part.strip()
@@ -106,11 +108,11 @@ def parse_classes(text: str, class_names: list[str] | tuple[str, ...]) -> list[i
         elif part[0].isdigit():
             out.extend(parse_int_list(part, "class", len(class_names) - 1))
         else:
-            raise ValueError(f"unknown class {part!r}; choose from {', '.join(class_names)} or 0..{len(class_names) - 1}")
+            raise InputError(f"unknown class {part!r}; choose from {', '.join(class_names)} or 0..{len(class_names) - 1}")
     if not out:
-        raise ValueError("the class list is empty; give class numbers or names like " + ", ".join(class_names[:2]))
+        raise InputError("the class list is empty; give class numbers or names like " + ", ".join(class_names[:2]))
     if len(out) > MAX_SEEDS:
-        raise ValueError(f"too many classes: at most {MAX_SEEDS} in one request")
+        raise InputError(f"too many classes: at most {MAX_SEEDS} in one request")
     return out
 
 
@@ -118,9 +120,9 @@ def one_hot(labels: list[int] | np.ndarray, num_classes: int) -> np.ndarray:
     """Soft one-hot class vectors: float32 [n, num_classes]."""
     labels = np.asarray(labels, dtype=np.int64)
     if num_classes <= 0:
-        raise ValueError("this model is not conditional; it takes no classes")
+        raise InputError("this model is not conditional; it takes no classes")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"class must be in 0..{num_classes - 1}, got {labels.tolist()}")
+        raise InputError(f"class must be in 0..{num_classes - 1}, got {labels.tolist()}")
     return np.eye(num_classes, dtype=np.float32)[labels]
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from serving.errors import InputError
 from serving.mathart_render import RENDERERS, julia_escape
 
 FAMILIES: tuple[str, ...] = ("lissajous", "rose", "hypotrochoid", "julia", "clifford")
@@ -71,17 +72,15 @@ HIGH = np.array([p.high for p in PARAMS])
 MID = (LOW + HIGH) / 2
 
 
-class ParamsError(ValueError):
-    """A parameter vector or family that cannot be drawn; the message names the parameter and its range."""
 
 
 def family_index(family: str | int) -> int:
     if isinstance(family, (int, np.integer)) and not isinstance(family, bool):
         if not 0 <= int(family) < len(FAMILIES):
-            raise ParamsError(f"family index must be in 0..{len(FAMILIES) - 1}, got {family}")
+            raise InputError(f"family index must be in 0..{len(FAMILIES) - 1}, got {family}")
         return int(family)
     if family not in FAMILIES:
-        raise ParamsError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
+        raise InputError(f"unknown family {family!r}; choose from {', '.join(FAMILIES)}")
     return FAMILIES.index(family)
 
 
@@ -92,15 +91,15 @@ def family_mask(family: str | int) -> np.ndarray:
 
 
 def check_params(params: np.ndarray, family: str | int) -> np.ndarray:
-    """The vector as float64 [P], or ParamsError naming the first slot this family reads that is out of range."""
+    """The vector as float64 [P], or InputError naming the first slot this family reads that is out of range."""
     vec = np.asarray(params, dtype=np.float64)
     if vec.shape != (len(PARAMS),):
-        raise ParamsError(f"a parameter vector has {len(PARAMS)} values ({', '.join(NAMES)}), got shape {list(vec.shape)}")
+        raise InputError(f"a parameter vector has {len(PARAMS)} values ({', '.join(NAMES)}), got shape {list(vec.shape)}")
     for i in np.flatnonzero(family_mask(family)):
         # A float32 copy of a limit (what model.onnx clips to) may lie a rounding step outside it: allowed, then clipped.
         slack = 1e-6 * max(1.0, abs(LOW[i]), abs(HIGH[i]))
         if not LOW[i] - slack <= vec[i] <= HIGH[i] + slack:  # NaN fails both comparisons, so it is refused too
-            raise ParamsError(f"parameter {NAMES[i]} is {vec[i]:g}, outside its range {LOW[i]:g}..{HIGH[i]:g}")
+            raise InputError(f"parameter {NAMES[i]} is {vec[i]:g}, outside its range {LOW[i]:g}..{HIGH[i]:g}")
     return np.clip(vec, LOW, HIGH)  # NaN in a slot this family ignores stays NaN, and is never read
 
 
@@ -109,7 +108,7 @@ def render(params: np.ndarray, family: str | int, size: int = 64) -> np.ndarray:
     index = family_index(family)
     vec = check_params(params, index)
     if not 8 <= int(size) <= 2048:
-        raise ParamsError(f"size must be in 8..2048, got {size}")
+        raise InputError(f"size must be in 8..2048, got {size}")
     p = dict(zip(NAMES, vec.tolist()))
     return np.clip(RENDERERS[FAMILIES[index]](p, int(size)), 0.0, 1.0).astype(np.float32)
 
@@ -122,7 +121,7 @@ def render_mix(params: np.ndarray, y: np.ndarray, size: int = 64) -> np.ndarray:
 
     y = np.asarray(y, np.float64)
     if y.ndim != 2 or y.shape != (len(params), len(FAMILIES)):
-        raise ParamsError(f"y must have shape [{len(params)}, {len(FAMILIES)}], got {list(y.shape)}")
+        raise InputError(f"y must have shape [{len(params)}, {len(FAMILIES)}], got {list(y.shape)}")
     out = np.empty((len(params), size, size, 3), dtype=np.float32)
     for i, (vec, weights) in enumerate(zip(params, y)):
         order = np.argsort(-weights, kind="stable")  # ties go to the first family, as argmax does in the graph
@@ -136,7 +135,7 @@ def render_mix(params: np.ndarray, y: np.ndarray, size: int = 64) -> np.ndarray:
 def render_batch(params: np.ndarray, labels: np.ndarray, size: int = 64) -> np.ndarray:
     """Draw a batch: params [n, P] and family indices [n] -> float32 [n, size, size, 3]."""
     if len(params) != len(labels):
-        raise ParamsError(f"{len(params)} parameter vectors but {len(labels)} families")
+        raise InputError(f"{len(params)} parameter vectors but {len(labels)} families")
     out = np.empty((len(params), size, size, 3), dtype=np.float32)
     for i, (vec, label) in enumerate(zip(params, labels)):
         out[i] = render(vec, int(label), size)

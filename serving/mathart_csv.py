@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from serving.atomic import write_atomic
-from serving.mathart import FAMILIES, HIGH, LOW, NAMES, ParamsError, family_mask, sample_accepted
+from serving.errors import InputError
+from serving.mathart import FAMILIES, HIGH, LOW, NAMES, family_mask, sample_accepted
 
 HEADER = ("family", *NAMES)
 MAX_ROWS = 1_000_000
@@ -37,43 +38,43 @@ def to_csv(params: np.ndarray, labels: np.ndarray) -> str:
 
 
 def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """(params float64 [n, P], labels int64 [n]) from a CSV; ParamsError with file, line and column otherwise."""
+    """(params float64 [n, P], labels int64 [n]) from a CSV; InputError with file, line and column otherwise."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")  # a byte-order mark, as spreadsheets write it, is not a column
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise ParamsError(f"cannot read parameter table {path}: {reason}") from None
+        raise InputError(f"cannot read parameter table {path}: {reason}") from None
     try:
         return _parse(path, csv.reader(io.StringIO(text)))
     except csv.Error as exc:
-        raise ParamsError(f"{path} is not a readable CSV table: {exc}") from None
+        raise InputError(f"{path} is not a readable CSV table: {exc}") from None
 
 
 def _parse(path: Path, rows) -> tuple[np.ndarray, np.ndarray]:
     header = next(rows, None)
     if header is None:
-        raise ParamsError(f"{path} is empty; it needs a header line: {','.join(HEADER)}")
+        raise InputError(f"{path} is empty; it needs a header line: {','.join(HEADER)}")
     header = [h.strip() for h in header]
     missing = [h for h in HEADER if h not in header]
     if missing:
-        raise ParamsError(f"{path} line 1: missing column(s) {', '.join(missing)}")
+        raise InputError(f"{path} line 1: missing column(s) {', '.join(missing)}")
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
-        raise ParamsError(f"{path} line 1: column(s) {', '.join(repeated)} appear more than once")
+        raise InputError(f"{path} line 1: column(s) {', '.join(repeated)} appear more than once")
     unknown = [h for h in header if h not in HEADER]
     if unknown:
-        raise ParamsError(f"{path} line 1: unknown column(s) {', '.join(unknown)}")
+        raise InputError(f"{path} line 1: unknown column(s) {', '.join(unknown)}")
     where = {name: header.index(name) for name in HEADER}
     params, labels = [], []
     for line, row in enumerate(rows, start=2):
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raise ParamsError(f"{path} line {line}: {len(row)} fields, the header has {len(header)}")
+            raise InputError(f"{path} line {line}: {len(row)} fields, the header has {len(header)}")
         family = row[where["family"]].strip()
         if family not in FAMILIES:
-            raise ParamsError(f"{path} line {line}: unknown family {family!r}; choose from {', '.join(FAMILIES)}")
+            raise InputError(f"{path} line {line}: unknown family {family!r}; choose from {', '.join(FAMILIES)}")
         label = FAMILIES.index(family)
         mask = family_mask(label)
         vec = np.empty(len(NAMES))
@@ -82,19 +83,19 @@ def _parse(path: Path, rows) -> tuple[np.ndarray, np.ndarray]:
             try:
                 value = float(cell)
             except ValueError:
-                raise ParamsError(f"{path} line {line}: column {name} holds {cell[:40]!r}, not a number") from None
+                raise InputError(f"{path} line {line}: column {name} holds {cell[:40]!r}, not a number") from None
             if not math.isfinite(value):
-                raise ParamsError(f"{path} line {line}: column {name} is {cell!r}; values must be finite")
+                raise InputError(f"{path} line {line}: column {name} is {cell!r}; values must be finite")
             if mask[i] and not LOW[i] <= value <= HIGH[i]:
-                raise ParamsError(f"{path} line {line}: {name} is {value:g}, outside its range {LOW[i]:g}..{HIGH[i]:g}")
+                raise InputError(f"{path} line {line}: {name} is {value:g}, outside its range {LOW[i]:g}..{HIGH[i]:g}")
             # A slot this family ignores is stored at a value inside its range, so the vector is valid as a whole.
             vec[i] = value if mask[i] else float(np.clip(value, LOW[i], HIGH[i]))
         params.append(vec)
         labels.append(label)
         if len(params) > MAX_ROWS:
-            raise ParamsError(f"{path} has more than {MAX_ROWS:,} rows")
+            raise InputError(f"{path} has more than {MAX_ROWS:,} rows")
     if not params:
-        raise ParamsError(f"{path} has a header but no rows")
+        raise InputError(f"{path} has a header but no rows")
     return np.array(params), np.array(labels, dtype=np.int64)
 
 
@@ -113,14 +114,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.check}: {len(labels)} rows, " + ", ".join(f"{f} {c}" for f, c in zip(FAMILIES, counts)))
             return 0
         if not args.out:
-            raise ParamsError("give --out FILE.csv to write, or --check FILE to validate")
+            raise InputError("give --out FILE.csv to write, or --check FILE to validate")
         if not 1 <= args.count <= MAX_ROWS:
-            raise ParamsError(f"--count must be in 1..{MAX_ROWS}, got {args.count}")
+            raise InputError(f"--count must be in 1..{MAX_ROWS}, got {args.count}")
         if not 0 <= args.seed < 2**32:
-            raise ParamsError(f"--seed must be in 0..{2**32 - 1}, got {args.seed}")
+            raise InputError(f"--seed must be in 0..{2**32 - 1}, got {args.seed}")
         params, labels = sample_accepted(args.count, args.seed)
         write_atomic(Path(args.out), to_csv(params, labels).encode())
-    except ParamsError as exc:
+    except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from serving.errors import InputError
+
 KEYFRAME_PATHS = ("lerp", "slerp", "cubic")
 MATH_PATHS = ("circle", "lissajous", "spiral")
 PATH_KINDS = KEYFRAME_PATHS + MATH_PATHS
@@ -23,7 +25,7 @@ def ease(t: np.ndarray, easing: str) -> np.ndarray:
         return t
     if easing == "ease-in-out":
         return 0.5 - 0.5 * np.cos(np.pi * t)
-    raise ValueError(f"unknown easing {easing!r}; choose {', '.join(EASINGS)}")
+    raise InputError(f"unknown easing {easing!r}; choose {', '.join(EASINGS)}")
 
 
 def frame_count(num_keys: int, frames: int, loop: bool, kind: str) -> int:
@@ -80,9 +82,9 @@ def keyframe_path(
     keys = np.asarray(keys, dtype=np.float64)
     k = len(keys)
     if kind not in KEYFRAME_PATHS:
-        raise ValueError(f"unknown keyframe path {kind!r}; choose {', '.join(KEYFRAME_PATHS)}")
+        raise InputError(f"unknown keyframe path {kind!r}; choose {', '.join(KEYFRAME_PATHS)}")
     if k < 2:
-        raise ValueError("a keyframe path needs at least two keyframes")
+        raise InputError("a keyframe path needs at least two keyframes")
     seg, t = _segments(k, frames, loop, easing)
     nxt = (seg + 1) % k
     if kind == "lerp":
@@ -109,7 +111,7 @@ def math_path(
     u = z0 / max(np.linalg.norm(z0), 1e-12)
     v = z1 - np.dot(z1, u) * u
     if np.linalg.norm(v) < 1e-9:
-        raise ValueError("the two seeds' latents are parallel; pick two different seeds")
+        raise InputError("the two seeds' latents are parallel; pick two different seeds")
     v /= np.linalg.norm(v)
     radius = 0.5 * (np.linalg.norm(z0) + np.linalg.norm(z1))
     theta = 2.0 * np.pi * np.arange(total) / total
@@ -118,12 +120,12 @@ def math_path(
     elif kind == "lissajous":
         a, b = lissajous
         if a < 1 or b < 1:
-            raise ValueError("lissajous frequencies must be whole numbers >= 1")
+            raise InputError("lissajous frequencies must be whole numbers >= 1")
         x, y = np.cos(a * theta), np.sin(b * theta)
     elif kind == "spiral":
         # Rotate `turns` times while the radius breathes in and out once: a closed spiral.
         r = 0.55 + 0.45 * np.cos(theta)
         x, y = r * np.cos(turns * theta), r * np.sin(turns * theta)
     else:
-        raise ValueError(f"unknown mathematical path {kind!r}; choose {', '.join(MATH_PATHS)}")
+        raise InputError(f"unknown mathematical path {kind!r}; choose {', '.join(MATH_PATHS)}")
     return radius * (x[:, None] * u[None, :] + y[:, None] * v[None, :])

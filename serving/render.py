@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from serving.errors import InputError
 from serving.grid import tile
 from serving.latents import MAX_SEED, check_psi, check_seed, z_from_seed
 from serving.paths import EASINGS, KEYFRAME_PATHS, MATH_PATHS, PATH_KINDS, frame_count, keyframe_path, math_path
@@ -32,8 +33,6 @@ GIF_GRAY_LEVELS = 64  # grayscale GIFs: palette levels (see encode)
 GRID_SEED_STRIDE = 7919  # grid cell i walks seeds (s + i * stride) mod 2**32: independent, reproducible walks
 
 
-class RecipeError(ValueError):
-    """A recipe that cannot be rendered; the message names the field."""
 
 
 @dataclass(frozen=True)
@@ -62,17 +61,17 @@ class Recipe:
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise RecipeError(f"recipe is not valid JSON: {exc.msg}") from None
+            raise InputError(f"recipe is not valid JSON: {exc.msg}") from None
         return cls.from_dict(raw)
 
     @classmethod
     def from_dict(cls, raw: dict) -> Recipe:
         if not isinstance(raw, dict):
-            raise RecipeError("a recipe must be a JSON object")
+            raise InputError("a recipe must be a JSON object")
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(raw) - fields)
         if unknown:
-            raise RecipeError(f"unknown recipe field(s): {', '.join(unknown)}")
+            raise InputError(f"unknown recipe field(s): {', '.join(unknown)}")
         values = dict(raw)
         for key in ("seeds", "classes", "grid", "lissajous"):
             if isinstance(values.get(key), list):
@@ -92,42 +91,39 @@ def _whole(name: str, value, lo: int, hi: int) -> int:
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             value = int(value)
         else:
-            raise RecipeError(f"{name} must be a whole number in {lo}..{hi}, got {value!r}")
+            raise InputError(f"{name} must be a whole number in {lo}..{hi}, got {value!r}")
     if not lo <= value <= hi:
-        raise RecipeError(f"{name} must be in {lo}..{hi}, got {value}")
+        raise InputError(f"{name} must be in {lo}..{hi}, got {value}")
     return int(value)
 
 
 def validate(recipe: Recipe, latent_dim: int, num_classes: int) -> None:
-    """Raise RecipeError for anything that cannot or should not be rendered, before any work is done."""
+    """Raise InputError for anything that cannot or should not be rendered, before any work is done."""
     if recipe.path not in PATH_KINDS:
-        raise RecipeError(f"unknown path {recipe.path!r}; choose {', '.join(PATH_KINDS)}")
+        raise InputError(f"unknown path {recipe.path!r}; choose {', '.join(PATH_KINDS)}")
     if recipe.easing not in EASINGS:
-        raise RecipeError(f"unknown easing {recipe.easing!r}; choose {', '.join(EASINGS)}")
+        raise InputError(f"unknown easing {recipe.easing!r}; choose {', '.join(EASINGS)}")
     if recipe.format not in FORMATS:
-        raise RecipeError(f"unknown format {recipe.format!r}; choose {', '.join(FORMATS)}")
+        raise InputError(f"unknown format {recipe.format!r}; choose {', '.join(FORMATS)}")
     if recipe.resample not in RESAMPLES:
-        raise RecipeError(f"unknown resample {recipe.resample!r}; choose {', '.join(RESAMPLES)}")
+        raise InputError(f"unknown resample {recipe.resample!r}; choose {', '.join(RESAMPLES)}")
     if not recipe.seeds:
-        raise RecipeError("give at least one seed")
+        raise InputError("give at least one seed")
     if len(recipe.seeds) > MAX_KEYFRAMES:
-        raise RecipeError(f"at most {MAX_KEYFRAMES} keyframe seeds, got {len(recipe.seeds)}")
+        raise InputError(f"at most {MAX_KEYFRAMES} keyframe seeds, got {len(recipe.seeds)}")
     for s in recipe.seeds:
-        try:
-            check_seed(s)
-        except ValueError as exc:
-            raise RecipeError(str(exc)) from None
+        check_seed(s)
     _whole("frames", recipe.frames, 1, MAX_FRAMES_PER_TRANSITION)
     _whole("size", recipe.size, 16, MAX_SIZE)
     _whole("fps", recipe.fps, 1, MAX_FPS)
     if not isinstance(recipe.loop, bool):
-        raise RecipeError(f"loop must be true or false, got {recipe.loop!r}")
+        raise InputError(f"loop must be true or false, got {recipe.loop!r}")
     try:
         check_psi(float(recipe.truncation))
     except (TypeError, ValueError):
-        raise RecipeError(f"truncation must be a finite number in 0..2, got {recipe.truncation!r}") from None
+        raise InputError(f"truncation must be a finite number in 0..2, got {recipe.truncation!r}") from None
     if len(recipe.grid) != 2:
-        raise RecipeError("grid must be rows x cols, like 2x3")
+        raise InputError("grid must be rows x cols, like 2x3")
     for g in recipe.grid:
         _whole("grid", g, 1, MAX_GRID)
     for f in recipe.lissajous:
@@ -136,18 +132,18 @@ def validate(recipe: Recipe, latent_dim: int, num_classes: int) -> None:
         for c in recipe.classes:
             _whole("class", c, 0, num_classes - 1)
         if len(recipe.classes) > 1 and len(recipe.seeds) > 1 and len(recipe.classes) != len(recipe.seeds):
-            raise RecipeError(f"{len(recipe.classes)} classes for {len(recipe.seeds)} seeds: give one per seed or one for all")
+            raise InputError(f"{len(recipe.classes)} classes for {len(recipe.seeds)} seeds: give one per seed or one for all")
     elif recipe.classes:
-        raise RecipeError("this model is not conditional; leave classes empty")
+        raise InputError("this model is not conditional; leave classes empty")
     keys = max(len(recipe.seeds), len(recipe.classes or ()))
     if recipe.path in MATH_PATHS and len(recipe.seeds) < 2:
-        raise RecipeError(f"the {recipe.path} path needs two seeds to span its plane")
+        raise InputError(f"the {recipe.path} path needs two seeds to span its plane")
     if recipe.path in KEYFRAME_PATHS and keys < 2:
-        raise RecipeError(f"the {recipe.path} path needs at least two keyframes (seeds or classes)")
+        raise InputError(f"the {recipe.path} path needs at least two keyframes (seeds or classes)")
     h, w = recipe.output_shape()
     total = recipe.frame_total() * h * w
     if total > MAX_TOTAL_PIXELS:
-        raise RecipeError(
+        raise InputError(
             f"this render would be {recipe.frame_total()} frames of {w}x{h} = {total / 1e6:.0f}M pixels; the limit "
             f"is {MAX_TOTAL_PIXELS / 1e6:.0f}M: use fewer frames or seeds, or a smaller size"
         )
@@ -264,7 +260,7 @@ def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True) -> bytes:
     elif fmt == "mp4":
         return _encode_mp4(frames, fps)
     else:
-        raise RecipeError(f"unknown format {fmt!r}")
+        raise InputError(f"unknown format {fmt!r}")
     return buf.getvalue()
 
 
@@ -273,7 +269,7 @@ def _encode_mp4(frames: np.ndarray, fps: int) -> bytes:
         import imageio.v3 as iio
         import imageio_ffmpeg  # noqa: F401  (the encoder imageio uses for MP4)
     except ImportError:
-        raise RecipeError("MP4 needs an ffmpeg encoder: pip install imageio-ffmpeg (or choose gif or webp)") from None
+        raise InputError("MP4 needs an ffmpeg encoder: pip install imageio-ffmpeg (or choose gif or webp)") from None
     rgb = np.repeat(frames, 3, axis=3) if frames.shape[3] == 1 else frames
     # H.264 wants even sides; pad by one pixel where needed.
     h, w = rgb.shape[1:3]

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from serving.errors import InputError
 from serving.grid import tile, upscale_nearest
 from serving.latents import one_hot, z_batch
+
+DEFAULT_SAMPLE_SEEDS = "0-31"  # one request's worth: a 4x8 grid
 
 
 @dataclass(frozen=True)
@@ -29,11 +32,11 @@ def sample(generator, seeds: list[int], classes: list[int] | None = None, trunca
         if not classes:
             classes = [i % generator.num_classes for i in range(len(seeds))]  # balanced labels by default
         if len(classes) not in (1, len(seeds)):
-            raise ValueError(f"classes: give one class, or one per seed ({len(seeds)}), not {len(classes)}")
+            raise InputError(f"classes: give one class, or one per seed ({len(seeds)}), not {len(classes)}")
         labels = np.resize(np.asarray(classes, dtype=np.int64), len(seeds))
         y = one_hot(labels, generator.num_classes)
     elif classes:
-        raise ValueError("this model is not conditional; leave classes empty")
+        raise InputError("this model is not conditional; leave classes empty")
     images = generator(z_batch(seeds, generator.latent_dim, truncation), y)
     return Samples(images, labels, np.asarray(seeds, dtype=np.uint32), tuple(generator.config.class_names))
 

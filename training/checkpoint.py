@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from serving.atomic import write_atomic
+from serving.errors import TrainingError
 
 KEEP = 3
 _NAME = re.compile(r"ckpt-(\d{8})\.npz$")
 
 
-class NonFiniteError(RuntimeError):
-    """Training produced NaN or Inf; nothing non-finite is ever written to a checkpoint."""
 
 
 def checkpoint_dir(run_dir: Path) -> Path:
@@ -43,7 +42,7 @@ def save(run_dir: Path, step: int, variables: list) -> Path:
     arrays = {f"v{i:04d}": np.asarray(v.numpy() if hasattr(v, "numpy") else v) for i, v in enumerate(variables)}
     for name, arr in arrays.items():
         if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-            raise NonFiniteError(f"refusing to checkpoint step {step}: variable {name} holds NaN/Inf")
+            raise TrainingError(f"refusing to checkpoint step {step}: variable {name} holds NaN/Inf")
     folder = checkpoint_dir(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"ckpt-{step:08d}.npz"

@@ -19,6 +19,7 @@ import numpy as np
 
 from serving import mathart, mathart_render
 from serving.atomic import write_atomic
+from serving.errors import InputError
 
 MNIST_CLASSES = [str(i) for i in range(10)]
 FASHION_CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "boot"]
@@ -26,8 +27,6 @@ IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg"}
 SUPPORTED_SIZES = (28, 32, 64)
 
 
-class DataError(ValueError):
-    """A dataset cannot be loaded for a reason the user can fix; the message is one line."""
 
 
 @dataclass
@@ -102,7 +101,7 @@ def _load_fashion(image_size: int) -> Dataset:
     try:
         (x, y), (xt, yt) = keras.datasets.fashion_mnist.load_data()
     except Exception as exc:
-        raise DataError(
+        raise InputError(
             f"fashion_mnist could not be downloaded ({type(exc).__name__}) and has no offline copy; "
             "connect to the internet once (it is cached in ~/.keras/datasets) or use --dataset mnist"
         ) from None
@@ -175,11 +174,11 @@ def _read_table(path: str) -> tuple[np.ndarray, np.ndarray]:
     from serving.mathart_csv import read_csv
 
     if not path:
-        raise DataError("params: needs a file, e.g. --dataset params:./favourites.csv")
+        raise InputError("params: needs a file, e.g. --dataset params:./favourites.csv")
     try:
         return read_csv(path)
-    except mathart.ParamsError as exc:
-        raise DataError(str(exc)) from None
+    except mathart.InputError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _load_params(spec: str, count: int) -> Dataset:
@@ -193,7 +192,7 @@ def _load_params(spec: str, count: int) -> Dataset:
         path = spec[len("params:"):]
         rows, row_labels = _read_table(path)
         if len(rows) < 2 * len(names):
-            raise DataError(f"{path} has {len(rows)} rows; the parameter GAN needs at least {2 * len(names)}")
+            raise InputError(f"{path} has {len(rows)} rows; the parameter GAN needs at least {2 * len(names)}")
         order = np.random.default_rng(0).permutation(len(rows))
         cut = max(1, len(rows) // 10)
         params, labels, held, held_labels = rows[order[cut:]], row_labels[order[cut:]], rows[order[:cut]], row_labels[order[:cut]]
@@ -234,12 +233,12 @@ def _load_image(path: Path, size: int) -> np.ndarray:
 def _load_folder(root_text: str, image_size: int) -> Dataset:
     root = Path(root_text).expanduser()
     if not root_text:
-        raise DataError("folder: needs a path, e.g. --dataset folder:./my_images")
+        raise InputError("folder: needs a path, e.g. --dataset folder:./my_images")
     if not root.is_dir():
-        raise DataError(f"image folder {root} does not exist or is not a folder")
+        raise InputError(f"image folder {root} does not exist or is not a folder")
     files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
     if not files:
-        raise DataError(f"image folder {root} holds no .png/.jpg/.jpeg files")
+        raise InputError(f"image folder {root} holds no .png/.jpg/.jpeg files")
     # Class = first sub-folder under root; used as labels only when there are several.
     groups = [p.relative_to(root).parts[0] if len(p.relative_to(root).parts) > 1 else "" for p in files]
     class_names = sorted(set(groups))
@@ -256,7 +255,7 @@ def _load_folder(root_text: str, image_size: int) -> Dataset:
         notes.append(f"skipped {skipped} unreadable image file(s) in {root}")
         print(f"notice: {notes[-1]}")
     if not images:
-        raise DataError(f"image folder {root} has no readable images ({skipped} unreadable)")
+        raise InputError(f"image folder {root} has no readable images ({skipped} unreadable)")
     x = np.stack(images)
     y = np.asarray(labels, dtype=np.int64)
     if len(class_names) < 2:
@@ -287,10 +286,10 @@ PARAM_KINDS = ("mathart-params", "params")
 
 
 def dataset_kind(spec: str) -> str:
-    """'mnist', 'fashion_mnist', 'mathart', 'folder', 'mathart-params' or 'params'; DataError for anything else."""
+    """'mnist', 'fashion_mnist', 'mathart', 'folder', 'mathart-params' or 'params'; InputError for anything else."""
     kind = next((k for k in ("folder", "params") if spec.startswith(k + ":")), spec)
     if kind not in DEFAULT_SIZES:
-        raise DataError(f"unknown dataset {spec!r}; choose mnist, fashion_mnist, mathart, folder:PATH, "
+        raise InputError(f"unknown dataset {spec!r}; choose mnist, fashion_mnist, mathart, folder:PATH, "
                         "mathart-params or params:FILE.csv")
     return kind
 
@@ -317,18 +316,18 @@ def load_dataset(spec: str, image_size: int | None = None, mathart_count: int = 
     kind = dataset_kind(spec)
     if kind in PARAM_KINDS:
         if mathart_count < 2 * len(mathart.FAMILIES):
-            raise DataError(f"--dataset-size for mathart-params must be at least {2 * len(mathart.FAMILIES)}")
+            raise InputError(f"--dataset-size for mathart-params must be at least {2 * len(mathart.FAMILIES)}")
         return _load_params(spec, mathart_count)
     size = image_size or DEFAULT_SIZES[kind]
     if size not in SUPPORTED_SIZES:
-        raise DataError(f"image size must be one of {', '.join(map(str, SUPPORTED_SIZES))}, got {size}")
+        raise InputError(f"image size must be one of {', '.join(map(str, SUPPORTED_SIZES))}, got {size}")
     if kind == "mnist":
         return _load_mnist(size)
     if kind == "fashion_mnist":
         return _load_fashion(size)
     if kind == "mathart":
         if mathart_count < 2 * len(mathart.FAMILIES):
-            raise DataError(f"--dataset-size for mathart must be at least {2 * len(mathart.FAMILIES)}")
+            raise InputError(f"--dataset-size for mathart must be at least {2 * len(mathart.FAMILIES)}")
         return _load_mathart(size, mathart_count)
     return _load_folder(spec[len("folder:") :], size)
 

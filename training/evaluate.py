@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from serving.atomic import write_atomic
-from serving.generator import BundleError, Generator
+from serving.errors import BundleError, InputError
+from serving.generator import Generator
 from serving.latents import one_hot, z_batch
 from training import evaluate_walks as walks
 from training import metrics
-from training.data import DataError, cache_root
+from training.data import cache_root
 
 CLASSIFIER_VERSION = 1
 EVAL_SEED_BASE = 3_000_000_000  # far from the seeds people type, and from the export's parity seeds
@@ -34,8 +35,6 @@ REFERENCE_SIZE = 5000
 PRIOR_DRAWS = 2000  # raw prior draws behind the acceptance floor
 
 
-class EvalError(ValueError):
-    """The bundle cannot be evaluated; one line."""
 
 
 def build_classifier(shape: tuple[int, int, int], num_classes: int):
@@ -66,7 +65,7 @@ def domain_classifier(data, spec: str, epochs: int = 12, verbose: bool = True):
         model = keras.models.load_model(path, compile=False)
         return model, json.loads(path.with_suffix(".json").read_text())["heldout_accuracy"]
     if data.num_classes < 2:
-        raise EvalError(f"dataset {spec} has no class labels to train a domain classifier on")
+        raise InputError(f"dataset {spec} has no class labels to train a domain classifier on")
     keras.utils.set_random_seed(0)
     model = build_classifier(data.image_shape, data.num_classes)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=[None, "sparse_categorical_crossentropy"],
@@ -131,7 +130,7 @@ def evaluate(bundle: Path, samples: int = 5000, classifier_epochs: int = 12, ver
     training = cfg.extra.get("training", {})
     spec = training.get("dataset")
     if not spec:
-        raise EvalError(f"{bundle}/config.json does not say which dataset trained it (extra.training.dataset)")
+        raise InputError(f"{bundle}/config.json does not say which dataset trained it (extra.training.dataset)")
     # A parameter model is judged on its parameters drawn like its data: the `mathart` pixel dataset at 64x64.
     spec, size = walks.classifier_dataset(gen, spec)
     if spec.startswith("params:"):
@@ -203,10 +202,10 @@ def parse_checks(text: str) -> list[tuple[str, str, float]]:
                 try:
                     out.append((name.strip(), op, float(value)))
                 except ValueError:
-                    raise EvalError(f"--check {part!r}: {value!r} is not a number") from None
+                    raise InputError(f"--check {part!r}: {value!r} is not a number") from None
                 break
         else:
-            raise EvalError(f"--check {part!r}: write NAME<=VALUE or NAME>=VALUE")
+            raise InputError(f"--check {part!r}: write NAME<=VALUE or NAME>=VALUE")
     return out
 
 
@@ -214,7 +213,7 @@ def failed_checks(result: dict, checks: list[tuple[str, str, float]]) -> list[st
     failures = []
     for name, op, limit in checks:
         if name not in result["figures"]:
-            raise EvalError(f"--check names {name!r}; figures are {', '.join(result['figures'])}")
+            raise InputError(f"--check names {name!r}; figures are {', '.join(result['figures'])}")
         value = result["figures"][name]["model"]
         if not (value <= limit if op == "<=" else value >= limit):
             failures.append(f"{name} {value:.4g} is not {op} {limit:g}")
@@ -236,11 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         checks = parse_checks(args.check)
         if not 100 <= args.samples <= 50_000:
-            raise EvalError(f"--samples must be in 100..50000, got {args.samples}")
+            raise InputError(f"--samples must be in 100..50000, got {args.samples}")
         bundle = Path(args.bundle)
         result = evaluate(bundle, args.samples, args.classifier_epochs)
         failures = failed_checks(result, checks)
-    except (EvalError, BundleError, DataError) as exc:
+    except (InputError, BundleError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for name, fig in result["figures"].items():

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from serving.config import GeneratorConfig
+from serving.errors import TrainingError
 from serving.latents import one_hot, z_batch
 from training.onnx_passes import canonical_names, deterministic_scatter
 
@@ -36,8 +37,6 @@ WORST_IMAGE_SHARE = 0.95
 PARITY_SEEDS = 64
 
 
-class ExportError(RuntimeError):
-    """The export failed a check; nothing was written."""
 
 
 def load_run(run_dir: Path):
@@ -48,12 +47,12 @@ def load_run(run_dir: Path):
 
     options_path = run_dir / "options.json"
     if not options_path.exists():
-        raise ExportError(f"{run_dir} is not a run folder (no options.json)")
+        raise TrainingError(f"{run_dir} is not a run folder (no options.json)")
     opts = TrainOptions.from_json(options_path.read_text())
     facts = json.loads((run_dir / "dataset.json").read_text())
     found = checkpoint.latest_checkpoint(run_dir)
     if found is None:
-        raise ExportError(f"{run_dir} has no checkpoint to export")
+        raise TrainingError(f"{run_dir} has no checkpoint to export")
     model = build_model(opts, facts["image_shape"][2], len(facts["class_names"]))
     step = checkpoint.restore(found[1], model.state_variables())
     return opts, facts, model, step
@@ -127,7 +126,7 @@ def validate(model_path: Path, config: GeneratorConfig, reference) -> tuple[floa
         onnx.checker.check_model(str(model_path), full_check=True)
         check_model(model_path, config)
     except (onnx.checker.ValidationError, BundleError) as exc:
-        raise ExportError(f"exported model failed validation: {exc}") from None
+        raise TrainingError(f"exported model failed validation: {exc}") from None
     session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
     z, y = parity_inputs(config.latent_dim, config.num_classes)
     feed = {"z": z, **({"y": y} if y is not None else {})}
@@ -137,7 +136,7 @@ def validate(model_path: Path, config: GeneratorConfig, reference) -> tuple[floa
     learned = "params" if "params" in names else "images"
     diff = float(np.max(np.abs(onnx_out[learned] - keras_out[learned])))
     if not diff <= PARITY_TOLERANCE:
-        raise ExportError(f"onnxruntime and Keras disagree on {learned}: max |diff| {diff:.3g} > {PARITY_TOLERANCE}")
+        raise TrainingError(f"onnxruntime and Keras disagree on {learned}: max |diff| {diff:.3g} > {PARITY_TOLERANCE}")
     image_parity = None
     if learned == "params":
         pixel = np.abs(onnx_out["images"] - keras_out["images"]).max(axis=-1)
@@ -148,14 +147,14 @@ def validate(model_path: Path, config: GeneratorConfig, reference) -> tuple[floa
         # Over the batch, and per image, so one wrong picture cannot hide in the average (a chaotic Clifford orbit
         # alone has moved up to 2.4% of one image's pixels).
         if per_image.mean() < IMAGE_PARITY_SHARE or per_image.min() < WORST_IMAGE_SHARE:
-            raise ExportError(f"onnxruntime and Keras draw different images: {per_image.mean():.4%} of pixels agree "
+            raise TrainingError(f"onnxruntime and Keras draw different images: {per_image.mean():.4%} of pixels agree "
                               f"within {RENDERER_PARITY_TOLERANCE} (need {IMAGE_PARITY_SHARE:.0%}), and "
                               f"{per_image.min():.4%} in the worst image (need {WORST_IMAGE_SHARE:.0%})")
     for batch in (1, 37):
         zb, yb = parity_inputs(config.latent_dim, config.num_classes, batch)
         out = session.run(["images"], {"z": zb, **({"y": yb} if yb is not None else {})})[0]
         if out.shape != (batch, *config.image_size, config.channels):
-            raise ExportError(f"batch {batch} gave shape {out.shape}")
+            raise TrainingError(f"batch {batch} gave shape {out.shape}")
     return diff, image_parity
 
 
@@ -187,7 +186,7 @@ def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = Fals
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     if out_dir.exists() and not force:
-        raise ExportError(f"{out_dir} already exists; pass --force to replace it")
+        raise TrainingError(f"{out_dir} already exists; pass --force to replace it")
     opts, facts, model, step = load_run(run_dir)
     generator = model.sampling_generator
     num_classes = len(facts["class_names"]) if opts.conditional else 0
@@ -279,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         out = export_run(Path(args.run), Path(args.out), args.opset, args.force, args.name, args.quantize)
-    except ExportError as exc:
+    except TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     config = GeneratorConfig.from_json((out / "config.json").read_text())

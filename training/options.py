@@ -8,14 +8,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from serving.errors import InputError
 from training.data import DEFAULT_SIZES, PARAM_KINDS, SUPPORTED_SIZES, dataset_kind
 from training.gan import LOSSES
 
 MODELS = ("dcgan", "vae", "params")  # params: the math-art parameter GAN
 
 
-class UsageError(ValueError):
-    """A mistake in the command line; reported as one line with exit code 2."""
 
 
 @dataclass
@@ -65,48 +64,48 @@ class TrainOptions:
         return cls(**{k: v for k, v in raw.items() if k in known})
 
     def validate(self) -> None:
-        """Raise UsageError naming the first bad option."""
+        """Raise InputError naming the first bad option."""
         try:
             dataset_kind(self.dataset)
         except ValueError as exc:
-            raise UsageError(str(exc)) from None
+            raise InputError(str(exc)) from None
         if self.model not in MODELS:
-            raise UsageError(f"unknown --model {self.model!r}; choose {', '.join(MODELS)}")
+            raise InputError(f"unknown --model {self.model!r}; choose {', '.join(MODELS)}")
         if self.loss not in LOSSES:
-            raise UsageError(f"unknown --loss {self.loss!r}; choose {', '.join(LOSSES)}")
+            raise InputError(f"unknown --loss {self.loss!r}; choose {', '.join(LOSSES)}")
         for name in ("epochs", "batch_size", "latent_dim", "log_every", "checkpoint_every", "sample_every"):
             if getattr(self, name) <= 0:
-                raise UsageError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+                raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         if self.max_steps is not None and self.max_steps <= 0:
-            raise UsageError(f"--max-steps must be positive, got {self.max_steps}")
+            raise InputError(f"--max-steps must be positive, got {self.max_steps}")
         if self.width is not None and self.width <= 0:
-            raise UsageError(f"--width must be positive, got {self.width}")
+            raise InputError(f"--width must be positive, got {self.width}")
         params_data = dataset_kind(self.dataset) in PARAM_KINDS
         if (self.model == "params") != params_data:
-            raise UsageError("--model params trains on --dataset mathart-params or params:FILE.csv, and only it does"
+            raise InputError("--model params trains on --dataset mathart-params or params:FILE.csv, and only it does"
                              if self.model == "params" else
                              f"--dataset {self.dataset} holds parameter vectors; train it with --model params")
         if self.model == "params":
             if not self.conditional:
-                raise UsageError("--model params is conditional on the family: add --conditional")
+                raise InputError("--model params is conditional on the family: add --conditional")
             if self.augment:
-                raise UsageError("--augment works on images; the parameter GAN sees parameter vectors")
+                raise InputError("--augment works on images; the parameter GAN sees parameter vectors")
             if self.image_size is not None:
-                raise UsageError("--image-size does not apply to --model params (it draws at 256x256)")
+                raise InputError("--image-size does not apply to --model params (it draws at 256x256)")
         if self.image_size is not None and self.image_size not in SUPPORTED_SIZES:
-            raise UsageError(f"--image-size must be one of {', '.join(map(str, SUPPORTED_SIZES))}")
+            raise InputError(f"--image-size must be one of {', '.join(map(str, SUPPORTED_SIZES))}")
         if not 0.0 <= self.ema < 1.0:
-            raise UsageError(f"--ema must be in [0, 1), got {self.ema} (0 turns EMA off)")
+            raise InputError(f"--ema must be in [0, 1), got {self.ema} (0 turns EMA off)")
         if not 0.0 <= self.label_smoothing < 0.5:
-            raise UsageError(f"--label-smoothing must be in [0, 0.5), got {self.label_smoothing}")
+            raise InputError(f"--label-smoothing must be in [0, 0.5), got {self.label_smoothing}")
         for name in ("lr", "d_lr"):
             value = getattr(self, name)
             if value is not None and not 0.0 < value < 1.0:
-                raise UsageError(f"--{name.replace('_', '-')} must be in (0, 1), got {value}")
+                raise InputError(f"--{name.replace('_', '-')} must be in (0, 1), got {value}")
         if not 0.0 <= self.beta1 < 1.0 or not 0.0 <= self.beta2 < 1.0:
-            raise UsageError("--beta1 and --beta2 must be in [0, 1)")
+            raise InputError("--beta1 and --beta2 must be in [0, 1)")
         if self.dataset_size <= 0:
-            raise UsageError(f"--dataset-size must be positive, got {self.dataset_size}")
+            raise InputError(f"--dataset-size must be positive, got {self.dataset_size}")
 
 
 EXAMPLES = """examples:
@@ -171,16 +170,16 @@ def resolve(args: argparse.Namespace) -> TrainOptions:
     """Merge the command line over defaults (or over the stored options when resuming), then validate."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainOptions) if getattr(args, f.name, None) is not None}
     if not args.out:
-        raise UsageError("--out is required: the run folder to write (or to resume with --resume)")
+        raise InputError("--out is required: the run folder to write (or to resume with --resume)")
     out = Path(args.out)
     if args.resume:
         stored = out / "options.json"
         if not stored.exists():
-            raise UsageError(f"--resume: {out} has no options.json; start a new run without --resume")
+            raise InputError(f"--resume: {out} has no options.json; start a new run without --resume")
         opts = TrainOptions.from_json(stored.read_text())
         changed = [k for k in given if k not in RESUMABLE_OVERRIDES and k != "out" and given[k] != getattr(opts, k)]
         if changed:
-            raise UsageError(f"--resume cannot change {', '.join('--' + c.replace('_', '-') for c in changed)}")
+            raise InputError(f"--resume cannot change {', '.join('--' + c.replace('_', '-') for c in changed)}")
         opts = dataclasses.replace(opts, **{k: v for k, v in given.items() if k in RESUMABLE_OVERRIDES}, out=str(out))
     else:
         opts = TrainOptions(**given)

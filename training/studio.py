@@ -23,8 +23,8 @@ from pathlib import Path
 import gradio as gr
 
 from serving.atomic import write_atomic
-from training.data import DataError
-from training.options import MODELS, TrainOptions, UsageError
+from serving.errors import InputError
+from training.options import MODELS, TrainOptions
 from training.train import Control, run_training
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ class Session:
     def _train(self, opts: TrainOptions, resume: bool) -> None:
         try:
             run_training(opts, resume=resume, verbose=False, control=self.control)
-        except (UsageError, DataError) as exc:
+        except InputError as exc:
             self.error = str(exc)
         except Exception as exc:  # shown in the status box; the studio keeps serving
             self.error = f"{type(exc).__name__}: {exc}"
@@ -199,7 +199,7 @@ def build(session: Session) -> gr.Blocks:
 
         def on_export(bundle_name):
             from serving import Generator, Recipe, render
-            from training.export import ExportError, export_run
+            from training.export import TrainingError, export_run
 
             if session.opts is None:
                 raise gr.Error("start or resume a run first")
@@ -210,7 +210,7 @@ def build(session: Session) -> gr.Blocks:
                 raise gr.Error("bundle name must be a plain folder name")
             try:
                 out = export_run(Path(session.opts.out), session.exported / name, force=True)
-            except ExportError as exc:
+            except TrainingError as exc:
                 raise gr.Error(str(exc)) from None
             gen = Generator.from_pretrained(out)
             seeds = (1, 2, 3, 4)

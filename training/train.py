@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 
 from serving.atomic import write_atomic
-from training.data import DataError, Dataset
-from training.options import TrainOptions, UsageError, build_parser, resolve
+from serving.errors import InputError
+from training.data import Dataset
+from training.options import TrainOptions, build_parser, resolve
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -26,14 +27,14 @@ EXIT_INTERRUPTED = 130
 def _check_out_dir(opts: TrainOptions, resume: bool) -> None:
     out = Path(opts.out)
     if not resume and out.exists() and any(out.iterdir()):
-        raise UsageError(f"run folder {out} already exists; use --resume to continue it or choose another --out")
+        raise InputError(f"run folder {out} already exists; use --resume to continue it or choose another --out")
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".write-test-{os.getpid()}"
         probe.write_text("ok")
         probe.unlink()
     except OSError as exc:
-        raise UsageError(f"cannot write to --out {out}: {exc.strerror or exc}") from None
+        raise InputError(f"cannot write to --out {out}: {exc.strerror or exc}") from None
 
 
 def _strategy():
@@ -77,9 +78,9 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
     if data is None:
         data = load_dataset(opts.dataset, opts.image_size, opts.dataset_size)
     if opts.batch_size > len(data.images):
-        raise UsageError(f"--batch-size {opts.batch_size} is larger than the dataset ({len(data.images)} images)")
+        raise InputError(f"--batch-size {opts.batch_size} is larger than the dataset ({len(data.images)} images)")
     if opts.conditional and data.num_classes < 2:
-        raise UsageError(f"--conditional needs class labels, but dataset {opts.dataset} has none")
+        raise InputError(f"--conditional needs class labels, but dataset {opts.dataset} has none")
     steps_per_epoch = len(data.images) // opts.batch_size
     total_steps = opts.epochs * steps_per_epoch
     if opts.max_steps:
@@ -103,7 +104,7 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
     if resume:
         found = checkpoint.latest_checkpoint(run_dir)
         if found is None:
-            raise UsageError(f"--resume: {run_dir} has no checkpoint yet; start it again without --resume")
+            raise InputError(f"--resume: {run_dir} has no checkpoint yet; start it again without --resume")
         start_step = checkpoint.restore(found[1], model.state_variables())
         if verbose:
             print(f"resumed {run_dir} at step {start_step}")
@@ -150,7 +151,7 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
             logs = {k: float(v) for k, v in step_fn(next(iterator)).items()}
             bad = [k for k, v in logs.items() if not np.isfinite(v)]
             if bad:
-                raise checkpoint.NonFiniteError(
+                raise checkpoint.TrainingError(
                     f"{', '.join(bad)} became non-finite at step {step + 1}; training stopped and no checkpoint was "
                     "written from these weights. Try a lower --lr, --loss hinge or --spectral-norm, or --resume from "
                     "the last checkpoint"
@@ -214,15 +215,15 @@ def main(argv: list[str] | None = None) -> int:
         _interrupt_on_signals()
         started = time.perf_counter()
         run_dir = run_training(opts, resume=args.resume, verbose=not args.quiet)
-    except (UsageError, DataError) as exc:
+    except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except Exception as exc:  # NonFiniteError and friends: one clear line, not a traceback
-        from training.checkpoint import NonFiniteError
+    except Exception as exc:  # TrainingError and friends: one clear line, not a traceback
+        from training.checkpoint import TrainingError
 
-        if isinstance(exc, NonFiniteError):
+        if isinstance(exc, TrainingError):
             print(f"error: {exc}", file=sys.stderr)
             return 1
         raise

@@ -10,8 +10,9 @@ import pytest
 from PIL import Image
 
 from serving.cli import main
-from serving.generator import BundleError, Generator, sha256_file
-from serving.render import Recipe, RecipeError, render, validate
+from serving.errors import BundleError, InputError
+from serving.generator import Generator, sha256_file
+from serving.render import Recipe, render, validate
 from tests.conftest import REPO
 
 
@@ -104,7 +105,7 @@ def test_other_formats(tiny_bundles, fmt, magic):
     ],
 )
 def test_recipe_rejects_bad_input_before_work(changes, message):
-    with pytest.raises(RecipeError, match=message):
+    with pytest.raises(InputError, match=message):
         validate(Recipe(**{**dict(seeds=(1, 2)), **changes}), latent_dim=8, num_classes=0)
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+from huggingface_hub import SpaceCard
 
 from tests.conftest import REPO
 from tests.hub_server import serve
@@ -96,15 +97,20 @@ def test_push_pull_space_tamper_offline(hub, tiny_bundles, tmp_path):
     assert len(space.commits) == 2 and space.sdk == "gradio"
     assert {"app.py", "requirements.txt", "README.md", "serving/generator.py", "serving/render.py"} <= set(files)
     readme = files["README.md"].decode()
-    assert "sdk: gradio" in readme and "models:\n  - alice/tiny-cgan\n" in readme
-    assert f"ganimate_model: alice/tiny-cgan@{sha}" in readme
+    card = SpaceCard(readme).data.to_dict()
+    assert card["sdk"] == "gradio" and card["models"] == ["alice/tiny-cgan"]
+    assert card["ganimate_model"] == f"alice/tiny-cgan@{sha}"
     site = tmp_path / "space"
     for name, data in files.items():
         (site / name).parent.mkdir(parents=True, exist_ok=True)
         (site / name).write_bytes(data)
-    run_space = ("import app, json\n"
+    run_space = ("import json, runpy, sys\n"
+                 "runpy.run_path('app.py')  # the uploaded launcher puts this folder on sys.path\n"
+                 "import serving\n"
+                 "from serving.space import SpaceApp, load_models, model_sources\n"
+                 "app = SpaceApp(load_models(model_sources('', open('README.md').read(), None)))\n"
                  "path, recipe = app.animate(seeds='1,2', frames=2, size=64)\n"
-                 "print(list(app.MODELS), app.__file__, json.loads(recipe)['bundle_sha256'])\n")
+                 "print(list(app.models), serving.__file__, json.loads(recipe)['bundle_sha256'])\n")
     env = _env(endpoint, tmp_path / "home3", token=None)
     env.pop("PYTHONPATH", None)
     out = subprocess.run([sys.executable, "-c", run_space], env=env, cwd=site, capture_output=True, text=True, timeout=300)

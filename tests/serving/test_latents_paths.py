@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from serving.errors import InputError
 from serving.latents import class_mix, one_hot, parse_int_list, splitmix64, z_batch, z_from_seed
 from serving.paths import keyframe_path, math_path
 
@@ -26,7 +27,7 @@ def test_parse_seeds(text, expected):
 
 @pytest.mark.parametrize("text", ["", "a", "5-2", "-1", "4294967296", "0-100000", "1.5"])
 def test_parse_seeds_rejects(text):
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         parse_int_list(text)
 
 
@@ -35,7 +36,7 @@ def test_classes_and_morphs():
     mix = class_mix(3, 8, [0.0, 0.25, 1.0], 10)
     np.testing.assert_allclose(mix.sum(1), 1.0)
     assert mix[1, 3] == pytest.approx(0.75) and mix[1, 8] == pytest.approx(0.25)
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):
         one_hot([10], 10)
 
 
@@ -86,9 +87,9 @@ def test_parse_classes_by_index_range_or_name():
     digits = tuple(str(i) for i in range(10))
     assert parse_classes("3,8,0,5", digits) == [3, 8, 0, 5]
     for bad, message in (("tulip", "unknown class"), ("7", "out of range"), (" , ", "empty")):
-        with pytest.raises(ValueError, match=message):
+        with pytest.raises(InputError, match=message):
             parse_classes(bad, names)
-    with pytest.raises(ValueError, match="not conditional"):
+    with pytest.raises(InputError, match="not conditional"):
         parse_classes("1", ())
 
 

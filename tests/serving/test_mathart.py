@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from serving import mathart
-from serving.mathart import FAMILIES, NAMES, ParamsError
+from serving.errors import InputError
+from serving.mathart import FAMILIES, NAMES
 from serving.mathart_csv import HEADER, read_csv, to_csv
 
 
@@ -86,18 +87,18 @@ def test_snap_lingers_on_whole_numbers_and_never_jumps():
 def test_out_of_range_and_nan_are_refused_by_name():
     bad = GOOD["rose"].copy()
     bad[NAMES.index("rose_k")] = 9.0
-    with pytest.raises(ParamsError, match=r"rose_k is 9, outside its range 1\.\.7"):
+    with pytest.raises(InputError, match=r"rose_k is 9, outside its range 1\.\.7"):
         mathart.render(bad, "rose")
     bad[NAMES.index("rose_k")] = np.nan
-    with pytest.raises(ParamsError, match="rose_k"):
+    with pytest.raises(InputError, match="rose_k"):
         mathart.render(bad, "rose")
     # a slot the family does not read may hold anything: it cannot reach the picture
     ignored = GOOD["rose"].copy()
     ignored[NAMES.index("cl_a")] = np.nan
     np.testing.assert_array_equal(mathart.render(ignored, "rose"), mathart.render(GOOD["rose"], "rose"))
-    with pytest.raises(ParamsError, match=f"{len(NAMES)} values"):
+    with pytest.raises(InputError, match=f"{len(NAMES)} values"):
         mathart.render(GOOD["rose"][:5], "rose")
-    with pytest.raises(ParamsError, match="unknown family"):
+    with pytest.raises(InputError, match="unknown family"):
         mathart.render(GOOD["rose"], "mandelbrot")
 
 
@@ -135,10 +136,10 @@ def test_csv_with_a_byte_order_mark_or_a_repeated_column(tmp_path):
     np.testing.assert_array_equal(read_csv(path)[0], params)
     header, *rows = text.splitlines()
     path = _table(tmp_path, "\n".join([header + ",hue", *(r + ",0.5" for r in rows)]) + "\n")
-    with pytest.raises(ParamsError, match="column\\(s\\) hue appear more than once"):
+    with pytest.raises(InputError, match="column\\(s\\) hue appear more than once"):
         read_csv(path)
     path = _table(tmp_path, header + "\n" + "rose," + "x" * 200_000 + "\n")
-    with pytest.raises(ParamsError, match="not a readable CSV table"):
+    with pytest.raises(InputError, match="not a readable CSV table"):
         read_csv(path)
 
 
@@ -169,7 +170,7 @@ def test_bad_tables_name_the_line_and_exit_2(tmp_path, edit, message, capsys):
     params, labels = mathart.sample_accepted(2, seed=2)
     rows = to_csv(params, labels).splitlines()
     path = _table(tmp_path, "\n".join(edit(rows)) + "\n")
-    with pytest.raises(ParamsError, match=re.escape(message)):
+    with pytest.raises(InputError, match=re.escape(message)):
         read_csv(path)
     from serving.mathart_csv import main
 

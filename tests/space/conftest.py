@@ -1,28 +1,41 @@
-"""The Space under test: imported once (models load at import), and served on 127.0.0.1 for client and browser tests."""
+"""The Space under test: built by the factory over the shipped bundles, and served on 127.0.0.1."""
 
 import socket
 
 import pytest
 
+from tests.conftest import REPO
+
 
 @pytest.fixture(scope="session")
-def app():
-    from space import app as space_app
+def models():
+    from serving.space import load_models, model_sources
 
-    return space_app
+    return load_models(model_sources("", None, REPO / "exported"))
+
+
+@pytest.fixture(scope="session")
+def app(models, tmp_path_factory):
+    """The Space's handlers, called directly as the UI and the API call them."""
+    from serving.space import SpaceApp
+
+    return SpaceApp(models, out_dir=tmp_path_factory.mktemp("space-out"))
 
 
 @pytest.fixture(scope="session")
 def server(app):
     """The real app on a free loopback port; yields its URL, closed at the end of the session."""
+    from serving.space import build_demo
+
+    demo = build_demo(app.models, app=app)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app.demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
-        app.demo.close()
+        demo.close()
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ def _frames(path) -> int:
 def test_default_animation_needs_no_arguments(app):
     path, recipe = app.animate()
     assert path.endswith(".gif") and _frames(path) == 4 * 24  # four seeds, looping, 24 frames each
-    assert json.loads(recipe)["bundle_sha256"] == app.MODELS[app.DEFAULT_MODEL].config.sha256
+    assert json.loads(recipe)["bundle_sha256"] == app.models[app.default_model].config.sha256
 
 
 def test_same_inputs_same_bytes_and_recipe_replays(app):
@@ -31,7 +31,7 @@ def test_same_inputs_same_bytes_and_recipe_replays(app):
     data = open(a, "rb").read()
     assert data == open(b, "rb").read() and data[:4] == b"RIFF"
     # A pasted recipe overrides every other field, including the model (found by the recipe's bundle sha256).
-    c, _ = app.animate(app.DEFAULT_MODEL, "1", "", "lerp", 1, 1, False, "linear", 1.0, "1x1", 64, "gif", recipe)
+    c, _ = app.animate(app.default_model, "1", "", "lerp", 1, 1, False, "linear", 1.0, "1x1", 64, "gif", recipe)
     assert open(c, "rb").read() == data
 
 
@@ -96,14 +96,31 @@ def test_about_shows_card_contract_and_api(app):
     assert "`y`" in contract and "/animate" in api and samples.endswith(".png")
 
 
-def test_gallery_records_and_lists_renders(app, tmp_path, monkeypatch):
+def test_gallery_records_and_lists_renders(models, tmp_path):
     from serving.gallery import Gallery
+    from serving.space import SpaceApp
 
-    monkeypatch.setattr(app, "GALLERY", Gallery(tmp_path / "g.sqlite"))
+    app = SpaceApp(models, Gallery(tmp_path / "g.sqlite"), tmp_path / "out")
     path, recipe = app.animate(MNIST, "1,2", "", "lerp", 2, 12, True, "linear", 1.0, "1x1", 64, "gif", "")
-    items = app.gallery_items()
+    items, recipes = app.gallery_items()
     assert len(items) == 1 and open(items[0][0], "rb").read() == open(path, "rb").read()
-    assert app.GALLERY.latest(1)[0].recipe.to_json() == json.dumps(json.loads(recipe), sort_keys=True)
+    assert app.gallery.latest(1)[0].recipe.to_json() == json.dumps(json.loads(recipe), sort_keys=True) == recipes[0]
+
+
+def test_gallery_selection_shows_the_recipe_of_the_picture_selected(models, tmp_path):
+    """A render whose file is gone is not shown; selecting the first picture shown gives that picture's recipe."""
+    from serving.gallery import Gallery
+    from serving.space import SpaceApp
+
+    app = SpaceApp(models, Gallery(tmp_path / "g.sqlite"), tmp_path / "out")
+    app.animate(MNIST, "1,2", "", "lerp", 2, 12, True, "linear", 1.0, "1x1", 64, "gif", "")
+    app.animate(MNIST, "5,6", "", "lerp", 2, 12, True, "linear", 1.0, "1x1", 64, "gif", "")
+    newest, older = app.gallery.latest(2)
+    newest.path.unlink()  # the newest render's file is gone: the gallery shows only the older one
+    items, shown = app.gallery_items()
+    assert len(items) == 1 and items[0][1].startswith(f"#{older.id} ")
+    picked = app.gallery_recipe(shown, gr.SelectData(None, {"index": 0, "value": None}))
+    assert json.loads(picked)["seeds"] == [1, 2] == list(older.recipe.seeds)  # not the missing newest one
 
 
 def test_space_never_imports_tensorflow():
@@ -115,8 +132,9 @@ def test_space_never_imports_tensorflow():
         "        raise ImportError('tensorflow is not allowed in the Space')\n"
         "    return real(name, *a, **k)\n"
         "builtins.__import__ = guard\n"
-        "sys.path.insert(0, 'space')\n"
-        "import app\n"
+        "from serving.space import SpaceApp, build_demo, load_models\n"
+        "app = SpaceApp(load_models('exported/mnist-cdcgan'))\n"
+        "build_demo(app.models, app=app)\n"
         "path, _ = app.animate(seeds='1,2', frames=2, size=64)\n"
         "print('ok', path)\n"
     )

@@ -3,7 +3,8 @@ import pytest
 from PIL import Image
 
 from serving import mathart
-from training.data import DataError, load_dataset, make_pipeline
+from serving.errors import InputError
+from training.data import load_dataset, make_pipeline
 
 
 def test_mnist_offline_sample_shapes_and_split():
@@ -56,13 +57,13 @@ def test_folder_dataset_with_classes_and_unreadable_file(tmp_path, capsys):
     [("folder:/no/such/place", "does not exist"), ("imagenet", "unknown dataset"), ("folder:", "needs a path")],
 )
 def test_dataset_errors(spec, message):
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(InputError, match=message):
         load_dataset(spec)
 
 
 def test_empty_folder_is_an_error(tmp_path):
     (tmp_path / "notes.txt").write_text("no images here")
-    with pytest.raises(DataError, match="no .png"):
+    with pytest.raises(InputError, match="no .png"):
         load_dataset(f"folder:{tmp_path}")
 
 

@@ -3,8 +3,9 @@ import json
 import numpy as np
 import pytest
 
+from serving.errors import InputError
 from training import metrics
-from training.evaluate import EvalError, failed_checks, main, parse_checks
+from training.evaluate import failed_checks, main, parse_checks
 
 
 def test_metrics_separate_same_from_shifted_distributions():
@@ -45,9 +46,9 @@ def test_checks_parse_and_fail():
     result = {"figures": {"fcd_ratio": {"model": 3.0}, "precision": {"model": 0.9}}}
     assert failed_checks(result, checks) == ["fcd_ratio 3 is not <= 2"]
     for bad in ("fcd=2", "precision>=lots"):
-        with pytest.raises(EvalError):
+        with pytest.raises(InputError):
             parse_checks(bad)
-    with pytest.raises(EvalError, match="figures are"):
+    with pytest.raises(InputError, match="figures are"):
         failed_checks(result, parse_checks("nope<=1"))
 
 

@@ -6,9 +6,10 @@ import onnx
 import pytest
 
 from serving.config import GeneratorConfig
+from serving.errors import TrainingError
 from serving.generator import Generator, sha256_file
 from training import export as export_mod
-from training.export import ExportError, export_run, main, parity_inputs
+from training.export import export_run, main, parity_inputs
 
 
 @pytest.mark.parametrize("name, conditional", [("gan", False), ("cgan", True), ("vae", True)])
@@ -50,14 +51,14 @@ def test_existing_bundle_needs_force_and_failure_keeps_old(tiny_bundles, tmp_pat
     assert "--force" in capsys.readouterr().err
 
     def broken(*args, **kwargs):
-        raise ExportError("onnxruntime and Keras disagree: max |diff| 0.5 > 0.0001")
+        raise TrainingError("onnxruntime and Keras disagree: max |diff| 0.5 > 0.0001")
 
     monkeypatch.setattr(export_mod, "validate", broken)
-    with pytest.raises(ExportError):
+    with pytest.raises(TrainingError):
         export_run(run_dir, target, force=True)
     assert sha256_file(target / "config.json") == before  # old bundle intact
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]  # no half-written staging folder left
-    with pytest.raises(ExportError):
+    with pytest.raises(TrainingError):
         export_run(run_dir, tmp_path / "fresh")
     assert not (tmp_path / "fresh").exists()
 
@@ -76,7 +77,7 @@ def test_parity_failure_is_reported(tiny_bundles, tmp_path, monkeypatch):
         return proto
 
     monkeypatch.setattr(export_mod, "convert", drifting_convert)
-    with pytest.raises(ExportError, match="disagree on images: max \\|diff\\|"):
+    with pytest.raises(TrainingError, match="disagree on images: max \\|diff\\|"):
         export_run(run_dir, tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
 

@@ -60,13 +60,13 @@ def test_checkpoints_keep_last_three(tmp_path, tiny_mnist_like):
 def test_nan_guard_stops_without_checkpoint(tmp_path, tiny_mnist_like):
     poisoned = dataclasses.replace(tiny_mnist_like, images=np.full_like(tiny_mnist_like.images, np.nan))
     opts = TrainOptions(**TINY, out=str(tmp_path / "run"), max_steps=3)
-    with pytest.raises(checkpoint.NonFiniteError, match="non-finite at step 1"):
+    with pytest.raises(checkpoint.TrainingError, match="non-finite at step 1"):
         run_training(opts, data=poisoned, verbose=False)
     assert checkpoint.list_checkpoints(tmp_path / "run") == []
 
 
 def test_checkpoint_refuses_non_finite_weights(tmp_path):
-    with pytest.raises(checkpoint.NonFiniteError):
+    with pytest.raises(checkpoint.TrainingError):
         checkpoint.save(tmp_path, 1, [np.array([1.0, np.inf], dtype=np.float32)])
     assert checkpoint.list_checkpoints(tmp_path) == []
 

@@ -1,0 +1,82 @@
+"""The ganimate Space (Gradio): `build_demo(models, gallery)` makes it, `main()` loads the models and launches it.
+
+    from serving.space import build_demo, load_models
+    demo = build_demo(load_models("exported/mnist-cdcgan"))
+    demo.launch()
+
+Models come from `GANIMATE_MODEL` (comma-separated bundle folders or Hub repos `user/name@revision`), else from
+`ganimate_model:` in the Space card (what `python -m serving push-space` pins), else every bundle in `exported/`.
+`GANIMATE_GALLERY` names an SQLite gallery to show and record renders in. Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from serving.errors import InputError
+from serving.generator import Generator
+
+if TYPE_CHECKING:
+    from serving.gallery import Gallery
+
+PREFERRED = ("mnist-cdcgan", "mathart-params")  # the order the model menu lists them; the first present opens the app
+
+__all__ = ["PREFERRED", "SpaceApp", "build_demo", "load_models", "main", "model_sources", "open_gallery"]
+
+
+def __getattr__(name: str) -> Any:
+    """`build_demo` and `SpaceApp` import Gradio: loaded on first use, so `serving.space.files` (what a push
+    uploads) works where Gradio is not installed."""
+    if name == "build_demo":
+        from serving.space.layout import build_demo
+
+        return build_demo
+    if name == "SpaceApp":
+        from serving.space.handlers import SpaceApp
+
+        return SpaceApp
+    raise AttributeError(name)
+
+
+def model_sources(spec: str, card_text: str | None, exported: Path | None) -> list[str]:
+    """What to load: `spec` (comma-separated), else the card's pinned model, else every bundle under `exported`."""
+    from serving.cards import pinned_model
+
+    spec = spec.strip() or (pinned_model(card_text) if card_text else "")
+    if spec:
+        return [s.strip() for s in spec.split(",") if s.strip()]
+    return sorted(str(p.parent) for p in exported.glob("*/config.json")) if exported and exported.is_dir() else []
+
+
+def load_models(sources: list[str] | str, threads: int | None = None) -> dict[str, Generator]:
+    """name -> Generator for each source, in the menu's order (PREFERRED first, then by name)."""
+    sources = [s.strip() for s in sources.split(",")] if isinstance(sources, str) else sources
+    if not [s for s in sources if s]:
+        raise InputError("no model: set GANIMATE_MODEL to a bundle folder or user/name@revision, or add exported/NAME")
+    models = {}
+    for source in filter(None, sources):
+        gen = Generator.from_pretrained(source, threads=threads)
+        models[gen.config.name] = gen
+    order = [n for n in PREFERRED if n in models] + sorted(n for n in models if n not in PREFERRED)
+    return {n: models[n] for n in order}
+
+
+def open_gallery(db: str) -> Gallery | None:
+    from serving.gallery import Gallery
+
+    return Gallery(db) if db.strip() else None
+
+
+def main(space_dir: Path, exported: Path | None = None) -> None:
+    """Load what the environment and the Space card name, build the demo and serve it (blocks)."""
+    import gradio as gr
+
+    from serving.space.layout import CSS, build_demo
+
+    card = space_dir / "README.md"
+    sources = model_sources(os.environ.get("GANIMATE_MODEL", ""),
+                            card.read_text(encoding="utf-8") if card.is_file() else None, exported)
+    demo = build_demo(load_models(sources), open_gallery(os.environ.get("GANIMATE_GALLERY", "")))
+    demo.launch(css=CSS, theme=gr.themes.Soft())

@@ -1,0 +1,259 @@
+"""`SpaceApp`: the Space's request handlers over a fixed set of models and an optional gallery.
+
+Every handler validates its raw values itself (events run with preprocess=False), because an API client can send
+anything a slider would never produce. Errors of the `GanimateError` family become one `gr.Error` sentence;
+anything else is a bug and surfaces as one. Results are written into a folder this process made for itself
+(`tempfile.mkdtemp`), so a planted symlink cannot redirect them and the prune only ever touches our own files.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import gradio as gr
+import numpy as np
+
+from serving import inputs as check
+from serving.atomic import write_atomic
+from serving.errors import GanimateError
+from serving.gallery import Gallery, recipe_hash
+from serving.generator import Generator
+from serving.latents import MAX_SEED, class_mix, parse_classes, parse_int_list, z_from_seed
+from serving.paths import EASINGS, PATH_KINDS
+from serving.render import FORMATS, MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_SIZE, Recipe, render
+from serving.sample import DEFAULT_SAMPLE_SEEDS, sample, summary, to_npz, to_png
+
+DEFAULT = Recipe()  # the one source of defaults for the form, the API and the examples
+DEFAULT_SEEDS = ",".join(map(str, DEFAULT.seeds))
+DEFAULT_GRID = "x".join(map(str, DEFAULT.grid))
+MAX_SAMPLE_SEEDS = 256
+EXPLORE_DIRECTIONS = 3
+EXPLORE_DIRECTION_SEEDS = (1_000_001, 1_000_002, 1_000_003)  # fixed, so an explore URL means the same everywhere
+GALLERY_SHOWN = 24
+API_USAGE = """```python
+from gradio_client import Client
+
+client = Client("http://127.0.0.1:7860/")           # or the Space id, e.g. "user/ganimate"
+gif, recipe = client.predict(api_name="/animate")    # every parameter has a default
+gif, recipe = client.predict(model="{model}", seeds="1,2,3,4", classes="", path="cubic", frames=24,
+                             fps=24, loop=True, easing="linear", truncation=1.0, grid="1x1", size=256,
+                             format="gif", recipe="", api_name="/animate")
+png, npz, stats = client.predict(model="{model}", seeds="0-31", api_name="/sample")
+image = client.predict(model="{model}", seed=7, d1=1.5, api_name="/explore")
+```
+The same inputs give byte-identical files. `recipe` is the JSON to paste back (or keep) to reproduce a render."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(fn: F) -> F:
+    """Our errors become gr.Error: one sentence for the user, no traceback, and the server goes on."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except GanimateError as exc:
+            raise gr.Error(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def pretty_recipe(recipe: Recipe) -> str:
+    """One field a line, lists kept on their line: easy to read and to copy back."""
+    fields = json.loads(recipe.to_json())
+    return "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in fields.items()) + "\n}"
+
+
+def explore_directions(latent_dim: int) -> np.ndarray:
+    """Orthonormal latent directions [k, latent_dim] from fixed seeds."""
+    raw = np.stack([z_from_seed(s, latent_dim).astype(np.float64) for s in EXPLORE_DIRECTION_SEEDS])
+    q, _ = np.linalg.qr(raw.T)
+    return q.T[:EXPLORE_DIRECTIONS]
+
+
+class SpaceApp:
+    """The handlers of one Space process: `models` (name -> Generator, menu order) and an optional gallery."""
+
+    def __init__(self, models: dict[str, Generator], gallery: Gallery | None = None,
+                 out_dir: Path | None = None) -> None:
+        if not models:
+            raise GanimateError("no model to serve")
+        self.models = models
+        self.default_model = next(iter(models))
+        self.gallery = gallery
+        self.out_dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="ganimate-space-"))
+        self._written: set[Path] = set()
+        self._last_prune = 0.0
+
+    # ---- files -----------------------------------------------------------------------------------------------
+
+    def _prune(self, max_age_s: float = 3600.0, every_s: float = 600.0) -> None:
+        """Remove our results older than an hour, at most every ten minutes: a long-running Space must not fill
+        its disk. Only files this process wrote are candidates."""
+        now = time.time()
+        if now - self._last_prune < every_s:
+            return
+        self._last_prune = now
+        for path in list(self._written):
+            try:
+                if now - path.lstat().st_mtime > max_age_s:
+                    path.unlink()
+                    self._written.discard(path)
+            except FileNotFoundError:
+                self._written.discard(path)
+
+    def save(self, data: bytes, stem: str, suffix: str) -> str:
+        """Write a result under a content-derived name; Gradio serves it from its cache, never from here directly."""
+        self._prune()
+        path = write_atomic(self.out_dir / f"{stem}.{suffix}", data)
+        self._written.add(path)
+        return str(path)
+
+    def model(self, name: Any) -> Generator:
+        return self.models[check.choice("model", name, list(self.models))]
+
+    # ---- Animate ---------------------------------------------------------------------------------------------
+
+    def build_recipe(self, model, seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt,
+                     recipe_json) -> tuple[Generator, Recipe]:
+        """(Generator, Recipe) from raw request values; a pasted recipe wins over the other fields."""
+        recipe_json = check.text("recipe", recipe_json).strip()
+        if recipe_json:
+            recipe = Recipe.from_json(recipe_json)
+            by_sha = [g for g in self.models.values() if g.config.sha256 == recipe.bundle_sha256]
+            gen = by_sha[0] if by_sha else self.model(model)  # reproduce on the bundle the recipe was made with
+            return gen, recipe
+        gen = self.model(model)
+        class_text = check.text("classes", classes, 2000).strip()
+        recipe = Recipe(
+            seeds=tuple(parse_int_list(check.text("seeds", seeds, 2000), "seed")),
+            classes=tuple(parse_classes(class_text, gen.config.class_names)) if class_text else None,
+            path=check.choice("path", path, PATH_KINDS),
+            frames=check.whole("frames", frames, 1, MAX_FRAMES_PER_TRANSITION),
+            fps=check.whole("fps", fps, 1, MAX_FPS),
+            loop=check.flag("loop", loop),
+            easing=check.choice("easing", easing, EASINGS),
+            truncation=check.number("truncation", truncation, 0.0, 2.0),
+            grid=check.grid(grid, MAX_GRID),
+            size=check.whole("size", size, 16, MAX_SIZE),
+            format=check.choice("format", fmt, FORMATS),
+            bundle_sha256=gen.config.sha256,
+        )
+        return gen, recipe
+
+    @user_errors
+    def animate(self, model=None, seeds=DEFAULT_SEEDS, classes="", path=DEFAULT.path, frames=DEFAULT.frames,
+                fps=DEFAULT.fps, loop=DEFAULT.loop, easing=DEFAULT.easing, truncation=DEFAULT.truncation,
+                grid=DEFAULT_GRID, size=DEFAULT.size, format=DEFAULT.format, recipe="",
+                progress=gr.Progress()):  # noqa: B008 (Gradio injects progress through this default)
+        """Render a looping latent animation. Returns the file and the recipe JSON that reproduces it."""
+        progress(0.05, desc="checking the request")
+        gen, parsed = self.build_recipe(model or self.default_model, seeds, classes, path, frames, fps, loop, easing,
+                                        truncation, grid, size, format, recipe)
+        progress(0.2, desc=f"rendering {parsed.frame_total()} frames")
+        started = time.perf_counter()
+        data = render(gen, parsed)
+        ms = (time.perf_counter() - started) * 1000
+        progress(0.95, desc="saving")
+        if self.gallery is not None:
+            self.gallery.add(parsed, data, ms)
+        return self.save(data, f"ganimate-{recipe_hash(parsed)[:16]}", parsed.format), pretty_recipe(parsed)
+
+    # ---- Sample ----------------------------------------------------------------------------------------------
+
+    @user_errors
+    def sample_grid(self, model=None, seeds=DEFAULT_SAMPLE_SEEDS, classes="", truncation=DEFAULT.truncation):
+        """A grid of images (PNG) and the same images with labels (.npz), one per seed."""
+        gen = self.model(model or self.default_model)
+        seed_list = parse_int_list(check.text("seeds", seeds, 2000), "seed", max_count=MAX_SAMPLE_SEEDS)
+        class_text = check.text("classes", classes, 2000).strip()
+        class_list = parse_classes(class_text, gen.config.class_names) if class_text else None
+        psi = check.number("truncation", truncation, 0.0, 2.0)
+        samples = sample(gen, seed_list, class_list, psi)
+        key = Recipe(seeds=tuple(seed_list), classes=tuple(class_list or ()), truncation=psi, name="sample",
+                     bundle_sha256=gen.config.sha256)
+        stem = f"{gen.config.name}-{recipe_hash(key)[:12]}"
+        return self.save(to_png(samples), stem, "png"), self.save(to_npz(samples), stem, "npz"), summary(samples)
+
+    # ---- Explore ---------------------------------------------------------------------------------------------
+
+    @user_errors
+    def explore(self, model=None, seed=7, d1=0.0, d2=0.0, d3=0.0, class_a="", class_b="", mix=0.0,
+                truncation=DEFAULT.truncation, size=DEFAULT.size):
+        """One image: z(seed) moved along three fixed directions, and (conditional models) class A mixed toward B."""
+        from PIL import Image
+
+        gen = self.model(model or self.default_model)
+        seed = check.whole("seed", seed, 0, MAX_SEED)
+        steps = [check.number(f"d{i + 1}", v, -5.0, 5.0) for i, v in enumerate((d1, d2, d3))]
+        psi = check.number("truncation", truncation, 0.0, 2.0)
+        size = check.whole("size", size, 16, MAX_SIZE)
+        z = z_from_seed(seed, gen.latent_dim).astype(np.float64) + np.asarray(steps) @ explore_directions(gen.latent_dim)
+        y = None
+        if gen.num_classes:
+            a_text = check.text("class_a", class_a, 100).strip() or str(seed % gen.num_classes)
+            b_text = check.text("class_b", class_b, 100).strip() or a_text
+            a = parse_classes(a_text, gen.config.class_names)[0]
+            b = parse_classes(b_text, gen.config.class_names)[0]
+            y = class_mix(a, b, check.number("mix", mix, 0.0, 1.0), gen.num_classes)
+        image = gen((z * psi)[None].astype(np.float32), y)[0]
+        return Image.fromarray(image[..., 0] if image.shape[2] == 1 else image).resize((size, size), Image.LANCZOS)
+
+    # ---- Gallery and About -----------------------------------------------------------------------------------
+
+    def gallery_items(self, limit: int = GALLERY_SHOWN) -> tuple[list[tuple[str, str]], list[str]]:
+        """The latest renders whose files exist, and the recipe JSON of each, in the same order: the select
+        handler reads the recipe from this list, so a missing file can never shift which recipe a picture shows."""
+        if self.gallery is None:
+            return [], []
+        items, recipes = [], []
+        for e in self.gallery.latest(limit):
+            if e.path.is_file():  # copy out of the gallery folder: Gradio serves files from its cache only
+                items.append((self.save(e.path.read_bytes(), f"gallery-{e.recipe_hash[:16]}", e.recipe.format),
+                              f"#{e.id} {e.recipe.path} {e.recipe.name}".strip()))
+                recipes.append(e.recipe.to_json())
+        return items, recipes
+
+    @staticmethod
+    def gallery_recipe(shown: list[str], evt: gr.SelectData) -> str:
+        """The recipe of the picture selected, from the list shown beside it."""
+        index = evt.index if isinstance(evt.index, int) else -1
+        return shown[index] if 0 <= index < len(shown or []) else ""
+
+    def about(self, name: Any) -> tuple[str, str, str, str | None]:
+        """The About tab: card text, I/O contract, API usage, samples picture."""
+        return self.model_card(name), self.contract(name), API_USAGE.replace("{model}", name), self.samples_image(name)
+
+    def model_card(self, name: Any) -> str:
+        from serving.cards import card_body
+
+        gen = self.model(name)
+        path = gen.bundle_dir / "README.md"
+        body = card_body(path.read_text(encoding="utf-8")) if path.is_file() else ""
+        return re.sub(r"!\[[^\]]*\]\([^)]*\)\n?", "", body)  # relative image links cannot resolve here
+
+    def contract(self, name: Any) -> str:
+        c = self.model(name).config
+        y = f"\n| `y` | float32 `[batch, {c.num_classes}]` | soft one-hot over {', '.join(c.class_names)} |" \
+            if c.num_classes else ""
+        return (f"| tensor | type | meaning |\n|---|---|---|\n| `z` | float32 `[batch, {c.latent_dim}]` | latent, "
+                f"`z(seed)` by `{c.latent_algorithm}` |{y}\n| `images` | float32 `[batch, {c.image_size[0]}, "
+                f"{c.image_size[1]}, {c.channels}]` | NHWC in [0, 1] |\n\nsha256 of model.onnx: `{c.sha256}`")
+
+    def samples_image(self, name: Any) -> str | None:
+        path = self.model(name).bundle_dir / "samples.png"
+        return self.save(path.read_bytes(), f"{self.model(name).config.name}-samples", "png") if path.is_file() else None
+
+    def class_hint(self, name: Any) -> str:
+        c = self.model(name).config
+        if not c.num_classes:
+            return "This model has no classes: leave classes empty."
+        return f"Classes: {', '.join(f'{i}={n}' for i, n in enumerate(c.class_names))}. Empty: each seed's own class."

@@ -1,0 +1,171 @@
+"""`build_demo`: the Space's Gradio Blocks over a `SpaceApp`, with its public API (`/animate`, `/sample`, `/explore`).
+
+Only those three events are API endpoints; every UI-only event is `api_visibility="private"`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from serving.gallery import Gallery
+from serving.generator import Generator
+from serving.paths import EASINGS, PATH_KINDS
+from serving.render import FORMATS, MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_SIZE
+from serving.sample import DEFAULT_SAMPLE_SEEDS
+from serving.space.handlers import (
+    DEFAULT,
+    DEFAULT_GRID,
+    DEFAULT_SEEDS,
+    EXPLORE_DIRECTIONS,
+    MAX_SAMPLE_SEEDS,
+    SpaceApp,
+)
+
+GRIDS = ("1x1", "2x2", "3x3", "4x4")
+CSS = """
+.gm-header {text-align: center; margin-bottom: 0.5rem}
+.gm-header h1 {font-size: 2rem; margin-bottom: 0}
+#gm-preview img {image-rendering: auto; max-height: 520px; object-fit: contain}
+"""
+
+
+def random_seeds(count: int = 4) -> str:
+    rng = np.random.default_rng()
+    return ",".join(str(int(s)) for s in rng.integers(0, 100_000, size=int(count)))
+
+
+def random_seed_range() -> str:
+    start = int(np.random.default_rng().integers(0, 1_000_000))
+    return f"{start}-{start + 31}"
+
+
+def preview(file: str | None):
+    """UI only: show GIF/WebP/PNG in the image box and MP4 in the video box."""
+    if not file:
+        return gr.update(value=None, visible=True), gr.update(value=None, visible=False)
+    if str(file).endswith(".mp4"):
+        return gr.update(value=None, visible=False), gr.update(value=file, visible=True)
+    return gr.update(value=file, visible=True), gr.update(value=None, visible=False)
+
+
+def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out_dir: Path | None = None,
+               app: SpaceApp | None = None) -> gr.Blocks:
+    """The Space over `models` (name -> Generator, in menu order) and an optional gallery; not launched."""
+    app = app or SpaceApp(models, gallery, out_dir)
+    first = app.default_model
+
+    # delete_cache: Gradio's own copies of results older than an hour are removed every 30 minutes.
+    with gr.Blocks(title="ganimate: living pictures from GANs", delete_cache=(1800, 3600)) as demo:
+        gr.HTML("<div class='gm-header'><h1>ganimate</h1><p>Seeded, looping latent animations from trained GAN "
+                "generators, rendered with onnxruntime. Every render is a recipe you can copy and replay.</p></div>")
+        model = gr.Dropdown(list(app.models), value=first, label="Model")
+        hint = gr.Markdown(app.class_hint(first))
+
+        with gr.Tab("Animate"):
+            with gr.Row():
+                with gr.Column(scale=2):
+                    with gr.Row():
+                        seeds = gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7", scale=4)
+                        dice = gr.Button("Random", scale=0, min_width=90)
+                    classes = gr.Textbox("", label="Classes per keyframe",
+                                         info="numbers or names; one for all; empty: each seed's own")
+                    with gr.Row():
+                        path = gr.Dropdown(list(PATH_KINDS), value=DEFAULT.path, label="Path")
+                        easing = gr.Dropdown(list(EASINGS), value=DEFAULT.easing, label="Easing")
+                        loop = gr.Checkbox(DEFAULT.loop, label="Loop")
+                    with gr.Row():
+                        frames = gr.Slider(1, MAX_FRAMES_PER_TRANSITION, DEFAULT.frames, step=1,
+                                           label="Frames per transition")
+                        fps = gr.Slider(1, MAX_FPS, DEFAULT.fps, step=1, label="FPS")
+                    with gr.Row():
+                        truncation = gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ")
+                        size = gr.Slider(64, MAX_SIZE, DEFAULT.size, step=32, label="Size (px)")
+                    with gr.Row():
+                        grid = gr.Dropdown(list(GRIDS), value=DEFAULT_GRID, label="Grid", allow_custom_value=True)
+                        fmt = gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format")
+                    recipe_in = gr.Code("", language="json", label="Paste a recipe to reproduce it (overrides the fields)")
+                    go = gr.Button("Render", variant="primary", elem_id="gm-render")
+                with gr.Column(scale=3):
+                    shown = gr.Image(label="Animation", type="filepath", elem_id="gm-preview", interactive=False)
+                    video = gr.Video(label="Animation", visible=False, interactive=False)
+                    file_out = gr.File(label="Download")
+                    recipe_out = gr.Code(language="json", label="Recipe (copy it to reproduce this render)")
+            animate_inputs = [model, seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt,
+                              recipe_in]
+            go.click(app.animate, animate_inputs, [file_out, recipe_out], api_name="animate", preprocess=False,
+                     concurrency_limit=2).then(preview, file_out, [shown, video], api_visibility="private")
+            dice.click(random_seeds, None, seeds, api_visibility="private")
+            d = DEFAULT
+            gr.Examples(
+                [[first, DEFAULT_SEEDS, "", d.path, d.frames, d.fps, d.loop, d.easing, d.truncation, DEFAULT_GRID,
+                  d.size, d.format, ""],
+                 [first, "10,20", "", "lissajous", 48, 24, True, "linear", 0.8, "3x3", 384, "gif", ""],
+                 [first, "0-15", "", "slerp", 12, 20, True, "ease-in-out", 0.8, "4x4", 512, "gif", ""]],
+                animate_inputs, [file_out, recipe_out], fn=app.animate, cache_examples=True, cache_mode="lazy",
+                label="Try one")
+
+        with gr.Tab("Sample"):
+            with gr.Row():
+                s_seeds = gr.Textbox(DEFAULT_SAMPLE_SEEDS, label="Seeds", info=f"at most {MAX_SAMPLE_SEEDS}", scale=4)
+                s_dice = gr.Button("Random", scale=0, min_width=90)
+            s_classes = gr.Textbox("", label="Classes", info="one for all, one per seed, or empty to cycle through all")
+            s_trunc = gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ")
+            s_go = gr.Button("Sample", variant="primary")
+            s_image = gr.Image(label="Grid", type="filepath", interactive=False)
+            with gr.Row():
+                s_png = gr.File(label="PNG grid")
+                s_npz = gr.File(label="images + labels (.npz)")
+            s_stats = gr.Textbox(label="What was generated", interactive=False)
+            s_go.click(app.sample_grid, [model, s_seeds, s_classes, s_trunc], [s_png, s_npz, s_stats],
+                       api_name="sample", preprocess=False).then(lambda p: p, s_png, s_image, api_visibility="private")
+            s_dice.click(random_seed_range, None, s_seeds, api_visibility="private")
+
+        with gr.Tab("Explore"):
+            with gr.Row():
+                with gr.Column():
+                    e_seed = gr.Number(7, label="Seed", precision=0)
+                    e_dirs = [gr.Slider(-5, 5, 0, step=0.1, label=f"Direction {i + 1}") for i in range(EXPLORE_DIRECTIONS)]
+                    with gr.Row():
+                        e_a = gr.Textbox("", label="Class A", info="empty: the seed's own")
+                        e_b = gr.Textbox("", label="Class B")
+                    e_mix = gr.Slider(0, 1, 0, step=0.05, label="Mix A → B")
+                    e_trunc = gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ")
+                    e_size = gr.Slider(64, 512, DEFAULT.size, step=32, label="Size (px)")
+                e_image = gr.Image(label="Image", type="pil", interactive=False, format="png")
+            e_inputs = [model, e_seed, *e_dirs, e_a, e_b, e_mix, e_trunc, e_size]
+            gr.on([c.change for c in e_inputs], app.explore, e_inputs, e_image, api_name="explore", preprocess=False,
+                  trigger_mode="always_last", show_progress="hidden")
+
+        with gr.Tab("Gallery"):
+            gr.Markdown("The latest renders from the gallery (`GANIMATE_GALLERY`). Select one to see its recipe; paste "
+                        "it into Animate to render it again, byte for byte." if app.gallery is not None else
+                        "No gallery is configured: set `GANIMATE_GALLERY` to an SQLite file (see `python -m serving batch`).")
+            g_items = gr.Gallery(columns=4, height="auto", label="Latest renders")
+            g_shown = gr.State([])  # the recipes of the pictures shown, in order: what a selection indexes
+            g_recipe = gr.Code(language="json", label="Recipe")
+            g_refresh = gr.Button("Refresh")
+            g_refresh.click(app.gallery_items, None, [g_items, g_shown], api_visibility="private")
+            g_items.select(app.gallery_recipe, g_shown, g_recipe, api_visibility="private")
+
+        with gr.Tab("About"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    a_card = gr.Markdown()
+                with gr.Column(scale=2):
+                    a_samples = gr.Image(label="samples.png", type="filepath", interactive=False)
+                    gr.Markdown("### I/O contract")
+                    a_contract = gr.Markdown()
+                    gr.Markdown("### Call the API")
+                    a_api = gr.Markdown()
+
+        model.change(lambda n: (app.class_hint(n), *app.about(n)), model, [hint, a_card, a_contract, a_api, a_samples],
+                     api_visibility="private")
+        demo.load(lambda n: (*app.about(n), *app.gallery_items()), model,
+                  [a_card, a_contract, a_api, a_samples, g_items, g_shown], api_visibility="private")
+
+    demo.queue(max_size=32, default_concurrency_limit=2)
+    demo.ganimate_app = app  # the handlers behind this demo, for callers that want them directly
+    return demo
