@@ -5,10 +5,10 @@ SPACE_VENV := .venv-space
 PY := $(VENV)/bin/python
 SPACE_PY := $(SPACE_VENV)/bin/python
 
-.PHONY: test demo demo-cli browser web lint bench clean
+.PHONY: test test-tf-free test-full test-fast demo demo-cli browser web lint bench clean
 
 # All dependencies (training, export, serving, Space, tests); reinstalled when a requirements file changes.
-$(VENV)/.installed: requirements.txt space/requirements.txt pyproject.toml
+$(VENV)/.installed: requirements.txt space/requirements.txt tests/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -20,6 +20,11 @@ $(SPACE_VENV)/.installed: space/requirements.txt
 	$(PYTHON) -m venv $(SPACE_VENV)
 	$(SPACE_PY) -m pip install --quiet --upgrade pip
 	$(SPACE_PY) -m pip install --quiet -r space/requirements.txt
+	touch $@
+
+# The same environment plus the test tools: the serving and Space tests run here, where TensorFlow is absent.
+$(SPACE_VENV)/.tests-installed: $(SPACE_VENV)/.installed tests/requirements.txt
+	$(SPACE_PY) -m pip install --quiet -r tests/requirements.txt
 	touch $@
 
 # Debian's Chromium for the browser test (Playwright drives it; no browser download). Needs root or sudo;
@@ -38,9 +43,21 @@ web/vendor/.built: web/package.json web/package-lock.json web/build.mjs
 
 web: web/vendor/.built
 
-# pytest exits 5 when it collects no tests; that is not a failure of the code under test.
-test: $(VENV)/.installed browser web/vendor/.built
-	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; exit 0; fi; exit $$rc
+# Everything CI runs: the TensorFlow-free part in the Space's environment, the rest in the full one.
+test: test-tf-free test-full
+
+# The serving library and the Space, in an environment that has no TensorFlow at all.
+TF_FREE_TESTS := tests/serving tests/space
+test-tf-free: $(SPACE_VENV)/.tests-installed browser
+	$(SPACE_PY) -m pytest -q $(TF_FREE_TESTS)
+
+# Training, export, evaluation, the web page and the repository checks, with TensorFlow.
+test-full: $(VENV)/.installed browser web/vendor/.built
+	$(PY) -m pytest -q $(addprefix --ignore=,$(TF_FREE_TESTS))
+
+# A quick check while working: everything not marked slow, in the full environment (a few minutes).
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -q -m "not slow"
 
 # The Space on the bundled default models, with the Space's dependencies only (no TensorFlow).
 demo: $(SPACE_VENV)/.installed

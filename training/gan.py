@@ -12,8 +12,7 @@ import keras
 import tensorflow as tf
 
 from training.augment import diff_augment
-
-LOSSES = ("bce", "hinge", "wgan-gp")
+from training.options import LOSSES
 
 
 class GAN(keras.Model):
@@ -155,13 +154,12 @@ class GAN(keras.Model):
             self.trackers[name].update_state(value)
         return values
 
-    def state_variables(self) -> list:
-        """Every variable a checkpoint must hold to resume exactly (weights, optimizers, RNG, EMA)."""
-        return (
-            list(self.generator.weights)
-            + list(self.discriminator.weights)
-            + list(self.ema_generator.weights)
-            + list(self.g_optimizer.variables)
-            + list(self.d_optimizer.variables)
-            + [self.seed_generator.state, self.ema_step]
-        )
+    def state_variables(self) -> dict:
+        """Every variable a checkpoint must hold to resume exactly (weights, optimizers, RNG, EMA), keyed by path."""
+        from training.checkpoint import keyed
+
+        return keyed({
+            "generator": self.generator.weights, "discriminator": self.discriminator.weights,
+            "ema_generator": self.ema_generator.weights, "g_optimizer": self.g_optimizer,
+            "d_optimizer": self.d_optimizer, "state": {"rng": self.seed_generator.state, "ema_step": self.ema_step},
+        })

@@ -10,12 +10,15 @@ from pathlib import Path
 
 from serving.errors import InputError
 from training.data import DEFAULT_SIZES, PARAM_KINDS, SUPPORTED_SIZES, dataset_kind
-from training.gan import LOSSES
 
 MODELS = ("dcgan", "vae", "params")  # params: the math-art parameter GAN
 
 
 
+
+
+# The GAN losses (training/gan.py implements them); here so that --help and --dry-run need no TensorFlow.
+LOSSES = ("bce", "hinge", "wgan-gp")
 
 @dataclass
 class TrainOptions:
@@ -171,17 +174,19 @@ def resolve(args: argparse.Namespace) -> TrainOptions:
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainOptions) if getattr(args, f.name, None) is not None}
     if not args.out:
         raise InputError("--out is required: the run folder to write (or to resume with --resume)")
-    out = Path(args.out)
-    if args.resume:
-        stored = out / "options.json"
-        if not stored.exists():
-            raise InputError(f"--resume: {out} has no options.json; start a new run without --resume")
-        opts = TrainOptions.from_json(stored.read_text())
-        changed = [k for k in given if k not in RESUMABLE_OVERRIDES and k != "out" and given[k] != getattr(opts, k)]
-        if changed:
-            raise InputError(f"--resume cannot change {', '.join('--' + c.replace('_', '-') for c in changed)}")
-        opts = dataclasses.replace(opts, **{k: v for k, v in given.items() if k in RESUMABLE_OVERRIDES}, out=str(out))
-    else:
-        opts = TrainOptions(**given)
+    opts = resumed_options(Path(args.out), given, strict=True) if args.resume else TrainOptions(**given)
     opts.validate()
     return opts
+
+
+def resumed_options(out: Path, given: dict, strict: bool) -> TrainOptions:
+    """The resume rule, for the CLI and the studio: the run's stored options win; only RESUMABLE_OVERRIDES may
+    change. `strict` refuses any other option that differs (CLI); otherwise those are ignored (studio form)."""
+    stored = out / "options.json"
+    if not stored.exists():
+        raise InputError(f"--resume: {out} has no options.json; start a new run without --resume")
+    opts = TrainOptions.from_json(stored.read_text())
+    changed = [k for k in given if k not in RESUMABLE_OVERRIDES and k != "out" and given[k] != getattr(opts, k)]
+    if changed and strict:
+        raise InputError(f"--resume cannot change {', '.join('--' + c.replace('_', '-') for c in changed)}")
+    return dataclasses.replace(opts, **{k: v for k, v in given.items() if k in RESUMABLE_OVERRIDES}, out=str(out))

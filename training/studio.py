@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import os
 import tempfile
 import threading
@@ -24,7 +23,7 @@ import gradio as gr
 
 from serving.atomic import write_atomic
 from serving.errors import InputError
-from training.options import MODELS, TrainOptions
+from training.options import MODELS, TrainOptions, resumed_options
 from training.train import Control, run_training
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,9 +55,8 @@ class Session:
                 raise gr.Error(f"{run_dir} already exists: tick Resume to continue it, or choose another run name")
             if resume and not (run_dir / "options.json").exists():
                 raise gr.Error(f"{run_dir} has no run to resume")
-            if resume:  # the stored options win; only the length may change, as with --resume
-                stored = TrainOptions.from_json((run_dir / "options.json").read_text())
-                opts = dataclasses.replace(stored, epochs=opts.epochs, max_steps=opts.max_steps, out=str(run_dir))
+            if resume:  # the stored options win, as with --resume; the form's length applies
+                opts = resumed_options(run_dir, {"epochs": opts.epochs, "max_steps": opts.max_steps}, strict=False)
             self.opts, self.control, self.error, self.finished = opts, Control(), "", False
             self.thread = threading.Thread(target=self._train, args=(opts, resume), daemon=True, name="studio-train")
             self.thread.start()
@@ -91,7 +89,7 @@ def parse_options(session: Session, dataset, model, conditional, loss, latent_di
             checkpoint_every=max(50, int(log_every) * 10), out=str(session.runs / name),
         )
         opts.validate()
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, InputError) as exc:  # int()/float() of form text, or a refused option
         raise gr.Error(str(exc)) from None
     return opts
 

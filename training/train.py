@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from serving.atomic import write_atomic
-from serving.errors import InputError
+from serving.errors import GanimateError, InputError
 from training.data import Dataset
 from training.options import TrainOptions, build_parser, resolve
 
@@ -215,18 +215,14 @@ def main(argv: list[str] | None = None) -> int:
         _interrupt_on_signals()
         started = time.perf_counter()
         run_dir = run_training(opts, resume=args.resume, verbose=not args.quiet)
-    except InputError as exc:
+    except InputError as exc:  # the person can fix the command: usage exit code
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except Exception as exc:  # TrainingError and friends: one clear line, not a traceback
-        from training.checkpoint import TrainingError
-
-        if isinstance(exc, TrainingError):
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        raise
+    except GanimateError as exc:  # the run itself failed (NaN losses, checkpoint mismatch): one line, exit 1
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"done: {run_dir} in {time.perf_counter() - started:.0f}s (samples in {run_dir / 'samples'})")
     return 0
 

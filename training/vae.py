@@ -73,10 +73,9 @@ class VAE(keras.Model):
             self.trackers[name].update_state(value)
         return values
 
-    def state_variables(self) -> list:
-        return (
-            list(self.encoder.weights)
-            + list(self.decoder.weights)
-            + list(self.vae_optimizer.variables)
-            + [self.seed_generator.state]
-        )
+    def state_variables(self) -> dict:
+        """Every variable a checkpoint must hold to resume exactly, keyed by path."""
+        from training.checkpoint import keyed
+
+        return keyed({"encoder": self.encoder.weights, "decoder": self.decoder.weights,
+                      "optimizer": self.vae_optimizer, "state": {"rng": self.seed_generator.state}})

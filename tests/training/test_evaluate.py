@@ -52,12 +52,12 @@ def test_checks_parse_and_fail():
         failed_checks(result, parse_checks("nope<=1"))
 
 
-def test_evaluate_writes_metrics_and_card_and_check_exits(tiny_bundles, tmp_path, monkeypatch, capsys):
+def test_evaluate_writes_metrics_and_card_and_check_exits(trained_bundles, tmp_path, monkeypatch, capsys):
     import shutil
 
     monkeypatch.setenv("GANIMATE_CACHE", str(tmp_path / "cache"))
     bundle = tmp_path / "b"
-    shutil.copytree(tiny_bundles["cgan"], bundle)
+    shutil.copytree(trained_bundles["cgan"], bundle)
     cfg = json.loads((bundle / "config.json").read_text())
     cfg["extra"]["training"]["dataset"] = "mnist"  # the tiny model was trained on random 28x28 data
     (bundle / "config.json").write_text(json.dumps(cfg))

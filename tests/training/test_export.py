@@ -13,8 +13,8 @@ from training.export import export_run, main, parity_inputs
 
 
 @pytest.mark.parametrize("name, conditional", [("gan", False), ("cgan", True), ("vae", True)])
-def test_bundle_validates_and_matches_contract(tiny_bundles, name, conditional):
-    bundle = tiny_bundles[name]
+def test_bundle_validates_and_matches_contract(trained_bundles, name, conditional):
+    bundle = trained_bundles[name]
     for f in ("model.onnx", "config.json", "README.md", "samples.png", "interpolation.gif", "training/history.csv"):
         assert (bundle / f).exists(), f
     config = GeneratorConfig.from_json((bundle / "config.json").read_text())
@@ -34,15 +34,15 @@ def test_bundle_validates_and_matches_contract(tiny_bundles, name, conditional):
 
 
 @pytest.mark.parametrize("batch", [1, 37])
-def test_dynamic_batch_and_range(tiny_bundles, batch):
-    gen = Generator.from_pretrained(tiny_bundles["cgan"])
+def test_dynamic_batch_and_range(trained_bundles, batch):
+    gen = Generator.from_pretrained(trained_bundles["cgan"])
     z, y = parity_inputs(gen.latent_dim, gen.num_classes, batch)
     images = gen(z, y, output="float")
     assert images.shape == (batch, 28, 28, 1) and images.min() >= 0.0 and images.max() <= 1.0
 
 
-def test_existing_bundle_needs_force_and_failure_keeps_old(tiny_bundles, tmp_path, monkeypatch, capsys):
-    src = tiny_bundles["gan"]
+def test_existing_bundle_needs_force_and_failure_keeps_old(trained_bundles, tmp_path, monkeypatch, capsys):
+    src = trained_bundles["gan"]
     run_dir = src.parent / "runs" / "gan"
     target = tmp_path / "bundle"
     shutil.copytree(src, target)
@@ -63,8 +63,8 @@ def test_existing_bundle_needs_force_and_failure_keeps_old(tiny_bundles, tmp_pat
     assert not (tmp_path / "fresh").exists()
 
 
-def test_parity_failure_is_reported(tiny_bundles, tmp_path, monkeypatch):
-    run_dir = tiny_bundles["gan"].parent / "runs" / "gan"
+def test_parity_failure_is_reported(trained_bundles, tmp_path, monkeypatch):
+    run_dir = trained_bundles["gan"].parent / "runs" / "gan"
     real_convert = export_mod.convert
 
     def drifting_convert(generator, *args):
@@ -89,13 +89,13 @@ def test_run_without_checkpoint_is_refused(tmp_path, capsys):
     assert "no checkpoint" in capsys.readouterr().err
 
 
-def test_quantized_copy_is_kept_with_its_figures(tiny_bundles, tmp_path):
+def test_quantized_copy_is_kept_with_its_figures(trained_bundles, tmp_path):
     import onnxruntime as ort
 
     from serving.generator import sha256_file
     from training.export import export_run
 
-    run = tiny_bundles["cgan"].parent / "runs" / "cgan"
+    run = trained_bundles["cgan"].parent / "runs" / "cgan"
     out = export_run(run, tmp_path / "q", quantize=True)
     q = json.loads((out / "config.json").read_text())["extra"]["quantized"]
     assert sha256_file(out / q["file"]) == q["sha256"] and q["parity_max_abs_diff"] <= 0.1
@@ -105,24 +105,24 @@ def test_quantized_copy_is_kept_with_its_figures(tiny_bundles, tmp_path):
     assert images.shape == (2, 28, 28, 1)
 
 
-def test_refresh_card_rewrites_readme_from_bundle_records(tiny_bundles, tmp_path):
+def test_refresh_card_rewrites_readme_from_bundle_records(trained_bundles, tmp_path):
     import shutil
 
     from training.card import refresh_card
 
     bundle = tmp_path / "b"
-    shutil.copytree(tiny_bundles["gan"], bundle)
+    shutil.copytree(trained_bundles["gan"], bundle)
     before = (bundle / "README.md").read_text()
     (bundle / "README.md").write_text("stale")
     assert refresh_card(bundle).read_text() == before
 
 
-def test_export_is_reproducible_byte_for_byte(tiny_bundles, tmp_path):
+def test_export_is_reproducible_byte_for_byte(trained_bundles, tmp_path):
     # tf2onnx numbers the names it makes from a counter that has moved on since the fixture's export; canonical
     # names make a second export of the same checkpoint the same file, so a pinned sha256 can be re-made.
     from training.export import export_run
 
-    first = tiny_bundles["cgan"]
+    first = trained_bundles["cgan"]
     again = export_run(first.parent / "runs" / "cgan", tmp_path / "again", name=json.loads(
         (first / "config.json").read_text())["name"])
     assert (again / "model.onnx").read_bytes() == (first / "model.onnx").read_bytes()

@@ -67,8 +67,24 @@ def test_nan_guard_stops_without_checkpoint(tmp_path, tiny_mnist_like):
 
 def test_checkpoint_refuses_non_finite_weights(tmp_path):
     with pytest.raises(checkpoint.TrainingError):
-        checkpoint.save(tmp_path, 1, [np.array([1.0, np.inf], dtype=np.float32)])
+        checkpoint.save(tmp_path, 1, {"w": np.array([1.0, np.inf], dtype=np.float32)})
     assert checkpoint.list_checkpoints(tmp_path) == []
+
+
+def test_checkpoint_restores_by_name_and_refuses_a_mismatch(tmp_path):
+    """Variables are matched by path, not position: a reordered model restores right, a renamed one is refused."""
+    a, b = tf.Variable([1.0, 2.0], name="a"), tf.Variable([3.0, 4.0], name="b")
+    path = checkpoint.save(tmp_path, 5, {"g/a": a, "g/b": b})
+    x, y = tf.Variable([0.0, 0.0]), tf.Variable([0.0, 0.0])
+    assert checkpoint.restore(path, {"g/b": y, "g/a": x}) == 5  # same shapes, other order
+    assert x.numpy().tolist() == [1.0, 2.0] and y.numpy().tolist() == [3.0, 4.0]
+    with pytest.raises(checkpoint.TrainingError, match="missing g/c; unexpected g/b"):
+        checkpoint.restore(path, {"g/a": x, "g/c": y})
+    assert y.numpy().tolist() == [3.0, 4.0]  # nothing assigned when the checkpoint does not fit
+    old = tmp_path / "checkpoints" / "ckpt-00000001.npz"
+    np.savez(old, step=np.int64(1), count=np.int64(1), v0000=np.zeros(2, np.float32))
+    with pytest.raises(checkpoint.TrainingError, match="older ganimate"):
+        checkpoint.restore(old, {"g/a": x})
 
 
 def test_vae_loss_falls(tmp_path, tiny_mnist_like):

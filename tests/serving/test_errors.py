@@ -1,0 +1,45 @@
+"""One error family: a person's mistake is one line and exit 2; a bug in the code stays a bug (a traceback)."""
+
+import gradio as gr
+import pytest
+
+from serving import cli
+from serving.errors import BudgetError, BundleError, GanimateError, HubError, InputError, TrainingError
+
+
+def test_every_error_is_a_ganimate_error_and_none_is_a_value_error():
+    for cls in (InputError, BudgetError, BundleError, HubError, TrainingError):
+        assert issubclass(cls, GanimateError) and not issubclass(cls, ValueError)
+
+
+def test_a_user_mistake_is_one_line_and_exit_2(tiny_bundles, capsys):
+    assert cli.main(["render", "--bundle", str(tiny_bundles["gan"]), "--seeds", "5-2", "--out", "x.gif"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "runs backwards" in err and "\n" not in err
+
+
+@pytest.mark.parametrize("bug", [ZeroDivisionError("division by zero"), ValueError("a real bug"), KeyError("k")])
+def test_an_injected_bug_is_not_turned_into_exit_2(tiny_bundles, tmp_path, monkeypatch, bug):
+    def broken(*args, **kwargs):
+        raise bug
+
+    monkeypatch.setattr(cli, "render", broken)
+    with pytest.raises(type(bug)):
+        cli.main(["render", "--bundle", str(tiny_bundles["gan"]), "--seeds", "1,2", "--out", str(tmp_path / "x.gif")])
+    assert not (tmp_path / "x.gif").exists()
+
+
+def test_the_space_shows_user_errors_and_lets_bugs_through(tiny_bundles, tmp_path, monkeypatch):
+    from serving.generator import Generator
+    from serving.space import SpaceApp, handlers
+
+    app = SpaceApp({"tiny-gan": Generator.from_pretrained(tiny_bundles["gan"])}, out_dir=tmp_path)
+    with pytest.raises(gr.Error, match="frames must be"):
+        app.animate(frames="many")
+
+    def broken(*args, **kwargs):
+        raise ValueError("a real bug")
+
+    monkeypatch.setattr(handlers, "render", broken)
+    with pytest.raises(ValueError, match="a real bug"):
+        app.animate(seeds="1,2", frames=2, size=64)

@@ -1,0 +1,24 @@
+"""The Space's files are assembled from the package; the checkout's space/ folder holds exactly the same."""
+
+from huggingface_hub import SpaceCard
+
+from serving.cards import pinned_model
+from serving.space.files import LAUNCHER, space_files, space_readme, space_requirements
+from tests.conftest import REPO
+
+
+def test_checkout_space_folder_matches_the_package():
+    assert (REPO / "space" / "app.py").read_text() == LAUNCHER
+    assert (REPO / "space" / "README.md").read_text() == space_readme()
+    assert (REPO / "space" / "requirements.txt").read_text() == space_requirements()
+
+
+def test_pushed_card_pins_the_model_and_the_checkout_card_pins_none():
+    sha = "a" * 40
+    files = space_files("alice/tiny", sha)
+    card = SpaceCard(files["README.md"].decode()).data.to_dict()
+    assert card["models"] == ["alice/tiny"] and card["app_file"] == "app.py" and card["sdk"] == "gradio"
+    assert pinned_model(files["README.md"].decode()) == f"alice/tiny@{sha}"
+    assert pinned_model((REPO / "space" / "README.md").read_text()) == ""
+    assert {"serving/space/handlers.py", "serving/space/layout.py", "serving/errors.py"} <= set(files)
+    assert not [name for name in files if "__pycache__" in name or name.startswith(("tests/", "training/"))]
