@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sqlite3
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from serving import inputs as check
 from serving.atomic import write_atomic
 from serving.errors import GanimateError, InputError
 from serving.generator import Generator
@@ -39,16 +39,6 @@ EXAMPLES = """examples:
 
 
 
-def _grid(text: str) -> tuple[int, int]:
-    try:
-        rows, cols = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise InputError(f"--grid must look like 2x3, got {text!r}") from None
-    if not (1 <= rows <= MAX_GRID and 1 <= cols <= MAX_GRID):
-        raise InputError(f"--grid rows and cols must be in 1..{MAX_GRID}, got {text}")
-    return rows, cols
-
-
 def _load(bundle: str, threads: int | None) -> Generator:
     return Generator.from_pretrained(bundle, threads=threads)
 
@@ -63,12 +53,12 @@ def cmd_render(args: argparse.Namespace) -> int:
         if recipe.bundle_sha256 and recipe.bundle_sha256 != gen.config.sha256:
             print("warning: the recipe was made with another bundle; the output will differ", file=sys.stderr)
     else:
-        fmt = args.format or (Path(args.out).suffix.lstrip(".").lower() if args.out else "gif")
+        fmt = args.format or (Path(args.out).suffix.lstrip(".").lower() if args.out else Recipe().format)
         recipe = Recipe(
             seeds=tuple(parse_int_list(args.seeds, "seed")),
             classes=tuple(parse_classes(args.classes, gen.config.class_names)) if args.classes else None,
             path=args.path, frames=args.frames, easing=args.easing, loop=args.loop, truncation=args.truncation,
-            grid=_grid(args.grid), size=args.size, fps=args.fps, format=fmt, resample=args.resample,
+            grid=check.grid(args.grid, MAX_GRID), size=args.size, fps=args.fps, format=fmt, resample=args.resample,
             bundle_sha256=gen.config.sha256, name=args.name,
         )
     if not np.isfinite(recipe.truncation):
@@ -206,9 +196,11 @@ def cmd_gallery(args: argparse.Namespace) -> int:
 
 
 def _repo_id(text: str, revision: bool = False) -> str:
-    repo, _, rev = text.partition("@")
-    if not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", repo) or (rev and not revision) or (revision and "@" in text and not rev):
-        raise argparse.ArgumentTypeError(f"expected USER/NAME{'[@REVISION]' if revision else ''}, got {text!r}")
+    """argparse type: a Hub repo id (see serving.inputs.repo_id), refused with argparse's usage message."""
+    try:
+        check.repo_id(text, revision_ok=revision)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
 
@@ -216,24 +208,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m serving", description="Render animations and samples from a ganimate bundle.",
                                 epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
+    d = Recipe()  # the one source of defaults
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--bundle", required=True, help="bundle folder, or Hub repo id user/name[@revision]")
     common.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: up to 4)")
-    common.add_argument("--truncation", type=float, default=1.0, help="psi: scale z toward 0 (0..2, default 1)")
+    common.add_argument("--truncation", type=float, default=d.truncation, help=f"psi: scale z toward 0 (0..2, default {d.truncation:g})")
 
     r = sub.add_parser("render", parents=[common], help="render an animation", epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    r.add_argument("--seeds", default="1,2,3,4", help="keyframe seeds, like 1,2,3 or 0-7")
+    r.add_argument("--seeds", default=",".join(map(str, d.seeds)), help="keyframe seeds, like 1,2,3 or 0-7")
     r.add_argument("--classes", default=None, help="class per keyframe, or one class for all (conditional models)")
-    r.add_argument("--path", default="cubic", choices=PATH_KINDS)
-    r.add_argument("--frames", type=int, default=24, help="frames per transition")
-    r.add_argument("--fps", type=int, default=24)
-    r.add_argument("--loop", action=argparse.BooleanOptionalAction, default=True, help="wrap back to the first keyframe")
-    r.add_argument("--easing", default="linear", choices=EASINGS)
-    r.add_argument("--size", type=int, default=256, help="output width in pixels")
-    r.add_argument("--grid", default="1x1", help="rows x cols of independent walks")
+    r.add_argument("--path", default=d.path, choices=PATH_KINDS)
+    r.add_argument("--frames", type=int, default=d.frames, help="frames per transition")
+    r.add_argument("--fps", type=int, default=d.fps)
+    r.add_argument("--loop", action=argparse.BooleanOptionalAction, default=d.loop, help="wrap back to the first keyframe")
+    r.add_argument("--easing", default=d.easing, choices=EASINGS)
+    r.add_argument("--size", type=int, default=d.size, help="output width in pixels")
+    r.add_argument("--grid", default="x".join(map(str, d.grid)), help="rows x cols of independent walks")
     r.add_argument("--format", default=None, choices=FORMATS, help="default: from --out's extension, else gif")
-    r.add_argument("--resample", default="lanczos", choices=RESAMPLES)
+    r.add_argument("--resample", default=d.resample, choices=RESAMPLES)
     r.add_argument("--name", default="", help="a label stored in the recipe")
     r.add_argument("--recipe", default=None, help="render this recipe JSON file instead of the options")
     r.add_argument("--save-recipe", default=None, help="also write the recipe JSON here")

@@ -11,13 +11,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from serving.errors import BundleError
+from serving import inputs as check
+from serving.errors import BundleError, InputError
 from serving.latents import LATENT_ALGORITHM
 
 FORMAT_VERSION = 1
 REQUIRED = ("name", "latent_dim", "image_size", "channels")
 # A generator outputs images; one whose graph ends in a renderer also outputs the parameters it drew.
 OUTPUT_SETS = (("images",), ("images", "params"))
+# Upper bounds, checked before any session exists: a config.json cannot make the server allocate without limit.
+MAX_LATENT_DIM = 4096
+MAX_IMAGE_SIDE = 4096
+MAX_CLASSES = 10_000
 
 
 
@@ -79,24 +84,23 @@ class GeneratorConfig:
         if algorithm != LATENT_ALGORITHM:
             raise BundleError(f"config.json key 'latent_algorithm' is {algorithm!r}; only {LATENT_ALGORITHM!r} is known")
 
-        def positive_int(key: str, value: Any) -> int:
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise BundleError(f"config.json key {key!r} must be a positive integer, got {value!r}")
-            return value
+        def whole(key: str, value: Any, lo: int, hi: int) -> int:
+            try:
+                return check.whole(f"config.json key {key!r}", value, lo, hi, text_ok=False)
+            except InputError as exc:
+                raise BundleError(str(exc)) from None
 
-        latent_dim = positive_int("latent_dim", raw["latent_dim"])
+        latent_dim = whole("latent_dim", raw["latent_dim"], 1, MAX_LATENT_DIM)
         size = raw["image_size"]
         if isinstance(size, int):
             size = [size, size]
         if not isinstance(size, list) or len(size) != 2:
             raise BundleError(f"config.json key 'image_size' must be [height, width], got {raw['image_size']!r}")
-        size = (positive_int("image_size", size[0]), positive_int("image_size", size[1]))
+        size = (whole("image_size", size[0], 1, MAX_IMAGE_SIDE), whole("image_size", size[1], 1, MAX_IMAGE_SIDE))
         channels = raw["channels"]
         if channels not in (1, 3):
             raise BundleError(f"config.json key 'channels' must be 1 or 3, got {channels!r}")
-        num_classes = raw.get("num_classes", 0)
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 0:
-            raise BundleError(f"config.json key 'num_classes' must be a whole number >= 0, got {num_classes!r}")
+        num_classes = whole("num_classes", raw.get("num_classes", 0), 0, MAX_CLASSES)
         names = raw.get("class_names") or [str(i) for i in range(num_classes)]
         if not isinstance(names, list) or len(names) != num_classes or not all(isinstance(n, str) for n in names):
             raise BundleError(f"config.json key 'class_names' must list {num_classes} names, got {names!r}")

@@ -19,11 +19,11 @@ import numpy as np
 
 from serving.config import GeneratorConfig
 from serving.errors import BundleError, InputError
+from serving.inputs import REPO_ID
 
 STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
 BUNDLE_FILES = ("config.json", "model.onnx")
 OPTIONAL_FILES = ("README.md", "samples.png")
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 
@@ -104,7 +104,7 @@ def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = No
     text = str(path_or_repo_id)
     if "@" in text and revision is None:
         text, revision = text.split("@", 1)
-    if not _REPO_ID.match(text) or local.exists() or text.startswith((".", "/")):
+    if not REPO_ID.fullmatch(text) or ".." in text or local.exists():
         raise BundleError(f"bundle {path_or_repo_id} not found: not a folder, and not a Hub repo id like user/name")
     from huggingface_hub import hf_hub_download
 

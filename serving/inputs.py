@@ -7,6 +7,7 @@ the clean value or raises `InputError` with one sentence that names the field.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from serving.errors import InputError
@@ -27,8 +28,11 @@ def number(name: str, value: Any, lo: float, hi: float) -> float:
     return x
 
 
-def whole(name: str, value: Any, lo: int, hi: int) -> int:
-    """A whole number in [lo, hi] (2.0 is accepted as 2; 2.5 is not)."""
+def whole(name: str, value: Any, lo: int, hi: int, text_ok: bool = True) -> int:
+    """A whole number in [lo, hi] (2.0 is accepted as 2; 2.5 is not). `text_ok=False` (JSON recipes and config
+    files, where a type is a promise) refuses numeric text such as "24"."""
+    if not text_ok and (isinstance(value, (str, bool)) or value is None):
+        raise InputError(f"{name} must be a whole number in {lo}..{hi}, got {str(value)[:40]!r}")
     x = number(name, value, lo, hi)
     if not x.is_integer():
         raise InputError(f"{name} must be a whole number, got {x:g}")
@@ -69,3 +73,17 @@ def grid(value: Any, max_side: int) -> tuple[int, int]:
     if not (1 <= rows <= max_side and 1 <= cols <= max_side):
         raise InputError(f"grid rows and columns must be in 1..{max_side}, got {raw}")
     return rows, cols
+
+
+# A Hub repo id: user/name, as the Hub allows them (and never a path: no leading dot or slash, no "..").
+REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,96}")
+
+
+def repo_id(text: Any, revision_ok: bool = False) -> tuple[str, str]:
+    """'user/name' or (revision_ok) 'user/name@rev' -> (repo, rev or '')."""
+    raw = text if isinstance(text, str) else ""
+    repo, at, rev = raw.partition("@")
+    if not REPO_ID.fullmatch(repo) or ".." in repo or (at and (not revision_ok or not rev)):
+        form = "USER/NAME[@REVISION]" if revision_ok else "USER/NAME"
+        raise InputError(f"expected a Hub repo id {form}, got {str(text)[:80]!r}")
+    return repo, rev

@@ -93,10 +93,21 @@ def keyframe_path(
         latents = _slerp(keys[seg], keys[nxt], t)
     else:
         latents = _catmull_rom(keys, seg, t, loop)
+    return latents, segment_weights(seg, t, k)
+
+
+def segment_weights(seg: np.ndarray, t: np.ndarray, k: int) -> np.ndarray:
+    """Mixing weights [N, K]: frame i is (1 - t) of keyframe seg and t of the next one (wrapping)."""
     weights = np.zeros((len(seg), k))
     weights[np.arange(len(seg)), seg] = 1.0 - t
-    weights[np.arange(len(seg)), nxt] += t
-    return latents, weights
+    weights[np.arange(len(seg)), (seg + 1) % k] += t
+    return weights
+
+
+def orbit_weights(frames: int, k: int) -> np.ndarray:
+    """Mixing weights [frames, K] for a closed orbit: it morphs through the K keyframes once per loop, linearly."""
+    pos = np.arange(frames) / frames * k
+    return segment_weights(pos.astype(int) % k, pos - np.floor(pos), k)
 
 
 def math_path(

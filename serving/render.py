@@ -9,15 +9,24 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from serving import inputs as check
 from serving.errors import InputError
 from serving.grid import tile
 from serving.latents import MAX_SEED, check_psi, check_seed, z_from_seed
-from serving.paths import EASINGS, KEYFRAME_PATHS, MATH_PATHS, PATH_KINDS, frame_count, keyframe_path, math_path
+from serving.paths import (
+    EASINGS,
+    KEYFRAME_PATHS,
+    MATH_PATHS,
+    PATH_KINDS,
+    frame_count,
+    keyframe_path,
+    math_path,
+    orbit_weights,
+)
 
 FORMATS = ("gif", "webp", "mp4", "png")
 RESAMPLES = ("lanczos", "nearest")
@@ -86,17 +95,6 @@ class Recipe:
         return max(1, round(self.size * rows / cols)), self.size
 
 
-def _whole(name: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            value = int(value)
-        else:
-            raise InputError(f"{name} must be a whole number in {lo}..{hi}, got {value!r}")
-    if not lo <= value <= hi:
-        raise InputError(f"{name} must be in {lo}..{hi}, got {value}")
-    return int(value)
-
-
 def validate(recipe: Recipe, latent_dim: int, num_classes: int) -> None:
     """Raise InputError for anything that cannot or should not be rendered, before any work is done."""
     if recipe.path not in PATH_KINDS:
@@ -113,9 +111,9 @@ def validate(recipe: Recipe, latent_dim: int, num_classes: int) -> None:
         raise InputError(f"at most {MAX_KEYFRAMES} keyframe seeds, got {len(recipe.seeds)}")
     for s in recipe.seeds:
         check_seed(s)
-    _whole("frames", recipe.frames, 1, MAX_FRAMES_PER_TRANSITION)
-    _whole("size", recipe.size, 16, MAX_SIZE)
-    _whole("fps", recipe.fps, 1, MAX_FPS)
+    check.whole("frames", recipe.frames, 1, MAX_FRAMES_PER_TRANSITION, text_ok=False)
+    check.whole("size", recipe.size, 16, MAX_SIZE, text_ok=False)
+    check.whole("fps", recipe.fps, 1, MAX_FPS, text_ok=False)
     if not isinstance(recipe.loop, bool):
         raise InputError(f"loop must be true or false, got {recipe.loop!r}")
     try:
@@ -125,12 +123,12 @@ def validate(recipe: Recipe, latent_dim: int, num_classes: int) -> None:
     if len(recipe.grid) != 2:
         raise InputError("grid must be rows x cols, like 2x3")
     for g in recipe.grid:
-        _whole("grid", g, 1, MAX_GRID)
+        check.whole("grid", g, 1, MAX_GRID, text_ok=False)
     for f in recipe.lissajous:
-        _whole("lissajous", f, 1, 12)
+        check.whole("lissajous", f, 1, 12, text_ok=False)
     if num_classes and recipe.classes:
         for c in recipe.classes:
-            _whole("class", c, 0, num_classes - 1)
+            check.whole("class", c, 0, num_classes - 1, text_ok=False)
         if len(recipe.classes) > 1 and len(recipe.seeds) > 1 and len(recipe.classes) != len(recipe.seeds):
             raise InputError(f"{len(recipe.classes)} classes for {len(recipe.seeds)} seeds: give one per seed or one for all")
     elif recipe.classes:
@@ -178,13 +176,7 @@ def build_inputs(recipe: Recipe, latent_dim: int, num_classes: int) -> tuple[np.
             key_classes = classes or default_classes(cell_seeds, num_classes)
             onehots = np.eye(num_classes)[key_classes]
             if weights is None:  # math paths morph through the classes once per loop, linearly
-                n = len(latents)
-                k = len(key_classes)
-                pos = np.arange(n) / n * k
-                seg, t = pos.astype(int) % k, pos - np.floor(pos)
-                weights = np.zeros((n, k))
-                weights[np.arange(n), seg] = 1 - t
-                weights[np.arange(n), (seg + 1) % k] += t
+                weights = orbit_weights(len(latents), len(key_classes))
             ys.append(weights @ onehots)
     z = np.stack(zs, axis=1).reshape(-1, latent_dim).astype(np.float32)
     y = np.stack(ys, axis=1).reshape(-1, num_classes).astype(np.float32) if num_classes else None

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from serving.atomic import write_atomic
+from serving.cards import card_text
 from serving.config import GeneratorConfig
 from serving.generator import Generator
 from serving.grid import sample_sheet
@@ -151,11 +152,8 @@ def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> s
     if config.conditional:
         tags.append("conditional")
     dataset_tag = "mnist" if "mnist" in config.dataset.lower() else None
-    front = ["---", "license: apache-2.0", "library_name: onnx", "pipeline_tag: unconditional-image-generation", "tags:"]
-    front += [f"- {t}" for t in dict.fromkeys(tags)]
-    if dataset_tag:
-        front += ["datasets:", f"- {dataset_tag}"]
-    front.append("---")
+    metadata = {"license": "apache-2.0", "library_name": "onnx", "pipeline_tag": "unconditional-image-generation",
+                "tags": list(dict.fromkeys(tags)), **({"datasets": [dataset_tag]} if dataset_tag else {})}
     h, w = config.image_size
     kind = "conditional " if config.conditional else ""
     classes = f" Classes: {', '.join(config.class_names)}." if config.conditional else ""
@@ -181,8 +179,7 @@ def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> s
         facts.append("- Final epoch: " + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "step"))
     facts.append(f"- Export parity (onnxruntime vs Keras, 64 seeds): max |diff| {config.parity_max_abs_diff:.2e}")
     facts.append("- Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(config.versions.items())))
-    return "\n".join(front) + f"""
-
+    return card_text(metadata, f"""
 # {config.name}
 
 {_what_it_is(config, kind)}: give it a
@@ -228,7 +225,7 @@ Training records are in `training/` (options, per-step history, loss curves).
 {_quantized_section(config)}{_params_section(config)}
 ## Metrics
 
-{_metrics_table(bundle)}"""
+{_metrics_table(bundle)}""")
 
 
 def write_card_assets(bundle: Path, config: GeneratorConfig, run_dir: Path | None) -> None:
