@@ -1,17 +1,13 @@
-"""ganimate Space: seeded, looping latent animations from ONNX generators, in the browser and through an API.
+"""The ganimate Space from a checkout: `python space/app.py` (or `make demo`) serves the bundles in exported/.
 
-The app itself is `serving.space` (`build_demo`); this file only finds the package and launches it. In a checkout
-`serving/` sits beside `space/`; on the Hub, `python -m serving push-space` uploads it beside this file.
+The app is `serving.space`; a push uploads `serving/` with the launcher in `serving/space/files.py` instead.
 """
 
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent if (HERE.parent / "serving").is_dir() else HERE
+ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
 from serving.space import main  # noqa: E402
 
-if __name__ == "__main__":
-    main(HERE, ROOT / "exported")
+main(ROOT / "space", ROOT / "exported")

