@@ -107,16 +107,21 @@ def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = No
     if not REPO_ID.fullmatch(text) or ".." in text or local.exists():
         raise BundleError(f"bundle {path_or_repo_id} not found: not a folder, and not a Hub repo id like user/name")
     from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError
 
+    from serving.hub import network_errors
+
+    # What a download can fail with: HTTP answers, the network, the local cache (OSError); anything else is a bug.
+    download_errors = (HfHubHTTPError, OSError, *network_errors())
     try:
         paths = [Path(hf_hub_download(text, name, revision=revision)) for name in BUNDLE_FILES]
-    except Exception as exc:
+    except download_errors as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise BundleError(f"could not download {text}@{revision or 'main'} from the Hub: {type(exc).__name__}: {first}") from None
     for name in OPTIONAL_FILES:  # the card and pictures, for the Space's About tab; a bundle works without them
         try:
             hf_hub_download(text, name, revision=revision)
-        except Exception:
+        except download_errors:
             pass
     return paths[0].parent
 

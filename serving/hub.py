@@ -35,7 +35,7 @@ def token() -> str:
     return found
 
 
-def _network_errors() -> tuple[type[BaseException], ...]:
+def network_errors() -> tuple[type[BaseException], ...]:
     """The HTTP client's transport errors: huggingface_hub 2.x uses httpx2, earlier releases httpx."""
     import importlib
 
@@ -59,7 +59,7 @@ def _call(what: str, fn, *args, **kwargs):
         reason = {401: "the token was refused", 403: "this token cannot write there", 404: "not found"}.get(status, "")
         server = (exc.server_message or "").strip().splitlines()[0][:200] if exc.server_message else ""
         raise HubError(f"{what} failed: HTTP {status} {reason}{': ' + server if server else ''}".rstrip()) from None
-    except (*_network_errors(), ConnectionError, TimeoutError, socket.gaierror) as exc:
+    except (*network_errors(), ConnectionError, TimeoutError, socket.gaierror) as exc:
         from huggingface_hub import constants
 
         raise HubError(f"{what} failed: cannot reach the Hub at {constants.ENDPOINT} ({type(exc).__name__})") from None

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from serving.atomic import write_atomic
-from serving.errors import BundleError, InputError
+from serving.errors import GanimateError, InputError
 from serving.generator import Generator
 from serving.latents import one_hot, z_batch
 from training import evaluate_walks as walks
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         bundle = Path(args.bundle)
         result = evaluate(bundle, args.samples, args.classifier_epochs)
         failures = failed_checks(result, checks)
-    except (InputError, BundleError) as exc:
+    except GanimateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for name, fig in result["figures"].items():

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from serving.config import GeneratorConfig
-from serving.errors import TrainingError
+from serving.errors import GanimateError, InputError, TrainingError
 from serving.latents import one_hot, z_batch
 from training.onnx_passes import canonical_names, deterministic_scatter
 
@@ -47,12 +47,12 @@ def load_run(run_dir: Path):
 
     options_path = run_dir / "options.json"
     if not options_path.exists():
-        raise TrainingError(f"{run_dir} is not a run folder (no options.json)")
+        raise InputError(f"{run_dir} is not a run folder (no options.json)")
     opts = TrainOptions.from_json(options_path.read_text())
     facts = json.loads((run_dir / "dataset.json").read_text())
     found = checkpoint.latest_checkpoint(run_dir)
     if found is None:
-        raise TrainingError(f"{run_dir} has no checkpoint to export")
+        raise InputError(f"{run_dir} has no checkpoint to export")
     model = build_model(opts, facts["image_shape"][2], len(facts["class_names"]))
     step = checkpoint.restore(found[1], model.state_variables())
     return opts, facts, model, step
@@ -186,7 +186,7 @@ def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = Fals
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     if out_dir.exists() and not force:
-        raise TrainingError(f"{out_dir} already exists; pass --force to replace it")
+        raise InputError(f"{out_dir} already exists; pass --force to replace it")
     opts, facts, model, step = load_run(run_dir)
     generator = model.sampling_generator
     num_classes = len(facts["class_names"]) if opts.conditional else 0
@@ -278,9 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         out = export_run(Path(args.run), Path(args.out), args.opset, args.force, args.name, args.quantize)
-    except TrainingError as exc:
+    except InputError as exc:  # the command names something that cannot be exported
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except GanimateError as exc:  # the export itself failed its checks (validation, parity)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     config = GeneratorConfig.from_json((out / "config.json").read_text())
     print(f"exported {out} in {time.perf_counter() - started:.1f}s: parity max|diff| {config.parity_max_abs_diff:.2e}, "
           f"sha256 {config.sha256[:12]}..., {(out / 'model.onnx').stat().st_size / 1e6:.2f} MB")

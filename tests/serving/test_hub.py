@@ -55,6 +55,7 @@ def _pull(endpoint, home, repo, revision=None, **extra):
     return subprocess.run(cmd, env=_env(endpoint, home, **extra), cwd=REPO, capture_output=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_push_pull_space_tamper_offline(hub, tiny_bundles, tmp_path):
     state, endpoint = hub
     bundle = tiny_bundles["cgan"]
@@ -155,3 +156,20 @@ def test_a_broken_bundle_is_never_pushed(hub, tiny_bundles, tmp_path):
     out = _run(["push", "--bundle", str(broken), "--repo", "alice/broken"], _env(endpoint, tmp_path))
     assert out.returncode == 2 and "sha256" in out.stderr
     assert ("model", "alice/broken") not in state.repos
+
+
+def test_local_file_errors_are_not_reported_as_network_errors():
+    from serving import hub
+    from serving.errors import HubError
+
+    def local(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/data/bundle/model.onnx")
+
+    def network(*args, **kwargs):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    with pytest.raises(HubError, match="local file error /data/bundle/model.onnx: Permission denied") as caught:
+        hub._call("uploading to alice/x", local)
+    assert "cannot reach" not in str(caught.value)
+    with pytest.raises(HubError, match="cannot reach the Hub"):
+        hub._call("uploading to alice/x", network)

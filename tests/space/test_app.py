@@ -123,6 +123,7 @@ def test_gallery_selection_shows_the_recipe_of_the_picture_selected(models, tmp_
     assert json.loads(picked)["seeds"] == [1, 2] == list(older.recipe.seeds)  # not the missing newest one
 
 
+@pytest.mark.slow
 def test_space_never_imports_tensorflow():
     code = (
         "import sys, builtins\n"

@@ -9,6 +9,7 @@ from PIL import Image
 from tests.conftest import CHROMIUM, CHROMIUM_FLAGS
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
 def test_click_render_shows_an_animation(server, artifacts):
     from playwright.sync_api import sync_playwright

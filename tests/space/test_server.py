@@ -74,6 +74,7 @@ def test_files_outside_the_cache_are_not_served(server, app, target):
         assert b"root:x:" not in body
 
 
+@pytest.mark.slow
 def test_load_8_clients_x_5_renders_of_r1(server):
     """Bounded load on loopback: 8 concurrent clients, 5 R1 renders each; all succeed; p95 printed."""
     from gradio_client import Client

@@ -38,6 +38,7 @@ def _rows(client) -> int:
     return int(client.predict(api_name="/status")[-1])
 
 
+@pytest.mark.slow
 def test_start_watch_stop_export(studio):
     client, session, root = studio
     assert "training tiny" in client.predict(**FORM, resume=False, api_name="/start")

@@ -21,6 +21,7 @@ def _generator_weights(run_dir, opts, num_classes):
     return step, [w.numpy() for w in model.generator.weights + model.ema_generator.weights]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("conditional", [False, True])
 def test_resume_equals_uninterrupted(tmp_path, tiny_mnist_like, conditional):
     tf.config.experimental.enable_op_determinism()
@@ -87,6 +88,7 @@ def test_checkpoint_restores_by_name_and_refuses_a_mismatch(tmp_path):
         checkpoint.restore(old, {"g/a": x})
 
 
+@pytest.mark.slow
 def test_vae_loss_falls(tmp_path, tiny_mnist_like):
     # A learnable signal: each class is a fixed blob pattern, so reconstruction can improve quickly.
     rng = np.random.default_rng(1)

@@ -13,6 +13,7 @@ from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, REPO
 
 VENDOR = REPO / "web" / "vendor" / "ort.wasm.min.mjs"
 pytestmark = [
+    pytest.mark.slow,  # a real browser on the page: kept out of make test-fast
     pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)"),
     pytest.mark.skipif(not VENDOR.exists(), reason="web/vendor is not built (make test runs npm ci && npm run build)"),
 ]
