@@ -74,6 +74,10 @@ class Session:
             self.finished = True
 
 
+# The one default the studio changes: it opens on class-conditional MNIST, so a learner sees each digit class learn.
+STUDIO_CONDITIONAL = True
+
+
 def parse_options(session: Session, dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs, max_steps,
                   ema, spectral_norm, augment, width, log_every, run_name) -> TrainOptions:
     """TrainOptions from the form, validated like the CLI; any mistake is one gr.Error."""
@@ -131,30 +135,31 @@ def status(session: Session):
 
 
 def build(session: Session) -> gr.Blocks:
+    d = TrainOptions()  # the trainer's defaults are the studio's: one recipe, whichever way a run starts
     with gr.Blocks(title="ganimate studio") as app:
         gr.Markdown("# ganimate studio\nTrain a GAN and watch it learn. Everything runs on this machine.")
         with gr.Row():
             with gr.Column(scale=1):
-                dataset = gr.Dropdown(["mnist", "mathart", "fashion_mnist"], value="mnist", allow_custom_value=True,
+                dataset = gr.Dropdown(["mnist", "mathart", "fashion_mnist"], value=d.dataset, allow_custom_value=True,
                                       label="Dataset", info="or type folder:PATH")
-                model = gr.Dropdown(list(MODELS), value="dcgan", label="Model")
-                conditional = gr.Checkbox(True, label="Conditional (class labels)")
-                loss = gr.Dropdown(list(LOSSES), value="bce", label="Loss")
+                model = gr.Dropdown(list(MODELS), value=d.model, label="Model")
+                conditional = gr.Checkbox(STUDIO_CONDITIONAL, label="Conditional (class labels)")
+                loss = gr.Dropdown(list(LOSSES), value=d.loss, label="Loss")
                 with gr.Row():
-                    latent_dim = gr.Number(64, label="Latent dim", precision=0)
-                    batch_size = gr.Number(64, label="Batch", precision=0)
+                    latent_dim = gr.Number(d.latent_dim, label="Latent dim", precision=0)
+                    batch_size = gr.Number(d.batch_size, label="Batch", precision=0)
                 with gr.Row():
-                    lr = gr.Number(2e-4, label="Learning rate")
-                    ema = gr.Number(0.999, label="EMA decay")
+                    lr = gr.Number(d.lr, label="Learning rate")
+                    ema = gr.Number(d.ema, label="EMA decay")
                 with gr.Row():
-                    epochs = gr.Number(20, label="Epochs", precision=0)
+                    epochs = gr.Number(d.epochs, label="Epochs", precision=0)
                     max_steps = gr.Number(0, label="Max steps (0: no cap)", precision=0)
                 with gr.Row():
                     width = gr.Number(0, label="Width (0: default)", precision=0)
-                    log_every = gr.Number(25, label="Chart every N steps", precision=0)
+                    log_every = gr.Number(d.log_every, label="Chart every N steps", precision=0)
                 with gr.Row():
-                    spectral_norm = gr.Checkbox(False, label="Spectral norm")
-                    augment = gr.Checkbox(True, label="DiffAugment")
+                    spectral_norm = gr.Checkbox(d.spectral_norm, label="Spectral norm")
+                    augment = gr.Checkbox(d.augment, label="DiffAugment")
                 run_name = gr.Textbox("studio-run", label="Run name", info=f"folder under {session.runs}")
                 resume = gr.Checkbox(False, label="Resume this run")
                 with gr.Row():
