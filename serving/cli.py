@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from serving import inputs as check
-from serving.atomic import write_atomic
+from serving.atomic import check_target, write_atomic
 from serving.errors import GanimateError, InputError
 from serving.generator import Generator
 from serving.latents import MAX_SEEDS, parse_classes, parse_int_list
@@ -21,6 +22,7 @@ from serving.render import FORMATS, MAX_GRID, RESAMPLES, Recipe, render
 from serving.sample import DEFAULT_SAMPLE_SEEDS
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 EXAMPLES = """examples:
   python -m serving render --bundle exported/mnist-cdcgan --seeds 1,2,3,4 --classes 3,8,0,5 --path cubic \\
@@ -39,12 +41,22 @@ EXAMPLES = """examples:
 
 
 
-def _load(bundle: str, threads: int | None) -> Generator:
-    return Generator.from_pretrained(bundle, threads=threads)
+def _load(args: argparse.Namespace) -> Generator:
+    return Generator.from_pretrained(args.bundle, threads=args.threads,
+                                     force_download=getattr(args, "force_download", False))
+
+
+def _out(path: str, force: bool) -> Path:
+    """The output path, checked before any work: never a folder, a device or a symlink unless --force."""
+    out = Path(path)
+    check_target(out, force)
+    return out
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    gen = _load(args.bundle, args.threads)
+    if args.out:
+        _out(args.out, args.force)  # refused before any work
+    gen = _load(args)
     if args.recipe:
         try:
             recipe = Recipe.from_json(Path(args.recipe).read_text())
@@ -67,9 +79,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     data = render(gen, recipe)
     ms = (time.perf_counter() - started) * 1000
     out = Path(args.out or f"out.{recipe.format}")
-    write_atomic(out, data)
+    write_atomic(out, data, force=args.force)
     if args.save_recipe:
-        write_atomic(Path(args.save_recipe), (recipe.to_json() + "\n").encode())
+        write_atomic(Path(args.save_recipe), (recipe.to_json() + "\n").encode(), force=args.force)
     print(f"wrote {out}: {recipe.frame_total()} frames, {len(data) / 1024:.0f} KiB, {ms:.0f} ms")
     return 0
 
@@ -77,16 +89,16 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     from serving.sample import sample, summary, to_npz, to_png
 
-    gen = _load(args.bundle, args.threads)
+    out = _out(args.out, args.force)
+    gen = _load(args)
     seeds = parse_int_list(args.seeds, "seed", max_count=MAX_SEEDS)
     if not np.isfinite(args.truncation):
         raise InputError("--truncation must be a finite number")
     classes = parse_classes(args.classes, gen.config.class_names) if args.classes else None
-    out = Path(args.out)
     if out.suffix not in (".npz", ".png"):
         raise InputError(f"--out must end in .png or .npz, got {out.name}")
     samples = sample(gen, seeds, classes, args.truncation)
-    write_atomic(out, to_npz(samples) if out.suffix == ".npz" else to_png(samples))
+    write_atomic(out, to_npz(samples) if out.suffix == ".npz" else to_png(samples), force=args.force)
     print(f"wrote {out}: {summary(samples)}")
     return 0
 
@@ -119,7 +131,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if not 1 <= args.count <= 1_000_000:
         raise InputError(f"--count must be in 1..1000000, got {args.count}")
     shard, shards = _shard(args.shard)
-    gen = _load(args.bundle, args.threads)
+    gen = _load(args)
     with _gallery(args) as gallery:
         log = (lambda line: None) if args.quiet else print
         rendered, skipped = run_batch(gen, gallery, args.count, shard, shards, args.batch_seed, log)
@@ -182,13 +194,14 @@ def cmd_gallery(args: argparse.Namespace) -> int:
         # regenerate: render the stored recipe again and compare with the stored file, byte for byte.
         if not args.bundle:
             raise InputError("gallery regenerate needs --bundle (the bundle the render was made with)")
-        gen = _load(args.bundle, args.threads)
+        out = _out(args.out, args.force) if args.out else None
+        gen = _load(args)
         if gen.config.sha256 != entry.bundle_sha256:
             raise InputError(f"render {entry.id} was made with bundle {entry.bundle_sha256[:12]}..., not {gen.config.sha256[:12]}...")
         data = render(gen, entry.recipe)
         stored = entry.path.read_bytes() if entry.path.is_file() else None
-        if args.out:
-            write_atomic(Path(args.out), data)
+        if out is not None:
+            write_atomic(out, data, force=args.force)
         same = stored == data
         print(f"render {entry.id}: {len(data)} bytes, " + ("byte-identical to the stored file" if same else
               "stored file missing" if stored is None else "DIFFERS from the stored file"))
@@ -211,7 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = Recipe()  # the one source of defaults
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--bundle", required=True, help="bundle folder, or Hub repo id user/name[@revision]")
-    common.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: up to 4)")
+    common.add_argument("--threads", type=threads_arg, default=None,
+                        help=f"onnxruntime threads, 1..{os.cpu_count() or 1} (default: up to 4)")
+    common.add_argument("--force-download", action="store_true",
+                        help="Hub bundles: fetch again even if cached (the fix for a damaged cached file)")
+    common.add_argument("--force", action="store_true",
+                        help="replace --out even if it is a symlink or a device (never needed for a plain file)")
     common.add_argument("--truncation", type=float, default=d.truncation, help=f"psi: scale z toward 0 (0..2, default {d.truncation:g})")
 
     r = sub.add_parser("render", parents=[common], help="render an animation", epilog=EXAMPLES,
@@ -267,14 +285,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("gallery", help="list, show or regenerate gallery renders")
     g.add_argument("action", choices=("list", "show", "regenerate"))
-    g.add_argument("id", nargs="?", type=int, default=None, help="render id (show, regenerate)")
+    g.add_argument("id", nargs="?", type=lambda t: bounded_int(t, "ID", 1, 2**63 - 1), default=None,
+                   help="render id (show, regenerate)")
     g.add_argument("--db", default="gallery/gallery.sqlite", help="SQLite gallery file")
-    g.add_argument("--limit", type=int, default=20, help="list: how many of the latest")
+    g.add_argument("--limit", type=lambda t: bounded_int(t, "--limit", 1, 100_000), default=20,
+                   help="list: how many of the latest (1..100000)")
     g.add_argument("--bundle", default=None, help="regenerate: the bundle folder or Hub repo")
-    g.add_argument("--threads", type=int, default=None)
+    g.add_argument("--threads", type=threads_arg, default=None)
+    g.add_argument("--force", action="store_true", help="replace --out even if it is a symlink or a device")
+    g.add_argument("--force-download", action="store_true", help="Hub bundles: fetch again even if cached")
     g.add_argument("--out", default=None, help="regenerate: also write the new file here")
     g.set_defaults(func=cmd_gallery)
     return p
+
+
+def bounded_int(text: str, name: str, lo: int, hi: int) -> int:
+    """argparse type: a whole number in lo..hi, refused with argparse's one-line usage message."""
+    try:
+        return check.whole(name, text, lo, hi)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def threads_arg(text: str) -> int:
+    """onnxruntime threads: at most the cores this machine has (more only adds contention, or hangs)."""
+    return bounded_int(text, "--threads", 1, os.cpu_count() or 1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,3 +319,6 @@ def main(argv: list[str] | None = None) -> int:
     except GanimateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # Ctrl-C: nothing half-written is left (write_atomic cleans up); say so in one line
+        print("interrupted: nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED

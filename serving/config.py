@@ -90,6 +90,21 @@ class GeneratorConfig:
             except InputError as exc:
                 raise BundleError(str(exc)) from None
 
+        def text(key: str, value: Any) -> str:
+            if not isinstance(value, str) or len(value) > 1000:
+                raise BundleError(f"config.json key {key!r} must be text (at most 1000 characters), got {str(value)[:40]!r}")
+            return value
+
+        def mapping(key: str, value: Any) -> dict:
+            if value is not None and not isinstance(value, dict):
+                raise BundleError(f"config.json key {key!r} must be an object, got {type(value).__name__}")
+            return dict(value or {})
+
+        def parity(value: Any) -> float | None:
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise BundleError(f"config.json key 'parity_max_abs_diff' must be a number, got {str(value)[:40]!r}")
+            return value
+
         latent_dim = whole("latent_dim", raw["latent_dim"], 1, MAX_LATENT_DIM)
         size = raw["image_size"]
         if isinstance(size, int):
@@ -114,22 +129,22 @@ class GeneratorConfig:
             _check_params_contract(raw.get("extra"))
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(
-            name=str(raw["name"]),
+            name=text("name", raw["name"]),
             latent_dim=latent_dim,
             image_size=size,
             channels=channels,
-            model_family=str(raw.get("model_family", "dcgan")),
+            model_family=text("model_family", raw.get("model_family", "dcgan")),
             num_classes=num_classes,
             class_names=tuple(names),
             format_version=version,
             inputs=inputs,
             outputs=outputs,
-            dataset=str(raw.get("dataset", "unknown")),
-            train_steps=int(raw.get("train_steps", 0)),
-            versions=dict(raw.get("versions") or {}),
-            sha256=str(raw.get("sha256", "")),
-            parity_max_abs_diff=raw.get("parity_max_abs_diff"),
-            extra={**dict(raw.get("extra") or {}), **{k: v for k, v in raw.items() if k not in known}},
+            dataset=text("dataset", raw.get("dataset", "unknown")),
+            train_steps=whole("train_steps", raw.get("train_steps", 0), 0, 10**12),
+            versions=mapping("versions", raw.get("versions")),
+            sha256=text("sha256", raw.get("sha256", "")),
+            parity_max_abs_diff=parity(raw.get("parity_max_abs_diff")),
+            extra={**mapping("extra", raw.get("extra")), **{k: v for k, v in raw.items() if k not in known}},
         )
 
     @classmethod
@@ -138,6 +153,8 @@ class GeneratorConfig:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
             raise BundleError(f"config.json is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+        except RecursionError:  # a hostile file nests arrays thousands deep
+            raise BundleError("config.json nests too deeply to be a bundle config") from None
         return cls.from_dict(raw)
 
 

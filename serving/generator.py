@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from serving.bundle_checks import check_model, onnxruntime_errors
 from serving.config import GeneratorConfig
 from serving.errors import BundleError, InputError
 from serving.inputs import REPO_ID
 
-STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
+MAX_SOURCE_CHARS = 1024  # a folder path or user/name@revision; longer is neither
 BUNDLE_FILES = ("config.json", "model.onnx")
 OPTIONAL_FILES = ("README.md", "samples.png")
 
@@ -36,75 +37,23 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _dims(value_info) -> list:
-    return [d.dim_param or (d.dim_value if d.HasField("dim_value") else None) for d in value_info.type.tensor_type.shape.dim]
-
-
-def check_model(model_path: Path, config: GeneratorConfig) -> None:
-    """Static safety and contract checks on model.onnx; raises BundleError."""
-    import onnx
-    from onnx import TensorProto
-
-    try:
-        model = onnx.load(str(model_path), load_external_data=False)
-    except Exception as exc:
-        raise BundleError(f"{model_path} is not a readable ONNX model ({type(exc).__name__})") from None
-
-    def graphs(graph):
-        yield graph
-        for node in graph.node:
-            for attr in node.attribute:
-                if attr.g.node:
-                    yield from graphs(attr.g)
-                for sub in attr.graphs:
-                    yield from graphs(sub)
-
-    for graph in graphs(model.graph):
-        for tensor in graph.initializer:
-            if tensor.data_location == TensorProto.EXTERNAL:
-                raise BundleError(f"{model_path} refers to external data (tensor {tensor.name!r}); bundles must be self-contained")
-        for node in graph.node:
-            if node.domain not in STANDARD_DOMAINS:
-                raise BundleError(f"{model_path} uses operator {node.op_type!r} from non-standard domain {node.domain!r}")
-    for opset in model.opset_import:
-        if opset.domain not in STANDARD_DOMAINS:
-            raise BundleError(f"{model_path} imports non-standard operator domain {opset.domain!r}")
-
-    initializers = {t.name for t in model.graph.initializer}
-    inputs = {v.name: v for v in model.graph.input if v.name not in initializers}
-    outputs = {v.name: v for v in model.graph.output}
-    if sorted(inputs) != sorted(config.inputs):
-        raise BundleError(f"model inputs {sorted(inputs)} do not match the contract {list(config.inputs)}")
-    if list(outputs) != list(config.outputs):
-        raise BundleError(f"model outputs {list(outputs)} do not match the contract {list(config.outputs)}")
-    expected = {"z": [config.latent_dim], "y": [config.num_classes]}
-    for name, value in inputs.items():
-        if value.type.tensor_type.elem_type != TensorProto.FLOAT:
-            raise BundleError(f"model input {name!r} must be float32")
-        if _dims(value)[1:] != expected[name]:
-            raise BundleError(f"model input {name!r} has shape {_dims(value)}, expected [batch, {expected[name][0]}]")
-    out = outputs["images"]
-    if out.type.tensor_type.elem_type != TensorProto.FLOAT:
-        raise BundleError("model output 'images' must be float32")
-    want = [*config.image_size, config.channels]
-    if _dims(out)[1:] != want:
-        raise BundleError(f"model output 'images' has shape {_dims(out)}, expected [batch, {', '.join(map(str, want))}]")
-    if "params" in outputs:
-        drawn = outputs["params"]
-        if drawn.type.tensor_type.elem_type != TensorProto.FLOAT or _dims(drawn)[1:] != [len(config.param_names)]:
-            raise BundleError(f"model output 'params' must be float32 [batch, {len(config.param_names)}], "
-                              f"got {_dims(drawn)}")
-
-
-def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = None) -> Path:
-    """A local bundle folder, or a Hub repo id downloaded into the normal huggingface_hub cache."""
-    local = Path(path_or_repo_id)
-    if local.is_dir():
-        return local
+def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = None,
+                   force_download: bool = False) -> tuple[Path, bool]:
+    """(folder, from_hub): a local bundle folder, or a Hub repo id downloaded into huggingface_hub's cache
+    (`force_download` fetches it again even when cached: the fix for a damaged cached file)."""
     text = str(path_or_repo_id)
+    if len(text) > MAX_SOURCE_CHARS:
+        raise BundleError(f"bundle {text[:60]}... is not a folder or a Hub repo id (at most {MAX_SOURCE_CHARS} characters)")
+    local = Path(path_or_repo_id)
+    try:
+        if local.is_dir():
+            return local, False
+        exists = local.exists()
+    except OSError as exc:  # a name the file system cannot even look up (too long, bad bytes)
+        raise BundleError(f"bundle {text[:80]!r} cannot be read: {exc.strerror or exc}") from None
     if "@" in text and revision is None:
         text, revision = text.split("@", 1)
-    if not REPO_ID.fullmatch(text) or ".." in text or local.exists():
+    if not REPO_ID.fullmatch(text) or ".." in text or exists:
         raise BundleError(f"bundle {path_or_repo_id} not found: not a folder, and not a Hub repo id like user/name")
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import HfHubHTTPError
@@ -114,16 +63,17 @@ def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = No
     # What a download can fail with: HTTP answers, the network, the local cache (OSError); anything else is a bug.
     download_errors = (HfHubHTTPError, OSError, *network_errors())
     try:
-        paths = [Path(hf_hub_download(text, name, revision=revision)) for name in BUNDLE_FILES]
+        paths = [Path(hf_hub_download(text, name, revision=revision, force_download=force_download))
+                 for name in BUNDLE_FILES]
     except download_errors as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise BundleError(f"could not download {text}@{revision or 'main'} from the Hub: {type(exc).__name__}: {first}") from None
     for name in OPTIONAL_FILES:  # the card and pictures, for the Space's About tab; a bundle works without them
         try:
-            hf_hub_download(text, name, revision=revision)
+            hf_hub_download(text, name, revision=revision, force_download=force_download)
         except download_errors:
             pass
-    return paths[0].parent
+    return paths[0].parent, True
 
 
 class Generator:
@@ -137,23 +87,31 @@ class Generator:
 
     @classmethod
     def from_pretrained(
-        cls, path_or_repo_id: str | os.PathLike, revision: str | None = None, threads: int | None = None
+        cls, path_or_repo_id: str | os.PathLike, revision: str | None = None, threads: int | None = None,
+        force_download: bool = False,
     ) -> Generator:
-        """Load and verify a bundle folder or Hub repo; `threads` bounds onnxruntime's intra-op pool (default <= 4)."""
-        bundle = resolve_bundle(path_or_repo_id, revision)
+        """Load and verify a bundle folder or Hub repo; `threads` bounds onnxruntime's intra-op pool (default <= 4,
+        at most the cores here); `force_download` fetches a Hub bundle again even when it is cached."""
+        threads = check_threads(threads)
+        bundle, from_hub = resolve_bundle(path_or_repo_id, revision, force_download)
         config_path, model_path = bundle / "config.json", bundle / "model.onnx"
         for path in (config_path, model_path):
             if not path.is_file():
                 raise BundleError(f"bundle {bundle} has no {path.name}")
         try:
-            config = GeneratorConfig.from_json(config_path.read_text())
+            config = GeneratorConfig.from_json(config_path.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError:
+            raise BundleError(f"{config_path} is not UTF-8 text") from None
         except BundleError as exc:
             raise BundleError(f"{config_path}: {exc}") from None
         if not re.fullmatch(r"[0-9a-f]{64}", config.sha256):
             raise BundleError(f"{config_path}: key 'sha256' must be the 64-hex sha256 of model.onnx")
         actual = sha256_file(model_path)
         if actual != config.sha256:
-            raise BundleError(f"{model_path} sha256 {actual[:12]}... does not match config.json ({config.sha256[:12]}...); refusing it")
+            fix = (f"; this is a cached download: fetch it again with --force-download (force_download=True) or "
+                   f"delete {model_path.resolve()}" if from_hub else "; refusing it")
+            raise BundleError(f"{model_path} sha256 {actual[:12]}... does not match config.json "
+                              f"({config.sha256[:12]}...){fix}")
         check_model(model_path, config)
         session = _make_session(model_path, threads)
         return cls(bundle, config, session, str(path_or_repo_id))
@@ -211,7 +169,10 @@ class Generator:
         for start in range(0, len(z), batch_size):
             rows = order[start : start + batch_size]
             feed = {"z": z[rows], **({"y": y[rows]} if y is not None else {})}
-            out[rows] = self.session.run([name], feed)[0]
+            try:
+                out[rows] = self.session.run([name], feed)[0]
+            except onnxruntime_errors() as exc:
+                raise BundleError(f"{self.bundle_dir}: onnxruntime could not run the model: {_first_line(exc)}") from None
 
     def __call__(self, z: np.ndarray, y: np.ndarray | None = None, batch_size: int = 256, output: str = "uint8") -> np.ndarray:
         """Images for each row of z (and y): uint8 [n, h, w, c] by default, or float32 in [0, 1] with output='float'."""
@@ -226,13 +187,31 @@ class Generator:
         return to_uint8(out)
 
 
-def _make_session(model_path: Path, threads: int | None):
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
+
+
+def check_threads(threads: int | None) -> int:
+    """onnxruntime intra-op threads: default up to 4, never more than the cores here (more only contends)."""
+    cores = os.cpu_count() or 1
+    if threads is None:
+        return min(4, cores)
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= cores:
+        raise InputError(f"threads must be a whole number in 1..{cores} (the cores here), got {threads!r}")
+    return threads
+
+
+def _make_session(model_path: Path, threads: int):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
+    opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     # Busy-waiting threads burn CPU between requests on a shared Space; turn spinning off.
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.log_severity_level = 3
-    return ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
+    try:
+        return ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
+    except onnxruntime_errors() as exc:
+        raise BundleError(f"{model_path}: onnxruntime cannot load it: {_first_line(exc)}") from None

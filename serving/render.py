@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from serving import inputs as check
+from serving.budget import CLI, Budget
+from serving.budget import check as budget_check
 from serving.errors import InputError
 from serving.grid import tile
 from serving.latents import MAX_SEED, check_psi, check_seed, z_from_seed
@@ -35,9 +37,7 @@ MAX_FRAMES_PER_TRANSITION = 240
 MAX_KEYFRAMES = 64
 MAX_GRID = 8
 MAX_FPS = 60
-# Memory budget: total output pixels over all frames. 80M pixels is ~240 MB of RGB uint8 at the peak, the
-# most a shared CPU Space should hold for one request (R2, 256 frames of 512x512, is 67M).
-MAX_TOTAL_PIXELS = 80_000_000
+CHUNK_IMAGES = 1024  # generator images per chunk of frames: bounds the float images held at once
 GIF_GRAY_LEVELS = 64  # grayscale GIFs: palette levels (see encode)
 GRID_SEED_STRIDE = 7919  # grid cell i walks seeds (s + i * stride) mod 2**32: independent, reproducible walks
 
@@ -95,8 +95,9 @@ class Recipe:
         return max(1, round(self.size * rows / cols)), self.size
 
 
-def validate(recipe: Recipe, latent_dim: int, num_classes: int) -> None:
-    """Raise InputError for anything that cannot or should not be rendered, before any work is done."""
+def validate(recipe: Recipe, latent_dim: int, num_classes: int, budget: Budget = CLI) -> None:
+    """Raise InputError (BudgetError over the caps) for anything that cannot or should not be rendered, before
+    any work is done."""
     if recipe.path not in PATH_KINDS:
         raise InputError(f"unknown path {recipe.path!r}; choose {', '.join(PATH_KINDS)}")
     if recipe.easing not in EASINGS:
@@ -139,12 +140,7 @@ def validate(recipe: Recipe, latent_dim: int, num_classes: int) -> None:
     if recipe.path in KEYFRAME_PATHS and keys < 2:
         raise InputError(f"the {recipe.path} path needs at least two keyframes (seeds or classes)")
     h, w = recipe.output_shape()
-    total = recipe.frame_total() * h * w
-    if total > MAX_TOTAL_PIXELS:
-        raise InputError(
-            f"this render would be {recipe.frame_total()} frames of {w}x{h} = {total / 1e6:.0f}M pixels; the limit "
-            f"is {MAX_TOTAL_PIXELS / 1e6:.0f}M: use fewer frames or seeds, or a smaller size"
-        )
+    budget_check(recipe.frame_total(), recipe.grid[0] * recipe.grid[1], h, w, recipe.format, budget)
 
 
 def default_classes(seeds: list[int], num_classes: int) -> list[int]:
@@ -202,19 +198,30 @@ def _resize_frames(frames: np.ndarray, height: int, width: int, resample: str) -
     return out
 
 
-def render_frames(generator, recipe: Recipe) -> np.ndarray:
-    """uint8 frames [n, height, width, channels] for the recipe (validated first)."""
+def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray:
+    """uint8 frames [n, height, width, channels] for the recipe (validated first, within `budget`).
+
+    Frames go through the generator a chunk at a time and are tiled and resized to uint8 at once, so float images
+    are held for one chunk only: memory follows the output pixels, which the budget caps.
+    """
     cfg = generator.config
-    validate(recipe, cfg.latent_dim, cfg.num_classes)
+    validate(recipe, cfg.latent_dim, cfg.num_classes, budget)
     z, y = build_inputs(recipe, cfg.latent_dim, cfg.num_classes)
-    images = generator(z, y, batch_size=generator.batch_hint)
     rows, cols = recipe.grid
+    cells = rows * cols
     n = recipe.frame_total()
-    if rows * cols > 1:
-        images = images.reshape(n, rows * cols, *images.shape[1:])
-        images = np.stack([tile(images[i], rows, cols) for i in range(n)])
     height, width = recipe.output_shape()
-    return _resize_frames(images, height, width, recipe.resample)
+    out = np.empty((n, height, width, cfg.channels), dtype=np.uint8)
+    step = max(1, CHUNK_IMAGES // cells)  # frames per chunk
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        rows_of = slice(start * cells, stop * cells)
+        images = generator(z[rows_of], None if y is None else y[rows_of], batch_size=generator.batch_hint)
+        if cells > 1:
+            images = images.reshape(stop - start, cells, *images.shape[1:])
+            images = np.stack([tile(images[i], rows, cols) for i in range(stop - start)])
+        out[start:stop] = _resize_frames(images, height, width, recipe.resample)
+    return out
 
 
 def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True) -> bytes:
@@ -269,7 +276,8 @@ def _encode_mp4(frames: np.ndarray, fps: int) -> bytes:
     return iio.imwrite("<bytes>", rgb, extension=".mp4", fps=fps, codec="libx264", macro_block_size=1)
 
 
-def render(generator, recipe: Recipe) -> bytes:
-    """The encoded file for `recipe`: same recipe and bundle, byte-identical output."""
-    frames = render_frames(generator, recipe)
+def render(generator, recipe: Recipe, budget: Budget = CLI) -> bytes:
+    """The encoded file for `recipe`: same recipe and bundle, byte-identical output. `budget` caps the work
+    (serving.budget: CLI for programs and the command line, SPACE for the public Space)."""
+    frames = render_frames(generator, recipe, budget)
     return encode(frames, recipe.format, recipe.fps, recipe.loop)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from serving.config import GeneratorConfig
-from serving.errors import GanimateError, InputError, TrainingError
+from serving.errors import BundleError, GanimateError, InputError, TrainingError
 from serving.latents import one_hot, z_batch
 from training.onnx_passes import canonical_names, deterministic_scatter
 
@@ -120,7 +120,7 @@ def validate(model_path: Path, config: GeneratorConfig, reference) -> tuple[floa
     import onnx
     import onnxruntime as ort
 
-    from serving.generator import BundleError, check_model
+    from serving.bundle_checks import check_model
 
     try:
         onnx.checker.check_model(str(model_path), full_check=True)

@@ -22,6 +22,7 @@ import numpy as np
 
 from serving import inputs as check
 from serving.atomic import write_atomic
+from serving.budget import SPACE
 from serving.errors import GanimateError
 from serving.gallery import Gallery, recipe_hash
 from serving.generator import Generator
@@ -160,7 +161,7 @@ class SpaceApp:
                                         truncation, grid, size, format, recipe)
         progress(0.2, desc=f"rendering {parsed.frame_total()} frames")
         started = time.perf_counter()
-        data = render(gen, parsed)
+        data = render(gen, parsed, SPACE)
         ms = (time.perf_counter() - started) * 1000
         progress(0.95, desc="saving")
         if self.gallery is not None:

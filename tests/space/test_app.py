@@ -67,8 +67,11 @@ def test_bad_animate_input_is_one_clear_gradio_error(app, field, value, message)
 
 
 def test_huge_render_is_refused_before_work(app):
-    with pytest.raises(gr.Error, match="limit"):
+    with pytest.raises(gr.Error, match="generator images .* this Space allows 8,192"):
         app.animate(MNIST, "0-63", "", "cubic", 240, 24, True, "linear", 1.0, "8x8", 1024, "gif", "")
+    # Few output pixels, but 983,040 generator images: once accepted (45 GiB of float frames), now refused at once.
+    with pytest.raises(gr.Error, match="983,040 generator images"):
+        app.animate(MNIST, "0-63", "", "cubic", 240, 24, True, "linear", 1.0, "8x8", 16, "gif", "")
 
 
 def test_sample_gives_grid_and_labelled_npz(app):

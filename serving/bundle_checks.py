@@ -1,0 +1,110 @@
+"""Static checks on a bundle's model.onnx, before any onnxruntime session exists; every failure is a BundleError.
+
+A bundle is self-contained and standard: no tensor anywhere (initializers, sparse initializers, Constant and other
+node attributes, subgraphs) may point at external data (onnxruntime would load a sidecar file no sha256 covers),
+no local functions, no operators outside the standard ONNX domains; and its inputs and outputs match the contract
+in every dimension: a dynamic batch first, then exactly the sizes config.json states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from serving.config import GeneratorConfig
+from serving.errors import BundleError
+
+STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
+
+
+def onnxruntime_errors() -> tuple[type[BaseException], ...]:
+    """The exception types onnxruntime raises for a model it cannot load or run (none derives from a builtin)."""
+    import onnxruntime.capi.onnxruntime_pybind11_state as state
+
+    names = ("Fail", "InvalidArgument", "NoSuchFile", "NoModel", "EngineError", "RuntimeException", "InvalidProtobuf",
+             "ModelLoaded", "NotImplemented", "InvalidGraph", "EPFail")
+    return tuple(getattr(state, n) for n in names if hasattr(state, n)) + (RuntimeError, MemoryError)
+
+
+def dims(value_info) -> list:
+    """[dim_param or dim_value or None] for each dimension of a graph input or output."""
+    return [d.dim_param or (d.dim_value if d.HasField("dim_value") else None)
+            for d in value_info.type.tensor_type.shape.dim]
+
+
+def _graphs(graph) -> Iterator:
+    yield graph
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("g"):
+                yield from _graphs(attr.g)
+            for sub in attr.graphs:
+                yield from _graphs(sub)
+
+
+def _tensors(graph) -> Iterator[tuple[str, object]]:
+    """(where, TensorProto) for every tensor stored in this graph (not its subgraphs)."""
+    for t in graph.initializer:
+        yield f"initializer {t.name!r}", t
+    for s in graph.sparse_initializer:
+        yield f"sparse initializer {s.values.name!r}", s.values
+        yield f"sparse initializer {s.values.name!r} (indices)", s.indices
+    for node in graph.node:
+        for attr in node.attribute:
+            where = f"node {node.name or node.op_type!r} attribute {attr.name!r}"
+            if attr.HasField("t"):
+                yield where, attr.t
+            for t in attr.tensors:
+                yield where, t
+            if attr.HasField("sparse_tensor"):
+                yield where, attr.sparse_tensor.values
+                yield where, attr.sparse_tensor.indices
+            for s in attr.sparse_tensors:
+                yield where, s.values
+                yield where, s.indices
+
+
+def check_model(model_path: Path, config: GeneratorConfig) -> None:
+    """Static safety and contract checks on model.onnx; raises BundleError naming the file and what is wrong."""
+    import onnx
+    from onnx import TensorProto
+
+    try:
+        model = onnx.load(str(model_path), load_external_data=False)
+    except Exception as exc:  # untrusted bytes: the protobuf parser may raise anything; none of it is our bug
+        raise BundleError(f"{model_path} is not a readable ONNX model ({type(exc).__name__})") from None
+
+    if len(model.functions):
+        raise BundleError(f"{model_path} defines local functions ({model.functions[0].name!r}); bundles may use "
+                          "standard operators only")
+    for opset in model.opset_import:
+        if opset.domain not in STANDARD_DOMAINS:
+            raise BundleError(f"{model_path} imports non-standard operator domain {opset.domain!r}")
+    for graph in _graphs(model.graph):
+        for where, tensor in _tensors(graph):
+            if tensor.data_location == TensorProto.EXTERNAL or len(tensor.external_data):
+                raise BundleError(f"{model_path} refers to external data ({where}); bundles must be self-contained")
+        for node in graph.node:
+            if node.domain not in STANDARD_DOMAINS:
+                raise BundleError(f"{model_path} uses operator {node.op_type!r} from non-standard domain {node.domain!r}")
+
+    initializers = {t.name for t in model.graph.initializer}
+    inputs = {v.name: v for v in model.graph.input if v.name not in initializers}
+    outputs = {v.name: v for v in model.graph.output}
+    if sorted(inputs) != sorted(config.inputs):
+        raise BundleError(f"model inputs {sorted(inputs)} do not match the contract {list(config.inputs)}")
+    if list(outputs) != list(config.outputs):
+        raise BundleError(f"model outputs {list(outputs)} do not match the contract {list(config.outputs)}")
+    want = {"z": [config.latent_dim], "y": [config.num_classes], "images": [*config.image_size, config.channels],
+            "params": [len(config.param_names)]}
+    for kind, values in (("input", inputs), ("output", outputs)):
+        for name, value in values.items():
+            shape = dims(value)
+            if value.type.tensor_type.elem_type != TensorProto.FLOAT:
+                raise BundleError(f"model {kind} {name!r} must be float32")
+            if shape[1:] != want[name] or not shape:
+                raise BundleError(f"model {kind} {name!r} has shape {shape}, expected "
+                                  f"[batch, {', '.join(map(str, want[name]))}]")
+            if isinstance(shape[0], int):
+                raise BundleError(f"model {kind} {name!r} has a fixed batch of {shape[0]}; the contract needs a "
+                                  "dynamic batch (export with a named batch dimension)")
