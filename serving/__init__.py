@@ -1,7 +1,8 @@
 """Serving side of ganimate: numpy + onnxruntime + PIL/imageio. Never imports TensorFlow."""
 
-from serving.errors import BundleError, InputError
+from serving.errors import BudgetError, BundleError, GanimateError, HubError, InputError
 from serving.generator import Generator
-from serving.render import Recipe, render
+from serving.recipe import Recipe
+from serving.render import render
 
-__all__ = ["BundleError", "Generator", "Recipe", "InputError", "render"]
+__all__ = ["BudgetError", "BundleError", "GanimateError", "Generator", "HubError", "InputError", "Recipe", "render"]

@@ -18,7 +18,8 @@ from serving.errors import GanimateError, InputError
 from serving.generator import Generator
 from serving.latents import MAX_SEEDS, parse_classes, parse_int_list
 from serving.paths import EASINGS, PATH_KINDS
-from serving.render import FORMATS, MAX_GRID, RESAMPLES, Recipe, render
+from serving.recipe import MAX_GRID, Recipe, clean_name
+from serving.render import FORMATS, RESAMPLES, render
 from serving.sample import DEFAULT_SAMPLE_SEEDS
 
 EXIT_USAGE = 2
@@ -71,7 +72,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             classes=tuple(parse_classes(args.classes, gen.config.class_names)) if args.classes else None,
             path=args.path, frames=args.frames, easing=args.easing, loop=args.loop, truncation=args.truncation,
             grid=check.grid(args.grid, MAX_GRID), size=args.size, fps=args.fps, format=fmt, resample=args.resample,
-            bundle_sha256=gen.config.sha256, name=args.name,
+            bundle_sha256=gen.config.sha256, name=clean_name(args.name),
         )
     if not np.isfinite(recipe.truncation):
         raise InputError("--truncation must be a finite number")
@@ -186,6 +187,10 @@ def cmd_gallery(args: argparse.Namespace) -> int:
         entry = gallery.get(args.id)
         if entry is None:
             raise InputError(f"gallery has no render {args.id}")
+        if args.action in ("pin", "unpin"):
+            gallery.pin(entry.id, args.action == "pin")
+            print(f"render {entry.id} {'pinned' if args.action == 'pin' else 'unpinned'}")
+            return 0
         if args.action == "show":
             print(json.dumps({"id": entry.id, "path": str(entry.path), "bytes": entry.bytes, "render_ms": entry.render_ms,
                               "created_at": entry.created_at, "bundle_sha256": entry.bundle_sha256,
@@ -283,8 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     hs.add_argument("--dry-run", action="store_true", help="list what would be uploaded, contact nothing")
     hs.set_defaults(func=cmd_push_space)
 
-    g = sub.add_parser("gallery", help="list, show or regenerate gallery renders")
-    g.add_argument("action", choices=("list", "show", "regenerate"))
+    g = sub.add_parser("gallery", help="list, show, regenerate, pin or unpin gallery renders")
+    g.add_argument("action", choices=("list", "show", "regenerate", "pin", "unpin"),
+                   help="pin: keep a render out of a quota's reach; unpin: give it back")
     g.add_argument("id", nargs="?", type=lambda t: bounded_int(t, "ID", 1, 2**63 - 1), default=None,
                    help="render id (show, regenerate)")
     g.add_argument("--db", default="gallery/gallery.sqlite", help="SQLite gallery file")

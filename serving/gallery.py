@@ -19,9 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from serving.atomic import write_atomic
+from serving.errors import BudgetError
 from serving.latents import MAX_SEED
 from serving.paths import EASINGS, PATH_KINDS
-from serving.render import Recipe, render
+from serving.recipe import Recipe
+from serving.render import render
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS renders (
@@ -32,7 +34,8 @@ CREATE TABLE IF NOT EXISTS renders (
     path          TEXT    NOT NULL,
     bytes         INTEGER NOT NULL,
     render_ms     REAL    NOT NULL,
-    created_at    TEXT    NOT NULL
+    created_at    TEXT    NOT NULL,
+    pinned        INTEGER NOT NULL DEFAULT 0
 )
 """
 
@@ -47,6 +50,7 @@ class Entry:
     bytes: int
     render_ms: float
     created_at: str
+    pinned: bool = False
 
 
 def recipe_hash(recipe: Recipe) -> str:
@@ -57,14 +61,20 @@ def recipe_hash(recipe: Recipe) -> str:
 class Gallery:
     """An SQLite gallery file; files live in `files_dir` (by default beside the database)."""
 
-    def __init__(self, db_path: str | os.PathLike, files_dir: str | os.PathLike | None = None) -> None:
+    def __init__(self, db_path: str | os.PathLike, files_dir: str | os.PathLike | None = None,
+                 max_rows: int | None = None, max_bytes: int | None = None) -> None:
+        """`max_rows` / `max_bytes` set a quota: after each add the oldest unpinned renders go until both hold."""
         self.db_path = Path(db_path)
         self.files_dir = Path(files_dir) if files_dir is not None else self.db_path.parent
+        self.max_rows, self.max_bytes = max_rows, max_bytes
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         # timeout: a second writer (another shard, the Space) waits for the lock instead of failing at once.
         self._conn = sqlite3.connect(self.db_path, timeout=30.0, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(SCHEMA)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(renders)")}
+        if "pinned" not in columns:  # a gallery made before pinning existed
+            self._conn.execute("ALTER TABLE renders ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
         self._conn.commit()
 
     def close(self) -> None:
@@ -80,7 +90,8 @@ class Gallery:
         return self._conn.execute("SELECT 1 FROM renders WHERE recipe_hash = ?", (digest,)).fetchone() is not None
 
     def add(self, recipe: Recipe, data: bytes, render_ms: float) -> Entry:
-        """Store the file (atomically) and its row; a recipe already stored is returned as it is."""
+        """Store the file (atomically) and its row; a recipe already stored is returned as it is. A row that
+        cannot be stored takes its file with it: the folder never holds a file the index does not know."""
         digest = recipe_hash(recipe)
         existing = self.find(digest)
         if existing is not None:
@@ -88,21 +99,51 @@ class Gallery:
         path = self.files_dir / f"{digest[:16]}.{recipe.format}"
         write_atomic(path, data)
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        with self._conn:
-            # OR IGNORE: a concurrent writer may have stored the same recipe a moment ago; both wrote the same bytes.
-            self._conn.execute(
-                "INSERT OR IGNORE INTO renders (recipe_hash, recipe, bundle_sha256, path, bytes, render_ms, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (digest, recipe.to_json(), recipe.bundle_sha256, str(path), len(data), float(render_ms), created),
-            )
+        try:
+            with self._conn:
+                # OR IGNORE: a concurrent writer may have stored the same recipe a moment ago (same bytes).
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO renders (recipe_hash, recipe, bundle_sha256, path, bytes, render_ms, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (digest, recipe.to_json(), recipe.bundle_sha256, str(path), len(data), float(render_ms), created),
+                )
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        self.enforce_quota()
         found = self.find(digest)
-        assert found is not None
+        if found is None:  # the quota took it at once (a single render over max_bytes): say so, keep nothing
+            raise BudgetError(f"this render ({len(data):,} bytes) does not fit the gallery's quota")
         return found
 
-    def _entry(self, row: tuple) -> Entry:
-        return Entry(row[0], row[1], Recipe.from_json(row[2]), row[3], Path(row[4]), row[5], row[6], row[7])
+    def pin(self, entry_id: int, pinned: bool = True) -> bool:
+        """Keep a render out of the quota's reach (or give it back); False when there is no such render."""
+        with self._conn:
+            cur = self._conn.execute("UPDATE renders SET pinned = ? WHERE id = ?", (int(pinned), int(entry_id)))
+        return cur.rowcount == 1
 
-    _COLUMNS = "id, recipe_hash, recipe, bundle_sha256, path, bytes, render_ms, created_at"
+    def enforce_quota(self) -> int:
+        """Delete the oldest unpinned renders (rows and files) until max_rows and max_bytes hold; returns how many."""
+        removed = 0
+        while True:
+            rows, size = self._conn.execute("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM renders").fetchone()
+            over = (self.max_rows is not None and rows > self.max_rows) or \
+                   (self.max_bytes is not None and size > self.max_bytes)
+            if not over:
+                return removed
+            oldest = self._conn.execute("SELECT id, path FROM renders WHERE pinned = 0 ORDER BY id LIMIT 1").fetchone()
+            if oldest is None:  # everything left is pinned: the operator chose to keep it
+                return removed
+            with self._conn:
+                self._conn.execute("DELETE FROM renders WHERE id = ?", (oldest[0],))
+            Path(oldest[1]).unlink(missing_ok=True)
+            removed += 1
+
+    def _entry(self, row: tuple) -> Entry:
+        return Entry(row[0], row[1], Recipe.from_json(row[2]), row[3], Path(row[4]), row[5], row[6], row[7],
+                     bool(row[8]))
+
+    _COLUMNS = "id, recipe_hash, recipe, bundle_sha256, path, bytes, render_ms, created_at, pinned"
 
     def find(self, digest: str) -> Entry | None:
         row = self._conn.execute(f"SELECT {self._COLUMNS} FROM renders WHERE recipe_hash = ?", (digest,)).fetchone()

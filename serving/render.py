@@ -6,10 +6,7 @@ order, PIL encoders with fixed settings). All frames are generated in large batc
 
 from __future__ import annotations
 
-import dataclasses
 import io
-import json
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,75 +21,19 @@ from serving.paths import (
     KEYFRAME_PATHS,
     MATH_PATHS,
     PATH_KINDS,
-    frame_count,
     keyframe_path,
     math_path,
     orbit_weights,
 )
+from serving.recipe import MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_KEYFRAMES, MAX_SIZE, Recipe
 
 FORMATS = ("gif", "webp", "mp4", "png")
 RESAMPLES = ("lanczos", "nearest")
-MAX_SIZE = 1024
-MAX_FRAMES_PER_TRANSITION = 240
-MAX_KEYFRAMES = 64
-MAX_GRID = 8
-MAX_FPS = 60
 CHUNK_IMAGES = 1024  # generator images per chunk of frames: bounds the float images held at once
 GIF_GRAY_LEVELS = 64  # grayscale GIFs: palette levels (see encode)
 GRID_SEED_STRIDE = 7919  # grid cell i walks seeds (s + i * stride) mod 2**32: independent, reproducible walks
 
 
-
-
-@dataclass(frozen=True)
-class Recipe:
-    seeds: tuple[int, ...] = (1, 2, 3, 4)
-    classes: tuple[int, ...] | None = None  # one per keyframe, or one for all; None for unconditional models
-    path: str = "cubic"
-    frames: int = 24  # frames per transition
-    easing: str = "linear"
-    loop: bool = True
-    truncation: float = 1.0
-    grid: tuple[int, int] = (1, 1)  # rows, cols
-    size: int = 256  # output width in pixels (height follows the grid's aspect)
-    fps: int = 24
-    format: str = "gif"
-    resample: str = "lanczos"
-    lissajous: tuple[int, int] = (3, 2)
-    bundle_sha256: str = ""
-    name: str = ""
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> Recipe:
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"recipe is not valid JSON: {exc.msg}") from None
-        return cls.from_dict(raw)
-
-    @classmethod
-    def from_dict(cls, raw: dict) -> Recipe:
-        if not isinstance(raw, dict):
-            raise InputError("a recipe must be a JSON object")
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(raw) - fields)
-        if unknown:
-            raise InputError(f"unknown recipe field(s): {', '.join(unknown)}")
-        values = dict(raw)
-        for key in ("seeds", "classes", "grid", "lissajous"):
-            if isinstance(values.get(key), list):
-                values[key] = tuple(values[key])
-        return cls(**values)
-
-    def frame_total(self) -> int:
-        return frame_count(max(len(self.seeds), len(self.classes or ())), self.frames, self.loop, self.path)
-
-    def output_shape(self) -> tuple[int, int]:
-        rows, cols = self.grid
-        return max(1, round(self.size * rows / cols)), self.size
 
 
 def validate(recipe: Recipe, latent_dim: int, num_classes: int, budget: Budget = CLI) -> None:

@@ -70,7 +70,8 @@ def _write_card(folder: Path) -> None:
     from serving.cards import card_text
     from serving.generator import Generator
     from serving.grid import sample_sheet
-    from serving.render import Recipe, render
+    from serving.recipe import Recipe
+    from serving.render import render
 
     gen = Generator.from_pretrained(folder)
     c = gen.config

@@ -14,7 +14,8 @@ from serving.cards import card_text
 from serving.config import GeneratorConfig
 from serving.generator import Generator
 from serving.grid import sample_sheet
-from serving.render import Recipe, render
+from serving.recipe import Recipe
+from serving.render import render
 
 RUN_RECORDS = ("options.json", "history.csv", "loss.png", "dataset.json")
 CARD_RECIPE = dict(seeds=(0, 1, 2, 3), path="cubic", frames=16, size=256, fps=20, loop=True)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from serving.generator import Generator
-from serving.render import Recipe, render_frames
+from serving.recipe import Recipe
+from serving.render import render_frames
 
 PARAMS_EVAL_SIZE = 64
 WALKS = 10  # conditional models: half keep one class, half morph (each seed's own class)

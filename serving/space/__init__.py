@@ -63,20 +63,26 @@ def load_models(sources: list[str] | str, threads: int | None = None) -> dict[st
     return {n: models[n] for n in order}
 
 
-def open_gallery(db: str) -> Gallery | None:
+# The Space's gallery quota: every visitor's render is kept, so the oldest unpinned ones make room.
+GALLERY_MAX_ROWS = 1000
+GALLERY_MAX_MB = 512
+
+
+def open_gallery(db: str, max_rows: int = GALLERY_MAX_ROWS, max_mb: int = GALLERY_MAX_MB) -> Gallery | None:
+    """The gallery at `db` with the Space's quota (`python -m serving gallery pin ID` keeps a render for good)."""
     from serving.gallery import Gallery
 
-    return Gallery(db) if db.strip() else None
+    return Gallery(db, max_rows=max_rows, max_bytes=max_mb * 2**20) if db.strip() else None
 
 
 def main(space_dir: Path, exported: Path | None = None) -> None:
     """Load what the environment and the Space card name, build the demo and serve it (blocks)."""
     import gradio as gr
 
-    from serving.space.layout import CSS, build_demo
+    from serving.space.layout import CSS, LAUNCH_OPTIONS, build_demo
 
     card = space_dir / "README.md"
     sources = model_sources(os.environ.get("GANIMATE_MODEL", ""),
                             card.read_text(encoding="utf-8") if card.is_file() else None, exported)
     demo = build_demo(load_models(sources), open_gallery(os.environ.get("GANIMATE_GALLERY", "")))
-    demo.launch(css=CSS, theme=gr.themes.Soft())
+    demo.launch(css=CSS, theme=gr.themes.Soft(), **LAUNCH_OPTIONS)

@@ -8,6 +8,7 @@ anything else is a bug and surfaces as one. Results are written into a folder th
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -28,7 +29,8 @@ from serving.gallery import Gallery, recipe_hash
 from serving.generator import Generator
 from serving.latents import MAX_SEED, class_mix, parse_classes, parse_int_list, z_from_seed
 from serving.paths import EASINGS, PATH_KINDS
-from serving.render import FORMATS, MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_SIZE, Recipe, render
+from serving.recipe import MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_SIZE, Recipe
+from serving.render import FORMATS, render
 from serving.sample import DEFAULT_SAMPLE_SEEDS, sample, summary, to_npz, to_png
 
 DEFAULT = Recipe()  # the one source of defaults for the form, the API and the examples
@@ -131,7 +133,8 @@ class SpaceApp:
             recipe = Recipe.from_json(recipe_json)
             by_sha = [g for g in self.models.values() if g.config.sha256 == recipe.bundle_sha256]
             gen = by_sha[0] if by_sha else self.model(model)  # reproduce on the bundle the recipe was made with
-            return gen, recipe
+            # The recipe records the bundle that really rendered it, never what the client claimed.
+            return gen, dataclasses.replace(recipe, bundle_sha256=gen.config.sha256)
         gen = self.model(model)
         class_text = check.text("classes", classes, 2000).strip()
         recipe = Recipe(

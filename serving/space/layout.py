@@ -13,7 +13,8 @@ import numpy as np
 from serving.gallery import Gallery
 from serving.generator import Generator
 from serving.paths import EASINGS, PATH_KINDS
-from serving.render import FORMATS, MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_SIZE
+from serving.recipe import MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_SIZE
+from serving.render import FORMATS
 from serving.sample import DEFAULT_SAMPLE_SEEDS
 from serving.space.handlers import (
     DEFAULT,
@@ -25,6 +26,9 @@ from serving.space.handlers import (
 )
 
 GRIDS = ("1x1", "2x2", "3x3", "4x4")
+# How every server of this demo is launched (main and the tests alike). show_error: a failure reaches the client
+# as its message, never as {"error": null}. No component takes an upload, so one is refused above 1 MB.
+LAUNCH_OPTIONS = {"show_error": True, "max_file_size": "1mb"}
 CSS = """
 .gm-header {text-align: center; margin-bottom: 0.5rem}
 .gm-header h1 {font-size: 2rem; margin-bottom: 0}

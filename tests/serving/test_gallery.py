@@ -6,7 +6,8 @@ import pytest
 from serving.cli import main
 from serving.gallery import Gallery, random_recipe, recipe_hash, run_batch
 from serving.generator import Generator
-from serving.render import Recipe, render
+from serving.recipe import Recipe
+from serving.render import render
 
 
 @pytest.fixture(scope="module")

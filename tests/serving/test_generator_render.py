@@ -12,7 +12,8 @@ from PIL import Image
 from serving.cli import main
 from serving.errors import BundleError, InputError
 from serving.generator import Generator, sha256_file
-from serving.render import Recipe, render, validate
+from serving.recipe import Recipe
+from serving.render import render, validate
 from tests.conftest import REPO
 
 

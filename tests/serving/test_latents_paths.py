@@ -94,7 +94,8 @@ def test_parse_classes_by_index_range_or_name():
 
 
 def test_conditional_render_without_classes_uses_each_seeds_class():
-    from serving.render import Recipe, build_inputs
+    from serving.recipe import Recipe
+    from serving.render import build_inputs
 
     z, y = build_inputs(Recipe(seeds=(5, 6, 7), path="lerp", frames=2, loop=False), latent_dim=8, num_classes=4)
     # Keyframes sit at frames 0, 2 and 4: classes 5%4, 6%4, 7%4; frame 1 is halfway between the first two.

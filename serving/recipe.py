@@ -1,0 +1,136 @@
+"""`Recipe`: the whole description of a render (JSON round-trip), and its strict schema for untrusted JSON.
+
+A recipe comes from people and programs (pasted into the Space, sent to its API, read from a file or a gallery),
+so `Recipe.from_dict` checks every field's type, length and range before a Recipe exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from serving import inputs as check
+from serving.errors import InputError
+from serving.latents import MAX_SEED
+from serving.paths import frame_count
+
+MAX_SIZE = 1024
+MAX_FRAMES_PER_TRANSITION = 240
+MAX_KEYFRAMES = 64
+MAX_GRID = 8
+MAX_FPS = 60
+MAX_NAME = 200
+
+
+def clean_name(value: Any) -> str:
+    """A recipe's label as printable text (control characters and lone surrogates dropped), at most MAX_NAME."""
+    if not isinstance(value, str):
+        raise InputError(f"name must be text, got {type(value).__name__}")
+    return "".join(ch for ch in value if ch.isprintable())[:MAX_NAME]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    seeds: tuple[int, ...] = (1, 2, 3, 4)
+    classes: tuple[int, ...] | None = None  # one per keyframe, or one for all; None for unconditional models
+    path: str = "cubic"
+    frames: int = 24  # frames per transition
+    easing: str = "linear"
+    loop: bool = True
+    truncation: float = 1.0
+    grid: tuple[int, int] = (1, 1)  # rows, cols
+    size: int = 256  # output width in pixels (height follows the grid's aspect)
+    fps: int = 24
+    format: str = "gif"
+    resample: str = "lanczos"
+    lissajous: tuple[int, int] = (3, 2)
+    bundle_sha256: str = ""
+    name: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Recipe:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"recipe is not valid JSON: {exc.msg}") from None
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> Recipe:
+        """A recipe from parsed JSON, every field checked for its type, length and range (one InputError naming
+        the field); fields left out take their defaults. Ranges that depend on the model are checked by
+        `serving.render.validate`."""
+        if not isinstance(raw, dict):
+            raise InputError("a recipe must be a JSON object")
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - fields)
+        if unknown:
+            raise InputError(f"unknown recipe field(s): {', '.join(str(u)[:40] for u in unknown[:5])}")
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            values[key] = _FIELDS[key](key, value)
+        return cls(**values)
+
+    def frame_total(self) -> int:
+        return frame_count(max(len(self.seeds), len(self.classes or ())), self.frames, self.loop, self.path)
+
+    def output_shape(self) -> tuple[int, int]:
+        rows, cols = self.grid
+        return max(1, round(self.size * rows / cols)), self.size
+
+
+def _ints(lo: int, hi: int, count: tuple[int, int]) -> Callable[[str, Any], tuple[int, ...]]:
+    def parse(key: str, value: Any) -> tuple[int, ...]:
+        if not isinstance(value, (list, tuple)) or not count[0] <= len(value) <= count[1]:
+            size = f"{count[0]}" if count[0] == count[1] else f"{count[0]}..{count[1]}"
+            raise InputError(f"{key} must be a list of {size} whole numbers, got {str(value)[:60]!r}")
+        return tuple(check.whole(key, v, lo, hi, text_ok=False) for v in value)
+
+    return parse
+
+
+def _text(key: str, value: Any) -> str:
+    return check.text(key, value, 100) if value is not None else ""
+
+
+def _sha(key: str, value: Any) -> str:
+    if value in ("", None):
+        return ""
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise InputError(f"bundle_sha256 must be empty or 64 hex digits, got {str(value)[:40]!r}")
+    return value
+
+
+def _flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(f"{key} must be true or false, got {str(value)[:40]!r}")
+    return value
+
+
+def _number(key: str, value: Any) -> float:
+    if isinstance(value, str):
+        raise InputError(f"{key} must be a number in 0..2, got text {value[:40]!r}")
+    return check.number(key, value, 0.0, 2.0)
+
+
+_FIELDS: dict[str, Callable[[str, Any], Any]] = {
+    "seeds": _ints(0, MAX_SEED, (1, MAX_KEYFRAMES)),
+    "classes": lambda k, v: None if v is None else _ints(0, 10**6, (1, MAX_KEYFRAMES))(k, v),
+    "path": _text, "easing": _text, "format": _text, "resample": _text,
+    "frames": lambda k, v: check.whole(k, v, 1, MAX_FRAMES_PER_TRANSITION, text_ok=False),
+    "fps": lambda k, v: check.whole(k, v, 1, MAX_FPS, text_ok=False),
+    "size": lambda k, v: check.whole(k, v, 16, MAX_SIZE, text_ok=False),
+    "loop": _flag,
+    "truncation": _number,
+    "grid": _ints(1, MAX_GRID, (2, 2)),
+    "lissajous": _ints(1, 12, (2, 2)),
+    "bundle_sha256": _sha,
+    "name": lambda k, v: clean_name(v),
+}
