@@ -96,6 +96,9 @@ class Gallery:
         existing = self.find(digest)
         if existing is not None:
             return existing
+        if self.max_bytes is not None and len(data) > self.max_bytes:  # refused before anything is written
+            raise BudgetError(f"this render ({len(data):,} bytes) is larger than the gallery's whole quota "
+                              f"({self.max_bytes:,} bytes)")
         path = self.files_dir / f"{digest[:16]}.{recipe.format}"
         write_atomic(path, data)
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")

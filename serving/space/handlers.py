@@ -63,8 +63,8 @@ def user_errors(fn: F) -> F:
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except GanimateError as exc:
-            raise gr.Error(str(exc)) from None
+        except GanimateError as exc:  # a visitor's mistake: no traceback in the server log either
+            raise gr.Error(str(exc), print_exception=False) from None
 
     return wrapper  # type: ignore[return-value]
 

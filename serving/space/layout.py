@@ -36,6 +36,18 @@ CSS = """
 """
 
 
+class SpaceBlocks(gr.Blocks):
+    """gr.Blocks whose raw REST API fills in missing trailing inputs with the form's defaults, as gradio_client
+    does: `POST /gradio_api/call/animate {"data": ["mnist-cdcgan"]}` renders the default animation instead of
+    failing with Gradio's multi-line "didn't receive enough input values" (issue: too few arguments)."""
+
+    def validate_inputs(self, block_fn, inputs: list) -> None:
+        missing = block_fn.inputs[len(inputs):]
+        if isinstance(inputs, list) and missing and all(isinstance(c, gr.components.Component) for c in missing):
+            inputs.extend(c.value for c in missing)
+        super().validate_inputs(block_fn, inputs)
+
+
 def random_seeds(count: int = 4) -> str:
     rng = np.random.default_rng()
     return ",".join(str(int(s)) for s in rng.integers(0, 100_000, size=int(count)))
@@ -62,7 +74,7 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
     first = app.default_model
 
     # delete_cache: Gradio's own copies of results older than an hour are removed every 30 minutes.
-    with gr.Blocks(title="ganimate: living pictures from GANs", delete_cache=(1800, 3600)) as demo:
+    with SpaceBlocks(title="ganimate: living pictures from GANs", delete_cache=(1800, 3600)) as demo:
         gr.HTML("<div class='gm-header'><h1>ganimate</h1><p>Seeded, looping latent animations from trained GAN "
                 "generators, rendered with onnxruntime. Every render is a recipe you can copy and replay.</p></div>")
         model = gr.Dropdown(list(app.models), value=first, label="Model")

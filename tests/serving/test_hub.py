@@ -89,6 +89,16 @@ def test_push_pull_space_tamper_offline(hub, tiny_bundles, tmp_path):
     finally:
         state.tamper.clear()
     assert bad.returncode != 0 and b"sha256" in bad.stderr
+    # 4b. The Hub is fixed, but that cache still holds the tampered file: the refusal names the file and the fix,
+    # and --force-download fetches it again.
+    again = _pull(endpoint, tmp_path / "home2", "alice/tiny-cgan", sha)
+    assert again.returncode != 0 and b"--force-download" in again.stderr and b"model.onnx" in again.stderr
+    args = ["render", "--bundle", f"alice/tiny-cgan@{sha}", "--seeds", "1,2", "--classes", "0,3", "--frames", "3",
+            "--size", "32", "--out", str(tmp_path / "fixed.gif")]
+    assert _run(args, _env(endpoint, tmp_path / "home2")).returncode == 2  # still refused without the flag
+    fixed = _run([*args, "--force-download"], _env(endpoint, tmp_path / "home2"))
+    assert fixed.returncode == 0, fixed.stderr
+    assert (tmp_path / "fixed.gif").read_bytes() == local.stdout
 
     # 5. Push the Space pinned to that commit, then run the pushed files as they are, from a bare folder.
     out = _run(["push-space", "--space", "alice/ganimate", "--model-repo", "alice/tiny-cgan"], _env(endpoint, home))
