@@ -60,6 +60,8 @@ class Recipe:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"recipe is not valid JSON: {exc.msg}") from None
+        except RecursionError:  # a hostile recipe nests arrays thousands deep
+            raise InputError("recipe is not a recipe: it nests too deeply") from None
         return cls.from_dict(raw)
 
     @classmethod
