@@ -145,3 +145,21 @@ def test_space_never_imports_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.splitlines()[-1].startswith("ok ")
+
+
+def test_pasted_recipe_is_stored_with_the_real_bundle_and_regenerates(models, tmp_path, capsys):
+    from serving import cli
+    from serving.gallery import Gallery
+    from serving.space import SpaceApp
+
+    app = SpaceApp(models, Gallery(tmp_path / "g.sqlite", tmp_path / "files"), tmp_path / "out")
+    forged = json.dumps({"seeds": [1, 2], "frames": 2, "size": 32, "path": "lerp", "bundle_sha256": "f" * 64})
+    app.animate(MNIST, recipe=forged)
+    entry = app.gallery.latest(1)[0]
+    assert entry.bundle_sha256 == entry.recipe.bundle_sha256 == models[MNIST].config.sha256
+    code = cli.main(["gallery", "regenerate", str(entry.id), "--db", str(tmp_path / "g.sqlite"),
+                     "--bundle", str(REPO / "exported" / MNIST)])
+    assert code == 0 and "byte-identical" in capsys.readouterr().out
+    with pytest.raises(gr.Error, match="name must be text"):  # refused before anything is stored
+        app.animate(MNIST, recipe=json.dumps({"seeds": [3, 4], "name": 7}))
+    assert app.gallery.count() == 1 and len(list((tmp_path / "files").iterdir())) == 1
