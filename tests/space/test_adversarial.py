@@ -104,3 +104,10 @@ def test_an_oversize_upload_is_refused(server):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(req, timeout=60)
     assert refused.value.code == 413
+
+
+def test_too_few_values_on_the_raw_api_take_the_form_defaults(server):
+    kind, data = _call(server, "animate", ["mnist-cdcgan"])
+    assert kind == "complete" and data[0]["path"].endswith(".gif")
+    kind, message = _call(server, "explore", ["mnist-cdcgan", 7, "far"])
+    assert kind == "error" and message == "d1 must be a number in -5..5, got 'far'"
