@@ -5,4 +5,6 @@ from serving.generator import Generator
 from serving.recipe import Recipe
 from serving.render import render
 
+__version__ = "0.2.0"  # the one place the version is written (pyproject reads it)
+
 __all__ = ["BudgetError", "BundleError", "GanimateError", "Generator", "HubError", "InputError", "Recipe", "render"]
