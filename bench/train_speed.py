@@ -54,6 +54,9 @@ def _time(step, batches, warmup: int = 3) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from training.tf_setup import import_tensorflow
+
+    import_tensorflow()  # the project's TensorFlow set-up (remapper off) for both loops
     import keras
     import tensorflow as tf
 

@@ -74,6 +74,8 @@ class HistoryLogger(keras.callbacks.Callback):
         self.start_step = start_step
         self.columns: list[str] | None = None
         self._wall_start = time.perf_counter()
+        self._last: tuple[int, dict] | None = None  # the last step seen, and its logs
+        self._last_row_step = -1
 
     def on_train_begin(self, logs=None):
         # Throughput is measured separately for step rows and epoch rows (they may fall on the same step).
@@ -106,8 +108,10 @@ class HistoryLogger(keras.callbacks.Callback):
                 writer.writeheader()
             writer.writerow(row)
         self.printer(row)
+        self._last_row_step = step
 
     def on_train_batch_end(self, batch, logs=None):
+        self._last = (batch, dict(logs or {}))
         if (batch + 1) % self.every == 0:
             self._row("step", batch, logs or {})
 
@@ -116,6 +120,9 @@ class HistoryLogger(keras.callbacks.Callback):
         plot_history(self.path, self.plot_path)
 
     def on_train_end(self, logs=None):
+        # A run that stopped between rows (--max-steps 10 with rows every 50, a Stop) still records where it got.
+        if self._last is not None and self._last[0] != self._last_row_step:
+            self._row("step", *self._last)
         plot_history(self.path, self.plot_path)
 
 

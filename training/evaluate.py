@@ -232,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", default="", help="thresholds; exit 1 when a figure is worse, e.g. fcd_ratio<=2,recall>=0.6")
     p.add_argument("--no-write", action="store_true", help="print the figures; leave metrics.json and the card alone")
     args = p.parse_args(argv)
+    from training.tf_setup import import_tensorflow
+
+    import_tensorflow()  # before anything else imports it: its start-up lines are noise for a user
     try:
         checks = parse_checks(args.check)
         if not 100 <= args.samples <= 50_000:

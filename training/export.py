@@ -272,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quantize", action="store_true",
                    help="also write model.int8.onnx (dynamic int8), kept only with its measured parity and speed")
     args = p.parse_args(argv)
+    from training.tf_setup import import_tensorflow
+
+    import_tensorflow()  # before anything else imports it: its start-up lines are noise for a user
     if args.opset < 17:
         print(f"error: --opset must be 17 or newer, got {args.opset}", file=sys.stderr)
         return 2

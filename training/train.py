@@ -64,9 +64,12 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
                  control: Control | None = None) -> Path:
     """Train per `opts` into `opts.out`; returns the run folder. `data` overrides loading (tests use it);
     `control` lets another thread pause or stop the run between steps."""
+    from training.tf_setup import import_tensorflow
+
+    tf = import_tensorflow()  # first: quiet, and set up as every run expects
+
     import keras
     import numpy as np
-    import tensorflow as tf
 
     from training import checkpoint
     from training.build import build_model
@@ -209,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
             print(opts.to_json())
             return 0
         from training.data import preflight
+        from training.tf_setup import import_tensorflow
+
+        import_tensorflow()  # before anything else imports it: its start-up lines are noise for a user
 
         preflight(opts.dataset)
         _check_out_dir(opts, args.resume)

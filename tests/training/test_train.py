@@ -52,6 +52,14 @@ def test_run_folder_contents(tmp_path, tiny_mnist_like):
     assert len(checkpoint.list_checkpoints(run_dir)) <= checkpoint.KEEP
 
 
+def test_a_short_run_between_rows_still_writes_its_history(tmp_path, tiny_mnist_like):
+    opts = TrainOptions(**{**TINY, "log_every": 50, "epochs": 5}, out=str(tmp_path / "run"), max_steps=3)
+    run_dir = run_training(opts, data=tiny_mnist_like, verbose=False)
+    with open(run_dir / "history.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["kind"], int(r["step"])) for r in rows] == [("step", 3)] and (run_dir / "loss.png").exists()
+
+
 def test_checkpoints_keep_last_three(tmp_path, tiny_mnist_like):
     opts = TrainOptions(**{**TINY, "checkpoint_every": 1}, out=str(tmp_path / "run"), max_steps=4)
     run_training(opts, data=tiny_mnist_like, verbose=False)
