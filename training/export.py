@@ -1,6 +1,6 @@
 """Export a run's generator to a verified ONNX bundle.
 
-    python -m training.export --run runs/mnist-cdcgan --out exported/mnist-cdcgan [--opset 17] [--force] [--quantize]
+    python -m training.export --run runs/mnist-mine --out exported/mnist-mine [--opset 17] [--force] [--quantize]
 
 Steps: rebuild the run's model and load its last checkpoint -> convert the EMA generator (or VAE decoder) with
 tf2onnx.convert.from_function and a named signature, with the [-1, 1] -> [0, 1] mapping inside the graph ->
@@ -177,8 +177,11 @@ def _versions(opset: int) -> dict[str, str]:
 
 
 def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = False, name: str | None = None,
-               quantize: bool = False) -> Path:
-    """Export `run_dir` to the bundle folder `out_dir`; returns out_dir. `quantize` adds a measured int8 copy."""
+               quantize: bool = False, replace: str | None = None) -> Path:
+    """Export `run_dir` to the bundle folder `out_dir`; returns out_dir. `quantize` adds a measured int8 copy.
+
+    An existing folder is replaced only with `force`; one that holds an evaluated bundle (metrics.json: a shipped
+    or published model) only when `replace` also names it, so a tutorial command can never overwrite it."""
     import onnx
 
     from serving.generator import sha256_file
@@ -187,6 +190,9 @@ def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = Fals
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     if out_dir.exists() and not force:
         raise InputError(f"{out_dir} already exists; pass --force to replace it")
+    if (out_dir / "metrics.json").exists() and replace != out_dir.name:
+        raise InputError(f"{out_dir} holds an evaluated bundle (metrics.json); export into a new folder, or pass "
+                         f"--force --replace {out_dir.name} to overwrite it")
     opts, facts, model, step = load_run(run_dir)
     generator = model.sampling_generator
     num_classes = len(facts["class_names"]) if opts.conditional else 0
@@ -261,13 +267,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m training.export",
         description="Export a training run's generator as a verified ONNX bundle.",
-        epilog="example:\n  python -m training.export --run runs/mnist-cdcgan --out exported/mnist-cdcgan --force",
+        epilog="example:\n  python -m training.export --run runs/mnist-mine --out exported/mnist-mine",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--run", required=True, help="run folder written by python -m training.train")
     p.add_argument("--out", required=True, help="bundle folder to create")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset, 17 or newer (default 17)")
     p.add_argument("--force", action="store_true", help="replace an existing bundle")
+    p.add_argument("--replace", default=None, metavar="NAME",
+                   help="with --force: also replace an evaluated bundle (one with metrics.json) named NAME")
     p.add_argument("--name", default=None, help="model name in config.json (default: the --out folder's name)")
     p.add_argument("--quantize", action="store_true",
                    help="also write model.int8.onnx (dynamic int8), kept only with its measured parity and speed")
@@ -280,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     try:
-        out = export_run(Path(args.run), Path(args.out), args.opset, args.force, args.name, args.quantize)
+        out = export_run(Path(args.run), Path(args.out), args.opset, args.force, args.name, args.quantize,
+                         args.replace)
     except InputError as exc:  # the command names something that cannot be exported
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -82,6 +82,18 @@ def test_parity_failure_is_reported(trained_bundles, tmp_path, monkeypatch):
     assert not (tmp_path / "bad").exists()
 
 
+def test_an_evaluated_bundle_is_replaced_only_when_named(trained_bundles, tmp_path, capsys):
+    src = trained_bundles["gan"]
+    run_dir = src.parent / "runs" / "gan"
+    target = tmp_path / "shipped"
+    shutil.copytree(src, target)
+    (target / "metrics.json").write_text("{}")
+    assert main(["--run", str(run_dir), "--out", str(target), "--force"]) == 2
+    assert "--replace shipped" in capsys.readouterr().err and (target / "metrics.json").exists()
+    assert main(["--run", str(run_dir), "--out", str(target), "--force", "--replace", "shipped"]) == 0
+    assert not (target / "metrics.json").exists()
+
+
 def test_run_without_checkpoint_is_refused(tmp_path, capsys):
     (tmp_path / "options.json").write_text("{}")
     (tmp_path / "dataset.json").write_text(json.dumps({"image_shape": [28, 28, 1], "class_names": []}))
