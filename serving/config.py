@@ -112,17 +112,23 @@ class GeneratorConfig:
         if not isinstance(size, list) or len(size) != 2:
             raise BundleError(f"config.json key 'image_size' must be [height, width], got {raw['image_size']!r}")
         size = (whole("image_size", size[0], 1, MAX_IMAGE_SIDE), whole("image_size", size[1], 1, MAX_IMAGE_SIDE))
-        channels = raw["channels"]
+        channels = whole("channels", raw["channels"], 1, 3)
         if channels not in (1, 3):
             raise BundleError(f"config.json key 'channels' must be 1 or 3, got {channels!r}")
         num_classes = whole("num_classes", raw.get("num_classes", 0), 0, MAX_CLASSES)
         names = raw.get("class_names") or [str(i) for i in range(num_classes)]
         if not isinstance(names, list) or len(names) != num_classes or not all(isinstance(n, str) for n in names):
             raise BundleError(f"config.json key 'class_names' must list {num_classes} names, got {names!r}")
-        inputs = tuple(raw.get("inputs") or (("z", "y") if num_classes else ("z",)))
+        def names_list(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+            value = raw.get(key) or default
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value) or len(value) > 8:
+                raise BundleError(f"config.json key {key!r} must be a list of tensor names, got {str(value)[:60]!r}")
+            return tuple(value)
+
+        inputs = names_list("inputs", ("z", "y") if num_classes else ("z",))
         if inputs != (("z", "y") if num_classes else ("z",)):
             raise BundleError(f"config.json key 'inputs' is {list(inputs)}, which does not fit num_classes={num_classes}")
-        outputs = tuple(raw.get("outputs") or ("images",))
+        outputs = names_list("outputs", ("images",))
         if outputs not in OUTPUT_SETS:
             raise BundleError(f"config.json key 'outputs' must be ['images'] or ['images', 'params'], got {list(outputs)}")
         if outputs == ("images", "params"):

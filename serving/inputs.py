@@ -19,7 +19,7 @@ def number(name: str, value: Any, lo: float, hi: float) -> float:
         raise InputError(f"{name} must be a number in {lo:g}..{hi:g}, got {value!r}")
     try:
         x = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int with hundreds of digits
         raise InputError(f"{name} must be a number in {lo:g}..{hi:g}, got {str(value)[:40]!r}") from None
     if not math.isfinite(x):
         raise InputError(f"{name} must be a finite number, got {value!r}")

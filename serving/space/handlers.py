@@ -24,7 +24,7 @@ import numpy as np
 from serving import inputs as check
 from serving.atomic import write_atomic
 from serving.budget import SPACE
-from serving.errors import GanimateError
+from serving.errors import GanimateError, InputError
 from serving.gallery import Gallery, recipe_hash
 from serving.generator import Generator
 from serving.latents import MAX_SEED, class_mix, parse_classes, parse_int_list, z_from_seed
@@ -213,6 +213,7 @@ class SpaceApp:
 
     # ---- Gallery and About -----------------------------------------------------------------------------------
 
+    @user_errors
     def gallery_items(self, limit: int = GALLERY_SHOWN) -> tuple[list[tuple[str, str]], list[str]]:
         """The latest renders whose files exist, and the recipe JSON of each, in the same order: the select
         handler reads the recipe from this list, so a missing file can never shift which recipe a picture shows."""
@@ -227,11 +228,31 @@ class SpaceApp:
         return items, recipes
 
     @staticmethod
-    def gallery_recipe(shown: list[str], evt: gr.SelectData) -> str:
-        """The recipe of the picture selected, from the list shown beside it."""
-        index = evt.index if isinstance(evt.index, int) else -1
-        return shown[index] if 0 <= index < len(shown or []) else ""
+    def gallery_recipe(shown: list[str], evt: gr.SelectData | None = None) -> str:
+        """The recipe of the picture selected, from the list shown beside it ('' for anything else)."""
+        index = getattr(evt, "index", None)
+        if not isinstance(index, int) or not isinstance(shown, list) or not 0 <= index < len(shown):
+            return ""
+        return shown[index] if isinstance(shown[index], str) else ""
 
+    @staticmethod
+    @user_errors
+    def shown_file(file: Any) -> str | None:
+        """UI only: a result file to show in an image box. Events run with preprocess=False, so the value is what
+        the page sent; only a file in Gradio's own upload/cache folder is ever shown back."""
+        if file in (None, ""):
+            return None
+        path = file.get("path") if isinstance(file, dict) else file
+        if not isinstance(path, str) or len(path) > 4096:
+            raise InputError("not a result file")
+        from gradio.utils import get_upload_folder
+
+        resolved, root = Path(path).resolve(), Path(get_upload_folder()).resolve()
+        if root not in resolved.parents or not resolved.is_file():
+            raise InputError("not a result file")
+        return str(resolved)
+
+    @user_errors
     def about(self, name: Any) -> tuple[str, str, str, str | None]:
         """The About tab: card text, I/O contract, API usage, samples picture."""
         return self.model_card(name), self.contract(name), API_USAGE.replace("{model}", name), self.samples_image(name)
@@ -256,6 +277,7 @@ class SpaceApp:
         path = self.model(name).bundle_dir / "samples.png"
         return self.save(path.read_bytes(), f"{self.model(name).config.name}-samples", "png") if path.is_file() else None
 
+    @user_errors
     def class_hint(self, name: Any) -> str:
         c = self.model(name).config
         if not c.num_classes:

@@ -47,6 +47,20 @@ class SpaceBlocks(gr.Blocks):
             inputs.extend(c.value for c in missing)
         super().validate_inputs(block_fn, inputs)
 
+    async def preprocess_data(self, block_fn, inputs, *args, **kwargs):
+        """Gradio checks file values against its data model before any handler runs (even with preprocess=False);
+        a hostile value there is a visitor's mistake: one line, no traceback in the log."""
+        import pydantic
+
+        try:
+            return await super().preprocess_data(block_fn, inputs, *args, **kwargs)
+        except pydantic.ValidationError as exc:
+            field = exc.title or "a value"
+            raise gr.Error(f"{field}: not a value this field accepts", print_exception=False) from None
+        except gr.Error as exc:  # a component's own check (a value not among a dropdown's choices)
+            exc.print_exception = False
+            raise
+
 
 def random_seeds(count: int = 4) -> str:
     rng = np.random.default_rng()
@@ -58,13 +72,14 @@ def random_seed_range() -> str:
     return f"{start}-{start + 31}"
 
 
-def preview(file: str | None):
-    """UI only: show GIF/WebP/PNG in the image box and MP4 in the video box."""
-    if not file:
+def preview(file):
+    """UI only: show GIF/WebP/PNG in the image box and MP4 in the video box (only a file Gradio itself served)."""
+    path = SpaceApp.shown_file(file)
+    if not path:
         return gr.update(value=None, visible=True), gr.update(value=None, visible=False)
-    if str(file).endswith(".mp4"):
-        return gr.update(value=None, visible=False), gr.update(value=file, visible=True)
-    return gr.update(value=file, visible=True), gr.update(value=None, visible=False)
+    if path.endswith(".mp4"):
+        return gr.update(value=None, visible=False), gr.update(value=path, visible=True)
+    return gr.update(value=path, visible=True), gr.update(value=None, visible=False)
 
 
 def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out_dir: Path | None = None,
@@ -112,7 +127,7 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
             animate_inputs = [model, seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt,
                               recipe_in]
             go.click(app.animate, animate_inputs, [file_out, recipe_out], api_name="animate", preprocess=False,
-                     concurrency_limit=2).then(preview, file_out, [shown, video], api_visibility="private")
+                     concurrency_limit=2).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False)
             dice.click(random_seeds, None, seeds, api_visibility="private")
             d = DEFAULT
             gr.Examples(
@@ -136,7 +151,7 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                 s_npz = gr.File(label="images + labels (.npz)")
             s_stats = gr.Textbox(label="What was generated", interactive=False)
             s_go.click(app.sample_grid, [model, s_seeds, s_classes, s_trunc], [s_png, s_npz, s_stats],
-                       api_name="sample", preprocess=False).then(lambda p: p, s_png, s_image, api_visibility="private")
+                       api_name="sample", preprocess=False).then(SpaceApp.shown_file, s_png, s_image, api_visibility="private", preprocess=False)
             s_dice.click(random_seed_range, None, s_seeds, api_visibility="private")
 
         with gr.Tab("Explore"):
@@ -178,9 +193,9 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                     a_api = gr.Markdown()
 
         model.change(lambda n: (app.class_hint(n), *app.about(n)), model, [hint, a_card, a_contract, a_api, a_samples],
-                     api_visibility="private")
+                     api_visibility="private", preprocess=False)
         demo.load(lambda n: (*app.about(n), *app.gallery_items()), model,
-                  [a_card, a_contract, a_api, a_samples, g_items, g_shown], api_visibility="private")
+                  [a_card, a_contract, a_api, a_samples, g_items, g_shown], api_visibility="private", preprocess=False)
 
     demo.queue(max_size=32, default_concurrency_limit=2)
     demo.ganimate_app = app  # the handlers behind this demo, for callers that want them directly

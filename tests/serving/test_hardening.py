@@ -171,6 +171,11 @@ def test_bundle_checks_refuse_before_a_session(tmp_path, case):
     ({"image_size": [28.5, 28]}, "'image_size'"),
     ({"versions": [1, 2]}, "'versions' must be an object"),
     ({"name": {"deep": True}}, "'name' must be text"),
+    ({"inputs": 5}, "'inputs' must be a list of tensor names"),
+    ({"outputs": 7}, "'outputs' must be a list of tensor names"),
+    ({"channels": 1.5}, "'channels'"),
+    ({"channels": True}, "'channels'"),
+    ({"latent_dim": 10**400}, "'latent_dim'"),
 ])
 def test_config_values_are_checked_and_named(tmp_path, change, message):
     folder = make_bundle(tmp_path / "b", "tiny-gan")

@@ -11,7 +11,8 @@ import urllib.request
 
 import pytest
 
-NUMBERS_BAD = [None, "", "abc", math.nan, math.inf, -math.inf, 1e300, -(10**30), 10**30, [], {}, [1, 2], {"a": 1}]
+NUMBERS_BAD = [None, "", "abc", math.nan, math.inf, -math.inf, 1e300, -(10**30), 10**30, 10**400, [], {}, [1, 2],
+               {"a": 1}]
 TEXT_BAD = [5, 2.5, True, [], {"x": 1}, ["1,2"], "x" * 30_000, "\ud800", "1-99999999999", "0-1000000"]
 CHOICE_BAD = [None, 7, "", "../../etc/passwd", "/etc/passwd", "NaN", ["gif"], "\x00", "x" * 5000]
 MODEL_BAD = CHOICE_BAD[1:2] + CHOICE_BAD[3:]  # an empty model (None or "") means the default one
@@ -24,12 +25,12 @@ BAD_FIELDS = {
     "loop": [None, "maybe", 2, [], {}], "easing": CHOICE_BAD, "truncation": NUMBERS_BAD + [-0.1, 2.5],
     "grid": [None, 5, "9x9", "0x1", "axb", "1x1x1", [2, 2], "x" * 100], "size": NUMBERS_BAD + [8, 5000],
     "format": CHOICE_BAD, "recipe": [5, "{not json", "[]", '{"frames": "24"}', '{"seeds": 5}', '{"grid": [2]}',
-                                     '{"truncation": "0.5"}', '{"evil": 1}', '{"name": 7}', '{"lissajous": [1]}',
+                                     '{"truncation": "0.5"}', '{"evil": 1}', '{"seeds": [' + "9" * 400 + "]}", '{"name": 7}', '{"lissajous": [1]}',
                                      "[" * 5_000, "[" * 50_000, '{"seeds": [' + ",".join(["1"] * 65) + "]}"],
 }
 SAMPLE_BAD = {"model": MODEL_BAD[:4], "seeds": ["0-999", "abc", 5, None, "\ud800"], "classes": ["banana", 5],
               "truncation": [math.nan, "x", 9]}
-EXPLORE_BAD = {"model": MODEL_BAD[:3], "seed": [-1, 2**33, "x", math.inf, None], "d1": [math.nan, 99, "x"],
+EXPLORE_BAD = {"model": MODEL_BAD[:3], "seed": [-1, 2**33, "x", math.inf, None, 10**400], "d1": [math.nan, 99, "x", -(10**400)],
                "class_a": ["banana", 5], "mix": [2, math.nan], "size": [1, 10**9]}
 SAMPLE = ["model", "seeds", "classes", "truncation"]
 EXPLORE = ["model", "seed", "d1", "d2", "d3", "class_a", "class_b", "mix", "truncation", "size"]
@@ -111,3 +112,29 @@ def test_too_few_values_on_the_raw_api_take_the_form_defaults(server):
     assert kind == "complete" and data[0]["path"].endswith(".gif")
     kind, message = _call(server, "explore", ["mnist-cdcgan", 7, "far"])
     assert kind == "error" and message == "d1 must be a number in -5..5, got 'far'"
+
+
+@pytest.mark.slow
+def test_private_ui_events_called_directly_log_no_traceback(server, capfd):
+    """UI-only events are not in the API, but the page calls them, so a client can too: hostile values must get
+    a clean answer (or a one-line error), never an unplanned exception."""
+    config = json.loads(urllib.request.urlopen(f"{server}config", timeout=30).read())
+    private = [d for d in config["dependencies"] if d.get("api_visibility") == "private" and d.get("backend_fn")]
+    assert private
+    capfd.readouterr()
+    hostile = [None, "../../etc/passwd", {"path": "/etc/passwd"}, 10**400, ["x"], {"index": "a"}]
+    for dep in private:
+        for value in hostile:
+            body = json.dumps({"data": [value] * len(dep["inputs"]), "fn_index": dep["id"],
+                               "session_hash": "adversary"}).encode()
+            req = urllib.request.Request(f"{server}gradio_api/run/predict", data=body,
+                                         headers={"Content-Type": "application/json"})
+            try:
+                urllib.request.urlopen(req, timeout=60).read()
+            except urllib.error.HTTPError as exc:
+                message = json.loads(exc.read() or b"{}").get("error")
+                assert message is None or "\n" not in str(message), message
+    log = capfd.readouterr()
+    assert "Traceback" not in log.err + log.out, (log.err + log.out)[-3000:]
+    assert "/etc/passwd" not in json.dumps(config)
+    assert _call(server, "animate", VALID)[0] == "complete"
