@@ -64,13 +64,15 @@ def _tensors(graph) -> Iterator[tuple[str, object]]:
                 yield where, s.indices
 
 
-def check_model(model_path: Path, config: GeneratorConfig) -> None:
-    """Static safety and contract checks on model.onnx; raises BundleError naming the file and what is wrong."""
+def check_model(model_path: Path, config: GeneratorConfig, data: bytes | None = None) -> None:
+    """Static safety and contract checks on model.onnx (or on `data`, its bytes as already read and hashed);
+    raises BundleError naming the file and what is wrong."""
     import onnx
     from onnx import TensorProto
 
     try:
-        model = onnx.load(str(model_path), load_external_data=False)
+        model = onnx.load_model_from_string(data) if data is not None else \
+            onnx.load(str(model_path), load_external_data=False)
     except Exception as exc:  # untrusted bytes: the protobuf parser may raise anything; none of it is our bug
         raise BundleError(f"{model_path} is not a readable ONNX model ({type(exc).__name__})") from None
 

@@ -47,6 +47,14 @@ def _load(args: argparse.Namespace) -> Generator:
                                      force_download=getattr(args, "force_download", False))
 
 
+_WRITTEN: list[Path] = []  # files this command wrote, for the one line an interrupt prints
+
+
+def _write(path: Path, data: bytes, force: bool = False) -> Path:
+    _WRITTEN.append(write_atomic(path, data, force=force))
+    return path
+
+
 def _out(path: str, force: bool) -> Path:
     """The output path, checked before any work: never a folder, a device or a symlink unless --force."""
     out = Path(path)
@@ -60,9 +68,11 @@ def cmd_render(args: argparse.Namespace) -> int:
     gen = _load(args)
     if args.recipe:
         try:
-            recipe = Recipe.from_json(Path(args.recipe).read_text())
+            recipe = Recipe.from_json(Path(args.recipe).read_bytes().decode("utf-8"))
         except OSError as exc:
             raise InputError(f"cannot read --recipe {args.recipe}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"--recipe {args.recipe} is not UTF-8 text (a recipe is JSON)") from None
         if recipe.bundle_sha256 and recipe.bundle_sha256 != gen.config.sha256:
             print("warning: the recipe was made with another bundle; the output will differ", file=sys.stderr)
     else:
@@ -80,9 +90,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     data = render(gen, recipe)
     ms = (time.perf_counter() - started) * 1000
     out = Path(args.out or f"out.{recipe.format}")
-    write_atomic(out, data, force=args.force)
+    _write(out, data, force=args.force)
     if args.save_recipe:
-        write_atomic(Path(args.save_recipe), (recipe.to_json() + "\n").encode(), force=args.force)
+        _write(Path(args.save_recipe), (recipe.to_json() + "\n").encode(), force=args.force)
     print(f"wrote {out}: {recipe.frame_total()} frames, {len(data) / 1024:.0f} KiB, {ms:.0f} ms")
     return 0
 
@@ -99,7 +109,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if out.suffix not in (".npz", ".png"):
         raise InputError(f"--out must end in .png or .npz, got {out.name}")
     samples = sample(gen, seeds, classes, args.truncation)
-    write_atomic(out, to_npz(samples) if out.suffix == ".npz" else to_png(samples), force=args.force)
+    _write(out, to_npz(samples) if out.suffix == ".npz" else to_png(samples), force=args.force)
     print(f"wrote {out}: {summary(samples)}")
     return 0
 
@@ -206,7 +216,7 @@ def cmd_gallery(args: argparse.Namespace) -> int:
         data = render(gen, entry.recipe)
         stored = entry.path.read_bytes() if entry.path.is_file() else None
         if out is not None:
-            write_atomic(out, data, force=args.force)
+            _write(out, data, force=args.force)
         same = stored == data
         print(f"render {entry.id}: {len(data)} bytes, " + ("byte-identical to the stored file" if same else
               "stored file missing" if stored is None else "DIFFERS from the stored file"))
@@ -306,11 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def bounded_int(text: str, name: str, lo: int, hi: int) -> int:
-    """argparse type: a whole number in lo..hi, refused with argparse's one-line usage message."""
-    try:
-        return check.whole(name, text, lo, hi)
-    except InputError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+    """argparse type: a whole number in lo..hi, written as digits (1.0 or 1e3 is not an ID), refused with
+    argparse's one-line usage message."""
+    if not (isinstance(text, str) and text.strip().isdigit() and len(text.strip()) <= 30):
+        raise argparse.ArgumentTypeError(f"{name} must be a whole number in {lo}..{hi}, got {str(text)[:40]!r}")
+    value = int(text)
+    if not lo <= value <= hi:
+        raise argparse.ArgumentTypeError(f"{name} must be in {lo}..{hi}, got {value}")
+    return value
 
 
 def threads_arg(text: str) -> int:
@@ -320,11 +333,13 @@ def threads_arg(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _WRITTEN.clear()
     try:
         return args.func(args)
     except GanimateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C: nothing half-written is left (write_atomic cleans up); say so in one line
-        print("interrupted: nothing was written", file=sys.stderr)
+        done = f"only {', '.join(map(str, _WRITTEN))} was written" if _WRITTEN else "nothing was written"
+        print(f"interrupted: {done}", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -94,26 +94,16 @@ class Generator:
         at most the cores here); `force_download` fetches a Hub bundle again even when it is cached."""
         threads = check_threads(threads)
         bundle, from_hub = resolve_bundle(path_or_repo_id, revision, force_download)
-        config_path, model_path = bundle / "config.json", bundle / "model.onnx"
-        for path in (config_path, model_path):
-            if not path.is_file():
-                raise BundleError(f"bundle {bundle} has no {path.name}")
         try:
-            config = GeneratorConfig.from_json(config_path.read_bytes().decode("utf-8"))
-        except UnicodeDecodeError:
-            raise BundleError(f"{config_path} is not UTF-8 text") from None
+            config, model_bytes = _verified(bundle)
         except BundleError as exc:
-            raise BundleError(f"{config_path}: {exc}") from None
-        if not re.fullmatch(r"[0-9a-f]{64}", config.sha256):
-            raise BundleError(f"{config_path}: key 'sha256' must be the 64-hex sha256 of model.onnx")
-        actual = sha256_file(model_path)
-        if actual != config.sha256:
-            fix = (f"; this is a cached download: fetch it again with --force-download (force_download=True) or "
-                   f"delete {model_path.resolve()}" if from_hub else "; refusing it")
-            raise BundleError(f"{model_path} sha256 {actual[:12]}... does not match config.json "
-                              f"({config.sha256[:12]}...){fix}")
-        check_model(model_path, config)
-        session = _make_session(model_path, threads)
+            if not from_hub:
+                raise
+            # A Hub bundle comes from the local cache: a damaged or tampered cached file stays until fetched again.
+            raise BundleError(f"{exc}; this is a cached download: fetch it again with --force-download "
+                              f"(force_download=True) or delete {bundle.resolve()}") from None
+        # The session is built from the bytes that were hashed and checked, never by reopening the path.
+        session = _make_session(bundle / "model.onnx", threads, model_bytes)
         return cls(bundle, config, session, str(path_or_repo_id))
 
     def params(self, z: np.ndarray, y: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
@@ -187,6 +177,29 @@ class Generator:
         return to_uint8(out)
 
 
+def _verified(bundle: Path) -> tuple[GeneratorConfig, bytes]:
+    """config.json and model.onnx's bytes, after every check: sha256, operators, external data, contract."""
+    config_path, model_path = bundle / "config.json", bundle / "model.onnx"
+    for path in (config_path, model_path):
+        if not path.is_file():
+            raise BundleError(f"bundle {bundle} has no {path.name}")
+    try:
+        config = GeneratorConfig.from_json(config_path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BundleError(f"{config_path} is not UTF-8 text") from None
+    except BundleError as exc:
+        raise BundleError(f"{config_path}: {exc}") from None
+    if not re.fullmatch(r"[0-9a-f]{64}", config.sha256):
+        raise BundleError(f"{config_path}: key 'sha256' must be the 64-hex sha256 of model.onnx")
+    data = model_path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != config.sha256:
+        raise BundleError(f"{model_path} sha256 {actual[:12]}... does not match config.json ({config.sha256[:12]}...); "
+                          "refusing it")
+    check_model(model_path, config, data)
+    return config, data
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:300]
@@ -202,7 +215,7 @@ def check_threads(threads: int | None) -> int:
     return threads
 
 
-def _make_session(model_path: Path, threads: int):
+def _make_session(model_path: Path, threads: int, data: bytes):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -212,6 +225,6 @@ def _make_session(model_path: Path, threads: int):
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.log_severity_level = 3
     try:
-        return ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
     except onnxruntime_errors() as exc:
         raise BundleError(f"{model_path}: onnxruntime cannot load it: {_first_line(exc)}") from None

@@ -29,7 +29,9 @@ from serving.recipe import MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_KEY
 
 FORMATS = ("gif", "webp", "mp4", "png")
 RESAMPLES = ("lanczos", "nearest")
-CHUNK_IMAGES = 1024  # generator images per chunk of frames: bounds the float images held at once
+# Float generator images held at once, per chunk of frames: 32 MB is 10,000 MNIST digits or 40 math-art drawings
+# at 256x256 RGB (a whole R2 walk at once would be 3.2 GB of floats).
+CHUNK_BYTES = 32 << 20
 GIF_GRAY_LEVELS = 64  # grayscale GIFs: palette levels (see encode)
 GRID_SEED_STRIDE = 7919  # grid cell i walks seeds (s + i * stride) mod 2**32: independent, reproducible walks
 
@@ -153,7 +155,8 @@ def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray
     n = recipe.frame_total()
     height, width = recipe.output_shape()
     out = np.empty((n, height, width, cfg.channels), dtype=np.uint8)
-    step = max(1, CHUNK_IMAGES // cells)  # frames per chunk
+    image_bytes = cfg.image_size[0] * cfg.image_size[1] * cfg.channels * 4
+    step = max(1, CHUNK_BYTES // (image_bytes * cells))  # frames per chunk
     for start in range(0, n, step):
         stop = min(n, start + step)
         rows_of = slice(start * cells, stop * cells)
@@ -170,7 +173,10 @@ def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True) -> bytes:
     from PIL import Image
 
     gray = frames.shape[3] == 1
-    pil = [Image.fromarray(f[..., 0] if gray else f) for f in frames]
+
+    def pil_frames() -> list:  # built only by the encoders that need them: each is a copy of every frame
+        return [Image.fromarray(f[..., 0] if gray else f) for f in frames]
+
     buf = io.BytesIO()
     duration = 1000.0 / fps
     if fmt == "gif":
@@ -185,13 +191,14 @@ def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True) -> bytes:
                 p.putpalette(ramp)
         else:
             # Palette from a montage of up to 16 evenly spaced frames: stable colours across the animation.
-            step = max(1, len(pil) // 16)
+            step = max(1, len(frames) // 16)
             montage = np.concatenate(frames[::step][:16], axis=0)
             palette_img = Image.fromarray(montage).quantize(256, method=Image.Quantize.MEDIANCUT)
-            indexed = [p.quantize(palette=palette_img, dither=Image.Dither.NONE) for p in pil]
+            indexed = [Image.fromarray(f).quantize(palette=palette_img, dither=Image.Dither.NONE) for f in frames]
         indexed[0].save(buf, format="GIF", save_all=True, append_images=indexed[1:], duration=duration,
                         loop=0 if loop else 1, optimize=False, disposal=1)
     elif fmt == "webp":
+        pil = pil_frames()
         pil[0].save(buf, format="WEBP", save_all=True, append_images=pil[1:], duration=round(duration),
                     loop=0 if loop else 1, quality=90, method=4)
     elif fmt == "png":

@@ -22,7 +22,7 @@ from pathlib import Path
 import gradio as gr
 
 from serving.atomic import write_atomic
-from serving.errors import InputError
+from serving.errors import GanimateError, InputError
 from training.options import MODELS, TrainOptions, resumed_options
 from training.train import Control, run_training
 
@@ -65,7 +65,7 @@ class Session:
     def _train(self, opts: TrainOptions, resume: bool) -> None:
         try:
             run_training(opts, resume=resume, verbose=False, control=self.control)
-        except InputError as exc:
+        except GanimateError as exc:  # a refused option, NaN losses, a checkpoint that does not fit: one line
             self.error = str(exc)
         except Exception as exc:  # shown in the status box; the studio keeps serving
             self.error = f"{type(exc).__name__}: {exc}"

@@ -1,7 +1,7 @@
 """The files of a Hub Space, assembled from the installed package: nothing is read from a sibling folder.
 
-`space/` in a checkout holds the same launcher, requirements and card (the tests check they agree), so a Space
-made from an installed ganimate and one made from a checkout are the same.
+`space/` in a checkout holds the same requirements and card (the tests check they agree) and a shorter launcher
+for a checkout, so a Space made from an installed ganimate and one made from a checkout are the same.
 """
 
 from __future__ import annotations

@@ -250,7 +250,8 @@ def test_gallery_quota_removes_oldest_unpinned_and_leaves_no_orphans(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["gallery", "show", "99999999999999999999999"], "ID must be in 1.."),
-    (["gallery", "list", "--limit", "1e20"], "--limit must be in 1..100000"),
+    (["gallery", "list", "--limit", "1e20"], "--limit must be a whole number in 1..100000"),
+    (["gallery", "show", "1.0"], "ID must be a whole number"),
     (["render", "--bundle", "exported/mnist-cdcgan", "--threads", "100000"], "--threads must be in 1.."),
 ])
 def test_out_of_range_numbers_are_usage_errors(tmp_path, capsys, argv, message):
@@ -264,3 +265,10 @@ def test_out_of_range_numbers_are_usage_errors(tmp_path, capsys, argv, message):
 def test_a_5000_character_bundle_name_is_one_line(capsys):
     assert "not a folder or a Hub repo id" in _one_line_exit_2(
         ["render", "--bundle", "alice/" + "x" * 5000, "--out", "never.gif"], capsys)
+
+
+def test_a_recipe_file_that_is_not_utf8_is_one_line(tmp_path, capsys):
+    recipe = tmp_path / "r.json"
+    recipe.write_bytes(b'{"name": "\xff"}')
+    assert "not UTF-8" in _one_line_exit_2(["render", "--bundle", "exported/mnist-cdcgan", "--recipe", str(recipe),
+                                            "--out", str(tmp_path / "x.gif")], capsys)
