@@ -32,9 +32,10 @@ def _one_line_exit_2(argv, capsys) -> str:
 # 1. One budget: generator images, output pixels and file size, before any work; frames streamed in chunks.
 
 def test_budget_counts_generator_images_and_frames_stream(tiny_bundles, monkeypatch):
-    from serving import render as render_module
+    import importlib
 
-    monkeypatch.setattr(render_module, "CHUNK_BYTES", 4 << 20)  # 4 MB of float images at a time
+    # serving.render the module (the package's `render` attribute is the function of that name)
+    monkeypatch.setattr(importlib.import_module("serving.render"), "CHUNK_BYTES", 4 << 20)  # 4 MB of float images at a time
     gen = Generator.from_pretrained(tiny_bundles["gan"])
     recipe = Recipe(seeds=(1, 2), frames=240, grid=(5, 5), size=16)  # 480 frames x 25 cells = 12,000 images
     with pytest.raises(BudgetError, match="12,000 generator images"):
