@@ -45,7 +45,7 @@ def test_budget_counts_generator_images_and_frames_stream(tiny_bundles, monkeypa
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     held_at_once = 12_000 * 28 * 28 * 4  # every float image of the walk: 37.6 MB
-    assert frames.shape == (480, 16, 16, 1) and peak < held_at_once / 3
+    assert frames.shape == (480, 16, 16, 1) and peak < held_at_once / 2  # unchunked, a few times that
 
 
 # 2. Output files: only regular files are replaced; umask honoured; nothing half-written, even on Ctrl-C.
