@@ -8,6 +8,7 @@ another Hub (the tests use a loopback one). Pulling is `Generator.from_pretraine
 from __future__ import annotations
 
 import re
+import shutil
 import socket
 import tempfile
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from serving.errors import HubError
 from serving.space.files import space_files
+
+CARD_PLACEHOLDER = "USER/NAME"  # what a model card says before it is published under a real repo id
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,15 @@ def push_bundle(bundle: Path, repo_id: str, private: bool = False, message: str 
     files = bundle_files(bundle)
     api = HfApi(token=token())
     _call(f"creating {repo_id}", api.create_repo, repo_id, repo_type="model", private=private, exist_ok=True)
-    info = _call(f"uploading to {repo_id}", api.upload_folder, folder_path=str(bundle), repo_id=repo_id,
-                 repo_type="model", commit_message=message or f"ganimate bundle {bundle.name} ({len(files)} files)",
-                 ignore_patterns=[".*"])
+    with tempfile.TemporaryDirectory(prefix="ganimate-push-") as tmp:
+        # The card's placeholder repo id becomes the real one, so its snippets and links work as published.
+        staged = Path(tmp) / bundle.name
+        shutil.copytree(bundle, staged, ignore=shutil.ignore_patterns(".*"))
+        card = staged / "README.md"
+        if card.is_file():
+            card.write_text(card.read_text(encoding="utf-8").replace(CARD_PLACEHOLDER, repo_id), encoding="utf-8")
+        info = _call(f"uploading to {repo_id}", api.upload_folder, folder_path=str(staged), repo_id=repo_id,
+                     repo_type="model", commit_message=message or f"ganimate bundle {bundle.name} ({len(files)} files)")
     return PushResult(repo_id, "model", info.oid, info.commit_url)
 
 

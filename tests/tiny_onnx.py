@@ -79,5 +79,6 @@ def _write_card(folder: Path) -> None:
     classes = (0, 1) if c.num_classes else None
     recipe = Recipe(seeds=(0, 1), classes=classes, path="lerp", frames=4, size=64, bundle_sha256=c.sha256)
     (folder / "interpolation.gif").write_bytes(render(gen, recipe))
-    body = f"# {c.name}\n\nA tiny test generator with random weights (onnxruntime, no TensorFlow).\n"
+    body = (f"# {c.name}\n\nA tiny test generator with random weights (onnxruntime, no TensorFlow).\n"
+            "Published as `USER/NAME` on the Hub.\n")
     (folder / "README.md").write_text(card_text({"license": "apache-2.0", "library_name": "onnx", "tags": ["ganimate"]}, body))

@@ -129,7 +129,11 @@ Renderer `{config.extra.get('params', {}).get('renderer', '')}`; `serving/mathar
 row at any size with the same arithmetic in numpy:
 
 ```python
-from serving import mathart                                  # ganimate's TensorFlow-free serving package
+from serving import Generator, mathart                       # ganimate's TensorFlow-free serving package
+from serving.latents import one_hot, z_batch
+
+gen = Generator.from_pretrained(".")                         # this bundle's folder (or its Hub repo id)
+params = gen.params(z_batch([1], gen.latent_dim), one_hot([3], gen.num_classes))  # seed 1 as a Julia set
 big = mathart.render(params[0], family=3, size=1024)         # float32 [1024, 1024, 3] in [0, 1]
 ```
 
@@ -146,6 +150,11 @@ differences of float arithmetic between the two runtimes into visible ones (larg
 """
 
 
+def _snippet_classes(num_classes: int) -> list[int]:
+    wanted = [3, 8, 0, 5] if num_classes >= 9 else [1, 2, 3, 4]
+    return list(dict.fromkeys(c % num_classes for c in wanted))
+
+
 def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> str:
     """The README.md text: front matter, description, I/O contract, usage, training facts, metrics, pictures."""
     family = config.model_family
@@ -159,13 +168,15 @@ def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> s
     kind = "conditional " if config.conditional else ""
     classes = f" Classes: {', '.join(config.class_names)}." if config.conditional else ""
     y_line = f"| `y` | float32 `[batch, {config.num_classes}]` | soft one-hot class vector; mixtures morph between classes |\n" if config.conditional else ""
-    picked = [c % config.num_classes for c in (3, 8, 0)] if config.conditional else []
+    # Four different classes for the snippets (3, 8, 0, 5 on MNIST; the first four of a smaller model).
+    shown = _snippet_classes(config.num_classes) if config.conditional else []
+    picked = shown[:3]
     usage = _USAGE + (f'feed["y"] = np.eye({config.num_classes}, dtype=np.float32)[{picked}]\n' if config.conditional else "")
     usage += 'images = session.run(["images"], feed)[0]          # [3, h, w, c] in [0, 1]\n'
     usage += "uint8 = (images * 255 + 0.5).astype(np.uint8)\n"
     if "params" in config.outputs:
         usage += 'params = session.run(["params"], feed)[0]          # [3, P]: what was drawn, in real units\n'
-    card_classes = ",".join(str(c % config.num_classes) for c in (3, 8, 0, 5)) if config.conditional else ""
+    card_classes = ",".join(map(str, shown))
     extra = f"classes=\"{card_classes}\", " if config.conditional else ""
     training = config.extra.get("training", {})
     summary = _history_summary(run_dir) if run_dir else {}
@@ -208,7 +219,7 @@ sha256 of model.onnx: `{config.sha256}`.
 
 ```python
 from gradio_client import Client
-client = Client("USER/SPACE")  # the ganimate Space serving this model
+client = Client("http://127.0.0.1:7860/")  # `make demo`; or the id of a Space serving this model
 gif_path, recipe = client.predict(model="{config.name}", seeds="1,2,3,4", {extra}path="cubic", api_name="/animate")
 ```
 

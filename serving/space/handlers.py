@@ -40,6 +40,14 @@ MAX_SAMPLE_SEEDS = 256
 EXPLORE_DIRECTIONS = 3
 EXPLORE_DIRECTION_SEEDS = (1_000_001, 1_000_002, 1_000_003)  # fixed, so an explore URL means the same everywhere
 GALLERY_SHOWN = 24
+THUMBNAIL_SIZE = 128
+# The examples shown as animated thumbnails under the form; clicking one fills the form (Animate's field order).
+EXAMPLES = (
+    ("four seeds on a cubic path", (DEFAULT_SEEDS, "", DEFAULT.path, DEFAULT.frames, DEFAULT.fps, True, "linear",
+                                    DEFAULT.truncation, DEFAULT_GRID, DEFAULT.size, DEFAULT.format)),
+    ("a 3x3 wall of lissajous orbits", ("10,20", "", "lissajous", 48, 24, True, "linear", 0.8, "3x3", 384, "gif")),
+    ("sixteen seeds, 4x4, slerp", ("0-15", "", "slerp", 12, 20, True, "ease-in-out", 0.8, "4x4", 512, "gif")),
+)
 API_USAGE = """```python
 from gradio_client import Client
 
@@ -171,6 +179,36 @@ class SpaceApp:
             self.gallery.add(parsed, data, ms)
         return self.save(data, f"ganimate-{recipe_hash(parsed)[:16]}", parsed.format), pretty_recipe(parsed)
 
+    def initial_animation(self) -> tuple[str, str]:
+        """The default render, made once when the demo is built, so the page opens with an animation playing.
+        Not recorded in the gallery: nobody asked for it."""
+        gen, recipe = self.build_recipe(self.default_model, DEFAULT_SEEDS, "", DEFAULT.path, DEFAULT.frames,
+                                        DEFAULT.fps, DEFAULT.loop, DEFAULT.easing, DEFAULT.truncation, DEFAULT_GRID,
+                                        DEFAULT.size, DEFAULT.format, "")
+        data = render(gen, recipe, SPACE)
+        return self.save(data, f"ganimate-{recipe_hash(recipe)[:16]}", recipe.format), pretty_recipe(recipe)
+
+    @user_errors
+    def example_thumbnails(self, model: Any = None) -> list[tuple[str, str]]:
+        """Each example rendered small on `model`, as (file, caption): a gallery of living thumbnails."""
+        gen = self.model(model or self.default_model)
+        items = []
+        for label, (seeds, classes, path, frames, fps, loop, easing, psi, grid, _size, _fmt) in EXAMPLES:
+            _, recipe = self.build_recipe(gen.config.name, seeds, classes, path, frames, fps, loop, easing, psi, grid,
+                                          THUMBNAIL_SIZE, "gif", "")
+            key = f"thumb-{recipe_hash(recipe)[:16]}"
+            cached = self.out_dir / f"{key}.gif"
+            items.append((str(cached) if cached.is_file() else self.save(render(gen, recipe, SPACE), key, "gif"), label))
+        return items
+
+    @staticmethod
+    def example_values(evt: gr.SelectData | None = None) -> tuple:
+        """The form's values (seeds ... format, and an empty recipe) of the example selected."""
+        index = getattr(evt, "index", None)
+        if not isinstance(index, int) or not 0 <= index < len(EXAMPLES):
+            return tuple(gr.update() for _ in range(12))
+        return (*EXAMPLES[index][1], "")
+
     # ---- Sample ----------------------------------------------------------------------------------------------
 
     @user_errors
@@ -253,9 +291,9 @@ class SpaceApp:
         return str(resolved)
 
     @user_errors
-    def about(self, name: Any) -> tuple[str, str, str, str | None]:
-        """The About tab: card text, I/O contract, API usage, samples picture."""
-        return self.model_card(name), self.contract(name), API_USAGE.replace("{model}", name), self.samples_image(name)
+    def about(self, name: Any) -> tuple[str, str, str | None]:
+        """The About tab: the model card (which states the I/O contract), API usage, samples picture."""
+        return self.model_card(name), API_USAGE.replace("{model}", name), self.samples_image(name)
 
     def model_card(self, name: Any) -> str:
         from serving.cards import card_body
@@ -264,14 +302,6 @@ class SpaceApp:
         path = gen.bundle_dir / "README.md"
         body = card_body(path.read_text(encoding="utf-8")) if path.is_file() else ""
         return re.sub(r"!\[[^\]]*\]\([^)]*\)\n?", "", body)  # relative image links cannot resolve here
-
-    def contract(self, name: Any) -> str:
-        c = self.model(name).config
-        y = f"\n| `y` | float32 `[batch, {c.num_classes}]` | soft one-hot over {', '.join(c.class_names)} |" \
-            if c.num_classes else ""
-        return (f"| tensor | type | meaning |\n|---|---|---|\n| `z` | float32 `[batch, {c.latent_dim}]` | latent, "
-                f"`z(seed)` by `{c.latent_algorithm}` |{y}\n| `images` | float32 `[batch, {c.image_size[0]}, "
-                f"{c.image_size[1]}, {c.channels}]` | NHWC in [0, 1] |\n\nsha256 of model.onnx: `{c.sha256}`")
 
     def samples_image(self, name: Any) -> str | None:
         path = self.model(name).bundle_dir / "samples.png"

@@ -20,6 +20,7 @@ from serving.space.handlers import (
     DEFAULT,
     DEFAULT_GRID,
     DEFAULT_SEEDS,
+    EXAMPLES,
     EXPLORE_DIRECTIONS,
     MAX_SAMPLE_SEEDS,
     SpaceApp,
@@ -33,6 +34,7 @@ CSS = """
 .gm-header {text-align: center; margin-bottom: 0.5rem}
 .gm-header h1 {font-size: 2rem; margin-bottom: 0}
 #gm-preview img {image-rendering: auto; max-height: 520px; object-fit: contain}
+#gm-examples img {object-fit: contain !important; background: #000}
 """
 
 
@@ -62,6 +64,18 @@ class SpaceBlocks(gr.Blocks):
             raise
 
 
+def described(component, text: str):
+    """Give a component's API parameter a description (gradio_client's view_api prints it): accepted forms and
+    range, so the API reads like documentation. Returns the component."""
+    base = component.api_info
+
+    def api_info() -> dict:
+        return {**base(), "description": text, "additional_description": text}
+
+    component.api_info = api_info
+    return component
+
+
 def random_seeds(count: int = 4) -> str:
     rng = np.random.default_rng()
     return ",".join(str(int(s)) for s in rng.integers(0, 100_000, size=int(count)))
@@ -87,6 +101,7 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
     """The Space over `models` (name -> Generator, in menu order) and an optional gallery; not launched."""
     app = app or SpaceApp(models, gallery, out_dir)
     first = app.default_model
+    opening_file, opening_recipe = app.initial_animation()  # the page opens with an animation playing
 
     # delete_cache: Gradio's own copies of results older than an hour are removed every 30 minutes.
     with SpaceBlocks(title="ganimate: living pictures from GANs", delete_cache=(1800, 3600)) as demo:
@@ -99,44 +114,48 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
             with gr.Row():
                 with gr.Column(scale=2):
                     with gr.Row():
-                        seeds = gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7", scale=4)
+                        seeds = described(gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7",
+                                                     scale=4), "keyframe seeds: 1,2,3 or ranges 0-7; each 0..4294967295")
                         dice = gr.Button("Random", scale=0, min_width=90)
-                    classes = gr.Textbox("", label="Classes per keyframe",
-                                         info="numbers or names; one for all; empty: each seed's own")
+                    classes = described(gr.Textbox("", label="Classes per keyframe",
+                                                   info="numbers or names; one for all; empty: each seed's own"),
+                                        "class per keyframe, by number or name, or one for all; '' = each seed's own")
                     with gr.Row():
                         path = gr.Dropdown(list(PATH_KINDS), value=DEFAULT.path, label="Path")
                         easing = gr.Dropdown(list(EASINGS), value=DEFAULT.easing, label="Easing")
                         loop = gr.Checkbox(DEFAULT.loop, label="Loop")
                     with gr.Row():
-                        frames = gr.Slider(1, MAX_FRAMES_PER_TRANSITION, DEFAULT.frames, step=1,
+                        frames = gr.Slider(1, MAX_FRAMES_PER_TRANSITION, DEFAULT.frames, step=1, precision=0,
                                            label="Frames per transition")
-                        fps = gr.Slider(1, MAX_FPS, DEFAULT.fps, step=1, label="FPS")
+                        fps = gr.Slider(1, MAX_FPS, DEFAULT.fps, step=1, precision=0, label="FPS")
                     with gr.Row():
                         truncation = gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ")
-                        size = gr.Slider(64, MAX_SIZE, DEFAULT.size, step=32, label="Size (px)")
+                        size = described(gr.Slider(64, MAX_SIZE, DEFAULT.size, step=32, precision=0, label="Size (px)"),
+                                         f"output width in pixels, 16..{MAX_SIZE}")
                     with gr.Row():
-                        grid = gr.Dropdown(list(GRIDS), value=DEFAULT_GRID, label="Grid", allow_custom_value=True)
+                        grid = described(gr.Dropdown(list(GRIDS), value=DEFAULT_GRID, label="Grid",
+                                                     allow_custom_value=True),
+                                         "rows x columns of independent walks, like 2x3; each side 1..8")
                         fmt = gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format")
-                    recipe_in = gr.Code("", language="json", label="Paste a recipe to reproduce it (overrides the fields)")
+                    recipe_in = described(gr.Code("", language="json",
+                                                  label="Paste a recipe to reproduce it (overrides the fields)"),
+                                          "a recipe JSON from an earlier render; when given, it overrides every field")
                     go = gr.Button("Render", variant="primary", elem_id="gm-render")
                 with gr.Column(scale=3):
-                    shown = gr.Image(label="Animation", type="filepath", elem_id="gm-preview", interactive=False)
+                    shown = gr.Image(opening_file, label="Animation", type="filepath", elem_id="gm-preview",
+                                     interactive=False)
                     video = gr.Video(label="Animation", visible=False, interactive=False)
-                    file_out = gr.File(label="Download")
-                    recipe_out = gr.Code(language="json", label="Recipe (copy it to reproduce this render)")
+                    file_out = gr.File(opening_file, label="Download", interactive=False)
+                    recipe_out = gr.Code(opening_recipe, language="json",
+                                         label="Recipe (copy it to reproduce this render)", interactive=False)
             animate_inputs = [model, seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt,
                               recipe_in]
             go.click(app.animate, animate_inputs, [file_out, recipe_out], api_name="animate", preprocess=False,
                      concurrency_limit=2).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False)
             dice.click(random_seeds, None, seeds, api_visibility="private")
-            d = DEFAULT
-            gr.Examples(
-                [[first, DEFAULT_SEEDS, "", d.path, d.frames, d.fps, d.loop, d.easing, d.truncation, DEFAULT_GRID,
-                  d.size, d.format, ""],
-                 [first, "10,20", "", "lissajous", 48, 24, True, "linear", 0.8, "3x3", 384, "gif", ""],
-                 [first, "0-15", "", "slerp", 12, 20, True, "ease-in-out", 0.8, "4x4", 512, "gif", ""]],
-                animate_inputs, [file_out, recipe_out], fn=app.animate, cache_examples=True, cache_mode="lazy",
-                label="Try one")
+            examples = gr.Gallery(label="Try one (click to fill the form)", columns=len(EXAMPLES), height=230,
+                                  object_fit="contain", allow_preview=False, elem_id="gm-examples")
+            examples.select(SpaceApp.example_values, None, animate_inputs[1:], api_visibility="private")
 
         with gr.Tab("Sample"):
             with gr.Row():
@@ -147,8 +166,8 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
             s_go = gr.Button("Sample", variant="primary")
             s_image = gr.Image(label="Grid", type="filepath", interactive=False)
             with gr.Row():
-                s_png = gr.File(label="PNG grid")
-                s_npz = gr.File(label="images + labels (.npz)")
+                s_png = gr.File(label="PNG grid", interactive=False)
+                s_npz = gr.File(label="images + labels (.npz)", interactive=False)
             s_stats = gr.Textbox(label="What was generated", interactive=False)
             s_go.click(app.sample_grid, [model, s_seeds, s_classes, s_trunc], [s_png, s_npz, s_stats],
                        api_name="sample", preprocess=False).then(SpaceApp.shown_file, s_png, s_image, api_visibility="private", preprocess=False)
@@ -157,15 +176,15 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
         with gr.Tab("Explore"):
             with gr.Row():
                 with gr.Column():
-                    e_seed = gr.Number(7, label="Seed", precision=0)
+                    e_seed = gr.Number(7, label="Seed", precision=0, minimum=0)
                     e_dirs = [gr.Slider(-5, 5, 0, step=0.1, label=f"Direction {i + 1}") for i in range(EXPLORE_DIRECTIONS)]
                     with gr.Row():
                         e_a = gr.Textbox("", label="Class A", info="empty: the seed's own")
                         e_b = gr.Textbox("", label="Class B")
                     e_mix = gr.Slider(0, 1, 0, step=0.05, label="Mix A → B")
                     e_trunc = gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ")
-                    e_size = gr.Slider(64, 512, DEFAULT.size, step=32, label="Size (px)")
-                e_image = gr.Image(label="Image", type="pil", interactive=False, format="png")
+                    e_size = gr.Slider(64, 512, DEFAULT.size, step=32, precision=0, label="Size (px)")
+                e_image = gr.Image(app.explore(), label="Image", type="pil", interactive=False, format="png")
             e_inputs = [model, e_seed, *e_dirs, e_a, e_b, e_mix, e_trunc, e_size]
             gr.on([c.change for c in e_inputs], app.explore, e_inputs, e_image, api_name="explore", preprocess=False,
                   trigger_mode="always_last", show_progress="hidden")
@@ -186,16 +205,14 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                 with gr.Column(scale=3):
                     a_card = gr.Markdown()
                 with gr.Column(scale=2):
-                    a_samples = gr.Image(label="samples.png", type="filepath", interactive=False)
-                    gr.Markdown("### I/O contract")
-                    a_contract = gr.Markdown()
+                    a_samples = gr.Image(type="filepath", interactive=False, show_label=False)
                     gr.Markdown("### Call the API")
                     a_api = gr.Markdown()
 
-        model.change(lambda n: (app.class_hint(n), *app.about(n)), model, [hint, a_card, a_contract, a_api, a_samples],
-                     api_visibility="private", preprocess=False)
-        demo.load(lambda n: (*app.about(n), *app.gallery_items()), model,
-                  [a_card, a_contract, a_api, a_samples, g_items, g_shown], api_visibility="private", preprocess=False)
+        model.change(lambda n: (app.class_hint(n), *app.about(n), app.example_thumbnails(n)), model,
+                     [hint, a_card, a_api, a_samples, examples], api_visibility="private", preprocess=False)
+        demo.load(lambda n: (*app.about(n), *app.gallery_items(), app.example_thumbnails(n)), model,
+                  [a_card, a_api, a_samples, g_items, g_shown, examples], api_visibility="private", preprocess=False)
 
     demo.queue(max_size=32, default_concurrency_limit=2)
     demo.ganimate_app = app  # the handlers behind this demo, for callers that want them directly

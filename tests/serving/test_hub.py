@@ -69,6 +69,9 @@ def test_push_pull_space_tamper_offline(hub, tiny_bundles, tmp_path):
     assert len(repo.commits) == 2 and repo.branches["main"] == sha
     assert repo.commits[-1]["files"]["model.onnx"] == (bundle / "model.onnx").read_bytes()
     assert {"config.json", "README.md", "samples.png", "interpolation.gif"} <= set(repo.commits[-1]["files"])
+    published = repo.commits[-1]["files"]["README.md"].decode()
+    assert "`alice/tiny-cgan`" in published and "USER/NAME" not in published  # the placeholder became the repo
+    assert "USER/NAME" in (bundle / "README.md").read_text()  # the local bundle is left as it was
 
     # 2. Pull it back by revision and render: byte-identical to rendering the local bundle.
     pulled = _pull(endpoint, home, "alice/tiny-cgan", sha)

@@ -93,10 +93,19 @@ def test_explore_moves_along_directions_and_classes(app):
         app.explore(MNIST, 7, 0, float("inf"), 0)
 
 
-def test_about_shows_card_contract_and_api(app):
-    card, contract, api, samples = app.about(MNIST)
-    assert "---" not in card.splitlines()[0] and "onnxruntime" in card
-    assert "`y`" in contract and "/animate" in api and samples.endswith(".png")
+def test_about_shows_card_and_api(app):
+    card, api, samples = app.about(MNIST)
+    assert "---" not in card.splitlines()[0] and "onnxruntime" in card and card.count("## I/O contract") == 1
+    assert "/animate" in api and samples.endswith(".png")
+
+
+def test_the_page_opens_with_an_animation_and_example_thumbnails_fill_the_form(app):
+    path, recipe = app.initial_animation()
+    assert _frames(path) == 96 and json.loads(recipe)["seeds"] == [1, 2, 3, 4]
+    thumbs = app.example_thumbnails(MNIST)
+    assert len(thumbs) == 3 and all(_frames(f) > 1 and Image.open(f).size[0] == 128 for f, _ in thumbs)
+    values = app.example_values(gr.SelectData(None, {"index": 1, "value": None}))
+    assert values[0] == "10,20" and values[2] == "lissajous" and values[-1] == ""
 
 
 def test_gallery_records_and_lists_renders(models, tmp_path):
