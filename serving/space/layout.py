@@ -153,7 +153,7 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
             go.click(app.animate, animate_inputs, [file_out, recipe_out], api_name="animate", preprocess=False,
                      concurrency_limit=2).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False)
             dice.click(random_seeds, None, seeds, api_visibility="private")
-            examples = gr.Gallery(label="Try one (click to fill the form)", columns=len(EXAMPLES), height=230,
+            examples = gr.Gallery(label="Try one (click to fill the form)", columns=6, height="auto",
                                   object_fit="contain", allow_preview=False, elem_id="gm-examples")
             examples.select(SpaceApp.example_values, None, animate_inputs[1:], api_visibility="private")
 
