@@ -150,6 +150,25 @@ differences of float arithmetic between the two runtimes into visible ones (larg
 """
 
 
+def _directions_section(config: GeneratorConfig) -> str:
+    named = config.extra.get("directions") or []
+    if not named:
+        return ""
+    rows = "\n".join(f"| `{d['name']}` | {d['r2']:.2f} | {d['per_unit']:.2f} |" for d in named)
+    return f"""
+## Named directions
+
+Unit vectors in `z` (in `config.json`, `extra.directions`) found by regressing measured attributes on `z` over 4,096
+seeds, with the class as a covariate (InterFaceGAN-style; `serving/directions.py`): `z + t * vector` changes the
+attribute by about `per_unit` standard deviations per unit of `t`, and leaves the class alone. The Space's Explore
+tab names its sliders after them. r2: how much of the attribute a linear function of `z` explains.
+
+| direction | r2 | per_unit |
+|---|---|---|
+{rows}
+"""
+
+
 def _snippet_classes(num_classes: int) -> list[int]:
     wanted = [3, 8, 0, 5] if num_classes >= 9 else [1, 2, 3, 4]
     return list(dict.fromkeys(c % num_classes for c in wanted))
@@ -234,7 +253,7 @@ with `z(seed)` computed in JavaScript exactly as above.
 {chr(10).join(facts)}
 
 Training records are in `training/` (options, per-step history, loss curves).
-{_quantized_section(config)}{_params_section(config)}
+{_quantized_section(config)}{_params_section(config)}{_directions_section(config)}
 ## Metrics
 
 {_metrics_table(bundle)}""")

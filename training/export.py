@@ -247,6 +247,11 @@ def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = Fals
             else:
                 config = config.replace(extra={**config.extra, "quantized": report.to_dict()})
         (staging / "config.json").write_text(config.to_json())
+        if renderer_size is None and config.channels == 1:  # gray pixel models: named directions for Explore
+            from serving.directions import add_to_bundle
+
+            add_to_bundle(staging)
+            config = GeneratorConfig.from_json((staging / "config.json").read_text())
         # 3. Card, pictures (rendered from the ONNX model itself) and the run's records.
         write_card_assets(staging, config, run_dir)
         # 4. Swap into place: the old bundle is removed only after the new one is complete.

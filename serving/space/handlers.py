@@ -38,7 +38,8 @@ DEFAULT_SEEDS = ",".join(map(str, DEFAULT.seeds))
 DEFAULT_GRID = "x".join(map(str, DEFAULT.grid))
 MAX_SAMPLE_SEEDS = 256
 EXPLORE_DIRECTIONS = 3
-EXPLORE_DIRECTION_SEEDS = (1_000_001, 1_000_002, 1_000_003)  # fixed, so an explore URL means the same everywhere
+EXPLORE_DIRECTION_SEEDS = (1_000_001, 1_000_002, 1_000_003)
+DIRECTION_LABELS = {"thickness": "Stroke thickness", "slant": "Slant (leans right)", "width": "Width"}  # fixed, so an explore URL means the same everywhere
 GALLERY_SHOWN = 24
 THUMBNAIL_SIZE = 128
 # The examples shown as animated thumbnails under the form; clicking one fills the form (Animate's field order).
@@ -83,11 +84,16 @@ def pretty_recipe(recipe: Recipe) -> str:
     return "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in fields.items()) + "\n}"
 
 
-def explore_directions(latent_dim: int) -> np.ndarray:
-    """Orthonormal latent directions [k, latent_dim] from fixed seeds."""
-    raw = np.stack([z_from_seed(s, latent_dim).astype(np.float64) for s in EXPLORE_DIRECTION_SEEDS])
+def explore_directions(config) -> tuple[list[str], np.ndarray]:
+    """Explore's slider names and unit latent directions [k, latent_dim]: the bundle's named directions
+    (extra.directions: stroke thickness, slant, width for a digit model), else orthonormal ones from fixed seeds."""
+    named = config.extra.get("directions") or []
+    if len(named) >= EXPLORE_DIRECTIONS:
+        picked = named[:EXPLORE_DIRECTIONS]
+        return [DIRECTION_LABELS.get(d["name"], d["name"]) for d in picked], np.asarray([d["vector"] for d in picked])
+    raw = np.stack([z_from_seed(s, config.latent_dim).astype(np.float64) for s in EXPLORE_DIRECTION_SEEDS])
     q, _ = np.linalg.qr(raw.T)
-    return q.T[:EXPLORE_DIRECTIONS]
+    return [f"Direction {i + 1}" for i in range(EXPLORE_DIRECTIONS)], q.T[:EXPLORE_DIRECTIONS]
 
 
 class SpaceApp:
@@ -238,7 +244,7 @@ class SpaceApp:
         steps = [check.number(f"d{i + 1}", v, -5.0, 5.0) for i, v in enumerate((d1, d2, d3))]
         psi = check.number("truncation", truncation, 0.0, 2.0)
         size = check.whole("size", size, 16, MAX_SIZE)
-        z = z_from_seed(seed, gen.latent_dim).astype(np.float64) + np.asarray(steps) @ explore_directions(gen.latent_dim)
+        z = z_from_seed(seed, gen.latent_dim).astype(np.float64) + np.asarray(steps) @ explore_directions(gen.config)[1]
         y = None
         if gen.num_classes:
             a_text = check.text("class_a", class_a, 100).strip() or str(seed % gen.num_classes)
@@ -306,6 +312,11 @@ class SpaceApp:
     def samples_image(self, name: Any) -> str | None:
         path = self.model(name).bundle_dir / "samples.png"
         return self.save(path.read_bytes(), f"{self.model(name).config.name}-samples", "png") if path.is_file() else None
+
+    @user_errors
+    def direction_labels(self, name: Any) -> list[str]:
+        """Explore's slider labels for model `name`."""
+        return explore_directions(self.model(name).config)[0]
 
     @user_errors
     def class_hint(self, name: Any) -> str:

@@ -20,8 +20,6 @@ from serving.space.handlers import (
     DEFAULT,
     DEFAULT_GRID,
     DEFAULT_SEEDS,
-    EXAMPLES,
-    EXPLORE_DIRECTIONS,
     MAX_SAMPLE_SEEDS,
     SpaceApp,
 )
@@ -177,7 +175,7 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
             with gr.Row():
                 with gr.Column():
                     e_seed = gr.Number(7, label="Seed", precision=0, minimum=0)
-                    e_dirs = [gr.Slider(-5, 5, 0, step=0.1, label=f"Direction {i + 1}") for i in range(EXPLORE_DIRECTIONS)]
+                    e_dirs = [gr.Slider(-5, 5, 0, step=0.1, label=label) for label in app.direction_labels(first)]
                     with gr.Row():
                         e_a = gr.Textbox("", label="Class A", info="empty: the seed's own")
                         e_b = gr.Textbox("", label="Class B")
@@ -209,8 +207,12 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                     gr.Markdown("### Call the API")
                     a_api = gr.Markdown()
 
-        model.change(lambda n: (app.class_hint(n), *app.about(n), app.example_thumbnails(n)), model,
-                     [hint, a_card, a_api, a_samples, examples], api_visibility="private", preprocess=False)
+        def on_model(n):
+            sliders = [gr.update(label=label) for label in app.direction_labels(n)]
+            return app.class_hint(n), *app.about(n), app.example_thumbnails(n), *sliders
+
+        model.change(on_model, model, [hint, a_card, a_api, a_samples, examples, *e_dirs], api_visibility="private",
+                     preprocess=False)
         demo.load(lambda n: (*app.about(n), *app.gallery_items(), app.example_thumbnails(n)), model,
                   [a_card, a_api, a_samples, g_items, g_shown, examples], api_visibility="private", preprocess=False)
 

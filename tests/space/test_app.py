@@ -93,6 +93,16 @@ def test_explore_moves_along_directions_and_classes(app):
         app.explore(MNIST, 7, 0, float("inf"), 0)
 
 
+def test_explore_sliders_are_named_directions_that_do_what_they_say(app):
+    from serving.directions import measures
+
+    assert app.direction_labels(MNIST) == ["Stroke thickness", "Slant (leans right)", "Width"]
+    assert app.direction_labels("mathart-params") == ["Direction 1", "Direction 2", "Direction 3"]
+    thin = np.asarray(app.explore(MNIST, 7, -3, 0, 0, "", "", 0.0, 1.0, 28))[None, ..., None]
+    thick = np.asarray(app.explore(MNIST, 7, 3, 0, 0, "", "", 0.0, 1.0, 28))[None, ..., None]
+    assert measures(thick)["thickness"][0] > measures(thin)["thickness"][0]
+
+
 def test_about_shows_card_and_api(app):
     card, api, samples = app.about(MNIST)
     assert "---" not in card.splitlines()[0] and "onnxruntime" in card and card.count("## I/O contract") == 1
