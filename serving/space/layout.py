@@ -105,7 +105,8 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
     with SpaceBlocks(title="ganimate: living pictures from GANs", delete_cache=(1800, 3600)) as demo:
         gr.HTML("<div class='gm-header'><h1>ganimate</h1><p>Seeded, looping latent animations from trained GAN "
                 "generators, rendered with onnxruntime. Every render is a recipe you can copy and replay.</p></div>")
-        model = gr.Dropdown(list(app.models), value=first, label="Model")
+        model = described(gr.Dropdown(list(app.models), value=first, label="Model"),
+                          f"the model's name, one of: {', '.join(app.models)}")
         hint = gr.Markdown(app.class_hint(first))
 
         with gr.Tab("Animate"):
@@ -119,22 +120,30 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                                                    info="numbers or names; one for all; empty: each seed's own"),
                                         "class per keyframe, by number or name, or one for all; '' = each seed's own")
                     with gr.Row():
-                        path = gr.Dropdown(list(PATH_KINDS), value=DEFAULT.path, label="Path")
-                        easing = gr.Dropdown(list(EASINGS), value=DEFAULT.easing, label="Easing")
-                        loop = gr.Checkbox(DEFAULT.loop, label="Loop")
+                        path = described(gr.Dropdown(list(PATH_KINDS), value=DEFAULT.path, label="Path"),
+                                         "through keyframes: lerp, slerp, cubic; closed orbits of two seeds: circle, "
+                                         "lissajous, spiral")
+                        easing = described(gr.Dropdown(list(EASINGS), value=DEFAULT.easing, label="Easing"),
+                                           f"timing between keyframes: {', '.join(EASINGS)}")
+                        loop = described(gr.Checkbox(DEFAULT.loop, label="Loop"),
+                                         "true: the last frame flows back into the first")
                     with gr.Row():
-                        frames = gr.Slider(1, MAX_FRAMES_PER_TRANSITION, DEFAULT.frames, step=1, precision=0,
-                                           label="Frames per transition")
-                        fps = gr.Slider(1, MAX_FPS, DEFAULT.fps, step=1, precision=0, label="FPS")
+                        frames = described(gr.Slider(1, MAX_FRAMES_PER_TRANSITION, DEFAULT.frames, step=1, precision=0,
+                                                     label="Frames per transition"),
+                                           f"frames between two keyframes, 1..{MAX_FRAMES_PER_TRANSITION}")
+                        fps = described(gr.Slider(1, MAX_FPS, DEFAULT.fps, step=1, precision=0, label="FPS"),
+                                        f"frames per second, 1..{MAX_FPS}")
                     with gr.Row():
-                        truncation = gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ")
-                        size = described(gr.Slider(64, MAX_SIZE, DEFAULT.size, step=32, precision=0, label="Size (px)"),
+                        truncation = described(gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ"),
+                                               "psi, 0..2: scales z toward the average picture (lower: tamer)")
+                        size = described(gr.Slider(16, MAX_SIZE, DEFAULT.size, step=16, precision=0, label="Size (px)"),
                                          f"output width in pixels, 16..{MAX_SIZE}")
                     with gr.Row():
                         grid = described(gr.Dropdown(list(GRIDS), value=DEFAULT_GRID, label="Grid",
                                                      allow_custom_value=True),
                                          "rows x columns of independent walks, like 2x3; each side 1..8")
-                        fmt = gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format")
+                        fmt = described(gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"),
+                                        "gif, webp, mp4 (H.264), or png (all frames side by side)")
                     recipe_in = described(gr.Code("", language="json",
                                                   label="Paste a recipe to reproduce it (overrides the fields)"),
                                           "a recipe JSON from an earlier render; when given, it overrides every field")
@@ -157,10 +166,13 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
 
         with gr.Tab("Sample"):
             with gr.Row():
-                s_seeds = gr.Textbox(DEFAULT_SAMPLE_SEEDS, label="Seeds", info=f"at most {MAX_SAMPLE_SEEDS}", scale=4)
+                s_seeds = described(gr.Textbox(DEFAULT_SAMPLE_SEEDS, label="Seeds", info=f"at most {MAX_SAMPLE_SEEDS}",
+                                               scale=4), f"seeds like 0-31,40; at most {MAX_SAMPLE_SEEDS}")
                 s_dice = gr.Button("Random", scale=0, min_width=90)
-            s_classes = gr.Textbox("", label="Classes", info="one for all, one per seed, or empty to cycle through all")
-            s_trunc = gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ")
+            s_classes = described(gr.Textbox("", label="Classes",
+                                             info="one for all, one per seed, or empty to cycle through all"),
+                                  "class numbers or names: one for all, one per seed, or '' to cycle through all")
+            s_trunc = described(gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ"), "psi, 0..2")
             s_go = gr.Button("Sample", variant="primary")
             s_image = gr.Image(label="Grid", type="filepath", interactive=False)
             with gr.Row():
@@ -174,14 +186,19 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
         with gr.Tab("Explore"):
             with gr.Row():
                 with gr.Column():
-                    e_seed = gr.Number(7, label="Seed", precision=0, minimum=0)
-                    e_dirs = [gr.Slider(-5, 5, 0, step=0.1, label=label) for label in app.direction_labels(first)]
+                    e_seed = described(gr.Number(7, label="Seed", precision=0, minimum=0), "a seed, 0..4294967295")
+                    e_dirs = [described(gr.Slider(-5, 5, 0, step=0.1, label=label),
+                                        f"steps along direction {i + 1} (named in the model's config), -5..5")
+                              for i, label in enumerate(app.direction_labels(first))]
                     with gr.Row():
-                        e_a = gr.Textbox("", label="Class A", info="empty: the seed's own")
-                        e_b = gr.Textbox("", label="Class B")
-                    e_mix = gr.Slider(0, 1, 0, step=0.05, label="Mix A → B")
-                    e_trunc = gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ")
-                    e_size = gr.Slider(64, 512, DEFAULT.size, step=32, precision=0, label="Size (px)")
+                        e_a = described(gr.Textbox("", label="Class A", info="empty: the seed's own"),
+                                        "a class number or name; '' = the seed's own")
+                        e_b = described(gr.Textbox("", label="Class B"), "a class number or name; '' = class A")
+                    e_mix = described(gr.Slider(0, 1, 0, step=0.05, label="Mix A → B"), "0: class A .. 1: class B")
+                    e_trunc = described(gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ"),
+                                        "psi, 0..2")
+                    e_size = described(gr.Slider(16, MAX_SIZE, DEFAULT.size, step=16, precision=0, label="Size (px)"),
+                                       f"image width in pixels, 16..{MAX_SIZE}")
                 e_image = gr.Image(app.explore(), label="Image", type="pil", interactive=False, format="png")
             e_inputs = [model, e_seed, *e_dirs, e_a, e_b, e_mix, e_trunc, e_size]
             gr.on([c.change for c in e_inputs], app.explore, e_inputs, e_image, api_name="explore", preprocess=False,

@@ -30,8 +30,13 @@ def test_every_endpoint_with_defaults(client, app):
 def test_api_lists_named_endpoints_with_defaults(client):
     info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert set(info) == {"/animate", "/sample", "/explore"}  # every other event is private
+    integers = {"frames", "fps", "size", "seed"}
     for name in ("/animate", "/sample", "/explore"):
-        assert all(p["parameter_has_default"] for p in info[name]["parameters"]), name
+        for p in info[name]["parameters"]:
+            assert p["parameter_has_default"], (name, p["parameter_name"])
+            assert p["python_type"]["description"], (name, p["parameter_name"])  # accepted forms and range
+            if p["parameter_name"] in integers:
+                assert p["python_type"]["type"] == "int", (name, p["parameter_name"])
 
 
 def test_same_inputs_give_byte_identical_files(client):
