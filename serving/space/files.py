@@ -82,8 +82,13 @@ def space_requirements() -> str:
 
 
 def space_readme(model_repo: str = "", revision: str = "") -> str:
-    """The Space card; with a model repo it lists the repo and pins `repo@revision` as the model served."""
+    """The Space card; with a model repo it lists the repo, pins `repo@revision` as the model served, and has the
+    Hub download that revision's files when it builds the Space (`preload_from_hub`), so the first visitor does
+    not wait for them."""
     metadata = {**SPACE_METADATA, "sdk_version": importlib.metadata.version("gradio")}
+    if model_repo:
+        files = "config.json,model.onnx,README.md,samples.png"
+        metadata["preload_from_hub"] = [f"{model_repo} {files} {revision}".strip()]
     return space_card([model_repo] if model_repo else [], f"{model_repo}@{revision}" if model_repo else "",
                       SPACE_BODY, metadata)
 

@@ -19,6 +19,7 @@ def test_pushed_card_pins_the_model_and_the_checkout_card_pins_none():
     card = SpaceCard(files["README.md"].decode()).data.to_dict()
     assert card["models"] == ["alice/tiny"] and card["app_file"] == "app.py" and card["sdk"] == "gradio"
     assert pinned_model(files["README.md"].decode()) == f"alice/tiny@{sha}"
+    assert card["preload_from_hub"] == [f"alice/tiny config.json,model.onnx,README.md,samples.png {sha}"]
     assert pinned_model((REPO / "space" / "README.md").read_text()) == ""
     assert {"serving/space/handlers.py", "serving/space/layout.py", "serving/errors.py"} <= set(files)
     assert not [name for name in files if "__pycache__" in name or name.startswith(("tests/", "training/"))]
