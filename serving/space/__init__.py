@@ -77,12 +77,10 @@ def open_gallery(db: str, max_rows: int = GALLERY_MAX_ROWS, max_mb: int = GALLER
 
 def main(space_dir: Path, exported: Path | None = None) -> None:
     """Load what the environment and the Space card name, build the demo and serve it (blocks)."""
-    import gradio as gr
-
-    from serving.space.layout import CSS, LAUNCH_OPTIONS, build_demo
+    from serving.space.layout import LAUNCH_OPTIONS, build_demo
 
     card = space_dir / "README.md"
     sources = model_sources(os.environ.get("GANIMATE_MODEL", ""),
                             card.read_text(encoding="utf-8") if card.is_file() else None, exported)
     demo = build_demo(load_models(sources), open_gallery(os.environ.get("GANIMATE_GALLERY", "")))
-    demo.launch(css=CSS, theme=gr.themes.Soft(), **LAUNCH_OPTIONS)
+    demo.launch(**LAUNCH_OPTIONS)

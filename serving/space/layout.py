@@ -25,15 +25,15 @@ from serving.space.handlers import (
 )
 
 GRIDS = ("1x1", "2x2", "3x3", "4x4")
-# How every server of this demo is launched (main and the tests alike). show_error: a failure reaches the client
-# as its message, never as {"error": null}. No component takes an upload, so one is refused above 1 MB.
-LAUNCH_OPTIONS = {"show_error": True, "max_file_size": "1mb"}
 CSS = """
 .gm-header {text-align: center; margin-bottom: 0.5rem}
 .gm-header h1 {font-size: 2rem; margin-bottom: 0}
 #gm-preview img {image-rendering: auto; max-height: 520px; object-fit: contain}
 #gm-examples img {object-fit: contain !important; background: #000}
 """
+# How every server of this demo is launched (main and the tests alike). show_error: a failure reaches the client
+# as its message, never as {"error": null}. No component takes an upload, so one is refused above 1 MB.
+LAUNCH_OPTIONS = {"show_error": True, "max_file_size": "1mb", "css": CSS, "theme": gr.themes.Soft()}
 
 
 class SpaceBlocks(gr.Blocks):
@@ -199,7 +199,8 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                                         "psi, 0..2")
                     e_size = described(gr.Slider(16, MAX_SIZE, DEFAULT.size, step=16, precision=0, label="Size (px)"),
                                        f"image width in pixels, 16..{MAX_SIZE}")
-                e_image = gr.Image(app.explore(), label="Image", type="pil", interactive=False, format="png")
+                e_image = gr.Image(app.explore(), label="Image", type="pil", interactive=False, format="png",
+                                   elem_id="gm-explore")
             e_inputs = [model, e_seed, *e_dirs, e_a, e_b, e_mix, e_trunc, e_size]
             gr.on([c.change for c in e_inputs], app.explore, e_inputs, e_image, api_name="explore", preprocess=False,
                   trigger_mode="always_last", show_progress="hidden")

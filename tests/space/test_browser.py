@@ -1,4 +1,4 @@
-"""A real browser: headless Chromium opens the Space, clicks Render and sees an animated image appear."""
+"""A real browser: headless Chromium opens the Space (an animation already playing), clicks Render, looks at every tab."""
 
 import io
 import urllib.request
@@ -19,14 +19,30 @@ def test_click_render_shows_an_animation(server, artifacts):
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.goto(server, timeout=60_000)
+            opening = page.locator("#gm-preview img")
+            opening.wait_for(state="visible", timeout=60_000)  # before any click: the page opens playing
+            opened_with = opening.get_attribute("src")
+            page.screenshot(path=str(artifacts / "space-opened.png"), full_page=True)
             page.get_by_role("button", name="Render", exact=True).click(timeout=30_000)
             image = page.locator("#gm-preview img")
             image.wait_for(state="visible", timeout=60_000)
             src = image.get_attribute("src")
             page.wait_for_timeout(500)  # let the first frames paint before the screenshot
             page.screenshot(path=str(artifacts / "space-animate.png"), full_page=True)
+            page.get_by_role("tab", name="Explore").click()
+            explore = page.locator("#gm-explore img")
+            explore.wait_for(state="visible", timeout=30_000)  # drawn on load, before any slider moves
+            explore_src = explore.get_attribute("src")
+            labels = page.locator("label").all_inner_texts()
+            page.screenshot(path=str(artifacts / "space-explore.png"), full_page=True)
+            page.get_by_role("tab", name="About").click()
+            page.wait_for_timeout(1500)
+            about = page.get_by_role("heading", name="Metrics").count()
+            page.screenshot(path=str(artifacts / "space-about.png"), full_page=True)
         finally:
             browser.close()
+    assert opened_with and opened_with.split("?")[0].endswith(".gif")
+    assert explore_src and any("Stroke thickness" in t for t in labels) and about == 1
     assert src and src.split("?")[0].endswith(".gif")
     url = src if src.startswith("http") else server.rstrip("/") + "/" + src.lstrip("/")
     with urllib.request.urlopen(url, timeout=30) as resp:
