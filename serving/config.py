@@ -156,11 +156,9 @@ class GeneratorConfig:
     @classmethod
     def from_json(cls, text: str) -> GeneratorConfig:
         try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BundleError(f"config.json is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-        except RecursionError:  # a hostile file nests arrays thousands deep
-            raise BundleError("config.json nests too deeply to be a bundle config") from None
+            raw = check.load_json(text, "config.json")
+        except InputError as exc:  # the bundle is at fault, not the person who named it
+            raise BundleError(str(exc)) from None
         return cls.from_dict(raw)
 
 

@@ -6,6 +6,7 @@ the clean value or raises `InputError` with one sentence that names the field.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Any
@@ -87,3 +88,14 @@ def repo_id(text: Any, revision_ok: bool = False) -> tuple[str, str]:
         form = "USER/NAME[@REVISION]" if revision_ok else "USER/NAME"
         raise InputError(f"expected a Hub repo id {form}, got {str(text)[:80]!r}")
     return repo, rev
+
+
+def load_json(text: str, what: str) -> Any:
+    """Parsed JSON from untrusted text, or InputError naming `what` (bad syntax, or nesting deep enough to exhaust
+    the parser's recursion: a hostile file of ten thousand '[')."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise InputError(f"{what} nests too deeply to be what it claims") from None

@@ -56,13 +56,7 @@ class Recipe:
 
     @classmethod
     def from_json(cls, text: str) -> Recipe:
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"recipe is not valid JSON: {exc.msg}") from None
-        except RecursionError:  # a hostile recipe nests arrays thousands deep
-            raise InputError("recipe is not a recipe: it nests too deeply") from None
-        return cls.from_dict(raw)
+        return cls.from_dict(check.load_json(text, "recipe"))
 
     @classmethod
     def from_dict(cls, raw: Any) -> Recipe:
