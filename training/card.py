@@ -169,6 +169,24 @@ tab names its sliders after them. r2: how much of the attribute a linear functio
 """
 
 
+def _eval_results(bundle: Path, config: GeneratorConfig, dataset_tag: str | None) -> list:
+    """metrics.json's figures as huggingface_hub EvalResults, when the bundle was evaluated on exactly this model."""
+    from huggingface_hub import EvalResult
+
+    path = bundle / "metrics.json"
+    if not path.exists():
+        return []
+    metrics = json.loads(path.read_text())
+    if metrics.get("bundle_sha256") != config.sha256:
+        return []
+    dataset_type = dataset_tag or str(config.extra.get("training", {}).get("dataset", "custom"))
+    return [EvalResult(task_type="unconditional-image-generation", dataset_type=dataset_type,
+                       dataset_name=metrics.get("dataset", config.dataset), metric_type=name,
+                       metric_value=fig["model"], metric_name=f"{name} ({fig['better']} is better; real-data floor "
+                       f"{fig['floor'] if fig['floor'] is not None else 'n/a'})")
+            for name, fig in metrics.get("figures", {}).items() if isinstance(fig.get("model"), (int, float))]
+
+
 def _snippet_classes(num_classes: int) -> list[int]:
     wanted = [3, 8, 0, 5] if num_classes >= 9 else [1, 2, 3, 4]
     return list(dict.fromkeys(c % num_classes for c in wanted))
@@ -183,6 +201,9 @@ def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> s
     dataset_tag = "mnist" if "mnist" in config.dataset.lower() else None
     metadata = {"license": "apache-2.0", "library_name": "onnx", "pipeline_tag": "unconditional-image-generation",
                 "tags": list(dict.fromkeys(tags)), **({"datasets": [dataset_tag]} if dataset_tag else {})}
+    results = _eval_results(bundle, config, dataset_tag)
+    if results:  # the Hub shows these as the model's evaluation (model-index)
+        metadata.update(model_name=config.name, eval_results=results)
     h, w = config.image_size
     kind = "conditional " if config.conditional else ""
     classes = f" Classes: {', '.join(config.class_names)}." if config.conditional else ""

@@ -33,3 +33,17 @@ def test_card_snippets_run_as_written(bundle, server):
         done = subprocess.run([sys.executable, "-c", checked], cwd=folder, env=env, capture_output=True, text=True,
                               timeout=300)
         assert done.returncode == 0 and done.stdout.strip().endswith("snippet ok"), f"{code}\n{done.stderr[-2000:]}"
+
+
+@pytest.mark.parametrize("bundle", BUNDLES)
+def test_card_metrics_are_a_model_index_of_this_model(bundle):
+    import json
+
+    from huggingface_hub import ModelCard
+
+    folder = REPO / "exported" / bundle
+    data = ModelCard((folder / "README.md").read_text()).data
+    metrics = json.loads((folder / "metrics.json").read_text())
+    shown = {r.metric_type: r.metric_value for r in data.eval_results}
+    assert shown == {name: fig["model"] for name, fig in metrics["figures"].items()}
+    assert data.model_name == bundle
