@@ -32,14 +32,12 @@ from serving.paths import EASINGS, PATH_KINDS
 from serving.recipe import MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_SIZE, Recipe
 from serving.render import FORMATS, render
 from serving.sample import DEFAULT_SAMPLE_SEEDS, sample, summary, to_npz, to_png
+from serving.space.explore import edit_params, explore_directions, param_labels
 
 DEFAULT = Recipe()  # the one source of defaults for the form, the API and the examples
 DEFAULT_SEEDS = ",".join(map(str, DEFAULT.seeds))
 DEFAULT_GRID = "x".join(map(str, DEFAULT.grid))
 MAX_SAMPLE_SEEDS = 256
-EXPLORE_DIRECTIONS = 3
-EXPLORE_DIRECTION_SEEDS = (1_000_001, 1_000_002, 1_000_003)
-DIRECTION_LABELS = {"thickness": "Stroke thickness", "slant": "Slant (leans right)", "width": "Width"}  # fixed, so an explore URL means the same everywhere
 GALLERY_SHOWN = 24
 THUMBNAIL_SIZE = 128
 # The examples shown as animated thumbnails under the form; clicking one fills the form (Animate's field order).
@@ -82,18 +80,6 @@ def pretty_recipe(recipe: Recipe) -> str:
     """One field a line, lists kept on their line: easy to read and to copy back."""
     fields = json.loads(recipe.to_json())
     return "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in fields.items()) + "\n}"
-
-
-def explore_directions(config) -> tuple[list[str], np.ndarray]:
-    """Explore's slider names and unit latent directions [k, latent_dim]: the bundle's named directions
-    (extra.directions: stroke thickness, slant, width for a digit model), else orthonormal ones from fixed seeds."""
-    named = config.extra.get("directions") or []
-    if len(named) >= EXPLORE_DIRECTIONS:
-        picked = named[:EXPLORE_DIRECTIONS]
-        return [DIRECTION_LABELS.get(d["name"], d["name"]) for d in picked], np.asarray([d["vector"] for d in picked])
-    raw = np.stack([z_from_seed(s, config.latent_dim).astype(np.float64) for s in EXPLORE_DIRECTION_SEEDS])
-    q, _ = np.linalg.qr(raw.T)
-    return [f"Direction {i + 1}" for i in range(EXPLORE_DIRECTIONS)], q.T[:EXPLORE_DIRECTIONS]
 
 
 class SpaceApp:
@@ -236,7 +222,8 @@ class SpaceApp:
     @user_errors
     def explore(self, model=None, seed=7, d1=0.0, d2=0.0, d3=0.0, class_a="", class_b="", mix=0.0,
                 truncation=DEFAULT.truncation, size=DEFAULT.size):
-        """One image: z(seed) moved along three fixed directions, and (conditional models) class A mixed toward B."""
+        """One image: z(seed) with three sliders (named directions in z, or a math-art model's real parameters),
+        and (conditional models) class A mixed toward class B."""
         from PIL import Image
 
         gen = self.model(model or self.default_model)
@@ -244,16 +231,29 @@ class SpaceApp:
         steps = [check.number(f"d{i + 1}", v, -5.0, 5.0) for i, v in enumerate((d1, d2, d3))]
         psi = check.number("truncation", truncation, 0.0, 2.0)
         size = check.whole("size", size, 16, MAX_SIZE)
-        z = z_from_seed(seed, gen.latent_dim).astype(np.float64) + np.asarray(steps) @ explore_directions(gen.config)[1]
-        y = None
-        if gen.num_classes:
-            a_text = check.text("class_a", class_a, 100).strip() or str(seed % gen.num_classes)
-            b_text = check.text("class_b", class_b, 100).strip() or a_text
-            a = parse_classes(a_text, gen.config.class_names)[0]
-            b = parse_classes(b_text, gen.config.class_names)[0]
-            y = class_mix(a, b, check.number("mix", mix, 0.0, 1.0), gen.num_classes)
+        a, y = self._explore_classes(gen, seed, class_a, class_b, mix)
+        z = z_from_seed(seed, gen.latent_dim).astype(np.float64)
+        if "params" in gen.config.outputs:  # move the picture's own parameters, then draw it at the size shown
+            from serving import mathart
+
+            params = gen.params((z * psi)[None].astype(np.float32), y)[0]
+            edited = edit_params(params, gen.config.class_names[a], steps)
+            image = mathart.render_mix(edited[None], y, size)[0]
+            return Image.fromarray((image * 255 + 0.5).astype(np.uint8))
+        z = z + np.asarray(steps) @ explore_directions(gen.config)[1]
         image = gen((z * psi)[None].astype(np.float32), y)[0]
         return Image.fromarray(image[..., 0] if image.shape[2] == 1 else image).resize((size, size), Image.LANCZOS)
+
+    @staticmethod
+    def _explore_classes(gen: Generator, seed: int, class_a: Any, class_b: Any, mix: Any) -> tuple[int, Any]:
+        """(class A, y): A is the seed's own class when empty, B is A when empty; y mixes A toward B by `mix`."""
+        if not gen.num_classes:
+            return 0, None
+        a_text = check.text("class_a", class_a, 100).strip() or str(seed % gen.num_classes)
+        b_text = check.text("class_b", class_b, 100).strip() or a_text
+        a = parse_classes(a_text, gen.config.class_names)[0]
+        b = parse_classes(b_text, gen.config.class_names)[0]
+        return a, class_mix(a, b, check.number("mix", mix, 0.0, 1.0), gen.num_classes)
 
     # ---- Gallery and About -----------------------------------------------------------------------------------
 
@@ -314,9 +314,13 @@ class SpaceApp:
         return self.save(path.read_bytes(), f"{self.model(name).config.name}-samples", "png") if path.is_file() else None
 
     @user_errors
-    def direction_labels(self, name: Any) -> list[str]:
-        """Explore's slider labels for model `name`."""
-        return explore_directions(self.model(name).config)[0]
+    def direction_labels(self, name: Any, seed: Any = 7, class_a: Any = "") -> list[str]:
+        """Explore's slider labels for model `name`: a math-art model's depend on class A's family."""
+        gen = self.model(name)
+        if "params" not in gen.config.outputs:
+            return explore_directions(gen.config)[0]
+        a, _ = self._explore_classes(gen, check.whole("seed", seed, 0, MAX_SEED), class_a, "", 0.0)
+        return param_labels(gen.config.class_names[a])
 
     @user_errors
     def class_hint(self, name: Any) -> str:

@@ -225,12 +225,12 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                     gr.Markdown("### Call the API")
                     a_api = gr.Markdown()
 
-        def on_model(n):
-            sliders = [gr.update(label=label) for label in app.direction_labels(n)]
-            return app.class_hint(n), *app.about(n), app.example_thumbnails(n), *sliders
-
-        model.change(on_model, model, [hint, a_card, a_api, a_samples, examples, *e_dirs], api_visibility="private",
-                     preprocess=False)
+        model.change(lambda n: (app.class_hint(n), *app.about(n), app.example_thumbnails(n)), model,
+                     [hint, a_card, a_api, a_samples, examples], api_visibility="private", preprocess=False)
+        # Slider names follow the model (and, for math art, class A's family, which is the seed's own when empty).
+        gr.on([model.change, e_seed.change, e_a.change],
+              lambda n, s, a: [gr.update(label=label) for label in app.direction_labels(n, s, a)],
+              [model, e_seed, e_a], e_dirs, api_visibility="private", preprocess=False, trigger_mode="always_last")
         demo.load(lambda n: (*app.about(n), *app.gallery_items(), app.example_thumbnails(n)), model,
                   [a_card, a_api, a_samples, g_items, g_shown, examples], api_visibility="private", preprocess=False)
 

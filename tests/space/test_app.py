@@ -97,10 +97,20 @@ def test_explore_sliders_are_named_directions_that_do_what_they_say(app):
     from serving.directions import measures
 
     assert app.direction_labels(MNIST) == ["Stroke thickness", "Slant (leans right)", "Width"]
-    assert app.direction_labels("mathart-params") == ["Direction 1", "Direction 2", "Direction 3"]
+    assert app.direction_labels("mathart-params", 7, "") == ["hypo lobes", "hypo pen", "hue"]  # 7 % 5: spirograph
+    assert app.direction_labels("mathart-params", 7, "julia") == ["julia angle", "julia radius", "julia zoom"]
     thin = np.asarray(app.explore(MNIST, 7, -3, 0, 0, "", "", 0.0, 1.0, 28))[None, ..., None]
     thick = np.asarray(app.explore(MNIST, 7, 3, 0, 0, "", "", 0.0, 1.0, 28))[None, ..., None]
     assert measures(thick)["thickness"][0] > measures(thin)["thickness"][0]
+
+
+def test_math_art_explore_moves_real_parameters(app):
+    rose = np.asarray(app.explore("mathart-params", 3, 0, 0, 0, "rose", "", 0.0, 1.0, 128), np.float64)
+    more_petals = np.asarray(app.explore("mathart-params", 3, 4, 0, 0, "rose", "", 0.0, 1.0, 128), np.float64)
+    recoloured = np.asarray(app.explore("mathart-params", 3, 0, 0, 3, "rose", "", 0.0, 1.0, 128), np.float64)
+    assert rose.shape == (128, 128, 3) and np.abs(rose - more_petals).mean() > 1 and np.abs(rose - recoloured).mean() > 1
+    with pytest.raises(gr.Error, match="d1"):
+        app.explore("mathart-params", 3, 9, 0, 0, "rose")
 
 
 def test_about_shows_card_and_api(app):
