@@ -76,11 +76,19 @@ def open_gallery(db: str, max_rows: int = GALLERY_MAX_ROWS, max_mb: int = GALLER
 
 
 def main(space_dir: Path, exported: Path | None = None) -> None:
-    """Load what the environment and the Space card name, build the demo and serve it (blocks)."""
+    """Load what the environment and the Space card name, build the demo and serve it (blocks). A missing or
+    refused model is one line on stderr and exit code 2 (the Space's log shows it), not a traceback."""
+    import sys
+
+    from serving.errors import GanimateError
     from serving.space.layout import LAUNCH_OPTIONS, build_demo
 
     card = space_dir / "README.md"
-    sources = model_sources(os.environ.get("GANIMATE_MODEL", ""),
-                            card.read_text(encoding="utf-8") if card.is_file() else None, exported)
-    demo = build_demo(load_models(sources), open_gallery(os.environ.get("GANIMATE_GALLERY", "")))
+    try:
+        sources = model_sources(os.environ.get("GANIMATE_MODEL", ""),
+                                card.read_text(encoding="utf-8") if card.is_file() else None, exported)
+        demo = build_demo(load_models(sources), open_gallery(os.environ.get("GANIMATE_GALLERY", "")))
+    except GanimateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     demo.launch(**LAUNCH_OPTIONS)

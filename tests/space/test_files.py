@@ -23,3 +23,19 @@ def test_pushed_card_pins_the_model_and_the_checkout_card_pins_none():
     assert pinned_model((REPO / "space" / "README.md").read_text()) == ""
     assert {"serving/space/handlers.py", "serving/space/layout.py", "serving/errors.py"} <= set(files)
     assert not [name for name in files if "__pycache__" in name or name.startswith(("tests/", "training/"))]
+
+
+def test_the_space_with_no_model_says_so_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from serving.space.files import serving_sources
+
+    for name, data in {"app.py": LAUNCHER.encode(), "README.md": space_readme().encode(), **serving_sources()}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    env = {k: v for k, v in os.environ.items() if k not in ("GANIMATE_MODEL", "PYTHONPATH")}
+    done = subprocess.run([sys.executable, "app.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and done.stderr.strip().startswith("error: no model") and "\n" not in done.stderr.strip()
