@@ -22,8 +22,11 @@ NOISE = ("All log messages before absl::InitializeLog() is called", "oneDNN cust
 
 
 def import_tensorflow() -> ModuleType:
+    """TensorFlow, imported quietly if not imported yet, and set up (again: setting up twice is harmless)."""
     if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
+        tf = sys.modules["tensorflow"]
+        tf.config.optimizer.set_experimental_options({"remapping": False})
+        return tf
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
