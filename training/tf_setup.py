@@ -23,16 +23,20 @@ NOISE = ("All log messages before absl::InitializeLog() is called", "oneDNN cust
 
 def import_tensorflow() -> ModuleType:
     """TensorFlow, imported quietly if not imported yet, and set up (again: setting up twice is harmless)."""
-    if "tensorflow" in sys.modules:
-        tf = sys.modules["tensorflow"]
-        tf.config.optimizer.set_experimental_options({"remapping": False})
-        return tf
+    if "tensorflow" not in sys.modules:
+        _quiet_import()
+    tf = sys.modules["tensorflow"]
+    tf.config.optimizer.set_experimental_options({"remapping": False})
+    return tf
+
+
+def _quiet_import() -> None:
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import tensorflow as tf
+            import tensorflow  # noqa: F401
         finally:
             os.dup2(saved, 2)
             os.close(saved)
@@ -40,5 +44,3 @@ def import_tensorflow() -> ModuleType:
             for line in captured.read().decode(errors="replace").splitlines(keepends=True):
                 if not any(noise in line for noise in NOISE):
                     sys.stderr.write(line)
-    tf.config.optimizer.set_experimental_options({"remapping": False})
-    return tf

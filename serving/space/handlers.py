@@ -174,9 +174,8 @@ class SpaceApp:
     def initial_animation(self) -> tuple[str, str]:
         """The default render, made once when the demo is built, so the page opens with an animation playing.
         Not recorded in the gallery: nobody asked for it."""
-        gen, recipe = self.build_recipe(self.default_model, DEFAULT_SEEDS, "", DEFAULT.path, DEFAULT.frames,
-                                        DEFAULT.fps, DEFAULT.loop, DEFAULT.easing, DEFAULT.truncation, DEFAULT_GRID,
-                                        DEFAULT.size, DEFAULT.format, "")
+        gen = self.models[self.default_model]
+        recipe = dataclasses.replace(DEFAULT, bundle_sha256=gen.config.sha256)
         data = render(gen, recipe, SPACE)
         return self.save(data, f"ganimate-{recipe_hash(recipe)[:16]}", recipe.format), pretty_recipe(recipe)
 
