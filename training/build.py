@@ -28,7 +28,8 @@ def build_model(opts: TrainOptions, channels: int, num_classes: int) -> GAN | VA
         discriminator = build_param_discriminator(classes, width, opts.spectral_norm)
     else:
         generator = build_generator(opts.latent_dim, size, channels, classes, width)
-        discriminator = build_discriminator(size, channels, classes, width, opts.spectral_norm)
+        discriminator = build_discriminator(size, channels, classes, width, opts.spectral_norm,
+                                            class_head=bool(classes) and opts.resolved_class_weight() > 0)
     model = GAN(
         generator,
         discriminator,
@@ -38,6 +39,7 @@ def build_model(opts: TrainOptions, channels: int, num_classes: int) -> GAN | VA
         label_smoothing=opts.label_smoothing,
         ema_decay=opts.ema,
         augment=opts.augment,
+        class_weight=opts.resolved_class_weight() if classes else 0.0,
         seed=opts.seed,
     )
     model.compile(

@@ -20,6 +20,8 @@ from serving.render import render
 RUN_RECORDS = ("options.json", "history.csv", "loss.png", "dataset.json")
 CARD_RECIPE = dict(seeds=(0, 1, 2, 3), path="cubic", frames=16, size=256, fps=20, loop=True)
 PARAMS_CARD_CLASSES = (1, 1, 2, 2)
+# A class morph at one fixed z (3 -> 8 -> 3 on MNIST): strokes should bend from one digit into the other.
+MORPH_RECIPE = dict(seeds=(7,), path="lerp", easing="ease-in-out", frames=24, size=128, fps=24, loop=True)
 
 _USAGE = '''import json, numpy as np, onnxruntime as ort
 
@@ -79,6 +81,21 @@ def _metrics_table(bundle: Path) -> str:
                       "depend on the sample count.")
     lines[-1] += " `python -m training.evaluate --bundle .` reproduces it."
     return "\n".join(lines) + "\n"
+
+
+def _morph_line(bundle: Path, config: GeneratorConfig) -> str:
+    if not (bundle / "morph.gif").is_file():
+        return ""
+    a, b = (config.class_names[c % config.num_classes] for c in (3, 8))
+    return f"\n\nA class morph at one fixed `z` (seed 7), {a} -> {b} -> {a}:\n\n![class morph](morph.gif)"
+
+
+def _augment_section(bundle: Path) -> str:
+    """The augmentation study's table and plot, when `python -m training.augment_study --write-cards` put them here."""
+    path = bundle / "augment_study.md"
+    if not path.is_file():
+        return ""
+    return "\n## Does synthetic data help a classifier?\n\n" + path.read_text(encoding="utf-8").strip() + "\n"
 
 
 def _quantized_section(config: GeneratorConfig) -> str:
@@ -238,7 +255,7 @@ def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> s
 latent `z` (and a class), get a {h}x{w} {'RGB' if config.channels == 3 else 'grayscale'} image.{classes}
 Seeds are portable: seed `s` always gives the same `z` in any language (algorithm `{config.latent_algorithm}`).
 
-![samples](samples.png) ![interpolation](interpolation.gif)
+![samples](samples.png) ![interpolation](interpolation.gif){_morph_line(bundle, config)}
 
 ## I/O contract (opset {config.versions.get('opset', '17')}, dynamic batch)
 
@@ -277,7 +294,7 @@ Training records are in `training/` (options, per-step history, loss curves).
 {_quantized_section(config)}{_params_section(config)}{_directions_section(config)}
 ## Metrics
 
-{_metrics_table(bundle)}""")
+{_metrics_table(bundle)}{_augment_section(bundle)}""")
 
 
 def write_card_assets(bundle: Path, config: GeneratorConfig, run_dir: Path | None) -> None:
@@ -298,6 +315,10 @@ def write_card_assets(bundle: Path, config: GeneratorConfig, run_dir: Path | Non
         classes = PARAMS_CARD_CLASSES  # a rose that morphs, a fade through the background, a spirograph that morphs
     recipe = Recipe(**CARD_RECIPE, classes=classes, bundle_sha256=config.sha256)
     (bundle / "interpolation.gif").write_bytes(render(generator, recipe))
+    if config.conditional and not draws:
+        morph = Recipe(**MORPH_RECIPE, classes=tuple(c % config.num_classes for c in (3, 8)),
+                       bundle_sha256=config.sha256)
+        (bundle / "morph.gif").write_bytes(render(generator, morph))
     if run_dir is not None:
         (bundle / "training").mkdir(exist_ok=True)
         for name in RUN_RECORDS:

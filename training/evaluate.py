@@ -168,6 +168,9 @@ def evaluate(bundle: Path, samples: int = 5000, classifier_epochs: int = 12, ver
         put("class_accuracy", (p_fake.argmax(1) == fake_y).mean(), clf_accuracy, "higher")
     put("class_coverage", metrics.class_coverage(p_fake.argmax(1), train_y, data.num_classes),
         metrics.class_coverage(p_held.argmax(1), train_y, data.num_classes), "higher")
+    real_grad = metrics.gradient_magnitude(train_x)
+    put("sharpness", metrics.gradient_magnitude(fake_x) / real_grad, metrics.gradient_magnitude(held_x) / real_grad,
+        "higher")
     put("path_length", _path_length(gen, clf, min(1000, samples)), None, "lower")
     if walks.is_params_model(gen):
         # Beside the broad prior's rate: how much better than drawing at random the model's inventions are.
@@ -188,7 +191,8 @@ def evaluate(bundle: Path, samples: int = 5000, classifier_epochs: int = 12, ver
                  + "frame_* figures: mean |pixel change| between consecutive frames of 96-frame looping cubic walks "
                    "that keep one class; frame_jump_ratio_morph: the same ratio on class-morph walks. "
                  f"fcd, precision and recall compare {size} samples on each side (the model's are the mean over "
-                 f"{chunks} disjoint chunks). path_length has no real-data floor.",
+                 f"{chunks} disjoint chunks). sharpness = mean image-gradient magnitude over that of the training "
+                 "data (blur lowers it). path_length has no real-data floor.",
     }
 
 

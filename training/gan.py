@@ -27,6 +27,7 @@ class GAN(keras.Model):
         gp_weight: float = 10.0,
         ema_decay: float = 0.999,
         augment: bool = False,
+        class_weight: float = 0.0,
         seed: int = 0,
         **kwargs,
     ) -> None:
@@ -42,6 +43,7 @@ class GAN(keras.Model):
         self.gp_weight = gp_weight
         self.ema_decay = ema_decay
         self.augment = augment
+        self.class_weight = class_weight
         self.seed_generator = keras.random.SeedGenerator(seed)
         # The EMA generator is a clone that is never trained directly; it starts equal to the generator.
         self.ema_generator = keras.models.clone_model(generator)
@@ -58,6 +60,8 @@ class GAN(keras.Model):
         self.trackers = {
             name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
         }
+        if self.class_weight > 0 and self.num_classes:
+            self.trackers["d_class_acc_fake"] = keras.metrics.Mean(name="d_class_acc_fake")
 
     @property
     def metrics(self):
@@ -72,9 +76,11 @@ class GAN(keras.Model):
         return [z, y] if self.num_classes else z
 
     def _d(self, images, y, training=True):
+        """(real/fake logits [b, 1], class logits [b, classes] or None) for (augmented) images."""
         if self.augment:
             images = diff_augment(images, self.seed_generator)
-        return self.discriminator([images, y] if self.num_classes else images, training=training)
+        out = self.discriminator([images, y] if self.num_classes else images, training=training)
+        return (out[0], out[1]) if isinstance(out, (list, tuple)) else (out, None)
 
     def _gradient_penalty(self, real, fake, y):
         # One mixing weight per sample, broadcast over images [b, h, w, c] or parameter vectors [b, P].
@@ -82,7 +88,8 @@ class GAN(keras.Model):
         mixed = real + alpha * (fake - real)
         with tf.GradientTape() as tape:
             tape.watch(mixed)
-            logits = self.discriminator([mixed, y] if self.num_classes else mixed, training=True)
+            out = self.discriminator([mixed, y] if self.num_classes else mixed, training=True)
+            logits = out[0] if isinstance(out, (list, tuple)) else out
         grads = tape.gradient(logits, mixed)
         norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=list(range(1, len(real.shape)))) + 1e-12)
         return tf.reduce_mean(tf.square(norms - 1.0))
@@ -118,29 +125,30 @@ class GAN(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         y = tf.one_hot(labels, self.num_classes) if self.num_classes else None
 
-        # 1. Discriminator step on real and generated images.
+        # One generator pass and one discriminator pass over real and fake together feed both updates
+        # (simultaneous updates, as the TensorFlow DCGAN tutorial does): a single batched D call is cheaper
+        # than three, and D has no batch norm, so mixing real and fake in one batch changes nothing else.
         z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-        fake = self.generator(self._inputs(z, y), training=True)
-        with tf.GradientTape() as tape:
-            real_logits = self._d(real, y)
-            fake_logits = self._d(fake, y)
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self.generator(self._inputs(z, y), training=True)
+            logits, class_logits = self._d(tf.concat([real, fake], 0), tf.concat([y, y], 0) if self.num_classes else None)
+            real_logits, fake_logits = logits[:batch], logits[batch:]
             d_loss = self._d_loss(real_logits, fake_logits)
+            g_loss = self._g_loss(fake_logits)
+            if class_logits is not None:  # AC-GAN: D learns the class of real digits, G pays for the wrong class
+                ce = tf.nn.softmax_cross_entropy_with_logits(tf.concat([y, y], 0), class_logits)
+                d_loss += self.class_weight * tf.reduce_mean(ce[:batch])
+                g_loss += self.class_weight * tf.reduce_mean(ce[batch:])
             if self.loss_kind == "wgan-gp":
                 d_loss += self.gp_weight * self._gradient_penalty(real, fake, y)
-            scaled = d_loss / replicas
-        grads = tape.gradient(scaled, self.discriminator.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+            d_scaled, g_scaled = d_loss / replicas, g_loss / replicas
+        d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
+        d_grads = d_tape.gradient(d_scaled, d_vars)
+        g_grads = g_tape.gradient(g_scaled, g_vars)
+        self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
+        self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
 
-        # 2. Generator step with fresh noise.
-        z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
-        with tf.GradientTape() as tape:
-            fake = self.generator(self._inputs(z, y), training=True)
-            g_loss = self._g_loss(self._d(fake, y))
-            scaled = g_loss / replicas
-        grads = tape.gradient(scaled, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
-
-        # 3. EMA of the generator's weights (including batch-norm statistics).
+        # EMA of the generator's weights (including batch-norm statistics).
         if self.ema_decay > 0:
             self._update_ema()
 
@@ -150,6 +158,9 @@ class GAN(keras.Model):
             "d_acc_real": tf.reduce_mean(tf.cast(real_logits > 0, tf.float32)),
             "d_acc_fake": tf.reduce_mean(tf.cast(fake_logits < 0, tf.float32)),
         }
+        if class_logits is not None:
+            hits = tf.cast(tf.argmax(class_logits, 1) == tf.concat([labels, labels], 0), tf.float32)
+            values["d_class_acc_fake"] = tf.reduce_mean(hits[batch:])
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return values

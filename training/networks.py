@@ -3,7 +3,8 @@
 Sizes 28x28 (7 -> 14 -> 28), 32x32 (4 -> 8 -> 16 -> 32) and 64x64 (4 -> ... -> 64) are chosen from the image
 size. The conditional generator concatenates `z` with an embedding of a soft one-hot `y`: the embedding is
 linear, so a mixture of two one-hots is a point between the two classes, which is what class morphs draw.
-The conditional discriminator uses a projection head (Miyato & Koyama 2018).
+The conditional discriminator uses a projection head (Miyato & Koyama 2018), optionally with an auxiliary
+classifier head (AC-GAN, Odena et al. 2017) that makes the generator pay for drawing the wrong class.
 """
 
 from __future__ import annotations
@@ -67,9 +68,11 @@ def build_discriminator(
     num_classes: int = 0,
     width: int = 64,
     spectral_norm: bool = False,
+    class_head: bool = False,
     name: str = "discriminator",
 ) -> keras.Model:
-    """images (+ y) -> one logit per image (real > 0)."""
+    """images (+ y) -> one logit per image (real > 0); with `class_head`, also class logits [b, num_classes]
+    (the auxiliary classifier of AC-GAN, read from the same features as the real/fake score)."""
     x = keras.Input((image_size, image_size, channels), name="images")
     inputs = [x]
     features = _conv_trunk(x, image_size, width, spectral_norm, "d_")
@@ -81,6 +84,8 @@ def build_discriminator(
         embed = _maybe_sn(layers.Dense(features.shape[-1], use_bias=False, name="y_project"), spectral_norm)(y)
         proj = layers.Dot(axes=1, name="projection")([embed, features])
         logit = layers.Add(name="logit_plus_projection")([logit, proj])
+        if class_head:
+            return keras.Model(inputs, [logit, layers.Dense(num_classes, name="class_logits")(features)], name=name)
     return keras.Model(inputs, logit, name=name)
 
 

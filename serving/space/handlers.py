@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
 import re
 import tempfile
@@ -24,6 +25,8 @@ import numpy as np
 from serving import inputs as check
 from serving.atomic import write_atomic
 from serving.budget import SPACE
+from serving.compare import check_comparable as compare_check
+from serving.compare import render_compare
 from serving.errors import GanimateError, InputError
 from serving.gallery import Gallery, recipe_hash
 from serving.generator import Generator
@@ -57,6 +60,7 @@ gif, recipe = client.predict(model="{model}", seeds="1,2,3,4", classes="", path=
                              format="gif", recipe="", api_name="/animate")
 png, npz, stats = client.predict(model="{model}", seeds="0-31", api_name="/sample")
 image = client.predict(model="{model}", seed=7, d1=1.5, api_name="/explore")
+gif, recipes = client.predict(model_a="{model}", seeds="1,2,3,4", api_name="/compare")   # beside its partner
 ```
 The same inputs give byte-identical files. `recipe` is the JSON to paste back (or keep) to reproduce a render."""
 
@@ -199,6 +203,36 @@ class SpaceApp:
         if not isinstance(index, int) or not 0 <= index < len(EXAMPLES):
             return tuple(gr.update() for _ in range(12))
         return (*EXAMPLES[index][1], "")
+
+    # ---- Compare ---------------------------------------------------------------------------------------------
+
+    @user_errors
+    def compare_partner(self, name: Any = None) -> str:
+        """The default second model for a comparison with `name`: the first other model drawing the same classes
+        (the VAE beside the GAN), else `name` itself."""
+        gen = self.model(name or self.default_model)
+        same = [n for n, g in self.models.items()
+                if g is not gen and list(g.config.class_names) == list(gen.config.class_names)]
+        return same[0] if same else gen.config.name
+
+    @user_errors
+    def compare(self, model_a=None, model_b=None, seeds=DEFAULT_SEEDS, classes="", path=DEFAULT.path,
+                frames=DEFAULT.frames, fps=DEFAULT.fps, loop=DEFAULT.loop, easing=DEFAULT.easing,
+                truncation=DEFAULT.truncation, size=DEFAULT.size, format=DEFAULT.format):
+        """The same seeds, classes and path rendered by two models side by side, in one animation.
+        Returns the file and the recipe (without a bundle: it names both models)."""
+        name_a = check.choice("model_a", model_a or self.default_model, list(self.models))
+        name_b = check.choice("model_b", model_b or self.compare_partner(name_a), list(self.models))
+        gen_a, gen_b = self.models[name_a], self.models[name_b]
+        compare_check(gen_a, gen_b)
+        _, recipe = self.build_recipe(name_a, seeds, classes, path, frames, fps, loop, easing, truncation,
+                                      DEFAULT_GRID, size, format, "")
+        data = render_compare(gen_a, gen_b, recipe, SPACE)
+        shown = json.loads(recipe.to_json())
+        shown.pop("bundle_sha256", None)
+        shown["models"] = {name_a: gen_a.config.sha256, name_b: gen_b.config.sha256}
+        text = json.dumps(shown, indent=1, sort_keys=True)
+        return self.save(data, f"compare-{hashlib.sha256(text.encode()).hexdigest()[:16]}", recipe.format), text
 
     # ---- Sample ----------------------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
-"""`build_demo`: the Space's Gradio Blocks over a `SpaceApp`, with its public API (`/animate`, `/sample`, `/explore`).
+"""`build_demo`: the Space's Gradio Blocks over a `SpaceApp`, with its public API (`/animate`, `/sample`, `/explore`,
+`/compare`).
 
-Only those three events are API endpoints; every UI-only event is `api_visibility="private"`.
+Only those four events are API endpoints; every UI-only event is `api_visibility="private"`.
 """
 
 from __future__ import annotations
@@ -204,6 +205,52 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
             e_inputs = [model, e_seed, *e_dirs, e_a, e_b, e_mix, e_trunc, e_size]
             gr.on([c.change for c in e_inputs], app.explore, e_inputs, e_image, api_name="explore", preprocess=False,
                   trigger_mode="always_last", show_progress="hidden")
+
+        with gr.Tab("Compare"):
+            gr.Markdown("The same seeds, classes and path drawn by two models side by side, in step: a GAN beside a "
+                        "VAE shows what each family is good at.")
+            with gr.Row():
+                with gr.Column(scale=2):
+                    with gr.Row():
+                        c_a = described(gr.Dropdown(list(app.models), value=first, label="Left model"),
+                                        f"the left model, one of: {', '.join(app.models)}")
+                        c_b = described(gr.Dropdown(list(app.models), value=app.compare_partner(first),
+                                                    label="Right model"),
+                                        "the right model; it must draw the same classes as the left one")
+                    c_seeds = described(gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7"),
+                                        "keyframe seeds: 1,2,3 or ranges 0-7")
+                    c_classes = described(gr.Textbox("", label="Classes per keyframe", info="empty: each seed's own"),
+                                          "class per keyframe, by number or name, or one for all")
+                    with gr.Row():
+                        c_path = described(gr.Dropdown(list(PATH_KINDS), value=DEFAULT.path, label="Path"),
+                                           "lerp, slerp, cubic, circle, lissajous, spiral")
+                        c_easing = described(gr.Dropdown(list(EASINGS), value=DEFAULT.easing, label="Easing"),
+                                             f"{', '.join(EASINGS)}")
+                        c_loop = described(gr.Checkbox(DEFAULT.loop, label="Loop"), "true: a seamless loop")
+                    with gr.Row():
+                        c_frames = described(gr.Slider(1, MAX_FRAMES_PER_TRANSITION, DEFAULT.frames, step=1, precision=0,
+                                                       label="Frames per transition"),
+                                             f"1..{MAX_FRAMES_PER_TRANSITION}")
+                        c_fps = described(gr.Slider(1, MAX_FPS, DEFAULT.fps, step=1, precision=0, label="FPS"),
+                                          f"1..{MAX_FPS}")
+                    with gr.Row():
+                        c_trunc = described(gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ"),
+                                            "psi, 0..2")
+                        c_size = described(gr.Slider(16, MAX_SIZE, DEFAULT.size, step=16, precision=0,
+                                                     label="Size of each (px)"), f"each half's width, 16..{MAX_SIZE}")
+                        c_fmt = described(gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"),
+                                          "gif, webp, mp4 or png")
+                    c_go = gr.Button("Compare", variant="primary", elem_id="gm-compare")
+                with gr.Column(scale=3):
+                    c_shown = gr.Image(label="Side by side", type="filepath", interactive=False, elem_id="gm-compared")
+                    c_video = gr.Video(label="Side by side", visible=False, interactive=False)
+                    c_file = gr.File(label="Download", interactive=False)
+                    c_recipe = gr.Code(language="json", label="Recipe (both models)", interactive=False)
+            c_go.click(app.compare, [c_a, c_b, c_seeds, c_classes, c_path, c_frames, c_fps, c_loop, c_easing, c_trunc,
+                                     c_size, c_fmt], [c_file, c_recipe], api_name="compare", preprocess=False,
+                       concurrency_limit=2).then(preview, c_file, [c_shown, c_video], api_visibility="private",
+                                                 preprocess=False)
+            c_a.change(app.compare_partner, c_a, c_b, api_visibility="private", preprocess=False)
 
         with gr.Tab("Gallery"):
             gr.Markdown("The latest renders from the gallery (`GANIMATE_GALLERY`). Select one to see its recipe; paste "

@@ -27,11 +27,35 @@ def test_every_endpoint_with_defaults(client, app):
     assert Image.open(image).size == (256, 256)
 
 
+def test_compare_with_defaults_draws_the_model_beside_its_partner(client, app):
+    import json
+
+    from serving.compare import GAP, LABEL_HEIGHT
+
+    gif, recipe = client.predict(api_name="/compare")
+    shown = json.loads(recipe)
+    partner = app.compare_partner(MNIST)
+    assert list(shown["models"]) == list(dict.fromkeys([MNIST, partner]))
+    assert shown["models"][MNIST] == app.models[MNIST].config.sha256
+    with Image.open(gif) as im:
+        assert im.size == (2 * 256 + GAP, 256 + LABEL_HEIGHT) and im.n_frames == 96
+    again, _ = client.predict(api_name="/compare")
+    assert open(gif, "rb").read() == open(again, "rb").read()
+
+
+def test_compare_refuses_models_of_different_classes_naming_both(client, app):
+    other = next(n for n, g in app.models.items() if g.config.class_names != app.models[MNIST].config.class_names)
+    with pytest.raises(AppError) as exc:
+        client.predict(model_a=MNIST, model_b=other, api_name="/compare")
+    text = str(exc.value)
+    assert f"{MNIST} (classes: 0, 1, 2" in text and f"{other} (classes: {app.models[other].config.class_names[0]}" in text
+
+
 def test_api_lists_named_endpoints_with_defaults(client):
     info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(info) == {"/animate", "/sample", "/explore"}  # every other event is private
+    assert set(info) == {"/animate", "/sample", "/explore", "/compare"}  # every other event is private
     integers = {"frames", "fps", "size", "seed"}
-    for name in ("/animate", "/sample", "/explore"):
+    for name in info:
         for p in info[name]["parameters"]:
             assert p["parameter_has_default"], (name, p["parameter_name"])
             assert p["python_type"]["description"], (name, p["parameter_name"])  # accepted forms and range

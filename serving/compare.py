@@ -1,0 +1,68 @@
+"""Two models, one walk: the same recipe (seeds, classes, path, timing) rendered by two bundles side by side.
+
+This is how a GAN and a VAE (or two checkpoints) are compared fairly: the same seeds give each model its own z of
+its own size, the same classes give the same one-hot y, and both walk the same path with the same easing. The
+two halves are joined into one animation, with each model's name above its half, so they stay in sync.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from serving.budget import CLI, Budget
+from serving.budget import check as budget_check
+from serving.errors import InputError
+from serving.generator import Generator
+from serving.recipe import Recipe
+from serving.render import encode, render_frames, validate
+
+GAP = 8  # pixels between the two halves
+LABEL_HEIGHT = 18  # the strip above each half that names its model
+
+
+def check_comparable(a: Generator, b: Generator) -> None:
+    """Refuse two models that cannot share a recipe: their classes must be the same, in the same order."""
+    names_a, names_b = list(a.config.class_names), list(b.config.class_names)
+    if names_a != names_b:
+        def show(names: list[str]) -> str:
+            return ", ".join(names) if names else "none (unconditional)"
+
+        raise InputError(f"cannot compare {a.config.name} (classes: {show(names_a)}) with {b.config.name} "
+                         f"(classes: {show(names_b)}): the two models must draw the same classes")
+
+
+def _label_strip(text: str, width: int, channels: int) -> np.ndarray:
+    """A black strip with `text` in white, [LABEL_HEIGHT, width, channels] uint8 (PIL's built-in font)."""
+    from PIL import Image, ImageDraw
+
+    strip = Image.new("L", (width, LABEL_HEIGHT), 0)
+    ImageDraw.Draw(strip).text((4, 3), text[: max(1, width // 6)], fill=255)
+    out = np.asarray(strip)[..., None]
+    return np.repeat(out, channels, axis=2) if channels == 3 else out
+
+
+def compare_frames(a: Generator, b: Generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray:
+    """uint8 frames [n, LABEL_HEIGHT + h, 2w + GAP, c]: model a on the left, model b on the right."""
+    check_comparable(a, b)
+    validate(recipe, a.config.latent_dim, a.config.num_classes, budget)
+    h, w = recipe.output_shape()
+    # The whole side-by-side animation must fit the budget, not each half alone.
+    budget_check(recipe.frame_total(), 2 * recipe.grid[0] * recipe.grid[1], h + LABEL_HEIGHT, 2 * w + GAP,
+                 recipe.format, budget)
+    halves = [render_frames(g, dataclasses.replace(recipe, bundle_sha256=g.config.sha256), budget) for g in (a, b)]
+    channels = max(f.shape[3] for f in halves)
+    halves = [np.repeat(f, 3, axis=3) if f.shape[3] < channels else f for f in halves]
+    n = halves[0].shape[0]
+    out = np.zeros((n, LABEL_HEIGHT + h, 2 * w + GAP, channels), dtype=np.uint8)
+    for i, (g, frames) in enumerate(zip((a, b), halves)):
+        left = i * (w + GAP)
+        out[:, :LABEL_HEIGHT, left:left + w] = _label_strip(g.config.name, w, channels)
+        out[:, LABEL_HEIGHT:, left:left + w] = frames
+    return out
+
+
+def render_compare(a: Generator, b: Generator, recipe: Recipe, budget: Budget = CLI) -> bytes:
+    """The encoded side-by-side animation; byte-identical for the same two bundles and recipe."""
+    return encode(compare_frames(a, b, recipe, budget), recipe.format, recipe.fps, recipe.loop)
