@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-from serving.atomic import write_atomic
 from serving.errors import GanimateError, InputError
 
 DEFAULT_N = (10, 50, 200)
