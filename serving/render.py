@@ -14,6 +14,7 @@ from serving import inputs as check
 from serving.budget import CLI, Budget
 from serving.budget import check as budget_check
 from serving.errors import InputError
+from serving.gif import write_gif
 from serving.grid import tile
 from serving.latents import MAX_SEED, check_psi, check_seed, z_from_seed
 from serving.paths import (
@@ -26,6 +27,7 @@ from serving.paths import (
     orbit_weights,
 )
 from serving.recipe import MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_KEYFRAMES, MAX_SIZE, Recipe
+from serving.resize import resize_frames, uses_dense
 
 FORMATS = ("gif", "webp", "mp4", "png")
 RESAMPLES = ("lanczos", "nearest")
@@ -122,25 +124,6 @@ def build_inputs(recipe: Recipe, latent_dim: int, num_classes: int) -> tuple[np.
     return z, y
 
 
-def _resize_frames(frames: np.ndarray, height: int, width: int, resample: str) -> np.ndarray:
-    from PIL import Image
-
-    n, h, w, c = frames.shape
-    if (h, w) == (height, width):
-        return frames
-    if resample == "nearest" and height % h == 0 and width % w == 0:
-        # One copy through a broadcast view, instead of two passes of np.repeat.
-        fy, fx = height // h, width // w
-        view = np.broadcast_to(frames[:, :, None, :, None, :], (n, h, fy, w, fx, c))
-        return np.ascontiguousarray(view).reshape(n, height, width, c)
-    method = Image.NEAREST if resample == "nearest" else Image.LANCZOS
-    out = np.empty((n, height, width, c), dtype=np.uint8)
-    for i in range(n):
-        img = Image.fromarray(frames[i, ..., 0] if c == 1 else frames[i])
-        out[i] = np.asarray(img.resize((width, height), method)).reshape(height, width, c)
-    return out
-
-
 def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray:
     """uint8 frames [n, height, width, channels] for the recipe (validated first, within `budget`).
 
@@ -157,14 +140,18 @@ def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray
     out = np.empty((n, height, width, cfg.channels), dtype=np.uint8)
     image_bytes = cfg.image_size[0] * cfg.image_size[1] * cfg.channels * 4
     step = max(1, CHUNK_BYTES // (image_bytes * cells))  # frames per chunk
+    # Small frames are resized from the generator's floats by matrix products (quantised once, at the end).
+    tiled = (cfg.image_size[0] * rows, cfg.image_size[1] * cols)
+    output = "float" if uses_dense(*tiled, height, width, recipe.resample) else "uint8"
     for start in range(0, n, step):
         stop = min(n, start + step)
         rows_of = slice(start * cells, stop * cells)
-        images = generator(z[rows_of], None if y is None else y[rows_of], batch_size=generator.batch_hint)
+        images = generator(z[rows_of], None if y is None else y[rows_of], batch_size=generator.batch_hint,
+                           output=output)
         if cells > 1:
             images = images.reshape(stop - start, cells, *images.shape[1:])
             images = np.stack([tile(images[i], rows, cols) for i in range(stop - start)])
-        out[start:stop] = _resize_frames(images, height, width, recipe.resample)
+        out[start:stop] = resize_frames(images, height, width, recipe.resample)
     return out
 
 
@@ -182,21 +169,24 @@ def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True) -> bytes:
     if fmt == "gif":
         if gray:
             # 64 gray levels (error <= 2/255, invisible): half the bytes of 256 levels and faster LZW. The index is
-            # computed in numpy and putpalette turns each L image into a P image, so no quantiser runs.
+            # a lookup table in numpy and putpalette makes each frame a P image, so no quantiser runs.
             levels = GIF_GRAY_LEVELS
-            index = ((frames[..., 0].astype(np.uint16) * (levels - 1) + 127) // 255).astype(np.uint8)
+            lut = ((np.arange(256, dtype=np.uint16) * (levels - 1) + 127) // 255).astype(np.uint8)
             ramp = [v for i in range(levels) for v in (round(i * 255 / (levels - 1)),) * 3]
-            indexed = [Image.fromarray(f) for f in index]
-            for p in indexed:
-                p.putpalette(ramp)
+
+            def to_indexed(frame: np.ndarray):
+                image = Image.fromarray(lut[frame[..., 0]])
+                image.putpalette(ramp)
+                return image
         else:
             # Palette from a montage of up to 16 evenly spaced frames: stable colours across the animation.
             step = max(1, len(frames) // 16)
             montage = np.concatenate(frames[::step][:16], axis=0)
             palette_img = Image.fromarray(montage).quantize(256, method=Image.Quantize.MEDIANCUT)
-            indexed = [Image.fromarray(f).quantize(palette=palette_img, dither=Image.Dither.NONE) for f in frames]
-        indexed[0].save(buf, format="GIF", save_all=True, append_images=indexed[1:], duration=duration,
-                        loop=0 if loop else 1, optimize=False, disposal=1)
+
+            def to_indexed(frame: np.ndarray):
+                return Image.fromarray(frame).quantize(palette=palette_img, dither=Image.Dither.NONE)
+        return write_gif(frames, to_indexed, fps, loop)
     elif fmt == "webp":
         pil = pil_frames()
         pil[0].save(buf, format="WEBP", save_all=True, append_images=pil[1:], duration=round(duration),

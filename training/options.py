@@ -17,6 +17,9 @@ MODELS = ("dcgan", "vae", "params")  # params: the math-art parameter GAN
 
 
 
+# What --eval-every checks by default: the shipped MNIST card's figures (training/quality.py measures them).
+DEFAULT_QUALITY = "fcd_ratio<=2,recall>=0.6"
+
 # The GAN losses (training/gan.py implements them); here so that --help and --dry-run need no TensorFlow.
 LOSSES = ("bce", "hinge", "wgan-gp")
 
@@ -47,6 +50,8 @@ class TrainOptions:
     log_every: int = 50
     checkpoint_every: int = 500
     sample_every: int = 5
+    eval_every: int | None = None
+    quality: str = DEFAULT_QUALITY
     out: str = "runs/run"
 
     def resolved_image_size(self) -> int:
@@ -121,6 +126,11 @@ class TrainOptions:
                 raise InputError(f"--class-weight must be in [0, 100], got {self.class_weight}")
             if self.class_weight > 0 and not (self.conditional and self.model == "dcgan"):
                 raise InputError("--class-weight needs a conditional image GAN: --model dcgan --conditional")
+        if self.eval_every is not None:
+            if self.eval_every <= 0:
+                raise InputError(f"--eval-every must be positive, got {self.eval_every}")
+            if self.model == "params":
+                raise InputError("--eval-every measures image models; evaluate a params model with training.evaluate")
         if self.dataset_size <= 0:
             raise InputError(f"--dataset-size must be positive, got {self.dataset_size}")
 
@@ -174,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int, default=None, help=f"history row every N steps (default {d.log_every})")
     p.add_argument("--checkpoint-every", type=int, default=None, help=f"default {d.checkpoint_every} steps")
     p.add_argument("--sample-every", type=int, default=None, help=f"sample grid every N epochs (default {d.sample_every})")
+    p.add_argument("--eval-every", type=int, default=None,
+                   help="measure FCD ratio, precision, recall, class accuracy every N steps (quality.csv) and print "
+                        "when the --quality targets are first met")
+    p.add_argument("--quality", default=None, help=f"targets for --eval-every (default {DEFAULT_QUALITY})")
     p.add_argument("--out", default=None, help="run folder (required)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--dry-run", action="store_true", help="print the resolved options and exit")
@@ -182,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Options that may change when a run is resumed; everything else comes from the stored options.json.
-RESUMABLE_OVERRIDES = ("epochs", "max_steps", "jit", "log_every", "checkpoint_every", "sample_every")
+RESUMABLE_OVERRIDES = ("epochs", "max_steps", "jit", "log_every", "checkpoint_every", "sample_every", "eval_every",
+                       "quality")
 
 
 def resolve(args: argparse.Namespace) -> TrainOptions:

@@ -125,15 +125,22 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
 
     printer = (lambda row: None) if not verbose or sys.stdout.isatty() else (lambda row: print(_format_row(row), flush=True))
     saver = Checkpointer(run_dir, opts.checkpoint_every)
-    callbacks = keras.callbacks.CallbackList(
-        [
-            HistoryLogger(run_dir, opts.log_every, opts.batch_size, steps_per_epoch, start_step, printer),
-            SampleGrid(run_dir, opts.latent_dim, data.class_names, opts.conditional, opts.sample_every,
-                       **({"decode": draw_params} if opts.model == "params" else {})),
-            saver,
-        ],
-        model=model,
-    )
+    side_effects = [
+        HistoryLogger(run_dir, opts.log_every, opts.batch_size, steps_per_epoch, start_step, printer),
+        SampleGrid(run_dir, opts.latent_dim, data.class_names, opts.conditional, opts.sample_every,
+                   **({"decode": draw_params} if opts.model == "params" else {})),
+        saver,
+    ]
+    if opts.eval_every:
+        from training.evaluate import parse_checks
+        from training.quality import QualityProbe
+
+        if data.num_classes < 2:
+            raise InputError(f"--eval-every needs class labels for its domain classifier; {opts.dataset} has none")
+        parse_checks(opts.quality)  # a malformed target is a usage error before any training
+        side_effects.append(QualityProbe(run_dir, data, opts.dataset, opts.eval_every, opts.quality, opts.latent_dim,
+                                         opts.conditional, printer=lambda line: print(line, flush=True)))
+    callbacks = keras.callbacks.CallbackList(side_effects, model=model)
     progress = keras.utils.Progbar(total_steps, stateful_metrics=None) if verbose and sys.stdout.isatty() else None
 
     # 4. The loop. Steps are global, so epoch boundaries and milestones match an uninterrupted run.

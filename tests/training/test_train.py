@@ -150,3 +150,32 @@ def test_cli_dry_run_and_real_exit_code(tmp_path):
         capture_output=True, text=True, timeout=120,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--lr" in bad.stderr
+
+
+def test_eval_every_records_quality_and_when_targets_are_first_met(tmp_path, tiny_mnist_like, capsys):
+    import json
+
+    opts = TrainOptions(**TINY, conditional=True, out=str(tmp_path / "q"), max_steps=4, eval_every=2,
+                        quality="fcd_ratio<=1e9,recall>=0")
+    run_dir = run_training(opts, data=tiny_mnist_like, verbose=False)
+    with open(run_dir / "quality.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["step"]) for r in rows] == [2, 4]
+    assert {"fcd_ratio", "precision", "recall", "class_accuracy", "train_min"} <= set(rows[0])
+    assert all(float(r["fcd_ratio"]) > 0 for r in rows)
+    state = json.loads((run_dir / "quality.json").read_text())
+    assert state["reached_step"] == 2 and "quality reached at step 2" in capsys.readouterr().out
+
+    never = dataclasses.replace(opts, out=str(tmp_path / "never"), quality="fcd_ratio<=0")
+    run_dir = run_training(never, data=tiny_mnist_like, verbose=False)
+    assert "reached_step" not in json.loads((run_dir / "quality.json").read_text())
+
+
+def test_conditional_gan_has_a_class_head_unless_turned_off(tiny_mnist_like):
+    on = build_model(TrainOptions(**TINY, conditional=True, out="x"), 1, 4)
+    assert len(on.discriminator.outputs) == 2 and on.class_weight == 1.0
+    off = build_model(TrainOptions(**TINY, conditional=True, class_weight=0.0, out="x"), 1, 4)
+    assert len(off.discriminator.outputs) == 1 and off.class_weight == 0.0
+    # A run recorded before the option existed resumes without the head it never had.
+    old = TrainOptions.from_json('{"dataset": "mnist", "conditional": true, "out": "x"}')
+    assert old.resolved_class_weight() == 0.0

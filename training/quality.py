@@ -1,0 +1,92 @@
+"""Time to quality: the evaluation figures measured during training, and when the run first meets its targets.
+
+`--eval-every N` measures FCD (as a ratio to the real-data floor), precision, recall and class accuracy every N
+steps on the sampling generator (the EMA copy), with the same domain classifier and reference sets as
+`python -m training.evaluate`, but on fewer samples (2,000) so a probe costs seconds. Rows go to quality.csv;
+the first time every target holds, the trainer prints the step and the training minutes it took, and records them
+in quality.json. Training minutes exclude the probes themselves and the one-off classifier training.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from serving.atomic import write_atomic
+from serving.latents import one_hot, z_batch
+from training import metrics
+from training.evaluate import EVAL_SEED_BASE, _features, _reference, domain_classifier, failed_checks, parse_checks
+from training.options import DEFAULT_QUALITY as DEFAULT_TARGETS
+
+PROBE_SAMPLES = 2000
+
+
+class QualityProbe(keras.callbacks.Callback):
+    """Every `every` steps: figures of the sampling generator; prints and records when `targets` first hold."""
+
+    def __init__(self, run_dir: Path, data, spec: str, every: int, targets: str = DEFAULT_TARGETS,
+                 latent_dim: int = 64, conditional: bool = False, printer=print) -> None:
+        super().__init__()
+        self.run_dir, self.data, self.spec, self.every = Path(run_dir), data, spec, every
+        self.checks = parse_checks(targets)
+        self.latent_dim, self.conditional, self.printer = latent_dim, conditional, printer
+        self.state_path = self.run_dir / "quality.json"
+        self.state = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+
+    def on_train_begin(self, logs=None):
+        self.clf, _ = domain_classifier(self.data, self.spec, verbose=False)
+        train_x, _, held_x, _ = _reference(self.data, self.spec, self.data.image_shape[0])
+        self.f_train = _features(self.clf, train_x)[0]
+        self.size = min(len(held_x), PROBE_SAMPLES)
+        self.fcd_floor = metrics.frechet_distance(self.f_train, _features(self.clf, held_x[: self.size])[0])
+        n = PROBE_SAMPLES
+        self.z = z_batch(np.arange(EVAL_SEED_BASE, EVAL_SEED_BASE + n), self.latent_dim)
+        self.labels = np.arange(n) % self.data.num_classes
+        self.y = one_hot(self.labels, self.data.num_classes) if self.conditional else None
+        self.started = time.perf_counter()
+        self.probe_s = 0.0
+        self.train_s_before = float(self.state.get("train_s_at_last_probe", 0.0))  # a resumed run adds on
+
+    def train_seconds(self) -> float:
+        return self.train_s_before + time.perf_counter() - self.started - self.probe_s
+
+    def figures(self) -> dict[str, float]:
+        gen = self.model.sampling_generator
+        images = gen.predict([self.z, self.y] if self.conditional else self.z, batch_size=500, verbose=0)
+        feats, probs = _features(self.clf, np.asarray(images, np.float32))
+        fcd = float(metrics.at_size(metrics.frechet_distance, self.f_train, feats, self.size))
+        precision, recall = metrics.at_size(metrics.precision_recall, self.f_train, feats, self.size)
+        out = {"fcd_ratio": fcd / max(self.fcd_floor, 1e-12), "precision": float(precision), "recall": float(recall)}
+        if self.conditional:
+            out["class_accuracy"] = float((probs.argmax(1) == self.labels).mean())
+        return out
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = batch + 1
+        if step % self.every:
+            return
+        train_s = self.train_seconds()
+        probe_started = time.perf_counter()
+        figures = self.figures()
+        row = {"step": step, "train_min": round(train_s / 60, 2), **{k: round(v, 4) for k, v in figures.items()}}
+        path = self.run_dir / "quality.csv"
+        new = not path.exists()
+        with open(path, "a", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        self.state["train_s_at_last_probe"] = round(train_s, 2)
+        met = not failed_checks({"figures": {k: {"model": v} for k, v in figures.items()}}, self.checks)
+        if met and "reached_step" not in self.state:
+            self.state.update(reached_step=step, reached_train_min=round(train_s / 60, 2), figures=row,
+                              targets=", ".join(f"{n}{op}{v:g}" for n, op, v in self.checks))
+            self.printer(f"quality reached at step {step} after {train_s / 60:.1f} min of training: "
+                         + ", ".join(f"{k} {v:.3g}" for k, v in figures.items()))
+        write_atomic(self.state_path, (json.dumps(self.state, indent=2) + "\n").encode())
+        self.probe_s += time.perf_counter() - probe_started
