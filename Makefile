@@ -5,7 +5,7 @@ SPACE_VENV := .venv-space
 PY := $(VENV)/bin/python
 SPACE_PY := $(SPACE_VENV)/bin/python
 
-.PHONY: test test-tf-free test-full test-fast demo demo-cli browser web lint bench clean
+.PHONY: test test-tf-free test-full test-fast demo demo-cli browser postgres web lint bench clean
 
 # All dependencies (training, export, serving, Space, tests); reinstalled when a requirements file changes.
 $(VENV)/.installed: requirements.txt space/requirements.txt tests/requirements.txt pyproject.toml
@@ -35,6 +35,14 @@ browser:
 	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium not installed and no root: the browser test will be skipped"; fi; }
 
+# Debian's PostgreSQL for the gallery tests (each test run starts its own throwaway server on 127.0.0.1).
+# Needs root or sudo; without it the PostgreSQL tests are skipped with their reason.
+postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "postgresql not installed and no root: the PostgreSQL gallery tests will be skipped"; fi; }
+
 # The web page's onnxruntime-web, from npm into web/vendor/ (never a CDN). Without npm the web test is skipped.
 web/vendor/.built: web/package.json web/package-lock.json web/build.mjs
 	@if command -v npm >/dev/null 2>&1; then \
@@ -48,7 +56,7 @@ test: test-tf-free test-full
 
 # The serving library and the Space, in an environment that has no TensorFlow at all.
 TF_FREE_TESTS := tests/serving tests/space
-test-tf-free: $(SPACE_VENV)/.tests-installed browser
+test-tf-free: $(SPACE_VENV)/.tests-installed browser postgres
 	$(SPACE_PY) -m pytest -q $(TF_FREE_TESTS)
 
 # Training, export, evaluation, the web page and the repository checks, with TensorFlow.

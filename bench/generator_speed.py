@@ -96,6 +96,37 @@ def measure(bundle: Path) -> list[dict]:
     return rows
 
 
+def op_profile(bundle: Path, batch: int = 64, runs: int = 20) -> list[tuple[str, float]]:
+    """(operator type, share of kernel time) for `runs` calls at `batch`, from onnxruntime's own profiler."""
+    import json
+    import tempfile
+
+    import onnxruntime as ort
+
+    from serving import Generator
+    from serving.latents import one_hot, z_batch
+
+    cfg = Generator.from_pretrained(bundle).config  # verifies the bundle first
+    opts = ort.SessionOptions()
+    opts.enable_profiling = True
+    with tempfile.TemporaryDirectory() as tmp:
+        opts.profile_file_prefix = str(Path(tmp) / "profile")
+        session = ort.InferenceSession(str(bundle / "model.onnx"), opts, providers=["CPUExecutionProvider"])
+        feed = {"z": z_batch(list(range(batch)), cfg.latent_dim)}
+        if cfg.num_classes:
+            feed["y"] = one_hot(np.arange(batch) % cfg.num_classes, cfg.num_classes)
+        for _ in range(runs):
+            session.run(["images"], feed)
+        events = json.loads(Path(session.end_profiling()).read_text())
+    totals: dict[str, float] = {}
+    for e in events:
+        if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time"):
+            op = e.get("args", {}).get("op_name", "?")
+            totals[op] = totals.get(op, 0.0) + e.get("dur", 0)
+    whole = sum(totals.values()) or 1.0
+    return sorted(((op, t / whole) for op, t in totals.items()), key=lambda kv: -kv[1])
+
+
 def table(rows: list[dict]) -> str:
     lines = ["| bundle | runtime | batch | images/s | x onnxruntime | GFLOP/s | of matmul peak |", "|" + "---|" * 7]
     for r in rows:
@@ -114,6 +145,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     bundles = [Path(b) for b in args.bundle] if args.bundle else sorted(p.parent for p in (ROOT / "exported").glob("*/config.json"))
     rows = [r for b in bundles for r in measure(b)]
     print(table(rows))
+    for b in bundles:
+        shares = op_profile(b)
+        print(f"\n{b.name}, batch 64, onnxruntime kernel time by operator: "
+              + ", ".join(f"{op} {share:.0%}" for op, share in shares[:6]))
     return rows
 
 

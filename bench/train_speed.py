@@ -8,6 +8,7 @@ Same architecture (training.networks), batch and data (the offline MNIST sample)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 
@@ -53,7 +54,23 @@ def _time(step, batches, warmup: int = 3) -> float:
     return images / (time.perf_counter() - started)
 
 
-def main(argv: list[str] | None = None) -> None:
+# (label, options changed from the tutorial's features): what each feature costs, measured side by side.
+SHIPPED = dict(conditional=True, loss="hinge", spectral_norm=True, augment=True, ema=0.999)
+VARIANTS = (
+    ("ganimate, tutorial's features", {}),
+    ("ganimate + EMA (the defaults)", dict(ema=0.999)),
+    ("ganimate defaults, mixed_bfloat16", dict(ema=0.999, precision="mixed_bfloat16")),
+    ("ganimate defaults, --jit", dict(ema=0.999, jit=True)),
+    ("+ spectral norm", dict(ema=0.999, spectral_norm=True)),
+    ("+ DiffAugment", dict(ema=0.999, augment=True)),
+    ("+ conditional, class head", dict(ema=0.999, conditional=True)),
+    ("shipped MNIST recipe", SHIPPED),
+    ("shipped MNIST recipe, mixed_bfloat16", dict(SHIPPED, precision="mixed_bfloat16")),
+)
+QUICK = ("ganimate + EMA (the defaults)", "ganimate defaults, mixed_bfloat16")
+
+
+def main(argv: list[str] | None = None) -> dict:
     from training.tf_setup import import_tensorflow
 
     import_tensorflow()  # the project's TensorFlow set-up (remapper off) for both loops
@@ -68,30 +85,38 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench.train_speed")
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--quick", action="store_true", help="only the tutorial loop, the defaults and bf16")
     args = p.parse_args(argv)
     data = load_dataset("mnist")
     it = iter(make_pipeline(data, args.batch_size, 0))
-    batches = [next(it) for _ in range(args.steps + 3)]
-    opts = TrainOptions(dataset="mnist", batch_size=args.batch_size, latent_dim=64, out="unused")
+    labelled = [next(it) for _ in range(args.steps + 3)]
+    batches = [b[0] for b in labelled]
+    # The tutorial's features: unconditional, BCE, no EMA, no spectral norm, no augmentation.
+    opts = TrainOptions(dataset="mnist", batch_size=args.batch_size, latent_dim=64, ema=0.0, out="unused")
     width = opts.resolved_width()
 
     keras.utils.set_random_seed(0)
     g = build_generator(64, 28, 1, 0, width)
     d = build_discriminator(28, 1, 0, width)
     tutorial = _tutorial_step(g, d, keras.optimizers.Adam(2e-4, 0.5), keras.optimizers.Adam(2e-4, 0.5), 64)
-    tutorial_ips = _time(tutorial, [b[0] for b in batches])
+    tutorial_ips = _time(tutorial, batches)
 
     results = {"tutorial-style loop": tutorial_ips}
-    for label, jit in (("ganimate train_step", False), ("ganimate train_step --jit", True)):
-        model = build_model(opts, 1, 10)
-        step = tf.function(model.train_step, jit_compile=jit)
-        results[label] = _time(step, batches)
+    for label, changes in VARIANTS:
+        if args.quick and label not in QUICK:
+            continue
+        variant = dataclasses.replace(opts, **changes)
+        model = build_model(variant, 1, 10)
+        step = tf.function(model.train_step, jit_compile=variant.jit)
+        data = labelled if variant.conditional else batches
+        results[label] = _time(step, data)
 
     print(f"train speed, MNIST 28x28, batch {args.batch_size}, width {width}, {args.steps} timed steps, "
           f"{os.cpu_count()} CPU cores")
-    print(f"{'loop':<28}{'images/s':>10}{'ratio':>8}")
+    print("| loop | images/s | x tutorial |\n|---|---|---|")
     for label, ips in results.items():
-        print(f"{label:<28}{ips:>10.0f}{ips / tutorial_ips:>8.2f}")
+        print(f"| {label} | {ips:,.0f} | {ips / tutorial_ips:.2f} |")
+    return results
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ EXAMPLES = """examples:
   python -m serving push --bundle exported/mnist-cdcgan --repo USER/mnist-cdcgan --dry-run
   python -m serving push-space --space USER/ganimate --model-repo USER/mnist-cdcgan@COMMIT_SHA
   python -m serving gallery list --db gallery/gallery.sqlite
+  python -m serving batch --bundle exported/mnist-cdcgan --count 1000 --db postgresql://ganimate@db-host/ganimate --out /shared/gallery --shard 1/4
   python -m serving gallery regenerate 12 --db gallery/gallery.sqlite --bundle exported/mathart-params
 """
 
@@ -126,14 +127,15 @@ def _shard(text: str) -> tuple[int, int]:
 
 def _gallery(args: argparse.Namespace):
     from serving.gallery import Gallery
+    from serving.gallery_db import is_url
 
-    db = Path(args.db)
-    if args.command == "gallery" and not db.is_file():
+    db = args.db if is_url(args.db) else Path(args.db)
+    if args.command == "gallery" and isinstance(db, Path) and not db.is_file():
         raise InputError(f"no gallery at {db}; make one with `python -m serving batch --db {db} ...`")
     try:
         return Gallery(db, args.out if args.command == "batch" else None)
     except sqlite3.Error as exc:
-        raise InputError(f"cannot open gallery {db}: {exc}") from None
+        raise InputError(f"cannot open gallery {db}: {exc}") from None  # a path: nothing secret in it
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -272,9 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="grid.png or data.npz")
     s.set_defaults(func=cmd_sample)
 
-    b = sub.add_parser("batch", parents=[common], help="render random recipes into an SQLite gallery (resumable)")
+    b = sub.add_parser("batch", parents=[common], help="render random recipes into a gallery, SQLite or PostgreSQL (resumable)")
     b.add_argument("--count", type=int, required=True, help="recipes in the whole batch (over all shards)")
-    b.add_argument("--db", default="gallery/gallery.sqlite", help="SQLite gallery file")
+    b.add_argument("--db", default="gallery/gallery.sqlite",
+                   help="SQLite gallery file, or a postgresql://USER:PASSWORD@HOST/DB URL (shards on many machines)")
     b.add_argument("--out", default="gallery", help="folder for the rendered files")
     b.add_argument("--shard", default="0/1", help="i/n: render every n-th recipe starting at i (0-based)")
     b.add_argument("--batch-seed", type=int, default=0, help="which random recipes to draw")
@@ -303,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pin: keep a render out of a quota's reach; unpin: give it back")
     g.add_argument("id", nargs="?", type=lambda t: bounded_int(t, "ID", 1, 2**63 - 1), default=None,
                    help="render id (show, regenerate)")
-    g.add_argument("--db", default="gallery/gallery.sqlite", help="SQLite gallery file")
+    g.add_argument("--db", default="gallery/gallery.sqlite", help="SQLite gallery file or postgresql:// URL")
     g.add_argument("--limit", type=lambda t: bounded_int(t, "--limit", 1, 100_000), default=20,
                    help="list: how many of the latest (1..100000)")
     g.add_argument("--bundle", default=None, help="regenerate: the bundle folder or Hub repo")

@@ -1,15 +1,15 @@
-"""The gallery: rendered files plus an SQLite index of the recipes that made them.
+"""The gallery: rendered files plus an index of the recipes that made them, in SQLite or PostgreSQL.
 
 One row per render (id, recipe JSON, bundle sha256, file path, bytes, render ms, created at). The recipe hash
-is UNIQUE, so `batch` can be re-run after a crash or on another shard and never renders a recipe twice.
-All SQL is parameterised; WAL mode lets a Space read the gallery while a batch job writes to it.
+is UNIQUE, so `batch` can be re-run after a crash or on another shard and never renders a recipe twice, and
+shards on several machines can write into one PostgreSQL gallery at once. A row is written only after its file
+is in place (written to a temporary name, then renamed). All SQL is parameterised (serving/gallery_db.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,24 +20,11 @@ import numpy as np
 
 from serving.atomic import write_atomic
 from serving.errors import BudgetError
+from serving.gallery_db import is_url, open_database
 from serving.latents import MAX_SEED
 from serving.paths import EASINGS, PATH_KINDS
 from serving.recipe import Recipe
 from serving.render import render
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS renders (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    recipe_hash   TEXT    NOT NULL UNIQUE,
-    recipe        TEXT    NOT NULL,
-    bundle_sha256 TEXT    NOT NULL,
-    path          TEXT    NOT NULL,
-    bytes         INTEGER NOT NULL,
-    render_ms     REAL    NOT NULL,
-    created_at    TEXT    NOT NULL,
-    pinned        INTEGER NOT NULL DEFAULT 0
-)
-"""
 
 
 @dataclass(frozen=True)
@@ -59,26 +46,20 @@ def recipe_hash(recipe: Recipe) -> str:
 
 
 class Gallery:
-    """An SQLite gallery file; files live in `files_dir` (by default beside the database)."""
+    """A gallery: its index at `db` (an SQLite file, or a `postgresql://` URL) and its files in `files_dir`
+    (by default beside an SQLite file, or `gallery/` for PostgreSQL: a folder every shard can reach)."""
 
-    def __init__(self, db_path: str | os.PathLike, files_dir: str | os.PathLike | None = None,
+    def __init__(self, db: str | os.PathLike, files_dir: str | os.PathLike | None = None,
                  max_rows: int | None = None, max_bytes: int | None = None) -> None:
         """`max_rows` / `max_bytes` set a quota: after each add the oldest unpinned renders go until both hold."""
-        self.db_path = Path(db_path)
-        self.files_dir = Path(files_dir) if files_dir is not None else self.db_path.parent
+        self.db = open_database(db)
+        self.where = self.db.where  # printable: a URL's password is never shown
+        default_files = Path("gallery") if is_url(db) else Path(db).parent
+        self.files_dir = Path(files_dir) if files_dir is not None else default_files
         self.max_rows, self.max_bytes = max_rows, max_bytes
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        # timeout: a second writer (another shard, the Space) waits for the lock instead of failing at once.
-        self._conn = sqlite3.connect(self.db_path, timeout=30.0, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(SCHEMA)
-        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(renders)")}
-        if "pinned" not in columns:  # a gallery made before pinning existed
-            self._conn.execute("ALTER TABLE renders ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
-        self._conn.commit()
 
     def close(self) -> None:
-        self._conn.close()
+        self.db.close()
 
     def __enter__(self) -> Gallery:
         return self
@@ -87,7 +68,7 @@ class Gallery:
         self.close()
 
     def has(self, digest: str) -> bool:
-        return self._conn.execute("SELECT 1 FROM renders WHERE recipe_hash = ?", (digest,)).fetchone() is not None
+        return bool(self.db.rows("SELECT 1 FROM renders WHERE recipe_hash = ?", (digest,)))
 
     def add(self, recipe: Recipe, data: bytes, render_ms: float) -> Entry:
         """Store the file (atomically) and its row; a recipe already stored is returned as it is. A row that
@@ -103,13 +84,12 @@ class Gallery:
         write_atomic(path, data)
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
         try:
-            with self._conn:
-                # OR IGNORE: a concurrent writer may have stored the same recipe a moment ago (same bytes).
-                self._conn.execute(
-                    "INSERT OR IGNORE INTO renders (recipe_hash, recipe, bundle_sha256, path, bytes, render_ms, "
-                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (digest, recipe.to_json(), recipe.bundle_sha256, str(path), len(data), float(render_ms), created),
-                )
+            # ON CONFLICT: a concurrent writer (another shard) may have stored the same recipe a moment ago.
+            self.db.run(
+                "INSERT INTO renders (recipe_hash, recipe, bundle_sha256, path, bytes, render_ms, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (recipe_hash) DO NOTHING",
+                (digest, recipe.to_json(), recipe.bundle_sha256, str(path), len(data), float(render_ms), created),
+            )
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -121,24 +101,22 @@ class Gallery:
 
     def pin(self, entry_id: int, pinned: bool = True) -> bool:
         """Keep a render out of the quota's reach (or give it back); False when there is no such render."""
-        with self._conn:
-            cur = self._conn.execute("UPDATE renders SET pinned = ? WHERE id = ?", (int(pinned), int(entry_id)))
-        return cur.rowcount == 1
+        return self.db.run("UPDATE renders SET pinned = ? WHERE id = ?", (int(pinned), int(entry_id))) == 1
 
     def enforce_quota(self) -> int:
         """Delete the oldest unpinned renders (rows and files) until max_rows and max_bytes hold; returns how many."""
         removed = 0
         while True:
-            rows, size = self._conn.execute("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM renders").fetchone()
+            rows, size = self.db.rows("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM renders")[0]
             over = (self.max_rows is not None and rows > self.max_rows) or \
                    (self.max_bytes is not None and size > self.max_bytes)
             if not over:
                 return removed
-            oldest = self._conn.execute("SELECT id, path FROM renders WHERE pinned = 0 ORDER BY id LIMIT 1").fetchone()
-            if oldest is None:  # everything left is pinned: the operator chose to keep it
+            found = self.db.rows("SELECT id, path FROM renders WHERE pinned = 0 ORDER BY id LIMIT 1")
+            if not found:  # everything left is pinned: the operator chose to keep it
                 return removed
-            with self._conn:
-                self._conn.execute("DELETE FROM renders WHERE id = ?", (oldest[0],))
+            oldest = found[0]
+            self.db.run("DELETE FROM renders WHERE id = ?", (oldest[0],))
             Path(oldest[1]).unlink(missing_ok=True)
             removed += 1
 
@@ -149,19 +127,19 @@ class Gallery:
     _COLUMNS = "id, recipe_hash, recipe, bundle_sha256, path, bytes, render_ms, created_at, pinned"
 
     def find(self, digest: str) -> Entry | None:
-        row = self._conn.execute(f"SELECT {self._COLUMNS} FROM renders WHERE recipe_hash = ?", (digest,)).fetchone()
-        return self._entry(row) if row else None
+        rows = self.db.rows(f"SELECT {self._COLUMNS} FROM renders WHERE recipe_hash = ?", (digest,))
+        return self._entry(rows[0]) if rows else None
 
     def get(self, entry_id: int) -> Entry | None:
-        row = self._conn.execute(f"SELECT {self._COLUMNS} FROM renders WHERE id = ?", (int(entry_id),)).fetchone()
-        return self._entry(row) if row else None
+        rows = self.db.rows(f"SELECT {self._COLUMNS} FROM renders WHERE id = ?", (int(entry_id),))
+        return self._entry(rows[0]) if rows else None
 
     def latest(self, limit: int = 20) -> list[Entry]:
-        rows = self._conn.execute(f"SELECT {self._COLUMNS} FROM renders ORDER BY id DESC LIMIT ?", (int(limit),))
-        return [self._entry(r) for r in rows.fetchall()]
+        rows = self.db.rows(f"SELECT {self._COLUMNS} FROM renders ORDER BY id DESC LIMIT ?", (int(limit),))
+        return [self._entry(r) for r in rows]
 
     def count(self) -> int:
-        return int(self._conn.execute("SELECT COUNT(*) FROM renders").fetchone()[0])
+        return int(self.db.rows("SELECT COUNT(*) FROM renders")[0][0])
 
 
 def random_recipe(index: int, bundle_sha256: str, num_classes: int, batch_seed: int = 0) -> Recipe:

@@ -10,8 +10,20 @@ from training.options import TrainOptions
 from training.vae import VAE
 
 
-def build_model(opts: TrainOptions, channels: int, num_classes: int) -> GAN | VAE:
-    """Networks, wrapper model and optimizers for a run (call inside the distribution strategy's scope)."""
+def build_model(opts: TrainOptions, channels: int, num_classes: int, for_export: bool = False) -> GAN | VAE:
+    """Networks, wrapper model and optimizers for a run (call inside the distribution strategy's scope).
+    `for_export` builds in float32 whatever the run's precision: the weights are float32 either way, and the
+    exported graph must be."""
+    policy = "float32" if for_export else opts.precision
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)  # layers keep the policy they were built with
+    try:
+        return _build(opts, channels, num_classes)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _build(opts: TrainOptions, channels: int, num_classes: int) -> GAN | VAE:
     size, width = opts.resolved_image_size(), opts.resolved_width()
     classes = num_classes if opts.conditional else 0
     keras.utils.set_random_seed(opts.seed)  # initial weights depend on the seed alone

@@ -53,7 +53,7 @@ def load_run(run_dir: Path):
     found = checkpoint.latest_checkpoint(run_dir)
     if found is None:
         raise InputError(f"{run_dir} has no checkpoint to export")
-    model = build_model(opts, facts["image_shape"][2], len(facts["class_names"]))
+    model = build_model(opts, facts["image_shape"][2], len(facts["class_names"]), for_export=True)
     step = checkpoint.restore(found[1], model.state_variables())
     return opts, facts, model, step
 

@@ -80,7 +80,10 @@ class GAN(keras.Model):
         if self.augment:
             images = diff_augment(images, self.seed_generator)
         out = self.discriminator([images, y] if self.num_classes else images, training=training)
-        return (out[0], out[1]) if isinstance(out, (list, tuple)) else (out, None)
+        # Losses in float32 whatever the compute precision (mixed_bfloat16 gives bf16 logits).
+        if isinstance(out, (list, tuple)):
+            return tf.cast(out[0], tf.float32), tf.cast(out[1], tf.float32)
+        return tf.cast(out, tf.float32), None
 
     def _gradient_penalty(self, real, fake, y):
         # One mixing weight per sample, broadcast over images [b, h, w, c] or parameter vectors [b, P].

@@ -20,6 +20,10 @@ MODELS = ("dcgan", "vae", "params")  # params: the math-art parameter GAN
 # What --eval-every checks by default: the shipped MNIST card's figures (training/quality.py measures them).
 DEFAULT_QUALITY = "fcd_ratio<=2,recall>=0.6"
 
+# Compute precision of training: float32, or Keras' mixed_bfloat16 (bf16 maths, float32 weights), which CPUs with
+# AVX-512 BF16 or AMX and recent GPUs run natively. Export always writes a float32 model.
+PRECISIONS = ("float32", "mixed_bfloat16")
+
 # The GAN losses (training/gan.py implements them); here so that --help and --dry-run need no TensorFlow.
 LOSSES = ("bce", "hinge", "wgan-gp")
 
@@ -47,6 +51,7 @@ class TrainOptions:
     dataset_size: int = 10000
     seed: int = 0
     jit: bool = False
+    precision: str = "float32"
     log_every: int = 50
     checkpoint_every: int = 500
     sample_every: int = 5
@@ -65,10 +70,12 @@ class TrainOptions:
 
     def resolved_class_weight(self) -> float:
         """Weight of the auxiliary classifier loss (AC-GAN): on by default for conditional image GANs, whose
-        digits must be the class asked for; the projection discriminator alone let 5% come out wrong."""
+        digits must be the class asked for. Measured on MNIST (6,000 steps): the projection discriminator alone
+        drew the wrong digit 5% of the time; weight 1 drew the right one every time but collapsed diversity (recall
+        0.33, FCD 18x the floor); weight 0.1 keeps both (class accuracy 0.983, recall 0.76)."""
         if self.class_weight is not None:
             return self.class_weight
-        return 1.0 if self.conditional and self.model == "dcgan" else 0.0
+        return 0.1 if self.conditional and self.model == "dcgan" else 0.0
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -88,6 +95,8 @@ class TrainOptions:
             raise InputError(str(exc)) from None
         if self.model not in MODELS:
             raise InputError(f"unknown --model {self.model!r}; choose {', '.join(MODELS)}")
+        if self.precision not in PRECISIONS:
+            raise InputError(f"unknown --precision {self.precision!r}; choose {', '.join(PRECISIONS)}")
         if self.loss not in LOSSES:
             raise InputError(f"unknown --loss {self.loss!r}; choose {', '.join(LOSSES)}")
         for name in ("epochs", "batch_size", "latent_dim", "log_every", "checkpoint_every", "sample_every"):
@@ -171,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ema", type=float, default=None, help=f"EMA decay of G's weights, 0 = off (default {d.ema})")
     p.add_argument("--augment", action="store_true", default=None, help="differentiable augmentation (small data)")
     p.add_argument("--class-weight", type=float, default=None,
-                   help="auxiliary classifier loss (AC-GAN) weight; default 1 for --conditional dcgan, 0 = off")
+                   help="auxiliary classifier loss (AC-GAN) weight; default 0.1 for --conditional dcgan, 0 = off")
     p.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d.lr})")
     p.add_argument("--d-lr", type=float, default=None, help="D's learning rate (default: --lr)")
     p.add_argument("--beta1", type=float, default=None, help=f"Adam beta1 (default {d.beta1})")
@@ -181,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset-size", type=int, default=None, help=f"mathart images or parameter vectors to draw (default {d.dataset_size})")
     p.add_argument("--seed", type=int, default=None, help="seeds data order, noise and initial weights")
     p.add_argument("--jit", action="store_true", default=None, help="compile the train step with XLA")
+    p.add_argument("--precision", default=None, choices=PRECISIONS,
+                   help="float32 (default) or mixed_bfloat16 (bf16 maths, float32 weights; fast on CPUs with "
+                        "AVX-512 BF16/AMX and on recent GPUs)")
     p.add_argument("--log-every", type=int, default=None, help=f"history row every N steps (default {d.log_every})")
     p.add_argument("--checkpoint-every", type=int, default=None, help=f"default {d.checkpoint_every} steps")
     p.add_argument("--sample-every", type=int, default=None, help=f"sample grid every N epochs (default {d.sample_every})")

@@ -6,7 +6,8 @@
 
 Models come from `GANIMATE_MODEL` (comma-separated bundle folders or Hub repos `user/name@revision`), else from
 `ganimate_model:` in the Space card (what `python -m serving push-space` pins), else every bundle in `exported/`.
-`GANIMATE_GALLERY` names an SQLite gallery to show and record renders in. Nothing here imports TensorFlow.
+`GANIMATE_GALLERY` names a gallery to show and record renders in: an SQLite file or a `postgresql://` URL
+(whose files go to `GANIMATE_GALLERY_FILES`, default `gallery/`). Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -72,7 +73,10 @@ def open_gallery(db: str, max_rows: int = GALLERY_MAX_ROWS, max_mb: int = GALLER
     """The gallery at `db` with the Space's quota (`python -m serving gallery pin ID` keeps a render for good)."""
     from serving.gallery import Gallery
 
-    return Gallery(db, max_rows=max_rows, max_bytes=max_mb * 2**20) if db.strip() else None
+    if not db.strip():
+        return None
+    files = os.environ.get("GANIMATE_GALLERY_FILES") or None
+    return Gallery(db.strip(), files, max_rows=max_rows, max_bytes=max_mb * 2**20)
 
 
 def main(space_dir: Path, exported: Path | None = None) -> None:

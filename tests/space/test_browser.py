@@ -1,4 +1,4 @@
-"""A real browser: headless Chromium opens the Space (an animation already playing), clicks Render, looks at every tab."""
+"""A real browser: headless Chromium opens the Space (an animation already playing), clicks Render and Compare, looks at every tab."""
 
 import io
 import urllib.request
@@ -35,6 +35,13 @@ def test_click_render_shows_an_animation(server, artifacts):
             explore_src = explore.get_attribute("src")
             labels = page.locator("label").all_inner_texts()
             page.screenshot(path=str(artifacts / "space-explore.png"), full_page=True)
+            page.get_by_role("tab", name="Compare").click()
+            page.get_by_role("button", name="Compare", exact=True).click(timeout=30_000)
+            compared = page.locator("#gm-compared img")
+            compared.wait_for(state="visible", timeout=60_000)
+            compared_src = compared.get_attribute("src")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(artifacts / "space-compare.png"), full_page=True)
             page.get_by_role("tab", name="About").click()
             page.wait_for_timeout(1500)
             about = page.get_by_role("heading", name="Metrics").count()
@@ -44,6 +51,7 @@ def test_click_render_shows_an_animation(server, artifacts):
     assert opened_with and opened_with.split("?")[0].endswith(".gif")
     assert explore_src and any("Stroke thickness" in t for t in labels) and about == 1
     assert src and src.split("?")[0].endswith(".gif")
+    assert compared_src and compared_src.split("?")[0].endswith(".gif") and "compare-" in compared_src
     url = src if src.startswith("http") else server.rstrip("/") + "/" + src.lstrip("/")
     with urllib.request.urlopen(url, timeout=30) as resp:
         gif = Image.open(io.BytesIO(resp.read()))

@@ -1,0 +1,91 @@
+"""The Space under load: N clients each make K default `/animate` calls at once, on 127.0.0.1, through gradio_client.
+
+    python -m bench.space_load [--clients 16] [--calls 3]
+
+Prints each call's latency (p50, p95, max, as a client sees it: queueing included) and throughput in renders per
+second, for the Space as shipped and, side by side in the same run, with `/animate` allowed one render at a time
+(`--compare-concurrency`) so the choice of concurrency is measured, not assumed. Bounded: every client makes its
+calls and stops; the server is closed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import socket
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_load(clients: int, calls: int, concurrency: int | None = None) -> dict:
+    """Serve the shipped models on loopback, hammer `/animate`, return latency figures (seconds)."""
+    from gradio_client import Client
+
+    from serving.space import SpaceApp, build_demo, load_models, model_sources
+    from serving.space.layout import LAUNCH_OPTIONS
+
+    app = SpaceApp(load_models(model_sources("", None, ROOT / "exported")))
+    demo = build_demo(app.models, app=app)
+    if concurrency is not None:  # the same demo with another limit on the render events
+        for fn in demo.fns.values():
+            if fn.api_name in ("animate", "compare"):
+                fn.concurrency_limit = concurrency
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH_OPTIONS)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        Client(url, verbose=False).predict(api_name="/animate")  # warm: session arenas, first GIF
+
+        def one_client(_: int) -> list[float]:
+            client = Client(url, verbose=False)
+            out = []
+            for _ in range(calls):
+                started = time.perf_counter()
+                client.predict(api_name="/animate")
+                out.append(time.perf_counter() - started)
+            return out
+
+        started = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+            latencies = [t for per_client in pool.map(one_client, range(clients)) for t in per_client]
+        wall = time.perf_counter() - started
+    finally:
+        demo.close()
+    lat = np.asarray(latencies)
+    return {"calls": len(lat), "p50_s": float(np.percentile(lat, 50)), "p95_s": float(np.percentile(lat, 95)),
+            "max_s": float(lat.max()), "renders_per_s": len(lat) / wall, "wall_s": wall}
+
+
+def main(argv: list[str] | None = None) -> list[tuple[str, dict]]:
+    p = argparse.ArgumentParser(prog="python -m bench.space_load", description=__doc__.splitlines()[0])
+    p.add_argument("--clients", type=int, default=16)
+    p.add_argument("--calls", type=int, default=3, help="default /animate calls per client")
+    p.add_argument("--compare-concurrency", type=int, default=1,
+                   help="also measure with this many renders at once (0: skip)")
+    args = p.parse_args(argv)
+    if not (1 <= args.clients <= 64 and 1 <= args.calls <= 20):
+        p.error("--clients must be in 1..64 and --calls in 1..20")
+    runs = [("as shipped", run_load(args.clients, args.calls))]
+    if args.compare_concurrency:
+        runs.append((f"{args.compare_concurrency} render at a time", run_load(args.clients, args.calls,
+                                                                            args.compare_concurrency)))
+    print(f"{args.clients} clients x {args.calls} default /animate calls (R1-sized: 96 frames, 256 px GIF), loopback")
+    print("| server | calls | p50 s | p95 s | max s | renders/s |\n|---|---|---|---|---|---|")
+    for label, r in runs:
+        print(f"| {label} | {r['calls']} | {r['p50_s']:.2f} | {r['p95_s']:.2f} | {r['max_s']:.2f} | "
+              f"{r['renders_per_s']:.1f} |")
+    return runs
+
+
+if __name__ == "__main__":
+    main()
