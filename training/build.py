@@ -18,12 +18,12 @@ def build_model(opts: TrainOptions, channels: int, num_classes: int, for_export:
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(policy)  # layers keep the policy they were built with
     try:
-        return _build(opts, channels, num_classes)
+        return _build(opts, channels, num_classes, for_export)
     finally:
         keras.mixed_precision.set_global_policy(previous)
 
 
-def _build(opts: TrainOptions, channels: int, num_classes: int) -> GAN | VAE:
+def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool) -> GAN | VAE:
     size, width = opts.resolved_image_size(), opts.resolved_width()
     classes = num_classes if opts.conditional else 0
     keras.utils.set_random_seed(opts.seed)  # initial weights depend on the seed alone
@@ -39,7 +39,10 @@ def _build(opts: TrainOptions, channels: int, num_classes: int) -> GAN | VAE:
         generator = build_param_generator(opts.latent_dim, classes, width)
         discriminator = build_param_discriminator(classes, width, opts.spectral_norm)
     else:
-        generator = build_generator(opts.latent_dim, size, channels, classes, width)
+        import tensorflow as tf
+
+        replicas = 1 if for_export else tf.distribute.get_strategy().num_replicas_in_sync
+        generator = build_generator(opts.latent_dim, size, channels, classes, width, synchronized=replicas > 1)
         discriminator = build_discriminator(size, channels, classes, width, opts.spectral_norm,
                                             class_head=bool(classes) and opts.resolved_class_weight() > 0)
     model = GAN(

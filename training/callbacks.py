@@ -27,7 +27,8 @@ def _keras_generate(generator: keras.Model, decode=tanh_to_unit):
     """Adapt a Keras generator to sample_sheet's generate(z, y) -> uint8 images; `decode(raw, y)` makes pictures."""
 
     def generate(z, y):
-        raw = generator.predict_on_batch([z, y] if y is not None else z)
+        # A direct call, not predict(): under a distribution strategy predict() splits and re-joins the batch.
+        raw = np.asarray(generator([z, y] if y is not None else z, training=False))
         return to_uint8(decode(raw, y))
 
     return generate

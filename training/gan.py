@@ -72,6 +72,17 @@ class GAN(keras.Model):
         """The generator used for samples and export: the EMA copy when EMA is on."""
         return self.ema_generator if self.ema_decay > 0 else self.generator
 
+    def _noise(self, batch):
+        """z for this replica's share of the batch. With several replicas, every replica draws the global batch's
+        noise (the same draw, from the mirrored RNG state) and keeps its own slice, so a distributed step sees the
+        noise a single-device step of the same global batch would."""
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        if replicas == 1:
+            return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        z = keras.random.normal((batch * replicas, self.latent_dim), seed=self.seed_generator)
+        index = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return z[index * batch:(index + 1) * batch]
+
     def _inputs(self, z, y):
         return [z, y] if self.num_classes else z
 
@@ -131,7 +142,7 @@ class GAN(keras.Model):
         # One generator pass and one discriminator pass over real and fake together feed both updates
         # (simultaneous updates, as the TensorFlow DCGAN tutorial does): a single batched D call is cheaper
         # than three, and D has no batch norm, so mixing real and fake in one batch changes nothing else.
-        z = keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
+        z = self._noise(batch)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(self._inputs(z, y), training=True)
             logits, class_logits = self._d(tf.concat([real, fake], 0), tf.concat([y, y], 0) if self.num_classes else None)

@@ -24,9 +24,12 @@ def _plan(image_size: int, width: int) -> tuple[int, list[int]]:
 
 
 def build_generator(
-    latent_dim: int, image_size: int, channels: int, num_classes: int = 0, width: int = 64, name: str = "generator"
+    latent_dim: int, image_size: int, channels: int, num_classes: int = 0, width: int = 64, name: str = "generator",
+    synchronized: bool = False,
 ) -> keras.Model:
-    """z [b, latent_dim] (+ y [b, num_classes]) -> images [b, size, size, channels] in [-1, 1] (tanh)."""
+    """z [b, latent_dim] (+ y [b, num_classes]) -> images [b, size, size, channels] in [-1, 1] (tanh).
+    `synchronized`: batch norm statistics over the global batch when training on several replicas (the weights
+    are the same either way)."""
     base, chans = _plan(image_size, width)
     z = keras.Input((latent_dim,), name="z")
     inputs = [z]
@@ -36,12 +39,12 @@ def build_generator(
         inputs.append(y)
         h = layers.Concatenate(name="zy")([z, layers.Dense(latent_dim, use_bias=False, name="y_embed")(y)])
     h = layers.Dense(base * base * chans[0], use_bias=False, name="project")(h)
-    h = layers.BatchNormalization(name="project_bn")(h)
+    h = layers.BatchNormalization(name="project_bn", synchronized=synchronized)(h)
     h = layers.ReLU()(h)
     h = layers.Reshape((base, base, chans[0]))(h)
     for i, ch in enumerate(chans[1:]):
         h = layers.Conv2DTranspose(ch, 4, strides=2, padding="same", use_bias=False, name=f"up{i}")(h)
-        h = layers.BatchNormalization(name=f"up{i}_bn")(h)
+        h = layers.BatchNormalization(name=f"up{i}_bn", synchronized=synchronized)(h)
         h = layers.ReLU()(h)
     out = layers.Conv2D(channels, 3, padding="same", activation="tanh", dtype="float32", name="to_image")(h)
     return keras.Model(inputs, out, name=name)

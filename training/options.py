@@ -56,6 +56,8 @@ class TrainOptions:
     checkpoint_every: int = 500
     sample_every: int = 5
     eval_every: int | None = None
+    devices: int | None = None
+    worker_timeout: int = 300
     quality: str = DEFAULT_QUALITY
     out: str = "runs/run"
 
@@ -135,6 +137,12 @@ class TrainOptions:
                 raise InputError(f"--class-weight must be in [0, 100], got {self.class_weight}")
             if self.class_weight > 0 and not (self.conditional and self.model == "dcgan"):
                 raise InputError("--class-weight needs a conditional image GAN: --model dcgan --conditional")
+        if self.devices is not None and not 1 <= self.devices <= 64:
+            raise InputError(f"--devices must be in 1..64, got {self.devices}")
+        if self.devices and self.batch_size % self.devices:
+            raise InputError(f"--batch-size {self.batch_size} must split evenly over --devices {self.devices}")
+        if not 10 <= self.worker_timeout <= 86_400:
+            raise InputError(f"--worker-timeout must be in 10..86400 seconds, got {self.worker_timeout}")
         if self.eval_every is not None:
             if self.eval_every <= 0:
                 raise InputError(f"--eval-every must be positive, got {self.eval_every}")
@@ -153,6 +161,8 @@ EXAMPLES = """examples:
       --lr 1e-4 --d-lr 2e-4 --beta1 0 --beta2 0.9 --ema 0.9995 --batch-size 256 --latent-dim 32 --max-steps 36000 \\
       --epochs 5000 --out runs/mathart-params
   python -m training.train --out runs/mnist-cdcgan --resume --epochs 80      # continue a run
+  python -m training.train ... --devices 2 --out runs/two        # two GPUs, or the CPU split into two devices
+  TF_CONFIG="$(...)" python -m training.train ... --out runs/x     # one per host; see python -m training.distribute
 GPU: pip install 'tensorflow[and-cuda]==2.21.0' in place of tensorflow-cpu; several GPUs are used automatically.
 """
 
@@ -196,6 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int, default=None, help=f"history row every N steps (default {d.log_every})")
     p.add_argument("--checkpoint-every", type=int, default=None, help=f"default {d.checkpoint_every} steps")
     p.add_argument("--sample-every", type=int, default=None, help=f"sample grid every N epochs (default {d.sample_every})")
+    p.add_argument("--devices", type=int, default=None,
+                   help="replicas for tf.distribute: N GPUs, or the CPU split into N devices (default: every GPU)")
+    p.add_argument("--worker-timeout", type=int, default=None,
+                   help="multi-worker (TF_CONFIG): seconds before a silent worker stops the run (default 300)")
     p.add_argument("--eval-every", type=int, default=None,
                    help="measure FCD ratio, precision, recall, class accuracy every N steps (quality.csv) and print "
                         "when the --quality targets are first met")
@@ -209,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Options that may change when a run is resumed; everything else comes from the stored options.json.
 RESUMABLE_OVERRIDES = ("epochs", "max_steps", "jit", "log_every", "checkpoint_every", "sample_every", "eval_every",
-                       "quality")
+                       "quality", "devices", "worker_timeout")
 
 
 def resolve(args: argparse.Namespace) -> TrainOptions:

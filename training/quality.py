@@ -57,8 +57,10 @@ class QualityProbe(keras.callbacks.Callback):
 
     def figures(self) -> dict[str, float]:
         gen = self.model.sampling_generator
-        images = gen.predict([self.z, self.y] if self.conditional else self.z, batch_size=500, verbose=0)
-        feats, probs = _features(self.clf, np.asarray(images, np.float32))
+        images = np.concatenate([  # direct calls: predict() would split the batch over a strategy's replicas
+            np.asarray(gen([self.z[i:i + 500], self.y[i:i + 500]] if self.conditional else self.z[i:i + 500],
+                           training=False), np.float32) for i in range(0, len(self.z), 500)])
+        feats, probs = _features(self.clf, images)
         fcd = float(metrics.at_size(metrics.frechet_distance, self.f_train, feats, self.size))
         precision, recall = metrics.at_size(metrics.precision_recall, self.f_train, feats, self.size)
         out = {"fcd_ratio": fcd / max(self.fcd_floor, 1e-12), "precision": float(precision), "recall": float(recall)}

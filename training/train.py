@@ -9,6 +9,7 @@ continues from the last checkpoint and ends where an uninterrupted run would; Ct
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -37,14 +38,6 @@ def _check_out_dir(opts: TrainOptions, resume: bool) -> None:
         raise InputError(f"cannot write to --out {out}: {exc.strerror or exc}") from None
 
 
-def _strategy():
-    """MirroredStrategy across all GPUs when there are several; otherwise the default (single device)."""
-    import tensorflow as tf
-
-    gpus = tf.config.list_logical_devices("GPU")
-    return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
-
-
 class Control:
     """Pause and stop a run from another thread (the studio): checked between steps; stop checkpoints first."""
 
@@ -61,12 +54,17 @@ class Control:
 
 
 def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None = None, verbose: bool = True,
-                 control: Control | None = None) -> Path:
+                 control: Control | None = None, report: dict | None = None) -> Path:
     """Train per `opts` into `opts.out`; returns the run folder. `data` overrides loading (tests use it);
-    `control` lets another thread pause or stop the run between steps."""
+    `control` lets another thread pause or stop the run between steps; `report`, when given, receives the final
+    step, the replica count, whether this process is the chief, and a sha256 of the generator's weights."""
     from training.tf_setup import import_tensorflow
 
     tf = import_tensorflow()  # first: quiet, and set up as every run expects
+    from training.distribute import Watchdog, is_chief, make_strategy
+
+    strategy = make_strategy(opts.devices, opts.worker_timeout)  # before TensorFlow runs anything
+    chief = is_chief(strategy)  # only the chief writes the run folder
 
     import keras
     import numpy as np
@@ -88,19 +86,22 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
     total_steps = opts.epochs * steps_per_epoch
     if opts.max_steps:
         total_steps = min(total_steps, opts.max_steps)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_atomic(run_dir / "options.json", (opts.to_json() + "\n").encode())
-    write_atomic(
-        run_dir / "dataset.json",
-        (json.dumps(
-            {"name": data.name, "source": data.source, "class_names": data.class_names, "image_shape": data.image_shape,
-             "train_images": len(data.images), "heldout_images": len(data.heldout_images), "notes": data.notes},
-            indent=2,
-        ) + "\n").encode(),
-    )
+    if opts.batch_size % strategy.num_replicas_in_sync:
+        raise InputError(f"--batch-size {opts.batch_size} must split evenly over {strategy.num_replicas_in_sync} replicas")
+    if chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(run_dir / "options.json", (opts.to_json() + "\n").encode())
+        write_atomic(
+            run_dir / "dataset.json",
+            (json.dumps(
+                {"name": data.name, "source": data.source, "class_names": data.class_names,
+                 "image_shape": data.image_shape, "train_images": len(data.images),
+                 "heldout_images": len(data.heldout_images), "notes": data.notes},
+                indent=2,
+            ) + "\n").encode(),
+        )
 
     # 2. Model, optimizers and (when resuming) their exact state.
-    strategy = _strategy()
     with strategy.scope():
         model = build_model(opts, data.image_shape[2], data.num_classes)
     start_step = 0
@@ -131,7 +132,7 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
                    **({"decode": draw_params} if opts.model == "params" else {})),
         saver,
     ]
-    if opts.eval_every:
+    if opts.eval_every and chief:
         from training.evaluate import parse_checks
         from training.quality import QualityProbe
 
@@ -140,11 +141,13 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
         parse_checks(opts.quality)  # a malformed target is a usage error before any training
         side_effects.append(QualityProbe(run_dir, data, opts.dataset, opts.eval_every, opts.quality, opts.latent_dim,
                                          opts.conditional, printer=lambda line: print(line, flush=True)))
-    callbacks = keras.callbacks.CallbackList(side_effects, model=model)
+    callbacks = keras.callbacks.CallbackList(side_effects if chief else [], model=model)
     progress = keras.utils.Progbar(total_steps, stateful_metrics=None) if verbose and sys.stdout.isatty() else None
 
     # 4. The loop. Steps are global, so epoch boundaries and milestones match an uninterrupted run.
     step = start_step
+    multi_worker = strategy.extended._in_multi_worker_mode()  # noqa: SLF001 (tf.distribute's own test)
+    watchdog = Watchdog(opts.worker_timeout, lambda: step) if multi_worker else None
     iterator = iter(dataset)
     callbacks.on_train_begin()
     try:
@@ -158,7 +161,15 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
                 for tracker in model.metrics:
                     tracker.reset_state()
                 callbacks.on_epoch_begin(epoch)
-            logs = {k: float(v) for k, v in step_fn(next(iterator)).items()}
+            try:
+                logs = {k: float(v) for k, v in step_fn(next(iterator)).items()}
+            except tf.errors.OpError as exc:
+                if multi_worker:
+                    raise checkpoint.TrainingError(
+                        f"a worker of the cluster stopped answering at step {step + 1} ({type(exc).__name__}); the "
+                        "run stopped. Restart every worker with --resume to continue from the last checkpoint"
+                    ) from None
+                raise
             bad = [k for k, v in logs.items() if not np.isfinite(v)]
             if bad:
                 raise checkpoint.TrainingError(
@@ -166,6 +177,8 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
                     "written from these weights. Try a lower --lr, --loss hinge or --spectral-norm, or --resume from "
                     "the last checkpoint"
                 )
+            if watchdog is not None:
+                watchdog.tick()
             running = {t.name: float(t.result()) for t in model.metrics}
             callbacks.on_train_batch_end(step, running)
             step += 1
@@ -174,11 +187,21 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
             if step % steps_per_epoch == 0:
                 callbacks.on_epoch_end(epoch, running)
     except KeyboardInterrupt:
-        path = saver.save_now(step)
+        path = saver.save_now(step) if chief else None
         print(f"\ninterrupted at step {step}; checkpoint {path or 'already current'}; continue with --resume")
         raise
-    saver.save_now(step)
+    finally:
+        if watchdog is not None:
+            watchdog.stop()
+    if chief:
+        saver.save_now(step)
     callbacks.on_train_end()
+    if report is not None:  # what every worker can compare: the generator's weights after the last step
+        digest = hashlib.sha256()
+        for w in model.sampling_generator.weights:
+            digest.update(np.ascontiguousarray(w.numpy()).tobytes())
+        report.update(step=step, weights_sha256=digest.hexdigest(), chief=chief,
+                      replicas=strategy.num_replicas_in_sync)
     return run_dir
 
 
@@ -219,15 +242,19 @@ def main(argv: list[str] | None = None) -> int:
             print(opts.to_json())
             return 0
         from training.data import preflight
+        from training.distribute import cluster_from_env
         from training.tf_setup import import_tensorflow
 
+        cluster = cluster_from_env()  # a malformed TF_CONFIG is a usage error, before TensorFlow starts
         import_tensorflow()  # before anything else imports it: its start-up lines are noise for a user
 
         preflight(opts.dataset)
-        _check_out_dir(opts, args.resume)
+        if cluster is None or cluster.is_chief:  # other workers write nothing into the run folder
+            _check_out_dir(opts, args.resume)
         _interrupt_on_signals()
         started = time.perf_counter()
-        run_dir = run_training(opts, resume=args.resume, verbose=not args.quiet)
+        report: dict = {}
+        run_dir = run_training(opts, resume=args.resume, verbose=not args.quiet, report=report)
     except InputError as exc:  # the person can fix the command: usage exit code
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -236,8 +263,25 @@ def main(argv: list[str] | None = None) -> int:
     except GanimateError as exc:  # the run itself failed (NaN losses, checkpoint mismatch): one line, exit 1
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"done: {run_dir} in {time.perf_counter() - started:.0f}s (samples in {run_dir / 'samples'})")
+    where = f"samples in {run_dir / 'samples'}" if report.get("chief", True) else "a worker: the chief writes the run"
+    print(f"done: {run_dir} in {time.perf_counter() - started:.0f}s ({where}); step {report.get('step')}, "
+          f"{report.get('replicas')} replica(s), generator weights sha256 {report.get('weights_sha256', '')[:16]}")
+    reached = _quality_reached(run_dir)
+    if reached:
+        print(reached)
     return 0
+
+
+def _quality_reached(run_dir: Path) -> str:
+    """The line saying when --eval-every's targets were first met (empty when they were not, or not measured)."""
+    path = run_dir / "quality.json"
+    if not path.is_file():
+        return ""
+    state = json.loads(path.read_text())
+    if "reached_step" not in state:
+        return f"quality targets not reached yet (see {run_dir / 'quality.csv'})"
+    return (f"quality ({state['targets']}) reached at step {state['reached_step']} after "
+            f"{state['reached_train_min']:.1f} min of training")
 
 
 if __name__ == "__main__":
