@@ -18,10 +18,10 @@ PROBE = """
 import json, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-from serving.space import SpaceApp, build_demo, load_models, model_sources
-app = SpaceApp(load_models(model_sources("", None, Path("exported"))))
-build_demo(app.models, app=app)
+from serving.space import model_sources, start
+demo = start(model_sources("", None, Path("exported")))  # what `python space/app.py` runs before it serves
 t1 = time.perf_counter()
+app = demo.ganimate_app
 app.animate()
 t2 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "first_render_s": t2 - t1, "total_s": t2 - t0, "models": list(app.models)}))

@@ -77,6 +77,16 @@ def measure(bundle: Path) -> list[dict]:
     flops = model_flops(keras_g)
     peak = matmul_gflops()
     compiled = tf.function(lambda inputs: keras_g(inputs, training=False), reduce_retracing=True)
+    # The same architecture exported with and without the sub-pixel pass (training/onnx_subpixel.py), side by side.
+    import onnxruntime as ort
+
+    from training.export import convert
+
+    variants = {}
+    for label, subpixel in (("onnxruntime, ConvTranspose (pass off)", False),
+                            ("onnxruntime, sub-pixel Conv (as exported)", True)):
+        proto = convert(keras_g, cfg.latent_dim, cfg.num_classes, 17, subpixel=subpixel)
+        variants[label] = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     rows = []
     for batch in (1, 64):
         z = z_batch(list(range(batch)), cfg.latent_dim)
@@ -85,6 +95,7 @@ def measure(bundle: Path) -> list[dict]:
         feed = {"z": z, **({"y": y} if y is not None else {})}
         runs = {
             "onnxruntime": lambda feed=feed: gen.session.run(["images"], feed),
+            **{label: (lambda feed=feed, s=s: s.run(["images"], feed)) for label, s in variants.items()},
             "keras eager": lambda inputs=inputs: keras_g(inputs, training=False).numpy(),
             "keras tf.function": lambda inputs=inputs: compiled(inputs).numpy(),
         }
@@ -142,7 +153,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p = argparse.ArgumentParser(prog="python -m bench.generator_speed", description=__doc__.splitlines()[0])
     p.add_argument("--bundle", action="append", default=None, help="bundle folder(s); default: every exported bundle")
     args = p.parse_args(argv)
-    bundles = [Path(b) for b in args.bundle] if args.bundle else sorted(p.parent for p in (ROOT / "exported").glob("*/config.json"))
+    import json
+
+    # Pixel generators only: the math-art model draws inside its graph, and bench.render measures it (M1, R2).
+    bundles = [Path(b) for b in args.bundle] if args.bundle else sorted(
+        p.parent for p in (ROOT / "exported").glob("*/config.json")
+        if "params" not in json.loads(p.read_text()).get("outputs", ["images"]))
     rows = [r for b in bundles for r in measure(b)]
     print(table(rows))
     for b in bundles:

@@ -25,6 +25,7 @@ from serving.config import GeneratorConfig
 from serving.errors import BundleError, GanimateError, InputError, TrainingError
 from serving.latents import one_hot, z_batch
 from training.onnx_passes import canonical_names, deterministic_scatter
+from training.onnx_subpixel import subpixel_upsampling
 
 PARITY_TOLERANCE = 1e-4
 # A renderer model's images: Julia pixels next to the set's boundary and Clifford orbits are chaotic, and stretch the
@@ -89,8 +90,10 @@ def serving_function(generator, latent_dim: int, num_classes: int, renderer_size
     return tf.function(serve, input_signature=signature), signature
 
 
-def convert(generator, latent_dim: int, num_classes: int, opset: int, renderer_size: int | None = None):
-    """ONNX ModelProto of `serving_function`, inputs named z (and y), outputs named images (and params)."""
+def convert(generator, latent_dim: int, num_classes: int, opset: int, renderer_size: int | None = None,
+            subpixel: bool = True):
+    """ONNX ModelProto of `serving_function`, inputs named z (and y), outputs named images (and params).
+    `subpixel` rewrites 4x4 stride-2 transposed convolutions as 2x2 convolutions + DepthToSpace (faster on CPU)."""
     import tf2onnx
 
     fn, signature = serving_function(generator, latent_dim, num_classes, renderer_size)
@@ -103,7 +106,8 @@ def convert(generator, latent_dim: int, num_classes: int, opset: int, renderer_s
         node.input[:] = [renames.get(i, i) for i in node.input]
     for out in model_proto.graph.output:
         out.name = renames.get(out.name, out.name)
-    return canonical_names(deterministic_scatter(model_proto))
+    model_proto = deterministic_scatter(model_proto)
+    return canonical_names(subpixel_upsampling(model_proto) if subpixel else model_proto)
 
 
 def parity_inputs(latent_dim: int, num_classes: int, count: int = PARITY_SEEDS):

@@ -22,9 +22,9 @@ from serving.generator import Generator
 if TYPE_CHECKING:
     from serving.gallery import Gallery
 
-PREFERRED = ("mnist-cdcgan", "mathart-params")  # the order the model menu lists them; the first present opens the app
+PREFERRED = ("mnist-cdcgan", "mnist-cvae", "mathart-params")  # the order the model menu lists them; the first present opens the app
 
-__all__ = ["PREFERRED", "SpaceApp", "build_demo", "load_models", "main", "model_sources", "open_gallery"]
+__all__ = ["PREFERRED", "SpaceApp", "build_demo", "load_models", "main", "model_sources", "open_gallery", "start"]
 
 
 def __getattr__(name: str) -> Any:
@@ -79,20 +79,34 @@ def open_gallery(db: str, max_rows: int = GALLERY_MAX_ROWS, max_mb: int = GALLER
     return Gallery(db.strip(), files, max_rows=max_rows, max_bytes=max_mb * 2**20)
 
 
+def start(sources: list[str], gallery_db: str = ""):
+    """The demo over `sources`, built as fast as a cold process allows: the bundles load (and verify) on a second
+    thread while Gradio imports on this one, since onnxruntime builds its sessions outside the GIL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="ganimate-load") as pool:
+        loading = pool.submit(load_models, sources)
+        from serving.space.layout import build_demo  # imports Gradio: about 3 s on a 2-core machine
+
+        models = loading.result()
+    return build_demo(models, open_gallery(gallery_db))
+
+
 def main(space_dir: Path, exported: Path | None = None) -> None:
     """Load what the environment and the Space card name, build the demo and serve it (blocks). A missing or
     refused model is one line on stderr and exit code 2 (the Space's log shows it), not a traceback."""
     import sys
 
     from serving.errors import GanimateError
-    from serving.space.layout import LAUNCH_OPTIONS, build_demo
 
     card = space_dir / "README.md"
     try:
         sources = model_sources(os.environ.get("GANIMATE_MODEL", ""),
                                 card.read_text(encoding="utf-8") if card.is_file() else None, exported)
-        demo = build_demo(load_models(sources), open_gallery(os.environ.get("GANIMATE_GALLERY", "")))
+        demo = start(sources, os.environ.get("GANIMATE_GALLERY", ""))
     except GanimateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    from serving.space.layout import LAUNCH_OPTIONS
+
     demo.launch(**LAUNCH_OPTIONS)

@@ -53,6 +53,7 @@ through its latent space: `cubic`, `slerp` and `lerp` paths through keyframes, o
   MP4, PNG strip). Every render shows its recipe: paste it back to get the same file, byte for byte.
 - **Sample**: a grid for a range of seeds, downloadable as PNG or as an `.npz` of images and labels (synthetic data).
 - **Explore**: one image that moves along three fixed latent directions and between two classes as you drag.
+- **Compare**: the same seeds, classes and path drawn by two models side by side (a GAN beside a VAE).
 - **Gallery**: the latest renders of a configured SQLite gallery. **About**: the model card and the API.
 
 The models are ONNX bundles run with onnxruntime on the CPU; this Space never imports TensorFlow.
@@ -70,6 +71,7 @@ gif, recipe = client.predict(model="mnist-cdcgan", seeds="1,2,3,4", classes="3,8
                              size=256, format="gif", recipe="", api_name="/animate")
 png, npz, stats = client.predict(model="mnist-cdcgan", seeds="0-63", classes="7", api_name="/sample")
 image = client.predict(model="mnist-cdcgan", seed=7, d1=1.5, class_a="3", class_b="8", mix=0.5, api_name="/explore")
+gif, recipes = client.predict(model_a="mnist-cdcgan", model_b="mnist-cvae", seeds="1,2,3,4", api_name="/compare")
 ```
 """
 
