@@ -23,10 +23,12 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0],
                                 epilog="Each benchmark also runs alone: python -m bench.render --help, "
-                                       "bench.generator_speed, bench.train_speed, bench.cold_start.")
+                                       "bench.generator_speed, bench.train_speed, bench.space_load, bench.cold_start, "
+                                       "bench.gallery_shards.")
     p.add_argument("--quick", action="store_true", help="a one-minute subset (R1, M1, one generator, 20 steps)")
     args = p.parse_args(argv)
-    from bench import cold_start, generator_speed, render, train_speed  # after --help: they import numpy and more
+    # after --help: they import numpy and more
+    from bench import cold_start, gallery_shards, generator_speed, render, space_load, train_speed
 
     print(f"# ganimate benchmarks, {time.strftime('%Y-%m-%d')}{' (quick)' if args.quick else ''}\n\n"
           f"Machine: {machine()}\n")
@@ -39,10 +41,14 @@ def main(argv: list[str] | None = None) -> None:
     else:
         render.main([])
     print("\n## Training throughput against the tutorial-style loop\n")
-    train_speed.main(["--steps", "20"] if args.quick else [])
+    train_speed.main(["--steps", "20", "--quick"] if args.quick else [])
     if not args.quick:
+        print("\n## The Space under load\n")
+        space_load.main([])
         print("\n## Space cold start\n")
         cold_start.main([])
+        print("\n## Gallery shards: SQLite and PostgreSQL\n")
+        gallery_shards.main([])
 
 
 main()

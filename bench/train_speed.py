@@ -61,6 +61,7 @@ VARIANTS = (
     ("ganimate + EMA (the defaults)", dict(ema=0.999)),
     ("ganimate defaults, mixed_bfloat16", dict(ema=0.999, precision="mixed_bfloat16")),
     ("ganimate defaults, --jit", dict(ema=0.999, jit=True)),
+    ("ganimate defaults, --updates alternating", dict(ema=0.999, updates="alternating")),
     ("+ spectral norm", dict(ema=0.999, spectral_norm=True)),
     ("+ DiffAugment", dict(ema=0.999, augment=True)),
     ("+ conditional, class head", dict(ema=0.999, conditional=True)),

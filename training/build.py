@@ -55,6 +55,7 @@ def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool
         ema_decay=opts.ema,
         augment=opts.augment,
         class_weight=opts.resolved_class_weight() if classes else 0.0,
+        updates=opts.updates,
         seed=opts.seed,
     )
     model.compile(

@@ -28,6 +28,7 @@ class GAN(keras.Model):
         ema_decay: float = 0.999,
         augment: bool = False,
         class_weight: float = 0.0,
+        updates: str = "simultaneous",
         seed: int = 0,
         **kwargs,
     ) -> None:
@@ -44,6 +45,7 @@ class GAN(keras.Model):
         self.ema_decay = ema_decay
         self.augment = augment
         self.class_weight = class_weight
+        self.updates = updates
         self.seed_generator = keras.random.SeedGenerator(seed)
         # The EMA generator is a clone that is never trained directly; it starts equal to the generator.
         self.ema_generator = keras.models.clone_model(generator)
@@ -132,6 +134,55 @@ class GAN(keras.Model):
         for ema_w, w in zip(self.ema_generator.weights, self.generator.weights):
             ema_w.assign(decay * ema_w + (1.0 - decay) * w)
 
+    def _losses(self, real, fake, y, batch):
+        """(d_loss, g_loss, real logits, fake logits, class logits) from one D pass over real and fake together:
+        a single batched call is cheaper than two, and D has no batch norm, so batching them changes nothing else."""
+        logits, class_logits = self._d(tf.concat([real, fake], 0), tf.concat([y, y], 0) if self.num_classes else None)
+        real_logits, fake_logits = logits[:batch], logits[batch:]
+        d_loss = self._d_loss(real_logits, fake_logits)
+        g_loss = self._g_loss(fake_logits)
+        if class_logits is not None:  # AC-GAN: D learns the class of real digits, G pays for the wrong class
+            ce = tf.nn.softmax_cross_entropy_with_logits(tf.concat([y, y], 0), class_logits)
+            d_loss += self.class_weight * tf.reduce_mean(ce[:batch])
+            g_loss += self.class_weight * tf.reduce_mean(ce[batch:])
+        if self.loss_kind == "wgan-gp":
+            d_loss += self.gp_weight * self._gradient_penalty(real, fake, y)
+        return d_loss, g_loss, real_logits, fake_logits, class_logits
+
+    def _simultaneous(self, real, y, batch, replicas):
+        """One G pass and one D pass feed both updates (as the TensorFlow DCGAN tutorial does): G's gradient is
+        taken against D before D's update. The fastest step."""
+        z = self._noise(batch)
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake = self.generator(self._inputs(z, y), training=True)
+            d_loss, g_loss, real_logits, fake_logits, class_logits = self._losses(real, fake, y, batch)
+            d_scaled, g_scaled = d_loss / replicas, g_loss / replicas
+        d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
+        d_grads = d_tape.gradient(d_scaled, d_vars)
+        g_grads = g_tape.gradient(g_scaled, g_vars)
+        self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
+        self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
+        return d_loss, g_loss, real_logits, fake_logits, class_logits
+
+    def _alternating(self, real, y, batch, replicas):
+        """D's update first, then G's with fresh noise against the updated D (the classic GAN step): one more G
+        and D pass than the simultaneous step."""
+        fake = self.generator(self._inputs(self._noise(batch), y), training=True)
+        with tf.GradientTape() as tape:
+            d_loss, _, real_logits, fake_logits, class_logits = self._losses(real, fake, y, batch)
+        d_vars = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss / replicas, d_vars), d_vars))
+        z = self._noise(batch)
+        with tf.GradientTape() as tape:
+            fake = self.generator(self._inputs(z, y), training=True)
+            fake_logits_g, fake_class = self._d(fake, y)
+            g_loss = self._g_loss(fake_logits_g)
+            if fake_class is not None:
+                g_loss += self.class_weight * tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(y, fake_class))
+        g_vars = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss / replicas, g_vars), g_vars))
+        return d_loss, g_loss, real_logits, fake_logits, class_logits
+
     def train_step(self, data):
         real, labels = data
         batch = tf.shape(real)[0]
@@ -139,28 +190,10 @@ class GAN(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         y = tf.one_hot(labels, self.num_classes) if self.num_classes else None
 
-        # One generator pass and one discriminator pass over real and fake together feed both updates
-        # (simultaneous updates, as the TensorFlow DCGAN tutorial does): a single batched D call is cheaper
-        # than three, and D has no batch norm, so mixing real and fake in one batch changes nothing else.
-        z = self._noise(batch)
-        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = self.generator(self._inputs(z, y), training=True)
-            logits, class_logits = self._d(tf.concat([real, fake], 0), tf.concat([y, y], 0) if self.num_classes else None)
-            real_logits, fake_logits = logits[:batch], logits[batch:]
-            d_loss = self._d_loss(real_logits, fake_logits)
-            g_loss = self._g_loss(fake_logits)
-            if class_logits is not None:  # AC-GAN: D learns the class of real digits, G pays for the wrong class
-                ce = tf.nn.softmax_cross_entropy_with_logits(tf.concat([y, y], 0), class_logits)
-                d_loss += self.class_weight * tf.reduce_mean(ce[:batch])
-                g_loss += self.class_weight * tf.reduce_mean(ce[batch:])
-            if self.loss_kind == "wgan-gp":
-                d_loss += self.gp_weight * self._gradient_penalty(real, fake, y)
-            d_scaled, g_scaled = d_loss / replicas, g_loss / replicas
-        d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
-        d_grads = d_tape.gradient(d_scaled, d_vars)
-        g_grads = g_tape.gradient(g_scaled, g_vars)
-        self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
-        self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
+        if self.updates == "simultaneous":
+            d_loss, g_loss, real_logits, fake_logits, class_logits = self._simultaneous(real, y, batch, replicas)
+        else:
+            d_loss, g_loss, real_logits, fake_logits, class_logits = self._alternating(real, y, batch, replicas)
 
         # EMA of the generator's weights (including batch-norm statistics).
         if self.ema_decay > 0:

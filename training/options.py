@@ -24,6 +24,9 @@ DEFAULT_QUALITY = "fcd_ratio<=2,recall>=0.6"
 # AVX-512 BF16 or AMX and recent GPUs run natively. Export always writes a float32 model.
 PRECISIONS = ("float32", "mixed_bfloat16")
 
+# How a GAN step updates D and G: both from one pass (simultaneous, fastest) or D first, then G (alternating).
+UPDATES = ("simultaneous", "alternating")
+
 # The GAN losses (training/gan.py implements them); here so that --help and --dry-run need no TensorFlow.
 LOSSES = ("bce", "hinge", "wgan-gp")
 
@@ -42,6 +45,7 @@ class TrainOptions:
     ema: float = 0.999
     augment: bool = False
     class_weight: float | None = None
+    updates: str = "simultaneous"
     lr: float = 2e-4
     d_lr: float | None = None
     beta1: float = 0.5
@@ -87,6 +91,7 @@ class TrainOptions:
         raw = json.loads(text)
         known = {f.name for f in dataclasses.fields(cls)}
         raw.setdefault("class_weight", 0.0)  # runs from before the option had no classifier head
+        raw.setdefault("updates", "alternating")  # ... and updated D, then G
         return cls(**{k: v for k, v in raw.items() if k in known})
 
     def validate(self) -> None:
@@ -97,6 +102,8 @@ class TrainOptions:
             raise InputError(str(exc)) from None
         if self.model not in MODELS:
             raise InputError(f"unknown --model {self.model!r}; choose {', '.join(MODELS)}")
+        if self.updates not in UPDATES:
+            raise InputError(f"unknown --updates {self.updates!r}; choose {', '.join(UPDATES)}")
         if self.precision not in PRECISIONS:
             raise InputError(f"unknown --precision {self.precision!r}; choose {', '.join(PRECISIONS)}")
         if self.loss not in LOSSES:
@@ -191,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--augment", action="store_true", default=None, help="differentiable augmentation (small data)")
     p.add_argument("--class-weight", type=float, default=None,
                    help="auxiliary classifier loss (AC-GAN) weight; default 0.1 for --conditional dcgan, 0 = off")
+    p.add_argument("--updates", default=None, choices=UPDATES,
+                   help="simultaneous (default: one G and D pass per step) or alternating (D, then G on fresh noise)")
     p.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d.lr})")
     p.add_argument("--d-lr", type=float, default=None, help="D's learning rate (default: --lr)")
     p.add_argument("--beta1", type=float, default=None, help=f"Adam beta1 (default {d.beta1})")
