@@ -134,7 +134,7 @@ class GAN(keras.Model):
         for ema_w, w in zip(self.ema_generator.weights, self.generator.weights):
             ema_w.assign(decay * ema_w + (1.0 - decay) * w)
 
-    def _losses(self, real, fake, y, batch):
+    def _step_losses(self, real, fake, y, batch):
         """(d_loss, g_loss, real logits, fake logits, class logits) from one D pass over real and fake together:
         a single batched call is cheaper than two, and D has no batch norm, so batching them changes nothing else."""
         logits, class_logits = self._d(tf.concat([real, fake], 0), tf.concat([y, y], 0) if self.num_classes else None)
@@ -155,7 +155,7 @@ class GAN(keras.Model):
         z = self._noise(batch)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake = self.generator(self._inputs(z, y), training=True)
-            d_loss, g_loss, real_logits, fake_logits, class_logits = self._losses(real, fake, y, batch)
+            d_loss, g_loss, real_logits, fake_logits, class_logits = self._step_losses(real, fake, y, batch)
             d_scaled, g_scaled = d_loss / replicas, g_loss / replicas
         d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
         d_grads = d_tape.gradient(d_scaled, d_vars)
@@ -169,9 +169,10 @@ class GAN(keras.Model):
         and D pass than the simultaneous step."""
         fake = self.generator(self._inputs(self._noise(batch), y), training=True)
         with tf.GradientTape() as tape:
-            d_loss, _, real_logits, fake_logits, class_logits = self._losses(real, fake, y, batch)
+            d_loss, _, real_logits, fake_logits, class_logits = self._step_losses(real, fake, y, batch)
+            scaled = d_loss / replicas  # inside the tape: the gradient is taken of this
         d_vars = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_loss / replicas, d_vars), d_vars))
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, d_vars), d_vars))
         z = self._noise(batch)
         with tf.GradientTape() as tape:
             fake = self.generator(self._inputs(z, y), training=True)
@@ -179,8 +180,9 @@ class GAN(keras.Model):
             g_loss = self._g_loss(fake_logits_g)
             if fake_class is not None:
                 g_loss += self.class_weight * tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(y, fake_class))
+            scaled = g_loss / replicas
         g_vars = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss / replicas, g_vars), g_vars))
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))
         return d_loss, g_loss, real_logits, fake_logits, class_logits
 
     def train_step(self, data):

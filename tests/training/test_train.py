@@ -179,3 +179,16 @@ def test_conditional_gan_has_a_class_head_unless_turned_off(tiny_mnist_like):
     # A run recorded before the option existed resumes without the head it never had.
     old = TrainOptions.from_json('{"dataset": "mnist", "conditional": true, "out": "x"}')
     assert old.resolved_class_weight() == 0.0
+
+
+@pytest.mark.parametrize("updates", ["simultaneous", "alternating"])
+@pytest.mark.parametrize("loss", ["hinge", "wgan-gp"])
+def test_both_update_orders_train_every_network(updates, loss):
+    opts = TrainOptions(**TINY, conditional=True, updates=updates, loss=loss, out="x")
+    model = build_model(opts, 1, 4)
+    before = [w.numpy().copy() for w in model.generator.trainable_weights + model.discriminator.trainable_weights]
+    x = tf.random.uniform((8, 28, 28, 1), -1, 1, seed=1)
+    logs = tf.function(model.train_step)((x, tf.constant(np.arange(8) % 4)))
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    after = model.generator.trainable_weights + model.discriminator.trainable_weights
+    assert all(not np.array_equal(b, a.numpy()) for b, a in zip(before, after))  # G and D both moved
