@@ -28,7 +28,8 @@ def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool
     classes = num_classes if opts.conditional else 0
     keras.utils.set_random_seed(opts.seed)  # initial weights depend on the seed alone
     if opts.model == "vae":
-        decoder = build_generator(opts.latent_dim, size, channels, classes, width, name="decoder")
+        decoder = build_generator(opts.latent_dim, size, channels, classes, width, name="decoder",
+                                  class_norm=opts.resolved_class_norm())
         encoder = build_encoder(opts.latent_dim, size, channels, classes, width)
         model = VAE(encoder, decoder, opts.latent_dim, classes, seed=opts.seed)
         model.compile(keras.optimizers.Adam(opts.lr, beta_1=opts.beta1, beta_2=opts.beta2))
@@ -42,7 +43,8 @@ def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool
         import tensorflow as tf
 
         replicas = 1 if for_export else tf.distribute.get_strategy().num_replicas_in_sync
-        generator = build_generator(opts.latent_dim, size, channels, classes, width, synchronized=replicas > 1)
+        generator = build_generator(opts.latent_dim, size, channels, classes, width, synchronized=replicas > 1,
+                                    class_norm=opts.resolved_class_norm())
         discriminator = build_discriminator(size, channels, classes, width, opts.spectral_norm,
                                             class_head=bool(classes) and opts.resolved_class_weight() > 0)
     model = GAN(

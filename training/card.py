@@ -116,6 +116,9 @@ def _what_it_is(config: GeneratorConfig, kind: str) -> str:
     if "params" in config.outputs:
         return (f"A {kind}GAN that invents the parameters of mathematical art, with the renderer that draws them inside "
                 "the same ONNX graph")
+    if config.model_family == "vae":
+        return (f"The decoder of a {kind}VAE (variational autoencoder) exported to ONNX by ganimate, drawing from "
+                "its standard normal prior")
     return f"A {kind}{config.model_family.upper()} generator exported to ONNX by ganimate"
 
 

@@ -25,11 +25,13 @@ def _plan(image_size: int, width: int) -> tuple[int, list[int]]:
 
 def build_generator(
     latent_dim: int, image_size: int, channels: int, num_classes: int = 0, width: int = 64, name: str = "generator",
-    synchronized: bool = False,
+    synchronized: bool = False, class_norm: bool = False,
 ) -> keras.Model:
     """z [b, latent_dim] (+ y [b, num_classes]) -> images [b, size, size, channels] in [-1, 1] (tanh).
     `synchronized`: batch norm statistics over the global batch when training on several replicas (the weights
-    are the same either way)."""
+    are the same either way). `class_norm`: class-conditional batch norm in the upsampling stages (each class
+    its own gain and shift, linear in y so class mixtures blend them), so the class steers every layer, not
+    only the input."""
     base, chans = _plan(image_size, width)
     z = keras.Input((latent_dim,), name="z")
     inputs = [z]
@@ -44,7 +46,14 @@ def build_generator(
     h = layers.Reshape((base, base, chans[0]))(h)
     for i, ch in enumerate(chans[1:]):
         h = layers.Conv2DTranspose(ch, 4, strides=2, padding="same", use_bias=False, name=f"up{i}")(h)
-        h = layers.BatchNormalization(name=f"up{i}_bn", synchronized=synchronized)(h)
+        if num_classes and class_norm:
+            h = layers.BatchNormalization(name=f"up{i}_bn", synchronized=synchronized, center=False, scale=False)(h)
+            gain = layers.Dense(ch, kernel_initializer="zeros", bias_initializer="ones", name=f"up{i}_class_gain")(y)
+            shift = layers.Dense(ch, kernel_initializer="zeros", name=f"up{i}_class_shift")(y)
+            h = layers.Multiply(name=f"up{i}_class_scale")([h, layers.Reshape((1, 1, ch))(gain)])
+            h = layers.Add(name=f"up{i}_class_add")([h, layers.Reshape((1, 1, ch))(shift)])
+        else:
+            h = layers.BatchNormalization(name=f"up{i}_bn", synchronized=synchronized)(h)
         h = layers.ReLU()(h)
     out = layers.Conv2D(channels, 3, padding="same", activation="tanh", dtype="float32", name="to_image")(h)
     return keras.Model(inputs, out, name=name)

@@ -33,6 +33,50 @@ def deterministic_scatter(model_proto):
     return model_proto
 
 
+def _stable_order(graph) -> None:
+    """Re-order the nodes topologically by content, not by tf2onnx's names: independent branches (a class input
+    feeding two Dense layers) come out in the order their names happened to sort, which varied between exports.
+    Among the nodes ready at each point, the one whose (op type, inputs) key is smallest goes first; an input's
+    key is a graph input's name, an initializer's content hash, or the position of the node that made it."""
+    import hashlib
+
+    init_key = {t.name: hashlib.sha256(t.SerializeToString().replace(t.name.encode(), b"")).hexdigest()
+                for t in graph.initializer}
+    import heapq
+
+    made_by = {out: i for i, node in enumerate(graph.node) for out in node.output if out}
+    waiting = [sum(1 for x in node.input if x in made_by) for node in graph.node]  # producers not yet placed
+    users: dict[int, list[int]] = {}
+    for i, node in enumerate(graph.node):
+        for x in node.input:
+            if x in made_by:
+                users.setdefault(made_by[x], []).append(i)
+    placed: dict[str, str] = {}  # tensor -> its key once its producer is placed
+
+    def key(i: int) -> tuple:
+        node = graph.node[i]
+        inputs = tuple(placed.get(x) or init_key.get(x) or x for x in node.input)
+        return (node.op_type, inputs, tuple(a.SerializeToString() for a in node.attribute), i)
+
+    ready = [key(i) for i, count in enumerate(waiting) if count == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        best = heapq.heappop(ready)[-1]
+        order.append(best)
+        for j, out in enumerate(graph.node[best].output):
+            placed[out] = f"#{len(order) - 1}:{j}"
+        for user in users.get(best, []):
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                heapq.heappush(ready, key(user))
+    if len(order) != len(graph.node):  # a cycle cannot happen in ONNX; keep the nodes as they were
+        return
+    nodes = [graph.node[i] for i in order]
+    del graph.node[:]
+    graph.node.extend(nodes)
+
+
 def canonical_names(model_proto):
     """Name every internal tensor, node and dynamic size by its position, so the same weights give the same bytes.
 
@@ -41,6 +85,7 @@ def canonical_names(model_proto):
     names; nodes become `NNN_OpType`, their outputs `NNN_OpType:j`, constants `const_K` in order of first use.
     """
     graph = model_proto.graph
+    _stable_order(graph)
     keep = {v.name for v in graph.input} | {v.name for v in graph.output}
     initializers = {t.name for t in graph.initializer}
     names: dict[str, str] = {}

@@ -46,6 +46,7 @@ class TrainOptions:
     augment: bool = False
     class_weight: float | None = None
     updates: str = "simultaneous"
+    class_norm: bool | None = None
     lr: float = 2e-4
     d_lr: float | None = None
     beta1: float = 0.5
@@ -83,6 +84,10 @@ class TrainOptions:
             return self.class_weight
         return 0.1 if self.conditional and self.model == "dcgan" else 0.0
 
+    def resolved_class_norm(self) -> bool:
+        """Class-conditional batch norm in G: on by default for conditional image GANs and VAEs."""
+        return self.class_norm if self.class_norm is not None else self.conditional and self.model in ("dcgan", "vae")
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
@@ -92,6 +97,7 @@ class TrainOptions:
         known = {f.name for f in dataclasses.fields(cls)}
         raw.setdefault("class_weight", 0.0)  # runs from before the option had no classifier head
         raw.setdefault("updates", "alternating")  # ... and updated D, then G
+        raw.setdefault("class_norm", False)  # ... and conditioned G at its input only
         return cls(**{k: v for k, v in raw.items() if k in known})
 
     def validate(self) -> None:
@@ -198,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--augment", action="store_true", default=None, help="differentiable augmentation (small data)")
     p.add_argument("--class-weight", type=float, default=None,
                    help="auxiliary classifier loss (AC-GAN) weight; default 0.1 for --conditional dcgan, 0 = off")
+    p.add_argument("--class-norm", default=None, action=argparse.BooleanOptionalAction,
+                   help="class-conditional batch norm in the generator (default on with --conditional)")
     p.add_argument("--updates", default=None, choices=UPDATES,
                    help="simultaneous (default: one G and D pass per step) or alternating (D, then G on fresh noise)")
     p.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d.lr})")
