@@ -79,14 +79,16 @@ class TrainOptions:
         """Weight of the auxiliary classifier loss (AC-GAN): on by default for conditional image GANs, whose
         digits must be the class asked for. Measured on MNIST (6,000 steps): the projection discriminator alone
         drew the wrong digit 5% of the time; weight 1 drew the right one every time but collapsed diversity (recall
-        0.33, FCD 18x the floor); weight 0.1 keeps both (class accuracy 0.983, recall 0.76)."""
+        0.33, FCD 18x the floor); weight 0.1 kept diversity (class accuracy 0.983, recall 0.76, FCD 2.7x); 0.03
+        gave class accuracy 0.980 with recall 0.84 and FCD 2.4x after 14,000 steps."""
         if self.class_weight is not None:
             return self.class_weight
-        return 0.1 if self.conditional and self.model == "dcgan" else 0.0
+        return 0.03 if self.conditional and self.model == "dcgan" else 0.0
 
     def resolved_class_norm(self) -> bool:
-        """Class-conditional batch norm in G: on by default for conditional image GANs and VAEs."""
-        return self.class_norm if self.class_norm is not None else self.conditional and self.model in ("dcgan", "vae")
+        """Class-conditional batch norm in G: off unless asked for. Measured on MNIST (6,000 steps, no class head):
+        class accuracy 0.946 and FCD 2.5x the floor, no better than conditioning at the input alone."""
+        return bool(self.class_norm) and self.conditional and self.model in ("dcgan", "vae")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -203,9 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ema", type=float, default=None, help=f"EMA decay of G's weights, 0 = off (default {d.ema})")
     p.add_argument("--augment", action="store_true", default=None, help="differentiable augmentation (small data)")
     p.add_argument("--class-weight", type=float, default=None,
-                   help="auxiliary classifier loss (AC-GAN) weight; default 0.1 for --conditional dcgan, 0 = off")
+                   help="auxiliary classifier loss (AC-GAN) weight; default 0.03 for --conditional dcgan, 0 = off")
     p.add_argument("--class-norm", default=None, action=argparse.BooleanOptionalAction,
-                   help="class-conditional batch norm in the generator (default on with --conditional)")
+                   help="class-conditional batch norm in the generator (with --conditional; default off)")
     p.add_argument("--updates", default=None, choices=UPDATES,
                    help="simultaneous (default: one G and D pass per step) or alternating (D, then G on fresh noise)")
     p.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d.lr})")

@@ -40,3 +40,19 @@ def test_unsupported_size_is_refused():
     with pytest.raises(ValueError, match="image size"):
         build_generator(8, 48, 3)
     keras.backend.clear_session()
+
+
+def test_class_norm_generator_gives_each_class_its_own_gain_and_shift():
+    import numpy as np
+
+    g = build_generator(8, 28, 1, num_classes=3, width=4, class_norm=True)
+    names = {layer.name for layer in g.layers}
+    assert {"up0_class_gain", "up0_class_shift", "up1_class_gain"} <= names
+    gain = g.get_layer("up0_class_gain")
+    kernel, bias = gain.get_weights()
+    np.testing.assert_array_equal(kernel, 0) and np.testing.assert_array_equal(bias, 1)  # starts as plain BN
+    gain.set_weights([np.random.default_rng(0).normal(size=kernel.shape).astype("float32"), bias])
+    z = np.random.default_rng(1).normal(size=(1, 8)).astype("float32")
+    a, b = (g([z, np.eye(3, dtype="float32")[[c]]], training=False).numpy() for c in (0, 1))
+    mid = g([z, np.array([[0.5, 0.5, 0.0]], "float32")], training=False).numpy()
+    assert not np.allclose(a, b) and mid.shape == (1, 28, 28, 1) and np.isfinite(mid).all()

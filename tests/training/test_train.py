@@ -173,7 +173,7 @@ def test_eval_every_records_quality_and_when_targets_are_first_met(tmp_path, tin
 
 def test_conditional_gan_has_a_class_head_unless_turned_off(tiny_mnist_like):
     on = build_model(TrainOptions(**TINY, conditional=True, out="x"), 1, 4)
-    assert len(on.discriminator.outputs) == 2 and on.class_weight == 0.1
+    assert len(on.discriminator.outputs) == 2 and on.class_weight == 0.03
     off = build_model(TrainOptions(**TINY, conditional=True, class_weight=0.0, out="x"), 1, 4)
     assert len(off.discriminator.outputs) == 1 and off.class_weight == 0.0
     # A run recorded before the option existed resumes without the head it never had.
