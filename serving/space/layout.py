@@ -242,7 +242,8 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                                           "gif, webp, mp4 or png")
                     c_go = gr.Button("Compare", variant="primary", elem_id="gm-compare")
                 with gr.Column(scale=3):
-                    c_shown = gr.Image(label="Side by side", type="filepath", interactive=False, elem_id="gm-compared")
+                    c_shown = gr.Image(label="Side by side", show_label=False, type="filepath", interactive=False,
+                                       elem_id="gm-compared")  # no label badge over the left model's name
                     c_video = gr.Video(label="Side by side", visible=False, interactive=False)
                     c_file = gr.File(label="Download", interactive=False)
                     c_recipe = gr.Code(language="json", label="Recipe (both models)", interactive=False)
