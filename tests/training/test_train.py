@@ -171,10 +171,10 @@ def test_eval_every_records_quality_and_when_targets_are_first_met(tmp_path, tin
     assert "reached_step" not in json.loads((run_dir / "quality.json").read_text())
 
 
-def test_conditional_gan_has_a_class_head_unless_turned_off(tiny_mnist_like):
-    on = build_model(TrainOptions(**TINY, conditional=True, out="x"), 1, 4)
+def test_conditional_gan_has_a_class_head_when_asked(tiny_mnist_like):
+    on = build_model(TrainOptions(**TINY, conditional=True, class_weight=0.03, out="x"), 1, 4)
     assert len(on.discriminator.outputs) == 2 and on.class_weight == 0.03
-    off = build_model(TrainOptions(**TINY, conditional=True, class_weight=0.0, out="x"), 1, 4)
+    off = build_model(TrainOptions(**TINY, conditional=True, out="x"), 1, 4)  # the default: no head
     assert len(off.discriminator.outputs) == 1 and off.class_weight == 0.0
     # A run recorded before the option existed resumes without the head it never had.
     old = TrainOptions.from_json('{"dataset": "mnist", "conditional": true, "out": "x"}')
