@@ -7,6 +7,7 @@ order, PIL encoders with fixed settings). All frames are generated in large batc
 from __future__ import annotations
 
 import io
+import itertools
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from serving import inputs as check
 from serving.budget import CLI, Budget
 from serving.budget import check as budget_check
 from serving.errors import InputError
-from serving.gif import write_gif
+from serving.gif import GifWriter, write_gif
 from serving.grid import tile
 from serving.latents import MAX_SEED, check_psi, check_seed, z_from_seed
 from serving.paths import (
@@ -124,11 +125,12 @@ def build_inputs(recipe: Recipe, latent_dim: int, num_classes: int) -> tuple[np.
     return z, y
 
 
-def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray:
-    """uint8 frames [n, height, width, channels] for the recipe (validated first, within `budget`).
+def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI, max_frames: int | None = None):
+    """Yield (start, uint8 frames [k, height, width, channels]) for the recipe, in order (validated first).
 
     Frames go through the generator a chunk at a time and are tiled and resized to uint8 at once, so float images
-    are held for one chunk only: memory follows the output pixels, which the budget caps.
+    are held for one chunk only: memory follows the output pixels, which the budget caps. `max_frames` caps a
+    chunk's length (smaller chunks let an encoder start sooner).
     """
     cfg = generator.config
     validate(recipe, cfg.latent_dim, cfg.num_classes, budget)
@@ -137,9 +139,10 @@ def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray
     cells = rows * cols
     n = recipe.frame_total()
     height, width = recipe.output_shape()
-    out = np.empty((n, height, width, cfg.channels), dtype=np.uint8)
     image_bytes = cfg.image_size[0] * cfg.image_size[1] * cfg.channels * 4
     step = max(1, CHUNK_BYTES // (image_bytes * cells))  # frames per chunk
+    if max_frames:
+        step = min(step, max_frames)
     # Small frames are resized from the generator's floats by matrix products (quantised once, at the end).
     tiled = (cfg.image_size[0] * rows, cfg.image_size[1] * cols)
     output = "float" if uses_dense(*tiled, height, width, recipe.resample) else "uint8"
@@ -151,8 +154,36 @@ def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray
         if cells > 1:
             images = images.reshape(stop - start, cells, *images.shape[1:])
             images = np.stack([tile(images[i], rows, cols) for i in range(stop - start)])
-        out[start:stop] = resize_frames(images, height, width, recipe.resample)
+        yield start, resize_frames(images, height, width, recipe.resample)
+
+
+def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray:
+    """uint8 frames [n, height, width, channels] for the recipe (validated first, within `budget`)."""
+    cfg = generator.config
+    chunks = frame_chunks(generator, recipe, budget)
+    first = next(chunks)  # validates before anything is allocated
+    height, width = recipe.output_shape()
+    out = np.empty((recipe.frame_total(), height, width, cfg.channels), dtype=np.uint8)
+    for start, frames in itertools.chain([first], chunks):
+        out[start:start + len(frames)] = frames
     return out
+
+
+def _gray_gif_writer(fps: int, loop: bool) -> GifWriter:
+    """64 gray levels (error <= 2/255, invisible): half the bytes of 256 levels and faster LZW. The index is a
+    lookup table in numpy and putpalette makes each frame a P image, so no quantiser runs."""
+    from PIL import Image
+
+    levels = GIF_GRAY_LEVELS
+    lut = ((np.arange(256, dtype=np.uint16) * (levels - 1) + 127) // 255).astype(np.uint8)
+    ramp = [v for i in range(levels) for v in (round(i * 255 / (levels - 1)),) * 3]
+
+    def to_indexed(frame: np.ndarray):
+        image = Image.fromarray(lut[frame[..., 0]])
+        image.putpalette(ramp)
+        return image
+
+    return GifWriter(to_indexed, fps, loop)
 
 
 def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True) -> bytes:
@@ -168,16 +199,10 @@ def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True) -> bytes:
     duration = 1000.0 / fps
     if fmt == "gif":
         if gray:
-            # 64 gray levels (error <= 2/255, invisible): half the bytes of 256 levels and faster LZW. The index is
-            # a lookup table in numpy and putpalette makes each frame a P image, so no quantiser runs.
-            levels = GIF_GRAY_LEVELS
-            lut = ((np.arange(256, dtype=np.uint16) * (levels - 1) + 127) // 255).astype(np.uint8)
-            ramp = [v for i in range(levels) for v in (round(i * 255 / (levels - 1)),) * 3]
-
-            def to_indexed(frame: np.ndarray):
-                image = Image.fromarray(lut[frame[..., 0]])
-                image.putpalette(ramp)
-                return image
+            writer = _gray_gif_writer(fps, loop)
+            for frame in frames:
+                writer.add(frame)
+            return writer.finish()
         else:
             # Palette from a montage of up to 16 evenly spaced frames: stable colours across the animation.
             step = max(1, len(frames) // 16)

@@ -37,13 +37,20 @@ def lanczos_matrix(size_in: int, size_out: int) -> np.ndarray:
 
 
 def _dense(frames: np.ndarray, height: int, width: int) -> np.ndarray:
-    """frames [n, h, w, c] float in [0, 1] -> uint8 [n, height, width, c] by two matrix products."""
+    """frames [n, h, w, c] float in [0, 1] -> uint8 [n, height, width, c] by two matrix products.
+
+    Each product is one large GEMM over the whole batch (not n small ones): the rows of every frame are resized
+    together, then the columns."""
     n, h, w, c = frames.shape
     wy, wx = lanczos_matrix(h, height), lanczos_matrix(w, width)
-    x = np.moveaxis(frames.astype(np.float32, copy=False), 3, 1)  # [n, c, h, w]
-    out = np.matmul(np.matmul(wy, x), wx.T)  # [n, c, height, width]
-    out = np.clip(out * 255.0 + 0.5, 0.0, 255.0).astype(np.uint8)
-    return np.ascontiguousarray(np.moveaxis(out, 1, 3))
+    x = np.ascontiguousarray(np.moveaxis(frames.astype(np.float32, copy=False), 3, 1))  # [n, c, h, w]
+    rows = (x.reshape(n * c * h, w) @ wx.T).reshape(n * c, h, width)  # along each row: [n*c, h, width]
+    cols = wy @ np.ascontiguousarray(rows.transpose(1, 0, 2)).reshape(h, n * c * width)  # [height, n*c*width]
+    out = cols.reshape(height, n, c, width)
+    np.multiply(out, 255.0, out=out)
+    np.add(out, 0.5, out=out)
+    np.clip(out, 0.0, 255.0, out=out)
+    return np.ascontiguousarray(out.transpose(1, 0, 3, 2).astype(np.uint8))  # [n, height, width, c]
 
 
 def _pillow(frames: np.ndarray, height: int, width: int, method: int) -> np.ndarray:
