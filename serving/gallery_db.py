@@ -14,6 +14,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +84,21 @@ class SQLiteDatabase(Database):
         # timeout: a second writer (another shard, the Space) waits for the lock instead of failing at once.
         # isolation_level=None: every statement commits at once, as on PostgreSQL with autocommit.
         self._conn = sqlite3.connect(path, timeout=30.0, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute(SQLITE_SCHEMA)
-        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(renders)")}
-        if "pinned" not in columns:  # a gallery made before pinning existed
-            self._conn.execute("ALTER TABLE renders ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
+        # Switching to WAL and creating the table take locks SQLite's busy timeout does not wait for: shards
+        # opening one new gallery at the same moment retry for up to 30 s instead of failing.
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute(SQLITE_SCHEMA)
+                columns = {row[1] for row in self._conn.execute("PRAGMA table_info(renders)")}
+                if "pinned" not in columns:  # a gallery made before pinning existed
+                    self._conn.execute("ALTER TABLE renders ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def execute(self, sql: str, params: tuple = ()) -> Any:
         with self.lock:

@@ -82,3 +82,16 @@ def test_cli_batch_list_show_regenerate(tiny_bundles, tmp_path, capsys, monkeypa
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("error:") and len(err.splitlines()) == 1
+
+
+def test_shards_opening_one_new_sqlite_gallery_at_once_all_succeed(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = "import sys; from serving.gallery import Gallery; g = Gallery(sys.argv[1]); print(g.count())"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "g.sqlite")], cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    results = [(p.wait(timeout=120), p.stdout.read().strip(), p.stderr.read()) for p in procs]
+    assert all(code == 0 and out == "0" for code, out, _ in results), results
