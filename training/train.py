@@ -161,15 +161,7 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
                 for tracker in model.metrics:
                     tracker.reset_state()
                 callbacks.on_epoch_begin(epoch)
-            try:
-                logs = {k: float(v) for k, v in step_fn(next(iterator)).items()}
-            except tf.errors.OpError as exc:
-                if multi_worker:
-                    raise checkpoint.TrainingError(
-                        f"a worker of the cluster stopped answering at step {step + 1} ({type(exc).__name__}); the "
-                        "run stopped. Restart every worker with --resume to continue from the last checkpoint"
-                    ) from None
-                raise
+            logs = {k: float(v) for k, v in step_fn(next(iterator)).items()}
             bad = [k for k, v in logs.items() if not np.isfinite(v)]
             if bad:
                 raise checkpoint.TrainingError(
@@ -186,6 +178,15 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
                 progress.update(step, list(logs.items()))
             if step % steps_per_epoch == 0:
                 callbacks.on_epoch_end(epoch, running)
+    except tf.errors.OpError as exc:
+        # A collective that lost its peer fails in the step, or in the next TensorFlow call that reads its
+        # results ("the error could be from a previous operation"): either way, one clear line.
+        if not multi_worker:
+            raise
+        raise checkpoint.TrainingError(
+            f"a worker of the cluster stopped answering near step {step + 1} ({type(exc).__name__}); the run "
+            "stopped. Restart every worker with --resume to continue from the last checkpoint"
+        ) from None
     except KeyboardInterrupt:
         path = saver.save_now(step) if chief else None
         print(f"\ninterrupted at step {step}; checkpoint {path or 'already current'}; continue with --resume")

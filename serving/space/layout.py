@@ -95,6 +95,28 @@ def preview(file):
     return gr.update(value=path, visible=True), gr.update(value=None, visible=False)
 
 
+def walk_controls(size_label: str, size_text: str) -> tuple:
+    """The walk's form fields, in rows: path, easing, loop; frames, fps; truncation, size (Animate and Compare)."""
+    with gr.Row():
+        path = described(gr.Dropdown(list(PATH_KINDS), value=DEFAULT.path, label="Path"),
+                         "through keyframes: lerp, slerp, cubic; closed orbits of two seeds: circle, lissajous, spiral")
+        easing = described(gr.Dropdown(list(EASINGS), value=DEFAULT.easing, label="Easing"),
+                           f"timing between keyframes: {', '.join(EASINGS)}")
+        loop = described(gr.Checkbox(DEFAULT.loop, label="Loop"), "true: the last frame flows back into the first")
+    with gr.Row():
+        frames = described(gr.Slider(1, MAX_FRAMES_PER_TRANSITION, DEFAULT.frames, step=1, precision=0,
+                                     label="Frames per transition"),
+                           f"frames between two keyframes, 1..{MAX_FRAMES_PER_TRANSITION}")
+        fps = described(gr.Slider(1, MAX_FPS, DEFAULT.fps, step=1, precision=0, label="FPS"),
+                        f"frames per second, 1..{MAX_FPS}")
+    with gr.Row():
+        truncation = described(gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ"),
+                               "psi, 0..2: scales z toward the average picture (lower: tamer)")
+        size = described(gr.Slider(16, MAX_SIZE, DEFAULT.size, step=16, precision=0, label=size_label),
+                         f"{size_text}, 16..{MAX_SIZE}")
+    return path, easing, loop, frames, fps, truncation, size
+
+
 def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out_dir: Path | None = None,
                app: SpaceApp | None = None) -> gr.Blocks:
     """The Space over `models` (name -> Generator, in menu order) and an optional gallery; not launched."""
@@ -120,25 +142,8 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                     classes = described(gr.Textbox("", label="Classes per keyframe",
                                                    info="numbers or names; one for all; empty: each seed's own"),
                                         "class per keyframe, by number or name, or one for all; '' = each seed's own")
-                    with gr.Row():
-                        path = described(gr.Dropdown(list(PATH_KINDS), value=DEFAULT.path, label="Path"),
-                                         "through keyframes: lerp, slerp, cubic; closed orbits of two seeds: circle, "
-                                         "lissajous, spiral")
-                        easing = described(gr.Dropdown(list(EASINGS), value=DEFAULT.easing, label="Easing"),
-                                           f"timing between keyframes: {', '.join(EASINGS)}")
-                        loop = described(gr.Checkbox(DEFAULT.loop, label="Loop"),
-                                         "true: the last frame flows back into the first")
-                    with gr.Row():
-                        frames = described(gr.Slider(1, MAX_FRAMES_PER_TRANSITION, DEFAULT.frames, step=1, precision=0,
-                                                     label="Frames per transition"),
-                                           f"frames between two keyframes, 1..{MAX_FRAMES_PER_TRANSITION}")
-                        fps = described(gr.Slider(1, MAX_FPS, DEFAULT.fps, step=1, precision=0, label="FPS"),
-                                        f"frames per second, 1..{MAX_FPS}")
-                    with gr.Row():
-                        truncation = described(gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ"),
-                                               "psi, 0..2: scales z toward the average picture (lower: tamer)")
-                        size = described(gr.Slider(16, MAX_SIZE, DEFAULT.size, step=16, precision=0, label="Size (px)"),
-                                         f"output width in pixels, 16..{MAX_SIZE}")
+                    path, easing, loop, frames, fps, truncation, size = walk_controls("Size (px)",
+                                                                                      "output width in pixels")
                     with gr.Row():
                         grid = described(gr.Dropdown(list(GRIDS), value=DEFAULT_GRID, label="Grid",
                                                      allow_custom_value=True),
@@ -221,25 +226,10 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                                         "keyframe seeds: 1,2,3 or ranges 0-7")
                     c_classes = described(gr.Textbox("", label="Classes per keyframe", info="empty: each seed's own"),
                                           "class per keyframe, by number or name, or one for all")
-                    with gr.Row():
-                        c_path = described(gr.Dropdown(list(PATH_KINDS), value=DEFAULT.path, label="Path"),
-                                           "lerp, slerp, cubic, circle, lissajous, spiral")
-                        c_easing = described(gr.Dropdown(list(EASINGS), value=DEFAULT.easing, label="Easing"),
-                                             f"{', '.join(EASINGS)}")
-                        c_loop = described(gr.Checkbox(DEFAULT.loop, label="Loop"), "true: a seamless loop")
-                    with gr.Row():
-                        c_frames = described(gr.Slider(1, MAX_FRAMES_PER_TRANSITION, DEFAULT.frames, step=1, precision=0,
-                                                       label="Frames per transition"),
-                                             f"1..{MAX_FRAMES_PER_TRANSITION}")
-                        c_fps = described(gr.Slider(1, MAX_FPS, DEFAULT.fps, step=1, precision=0, label="FPS"),
-                                          f"1..{MAX_FPS}")
-                    with gr.Row():
-                        c_trunc = described(gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ"),
-                                            "psi, 0..2")
-                        c_size = described(gr.Slider(16, MAX_SIZE, DEFAULT.size, step=16, precision=0,
-                                                     label="Size of each (px)"), f"each half's width, 16..{MAX_SIZE}")
-                        c_fmt = described(gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"),
-                                          "gif, webp, mp4 or png")
+                    c_path, c_easing, c_loop, c_frames, c_fps, c_trunc, c_size = walk_controls(
+                        "Size of each (px)", "each half's width")
+                    c_fmt = described(gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"),
+                                      "gif, webp, mp4 or png")
                     c_go = gr.Button("Compare", variant="primary", elem_id="gm-compare")
                 with gr.Column(scale=3):
                     c_shown = gr.Image(label="Side by side", show_label=False, type="filepath", interactive=False,
