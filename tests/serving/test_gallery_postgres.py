@@ -92,6 +92,8 @@ def test_four_shards_at_once_one_killed_and_restarted(fresh, tiny_bundles, tmp_p
     while lines < 2 and time.monotonic() < deadline:  # let it store a few renders, then kill it mid-run
         if victim.stdout.readline():
             lines += 1
+        elif victim.poll() is not None:
+            pytest.fail(f"shard 2 ended before it could be killed: {victim.stderr.read()[-500:]}")
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     assert victim.returncode == -signal.SIGKILL
