@@ -125,12 +125,11 @@ def build_inputs(recipe: Recipe, latent_dim: int, num_classes: int) -> tuple[np.
     return z, y
 
 
-def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI, max_frames: int | None = None):
+def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI):
     """Yield (start, uint8 frames [k, height, width, channels]) for the recipe, in order (validated first).
 
     Frames go through the generator a chunk at a time and are tiled and resized to uint8 at once, so float images
-    are held for one chunk only: memory follows the output pixels, which the budget caps. `max_frames` caps a
-    chunk's length (smaller chunks let an encoder start sooner).
+    are held for one chunk only: memory follows the output pixels, which the budget caps.
     """
     cfg = generator.config
     validate(recipe, cfg.latent_dim, cfg.num_classes, budget)
@@ -141,8 +140,6 @@ def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI, max_frames: in
     height, width = recipe.output_shape()
     image_bytes = cfg.image_size[0] * cfg.image_size[1] * cfg.channels * 4
     step = max(1, CHUNK_BYTES // (image_bytes * cells))  # frames per chunk
-    if max_frames:
-        step = min(step, max_frames)
     # Small frames are resized from the generator's floats by matrix products (quantised once, at the end).
     tiled = (cfg.image_size[0] * rows, cfg.image_size[1] * cols)
     output = "float" if uses_dense(*tiled, height, width, recipe.resample) else "uint8"
