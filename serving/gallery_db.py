@@ -120,7 +120,6 @@ class PostgresDatabase(Database):
         except ImportError:
             raise InputError(f"the gallery {self.where} is on PostgreSQL, which needs psycopg: "
                              "pip install 'psycopg[binary]'") from None
-        self._psycopg = psycopg
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
             # Shards starting together would race in CREATE TABLE IF NOT EXISTS (PostgreSQL can then fail on
@@ -129,9 +128,7 @@ class PostgresDatabase(Database):
                 self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
                 self._conn.execute(POSTGRES_SCHEMA)
                 self._conn.execute("ALTER TABLE renders ADD COLUMN IF NOT EXISTS pinned INTEGER NOT NULL DEFAULT 0")
-        except psycopg.Error as exc:
-            raise InputError(f"cannot open gallery {self.where}: {self._reason(exc, url)}") from None
-        except ValueError as exc:  # a malformed URL (psycopg's conninfo parser)
+        except (psycopg.Error, ValueError) as exc:  # ValueError: a malformed URL (psycopg's conninfo parser)
             raise InputError(f"cannot open gallery {self.where}: {self._reason(exc, url)}") from None
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""An animated GIF writer that takes frames one at a time: GIF frames are independent LZW streams.
+"""An animated GIF writer built from single-frame GIFs: GIF frames are independent LZW streams.
 
 Pillow's `save_all` needs every frame before it starts and compares each frame with the one before. Here each
 frame is palette-mapped and LZW-encoded by Pillow on its own and the frames' image blocks are joined under one
@@ -50,39 +50,18 @@ def _split(data: bytes) -> tuple[bytes, bytes]:
     raise ValueError("Pillow wrote a GIF without an image block")
 
 
-class GifWriter:
-    """Build an animated GIF frame by frame (so encoding can start while later frames are still being made):
-    `add(frame)` for each uint8 frame in order, then `finish()` for the bytes. `to_indexed(frame)` gives the
-    P-mode image of one frame; every frame must use the same palette."""
-
-    def __init__(self, to_indexed: Callable[[np.ndarray], object], fps: int, loop: bool) -> None:
-        self.to_indexed, self.fps, self.loop = to_indexed, fps, loop
-        self.header: bytes | None = None
-        self.blocks: list[bytes] = []
-
-    def add(self, frame: np.ndarray) -> None:
-        header, block = _split(_single_frame_gif(self.to_indexed(frame)))
-        self.header = self.header or header
-        self.blocks.append(block)
-
-    def finish(self) -> bytes:
-        if self.header is None:
-            raise ValueError("a GIF needs at least one frame")
-        delay = max(1, round(100 / self.fps))  # centiseconds, as Pillow rounds a duration of 1000/fps ms
-        control = b"\x21\xf9\x04" + bytes([1 << 2]) + struct.pack("<H", delay) + b"\x00\x00"  # disposal 1: keep
-        out = [b"GIF89a", self.header[6:]]
-        if self.loop:
-            out.append(b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00")  # repeat forever
-        for block in self.blocks:
-            out += [control, block]
-        out.append(b"\x3b")
-        return b"".join(out)
-
-
 def write_gif(frames: np.ndarray, to_indexed: Callable[[np.ndarray], object], fps: int, loop: bool) -> bytes:
     """Animated GIF of `frames` ([n, h, w, c] uint8); `to_indexed(frame)` gives the P-mode image of one frame,
     every frame with the same palette. Loops forever when `loop`, else plays once."""
-    writer = GifWriter(to_indexed, fps, loop)
-    for frame in frames:
-        writer.add(frame)
-    return writer.finish()
+    if not len(frames):
+        raise ValueError("a GIF needs at least one frame")
+    singles = [_split(_single_frame_gif(to_indexed(frame))) for frame in frames]
+    delay = max(1, round(100 / fps))  # centiseconds, as Pillow rounds a duration of 1000/fps ms
+    control = b"\x21\xf9\x04" + bytes([1 << 2]) + struct.pack("<H", delay) + b"\x00\x00"  # disposal 1: keep
+    out = [b"GIF89a", singles[0][0][6:]]
+    if loop:
+        out.append(b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00")  # repeat forever
+    for _, block in singles:
+        out += [control, block]
+    out.append(b"\x3b")
+    return b"".join(out)

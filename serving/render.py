@@ -7,7 +7,6 @@ order, PIL encoders with fixed settings). All frames are generated in large batc
 from __future__ import annotations
 
 import io
-import itertools
 
 import numpy as np
 
@@ -15,7 +14,7 @@ from serving import inputs as check
 from serving.budget import CLI, Budget
 from serving.budget import check as budget_check
 from serving.errors import InputError
-from serving.gif import GifWriter, write_gif
+from serving.gif import write_gif
 from serving.grid import tile
 from serving.latents import MAX_SEED, check_psi, check_seed, z_from_seed
 from serving.paths import (
@@ -125,8 +124,8 @@ def build_inputs(recipe: Recipe, latent_dim: int, num_classes: int) -> tuple[np.
     return z, y
 
 
-def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI):
-    """Yield (start, uint8 frames [k, height, width, channels]) for the recipe, in order (validated first).
+def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray:
+    """uint8 frames [n, height, width, channels] for the recipe (validated first, within `budget`).
 
     Frames go through the generator a chunk at a time and are tiled and resized to uint8 at once, so float images
     are held for one chunk only: memory follows the output pixels, which the budget caps.
@@ -138,6 +137,7 @@ def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI):
     cells = rows * cols
     n = recipe.frame_total()
     height, width = recipe.output_shape()
+    out = np.empty((n, height, width, cfg.channels), dtype=np.uint8)
     image_bytes = cfg.image_size[0] * cfg.image_size[1] * cfg.channels * 4
     step = max(1, CHUNK_BYTES // (image_bytes * cells))  # frames per chunk
     # Small frames are resized from the generator's floats by matrix products (quantised once, at the end).
@@ -151,23 +151,12 @@ def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI):
         if cells > 1:
             images = images.reshape(stop - start, cells, *images.shape[1:])
             images = np.stack([tile(images[i], rows, cols) for i in range(stop - start)])
-        yield start, resize_frames(images, height, width, recipe.resample)
-
-
-def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray:
-    """uint8 frames [n, height, width, channels] for the recipe (validated first, within `budget`)."""
-    cfg = generator.config
-    chunks = frame_chunks(generator, recipe, budget)
-    first = next(chunks)  # validates before anything is allocated
-    height, width = recipe.output_shape()
-    out = np.empty((recipe.frame_total(), height, width, cfg.channels), dtype=np.uint8)
-    for start, frames in itertools.chain([first], chunks):
-        out[start:start + len(frames)] = frames
+        out[start:stop] = resize_frames(images, height, width, recipe.resample)
     return out
 
 
-def _gray_gif_writer(fps: int, loop: bool) -> GifWriter:
-    """64 gray levels (error <= 2/255, invisible): half the bytes of 256 levels and faster LZW. The index is a
+def _gray_indexer():
+    """One grayscale frame -> a P image. 64 gray levels (error <= 2/255, invisible): half the bytes of 256 levels and faster LZW. The index is a
     lookup table in numpy and putpalette makes each frame a P image, so no quantiser runs."""
     from PIL import Image
 
@@ -180,7 +169,7 @@ def _gray_gif_writer(fps: int, loop: bool) -> GifWriter:
         image.putpalette(ramp)
         return image
 
-    return GifWriter(to_indexed, fps, loop)
+    return to_indexed
 
 
 def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True) -> bytes:
@@ -196,10 +185,7 @@ def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True) -> bytes:
     duration = 1000.0 / fps
     if fmt == "gif":
         if gray:
-            writer = _gray_gif_writer(fps, loop)
-            for frame in frames:
-                writer.add(frame)
-            return writer.finish()
+            to_indexed = _gray_indexer()
         else:
             # Palette from a montage of up to 16 evenly spaced frames: stable colours across the animation.
             step = max(1, len(frames) // 16)
