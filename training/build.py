@@ -57,6 +57,7 @@ def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool
         ema_decay=opts.ema,
         augment=opts.augment,
         class_weight=opts.resolved_class_weight() if classes else 0.0,
+        class_loss=opts.class_loss,
         updates=opts.updates,
         seed=opts.seed,
     )

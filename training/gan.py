@@ -28,6 +28,7 @@ class GAN(keras.Model):
         ema_decay: float = 0.999,
         augment: bool = False,
         class_weight: float = 0.0,
+        class_loss: str = "ce",
         updates: str = "simultaneous",
         seed: int = 0,
         **kwargs,
@@ -45,6 +46,7 @@ class GAN(keras.Model):
         self.ema_decay = ema_decay
         self.augment = augment
         self.class_weight = class_weight
+        self.class_loss = class_loss
         self.updates = updates
         self.seed_generator = keras.random.SeedGenerator(seed)
         # The EMA generator is a clone that is never trained directly; it starts equal to the generator.
@@ -126,6 +128,17 @@ class GAN(keras.Model):
             return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.ones_like(fake_logits), fake_logits))
         return -tf.reduce_mean(fake_logits)
 
+    def _class_loss(self, y, class_logits):
+        """Per-sample loss of the class head. "ce": softmax cross-entropy (AC-GAN); it keeps rewarding G for ever more
+        confident digits, which pulls samples toward each class's prototype. "hinge": the multi-class hinge of
+        MHingeGAN (Kavalerov et al. 2021), max(0, 1 - (true logit - best other logit)), which stops pulling once a
+        digit is classified with a margin, so diversity inside a class is left alone."""
+        if self.class_loss == "ce":
+            return tf.nn.softmax_cross_entropy_with_logits(y, class_logits)
+        true = tf.reduce_sum(y * class_logits, axis=1)
+        other = tf.reduce_max(class_logits - 1e9 * y, axis=1)
+        return tf.nn.relu(1.0 - (true - other))
+
     def _update_ema(self):
         # Warm-up: the effective decay grows with the step so early EMA weights are not stuck at init.
         self.ema_step.assign_add(1)
@@ -142,9 +155,9 @@ class GAN(keras.Model):
         d_loss = self._d_loss(real_logits, fake_logits)
         g_loss = self._g_loss(fake_logits)
         if class_logits is not None:  # AC-GAN: D learns the class of real digits, G pays for the wrong class
-            ce = tf.nn.softmax_cross_entropy_with_logits(tf.concat([y, y], 0), class_logits)
-            d_loss += self.class_weight * tf.reduce_mean(ce[:batch])
-            g_loss += self.class_weight * tf.reduce_mean(ce[batch:])
+            per_sample = self._class_loss(tf.concat([y, y], 0), class_logits)
+            d_loss += self.class_weight * tf.reduce_mean(per_sample[:batch])
+            g_loss += self.class_weight * tf.reduce_mean(per_sample[batch:])
         if self.loss_kind == "wgan-gp":
             d_loss += self.gp_weight * self._gradient_penalty(real, fake, y)
         return d_loss, g_loss, real_logits, fake_logits, class_logits
@@ -179,7 +192,7 @@ class GAN(keras.Model):
             fake_logits_g, fake_class = self._d(fake, y)
             g_loss = self._g_loss(fake_logits_g)
             if fake_class is not None:
-                g_loss += self.class_weight * tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(y, fake_class))
+                g_loss += self.class_weight * tf.reduce_mean(self._class_loss(y, fake_class))
             scaled = g_loss / replicas
         g_vars = self.generator.trainable_variables
         self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, g_vars), g_vars))

@@ -27,6 +27,9 @@ PRECISIONS = ("float32", "mixed_bfloat16")
 # How a GAN step updates D and G: both from one pass (simultaneous, fastest) or D first, then G (alternating).
 UPDATES = ("simultaneous", "alternating")
 
+# The class head's loss with --class-weight: softmax cross-entropy (AC-GAN) or the multi-class hinge (MHingeGAN).
+CLASS_LOSSES = ("ce", "hinge")
+
 # The GAN losses (training/gan.py implements them); here so that --help and --dry-run need no TensorFlow.
 LOSSES = ("bce", "hinge", "wgan-gp")
 
@@ -45,6 +48,7 @@ class TrainOptions:
     ema: float = 0.999
     augment: bool = False
     class_weight: float | None = None
+    class_loss: str = "ce"
     updates: str = "simultaneous"
     class_norm: bool | None = None
     lr: float = 2e-4
@@ -96,6 +100,7 @@ class TrainOptions:
         raw = json.loads(text)
         known = {f.name for f in dataclasses.fields(cls)}
         raw.setdefault("class_weight", 0.0)  # runs from before the option had no classifier head
+        raw.setdefault("class_loss", "ce")  # ... and a cross-entropy head when it had one
         raw.setdefault("updates", "alternating")  # ... and updated D, then G
         raw.setdefault("class_norm", False)  # ... and conditioned G at its input only
         return cls(**{k: v for k, v in raw.items() if k in known})
@@ -110,6 +115,8 @@ class TrainOptions:
             raise InputError(f"unknown --model {self.model!r}; choose {', '.join(MODELS)}")
         if self.updates not in UPDATES:
             raise InputError(f"unknown --updates {self.updates!r}; choose {', '.join(UPDATES)}")
+        if self.class_loss not in CLASS_LOSSES:
+            raise InputError(f"unknown --class-loss {self.class_loss!r}; choose {', '.join(CLASS_LOSSES)}")
         if self.precision not in PRECISIONS:
             raise InputError(f"unknown --precision {self.precision!r}; choose {', '.join(PRECISIONS)}")
         if self.loss not in LOSSES:
@@ -205,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--class-weight", type=float, default=None,
                    help="auxiliary classifier loss (AC-GAN) weight, with --conditional dcgan: 0.03 draws the asked class "
                         "98%% of the time (95.5%% without) at some cost in FCD; default 0 (off)")
+    p.add_argument("--class-loss", default=None, choices=CLASS_LOSSES,
+                   help="the class head's loss: ce (AC-GAN cross-entropy, default) or hinge (multi-class hinge, "
+                        "which stops pushing once a digit is classified with a margin)")
     p.add_argument("--class-norm", default=None, action=argparse.BooleanOptionalAction,
                    help="class-conditional batch norm in the generator (with --conditional; default off)")
     p.add_argument("--updates", default=None, choices=UPDATES,

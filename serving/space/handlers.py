@@ -12,8 +12,10 @@ import dataclasses
 import functools
 import hashlib
 import json
+import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -99,6 +101,9 @@ class SpaceApp:
         self.out_dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="ganimate-space-"))
         self._written: set[Path] = set()
         self._last_prune = 0.0
+        # Striped locks: one recipe always maps to the same lock, and the set stays bounded however many recipes
+        # a public Space sees (two different recipes share one rarely, and only wait for each other then).
+        self._render_locks = tuple(threading.Lock() for _ in range(64))
 
     # ---- files -----------------------------------------------------------------------------------------------
 
@@ -123,6 +128,28 @@ class SpaceApp:
         path = write_atomic(self.out_dir / f"{stem}.{suffix}", data)
         self._written.add(path)
         return str(path)
+
+    def rendered(self, gen: Generator, recipe: Recipe) -> str:
+        """The file of `recipe` on `gen`, rendered once: the same recipe on the same bundle gives the same bytes, so
+        a file this process already wrote for it is the answer. Identical requests arriving together (a link
+        shared, everyone pressing Animate on the defaults) wait for one render instead of each making their own."""
+        digest = recipe_hash(recipe)
+        key = f"ganimate-{digest[:16]}"
+        with self._render_locks[int(digest[:8], 16) % len(self._render_locks)]:
+            path = self.out_dir / f"{key}.{recipe.format}"
+            if path in self._written:
+                try:
+                    os.utime(path)  # in use: the hourly prune keeps it (and a pruned file raises here)
+                    if self.gallery is not None and self.gallery.find(digest) is None:
+                        self.gallery.add(recipe, path.read_bytes(), 0.0)
+                    return str(path)
+                except FileNotFoundError:
+                    pass
+            started = time.perf_counter()
+            data = render(gen, recipe, SPACE)
+            if self.gallery is not None:
+                self.gallery.add(recipe, data, (time.perf_counter() - started) * 1000)
+            return self.save(data, key, recipe.format)
 
     def model(self, name: Any) -> Generator:
         return self.models[check.choice("model", name, list(self.models))]
@@ -167,13 +194,7 @@ class SpaceApp:
         gen, parsed = self.build_recipe(model or self.default_model, seeds, classes, path, frames, fps, loop, easing,
                                         truncation, grid, size, format, recipe)
         progress(0.2, desc=f"rendering {parsed.frame_total()} frames")
-        started = time.perf_counter()
-        data = render(gen, parsed, SPACE)
-        ms = (time.perf_counter() - started) * 1000
-        progress(0.95, desc="saving")
-        if self.gallery is not None:
-            self.gallery.add(parsed, data, ms)
-        return self.save(data, f"ganimate-{recipe_hash(parsed)[:16]}", parsed.format), pretty_recipe(parsed)
+        return self.rendered(gen, parsed), pretty_recipe(parsed)
 
     def initial_animation(self) -> tuple[str, str]:
         """The default render, made once when the demo is built, so the page opens with an animation playing.

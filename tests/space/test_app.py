@@ -25,14 +25,43 @@ def test_default_animation_needs_no_arguments(app):
     assert json.loads(recipe)["bundle_sha256"] == app.models[app.default_model].config.sha256
 
 
-def test_same_inputs_same_bytes_and_recipe_replays(app):
+def test_same_inputs_same_bytes_and_recipe_replays(app, models, tmp_path):
+    from serving.space import SpaceApp
+
     a, recipe = app.animate(MNIST, "5,6", "3,8", "slerp", 6, 12, True, "ease-in-out", 0.8, "2x2", 128, "webp", "")
-    b, _ = app.animate(MNIST, "5,6", "3,8", "slerp", 6, 12, True, "ease-in-out", 0.8, "2x2", 128, "webp", "")
+    fresh = SpaceApp(models, out_dir=tmp_path)  # renders anew: nothing of `app`'s is reused
+    b, _ = fresh.animate(MNIST, "5,6", "3,8", "slerp", 6, 12, True, "ease-in-out", 0.8, "2x2", 128, "webp", "")
     data = open(a, "rb").read()
-    assert data == open(b, "rb").read() and data[:4] == b"RIFF"
+    assert b != a and data == open(b, "rb").read() and data[:4] == b"RIFF"
     # A pasted recipe overrides every other field, including the model (found by the recipe's bundle sha256).
-    c, _ = app.animate(app.default_model, "1", "", "lerp", 1, 1, False, "linear", 1.0, "1x1", 64, "gif", recipe)
+    c, _ = SpaceApp(models, out_dir=tmp_path / "c").animate(app.default_model, "1", "", "lerp", 1, 1, False,
+                                                            "linear", 1.0, "1x1", 64, "gif", recipe)
     assert open(c, "rb").read() == data
+
+
+def test_a_recipe_is_rendered_once_even_when_asked_for_at_once(models, tmp_path, monkeypatch):
+    """Identical requests share one render (the same recipe gives the same bytes); a pruned file is rendered
+    again; a different recipe is its own render."""
+    import concurrent.futures
+    import os
+
+    from serving.space import SpaceApp
+    from serving.space import handlers
+
+    calls = []
+    real_render = handlers.render
+    monkeypatch.setattr(handlers, "render", lambda *a: calls.append(1) or real_render(*a))
+    app = SpaceApp(models, out_dir=tmp_path)
+    ask = (MNIST, "1,2", "", "lerp", 4, 12, True, "linear", 1.0, "1x1", 64, "gif", "")
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        paths = {path for path, _ in pool.map(lambda _: app.animate(*ask), range(6))}
+    assert len(paths) == 1 and len(calls) == 1
+    (path,) = paths
+    data = open(path, "rb").read()
+    os.unlink(path)  # the hourly prune took it
+    assert app.animate(*ask)[0] == path and open(path, "rb").read() == data and len(calls) == 2
+    app.animate(MNIST, "1,3", "", "lerp", 4, 12, True, "linear", 1.0, "1x1", 64, "gif", "")
+    assert len(calls) == 3
 
 
 def test_class_names_select_classes(app):
