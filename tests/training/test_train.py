@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from training import checkpoint
 from training.build import build_model
+from serving.errors import InputError
 from training.options import TrainOptions
 from training.train import main, run_training
 
@@ -178,7 +179,20 @@ def test_conditional_gan_has_a_class_head_when_asked(tiny_mnist_like):
     assert len(off.discriminator.outputs) == 1 and off.class_weight == 0.0
     # A run recorded before the option existed resumes without the head it never had.
     old = TrainOptions.from_json('{"dataset": "mnist", "conditional": true, "out": "x"}')
-    assert old.resolved_class_weight() == 0.0
+    assert old.resolved_class_weight() == 0.0 and old.class_loss == "ce"
+
+
+def test_hinge_class_loss_stops_at_the_margin():
+    """The multi-class hinge is 0 once the true class leads every other by 1, and grows as it falls behind;
+    cross-entropy still rewards a digit that is already classified with a margin."""
+    y = tf.one_hot([0, 0, 0], 3)
+    logits = tf.constant([[3.0, 1.5, 0.0], [1.0, 0.5, 0.0], [0.0, 2.0, 1.0]])
+    hinge = build_model(TrainOptions(**TINY, conditional=True, class_weight=0.1, class_loss="hinge", out="x"), 1, 3)
+    np.testing.assert_allclose(hinge._class_loss(y, logits).numpy(), [0.0, 0.5, 3.0], atol=1e-6)
+    ce = build_model(TrainOptions(**TINY, conditional=True, class_weight=0.1, out="x"), 1, 3)
+    assert float(ce._class_loss(y, logits)[0]) > 0.1
+    with pytest.raises(InputError, match="unknown --class-loss"):
+        TrainOptions(**TINY, conditional=True, class_loss="focal", out="x").validate()
 
 
 @pytest.mark.parametrize("updates", ["simultaneous", "alternating"])
