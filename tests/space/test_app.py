@@ -45,8 +45,7 @@ def test_a_recipe_is_rendered_once_even_when_asked_for_at_once(models, tmp_path,
     import concurrent.futures
     import os
 
-    from serving.space import SpaceApp
-    from serving.space import handlers
+    from serving.space import SpaceApp, handlers
 
     calls = []
     real_render = handlers.render

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from serving.errors import InputError
 from training import checkpoint
 from training.build import build_model
-from serving.errors import InputError
 from training.options import TrainOptions
 from training.train import main, run_training
 
