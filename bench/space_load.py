@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> list[tuple[str, dict]]:
     if args.compare_concurrency:
         runs.append((f"{args.compare_concurrency} render at a time, own seeds",
                      run_load(args.clients, args.calls, args.compare_concurrency, distinct=True)))
-    print(f"{args.clients} clients x {args.calls} default /animate calls (R1-sized: 96 frames, 256 px GIF), loopback")
+    print(f"{args.clients} clients x {args.calls} /animate calls (R1-sized: 96 frames, 256 px GIF), loopback")
     print("| server | calls | p50 s | p95 s | max s | calls/s |\n|---|---|---|---|---|---|")
     for label, r in runs:
         print(f"| {label} | {r['calls']} | {r['p50_s']:.2f} | {r['p95_s']:.2f} | {r['max_s']:.2f} | "

@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--augment", action="store_true", default=None, help="differentiable augmentation (small data)")
     p.add_argument("--class-weight", type=float, default=None,
                    help="class head (AC-GAN) loss weight, with --conditional dcgan: 0.03 with --class-loss hinge draws "
-                        "the asked class 97.7%% of the time (95%% without) at some cost in FCD; default 0 (off)")
+                        "the asked class 97.4%% of the time (95%% without) at some cost in FCD; default 0 (off)")
     p.add_argument("--class-loss", default=None, choices=CLASS_LOSSES,
                    help="the class head's loss: ce (AC-GAN cross-entropy, default) or hinge (multi-class hinge, "
                         "which stops pushing once a digit is classified with a margin)")

@@ -129,10 +129,11 @@ class SpaceApp:
         self._written.add(path)
         return str(path)
 
-    def rendered(self, gen: Generator, recipe: Recipe) -> str:
+    def rendered(self, gen: Generator, recipe: Recipe, record: bool = True) -> str:
         """The file of `recipe` on `gen`, rendered once: the same recipe on the same bundle gives the same bytes, so
         a file this process already wrote for it is the answer. Identical requests arriving together (a link
-        shared, everyone pressing Animate on the defaults) wait for one render instead of each making their own."""
+        shared, everyone pressing Animate on the defaults) wait for one render instead of each making their own.
+        `record`: also keep it in the gallery (when there is one), including a file made earlier unrecorded."""
         digest = recipe_hash(recipe)
         key = f"ganimate-{digest[:16]}"
         with self._render_locks[int(digest[:8], 16) % len(self._render_locks)]:
@@ -140,14 +141,14 @@ class SpaceApp:
             if path in self._written:
                 try:
                     os.utime(path)  # in use: the hourly prune keeps it (and a pruned file raises here)
-                    if self.gallery is not None and self.gallery.find(digest) is None:
+                    if record and self.gallery is not None and self.gallery.find(digest) is None:
                         self.gallery.add(recipe, path.read_bytes(), 0.0)
                     return str(path)
                 except FileNotFoundError:
                     pass
             started = time.perf_counter()
             data = render(gen, recipe, SPACE)
-            if self.gallery is not None:
+            if record and self.gallery is not None:
                 self.gallery.add(recipe, data, (time.perf_counter() - started) * 1000)
             return self.save(data, key, recipe.format)
 
@@ -201,8 +202,7 @@ class SpaceApp:
         Not recorded in the gallery: nobody asked for it."""
         gen = self.models[self.default_model]
         recipe = dataclasses.replace(DEFAULT, bundle_sha256=gen.config.sha256)
-        data = render(gen, recipe, SPACE)
-        return self.save(data, f"ganimate-{recipe_hash(recipe)[:16]}", recipe.format), pretty_recipe(recipe)
+        return self.rendered(gen, recipe, record=False), pretty_recipe(recipe)
 
     @user_errors
     def example_thumbnails(self, model: Any = None) -> list[tuple[str, str]]:
