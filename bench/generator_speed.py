@@ -82,6 +82,9 @@ def measure(bundle: Path) -> list[dict]:
 
     from training.export import convert
 
+    # "onnxruntime" is the bundle in a plain session with onnxruntime's default options, as a user's program
+    # would load it; the Generator runs slices of the batch on one single-threaded session per core.
+    plain = ort.InferenceSession(str(bundle / "model.onnx"), providers=["CPUExecutionProvider"])
     variants = {}
     for label, subpixel in (("onnxruntime, ConvTranspose (pass off)", False),
                             ("onnxruntime, sub-pixel Conv (as exported)", True)):
@@ -94,7 +97,9 @@ def measure(bundle: Path) -> list[dict]:
         inputs = [z, y] if y is not None else z
         feed = {"z": z, **({"y": y} if y is not None else {})}
         runs = {
-            "onnxruntime": lambda feed=feed: gen.session.run(["images"], feed),
+            "onnxruntime": lambda feed=feed: plain.run(["images"], feed),
+            "ganimate Generator (one 1-thread session per core)":
+                lambda z=z, y=y, batch=batch: gen(z, y, batch_size=batch, output="float"),
             **{label: (lambda feed=feed, s=s: s.run(["images"], feed)) for label, s in variants.items()},
             "keras eager": lambda inputs=inputs: keras_g(inputs, training=False).numpy(),
             "keras tf.function": lambda inputs=inputs: compiled(inputs).numpy(),

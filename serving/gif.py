@@ -1,67 +1,110 @@
-"""An animated GIF writer built from single-frame GIFs: GIF frames are independent LZW streams.
+"""An animated GIF writer: one global palette, every frame its own LZW stream, frames coded in parallel.
 
-Pillow's `save_all` needs every frame before it starts and compares each frame with the one before. Here each
-frame is palette-mapped and LZW-encoded by Pillow on its own and the frames' image blocks are joined under one
-header and one global palette. Measured: the LZW coding itself (about 0.5 ms per 256x256 frame) is the cost either
-way; Pillow's encoder holds the GIL, so encoding frames on a thread pool, or while onnxruntime makes the next
-frames, gained nothing on 2 cores. The output is a standard GIF89a (no NETSCAPE loop block when the animation
-plays once); its bytes depend only on the frames, the palette and the timing.
+GIF frames are independent LZW streams under one header, so frames can be coded anywhere and joined. Each frame's
+image block is Pillow's own GIF coder run straight on the frame's palette indices (`Image.tobytes("gif", ...)`),
+with the same settings Pillow's `save` uses (8-bit code size, interlaced), so a block is byte-for-byte what
+`save` writes for that frame, without `save`'s per-frame header work. Pillow's coder holds the GIL (about 0.5 ms
+per 256x256 frame), so threads cannot share it out: `serving.gif_helpers` codes part of the frames in helper
+processes. The bytes depend only on the frames, the palette and the timing, never on where a frame was coded.
 """
 
 from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
+GRAY_LEVELS = 64  # grayscale GIFs: palette levels (error <= 2/255, invisible; half the bytes of 256 levels)
+COLOR_MONTAGE_FRAMES = 16  # colour GIFs: the palette comes from up to this many evenly spaced frames
+INTERLACE_FLAG = 0x40  # Pillow writes frames of 16 rows or more interlaced; the blocks here match it
 
-def _single_frame_gif(indexed) -> bytes:
-    """One P-mode Pillow image saved as a whole GIF (header, palette, one image block)."""
+
+@dataclass(frozen=True)
+class Palette:
+    """How frames become palette indices: `gray_levels` evenly spaced grays for 1-channel frames, or `colors`
+    (RGB triplets, as bytes) that colour frames are matched to without dithering."""
+
+    gray_levels: int = 0
+    colors: bytes = b""
+
+    @classmethod
+    def for_frames(cls, frames: np.ndarray) -> Palette:
+        """The palette of an animation: exact grays, or a median-cut palette of a montage of evenly spaced
+        frames, so colours stay put from frame to frame instead of flickering."""
+        if frames.shape[3] == 1:
+            return cls(gray_levels=GRAY_LEVELS)
+        from PIL import Image
+
+        step = max(1, len(frames) // COLOR_MONTAGE_FRAMES)
+        montage = np.concatenate(frames[::step][:COLOR_MONTAGE_FRAMES], axis=0)
+        quantized = Image.fromarray(montage).quantize(256, method=Image.Quantize.MEDIANCUT)
+        return cls(colors=bytes(quantized.getpalette()))
+
+    def indexed(self, frames: np.ndarray) -> list:
+        """One P-mode Pillow image per frame (the indices, with this palette)."""
+        from PIL import Image
+
+        if self.gray_levels:
+            # (v * (levels - 1) + 127) // 255 rounds each 0..255 value to its nearest level, for all frames at once.
+            levels = self.gray_levels
+            index = ((frames[..., 0].astype(np.uint16) * (levels - 1) + 127) // 255).astype(np.uint8)
+            ramp = [v for i in range(levels) for v in (round(i * 255 / (levels - 1)),) * 3]
+            images = []
+            for plane in index:
+                image = Image.fromarray(plane)  # mode L, then given the palette: no copy, no quantiser
+                image.putpalette(ramp)
+                images.append(image)
+            return images
+        reference = Image.new("P", (1, 1))
+        reference.putpalette(self.colors)
+        return [Image.fromarray(f).quantize(palette=reference, dither=Image.Dither.NONE) for f in frames]
+
+
+def frame_block(indexed) -> bytes:
+    """The GIF image block of one P-mode frame that uses the global palette: descriptor, LZW code size,
+    data sub-blocks and terminator, exactly as Pillow's `save` writes it."""
+    width, height = indexed.size
+    interlace = 1 if height >= 16 else 0
+    data = indexed.tobytes("gif", "P", 8, interlace)  # Pillow's GIF coder: 8-bit codes, sub-blocks included
+    flags = INTERLACE_FLAG if interlace else 0
+    return b"\x2c" + struct.pack("<4H", 0, 0, width, height) + bytes([flags, 8]) + data + b"\x00"
+
+
+def frame_blocks(frames: np.ndarray, palette: Palette) -> list[bytes]:
+    """Image blocks of `frames` ([n, h, w, c] uint8) under `palette`, in order."""
+    return [frame_block(image) for image in palette.indexed(frames)]
+
+
+def _header(first, palette: Palette) -> bytes:
+    """Logical screen descriptor and global colour table, as Pillow writes them for the first frame."""
     buf = io.BytesIO()
-    indexed.save(buf, format="GIF", optimize=False)
-    return buf.getvalue()
-
-
-def _split(data: bytes) -> tuple[bytes, bytes]:
-    """(header with its global colour table, the image block: descriptor, LZW code size and data sub-blocks)."""
+    first.save(buf, format="GIF", optimize=False)
+    data = buf.getvalue()
     pos = 13  # "GIF8?a" + logical screen descriptor
     flags = data[10]
     if flags & 0x80:
         pos += 3 * 2 ** ((flags & 7) + 1)
-    header = data[:pos]
-    while pos < len(data):
-        kind = data[pos]
-        if kind == 0x21:  # an extension: label, then data sub-blocks
-            pos += 2
-            while data[pos]:
-                pos += data[pos] + 1
-            pos += 1
-        elif kind == 0x2C:  # the image: 10-byte descriptor, optional local table, code size, sub-blocks
-            start = pos
-            local = data[pos + 9]
-            pos += 10 + (3 * 2 ** ((local & 7) + 1) if local & 0x80 else 0) + 1
-            while data[pos]:
-                pos += data[pos] + 1
-            return header, data[start:pos + 1]
-        else:
-            break
-    raise ValueError("Pillow wrote a GIF without an image block")
+    return data[6:pos]
 
 
-def write_gif(frames: np.ndarray, to_indexed: Callable[[np.ndarray], object], fps: int, loop: bool) -> bytes:
-    """Animated GIF of `frames` ([n, h, w, c] uint8); `to_indexed(frame)` gives the P-mode image of one frame,
-    every frame with the same palette. Loops forever when `loop`, else plays once."""
+def write_gif(frames: np.ndarray, fps: int, loop: bool, palette: Palette | None = None) -> bytes:
+    """Animated GIF of `frames` ([n, h, w, c] uint8) with one global palette (`Palette.for_frames` unless given).
+    Loops forever when `loop`, else plays once. Helper processes code part of the frames when they are running."""
+    from serving import gif_helpers
+
     if not len(frames):
         raise ValueError("a GIF needs at least one frame")
-    singles = [_split(_single_frame_gif(to_indexed(frame))) for frame in frames]
+    palette = palette or Palette.for_frames(frames)
+    header = _header(palette.indexed(frames[:1])[0], palette)
+    blocks = gif_helpers.encode(frames, palette)
     delay = max(1, round(100 / fps))  # centiseconds, as Pillow rounds a duration of 1000/fps ms
     control = b"\x21\xf9\x04" + bytes([1 << 2]) + struct.pack("<H", delay) + b"\x00\x00"  # disposal 1: keep
-    out = [b"GIF89a", singles[0][0][6:]]
+    out = [b"GIF89a", header]
     if loop:
         out.append(b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00")  # repeat forever
-    for _, block in singles:
+    for block in blocks:
         out += [control, block]
     out.append(b"\x3b")
     return b"".join(out)

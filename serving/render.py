@@ -27,14 +27,13 @@ from serving.paths import (
     orbit_weights,
 )
 from serving.recipe import MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_KEYFRAMES, MAX_SIZE, Recipe
-from serving.resize import resize_frames, uses_dense
+from serving.resize import resize_frames, single_threaded_blas, uses_dense
 
 FORMATS = ("gif", "webp", "mp4", "png")
 RESAMPLES = ("lanczos", "nearest")
 # Float generator images held at once, per chunk of frames: 32 MB is 10,000 MNIST digits or 40 math-art drawings
 # at 256x256 RGB (a whole R2 walk at once would be 3.2 GB of floats).
 CHUNK_BYTES = 32 << 20
-GIF_GRAY_LEVELS = 64  # grayscale GIFs: palette levels (see encode)
 GRID_SEED_STRIDE = 7919  # grid cell i walks seeds (s + i * stride) mod 2**32: independent, reproducible walks
 
 
@@ -140,36 +139,24 @@ def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray
     out = np.empty((n, height, width, cfg.channels), dtype=np.uint8)
     image_bytes = cfg.image_size[0] * cfg.image_size[1] * cfg.channels * 4
     step = max(1, CHUNK_BYTES // (image_bytes * cells))  # frames per chunk
+    step = min(step, -(-n // len(generator.sessions)))  # at least one chunk per session: they run at once
     # Small frames are resized from the generator's floats by matrix products (quantised once, at the end).
     tiled = (cfg.image_size[0] * rows, cfg.image_size[1] * cols)
     output = "float" if uses_dense(*tiled, height, width, recipe.resample) else "uint8"
-    for start in range(0, n, step):
-        stop = min(n, start + step)
+
+    def make(lane, span: tuple[int, int]) -> None:
+        """Frames [start, stop): generated on this lane's session, tiled and resized, in this thread."""
+        start, stop = span
         rows_of = slice(start * cells, stop * cells)
-        images = generator(z[rows_of], None if y is None else y[rows_of], batch_size=generator.batch_hint,
-                           output=output)
+        images = lane(z[rows_of], None if y is None else y[rows_of], batch_size=generator.batch_hint, output=output)
         if cells > 1:
             images = images.reshape(stop - start, cells, *images.shape[1:])
             images = np.stack([tile(images[i], rows, cols) for i in range(stop - start)])
         out[start:stop] = resize_frames(images, height, width, recipe.resample)
+
+    with single_threaded_blas():  # the chunks already keep every core busy (see serving.resize)
+        generator.in_parallel(make, [(a, min(n, a + step)) for a in range(0, n, step)])
     return out
-
-
-def _gray_indexer():
-    """One grayscale frame -> a P image. 64 gray levels (error <= 2/255, invisible): half the bytes of 256 levels and faster LZW. The index is a
-    lookup table in numpy and putpalette makes each frame a P image, so no quantiser runs."""
-    from PIL import Image
-
-    levels = GIF_GRAY_LEVELS
-    lut = ((np.arange(256, dtype=np.uint16) * (levels - 1) + 127) // 255).astype(np.uint8)
-    ramp = [v for i in range(levels) for v in (round(i * 255 / (levels - 1)),) * 3]
-
-    def to_indexed(frame: np.ndarray):
-        image = Image.fromarray(lut[frame[..., 0]])
-        image.putpalette(ramp)
-        return image
-
-    return to_indexed
 
 
 def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True) -> bytes:
@@ -184,17 +171,7 @@ def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True) -> bytes:
     buf = io.BytesIO()
     duration = 1000.0 / fps
     if fmt == "gif":
-        if gray:
-            to_indexed = _gray_indexer()
-        else:
-            # Palette from a montage of up to 16 evenly spaced frames: stable colours across the animation.
-            step = max(1, len(frames) // 16)
-            montage = np.concatenate(frames[::step][:16], axis=0)
-            palette_img = Image.fromarray(montage).quantize(256, method=Image.Quantize.MEDIANCUT)
-
-            def to_indexed(frame: np.ndarray):
-                return Image.fromarray(frame).quantize(palette=palette_img, dither=Image.Dither.NONE)
-        return write_gif(frames, to_indexed, fps, loop)
+        return write_gif(frames, fps, loop)
     elif fmt == "webp":
         pil = pil_frames()
         pil[0].save(buf, format="WEBP", save_all=True, append_images=pil[1:], duration=round(duration),

@@ -32,8 +32,8 @@ if __name__ == "__main__":
 '''
 
 # What the Space installs: the serving library's and Gradio's distributions, pinned to the versions running now.
-SPACE_DISTRIBUTIONS = ("numpy", "onnxruntime", "onnx", "protobuf", "imageio", "imageio-ffmpeg", "pillow", "gradio", "gradio_client",
-                       "huggingface_hub")
+SPACE_DISTRIBUTIONS = ("numpy", "onnxruntime", "onnx", "protobuf", "imageio", "imageio-ffmpeg", "pillow", "threadpoolctl",
+                       "gradio", "gradio_client", "huggingface_hub")
 
 SPACE_METADATA = {
     "title": "ganimate", "emoji": "🌀", "colorFrom": "indigo", "colorTo": "pink", "sdk": "gradio",
