@@ -56,9 +56,11 @@ def _time(step, batches, warmup: int = 3) -> float:
 
 # (label, options changed from the tutorial's features): what each feature costs, measured side by side.
 SHIPPED = dict(conditional=True, loss="hinge", spectral_norm=True, augment=True, ema=0.999)
+TUTORIAL, TUTORIAL_1T = "tutorial-style loop", "tutorial-style loop, one thread per op"
 VARIANTS = (
     ("ganimate, tutorial's features", {}),
     ("ganimate + EMA (the defaults)", dict(ema=0.999)),
+    ("ganimate defaults, 1 microbatch (TensorFlow's threads)", dict(ema=0.999, microbatches=1)),
     ("ganimate defaults, mixed_bfloat16", dict(ema=0.999, precision="mixed_bfloat16")),
     ("ganimate defaults, --jit", dict(ema=0.999, jit=True)),
     ("ganimate defaults, --updates alternating", dict(ema=0.999, updates="alternating")),
@@ -66,57 +68,92 @@ VARIANTS = (
     ("+ DiffAugment", dict(ema=0.999, augment=True)),
     ("+ conditional (projection D)", dict(ema=0.999, conditional=True)),
     ("MNIST recipe: hinge, SN, DiffAugment, EMA", SHIPPED),
+    ("MNIST recipe as shipped (alternating, class head)",
+     dict(SHIPPED, updates="alternating", class_weight=0.03, class_loss="hinge")),
+    ("MNIST recipe as shipped, 1 microbatch",
+     dict(SHIPPED, updates="alternating", class_weight=0.03, class_loss="hinge", microbatches=1)),
     ("MNIST recipe, mixed_bfloat16", dict(SHIPPED, precision="mixed_bfloat16")),
 )
-QUICK = ("ganimate + EMA (the defaults)", "ganimate defaults, mixed_bfloat16")
+QUICK = ("ganimate + EMA (the defaults)", "ganimate defaults, 1 microbatch (TensorFlow's threads)")
 
 
-def main(argv: list[str] | None = None) -> dict:
-    from training.tf_setup import import_tensorflow
+def measure_one(label: str, steps: int, batch_size: int) -> float:
+    """Images/s of one loop, in this (fresh) process: thread settings are per process and fixed at TensorFlow's
+    start, so each loop gets its own, set the way its trainer sets them."""
+    from training.tf_setup import configure_threads, import_tensorflow
 
-    import_tensorflow()  # the project's TensorFlow set-up (remapper off) for both loops
+    tf = import_tensorflow()  # the project's TensorFlow set-up (remapper off) for every loop
     import keras
-    import tensorflow as tf
 
-    from training.build import build_model
+    from training.build import build_model, resolved_microbatches
     from training.data import load_dataset, make_pipeline
     from training.networks import build_discriminator, build_generator
     from training.options import TrainOptions
 
+    # The tutorial's features: unconditional, BCE, no EMA, no spectral norm, no augmentation.
+    opts = TrainOptions(dataset="mnist", batch_size=batch_size, latent_dim=64, ema=0.0, out="unused")
+    if label == TUTORIAL_1T:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(os.cpu_count() or 1)
+    variant = dataclasses.replace(opts, **dict(VARIANTS).get(label, {}))
+    if label not in (TUTORIAL, TUTORIAL_1T):
+        configure_threads(resolved_microbatches(variant))  # as training.train does
+    data = load_dataset("mnist")
+    it = iter(make_pipeline(data, batch_size, 0))
+    labelled = [next(it) for _ in range(steps + 3)]
+    if label in (TUTORIAL, TUTORIAL_1T):
+        keras.utils.set_random_seed(0)
+        width = opts.resolved_width()
+        g = build_generator(64, 28, 1, 0, width)
+        d = build_discriminator(28, 1, 0, width)
+        step = _tutorial_step(g, d, keras.optimizers.Adam(2e-4, 0.5), keras.optimizers.Adam(2e-4, 0.5), 64)
+        return _time(step, [b[0] for b in labelled])
+    model = build_model(variant, 1, 10)
+    step = tf.function(model.train_step, jit_compile=variant.jit)
+    return _time(step, labelled)  # (images, labels): the labels go unused when unconditional
+
+
+def main(argv: list[str] | None = None) -> dict:
+    import json
+    import subprocess
+    import sys
+
     p = argparse.ArgumentParser(prog="python -m bench.train_speed")
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--quick", action="store_true", help="only the tutorial loop, the defaults and bf16")
+    p.add_argument("--quick", action="store_true", help="only the tutorial loop, the defaults and 1 microbatch")
+    p.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: measure one loop, print JSON
     args = p.parse_args(argv)
-    data = load_dataset("mnist")
-    it = iter(make_pipeline(data, args.batch_size, 0))
-    labelled = [next(it) for _ in range(args.steps + 3)]
-    batches = [b[0] for b in labelled]
-    # The tutorial's features: unconditional, BCE, no EMA, no spectral norm, no augmentation.
-    opts = TrainOptions(dataset="mnist", batch_size=args.batch_size, latent_dim=64, ema=0.0, out="unused")
-    width = opts.resolved_width()
-
-    keras.utils.set_random_seed(0)
-    g = build_generator(64, 28, 1, 0, width)
-    d = build_discriminator(28, 1, 0, width)
-    tutorial = _tutorial_step(g, d, keras.optimizers.Adam(2e-4, 0.5), keras.optimizers.Adam(2e-4, 0.5), 64)
-    tutorial_ips = _time(tutorial, batches)
-
-    results = {"tutorial-style loop": tutorial_ips}
-    for label, changes in VARIANTS:
-        if args.quick and label not in QUICK:
-            continue
-        variant = dataclasses.replace(opts, **changes)
-        model = build_model(variant, 1, 10)
-        step = tf.function(model.train_step, jit_compile=variant.jit)
-        results[label] = _time(step, labelled)  # (images, labels): the labels go unused when unconditional
-
-    print(f"train speed, MNIST 28x28, batch {args.batch_size}, width {width}, {args.steps} timed steps, "
-          f"{os.cpu_count()} CPU cores")
+    if args.one is not None:
+        print(json.dumps({"images_per_s": measure_one(args.one, args.steps, args.batch_size)}))
+        return {}
+    labels = [TUTORIAL, TUTORIAL_1T] + [label for label, _ in VARIANTS if not args.quick or label in QUICK]
+    results = {}
+    for label in labels:
+        done = subprocess.run([sys.executable, "-m", "bench.train_speed", "--one", label, "--steps", str(args.steps),
+                               "--batch-size", str(args.batch_size)], capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(f"{label}: failed\n{done.stderr[-2000:]}")
+        results[label] = json.loads(done.stdout.strip().splitlines()[-1])["images_per_s"]
+    tutorial_ips = results[TUTORIAL]
+    print(f"train speed, MNIST 28x28, batch {args.batch_size}, {args.steps} timed steps, each loop in its own "
+          f"process, {os.cpu_count()} CPU cores ({cpu_features()})")
     print("| loop | images/s | x tutorial |\n|---|---|---|")
     for label, ips in results.items():
         print(f"| {label} | {ips:,.0f} | {ips / tutorial_ips:.2f} |")
     return results
+
+
+def cpu_features() -> str:
+    """The CPU's model name and the vector features that decide bf16 and int8 speed (they vary between machines)."""
+    try:
+        info = open("/proc/cpuinfo").read()
+    except OSError:
+        return "CPU features unknown"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
+    wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16")
+    return f"{name}; " + ", ".join(f for f in wanted if f in flags) if flags else name
 
 
 if __name__ == "__main__":

@@ -23,6 +23,13 @@ def build_model(opts: TrainOptions, channels: int, num_classes: int, for_export:
         keras.mixed_precision.set_global_policy(previous)
 
 
+def resolved_microbatches(opts: TrainOptions) -> int:
+    """opts.resolved_microbatches() for the devices TensorFlow sees here."""
+    import tensorflow as tf
+
+    return opts.resolved_microbatches(len(tf.config.list_physical_devices("GPU")))
+
+
 def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool) -> GAN | VAE:
     size, width = opts.resolved_image_size(), opts.resolved_width()
     classes = num_classes if opts.conditional else 0
@@ -59,6 +66,7 @@ def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool
         class_weight=opts.resolved_class_weight() if classes else 0.0,
         class_loss=opts.class_loss,
         updates=opts.updates,
+        microbatches=resolved_microbatches(opts),
         seed=opts.seed,
     )
     model.compile(

@@ -44,3 +44,20 @@ def _quiet_import() -> None:
             for line in captured.read().decode(errors="replace").splitlines(keepends=True):
                 if not any(noise in line for noise in NOISE):
                     sys.stderr.write(line)
+
+
+def configure_threads(microbatches: int) -> bool:
+    """With microbatches on a CPU, run each operation on one thread and as many operations at once as there are
+    cores: the microbatches' subgraphs then go side by side instead of every small convolution being split over
+    the cores (measured on 2 cores, bench.train_speed: the tutorial's step at batch 128 went from 463 img/s with
+    TensorFlow's default threads to 614 with 4 microbatches this way, 444 with 4 microbatches and default threads).
+    Must run before TensorFlow runs anything; returns False when it is too late (threads already set up)."""
+    tf = import_tensorflow()
+    if microbatches <= 1 or tf.config.list_physical_devices("GPU"):
+        return False
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(os.cpu_count() or 1)
+    except RuntimeError:  # TensorFlow already runs (a test, the studio's second run): keep its threads
+        return False
+    return True

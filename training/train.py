@@ -61,9 +61,12 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
     from training.tf_setup import import_tensorflow
 
     tf = import_tensorflow()  # first: quiet, and set up as every run expects
+    from training.build import resolved_microbatches
     from training.distribute import Watchdog, is_chief, make_strategy
+    from training.tf_setup import configure_threads
 
-    strategy = make_strategy(opts.devices, opts.worker_timeout)  # before TensorFlow runs anything
+    configure_threads(resolved_microbatches(opts) if opts.model != "vae" else 1)  # before TensorFlow runs anything
+    strategy = make_strategy(opts.devices, opts.worker_timeout)
     chief = is_chief(strategy)  # only the chief writes the run folder
 
     import keras

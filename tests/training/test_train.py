@@ -209,3 +209,53 @@ def test_both_update_orders_train_every_network(updates, loss):
     # is exactly 0 while every logit is inside the margin, as at initialisation.)
     moved = {a.path: not np.array_equal(b, a.numpy()) for b, a in zip(before, after)}
     assert all(v for k, v in moved.items() if k != "logit/bias"), moved
+
+
+def _tiny_gan(microbatches: int, updates: str, loss: str):
+    """A GAN of two Dense networks (no batch norm, whose statistics are per microbatch by design), plain SGD with
+    rate 1: one step moves each weight by minus its gradient."""
+    import keras
+
+    from training.gan import GAN
+
+    keras.utils.set_random_seed(3)
+    g = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="tanh"), keras.layers.Dense(28 * 28),
+                          keras.layers.Reshape((28, 28, 1))])
+    d = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(8, activation="relu"),
+                          keras.layers.Dense(1)])
+    model = GAN(g, d, 8, loss=loss, ema_decay=0.0, updates=updates, microbatches=microbatches, seed=5)
+    model.compile(keras.optimizers.SGD(1.0), keras.optimizers.SGD(1.0))
+    return model
+
+
+@pytest.mark.parametrize("updates", ["simultaneous", "alternating"])
+@pytest.mark.parametrize("loss", ["bce", "hinge"])
+def test_microbatches_take_the_whole_batch_gradient(updates, loss):
+    """Cut into 3 uneven parts (11 rows), a step moves every weight as the step in one piece does."""
+    x = tf.random.uniform((11, 28, 28, 1), -1, 1, seed=2)
+    labels = tf.zeros((11,), tf.int64)
+    steps = {}
+    for k in (1, 3):
+        model = _tiny_gan(k, updates, loss)
+        logs = tf.function(model.train_step)((x, labels))
+        steps[k] = ([w.numpy() for w in model.generator.weights + model.discriminator.weights],
+                    {name: float(v) for name, v in logs.items()})
+    for one, three in zip(steps[1][0], steps[3][0]):
+        np.testing.assert_allclose(three, one, rtol=1e-4, atol=1e-5)
+    for name, value in steps[1][1].items():
+        assert steps[3][1][name] == pytest.approx(value, rel=1e-4, abs=1e-6), name
+
+
+def test_microbatch_class_logits_are_joined_real_first():
+    from training.gan import GAN
+
+    parts = [(tf.constant(1.0), tf.constant(2.0), tf.constant([[1.0]]), tf.constant([[2.0]]),
+              tf.constant([[10.0], [20.0]])),
+             (tf.constant(3.0), tf.constant(4.0), tf.constant([[3.0]]), tf.constant([[4.0]]),
+              tf.constant([[30.0], [40.0]]))]
+    d_loss, g_loss, real, fake, classes = GAN._joined(parts)
+    assert (float(d_loss), float(g_loss)) == (4.0, 6.0)
+    assert real.numpy().ravel().tolist() == [1.0, 3.0] and fake.numpy().ravel().tolist() == [2.0, 4.0]
+    assert classes.numpy().ravel().tolist() == [10.0, 30.0, 20.0, 40.0]  # real rows of every part, then fake rows
+    with pytest.raises(InputError, match="--microbatches must be 1..4"):
+        TrainOptions(**TINY, microbatches=5, out="x").validate()
