@@ -2,6 +2,9 @@
 
     python -m bench.space_load [--clients 16] [--calls 3]
 
+The server runs in its own process, as the Space does (with its GIF helper processes), so the clients' Python
+work does not share the server's GIL; both still share this machine's cores.
+
 Prints each call's latency (p50, p95, max, as a client sees it: queueing included) and throughput in calls per
 second, for the Space as shipped and, side by side in the same run: every call asking for its own seeds (so every
 call renders: the Space renders one recipe once and hands the same file to whoever asks for it again), and with
@@ -28,10 +31,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_load(clients: int, calls: int, concurrency: int | None = None, distinct: bool = False) -> dict:
-    """Serve the shipped models on loopback, hammer `/animate`, return latency figures (seconds)."""
-    from gradio_client import Client
+def serve(port: int, concurrency: int | None) -> None:
+    """The Space as shipped, on 127.0.0.1:`port`, until stdin closes (run by run_load in a child process)."""
+    import sys
 
+    from serving import gif_helpers
     from serving.space import SpaceApp, build_demo, load_models, model_sources
     from serving.space.layout import LAUNCH_OPTIONS
 
@@ -41,10 +45,28 @@ def run_load(clients: int, calls: int, concurrency: int | None = None, distinct:
         for fn in demo.fns.values():
             if fn.api_name in ("animate", "compare"):
                 fn.concurrency_limit = concurrency
-    port = _free_port()
+    gif_helpers.start()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH_OPTIONS)
+    print("ready", flush=True)
+    sys.stdin.read()  # the parent closes it when the clients are done
+    demo.close()
+
+
+def run_load(clients: int, calls: int, concurrency: int | None = None, distinct: bool = False) -> dict:
+    """Serve the shipped models on loopback in a child process, hammer `/animate`, return latency figures (s)."""
+    import subprocess
+    import sys
+
+    from gradio_client import Client
+
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "bench.space_load", "--serve", str(port),
+                               *(["--concurrency", str(concurrency)] if concurrency is not None else [])],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     url = f"http://127.0.0.1:{port}/"
     try:
+        if server.stdout.readline().strip() != "ready":  # the child prints it once it listens (or dies)
+            raise SystemExit(f"the Space did not start (exit code {server.wait()})")
         Client(url, verbose=False).predict(api_name="/animate")  # warm: session arenas, first GIF
 
         def one_client(index: int) -> list[float]:
@@ -63,7 +85,11 @@ def run_load(clients: int, calls: int, concurrency: int | None = None, distinct:
             latencies = [t for per_client in pool.map(one_client, range(clients)) for t in per_client]
         wall = time.perf_counter() - started
     finally:
-        demo.close()
+        server.stdin.close()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
     lat = np.asarray(latencies)
     return {"calls": len(lat), "p50_s": float(np.percentile(lat, 50)), "p95_s": float(np.percentile(lat, 95)),
             "max_s": float(lat.max()), "calls_per_s": len(lat) / wall, "wall_s": wall}
@@ -75,7 +101,12 @@ def main(argv: list[str] | None = None) -> list[tuple[str, dict]]:
     p.add_argument("--calls", type=int, default=3, help="default /animate calls per client")
     p.add_argument("--compare-concurrency", type=int, default=1,
                    help="also measure with this many renders at once (0: skip)")
+    p.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)  # internal: the server process
+    p.add_argument("--concurrency", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.serve is not None:
+        serve(args.serve, args.concurrency)
+        return []
     if not (1 <= args.clients <= 64 and 1 <= args.calls <= 20):
         p.error("--clients must be in 1..64 and --calls in 1..20")
     runs = [("as shipped, default calls", run_load(args.clients, args.calls)),

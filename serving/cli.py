@@ -330,7 +330,7 @@ def bounded_int(text: str, name: str, lo: int, hi: int) -> int:
 
 
 def threads_arg(text: str) -> int:
-    """onnxruntime threads: at most the cores this machine has (more only adds contention, or hangs)."""
+    """Generator threads (one onnxruntime session each): at most the cores here (more only adds contention)."""
     return bounded_int(text, "--threads", 1, os.cpu_count() or 1)
 
 

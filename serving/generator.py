@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,6 +30,7 @@ MAX_SOURCE_CHARS = 1024  # a folder path or user/name@revision; longer is neithe
 BUNDLE_FILES = ("config.json", "model.onnx")
 OPTIONAL_FILES = ("README.md", "samples.png")
 T = TypeVar("T")
+_inside = threading.local()  # .lane is True in a thread running a run of Generator.in_parallel
 MIN_SLICE_ROWS = 4  # a call is cut into per-session slices only when each gets at least this many rows
 
 
@@ -165,22 +167,37 @@ class Generator:
     def in_parallel(self, work: Callable[[Generator, T], None], items: Sequence[T]) -> None:
         """Call work(lane, item) for every item: the items are dealt out in contiguous runs, one run per session,
         and the runs go at once, each on a single-session view of this generator (a `lane`) that never splits
-        its own calls. The calling thread takes the first run."""
+        its own calls. The calling thread takes the first run. Returns once every run has ended; the first
+        error (the calling thread's first) is raised then."""
         if not items:
+            return
+        if getattr(_inside, "lane", False):  # called from a run itself: never wait on this pool from its own thread
+            for item in items:
+                work(self._lanes[0], item)
             return
         runs = [list(r) for r in np.array_split(np.arange(len(items)), min(len(items), len(self._lanes)))]
         jobs = [self._pool.submit(self._do_run, self._lanes[i], work, items, run) for i, run in enumerate(runs[1:], 1)] \
             if self._pool else []
+        error: BaseException | None = None
         try:
             self._do_run(self._lanes[0], work, items, runs[0])
-        finally:
-            for job in jobs:
-                job.result()  # every run finishes (or raises) before the caller goes on
+        except BaseException as exc:  # noqa: BLE001 (raised below, once the other runs have ended)
+            error = exc
+        wait(jobs)  # no run may still write into the caller's arrays after this returns
+        for job in jobs:
+            if error is None and job.exception() is not None:
+                error = job.exception()
+        if error is not None:
+            raise error
 
     @staticmethod
     def _do_run(lane: Generator, work: Callable, items: Sequence, run: list[int]) -> None:
-        for i in run:
-            work(lane, items[i])
+        _inside.lane = True
+        try:
+            for i in run:
+                work(lane, items[i])
+        finally:
+            _inside.lane = False
 
     def _run(self, name: str, z: np.ndarray, y: np.ndarray | None, batch_size: int, out: np.ndarray) -> None:
         """Fill `out` with output `name` for checked z (and y), `batch_size` rows per onnxruntime call, the rows

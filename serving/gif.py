@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 GRAY_LEVELS = 64  # grayscale GIFs: palette levels (error <= 2/255, invisible; half the bytes of 256 levels)
 COLOR_MONTAGE_FRAMES = 16  # colour GIFs: the palette comes from up to this many evenly spaced frames
-INTERLACE_FLAG = 0x40  # Pillow writes frames of 16 rows or more interlaced; the blocks here match it
+INTERLACE_FLAG = 0x40  # Pillow interlaces a frame unless a side is under 16 pixels; the blocks here match it
 
 
 @dataclass(frozen=True)
@@ -42,31 +43,31 @@ class Palette:
         quantized = Image.fromarray(montage).quantize(256, method=Image.Quantize.MEDIANCUT)
         return cls(colors=bytes(quantized.getpalette()))
 
-    def indexed(self, frames: np.ndarray) -> list:
-        """One P-mode Pillow image per frame (the indices, with this palette)."""
+    def indexed(self, frames: np.ndarray) -> Iterator:
+        """One P-mode Pillow image per frame (the indices, with this palette), made as it is asked for, so only
+        one frame's indices exist at a time."""
         from PIL import Image
 
         if self.gray_levels:
-            # (v * (levels - 1) + 127) // 255 rounds each 0..255 value to its nearest level, for all frames at once.
             levels = self.gray_levels
-            index = ((frames[..., 0].astype(np.uint16) * (levels - 1) + 127) // 255).astype(np.uint8)
             ramp = [v for i in range(levels) for v in (round(i * 255 / (levels - 1)),) * 3]
-            images = []
-            for plane in index:
-                image = Image.fromarray(plane)  # mode L, then given the palette: no copy, no quantiser
-                image.putpalette(ramp)
-                images.append(image)
-            return images
+            for frame in frames:
+                # (v * (levels - 1) + 127) // 255 rounds each 0..255 value to its nearest level.
+                image = Image.fromarray(((frame[..., 0].astype(np.uint16) * (levels - 1) + 127) // 255).astype(np.uint8))
+                image.putpalette(ramp)  # mode L becomes P with this palette: no quantiser runs
+                yield image
+            return
         reference = Image.new("P", (1, 1))
         reference.putpalette(self.colors)
-        return [Image.fromarray(f).quantize(palette=reference, dither=Image.Dither.NONE) for f in frames]
+        for frame in frames:
+            yield Image.fromarray(frame).quantize(palette=reference, dither=Image.Dither.NONE)
 
 
 def frame_block(indexed) -> bytes:
     """The GIF image block of one P-mode frame that uses the global palette: descriptor, LZW code size,
     data sub-blocks and terminator, exactly as Pillow's `save` writes it."""
     width, height = indexed.size
-    interlace = 1 if height >= 16 else 0
+    interlace = 1 if min(width, height) >= 16 else 0
     data = indexed.tobytes("gif", "P", 8, interlace)  # Pillow's GIF coder: 8-bit codes, sub-blocks included
     flags = INTERLACE_FLAG if interlace else 0
     return b"\x2c" + struct.pack("<4H", 0, 0, width, height) + bytes([flags, 8]) + data + b"\x00"
@@ -77,7 +78,7 @@ def frame_blocks(frames: np.ndarray, palette: Palette) -> list[bytes]:
     return [frame_block(image) for image in palette.indexed(frames)]
 
 
-def _header(first, palette: Palette) -> bytes:
+def _header(first) -> bytes:
     """Logical screen descriptor and global colour table, as Pillow writes them for the first frame."""
     buf = io.BytesIO()
     first.save(buf, format="GIF", optimize=False)
@@ -97,7 +98,7 @@ def write_gif(frames: np.ndarray, fps: int, loop: bool, palette: Palette | None 
     if not len(frames):
         raise ValueError("a GIF needs at least one frame")
     palette = palette or Palette.for_frames(frames)
-    header = _header(palette.indexed(frames[:1])[0], palette)
+    header = _header(next(palette.indexed(frames[:1])))
     blocks = gif_helpers.encode(frames, palette)
     delay = max(1, round(100 / fps))  # centiseconds, as Pillow rounds a duration of 1000/fps ms
     control = b"\x21\xf9\x04" + bytes([1 << 2]) + struct.pack("<H", delay) + b"\x00\x00"  # disposal 1: keep

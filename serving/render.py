@@ -27,7 +27,7 @@ from serving.paths import (
     orbit_weights,
 )
 from serving.recipe import MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_KEYFRAMES, MAX_SIZE, Recipe
-from serving.resize import resize_frames, single_threaded_blas, uses_dense
+from serving.resize import blas_threads, resize_frames, uses_dense
 
 FORMATS = ("gif", "webp", "mp4", "png")
 RESAMPLES = ("lanczos", "nearest")
@@ -154,7 +154,7 @@ def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray
             images = np.stack([tile(images[i], rows, cols) for i in range(stop - start)])
         out[start:stop] = resize_frames(images, height, width, recipe.resample)
 
-    with single_threaded_blas():  # the chunks already keep every core busy (see serving.resize)
+    with blas_threads(len(generator.sessions)):  # the chunks share the cores out (see serving.resize)
         generator.in_parallel(make, [(a, min(n, a + step)) for a in range(0, n, step)])
     return out
 

@@ -24,7 +24,7 @@ WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 
 _blas_lock = threading.Lock()
-_blas_users = 0  # renders inside single_threaded_blas() right now
+_blas_users = 0  # renders inside blas_threads() right now
 _blas_limit = None  # threadpoolctl's limiter while any render is inside
 
 
@@ -39,20 +39,20 @@ def _blas_controller():
 
 
 @contextlib.contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """numpy's BLAS on one thread while frames are resized in parallel chunks.
+def blas_threads(workers: int) -> Iterator[None]:
+    """numpy's BLAS on cores // workers threads while `workers` chunks of frames are resized at once.
 
     OpenBLAS's own threads keep spinning for a while after each product; beside onnxruntime sessions and other
-    chunks on the same cores they only steal time (R1's frames: 77 ms with BLAS threads, 61 ms without). The
-    limit is process-wide, so it is taken by the first render in and given back by the last one out."""
+    chunks on the same cores they only steal time (R1's frames on 2 cores: 77 ms with BLAS threads, 61 ms
+    without). The limit is process-wide, so the first render in sets it and the last one out gives it back."""
     global _blas_users, _blas_limit
     controller = _blas_controller()
-    if controller is None:
+    if controller is None or workers <= 1:
         yield
         return
     with _blas_lock:
         if _blas_users == 0:
-            _blas_limit = controller.limit(limits=1, user_api="blas")
+            _blas_limit = controller.limit(limits=max(1, (os.cpu_count() or 1) // workers), user_api="blas")
         _blas_users += 1
     try:
         yield

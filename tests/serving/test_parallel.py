@@ -3,6 +3,7 @@ helper processes give the same bytes as one thread does."""
 
 import io
 import logging
+import threading
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from serving.render import render
 from tests.conftest import REPO
 
 MNIST = REPO / "exported" / "mnist-cdcgan"
+MATHART = REPO / "exported" / "mathart-params"
 
 
 def _pillow_block(image) -> bytes:
@@ -26,6 +28,18 @@ def _pillow_block(image) -> bytes:
     return data[data.index(b"\x2c", 13 + 3 * 2 ** ((data[10] & 7) + 1)) : -1]
 
 
+def _two_sessions(path) -> Generator:
+    """A generator with two sessions whatever the core count (the same session twice: runs are thread-safe)."""
+    one = Generator.from_pretrained(path, threads=1)
+    return Generator(one.bundle_dir, one.config, [one.session, one.session], one.source)
+
+
+def _frames(shape, seed=0) -> np.ndarray:
+    frames = np.random.default_rng(seed).integers(0, 256, size=shape, dtype=np.uint8)
+    frames[:, : shape[1] // 2] //= 16  # runs as well as noise, so the LZW table grows and resets
+    return frames
+
+
 @pytest.fixture
 def helpers():
     gif_helpers.stop()
@@ -34,11 +48,10 @@ def helpers():
     gif_helpers.stop()
 
 
-@pytest.mark.parametrize("shape", [(3, 40, 48, 1), (2, 8, 12, 1), (3, 33, 20, 3)])
+@pytest.mark.parametrize("shape", [(3, 40, 48, 1), (2, 8, 12, 1), (2, 40, 12, 1), (3, 33, 20, 3)])
 def test_frame_blocks_are_the_blocks_pillow_writes(shape):
-    """Pillow's coder called directly writes what `save` writes, interlaced from 16 rows as Pillow does."""
-    frames = np.random.default_rng(0).integers(0, 256, size=shape, dtype=np.uint8)
-    frames[:, : shape[1] // 2] //= 16  # runs as well as noise, so the LZW table grows and resets
+    """Pillow's coder called directly writes what `save` writes, interlaced unless a side is under 16 pixels."""
+    frames = _frames(shape)
     palette = Palette.for_frames(frames)
     for image, block in zip(palette.indexed(frames), frame_blocks(frames, palette)):
         assert block == frame_block(image) == _pillow_block(image)
@@ -47,7 +60,7 @@ def test_frame_blocks_are_the_blocks_pillow_writes(shape):
 def test_gif_is_the_same_bytes_on_every_core_and_on_one(helpers):
     """A 96-frame walk: 2 sessions and a helper process against 1 session and no helper, byte for byte."""
     recipe = Recipe(seeds=(1, 2, 3, 4), classes=(3, 8, 0, 5), path="cubic", frames=24, size=128)
-    parallel = render(Generator.from_pretrained(MNIST, threads=2), recipe)
+    parallel = render(_two_sessions(MNIST), recipe)
     assert helpers[0].frames_coded > 0  # the helper coded part of the frames
     gif_helpers.stop()
     alone = render(Generator.from_pretrained(MNIST, threads=1), recipe)
@@ -56,36 +69,101 @@ def test_gif_is_the_same_bytes_on_every_core_and_on_one(helpers):
     assert gif.n_frames == 96 and gif.size == (128, 128)
 
 
-def test_generator_slices_match_one_session():
+@pytest.mark.parametrize("bundle, rows", [(MNIST, 37), (MATHART, 9)])
+def test_generator_slices_match_one_session(bundle, rows):
+    one = Generator.from_pretrained(bundle, threads=1)
+    two = _two_sessions(bundle)
     rng = np.random.default_rng(1)
-    z = rng.standard_normal((37, 64)).astype(np.float32)
-    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 37)]
-    one = Generator.from_pretrained(MNIST, threads=1)
-    two = Generator.from_pretrained(MNIST, threads=2)
-    assert len(two.sessions) == 2
-    np.testing.assert_array_equal(one(z, y, batch_size=8, output="float"), two(z, y, batch_size=8, output="float"))
+    z = rng.standard_normal((rows, one.latent_dim)).astype(np.float32)
+    y = np.eye(one.num_classes, dtype=np.float32)[rng.integers(0, one.num_classes, rows)]
+    np.testing.assert_array_equal(one(z, y, batch_size=4, output="float"), two(z, y, batch_size=4, output="float"))
 
 
-def test_a_failed_helper_is_dropped_and_its_frames_coded_here(helpers, caplog):
-    frames = np.random.default_rng(2).integers(0, 256, size=(12, 24, 24, 1), dtype=np.uint8)
+def test_in_parallel_raises_only_after_every_run_ended():
+    gen = _two_sessions(MNIST)
+    finished = []
+
+    def work(lane, item):
+        if item == 0:
+            raise ValueError("first run fails")
+        threading.Event().wait(0.2)
+        finished.append(item)
+
+    with pytest.raises(ValueError, match="first run fails"):
+        gen.in_parallel(work, [0, 1])
+    assert finished == [1]  # the other run had ended before the error reached the caller
+
+
+def test_colour_frames_and_a_growing_and_shrinking_part_through_a_helper(helpers, monkeypatch):
+    monkeypatch.setattr(gif_helpers, "KEEP_SHARED_BYTES", 50_000)
+    for shape in [(8, 20, 24, 3), (12, 64, 80, 3), (8, 16, 16, 1)]:  # grows past the kept size, then shrinks
+        frames = _frames(shape, seed=shape[1])
+        palette = Palette.for_frames(frames)
+        coded = helpers[0].frames_coded
+        assert gif_helpers.encode(frames, palette) == frame_blocks(frames, palette)
+        assert helpers[0].frames_coded == coded + shape[0] // 2
+
+
+def test_the_pipe_carries_the_frames_without_shared_memory(monkeypatch):
+    gif_helpers.stop()
+    monkeypatch.delattr(gif_helpers.os, "memfd_create")
+    try:
+        assert gif_helpers.start(1) == 1 and gif_helpers._helpers[0].fd == -1
+        frames = _frames((10, 32, 32, 1))
+        palette = Palette.for_frames(frames)
+        assert gif_helpers.encode(frames, palette) == frame_blocks(frames, palette)
+        assert gif_helpers._helpers[0].frames_coded == 5
+    finally:
+        gif_helpers.stop()
+
+
+@pytest.mark.parametrize("when", ["before it is sent a part", "after it is sent a part"])
+def test_a_failed_helper_is_dropped_and_its_frames_coded_here(helpers, caplog, monkeypatch, when):
+    frames = _frames((12, 24, 24, 1), seed=2)
     expected = write_gif(frames, 10, True)  # with the helper
     assert helpers[0].frames_coded == 6
-    helpers[0].proc.kill()
-    helpers[0].proc.wait()
+    helper = helpers[0]
+    if when == "before it is sent a part":
+        helper.proc.kill()
+        helper.proc.wait()
+    else:
+        send = helper.send
+        monkeypatch.setattr(helper, "send", lambda *a: (send(*a), helper.proc.kill()))
     with caplog.at_level(logging.WARNING, logger="serving.gif_helpers"):
         assert write_gif(frames, 10, True) == expected
     assert gif_helpers._helpers == [] and "GIF helper process failed" in caplog.text
 
 
-def test_a_helper_answers_a_bad_message_with_an_error_and_goes_on():
-    """Garbage on the pipe is an error message back (the parent then codes those frames), never code run."""
+def test_concurrent_renders_with_a_helper_get_their_own_frames(helpers):
+    gen = _two_sessions(MNIST)
+    recipes = [Recipe(seeds=(s, s + 1), frames=16, size=64) for s in range(1, 7)]
+    expected = [render(gen, r) for r in recipes]
+    got = [None] * len(recipes)
+
+    def one(i):
+        got[i] = render(gen, recipes[i])
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(recipes))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert got == expected and helpers[0].frames_coded > 0
+
+
+def test_a_helper_answers_a_bad_message_with_an_error_and_stops():
+    """Garbage on the pipe is an error message back (the parent then codes those frames), never code run; the
+    helper then exits, since its pipe may be out of step."""
     frames = np.zeros((2, 16, 16, 1), dtype=np.uint8)
-    good = b'{"shape": [2, 16, 16, 1], "gray_levels": 64, "colors": ""}\n' + frames.tobytes()
-    stdin = io.BytesIO(b'{"shape": "cos(0)"}\n' + b"not json\n" + good)
-    stdout = io.BytesIO()
-    gif_helpers.serve(-1, stdin, stdout)
-    stdout.seek(0)
-    for _ in range(2):
+    good = b'{"id": 7, "shape": [2, 16, 16, 1], "gray_levels": 64, "colors": ""}\n' + frames.tobytes()
+    for first in (b'{"id": 3, "shape": "cos(0)"}\n', b"not json\n"):
+        stdout = io.BytesIO()
+        gif_helpers.serve(-1, io.BytesIO(first + good), stdout)
+        stdout.seek(0)
         with pytest.raises(RuntimeError):
-            gif_helpers._read_blocks(stdout)
-    assert gif_helpers._read_blocks(stdout) == frame_blocks(frames, Palette(gray_levels=64))
+            gif_helpers._read_answer(stdout)
+        assert stdout.read() == b""  # nothing more: it stopped
+    stdout = io.BytesIO()
+    gif_helpers.serve(-1, io.BytesIO(good), stdout)
+    stdout.seek(0)
+    assert gif_helpers._read_answer(stdout) == (7, frame_blocks(frames, Palette(gray_levels=64)))
