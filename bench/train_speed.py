@@ -68,9 +68,9 @@ VARIANTS = (
     ("+ DiffAugment", dict(ema=0.999, augment=True)),
     ("+ conditional (projection D)", dict(ema=0.999, conditional=True)),
     ("MNIST recipe: hinge, SN, DiffAugment, EMA", SHIPPED),
-    ("MNIST recipe as shipped (alternating, class head)",
+    ("MNIST recipe (alternating, class head)",
      dict(SHIPPED, updates="alternating", class_weight=0.03, class_loss="hinge")),
-    ("MNIST recipe as shipped, 1 microbatch",
+    ("MNIST recipe (alternating, class head), 1 microbatch",
      dict(SHIPPED, updates="alternating", class_weight=0.03, class_loss="hinge", microbatches=1)),
 )
 QUICK = ("ganimate + EMA (the defaults)", "ganimate defaults, 1 microbatch (TensorFlow's threads)")
