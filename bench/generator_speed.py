@@ -63,7 +63,7 @@ def _images_per_s(fn, batch: int, min_s: float = 1.0) -> float:
     return count / (time.perf_counter() - started)
 
 
-def measure(bundle: Path) -> list[dict]:
+def measure(bundle: Path, peak: float) -> list[dict]:
     import tensorflow as tf
 
     from serving import Generator
@@ -75,7 +75,6 @@ def measure(bundle: Path) -> list[dict]:
     width = cfg.extra.get("training", {}).get("width") or {28: 32, 32: 32, 64: 16}[cfg.image_size[0]]
     keras_g = build_generator(cfg.latent_dim, cfg.image_size[0], cfg.channels, cfg.num_classes, width)
     flops = model_flops(keras_g)
-    peak = matmul_gflops()
     compiled = tf.function(lambda inputs: keras_g(inputs, training=False), reduce_retracing=True)
     # The same architecture exported with and without the sub-pixel pass (training/onnx_subpixel.py), side by side.
     import onnxruntime as ort
@@ -164,7 +163,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     bundles = [Path(b) for b in args.bundle] if args.bundle else sorted(
         p.parent for p in (ROOT / "exported").glob("*/config.json")
         if "params" not in json.loads(p.read_text()).get("outputs", ["images"]))
-    rows = [r for b in bundles for r in measure(b)]
+    # The peak first, before TensorFlow's thread pools exist: their spinning threads halve a GEMM measured after.
+    peak = matmul_gflops()
+    rows = [r for b in bundles for r in measure(b, peak)]
     print(table(rows))
     for b in bundles:
         shares = op_profile(b)

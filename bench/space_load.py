@@ -3,7 +3,10 @@
     python -m bench.space_load [--clients 16] [--calls 3]
 
 The server runs in its own process, as the Space does (with its GIF helper processes), so the clients' Python
-work does not share the server's GIL; both still share this machine's cores.
+work does not share the server's GIL; both still share this machine's cores. Two kinds of client: `gradio_client`
+(what the README shows; it spends about 140 ms of CPU per call here, so on 2 shared cores the clients, not the
+server, set the pace) and plain HTTP on the Space's REST API (`/gradio_api/call/animate`, then the file; about
+8 ms of CPU per call), which is how the server itself holds up under load.
 
 Prints each call's latency (p50, p95, max, as a client sees it: queueing included) and throughput in calls per
 second, for the Space as shipped and, side by side in the same run: every call asking for its own seeds (so every
@@ -52,11 +55,35 @@ def serve(port: int, concurrency: int | None) -> None:
     demo.close()
 
 
-def run_load(clients: int, calls: int, concurrency: int | None = None, distinct: bool = False) -> dict:
-    """Serve the shipped models on loopback in a child process, hammer `/animate`, return latency figures (s)."""
+def _http_call(http, url: str, data: list) -> int:
+    """One /animate call on the REST API: queue it, read its event stream, fetch the file; the file's size."""
+    import json
+
+    answer = http.post(url + "gradio_api/call/animate", json={"data": data})
+    answer.raise_for_status()
+    event, result = None, None
+    with http.stream("GET", url + f"gradio_api/call/animate/{answer.json()['event_id']}") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                result = json.loads(line[5:])
+                break
+    if event != "complete":
+        raise SystemExit(f"/animate answered {event}: {result}")
+    got = http.get(result[0]["url"])
+    got.raise_for_status()
+    return len(got.content)
+
+
+def run_load(clients: int, calls: int, concurrency: int | None = None, distinct: bool = False,
+             kind: str = "gradio_client") -> dict:
+    """Serve the shipped models on loopback in a child process, hammer `/animate` with `kind` clients
+    ("gradio_client" or "http"), return latency figures (s)."""
     import subprocess
     import sys
 
+    import httpx
     from gradio_client import Client
 
     port = _free_port()
@@ -67,16 +94,29 @@ def run_load(clients: int, calls: int, concurrency: int | None = None, distinct:
     try:
         if server.stdout.readline().strip() != "ready":  # the child prints it once it listens (or dies)
             raise SystemExit(f"the Space did not start (exit code {server.wait()})")
-        Client(url, verbose=False).predict(api_name="/animate")  # warm: session arenas, first GIF
+        warm = Client(url, verbose=False)
+        warm.predict(api_name="/animate")  # warm: session arenas, first GIF
+        form = [p["parameter_default"] for p in
+                warm.view_api(return_format="dict", print_info=False)["named_endpoints"]["/animate"]["parameters"]]
+
+        def seeds_for(index: int, k: int) -> str:
+            # distinct: seeds no other call asks for (four, as the default has), so no render is shared
+            return ",".join(str(1000 + 4 * (index * calls + k) + i) for i in range(4))
 
         def one_client(index: int) -> list[float]:
-            client = Client(url, verbose=False)
             out = []
+            if kind == "http":
+                with httpx.Client(timeout=120) as http:
+                    for k in range(calls):
+                        data = [form[0], seeds_for(index, k), *form[2:]] if distinct else []  # []: the form's defaults
+                        started = time.perf_counter()
+                        _http_call(http, url, data)
+                        out.append(time.perf_counter() - started)
+                return out
+            client = Client(url, verbose=False)
             for k in range(calls):
-                # distinct: seeds no other call asks for (four, as the default has), so no render is shared
-                seeds = ",".join(str(1000 + 4 * (index * calls + k) + i) for i in range(4))
                 started = time.perf_counter()
-                client.predict(**({"seeds": seeds} if distinct else {}), api_name="/animate")
+                client.predict(**({"seeds": seeds_for(index, k)} if distinct else {}), api_name="/animate")
                 out.append(time.perf_counter() - started)
             return out
 
@@ -95,7 +135,7 @@ def run_load(clients: int, calls: int, concurrency: int | None = None, distinct:
             "max_s": float(lat.max()), "calls_per_s": len(lat) / wall, "wall_s": wall}
 
 
-def main(argv: list[str] | None = None) -> list[tuple[str, dict]]:
+def main(argv: list[str] | None = None) -> list[tuple[tuple[str, str], dict]]:
     p = argparse.ArgumentParser(prog="python -m bench.space_load", description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--calls", type=int, default=3, help="default /animate calls per client")
@@ -109,15 +149,18 @@ def main(argv: list[str] | None = None) -> list[tuple[str, dict]]:
         return []
     if not (1 <= args.clients <= 64 and 1 <= args.calls <= 20):
         p.error("--clients must be in 1..64 and --calls in 1..20")
-    runs = [("as shipped, default calls", run_load(args.clients, args.calls)),
-            ("as shipped, every call its own seeds", run_load(args.clients, args.calls, distinct=True))]
+    runs = []
+    for kind in ("http", "gradio_client"):
+        runs += [((kind, "as shipped, default calls"), run_load(args.clients, args.calls, kind=kind)),
+                 ((kind, "as shipped, every call its own seeds"),
+                  run_load(args.clients, args.calls, distinct=True, kind=kind))]
     if args.compare_concurrency:
-        runs.append((f"{args.compare_concurrency} render at a time, own seeds",
-                     run_load(args.clients, args.calls, args.compare_concurrency, distinct=True)))
+        runs.append((("http", f"{args.compare_concurrency} render at a time, own seeds"),
+                     run_load(args.clients, args.calls, args.compare_concurrency, distinct=True, kind="http")))
     print(f"{args.clients} clients x {args.calls} /animate calls (R1-sized: 96 frames, 256 px GIF), loopback")
-    print("| server | calls | p50 s | p95 s | max s | calls/s |\n|---|---|---|---|---|---|")
-    for label, r in runs:
-        print(f"| {label} | {r['calls']} | {r['p50_s']:.2f} | {r['p95_s']:.2f} | {r['max_s']:.2f} | "
+    print("| clients | server | calls | p50 s | p95 s | max s | calls/s |\n|---|---|---|---|---|---|---|")
+    for (kind, label), r in runs:
+        print(f"| {kind} | {label} | {r['calls']} | {r['p50_s']:.2f} | {r['p95_s']:.2f} | {r['max_s']:.2f} | "
               f"{r['calls_per_s']:.1f} |")
     return runs
 

@@ -81,23 +81,20 @@ def open_gallery(db: str, max_rows: int = GALLERY_MAX_ROWS, max_mb: int = GALLER
 
 def start(sources: list[str], gallery_db: str = ""):
     """The demo over `sources`, built as fast as a cold process allows: the bundles load (and verify) on a second
-    thread while Gradio imports on this one, since onnxruntime builds its sessions outside the GIL. The GIF
-    helper processes (serving.gif_helpers) start there too, once the bundles are in."""
+    thread while Gradio imports on this one, since onnxruntime builds its sessions outside the GIL. The GIF helper
+    processes (serving.gif_helpers) start once the demo is built, so their own start-up does not slow Gradio's."""
     from concurrent.futures import ThreadPoolExecutor
 
     from serving import gif_helpers
 
-    def load() -> dict[str, Generator]:
-        models = load_models(sources)
-        gif_helpers.start()
-        return models
-
     with ThreadPoolExecutor(1, thread_name_prefix="ganimate-load") as pool:
-        loading = pool.submit(load)
+        loading = pool.submit(load_models, sources)
         from serving.space.layout import build_demo  # imports Gradio: about 3 s on a 2-core machine
 
         models = loading.result()
-    return build_demo(models, open_gallery(gallery_db))
+    demo = build_demo(models, open_gallery(gallery_db))
+    gif_helpers.start()
+    return demo
 
 
 def main(space_dir: Path, exported: Path | None = None) -> None:
