@@ -138,8 +138,9 @@ def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray
     height, width = recipe.output_shape()
     out = np.empty((n, height, width, cfg.channels), dtype=np.uint8)
     image_bytes = cfg.image_size[0] * cfg.image_size[1] * cfg.channels * 4
-    step = max(1, CHUNK_BYTES // (image_bytes * cells))  # frames per chunk
-    step = min(step, -(-n // len(generator.sessions)))  # at least one chunk per session: they run at once
+    lanes = len(generator.sessions)  # chunks in flight at once: together they hold at most CHUNK_BYTES of floats
+    step = max(1, CHUNK_BYTES // (image_bytes * cells * lanes))  # frames per chunk
+    step = min(step, -(-n // lanes))  # at least one chunk per lane when the walk is short
     # Small frames are resized from the generator's floats by matrix products (quantised once, at the end).
     tiled = (cfg.image_size[0] * rows, cfg.image_size[1] * cols)
     output = "float" if uses_dense(*tiled, height, width, recipe.resample) else "uint8"
