@@ -82,7 +82,7 @@ def measure(bundle: Path, peak: float) -> list[dict]:
     from training.export import convert
 
     # "onnxruntime" is the bundle in a plain session with onnxruntime's default options, as a user's program
-    # would load it; the Generator runs slices of the batch on one single-threaded session per core.
+    # would load it; the Generator runs slices of the batch through its session, single-threaded, one per core.
     plain = ort.InferenceSession(str(bundle / "model.onnx"), providers=["CPUExecutionProvider"])
     variants = {}
     for label, subpixel in (("onnxruntime, ConvTranspose (pass off)", False),
@@ -97,7 +97,7 @@ def measure(bundle: Path, peak: float) -> list[dict]:
         feed = {"z": z, **({"y": y} if y is not None else {})}
         runs = {
             "onnxruntime": lambda feed=feed: plain.run(["images"], feed),
-            "ganimate Generator (one 1-thread session per core)":
+            "ganimate Generator (a slice per core, single-threaded runs)":
                 lambda z=z, y=y, batch=batch: gen(z, y, batch_size=batch, output="float"),
             **{label: (lambda feed=feed, s=s: s.run(["images"], feed)) for label, s in variants.items()},
             "keras eager": lambda inputs=inputs: keras_g(inputs, training=False).numpy(),

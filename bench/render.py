@@ -2,7 +2,7 @@
 
 The naive reference is how the keras-io conditional GAN example makes its animation: the same latents, but
 the model is called once per frame, frames are resized one by one and written with `imageio.mimsave`.
-Ours is `serving.render`: all frames in large batches on one session per core, one global palette, GIF frames
+Ours is `serving.render`: all frames in large batches, a slice per core, one global palette, GIF frames
 coded here and in helper processes (as the Space runs it; the "no helper process" column is a one-off program).
 
     python -m bench.render [--repeats 7]

@@ -242,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--bundle", required=True, help="bundle folder, or Hub repo id user/name[@revision]")
     common.add_argument("--threads", type=threads_arg, default=None,
-                        help=f"generator threads (one onnxruntime session each), 1..{os.cpu_count() or 1} (default: up to 4)")
+                        help=f"generator threads (a slice of each big call each), 1..{os.cpu_count() or 1} (default: up to 4)")
     common.add_argument("--force-download", action="store_true",
                         help="Hub bundles: fetch again even if cached (the fix for a damaged cached file)")
     common.add_argument("--force", action="store_true",
@@ -330,7 +330,7 @@ def bounded_int(text: str, name: str, lo: int, hi: int) -> int:
 
 
 def threads_arg(text: str) -> int:
-    """Generator threads (one onnxruntime session each): at most the cores here (more only adds contention)."""
+    """Generator threads (a slice of each big call each): at most the cores here (more only adds contention)."""
     return bounded_int(text, "--threads", 1, os.cpu_count() or 1)
 
 

@@ -30,7 +30,7 @@ MAX_SOURCE_CHARS = 1024  # a folder path or user/name@revision; longer is neithe
 BUNDLE_FILES = ("config.json", "model.onnx")
 OPTIONAL_FILES = ("README.md", "samples.png")
 T = TypeVar("T")
-_inside = threading.local()  # .lane is True in a thread running a run of Generator.in_parallel
+_inside = threading.local()  # .run is True in a thread running a run of Generator.in_parallel
 MIN_SLICE_ROWS = 4  # a call is cut into per-session slices only when each gets at least this many rows
 
 
@@ -86,28 +86,26 @@ def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = No
 class Generator:
     """A loaded, verified bundle. Call it with z [n, latent_dim] (and y [n, num_classes]) to get images."""
 
-    def __init__(self, bundle_dir: Path, config: GeneratorConfig, sessions: list, source: str) -> None:
+    def __init__(self, bundle_dir: Path, config: GeneratorConfig, session, source: str, threads: int = 1) -> None:
         self.bundle_dir = bundle_dir
         self.config = config
-        # One single-threaded onnxruntime session per thread (`sessions` may hold the same session several times):
-        # a big call is cut into one slice of rows per entry and the slices run at once (onnxruntime releases the
-        # GIL). On 2 cores, R1's 96 digits take 36 ms this way against 62 ms through one session with 2 intra-op
-        # threads (44 ms even with its threads spinning): the intra-op pool synchronises after every small
-        # convolution, the slices never do.
-        self.sessions = sessions
-        self.session = sessions[0]
+        # One onnxruntime session, run single-threaded from `threads` threads at once (its Run is thread-safe and
+        # releases the GIL): a big call is cut into one slice of rows per thread. On 2 cores, R1's 96 digits take
+        # 36 ms this way against 62 ms through one session with 2 intra-op threads (44 ms even with its threads
+        # spinning): the intra-op pool synchronises after every small convolution, the slices never do.
+        self.session = session
+        self.threads = threads
         self.source = source
-        self._pool = ThreadPoolExecutor(len(sessions) - 1, thread_name_prefix="generator") if len(sessions) > 1 else None
-        self._lanes = [self] if len(sessions) == 1 else [Generator(bundle_dir, config, [s], source) for s in sessions]
+        self._pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="generator") if threads > 1 else None
 
     @classmethod
     def from_pretrained(
         cls, path_or_repo_id: str | os.PathLike, revision: str | None = None, threads: int | None = None,
         force_download: bool = False,
     ) -> Generator:
-        """Load and verify a bundle folder or Hub repo; `threads` is how many slices of a big call run at once, one
-        single-threaded onnxruntime session each (default <= 4, at most the cores here); `force_download` fetches
-        a Hub bundle again even when it is cached."""
+        """Load and verify a bundle folder or Hub repo; `threads` is how many slices of a big call run at once, each
+        running the session single-threaded (default <= 4, at most the cores here); `force_download` fetches a
+        Hub bundle again even when it is cached."""
         threads = check_threads(threads)
         bundle, from_hub = resolve_bundle(path_or_repo_id, revision, force_download)
         try:
@@ -118,12 +116,11 @@ class Generator:
             # A Hub bundle comes from the local cache: a damaged or tampered cached file stays until fetched again.
             raise BundleError(f"{exc}; this is a cached download: fetch it again with --force-download "
                               f"(force_download=True) or delete {bundle.resolve()}") from None
-        # The session is built from the bytes that were hashed and checked, never by reopening the path. Each
-        # thread runs it single-threaded, all on the one session (onnxruntime's Run is thread-safe): as fast as a
-        # session per thread here (R1's frames 44-46 ms either way), with one model in memory and a faster start.
+        # The session is built from the bytes that were hashed and checked, never by reopening the path. One
+        # session for every thread: as fast as a session per thread here (R1's frames 44-46 ms either way), with
+        # one model in memory and a faster start.
         session = _make_session(bundle / "model.onnx", model_bytes)
-        sessions = [session] * threads
-        return cls(bundle, config, sessions, str(path_or_repo_id))
+        return cls(bundle, config, session, str(path_or_repo_id), threads)
 
     def params(self, z: np.ndarray, y: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
         """The parameter vectors [n, P] a renderer model draws for z (and y), in the ranges of
@@ -168,23 +165,22 @@ class Generator:
             raise InputError("this model is not conditional; it takes no y")
         return z, y
 
-    def in_parallel(self, work: Callable[[Generator, T], None], items: Sequence[T]) -> None:
-        """Call work(lane, item) for every item: the items are dealt out in contiguous runs, one run per session,
-        and the runs go at once, each on a single-session view of this generator (a `lane`) that never splits
-        its own calls. The calling thread takes the first run. Returns once every run has ended; the first
-        error (the calling thread's first) is raised then."""
+    def in_parallel(self, work: Callable[[T], None], items: Sequence[T]) -> None:
+        """Call work(item) for every item: the items are dealt out in contiguous runs, one run per thread, and the
+        runs go at once. The calling thread takes the first run. Calls to this generator made inside a run are
+        not split again. Returns once every run has ended; the first error (the calling thread's first) is
+        raised then."""
         if not items:
             return
-        if getattr(_inside, "lane", False):  # called from a run itself: never wait on this pool from its own thread
+        if _in_run():  # called from a run itself: never wait on this pool from its own thread
             for item in items:
-                work(self._lanes[0], item)
+                work(item)
             return
-        runs = [list(r) for r in np.array_split(np.arange(len(items)), min(len(items), len(self._lanes)))]
-        jobs = [self._pool.submit(self._do_run, self._lanes[i], work, items, run) for i, run in enumerate(runs[1:], 1)] \
-            if self._pool else []
+        runs = [list(r) for r in np.array_split(np.arange(len(items)), min(len(items), self.threads))]
+        jobs = [self._pool.submit(_do_run, work, items, run) for run in runs[1:]] if self._pool else []
         error: BaseException | None = None
         try:
-            self._do_run(self._lanes[0], work, items, runs[0])
+            _do_run(work, items, runs[0])
         except BaseException as exc:  # noqa: BLE001 (raised below, once the other runs have ended)
             error = exc
         wait(jobs)  # no run may still write into the caller's arrays after this returns
@@ -194,15 +190,6 @@ class Generator:
         if error is not None:
             raise error
 
-    @staticmethod
-    def _do_run(lane: Generator, work: Callable, items: Sequence, run: list[int]) -> None:
-        _inside.lane = True
-        try:
-            for i in run:
-                work(lane, items[i])
-        finally:
-            _inside.lane = False
-
     def _run(self, name: str, z: np.ndarray, y: np.ndarray | None, batch_size: int, out: np.ndarray) -> None:
         """Fill `out` with output `name` for checked z (and y), `batch_size` rows per onnxruntime call, the rows
         cut into one contiguous slice per session, all slices at once."""
@@ -211,13 +198,13 @@ class Generator:
         # Rows are independent, so the result is the same in any order and any cut.
         order = np.argsort(np.argmax(y, axis=1), kind="stable") if y is not None and "params" in self.config.outputs \
             else np.arange(len(z))
-        parts = len(self.sessions) if len(z) >= MIN_SLICE_ROWS * len(self.sessions) else 1
+        parts = self.threads if len(z) >= MIN_SLICE_ROWS * self.threads and not _in_run() else 1
         slices = [s for s in np.array_split(order, parts) if len(s)]
-        self.in_parallel(lambda lane, rows: lane._run_slice(name, z, y, rows, batch_size, out), slices)
+        self.in_parallel(lambda rows: self._run_slice(name, z, y, rows, batch_size, out), slices)
 
     def _run_slice(self, name: str, z: np.ndarray, y: np.ndarray | None, order: np.ndarray, batch_size: int,
                    out: np.ndarray) -> None:
-        """`out[order]` from this generator's first session, `batch_size` rows per call, in this thread."""
+        """`out[order]`, `batch_size` rows per onnxruntime call, in this thread."""
         session = self.session
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
@@ -238,6 +225,20 @@ class Generator:
         from serving.grid import to_uint8
 
         return to_uint8(out)
+
+
+def _in_run() -> bool:
+    return getattr(_inside, "run", False)
+
+
+def _do_run(work: Callable, items: Sequence, run: list[int]) -> None:
+    """One run of Generator.in_parallel, in this thread."""
+    _inside.run = True
+    try:
+        for i in run:
+            work(items[i])
+    finally:
+        _inside.run = False
 
 
 def _verified(bundle: Path) -> tuple[GeneratorConfig, bytes]:
@@ -269,8 +270,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def check_threads(threads: int | None) -> int:
-    """Slices of rows run at once, one single-threaded session each: default up to 4, never more than the cores
-    here (more only contends)."""
+    """Threads a big call is cut over, each running the session single-threaded: default up to 4, never more
+    than the cores here (more only contends)."""
     cores = os.cpu_count() or 1
     if threads is None:
         return min(4, cores)

@@ -138,24 +138,24 @@ def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray
     height, width = recipe.output_shape()
     out = np.empty((n, height, width, cfg.channels), dtype=np.uint8)
     image_bytes = cfg.image_size[0] * cfg.image_size[1] * cfg.channels * 4
-    lanes = len(generator.sessions)  # chunks in flight at once: together they hold at most CHUNK_BYTES of floats
-    step = max(1, CHUNK_BYTES // (image_bytes * cells * lanes))  # frames per chunk
-    step = min(step, -(-n // lanes))  # at least one chunk per lane when the walk is short
+    threads = generator.threads  # chunks in flight at once: together they hold at most CHUNK_BYTES of floats
+    step = max(1, CHUNK_BYTES // (image_bytes * cells * threads))  # frames per chunk
+    step = min(step, -(-n // threads))  # at least one chunk per thread when the walk is short
     # Small frames are resized from the generator's floats by matrix products (quantised once, at the end).
     tiled = (cfg.image_size[0] * rows, cfg.image_size[1] * cols)
     output = "float" if uses_dense(*tiled, height, width, recipe.resample) else "uint8"
 
-    def make(lane, span: tuple[int, int]) -> None:
-        """Frames [start, stop): generated on this lane's session, tiled and resized, in this thread."""
+    def make(span: tuple[int, int]) -> None:
+        """Frames [start, stop): generated, tiled and resized, in this thread."""
         start, stop = span
         rows_of = slice(start * cells, stop * cells)
-        images = lane(z[rows_of], None if y is None else y[rows_of], batch_size=generator.batch_hint, output=output)
+        images = generator(z[rows_of], None if y is None else y[rows_of], batch_size=generator.batch_hint, output=output)
         if cells > 1:
             images = images.reshape(stop - start, cells, *images.shape[1:])
             images = np.stack([tile(images[i], rows, cols) for i in range(stop - start)])
         out[start:stop] = resize_frames(images, height, width, recipe.resample)
 
-    with blas_threads(len(generator.sessions)):  # the chunks share the cores out (see serving.resize)
+    with blas_threads(threads):  # the chunks share the cores out (see serving.resize)
         generator.in_parallel(make, [(a, min(n, a + step)) for a in range(0, n, step)])
     return out
 

@@ -28,10 +28,10 @@ def _pillow_block(image) -> bytes:
     return data[data.index(b"\x2c", 13 + 3 * 2 ** ((data[10] & 7) + 1)) : -1]
 
 
-def _two_sessions(path) -> Generator:
-    """A generator with two sessions whatever the core count (the same session twice: runs are thread-safe)."""
+def _two_threads(path) -> Generator:
+    """A generator on two threads whatever the core count."""
     one = Generator.from_pretrained(path, threads=1)
-    return Generator(one.bundle_dir, one.config, [one.session, one.session], one.source)
+    return Generator(one.bundle_dir, one.config, one.session, one.source, threads=2)
 
 
 def _frames(shape, seed=0) -> np.ndarray:
@@ -58,9 +58,9 @@ def test_frame_blocks_are_the_blocks_pillow_writes(shape):
 
 
 def test_gif_is_the_same_bytes_on_every_core_and_on_one(helpers):
-    """A 96-frame walk: 2 sessions and a helper process against 1 session and no helper, byte for byte."""
+    """A 96-frame walk: 2 threads and a helper process against 1 thread and no helper, byte for byte."""
     recipe = Recipe(seeds=(1, 2, 3, 4), classes=(3, 8, 0, 5), path="cubic", frames=24, size=128)
-    parallel = render(_two_sessions(MNIST), recipe)
+    parallel = render(_two_threads(MNIST), recipe)
     assert helpers[0].frames_coded > 0  # the helper coded part of the frames
     gif_helpers.stop()
     alone = render(Generator.from_pretrained(MNIST, threads=1), recipe)
@@ -72,7 +72,7 @@ def test_gif_is_the_same_bytes_on_every_core_and_on_one(helpers):
 @pytest.mark.parametrize("bundle, rows", [(MNIST, 37), (MATHART, 9)])
 def test_generator_slices_match_one_session(bundle, rows):
     one = Generator.from_pretrained(bundle, threads=1)
-    two = _two_sessions(bundle)
+    two = _two_threads(bundle)
     rng = np.random.default_rng(1)
     z = rng.standard_normal((rows, one.latent_dim)).astype(np.float32)
     y = np.eye(one.num_classes, dtype=np.float32)[rng.integers(0, one.num_classes, rows)]
@@ -80,10 +80,10 @@ def test_generator_slices_match_one_session(bundle, rows):
 
 
 def test_in_parallel_raises_only_after_every_run_ended():
-    gen = _two_sessions(MNIST)
+    gen = _two_threads(MNIST)
     finished = []
 
-    def work(lane, item):
+    def work(item):
         if item == 0:
             raise ValueError("first run fails")
         threading.Event().wait(0.2)
@@ -135,7 +135,7 @@ def test_a_failed_helper_is_dropped_and_its_frames_coded_here(helpers, caplog, m
 
 
 def test_concurrent_renders_with_a_helper_get_their_own_frames(helpers):
-    gen = _two_sessions(MNIST)
+    gen = _two_threads(MNIST)
     recipes = [Recipe(seeds=(s, s + 1), frames=16, size=64) for s in range(1, 7)]
     expected = [render(gen, r) for r in recipes]
     got = [None] * len(recipes)
