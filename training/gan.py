@@ -164,14 +164,19 @@ class GAN(keras.Model):
             d_loss += self.gp_weight * self._gradient_penalty(real, fake, y)
         return d_loss, g_loss, real_logits, fake_logits, class_logits
 
-    def _spans(self, batch):
-        """[lo, hi) bounds of the step's microbatches: `microbatches` contiguous parts of the batch.
+    def _parts(self, batch, y):
+        """(lo, hi, rows, share of the batch, y rows or None) for each of the step's `microbatches` contiguous parts.
 
         Their gradients are summed, each weighted by its share of the batch, so a step takes the whole batch's
         gradient (batch-norm statistics in G come from each part). The parts are independent subgraphs of the
         traced step, which TensorFlow runs at once on the inter-op threads: on a 2-core CPU that beats splitting
         every small convolution over both cores (see training.tf_setup.configure_threads)."""
-        return [(i * batch // self.microbatches, (i + 1) * batch // self.microbatches) for i in range(self.microbatches)]
+        parts = []
+        for i in range(self.microbatches):
+            lo, hi = i * batch // self.microbatches, (i + 1) * batch // self.microbatches
+            share = tf.cast(hi - lo, tf.float32) / tf.cast(batch, tf.float32)
+            parts.append((lo, hi, hi - lo, share, None if y is None else y[lo:hi]))
+        return parts
 
     @staticmethod
     def _add(total, grads):
@@ -197,13 +202,9 @@ class GAN(keras.Model):
         d_grads = g_grads = None
         parts = []
         z_all = self._noise(batch)  # the whole batch's noise, sliced: microbatches see what one piece would
-        for lo, hi in self._spans(batch):
-            n = hi - lo
-            share = tf.cast(n, tf.float32) / tf.cast(batch, tf.float32)
-            part_y = None if y is None else y[lo:hi]
-            z = z_all[lo:hi]
+        for lo, hi, n, share, part_y in self._parts(batch, y):
             with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-                fake = self.generator(self._inputs(z, part_y), training=True)
+                fake = self.generator(self._inputs(z_all[lo:hi], part_y), training=True)
                 d_loss, g_loss, real_logits, fake_logits, class_logits = self._step_losses(real[lo:hi], fake, part_y, n)
                 d_scaled, g_scaled = d_loss * share / replicas, g_loss * share / replicas
             d_grads = self._add(d_grads, d_tape.gradient(d_scaled, d_vars))
@@ -217,13 +218,10 @@ class GAN(keras.Model):
         """D's update first, then G's with fresh noise against the updated D (the classic GAN step): one more G
         and D pass than the simultaneous step."""
         d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
-        spans = self._spans(batch)
+        spans = self._parts(batch, y)
         d_grads, parts = None, []
         z_all = self._noise(batch)
-        for lo, hi in spans:
-            n = hi - lo
-            share = tf.cast(n, tf.float32) / tf.cast(batch, tf.float32)
-            part_y = None if y is None else y[lo:hi]
+        for lo, hi, n, share, part_y in spans:
             fake = self.generator(self._inputs(z_all[lo:hi], part_y), training=True)
             with tf.GradientTape() as tape:
                 d_loss, _, real_logits, fake_logits, class_logits = self._step_losses(real[lo:hi], fake, part_y, n)
@@ -233,13 +231,9 @@ class GAN(keras.Model):
         self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
         g_grads, g_total = None, 0.0
         z_all = self._noise(batch)
-        for lo, hi in spans:
-            n = hi - lo
-            share = tf.cast(n, tf.float32) / tf.cast(batch, tf.float32)
-            part_y = None if y is None else y[lo:hi]
-            z = z_all[lo:hi]
+        for lo, hi, _, share, part_y in spans:
             with tf.GradientTape() as tape:
-                fake = self.generator(self._inputs(z, part_y), training=True)
+                fake = self.generator(self._inputs(z_all[lo:hi], part_y), training=True)
                 fake_logits_g, fake_class = self._d(fake, part_y)
                 g_loss = self._g_loss(fake_logits_g)
                 if fake_class is not None:

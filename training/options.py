@@ -90,7 +90,7 @@ class TrainOptions:
         return self.class_weight or 0.0
 
     def resolved_microbatches(self, gpus: int = 0) -> int:
-        """Parts each step's batch is cut into (training/gan.py `_spans`): given, or on a CPU as many parts of at
+        """Parts each step's batch is cut into (training/gan.py `_parts`): given, or on a CPU as many parts of at
         least 32 rows as the batch holds, at most 4 (batch 128: 4, batch 64: 2), and 1 on GPUs, which want the
         whole batch in one piece. Measured on 2 cores (python -m bench.train_speed): the tutorial's features at
         batch 128 went from 1.0x to about 1.35x the tutorial loop; the shipped MNIST recipe at batch 64 gains
