@@ -90,14 +90,14 @@ def measure_one(label: str, steps: int, batch_size: int) -> float:
     from training.options import TrainOptions
 
     # The tutorial's features: unconditional, BCE, no EMA, no spectral norm, no augmentation.
-    opts = TrainOptions(dataset="mnist", batch_size=batch_size, latent_dim=64, ema=0.0, out="unused")
+    opts = TrainOptions(dataset="mnist-sample", batch_size=batch_size, latent_dim=64, ema=0.0, out="unused")
     if label == TUTORIAL_1T:
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(os.cpu_count() or 1)
     variant = dataclasses.replace(opts, **dict(VARIANTS).get(label, {}))
     if label not in (TUTORIAL, TUTORIAL_1T):
         configure_threads(resolved_microbatches(variant))  # as training.train does
-    data = load_dataset("mnist")
+    data = load_dataset("mnist-sample")
     it = iter(make_pipeline(data, batch_size, 0))
     labelled = [next(it) for _ in range(steps + 3)]
     if label in (TUTORIAL, TUTORIAL_1T):

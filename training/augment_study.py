@@ -67,7 +67,7 @@ def mnist_bundles(root: Path = Path("exported")) -> tuple[Path, ...]:
     for cfg in sorted(root.glob("*/config.json")):
         raw = json.loads(cfg.read_text())
         spec = raw.get("extra", {}).get("training", {}).get("dataset")
-        if spec == "mnist" and raw.get("num_classes") == 10:
+        if spec in ("mnist", "mnist-sample") and raw.get("num_classes") == 10:
             found.append(cfg.parent)
     return tuple(found)
 
@@ -141,7 +141,7 @@ def run(plan: Plan, verbose: bool = True) -> dict:
     import_tensorflow()
     import keras
 
-    data = load_dataset("mnist")
+    data = load_dataset("mnist-sample")
     per_class = np.bincount(data.labels, minlength=data.num_classes).min()
     if max(plan.n) > per_class:
         raise InputError(f"--n {max(plan.n)} is more than the training split holds: the smallest class has "
@@ -160,7 +160,7 @@ def run(plan: Plan, verbose: bool = True) -> dict:
             if name is not None:
                 sx, sy = synth[(name, m)]
                 x, y = np.concatenate([x, sx]), np.concatenate([y, sy])
-            acc = train_and_score(x, y, data.heldout_images, data.heldout_labels, data.num_classes, seed, plan.steps)
+            acc = train_and_score(x, y, data.test_images, data.test_labels, data.num_classes, seed, plan.steps)
             scores.setdefault(f"{n}|{name or 'real only'}|{m}", []).append(acc)
             if bar is not None:
                 bar.add(1)
@@ -171,7 +171,7 @@ def run(plan: Plan, verbose: bool = True) -> dict:
                      "accuracy_std": round(float(np.std(accs)), 4), "accuracies": [round(a, 4) for a in accs]})
     return {"rows": rows, "seeds": plan.seeds, "steps": plan.steps, "batch": BATCH,
             "bundles": {b.name: gens[b.name].config.sha256 for b in plan.bundles},
-            "heldout_digits": int(len(data.heldout_labels)), "dataset": data.source,
+            "heldout_digits": int(len(data.test_labels)), "dataset": data.source,
             "seconds": round(time.perf_counter() - started, 1)}
 
 

@@ -163,20 +163,22 @@ def plot_history(csv_path: Path, png_path: Path) -> None:
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """Checkpoint every `every` steps and at the end; `save_now` serves Ctrl-C."""
+    """Checkpoint every `every` steps and at the end; `save_now` serves Ctrl-C. With `keep_every` (the probe
+    interval) a checkpoint is also written and kept at each of its multiples, so any probed step can be exported."""
 
-    def __init__(self, run_dir: Path, every: int):
+    def __init__(self, run_dir: Path, every: int, keep_every: int | None = None):
         super().__init__()
-        self.run_dir, self.every = Path(run_dir), every
+        self.run_dir, self.every, self.keep_every = Path(run_dir), every, keep_every
         self.last_step: int | None = None
 
     def save_now(self, step: int) -> Path | None:
         if self.last_step == step:
             return None
-        path = checkpoint.save(self.run_dir, step, self.model.state_variables())
+        path = checkpoint.save(self.run_dir, step, self.model.state_variables(), self.keep_every)
         self.last_step = step
         return path
 
     def on_train_batch_end(self, batch, logs=None):
-        if (batch + 1) % self.every == 0:
-            self.save_now(batch + 1)
+        step = batch + 1
+        if step % self.every == 0 or (self.keep_every and step % self.keep_every == 0):
+            self.save_now(step)

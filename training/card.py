@@ -63,22 +63,29 @@ def _metrics_table(bundle: Path) -> str:
     if not path.exists():
         return "_Not evaluated yet._\n"
     metrics = json.loads(path.read_text())
-    lines = ["| metric | model | real held-out data (floor) | better |", "|---|---|---|---|"]
+    lines = ["| metric | model | real test data (floor) | better |", "|---|---|---|---|"]
     for name, value in metrics.get("figures", {}).items():
         floor = value.get("floor")
         lines.append(f"| {name} | {value.get('model'):.4g} | {'n/a' if floor is None else f'{floor:.4g}'} | "
                      f"{value.get('better', '')} |")
-    n = metrics.get("samples", {})
-    clf = metrics.get("classifier", {})
+    n, judge, data = metrics.get("samples", {}), metrics.get("judge", {}), metrics.get("dataset", {})
+    protocol = metrics.get("protocol", {})
     lines.append("")
-    lines.append(f"Features: the penultimate layer of a domain classifier trained on the training split (held-out "
-                 f"accuracy {clf.get('heldout_accuracy', float('nan')):.4f}). {n.get('generated')} generated samples "
-                 f"from `model.onnx`; reference {n.get('train_reference')} training images; floor from "
-                 f"{n.get('heldout')} held-out images.")
+    lines.append(f"Judge: `{judge.get('name')}` (sha256 `{str(judge.get('sha256'))[:12]}...`, shipped in the project's "
+                 f"`training/judges/`), a small classifier trained once on the training part; accuracy "
+                 f"{judge.get('validation_accuracy', float('nan')):.4f} on validation, "
+                 f"{judge.get('test_accuracy', float('nan')):.4f} on test. Data: `{data.get('name')}` (sha256 "
+                 f"`{str(data.get('sha256'))[:12]}...`: {data.get('train')} train / {data.get('validation')} "
+                 f"validation / {data.get('test')} test). {n.get('generated')} generated samples from `model.onnx` "
+                 f"(seeds from {protocol.get('seeds', {}).get('samples', ['?'])[0]}); reference "
+                 f"{n.get('train_reference')} training images; floor from {n.get('test')} test images.")
     if n.get("matched_size"):
         lines[-1] += (f" FCD, precision and recall compare {n['matched_size']} images on each side (the model's figure "
                       f"is the mean over {n.get('matched_chunks')} disjoint sets of generated images), because both "
                       "depend on the sample count.")
+    chosen = protocol.get("checkpoint", {})
+    if chosen:
+        lines[-1] += f" Checkpoint: step {chosen.get('step')}, chosen by {chosen.get('chosen_by')}."
     lines[-1] += " `python -m training.evaluate --bundle .` reproduces it."
     return "\n".join(lines) + "\n"
 

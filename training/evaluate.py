@@ -2,20 +2,22 @@
 
     python -m training.evaluate --bundle exported/mnist-cdcgan [--samples 5000] [--check "fcd_ratio<=2,precision>=0.8"]
 
-Steps: load the bundle's dataset -> train (or load the cached) domain classifier on its training split and report
-its held-out accuracy -> generate samples from the exported ONNX model (fixed seeds, balanced classes) -> compute
-every figure for the model against the training data and, beside it, for held-out real data against the training
-data (the floor a perfect generator would reach) -> write metrics.json and the card's table.
+Steps: load the bundle's dataset -> load its shipped judge (training/judges/, checked by sha256 against the data it
+was trained on; `--retrain-classifier` makes a new one with its own name) -> generate samples from the exported
+ONNX model (the evaluation's seeds, balanced classes) -> compute every figure for the model against the training
+data and, beside it, for the test part of the real data against the training data (the floor a perfect generator
+would reach) -> write metrics.json (figures, protocol, judge, dataset) and the card's table.
+
+This is the only place the test part and the evaluation's seeds are used: every choice (checkpoint, recipe, weight)
+is made on the validation part and the probe seeds (`training.quality`), which share no seed or image with these.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,124 +28,102 @@ from serving.generator import Generator
 from serving.latents import one_hot, z_batch
 from training import evaluate_walks as walks
 from training import metrics
-from training.data import cache_root
 
-CLASSIFIER_VERSION = 1
-EVAL_SEED_BASE = 3_000_000_000  # far from the seeds people type, and from the export's parity seeds
+PROTOCOL = "ganimate-eval-v2"
+EVAL_SEED_BASE = 3_000_000_000  # test: far from the seeds people type, and from the export's parity seeds
+PROBE_SEED_BASE = 3_500_000_000  # validation: the --eval-every probes and every choice
 PPL_EPSILON = 1e-2
 REFERENCE_SIZE = 5000
 PRIOR_DRAWS = 2000  # raw prior draws behind the acceptance floor
+PATH_PAIRS = 1000
 
 
+def evaluation_seeds(samples: int) -> dict[str, np.ndarray]:
+    """Every seed the evaluation draws, by use: samples, the two ends of the path-length pairs, the walks."""
+    pairs = min(PATH_PAIRS, samples)
+    return {"samples": np.arange(EVAL_SEED_BASE, EVAL_SEED_BASE + samples, dtype=np.int64),
+            "path_length": np.arange(EVAL_SEED_BASE - 2 * pairs, EVAL_SEED_BASE, dtype=np.int64),
+            "walks": np.asarray(walks.walk_seeds(), dtype=np.int64)}
 
 
-def build_classifier(shape: tuple[int, int, int], num_classes: int):
-    """A small CNN; its 128-wide `features` layer is the feature space of every figure."""
-    import keras
-    from keras import layers
-
-    x = keras.Input(shape, name="images")
-    h = x
-    for width in (32, 64, 128):
-        h = layers.Conv2D(width, 3, padding="same", activation="relu")(h)
-        h = layers.Conv2D(width, 3, padding="same", activation="relu")(h) if width == 128 else h
-        h = layers.MaxPooling2D()(h)
-    h = layers.GlobalAveragePooling2D()(h)
-    features = layers.Dense(128, activation="relu", name="features")(h)
-    out = layers.Dense(num_classes, activation="softmax", name="probs")(layers.Dropout(0.3)(features))
-    return keras.Model(x, [features, out], name="domain_classifier")
+def probe_seeds(count: int) -> np.ndarray:
+    """The seeds of the validation probes."""
+    return np.arange(PROBE_SEED_BASE, PROBE_SEED_BASE + count, dtype=np.int64)
 
 
-def domain_classifier(data, spec: str, epochs: int = 12, verbose: bool = True):
-    """(model, held-out accuracy), trained once per dataset and cached by a fingerprint of its training split."""
-    import keras
-
-    fingerprint = hashlib.sha256(data.images[:: max(1, len(data.images) // 512)].tobytes()).hexdigest()[:16]
-    safe = "".join(c if c.isalnum() else "_" for c in spec)[:40]
-    path = cache_root() / "classifiers" / f"{safe}-{data.image_shape[0]}-v{CLASSIFIER_VERSION}-e{epochs}-{fingerprint}.keras"
-    if path.exists():
-        model = keras.models.load_model(path, compile=False)
-        return model, json.loads(path.with_suffix(".json").read_text())["heldout_accuracy"]
-    if data.num_classes < 2:
-        raise InputError(f"dataset {spec} has no class labels to train a domain classifier on")
-    keras.utils.set_random_seed(0)
-    model = build_classifier(data.image_shape, data.num_classes)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=[None, "sparse_categorical_crossentropy"],
-                  metrics=[[], ["accuracy"]])
-    started = time.perf_counter()
-    model.fit(data.images, [np.zeros(len(data.images)), data.labels], batch_size=128, epochs=epochs,
-              verbose=2 if verbose else 0, shuffle=True)
-    probs = model.predict(data.heldout_images, batch_size=256, verbose=0)[1]
-    accuracy = float((probs.argmax(1) == data.heldout_labels).mean())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-    path.with_suffix(".json").write_text(json.dumps({"heldout_accuracy": accuracy, "epochs": epochs,
-                                                     "train_s": time.perf_counter() - started}))
-    return model, accuracy
-
-
-def _features(model, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    feats, probs = model.predict(images, batch_size=256, verbose=0)
-    return feats.astype(np.float64), probs
-
-
-def _reference(data, spec: str, size: int):
-    """(train, held-out) images and labels; mathart renders a 5,000-image held-out set (other seeds) when asked."""
+def reference(data, spec: str, size: int, part: str):
+    """(train, other) images and labels: up to 5,000 training images, and the `part` ("val" or "test") they are
+    compared with. The pixel math-art set renders 5,000 images of that part's draw seed when it holds fewer."""
+    if part not in ("val", "test"):
+        raise ValueError(part)
     rng = np.random.default_rng(0)
     pick = rng.choice(len(data.images), min(REFERENCE_SIZE, len(data.images)), replace=False)
-    heldout, heldout_labels = data.heldout_images, data.heldout_labels
-    if spec == "mathart" and len(heldout) < REFERENCE_SIZE:
-        from training.data import render_mathart_cached
+    held = data.val_images if part == "val" else data.test_images
+    held_labels = data.val_labels if part == "val" else data.test_labels
+    if spec == "mathart" and len(held) < REFERENCE_SIZE:
+        from training.data import MATHART_SEEDS, render_mathart_cached
 
-        heldout = render_mathart_cached(REFERENCE_SIZE, 1, size).astype(np.float32) / 127.5 - 1.0
-        heldout_labels = np.arange(REFERENCE_SIZE) % data.num_classes
-    return data.images[pick], data.labels[pick], heldout, heldout_labels
-
-
-def _eval_inputs(gen: Generator, count: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """The fixed evaluation inputs: z of seeds EVAL_SEED_BASE.., balanced one-hot classes, and the labels."""
-    seeds = np.arange(EVAL_SEED_BASE, EVAL_SEED_BASE + count)
-    labels = np.arange(count) % gen.num_classes if gen.num_classes else np.full(count, -1)
-    y = one_hot(labels, gen.num_classes) if gen.num_classes else None
-    return z_batch(seeds, gen.latent_dim), y, labels
+        held = render_mathart_cached(REFERENCE_SIZE, MATHART_SEEDS[part], size).astype(np.float32) / 127.5 - 1.0
+        held_labels = np.arange(REFERENCE_SIZE) % data.num_classes
+    return data.images[pick], data.labels[pick], held, held_labels
 
 
-def _path_length(gen: Generator, clf, pairs: int) -> float:
-    """PPL-style smoothness: mean squared feature distance between images eps apart on lerp paths, / eps^2."""
-    rng = np.random.default_rng(1)
-    za = z_batch(list(range(EVAL_SEED_BASE - 2 * pairs, EVAL_SEED_BASE - pairs)), gen.latent_dim)
-    zb = z_batch(list(range(EVAL_SEED_BASE - pairs, EVAL_SEED_BASE)), gen.latent_dim)
-    t = rng.uniform(0, 1 - PPL_EPSILON, size=(pairs, 1)).astype(np.float32)
-    z0, z1 = za + t * (zb - za), za + (t + PPL_EPSILON) * (zb - za)
-    y = one_hot(np.arange(pairs) % gen.num_classes, gen.num_classes) if gen.num_classes else None
-    f0 = _features(clf, walks.pictures(gen, z0, y))[0]
-    f1 = _features(clf, walks.pictures(gen, z1, y))[0]
-    return float((((f1 - f0) ** 2).sum(1) / PPL_EPSILON**2).mean())
+def bundle_data(gen: Generator, bundle: Path):
+    """(dataset spec the judge works on, its image size, the Dataset) for a bundle, from its config.json."""
+    from training.data import drawn_params_dataset, load_dataset
 
-
-def evaluate(bundle: Path, samples: int = 5000, classifier_epochs: int = 12, verbose: bool = True) -> dict:
-    """Every figure for the bundle and its real-data floor; returns the metrics.json content."""
-    from training.data import load_dataset
-
-    gen = Generator.from_pretrained(bundle)
-    cfg = gen.config
-    training = cfg.extra.get("training", {})
+    training = gen.config.extra.get("training", {})
     spec = training.get("dataset")
     if not spec:
         raise InputError(f"{bundle}/config.json does not say which dataset trained it (extra.training.dataset)")
     # A parameter model is judged on its parameters drawn like its data: the `mathart` pixel dataset at 64x64.
     spec, size = walks.classifier_dataset(gen, spec)
     if spec.startswith("params:"):
-        from training.data import drawn_params_dataset
+        return spec, size, drawn_params_dataset(spec, size)
+    return spec, size, load_dataset(spec, size, training.get("dataset_size", 10000))
 
-        data = drawn_params_dataset(spec, size)
-    else:
-        data = load_dataset(spec, size, training.get("dataset_size", 10000))
-    clf, clf_accuracy = domain_classifier(data, spec, classifier_epochs, verbose)
-    train_x, train_y, held_x, held_y = _reference(data, spec, size)
+
+def _eval_inputs(gen: Generator, count: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """The fixed evaluation inputs: z of seeds EVAL_SEED_BASE.., balanced one-hot classes, and the labels."""
+    seeds = evaluation_seeds(count)["samples"]
+    labels = np.arange(count) % gen.num_classes if gen.num_classes else np.full(count, -1)
+    y = one_hot(labels, gen.num_classes) if gen.num_classes else None
+    return z_batch(seeds, gen.latent_dim), y, labels
+
+
+def _path_length(gen: Generator, judge, pairs: int) -> float:
+    """PPL-style smoothness: mean squared feature distance between images eps apart on lerp paths, / eps^2."""
+    rng = np.random.default_rng(1)
+    ends = evaluation_seeds(pairs)["path_length"]
+    za, zb = z_batch(ends[:pairs], gen.latent_dim), z_batch(ends[pairs:], gen.latent_dim)
+    t = rng.uniform(0, 1 - PPL_EPSILON, size=(pairs, 1)).astype(np.float32)
+    z0, z1 = za + t * (zb - za), za + (t + PPL_EPSILON) * (zb - za)
+    y = one_hot(np.arange(pairs) % gen.num_classes, gen.num_classes) if gen.num_classes else None
+    f0 = judge(walks.pictures(gen, z0, y))[0]
+    f1 = judge(walks.pictures(gen, z1, y))[0]
+    return float((((f1 - f0) ** 2).sum(1) / PPL_EPSILON**2).mean())
+
+
+def _checkpoint(cfg) -> dict:
+    """How the bundle's checkpoint was chosen, as its export recorded it."""
+    chosen = cfg.extra.get("checkpoint") or {}
+    return {"step": cfg.train_steps, "chosen_by": chosen.get("chosen_by", "not recorded by its export"),
+            **{k: v for k, v in chosen.items() if k != "chosen_by"}}
+
+
+def evaluate(bundle: Path, samples: int = 5000, retrain_classifier: bool = False, verbose: bool = True) -> dict:
+    """Every figure for the bundle and its real-data floor; returns the metrics.json content."""
+    from training.data import dataset_sha256
+    from training.judge import judge_for
+
+    gen = Generator.from_pretrained(bundle)
+    cfg = gen.config
+    spec, size, data = bundle_data(gen, bundle)
+    judge = judge_for(data, spec, size, retrain_classifier, verbose)
+    train_x, train_y, held_x, held_y = reference(data, spec, size, "test")
     z, y, fake_y = _eval_inputs(gen, samples)
     fake_x = walks.pictures(gen, z, y)
-    (f_train, _), (f_held, p_held), (f_fake, p_fake) = (_features(clf, x) for x in (train_x, held_x, fake_x))
+    (f_train, _), (f_held, p_held), (f_fake, p_fake) = (judge(x) for x in (train_x, held_x, fake_x))
     figures: dict[str, dict] = {}
 
     def put(name: str, model, floor, better: str) -> None:
@@ -151,7 +131,7 @@ def evaluate(bundle: Path, samples: int = 5000, classifier_epochs: int = 12, ver
                          "better": better}
 
     # FCD and k-NN recall depend on how many samples they see (FCD's bias falls as 1/n; k-NN balls shrink as n
-    # grows), so the model is measured at the held-out set's size: the mean over disjoint chunks of that size.
+    # grows), so the model is measured at the test set's size: the mean over disjoint chunks of that size.
     # Comparing 5,000 samples against a 500-image floor would flatter the floor's FCD and sink the model's recall.
     size = min(len(f_held), len(f_fake))
     chunks = len(f_fake) // size
@@ -164,14 +144,15 @@ def evaluate(bundle: Path, samples: int = 5000, classifier_epochs: int = 12, ver
     p_floor, r_floor = metrics.precision_recall(f_train, f_held[:size])
     put("precision", p_model, p_floor, "higher")
     put("recall", r_model, r_floor, "higher")
+    test_accuracy = float((p_held.argmax(1) == held_y).mean())
     if gen.num_classes:
-        put("class_accuracy", (p_fake.argmax(1) == fake_y).mean(), clf_accuracy, "higher")
+        put("class_accuracy", (p_fake.argmax(1) == fake_y).mean(), test_accuracy, "higher")
     put("class_coverage", metrics.class_coverage(p_fake.argmax(1), train_y, data.num_classes),
         metrics.class_coverage(p_held.argmax(1), train_y, data.num_classes), "higher")
     real_grad = metrics.gradient_magnitude(train_x)
     put("sharpness", metrics.gradient_magnitude(fake_x) / real_grad, metrics.gradient_magnitude(held_x) / real_grad,
         "higher")
-    put("path_length", _path_length(gen, clf, min(1000, samples)), None, "lower")
+    put("path_length", _path_length(gen, judge, min(PATH_PAIRS, samples)), None, "lower")
     if walks.is_params_model(gen):
         # Beside the broad prior's rate: how much better than drawing at random the model's inventions are.
         from serving.mathart import prior_acceptance_rate
@@ -179,13 +160,24 @@ def evaluate(bundle: Path, samples: int = 5000, classifier_epochs: int = 12, ver
         put("acceptance_rate", walks.acceptance(gen, z, y), prior_acceptance_rate(PRIOR_DRAWS), "higher")
     for name, value in walks.frame_changes(gen).items():
         put(name, value, None, "lower")
+    seeds = evaluation_seeds(samples)
     return {
-        "bundle_sha256": cfg.sha256, "dataset": cfg.dataset, "figures": figures,
-        "samples": {"generated": int(len(fake_x)), "train_reference": int(len(train_x)), "heldout": int(len(held_x)),
+        "bundle_sha256": cfg.sha256,
+        "protocol": {
+            "name": PROTOCOL, "split": "test",
+            "seeds": {use: [int(v.min()), int(v.max()), int(len(v))] for use, v in seeds.items()},
+            "choices_made_on": {"split": "validation", "seeds": [PROBE_SEED_BASE, "..."]},
+            "checkpoint": _checkpoint(cfg),
+        },
+        "judge": {**judge.summary(), "test_accuracy": round(test_accuracy, 6)},
+        "dataset": {"name": spec, "sha256": dataset_sha256(data), "source": data.source,
+                    "train": int(len(data.images)), "validation": int(len(data.val_images)),
+                    "test": int(len(data.test_images)), "trained_on": cfg.dataset},
+        "figures": figures,
+        "samples": {"generated": int(len(fake_x)), "train_reference": int(len(train_x)), "test": int(len(held_x)),
                     "matched_size": size, "matched_chunks": chunks},
-        "classifier": {"heldout_accuracy": round(clf_accuracy, 6), "epochs": classifier_epochs,
-                       "feature_dim": int(f_train.shape[1])},
-        "notes": "floor = held-out real data against the training data; fcd_ratio = model fcd / floor fcd. "
+        "notes": "floor = the test part of the real data against the training data; fcd_ratio = model fcd / floor "
+                 "fcd. "
                  + ("Parameter model: its params output drawn by the numpy renderer at 64x64, like the data; "
                     "acceptance_rate's floor is the broad prior's rate. " if walks.is_params_model(gen) else "")
                  + "frame_* figures: mean |pixel change| between consecutive frames of 96-frame looping cubic walks "
@@ -232,19 +224,18 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bundle", required=True, help="bundle folder")
     p.add_argument("--samples", type=int, default=5000, help="generated samples (default 5000)")
-    p.add_argument("--classifier-epochs", type=int, default=12, help="domain classifier epochs (trained once, cached)")
+    p.add_argument("--retrain-classifier", action="store_true",
+                   help="train a new judge instead of the shipped one (named by its sha256; its figures are not the "
+                        "shipped judge's)")
     p.add_argument("--check", default="", help="thresholds; exit 1 when a figure is worse, e.g. fcd_ratio<=2,recall>=0.6")
     p.add_argument("--no-write", action="store_true", help="print the figures; leave metrics.json and the card alone")
     args = p.parse_args(argv)
-    from training.tf_setup import import_tensorflow
-
-    import_tensorflow()  # before anything else imports it: its start-up lines are noise for a user
     try:
         checks = parse_checks(args.check)
         if not 100 <= args.samples <= 50_000:
             raise InputError(f"--samples must be in 100..50000, got {args.samples}")
         bundle = Path(args.bundle)
-        result = evaluate(bundle, args.samples, args.classifier_epochs)
+        result = evaluate(bundle, args.samples, args.retrain_classifier)
         failures = failed_checks(result, checks)
     except GanimateError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -252,7 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, fig in result["figures"].items():
         floor = "" if fig["floor"] is None else f"   floor {fig['floor']:.4g}"
         print(f"{name:<16} {fig['model']:.4g}{floor}")
-    print(f"domain classifier held-out accuracy {result['classifier']['heldout_accuracy']:.4f}")
+    judge = result["judge"]
+    print(f"judge {judge['name']} (sha256 {judge['sha256'][:12]}...): accuracy {judge['validation_accuracy']:.4f} on "
+          f"validation, {judge['test_accuracy']:.4f} on test; dataset {result['dataset']['name']} "
+          f"(sha256 {result['dataset']['sha256'][:12]}...)")
     if not args.no_write:
         from training.card import refresh_card
 

@@ -19,6 +19,11 @@ WALKS = 10  # conditional models: half keep one class, half morph (each seed's o
 WALK_SEED_BASE = 3_100_000_000
 
 
+def walk_seeds() -> list[int]:
+    """The keyframe seeds of every walk, in order: WALKS walks of 4 keyframes."""
+    return [WALK_SEED_BASE + i for i in range(4 * WALKS)]
+
+
 def is_params_model(gen: Generator) -> bool:
     return "params" in gen.config.outputs
 
@@ -60,7 +65,7 @@ def frame_changes(gen: Generator, frames: int = 24) -> dict[str, float]:
     within: list[tuple[float, float]] = []
     morph: list[float] = []
     for w in range(WALKS):
-        seeds = tuple(WALK_SEED_BASE + 4 * w + j for j in range(4))
+        seeds = tuple(walk_seeds()[4 * w:4 * w + 4])
         one_class = not gen.num_classes or w < WALKS // 2
         classes = (w % gen.num_classes,) if gen.num_classes and one_class else None
         recipe = Recipe(seeds=seeds, classes=classes, path="cubic", frames=frames, loop=True,

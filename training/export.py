@@ -40,8 +40,8 @@ PARITY_SEEDS = 64
 
 
 
-def load_run(run_dir: Path):
-    """(options, dataset facts, model with the last checkpoint restored, step)."""
+def load_run(run_dir: Path, step: int | None = None):
+    """(options, dataset facts, model with the checkpoint of `step` (default: the last) restored, step)."""
     from training import checkpoint
     from training.build import build_model
     from training.options import TrainOptions
@@ -54,9 +54,33 @@ def load_run(run_dir: Path):
     found = checkpoint.latest_checkpoint(run_dir)
     if found is None:
         raise InputError(f"{run_dir} has no checkpoint to export")
+    if step is not None:
+        kept = dict(checkpoint.list_checkpoints(run_dir))
+        if step not in kept:
+            raise InputError(f"{run_dir} has no checkpoint of step {step}; it keeps {', '.join(map(str, kept))}")
+        found = (step, kept[step])
     model = build_model(opts, facts["image_shape"][2], len(facts["class_names"]), for_export=True)
     step = checkpoint.restore(found[1], model.state_variables())
     return opts, facts, model, step
+
+
+def checkpoint_choice(run_dir: Path, step: int) -> dict:
+    """How the exported checkpoint was chosen, for config.json: its validation probe row, if the run probed it."""
+    import csv
+
+    from training import checkpoint
+
+    last = checkpoint.latest_checkpoint(run_dir)
+    rows = []
+    if (run_dir / "quality.csv").is_file():
+        with open(run_dir / "quality.csv", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    row = next((r for r in rows if int(r["step"]) == step), None)
+    if row is None:
+        how = "the run's last checkpoint" if last and last[0] == step else f"step {step}, not probed"
+        return {"chosen_by": how}
+    return {"chosen_by": f"validation probes: step {step} of {len(rows)} probed steps ({rows[0]['step']}.."
+                         f"{rows[-1]['step']}), quality.csv", "validation_probe": {k: float(v) for k, v in row.items()}}
 
 
 def serving_function(generator, latent_dim: int, num_classes: int, renderer_size: int | None = None):
@@ -183,8 +207,10 @@ def _versions(opset: int) -> dict[str, str]:
 
 
 def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = False, name: str | None = None,
-               quantize: bool = False, replace: str | None = None) -> Path:
-    """Export `run_dir` to the bundle folder `out_dir`; returns out_dir. `quantize` adds a measured int8 copy.
+               quantize: bool = False, replace: str | None = None, step: int | None = None) -> Path:
+    """Export `run_dir` (its checkpoint of `step`, default the last) to the bundle folder `out_dir`; returns out_dir.
+    `quantize` adds a measured int8 copy. config.json records how the checkpoint was chosen: the run's validation
+    probe row of that step when it has one (quality.csv), else "the run's last checkpoint".
 
     An existing folder is replaced only with `force`; one that holds an evaluated bundle (metrics.json: a shipped
     or published model) only when `replace` also names it, so a tutorial command can never overwrite it."""
@@ -199,7 +225,7 @@ def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = Fals
     if (out_dir / "metrics.json").exists() and replace != out_dir.name:
         raise InputError(f"{out_dir} holds an evaluated bundle (metrics.json); export into a new folder, or pass "
                          f"--force --replace {out_dir.name} to overwrite it")
-    opts, facts, model, step = load_run(run_dir)
+    opts, facts, model, step = load_run(run_dir, step)
     generator = model.sampling_generator
     num_classes = len(facts["class_names"]) if opts.conditional else 0
     size = opts.resolved_image_size()
@@ -219,6 +245,9 @@ def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = Fals
         versions=_versions(opset),
         extra={"training": {k: v for k, v in json.loads(opts.to_json()).items() if k != "out"},
                "ema_generator": opts.model != "vae" and opts.ema > 0,
+               "data": {k: facts[k] for k in ("name", "spec", "sha256", "train_images", "val_images", "test_images")
+                        if k in facts},
+               "checkpoint": checkpoint_choice(run_dir, step),
                **({"params": params_contract()} if renderer_size else {})},
     )
 
@@ -288,6 +317,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--replace", default=None, metavar="NAME",
                    help="with --force: also replace an evaluated bundle (one with metrics.json) named NAME")
     p.add_argument("--name", default=None, help="model name in config.json (default: the --out folder's name)")
+    p.add_argument("--step", type=int, default=None,
+                   help="export the checkpoint of this step (default: the last); choose it by the run's validation "
+                        "probes (quality.csv), never by training.evaluate")
     p.add_argument("--quantize", action="store_true",
                    help="also write model.int8.onnx (dynamic int8), kept only with its measured parity and speed")
     args = p.parse_args(argv)
@@ -300,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         out = export_run(Path(args.run), Path(args.out), args.opset, args.force, args.name, args.quantize,
-                         args.replace)
+                         args.replace, args.step)
     except InputError as exc:  # the command names something that cannot be exported
         print(f"error: {exc}", file=sys.stderr)
         return 2

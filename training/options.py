@@ -35,7 +35,7 @@ LOSSES = ("bce", "hinge", "wgan-gp")
 
 @dataclass
 class TrainOptions:
-    dataset: str = "mnist"
+    dataset: str = "mnist-sample"
     model: str = "dcgan"
     conditional: bool = False
     epochs: int = 50
@@ -81,12 +81,10 @@ class TrainOptions:
         return self.width or {28: 32, 32: 32, 64: 16}[self.resolved_image_size()]
 
     def resolved_class_weight(self) -> float:
-        """Weight of the class head's loss (see --class-loss), 0 (off) unless given. Measured on MNIST: the projection
-        discriminator alone draws the asked digit 95% of the time; a cross-entropy head (AC-GAN) at weight 1
-        collapsed diversity (recall 0.33), at 0.03 gave 98% at FCD 2.4x the floor (1.9x without the head). The
-        multi-class hinge head at 0.03 gave 97.4% at FCD 1.98x after 16,000 steps (the shipped mnist-cdcgan) and
-        97.7% at 2.1x after 18,000. Off by default (it needs a conditional image GAN, and costs fidelity at other
-        weights); the shipped MNIST recipe passes --class-weight 0.03 --class-loss hinge."""
+        """Weight of the class head's loss (see --class-loss), 0 (off) unless given. The head raises class accuracy
+        and costs fidelity (FCD) as its weight grows; the README's training guide has the measurements. Off by
+        default (it needs a conditional image GAN); the shipped MNIST recipe passes --class-weight 0.03
+        --class-loss hinge."""
         return self.class_weight or 0.0
 
     def resolved_microbatches(self, gpus: int = 0) -> int:
@@ -189,10 +187,10 @@ class TrainOptions:
 
 
 EXAMPLES = """examples:
-  python -m training.train --dataset mnist --model dcgan --conditional --epochs 50 --out runs/mnist-cdcgan
+  python -m training.train --dataset mnist-sample --model dcgan --conditional --epochs 50 --out runs/mnist-cdcgan
   python -m training.train --dataset mathart --model dcgan --augment --epochs 40 --out runs/mathart-dcgan
   python -m training.train --dataset folder:./faces --image-size 64 --loss hinge --spectral-norm --out runs/faces
-  python -m training.train --dataset mnist --model vae --conditional --out runs/mnist-cvae
+  python -m training.train --dataset mnist-sample --model vae --conditional --out runs/mnist-cvae
   python -m training.train --dataset mathart-params --model params --conditional --loss hinge --spectral-norm \\
       --lr 1e-4 --d-lr 2e-4 --beta1 0 --beta2 0.9 --ema 0.9995 --batch-size 256 --latent-dim 32 --max-steps 36000 \\
       --epochs 5000 --out runs/mathart-params
@@ -211,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     d = TrainOptions()
-    p.add_argument("--dataset", default=None, help=f"mnist, fashion_mnist, mathart, folder:PATH, mathart-params or params:FILE.csv "
+    p.add_argument("--dataset", default=None, help=f"mnist-sample, mnist, fashion_mnist, mathart, folder:PATH, mathart-params or params:FILE.csv "
                    f"(default {d.dataset})")
     p.add_argument("--model", default=None, choices=MODELS,
                    help="dcgan (default), vae, or params (a GAN of math-art parameters, drawn inside model.onnx)")

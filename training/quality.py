@@ -1,8 +1,10 @@
 """Time to quality: the evaluation figures measured during training, and when the run first meets its targets.
 
 `--eval-every N` measures FCD (as a ratio to the real-data floor), precision, recall and class accuracy every N
-steps on the sampling generator (the EMA copy), with the same domain classifier and reference sets as
-`python -m training.evaluate`, but on fewer samples (2,000) so a probe costs seconds. Rows go to quality.csv;
+steps on the sampling generator (the EMA copy), with the same judge as `python -m training.evaluate` but on the
+validation part of the data and the probe seeds, never the test part or the evaluation's seeds: these rows are
+what a checkpoint is chosen by (`python -m training.export --step N`). 2,000 samples, so a probe costs seconds.
+Rows go to quality.csv;
 the first time every target holds, the trainer prints the step and the training minutes it took, and records them
 in quality.json. Training minutes exclude the probes themselves and the one-off classifier training.
 """
@@ -20,7 +22,7 @@ import numpy as np
 from serving.atomic import write_atomic
 from serving.latents import one_hot, z_batch
 from training import metrics
-from training.evaluate import EVAL_SEED_BASE, _features, _reference, domain_classifier, failed_checks, parse_checks
+from training.evaluate import failed_checks, parse_checks, probe_seeds, reference
 from training.options import DEFAULT_QUALITY as DEFAULT_TARGETS
 
 PROBE_SAMPLES = 2000
@@ -39,13 +41,16 @@ class QualityProbe(keras.callbacks.Callback):
         self.state = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
 
     def on_train_begin(self, logs=None):
-        self.clf, _ = domain_classifier(self.data, self.spec, verbose=False)
-        train_x, _, held_x, _ = _reference(self.data, self.spec, self.data.image_shape[0])
-        self.f_train = _features(self.clf, train_x)[0]
-        self.size = min(len(held_x), PROBE_SAMPLES)
-        self.fcd_floor = metrics.frechet_distance(self.f_train, _features(self.clf, held_x[: self.size])[0])
+        from training.judge import judge_for
+
+        size = self.data.image_shape[0]
+        self.judge = judge_for(self.data, self.spec, size, retrain=False)
+        train_x, _, val_x, _ = reference(self.data, self.spec, size, "val")
+        self.f_train = self.judge(train_x)[0]
+        self.size = min(len(val_x), PROBE_SAMPLES)
+        self.fcd_floor = metrics.frechet_distance(self.f_train, self.judge(val_x[: self.size])[0])
         n = PROBE_SAMPLES
-        self.z = z_batch(np.arange(EVAL_SEED_BASE, EVAL_SEED_BASE + n), self.latent_dim)
+        self.z = z_batch(probe_seeds(n), self.latent_dim)
         self.labels = np.arange(n) % self.data.num_classes
         self.y = one_hot(self.labels, self.data.num_classes) if self.conditional else None
         self.started = time.perf_counter()
@@ -60,7 +65,7 @@ class QualityProbe(keras.callbacks.Callback):
         images = np.concatenate([  # direct calls: predict() would split the batch over a strategy's replicas
             np.asarray(gen([self.z[i:i + 500], self.y[i:i + 500]] if self.conditional else self.z[i:i + 500],
                            training=False), np.float32) for i in range(0, len(self.z), 500)])
-        feats, probs = _features(self.clf, images)
+        feats, probs = self.judge(images)
         fcd = float(metrics.at_size(metrics.frechet_distance, self.f_train, feats, self.size))
         precision, recall = metrics.at_size(metrics.precision_recall, self.f_train, feats, self.size)
         out = {"fcd_ratio": fcd / max(self.fcd_floor, 1e-12), "precision": float(precision), "recall": float(recall)}

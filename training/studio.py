@@ -140,7 +140,7 @@ def build(session: Session) -> gr.Blocks:
         gr.Markdown("# ganimate studio\nTrain a GAN and watch it learn. Everything runs on this machine.")
         with gr.Row():
             with gr.Column(scale=1):
-                dataset = gr.Dropdown(["mnist", "mathart", "fashion_mnist"], value=d.dataset, allow_custom_value=True,
+                dataset = gr.Dropdown(["mnist-sample", "mnist", "mathart", "fashion_mnist"], value=d.dataset, allow_custom_value=True,
                                       label="Dataset", info="or type folder:PATH")
                 model = gr.Dropdown(list(MODELS), value=d.model, label="Model")
                 conditional = gr.Checkbox(STUDIO_CONDITIONAL, label="Conditional (class labels)")

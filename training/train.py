@@ -75,7 +75,7 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
     from training import checkpoint
     from training.build import build_model
     from training.callbacks import Checkpointer, HistoryLogger, SampleGrid
-    from training.data import load_dataset, make_pipeline
+    from training.data import dataset_sha256, load_dataset, make_pipeline
 
     run_dir = Path(opts.out)
     # 1. Data, and the checks that need it.
@@ -97,9 +97,10 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
         write_atomic(
             run_dir / "dataset.json",
             (json.dumps(
-                {"name": data.name, "source": data.source, "class_names": data.class_names,
+                {"name": data.name, "spec": opts.dataset, "sha256": dataset_sha256(data), "source": data.source, "class_names": data.class_names,
                  "image_shape": data.image_shape, "train_images": len(data.images),
-                 "heldout_images": len(data.heldout_images), "notes": data.notes},
+                 "val_images": len(data.val_images), "test_images": len(data.test_images),
+                 "notes": data.notes},
                 indent=2,
             ) + "\n").encode(),
         )
@@ -128,7 +129,7 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
     step_fn = tf.function(one_step, jit_compile=opts.jit, reduce_retracing=True)
 
     printer = (lambda row: None) if not verbose or sys.stdout.isatty() else (lambda row: print(_format_row(row), flush=True))
-    saver = Checkpointer(run_dir, opts.checkpoint_every)
+    saver = Checkpointer(run_dir, opts.checkpoint_every, opts.eval_every)
     side_effects = [
         HistoryLogger(run_dir, opts.log_every, opts.batch_size, steps_per_epoch, start_step, printer),
         SampleGrid(run_dir, opts.latent_dim, data.class_names, opts.conditional, opts.sample_every,

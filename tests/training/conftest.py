@@ -4,31 +4,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.training.tiny import tiny_data
 from training.data import Dataset
 
 
 @pytest.fixture
 def tiny_mnist_like() -> Dataset:
-    """32 random 28x28x1 'digits' in 4 classes: enough to exercise every code path in seconds."""
-    rng = np.random.default_rng(0)
-    images = rng.uniform(-1, 1, size=(32, 28, 28, 1)).astype(np.float32)
-    labels = np.arange(32, dtype=np.int64) % 4
-    return Dataset("tiny", images, labels, ["a", "b", "c", "d"], images[:8], labels[:8], "random test data")
+    """32 random 28x28x1 'digits' in 4 classes."""
+    return tiny_data(1, 4, 32)
 
 
 @pytest.fixture(autouse=True)
 def _cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("GANIMATE_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
-def _tiny_data(channels: int, classes: int):
-    from training.data import Dataset
-
-    rng = np.random.default_rng(0)
-    images = rng.uniform(-1, 1, size=(16, 28, 28, channels)).astype(np.float32)
-    labels = np.arange(16, dtype=np.int64) % max(classes, 1)
-    names = [f"c{i}" for i in range(classes)]
-    return Dataset("tiny", images, labels, names, images[:4], labels[:4], "random test data")
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +36,6 @@ def trained_bundles(tmp_path_factory) -> dict[str, Path]:
     out = {}
     for name, (opts, channels, classes) in specs.items():
         opts = dataclasses.replace(opts, out=str(root / "runs" / name))
-        run_training(opts, data=_tiny_data(channels, classes), verbose=False)
+        run_training(opts, data=tiny_data(channels, classes), verbose=False)
         out[name] = export_run(root / "runs" / name, root / name)
     return out

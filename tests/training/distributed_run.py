@@ -13,16 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-
-def tiny_data():
-    from training.data import Dataset
-
-    rng = np.random.default_rng(0)
-    images = rng.uniform(-1, 1, size=(64, 28, 28, 1)).astype(np.float32)
-    labels = np.arange(64, dtype=np.int64) % 4
-    return Dataset("tiny", images, labels, ["a", "b", "c", "d"], images[:8], labels[:8], "random test data")
+from tests.training.tiny import tiny_data
 
 
 def main() -> int:
@@ -37,12 +28,12 @@ def main() -> int:
     from training.options import TrainOptions
     from training.train import run_training
 
-    opts = TrainOptions(dataset="mnist", latent_dim=8, width=4, batch_size=16, conditional=True, out=args.out,
+    opts = TrainOptions(dataset="mnist-sample", latent_dim=8, width=4, batch_size=16, conditional=True, out=args.out,
                         max_steps=args.steps, epochs=100_000, log_every=1, checkpoint_every=2, sample_every=1000,
                         devices=args.devices, worker_timeout=args.timeout)
     report: dict = {}
     try:
-        run_training(opts, resume=args.resume, data=tiny_data(), verbose=False, report=report)
+        run_training(opts, resume=args.resume, data=tiny_data(1, 4, 64), verbose=False, report=report)
     except GanimateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -4,17 +4,38 @@ from PIL import Image
 
 from serving import mathart
 from serving.errors import InputError
-from training.data import load_dataset, make_pipeline
+from training.data import dataset_sha256, load_dataset, make_pipeline
 
 
-def test_mnist_offline_sample_shapes_and_split():
-    data = load_dataset("mnist")
+def _disjoint(*parts: np.ndarray) -> bool:
+    seen: set[bytes] = set()
+    for part in parts:
+        keys = {img.tobytes() for img in part}
+        if keys & seen:
+            return False
+        seen |= keys
+    return True
+
+
+def test_mnist_sample_has_three_parts_that_never_mix():
+    data = load_dataset("mnist-sample")
     assert data.images.shape[1:] == (28, 28, 1) and data.images.dtype == np.float32
     assert data.images.min() >= -1.0 and data.images.max() <= 1.0
     assert data.num_classes == 10 and set(np.unique(data.labels)) == set(range(10))
-    # The held-out split is never trained on: no held-out image appears in the training set.
-    train = {img.tobytes() for img in data.images}
-    assert not any(img.tobytes() in train for img in data.heldout_images[:200])
+    assert (len(data.images), len(data.val_images), len(data.test_images)) == (4000, 500, 500)
+    assert np.bincount(data.val_labels).tolist() == [50] * 10 == np.bincount(data.test_labels).tolist()
+    # No image is in two parts: what is chosen on (validation) and judged on (test) is never trained on.
+    assert _disjoint(data.images, data.val_images, data.test_images)
+    assert dataset_sha256(data) == dataset_sha256(load_dataset("mnist-sample"))  # the name fixes the data
+
+
+def test_full_mnist_is_its_own_name_and_fails_in_one_line_where_it_cannot_be_had(tmp_path, monkeypatch):
+    # No cached copy and a host that refuses at once (a closed loopback port): the offline machine's case.
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr("training.data.DATASET_HOST", ("127.0.0.1", 9))
+    with pytest.raises(InputError, match="mnist-sample") as err:
+        load_dataset("mnist")
+    assert "\n" not in str(err.value)
 
 
 def test_mathart_pixel_dataset_is_drawn_from_accepted_parameters():
@@ -32,7 +53,8 @@ def test_mathart_dataset_split_and_range():
     assert data.images.shape == (20, 32, 32, 3)
     assert -1.0 <= data.images.min() and data.images.max() <= 1.0
     assert data.class_names == list(mathart.FAMILIES)
-    assert len(data.heldout_images) >= 5
+    assert len(data.val_images) >= 5 and len(data.test_images) >= 5
+    assert _disjoint(data.images, data.val_images, data.test_images)
 
 
 def _write_images(folder, names, size=(40, 30), colour=(200, 10, 10)):
@@ -48,7 +70,7 @@ def test_folder_dataset_with_classes_and_unreadable_file(tmp_path, capsys):
     data = load_dataset(f"folder:{tmp_path}", image_size=32)
     assert data.class_names == ["cats", "dogs"]
     assert data.images.shape[1:] == (32, 32, 3)
-    assert len(data.images) + len(data.heldout_images) == 11
+    assert len(data.images) + len(data.val_images) + len(data.test_images) == 11
     assert "skipped 1 unreadable" in capsys.readouterr().out
 
 

@@ -118,7 +118,7 @@ def test_malformed_tf_config_is_one_line_and_exit_2(tmp_path, text, message):
 
     with pytest.raises(InputError, match=message):
         parse_tf_config(text)
-    proc = subprocess.run([sys.executable, "-m", "training.train", "--dataset", "mnist", "--max-steps", "1",
+    proc = subprocess.run([sys.executable, "-m", "training.train", "--dataset", "mnist-sample", "--max-steps", "1",
                            "--out", str(tmp_path / "r")], cwd=REPO, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "TF_CONFIG": text})
     assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
@@ -126,7 +126,7 @@ def test_malformed_tf_config_is_one_line_and_exit_2(tmp_path, text, message):
 
 def test_more_devices_than_the_machine_has_is_exit_2(tmp_path):
     too_many = (os.cpu_count() or 1) + 1
-    proc = subprocess.run([sys.executable, "-m", "training.train", "--dataset", "mnist", "--max-steps", "1",
+    proc = subprocess.run([sys.executable, "-m", "training.train", "--dataset", "mnist-sample", "--max-steps", "1",
                            "--batch-size", str(16 * too_many), "--devices", str(too_many), "--out", str(tmp_path / "r")],
                           cwd=REPO, capture_output=True, text=True, timeout=120, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
     assert proc.returncode == 2 and f"--devices {too_many}" in proc.stderr

@@ -23,8 +23,8 @@ def params_bundle(tmp_path_factory):
     root = tmp_path_factory.mktemp("params")
     params, labels = mathart.sample_accepted(20, seed=5)
     unit = to_unit_params(params)
-    data = Dataset("params", unit, labels, list(mathart.FAMILIES), unit[:5], labels[:5], "20 test vectors",
-                   drawn_shape=(256, 256, 3))
+    data = Dataset("params", unit, labels, list(mathart.FAMILIES), unit[:5], labels[:5], unit[5:10], labels[5:10],
+                   "20 test vectors", drawn_shape=(256, 256, 3))
     opts = TrainOptions(dataset="mathart-params", model="params", conditional=True, loss="hinge", spectral_norm=True,
                         latent_dim=8, width=16, batch_size=8, epochs=1, max_steps=3, log_every=1, sample_every=1,
                         out=str(root / "run"))
@@ -128,7 +128,7 @@ def test_bad_parameter_table_exits_2_and_writes_nothing(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--dataset", "mnist", "--model", "params", "--conditional"], "--model params trains on"),
+    (["--dataset", "mnist-sample", "--model", "params", "--conditional"], "--model params trains on"),
     (["--dataset", "mathart-params", "--model", "dcgan"], "train it with --model params"),
     (["--dataset", "mathart-params", "--model", "params"], "add --conditional"),
 ])
@@ -146,7 +146,7 @@ def test_params_dataset_round_trips_through_a_table(tmp_path):
     table = tmp_path / "mine.csv"
     table.write_text(to_csv(params, labels))
     data = load_dataset(f"params:{table}", mathart_count=20)
-    assert len(data.images) + len(data.heldout_images) == 20 and data.image_shape == (256, 256, 3)
+    assert len(data.images) + len(data.val_images) + len(data.test_images) == 20 and data.image_shape == (256, 256, 3)
     assert data.images.min() >= -1 and data.images.max() <= 1
-    restored = from_unit_params(np.concatenate([data.images, data.heldout_images]))
+    restored = from_unit_params(np.concatenate([data.images, data.val_images, data.test_images]))
     assert np.allclose(np.sort(restored, axis=0), np.sort(params, axis=0), atol=1e-5)

@@ -13,7 +13,7 @@ from training.build import build_model
 from training.options import TrainOptions
 from training.train import main, run_training
 
-TINY = dict(dataset="mnist", latent_dim=8, width=4, batch_size=8, epochs=1, log_every=1, checkpoint_every=2, sample_every=1)
+TINY = dict(dataset="mnist-sample", latent_dim=8, width=4, batch_size=8, epochs=1, log_every=1, checkpoint_every=2, sample_every=1)
 
 
 def _generator_weights(run_dir, opts, num_classes):
