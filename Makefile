@@ -5,7 +5,7 @@ SPACE_VENV := .venv-space
 PY := $(VENV)/bin/python
 SPACE_PY := $(SPACE_VENV)/bin/python
 
-.PHONY: test test-tf-free test-full test-fast demo demo-cli browser postgres web lint bench clean
+.PHONY: install test test-tf-free test-full test-fast demo demo-cli browser postgres web lint bench clean
 
 # All dependencies (training, export, serving, Space, tests); reinstalled when a requirements file changes.
 $(VENV)/.installed: requirements.txt space/requirements.txt tests/requirements.txt pyproject.toml
@@ -14,6 +14,9 @@ $(VENV)/.installed: requirements.txt space/requirements.txt tests/requirements.t
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# Everything into .venv and nothing else: the newcomer's first step (make test does it too).
+install: $(VENV)/.installed
 
 # The Space's dependencies only: proves the demo needs no TensorFlow.
 $(SPACE_VENV)/.installed: space/requirements.txt
@@ -80,6 +83,7 @@ demo-cli: $(SPACE_VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(PY) -m bench.figures
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

@@ -29,9 +29,11 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     # after --help: they import numpy and more
     from bench import cold_start, gallery_shards, generator_speed, render, space_load, train_speed
+    from bench.results import RESULTS, TABLE, record, write_table
 
     print(f"# ganimate benchmarks, {time.strftime('%Y-%m-%d')}{' (quick)' if args.quick else ''}\n\n"
           f"Machine: {machine()}\n")
+    figures: dict[str, tuple[float, str]] = {}
     print("## Generator throughput: onnxruntime against Keras\n")
     generator_speed.main(["--bundle", "exported/mnist-cdcgan"] if args.quick else [])
     print("\n## Render latency (R1, R2) against the naive per-frame reference\n")
@@ -39,16 +41,30 @@ def main(argv: list[str] | None = None) -> None:
         for request in ("R1", "M1"):
             render.main(["--only", request, "--repeats", "3"])
     else:
-        render.main([])
+        for row in render.main([]):
+            for key, unit in (("ours_p50_ms", "ms"), ("ours_p95_ms", "ms"), ("naive_p50_ms", "ms"),
+                              ("speedup_p50", "x")):
+                figures[f"render.{row['request']}.{key}"] = (row[key], unit)
     print("\n## Training throughput against the tutorial-style loop\n")
-    train_speed.main(["--steps", "20", "--quick"] if args.quick else [])
+    speeds = train_speed.main(["--steps", "20", "--quick"] if args.quick else [])
     if not args.quick:
+        for label, ips in speeds.items():
+            key = "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")
+            figures[f"train.{key}.images_per_s"] = (ips, "images/s")
+            figures[f"train.{key}.x_tutorial"] = (ips / speeds[train_speed.TUTORIAL], "x")
         print("\n## The Space under load\n")
-        space_load.main([])
+        for (kind, label), r in space_load.main([]):
+            key = "".join(c if c.isalnum() else "_" for c in f"{kind} {label}".lower())
+            figures[f"space_load.{key}.p95_s"] = (r["p95_s"], "s")
         print("\n## Space cold start\n")
-        cold_start.main([])
+        start = cold_start.main([])
+        figures.update({f"cold_start.{k}": (start[k], "s") for k in ("import_s", "first_render_s", "total_s")})
         print("\n## Gallery shards: SQLite and PostgreSQL\n")
         gallery_shards.main([])
+        # Only the full run writes the results file that README, docs and cards quote.
+        record(figures, "python -m bench", machine())
+        write_table()
+        print(f"\nwrote {RESULTS} and {TABLE}")
 
 
 main()

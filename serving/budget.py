@@ -35,7 +35,7 @@ class Work:
 
 
 # The command line and the library: a workstation's memory. Peak RSS is a few times the uint8 frames (the GIF
-# writer copies them): R2's 67M pixels peak at 520-655 MB, so 200M pixels stay under about 2 GB.
+# writer copies them), so 200M pixels stay within a workstation's few GB.
 CLI = Budget("the command line", generator_images=262_144, output_pixels=200_000_000, encoded_bytes=1 << 30)
 # A shared CPU Space: R2 (256 frames of a 4x4 grid at 512x512: 4,096 images, 67M pixels) is the largest
 # standard request and fits; 8x more generator images than R2 would hold the queue for minutes.

@@ -90,9 +90,9 @@ class Generator:
         self.bundle_dir = bundle_dir
         self.config = config
         # One onnxruntime session, run single-threaded from `threads` threads at once (its Run is thread-safe and
-        # releases the GIL): a big call is cut into one slice of rows per thread. On 2 cores, R1's 96 digits take
-        # 36 ms this way against 62 ms through one session with 2 intra-op threads (44 ms even with its threads
-        # spinning): the intra-op pool synchronises after every small convolution, the slices never do.
+        # releases the GIL): a big call is cut into one slice of rows per thread. This beats onnxruntime's own
+        # intra-op pool on small CPUs (bench.generator_speed): that pool synchronises after every small
+        # convolution, the slices never do.
         self.session = session
         self.threads = threads
         self.source = source
@@ -117,8 +117,7 @@ class Generator:
             raise BundleError(f"{exc}; this is a cached download: fetch it again with --force-download "
                               f"(force_download=True) or delete {bundle.resolve()}") from None
         # The session is built from the bytes that were hashed and checked, never by reopening the path. One
-        # session for every thread: as fast as a session per thread here (R1's frames 44-46 ms either way), with
-        # one model in memory and a faster start.
+        # session for every thread: as fast as a session per thread, with one model in memory and a faster start.
         session = _make_session(bundle / "model.onnx", model_bytes)
         return cls(bundle, config, session, str(path_or_repo_id), threads)
 
@@ -135,7 +134,7 @@ class Generator:
     @property
     def batch_hint(self) -> int:
         """Rows per onnxruntime call for big jobs: a model that draws at 256x256 inside its graph runs fastest in
-        batches that keep its planes in cache (16: 1.6 ms per image against 2.4 at 96); a pixel generator, in 512s."""
+        batches that keep its planes in cache (16 rows); a pixel generator, in 512s."""
         return 16 if "params" in self.config.outputs else 512
 
     @property
@@ -194,7 +193,7 @@ class Generator:
         """Fill `out` with output `name` for checked z (and y), `batch_size` rows per onnxruntime call, the rows
         cut into one contiguous slice per session, all slices at once."""
         # A renderer model draws each row with its dominant family's subgraph, once per family present in a call:
-        # rows grouped by family make each call run one subgraph (R2's 4x4 grid of mixed families: 33.6 -> 27.4 s).
+        # rows grouped by family make each call run one subgraph instead of several.
         # Rows are independent, so the result is the same in any order and any cut.
         order = np.argsort(np.argmax(y, axis=1), kind="stable") if y is not None and "params" in self.config.outputs \
             else np.arange(len(z))

@@ -43,8 +43,7 @@ def blas_threads(workers: int) -> Iterator[None]:
     """numpy's BLAS on cores // workers threads while `workers` chunks of frames are resized at once.
 
     OpenBLAS's own threads keep spinning for a while after each product; beside onnxruntime sessions and other
-    chunks on the same cores they only steal time (R1's frames on 2 cores: 77 ms with BLAS threads, 61 ms
-    without). The limit is process-wide, so the first render in sets it and the last one out gives it back."""
+    chunks on the same cores they only steal time (bench.render measures it). The limit is process-wide, so the first render in sets it and the last one out gives it back."""
     global _blas_users, _blas_limit
     controller = _blas_controller()
     if controller is None or workers <= 1:

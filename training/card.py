@@ -17,7 +17,7 @@ from serving.grid import sample_sheet
 from serving.recipe import Recipe
 from serving.render import render
 
-RUN_RECORDS = ("options.json", "history.csv", "loss.png", "dataset.json")
+RUN_RECORDS = ("options.json", "history.csv", "loss.png", "dataset.json", "quality.csv", "quality.json")
 CARD_RECIPE = dict(seeds=(0, 1, 2, 3), path="cubic", frames=16, size=256, fps=20, loop=True)
 PARAMS_CARD_CLASSES = (1, 1, 2, 2)
 # A class morph at one fixed z (3 -> 8 -> 3 on MNIST): strokes should bend from one digit into the other.
@@ -207,8 +207,10 @@ def _eval_results(bundle: Path, config: GeneratorConfig, dataset_tag: str | None
     if metrics.get("bundle_sha256") != config.sha256:
         return []
     dataset_type = dataset_tag or str(config.extra.get("training", {}).get("dataset", "custom"))
+    data = metrics.get("dataset")
+    dataset_name = data.get("source", config.dataset) if isinstance(data, dict) else (data or config.dataset)
     return [EvalResult(task_type="unconditional-image-generation", dataset_type=dataset_type,
-                       dataset_name=metrics.get("dataset", config.dataset), metric_type=name,
+                       dataset_name=dataset_name, metric_type=name,
                        metric_value=fig["model"], metric_name=f"{name} ({fig['better']} is better; real-data floor "
                        f"{fig['floor'] if fig['floor'] is not None else 'n/a'})")
             for name, fig in metrics.get("figures", {}).items() if isinstance(fig.get("model"), (int, float))]
@@ -255,7 +257,14 @@ def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> s
         f"lr {training.get('lr')}, augment {training.get('augment')}, spectral norm {training.get('spectral_norm')})",
     ]
     if summary:
-        facts.append("- Final epoch: " + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "step"))
+        facts.append(f"- The run's last logged row (step {summary.get('step')}): "
+                     + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "step"))
+    chosen = config.extra.get("checkpoint", {})
+    probe = chosen.get("validation_probe")
+    if chosen:
+        facts.append(f"- Checkpoint: step {config.train_steps:,}, chosen by {chosen.get('chosen_by')}"
+                     + (" (validation: " + ", ".join(f"{k} {v:g}" for k, v in probe.items() if k != "step") + ")"
+                        if probe else ""))
     facts.append(f"- Export parity (onnxruntime vs Keras, 64 seeds): max |diff| {config.parity_max_abs_diff:.2e}")
     facts.append("- Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(config.versions.items())))
     return card_text(metadata, f"""

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+import serving
+
 from serving.config import GeneratorConfig
 from serving.errors import BundleError, GanimateError, InputError, TrainingError
 from serving.latents import one_hot, z_batch
@@ -203,7 +205,7 @@ def _versions(opset: int) -> dict[str, str]:
     import tf2onnx
 
     return {"tensorflow": tf.__version__, "keras": keras.__version__, "tf2onnx": tf2onnx.__version__,
-            "onnx": onnx.__version__, "opset": str(opset), "ganimate": "0.1.0"}
+            "onnx": onnx.__version__, "opset": str(opset), "ganimate": serving.__version__}
 
 
 def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = False, name: str | None = None,

@@ -82,7 +82,7 @@ class TrainOptions:
 
     def resolved_class_weight(self) -> float:
         """Weight of the class head's loss (see --class-loss), 0 (off) unless given. The head raises class accuracy
-        and costs fidelity (FCD) as its weight grows; the README's training guide has the measurements. Off by
+        and costs fidelity (FCD) as its weight grows; docs/training.md describes the trade-off. Off by
         default (it needs a conditional image GAN); the shipped MNIST recipe passes --class-weight 0.03
         --class-loss hinge."""
         return self.class_weight or 0.0
@@ -90,16 +90,14 @@ class TrainOptions:
     def resolved_microbatches(self, gpus: int = 0) -> int:
         """Parts each step's batch is cut into (training/gan.py `_parts`): given, or on a CPU as many parts of at
         least 32 rows as the batch holds, at most 4 (batch 128: 4, batch 64: 2), and 1 on GPUs, which want the
-        whole batch in one piece. Measured on 2 cores (python -m bench.train_speed): the tutorial's features at
-        batch 128 went from 1.0x to about 1.35x the tutorial loop; the shipped MNIST recipe at batch 64 gains
-        about 10% (parts of 16 rows are too small to pay)."""
+        whole batch in one piece. python -m bench.train_speed measures each count side by side."""
         if self.microbatches is not None:
             return self.microbatches
         return max(1, min(4, self.batch_size // 32)) if gpus == 0 else 1
 
     def resolved_class_norm(self) -> bool:
-        """Class-conditional batch norm in G: off unless asked for. Measured on MNIST (6,000 steps, no class head):
-        class accuracy 0.946 and FCD 2.5x the floor, no better than conditioning at the input alone."""
+        """Class-conditional batch norm in G: off unless asked for (on MNIST it bought nothing over conditioning at
+        the input alone)."""
         return bool(self.class_norm) and self.conditional and self.model in ("dcgan", "vae")
 
     def to_json(self) -> str:
@@ -224,8 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ema", type=float, default=None, help=f"EMA decay of G's weights, 0 = off (default {d.ema})")
     p.add_argument("--augment", action="store_true", default=None, help="differentiable augmentation (small data)")
     p.add_argument("--class-weight", type=float, default=None,
-                   help="class head (AC-GAN) loss weight, with --conditional dcgan: 0.03 with --class-loss hinge draws "
-                        "the asked class 97.4%% of the time (95%% without) at some cost in FCD; default 0 (off)")
+                   help="class head (AC-GAN) loss weight, with --conditional dcgan: raises class accuracy at some cost "
+                        "in FCD (the shipped digit recipe: 0.03 with --class-loss hinge); default 0 (off)")
     p.add_argument("--class-loss", default=None, choices=CLASS_LOSSES,
                    help="the class head's loss: ce (AC-GAN cross-entropy, default) or hinge (multi-class hinge, "
                         "which stops pushing once a digit is classified with a margin)")

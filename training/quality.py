@@ -97,3 +97,40 @@ class QualityProbe(keras.callbacks.Callback):
                          + ", ".join(f"{k} {v:.3g}" for k, v in figures.items()))
         write_atomic(self.state_path, (json.dumps(self.state, indent=2) + "\n").encode())
         self.probe_s += time.perf_counter() - probe_started
+
+
+def best_probe(run_dir: Path, targets: str = DEFAULT_TARGETS) -> dict[str, float]:
+    """The validation probe row a checkpoint is chosen by: among the rows whose figures meet every target but
+    FCD, the one with the lowest FCD ratio (all rows when none meets them). KeyError when the run has no probes."""
+    path = Path(run_dir) / "quality.csv"
+    if not path.is_file():
+        raise KeyError(f"{run_dir} has no quality.csv: train with --eval-every to probe on validation")
+    with open(path, newline="") as fh:
+        rows = [{k: float(v) for k, v in r.items()} for r in csv.DictReader(fh)]
+    others = [c for c in parse_checks(targets) if c[0] != "fcd_ratio"]
+    passing = [r for r in rows if not failed_checks({"figures": {k: {"model": v} for k, v in r.items()}}, others)]
+    return min(passing or rows, key=lambda r: r["fcd_ratio"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m training.quality",
+                                description="Choose a run's checkpoint on its validation probes (quality.csv).")
+    p.add_argument("--run", required=True, help="run folder trained with --eval-every")
+    p.add_argument("--quality", default=DEFAULT_TARGETS, help=f"targets (default {DEFAULT_TARGETS})")
+    args = p.parse_args(argv)
+    try:
+        row = best_probe(Path(args.run), args.quality)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    step = int(row["step"])
+    print(f"best validation probe: step {step} (" + ", ".join(f"{k} {v:g}" for k, v in row.items() if k != "step")
+          + f")\nexport it: python -m training.export --run {args.run} --step {step} --out exported/NAME")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

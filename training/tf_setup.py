@@ -49,8 +49,7 @@ def _quiet_import() -> None:
 def configure_threads(microbatches: int) -> bool:
     """With microbatches on a CPU, run each operation on one thread and as many operations at once as there are
     cores: the microbatches' subgraphs then go side by side instead of every small convolution being split over
-    the cores (measured on 2 cores, bench.train_speed: the tutorial's step at batch 128 went from 463 img/s with
-    TensorFlow's default threads to 614 with 4 microbatches this way, 444 with 4 microbatches and default threads).
+    the cores (bench.train_speed measures both ways).
     Must run before TensorFlow runs anything; returns False when it is too late (threads already set up)."""
     tf = import_tensorflow()
     if microbatches <= 1 or tf.config.list_physical_devices("GPU"):

@@ -3,7 +3,7 @@
     python -m training.train --dataset mnist --model dcgan --conditional --epochs 50 --batch-size 128 \
         --latent-dim 64 --loss bce --seed 0 --out runs/mnist-cdcgan
 
-The run folder holds options.json, checkpoints/ (last 3), history.csv, loss.png and samples/. `--resume`
+The run folder holds options.json, checkpoints/ (the last 3 and every --eval-every step), history.csv, loss.png and samples/. `--resume`
 continues from the last checkpoint and ends where an uninterrupted run would; Ctrl-C checkpoints first.
 """
 

@@ -43,7 +43,7 @@ def test_two_cpu_devices_match_one_and_resume_under_the_strategy(tmp_path):
     assert (one["replicas"], two["replicas"]) == (1, 2)
     _close(one["losses"], two["losses"])
     # Interrupted at step 2 and resumed under the strategy: it continues from its checkpoint to step 4. (The
-    # resumed steps come within 1% of the uninterrupted run's, not to 1e-4: see the README's tf.distribute notes.)
+    # resumed steps come within 1% of the uninterrupted run's, not to 1e-4: see docs/training.md, GPUs and several machines.)
     _run(tmp_path / "split", "--devices", "2", "--steps", "2")
     resumed = _run(tmp_path / "split", "--devices", "2", "--steps", "4", "--resume")
     assert resumed["step"] == 4 and [s for s, *_ in resumed["losses"]] == [1, 2, 3, 4]
