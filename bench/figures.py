@@ -60,16 +60,17 @@ def check(root: Path = ROOT, write: bool = False) -> list[str]:
         if not doc.is_file():
             continue
         text = doc.read_text(encoding="utf-8")
+        name = str(doc.relative_to(root))
 
-        def fix(m: re.Match) -> str:
+        def fix(m: re.Match, name: str = name) -> str:
             shown, kind, ref, percent = m.group(1), m.group(2), m.group(3), bool(m.group(4))
             try:
                 want = _shown(source_value(kind, ref, root), shown, percent)
             except (KeyError, FileNotFoundError, ValueError, TypeError):
-                problems.append(f"{doc.relative_to(root)}: {kind}:{ref} has no source value")
+                problems.append(f"{name}: {kind}:{ref} has no source value")
                 return m.group(0)
             if want != shown:
-                problems.append(f"{doc.relative_to(root)}: {shown} != {want} ({kind}:{ref})")
+                problems.append(f"{name}: {shown} != {want} ({kind}:{ref})")
             return m.group(0).replace(shown, want, 1)
 
         new = QUOTE.sub(fix, text)
@@ -85,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     problems = check(write=args.write)
     for line in problems:
         print(("updated " if args.write else "") + line, file=sys.stderr if not args.write else sys.stdout)
-    return 0 if args.write or not problems else 1
+    missing = [line for line in problems if line.endswith("has no source value")]
+    return 1 if missing or (problems and not args.write) else 0
 
 
 if __name__ == "__main__":

@@ -31,11 +31,34 @@ def test_trainer_help_and_dry_run_need_no_tensorflow(args):
     assert ("usage:" in out.stdout) if args == ["--help"] else ('"loss": "hinge"' in out.stdout)
 
 
-def test_no_source_file_over_400_lines():
+# Functions a person can hold in their head: about 60 lines at most. These are longer today and are being cut
+# (issue 29); each may only shrink. Split a file by purpose, never by size.
+FUNCTION_LINES = 62
+LONGER_TODAY = {
+    "serving/cli.py::build_parser": 82,
+    "serving/config.py::from_dict": 81,
+    "serving/space/layout.py::build_demo": 158,
+    "training/card.py::model_card": 93,
+    "training/export.py::export_run": 95,
+    "training/onnx_subpixel.py::subpixel_upsampling": 81,
+    "training/options.py::build_parser": 64,
+    "training/options.py::validate": 68,
+    "training/studio.py::build": 96,
+    "training/train.py::run_training": 155,
+    "tests/serving/test_hub.py::test_push_pull_space_tamper_offline": 75,
+}
+
+
+def test_no_function_grows_past_its_limit():
+    import ast
+
     long = {}
     for folder in ("serving", "space", "training", "bench", "tests"):
-        for path in (REPO / folder).rglob("*.py"):
-            lines = path.read_text(encoding="utf-8").count("\n")
-            if lines > 400:
-                long[str(path.relative_to(REPO))] = lines
-    assert not long, f"split these files (at most 400 lines each): {long}"
+        for path in sorted((REPO / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    key = f"{path.relative_to(REPO)}::{node.name}"
+                    lines = node.end_lineno - node.lineno + 1
+                    if lines > LONGER_TODAY.get(key, FUNCTION_LINES):
+                        long[key] = lines
+    assert not long, f"shorten these functions (about 60 lines at most): {long}"

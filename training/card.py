@@ -87,7 +87,26 @@ def _metrics_table(bundle: Path) -> str:
     if chosen:
         lines[-1] += f" Checkpoint: step {chosen.get('step')}, chosen by {chosen.get('chosen_by')}."
     lines[-1] += " `python -m training.evaluate --bundle .` reproduces it."
-    return "\n".join(lines) + "\n"
+    aims = _aims_line(bundle, metrics)
+    return "\n".join(lines + ([""] + [aims] if aims else [])) + "\n"
+
+
+def _aims_line(bundle: Path, metrics: dict) -> str:
+    """The run's quality targets against the test figures, each met or missed by how much, said plainly."""
+    from training.evaluate import parse_checks
+
+    config = json.loads((bundle / "config.json").read_text())
+    targets = config.get("extra", {}).get("training", {}).get("quality")
+    if not targets:
+        return ""
+    said = []
+    for name, op, limit in parse_checks(targets):
+        value = metrics.get("figures", {}).get(name, {}).get("model")
+        if value is None:
+            continue
+        met = value <= limit if op == "<=" else value >= limit
+        said.append(f"`{name}{op}{limit:g}` {'met' if met else 'MISSED'} ({value:.4g})")
+    return "Aims of its recipe, on test: " + ", ".join(said) + "." if said else ""
 
 
 def _morph_line(bundle: Path, config: GeneratorConfig) -> str:

@@ -36,8 +36,6 @@ IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg"}
 SUPPORTED_SIZES = (28, 32, 64)
 
 
-
-
 @dataclass
 class Dataset:
     name: str

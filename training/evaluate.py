@@ -160,15 +160,9 @@ def evaluate(bundle: Path, samples: int = 5000, retrain_classifier: bool = False
         put("acceptance_rate", walks.acceptance(gen, z, y), prior_acceptance_rate(PRIOR_DRAWS), "higher")
     for name, value in walks.frame_changes(gen).items():
         put(name, value, None, "lower")
-    seeds = evaluation_seeds(samples)
     return {
         "bundle_sha256": cfg.sha256,
-        "protocol": {
-            "name": PROTOCOL, "split": "test",
-            "seeds": {use: [int(v.min()), int(v.max()), int(len(v))] for use, v in seeds.items()},
-            "choices_made_on": {"split": "validation", "seeds": [PROBE_SEED_BASE, "..."]},
-            "checkpoint": _checkpoint(cfg),
-        },
+        "protocol": _protocol(cfg, samples),
         "judge": {**judge.summary(), "test_accuracy": round(test_accuracy, 6)},
         "dataset": {"name": spec, "sha256": dataset_sha256(data), "source": data.source,
                     "train": int(len(data.images)), "validation": int(len(data.val_images)),
@@ -176,16 +170,28 @@ def evaluate(bundle: Path, samples: int = 5000, retrain_classifier: bool = False
         "figures": figures,
         "samples": {"generated": int(len(fake_x)), "train_reference": int(len(train_x)), "test": int(len(held_x)),
                     "matched_size": size, "matched_chunks": chunks},
-        "notes": "floor = the test part of the real data against the training data; fcd_ratio = model fcd / floor "
-                 "fcd. "
-                 + ("Parameter model: its params output drawn by the numpy renderer at 64x64, like the data; "
-                    "acceptance_rate's floor is the broad prior's rate. " if walks.is_params_model(gen) else "")
-                 + "frame_* figures: mean |pixel change| between consecutive frames of 96-frame looping cubic walks "
-                   "that keep one class; frame_jump_ratio_morph: the same ratio on class-morph walks. "
-                 f"fcd, precision and recall compare {size} samples on each side (the model's are the mean over "
-                 f"{chunks} disjoint chunks). sharpness = mean image-gradient magnitude over that of the training "
-                 "data (blur lowers it). path_length has no real-data floor.",
+        "notes": _notes(walks.is_params_model(gen), size, chunks),
     }
+
+
+def _protocol(cfg, samples: int) -> dict:
+    """What metrics.json says of how it was measured: the split, every seed range, how the checkpoint was chosen."""
+    seeds = evaluation_seeds(samples)
+    return {"name": PROTOCOL, "split": "test",
+            "seeds": {use: [int(v.min()), int(v.max()), int(len(v))] for use, v in seeds.items()},
+            "choices_made_on": {"split": "validation", "seeds": [PROBE_SEED_BASE, "..."]},
+            "checkpoint": _checkpoint(cfg)}
+
+
+def _notes(params_model: bool, size: int, chunks: int) -> str:
+    return ("floor = the test part of the real data against the training data; fcd_ratio = model fcd / floor fcd. "
+            + ("Parameter model: its params output drawn by the numpy renderer at 64x64, like the data; "
+               "acceptance_rate's floor is the broad prior's rate. " if params_model else "")
+            + "frame_* figures: mean |pixel change| between consecutive frames of 96-frame looping cubic walks "
+              "that keep one class; frame_jump_ratio_morph: the same ratio on class-morph walks. "
+            f"fcd, precision and recall compare {size} samples on each side (the model's are the mean over "
+            f"{chunks} disjoint chunks). sharpness = mean image-gradient magnitude over that of the training "
+            "data (blur lowers it). path_length has no real-data floor.")
 
 
 def parse_checks(text: str) -> list[tuple[str, str, float]]:

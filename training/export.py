@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 import serving
-
 from serving.config import GeneratorConfig
 from serving.errors import BundleError, GanimateError, InputError, TrainingError
 from serving.latents import one_hot, z_batch

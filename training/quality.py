@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from serving.atomic import write_atomic
+from serving.errors import InputError
 from serving.latents import one_hot, z_batch
 from training import metrics
 from training.evaluate import failed_checks, parse_checks, probe_seeds, reference
@@ -44,7 +45,12 @@ class QualityProbe(keras.callbacks.Callback):
         from training.judge import judge_for
 
         size = self.data.image_shape[0]
-        self.judge = judge_for(self.data, self.spec, size, retrain=False)
+        try:
+            self.judge = judge_for(self.data, self.spec, size, retrain=False)
+        except InputError:  # data with no shipped judge (a folder, a table of one's own): train one for this run
+            self.printer("notice: no shipped judge for this data; training one for the probes (a judge of its own, "
+                         "so these figures compare only within this run's data)")
+            self.judge = judge_for(self.data, self.spec, size, retrain=True, verbose=False)
         train_x, _, val_x, _ = reference(self.data, self.spec, size, "val")
         self.f_train = self.judge(train_x)[0]
         self.size = min(len(val_x), PROBE_SAMPLES)

@@ -1,7 +1,6 @@
 import dataclasses
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.training.tiny import tiny_data
