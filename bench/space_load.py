@@ -40,7 +40,7 @@ def serve(port: int, concurrency: int | None) -> None:
 
     from serving import gif_helpers
     from serving.space import SpaceApp, build_demo, load_models, model_sources
-    from serving.space.layout import LAUNCH_OPTIONS
+    from serving.space.layout import launch_options
 
     app = SpaceApp(load_models(model_sources("", None, ROOT / "exported")))
     demo = build_demo(app.models, app=app)
@@ -49,7 +49,7 @@ def serve(port: int, concurrency: int | None) -> None:
             if fn.api_name in ("animate", "compare"):
                 fn.concurrency_limit = concurrency
     gif_helpers.start()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH_OPTIONS)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
     print("ready", flush=True)
     sys.stdin.read()  # the parent closes it when the clients are done
     demo.close()

@@ -63,17 +63,21 @@ def _out(path: str, force: bool) -> Path:
     return out
 
 
+def _same_file(a: str, b: str) -> bool:
+    return Path(a).resolve() == Path(b).resolve() or (Path(a).exists() and Path(b).exists()
+                                                      and os.path.samefile(a, b))
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     if args.out:
         _out(args.out, args.force)  # refused before any work
+    if args.save_recipe:
+        _out(args.save_recipe, args.force)
+        if _same_file(args.save_recipe, args.out or f"out.{args.format or Recipe().format}"):
+            raise InputError("--save-recipe and --out name the same file; the recipe would replace the render")
     gen = _load(args)
     if args.recipe:
-        try:
-            recipe = Recipe.from_json(Path(args.recipe).read_bytes().decode("utf-8"))
-        except OSError as exc:
-            raise InputError(f"cannot read --recipe {args.recipe}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise InputError(f"--recipe {args.recipe} is not UTF-8 text (a recipe is JSON)") from None
+        recipe = Recipe.from_json(check.read_text_file(args.recipe, "--recipe"))
         if recipe.bundle_sha256 and recipe.bundle_sha256 != gen.config.sha256:
             print("warning: the recipe was made with another bundle; the output will differ", file=sys.stderr)
     else:
@@ -143,6 +147,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     if not 1 <= args.count <= 1_000_000:
         raise InputError(f"--count must be in 1..1000000, got {args.count}")
+    check.whole("--batch-seed", args.batch_seed, 0, 2**63 - 1)  # numpy's seed sequences take no negative entropy
     shard, shards = _shard(args.shard)
     gen = _load(args)
     with _gallery(args) as gallery:

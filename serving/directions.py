@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from serving.errors import GanimateError, InputError
+from serving.inputs import load_json, read_text_file
 
 SAMPLES = 4096
 FIRST_SEED = 2_000_000  # seeds of their own, apart from the ones a user types
@@ -88,7 +89,7 @@ def add_to_bundle(bundle: Path, samples: int = SAMPLES) -> list[dict]:
         raise InputError(f"{bundle}: named directions measure gray strokes; this model draws "
                          f"{'parameters' if 'params' in gen.config.outputs else 'RGB images'}")
     found = find(gen, samples)
-    raw = json.loads((Path(bundle) / "config.json").read_text(encoding="utf-8"))
+    raw = load_json(read_text_file(Path(bundle) / "config.json", "bundle file"), "config.json")
     raw.setdefault("extra", {})["directions"] = found
     write_atomic(Path(bundle) / "config.json", (json.dumps(raw, indent=2, sort_keys=True) + "\n").encode())
     return found

@@ -24,7 +24,7 @@ import numpy as np
 from serving.bundle_checks import check_model, onnxruntime_errors
 from serving.config import GeneratorConfig
 from serving.errors import BundleError, InputError
-from serving.inputs import REPO_ID
+from serving.inputs import REPO_ID, read_text_file
 
 MAX_SOURCE_CHARS = 1024  # a folder path or user/name@revision; longer is neither
 BUNDLE_FILES = ("config.json", "model.onnx")
@@ -247,9 +247,11 @@ def _verified(bundle: Path) -> tuple[GeneratorConfig, bytes]:
         if not path.is_file():
             raise BundleError(f"bundle {bundle} has no {path.name}")
     try:
-        config = GeneratorConfig.from_json(config_path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError:
-        raise BundleError(f"{config_path} is not UTF-8 text") from None
+        text = read_text_file(config_path, "bundle file")
+    except InputError as exc:  # the bundle is at fault, not the person who named it
+        raise BundleError(str(exc)) from None
+    try:
+        config = GeneratorConfig.from_json(text)
     except BundleError as exc:
         raise BundleError(f"{config_path}: {exc}") from None
     if not re.fullmatch(r"[0-9a-f]{64}", config.sha256):

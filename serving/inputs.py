@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import stat
 from typing import Any
 
 from serving.errors import InputError
@@ -90,12 +92,96 @@ def repo_id(text: Any, revision_ok: bool = False) -> tuple[str, str]:
     return repo, rev
 
 
+# Limits of a JSON document from outside (a recipe, a config.json, a gallery row): far above anything the project
+# writes, far below what makes parsing expensive.
+MAX_JSON_CHARS = 1_000_000
+MAX_JSON_DEPTH = 32
+MAX_INT_DIGITS = 40
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _depth(text: str) -> int:
+    """The deepest nesting of [ and { in JSON text, strings left out (a linear scan, before any parsing)."""
+    depth = deepest = 0
+    for ch in _JSON_STRING.sub("", text):
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _no_duplicates(what: str):
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in items:
+            if key in out:
+                raise InputError(f"{what} names {key[:40]!r} twice")
+            out[key] = value
+        return out
+    return pairs
+
+
+def _integer(what: str):
+    def parse(digits: str) -> int:
+        if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+            raise InputError(f"{what} holds a number of {len(digits)} digits (at most {MAX_INT_DIGITS})")
+        return int(digits)
+    return parse
+
+
+def _real(what: str):
+    def parse(digits: str) -> float:
+        x = float(digits)
+        if not math.isfinite(x):  # 1e999 parses as infinity
+            raise InputError(f"{what} holds {digits[:40]}, which is too large to be a number here")
+        return x
+    return parse
+
+
+def _constant(what: str):
+    def parse(name: str) -> Any:
+        raise InputError(f"{what} holds {name}, which is not JSON (numbers must be finite)")
+    return parse
+
+
 def load_json(text: str, what: str) -> Any:
-    """Parsed JSON from untrusted text, or InputError naming `what` (bad syntax, or nesting deep enough to exhaust
-    the parser's recursion: a hostile file of ten thousand '[')."""
+    """Parsed JSON from untrusted text, or InputError naming `what`: bad syntax, more than MAX_JSON_CHARS, nesting
+    beyond MAX_JSON_DEPTH, an integer of more than MAX_INT_DIGITS digits (Python's int conversion is quadratic),
+    NaN or Infinity literals, or a key given twice (which of the two would win is the parser's secret). The cheap
+    checks run before the parser does."""
+    if not isinstance(text, str):
+        raise InputError(f"{what} must be JSON text, got {type(text).__name__}")
+    if len(text) > MAX_JSON_CHARS:
+        raise InputError(f"{what} is too long ({len(text)} characters; at most {MAX_JSON_CHARS})")
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise InputError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_no_duplicates(what), parse_int=_integer(what), parse_float=_real(what),
+                          parse_constant=_constant(what))
     except json.JSONDecodeError as exc:
         raise InputError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
     except RecursionError:
         raise InputError(f"{what} nests too deeply to be what it claims") from None
+
+
+def read_text_file(path: str | os.PathLike, what: str, max_bytes: int = MAX_JSON_CHARS) -> str:
+    """The UTF-8 text of a regular file of at most `max_bytes`, or InputError naming `what`. Opened without
+    blocking and checked before reading, so a FIFO with no writer, a device such as /dev/zero or a folder is one
+    line rather than a hang or a MemoryError; read with a bound, so a file that grows while read cannot either."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InputError(f"{what} {path} is not a regular file")
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise InputError(f"{what} {path} is larger than {max_bytes} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{what} {path} is not UTF-8 text") from None

@@ -21,10 +21,13 @@ import numpy as np
 
 from serving.atomic import write_atomic
 from serving.errors import InputError
+from serving.inputs import read_text_file
 from serving.mathart import FAMILIES, HIGH, LOW, NAMES, family_mask, sample_accepted
 
 HEADER = ("family", *NAMES)
-MAX_ROWS = 1_000_000
+# A table is read whole into memory: these bound it (a row of the full header is about 300 bytes).
+MAX_ROWS = 200_000
+MAX_TABLE_BYTES = 64 * 1024 * 1024
 
 
 def to_csv(params: np.ndarray, labels: np.ndarray) -> str:
@@ -40,11 +43,9 @@ def to_csv(params: np.ndarray, labels: np.ndarray) -> str:
 def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """(params float64 [n, P], labels int64 [n]) from a CSV; InputError with file, line and column otherwise."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark, as spreadsheets write it, is not a column
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-        raise InputError(f"cannot read parameter table {path}: {reason}") from None
+    # Read with a bound and never from a device or a FIFO; a byte-order mark, as spreadsheets write it, is not a
+    # column.
+    text = read_text_file(path, "parameter table", MAX_TABLE_BYTES).removeprefix("\ufeff")
     try:
         return _parse(path, csv.reader(io.StringIO(text)))
     except csv.Error as exc:
@@ -68,6 +69,8 @@ def _parse(path: Path, rows) -> tuple[np.ndarray, np.ndarray]:
     where = {name: header.index(name) for name in HEADER}
     params, labels = [], []
     for line, row in enumerate(rows, start=2):
+        if line > 2 * MAX_ROWS:  # blank lines count too: they cost time to read
+            raise InputError(f"{path} has more than {2 * MAX_ROWS:,} lines")
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):

@@ -23,6 +23,7 @@ import sys
 from dataclasses import dataclass
 
 from serving.errors import InputError
+from serving.inputs import load_json
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,7 @@ class Cluster:
 
 def parse_tf_config(text: str) -> Cluster:
     """The cluster in a TF_CONFIG value, or InputError naming what is wrong with it."""
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"TF_CONFIG is not JSON ({exc.msg} at character {exc.pos})") from None
+    raw = load_json(text, "TF_CONFIG")
     if not isinstance(raw, dict):
         raise InputError("TF_CONFIG must be a JSON object with 'cluster' and 'task'")
     cluster, task = raw.get("cluster"), raw.get("task")

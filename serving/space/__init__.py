@@ -112,6 +112,6 @@ def main(space_dir: Path, exported: Path | None = None) -> None:
     except GanimateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    from serving.space.layout import LAUNCH_OPTIONS
+    from serving.space.layout import launch_options
 
-    demo.launch(**LAUNCH_OPTIONS)
+    demo.launch(**launch_options())

@@ -32,9 +32,19 @@ CSS = """
 #gm-preview img {image-rendering: auto; max-height: 520px; object-fit: contain}
 #gm-examples img {object-fit: contain !important; background: #000}
 """
-# How every server of this demo is launched (main and the tests alike). show_error: a failure reaches the client
-# as its message, never as {"error": null}. No component takes an upload, so one is refused above 1 MB.
-LAUNCH_OPTIONS = {"show_error": True, "max_file_size": "1mb", "css": CSS, "theme": gr.themes.Soft()}
+
+
+def launch_options() -> dict:
+    """How every server of this demo is launched (main, the tests and the benches alike), fresh each time because
+    Gradio adds to `app_kwargs`. show_error: a failure reaches the client as its message, never as
+    {"error": null}. No component takes an upload: the gate refuses the route, and max_file_size stays as a
+    second wall."""
+    from starlette.middleware import Middleware
+
+    from serving.space.gate import UploadGate
+
+    return {"show_error": True, "max_file_size": "1mb", "css": CSS, "theme": gr.themes.Soft(),
+            "app_kwargs": {"middleware": [Middleware(UploadGate)]}}
 
 
 class SpaceBlocks(gr.Blocks):

@@ -179,7 +179,7 @@ def test_bundle_checks_refuse_before_a_session(tmp_path, case):
     ({"outputs": 7}, "'outputs' must be a list of tensor names"),
     ({"channels": 1.5}, "'channels'"),
     ({"channels": True}, "'channels'"),
-    ({"latent_dim": 10**400}, "'latent_dim'"),
+    ({"latent_dim": 10**400}, "401 digits"),  # refused by the JSON gate, before the schema
 ])
 def test_config_values_are_checked_and_named(tmp_path, change, message):
     folder = make_bundle(tmp_path / "b", "tiny-gan")
@@ -195,7 +195,7 @@ def test_config_that_is_not_utf8_or_nests_deeply_names_the_file(tmp_path):
     with pytest.raises(BundleError, match="config.json is not UTF-8"):
         Generator.from_pretrained(folder)
     (folder / "config.json").write_text("[" * 100_000 + "]" * 100_000)
-    with pytest.raises(BundleError, match="config.json.*nests too deeply"):
+    with pytest.raises(BundleError, match="config.json.*nests deeper"):
         Generator.from_pretrained(folder)
 
 

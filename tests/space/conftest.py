@@ -26,13 +26,13 @@ def app(models, tmp_path_factory):
 def server(app):
     """The real app on a free loopback port; yields its URL, closed at the end of the session."""
     from serving.space import build_demo
-    from serving.space.layout import LAUNCH_OPTIONS
+    from serving.space.layout import launch_options
 
     demo = build_demo(app.models, app=app)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH_OPTIONS)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

@@ -95,16 +95,32 @@ def test_malformed_requests_get_one_line_each_and_the_server_goes_on(server, cap
     assert _rss_mb() - before < 300
 
 
-def test_an_oversize_upload_is_refused(server):
+def _files_under(folder) -> int:
+    return sum(1 for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
+
+
+@pytest.mark.parametrize("name, size", [("evil.html", 100), ("evil.svg", 100), ("../../escape.txt", 10),
+                                        ("small.bin", 1000), ("big.bin", 2 * 2**20)])
+def test_uploads_are_refused_in_one_line_and_nothing_is_kept(server, name, size):
+    from pathlib import Path
+
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder())
+    before = _files_under(folder)
     boundary = "ganimateboundary"
-    payload = b"x" * (2 * 2**20)  # 2 MB: the Space takes no uploads above 1 MB
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.bin\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode() + payload + f"\r\n--{boundary}--\r\n".encode()
-    req = urllib.request.Request(f"{server}gradio_api/upload", data=body,
-                                 headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(req, timeout=60)
-    assert refused.value.code == 413
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + b"x" * size + f"\r\n--{boundary}--\r\n".encode()
+    for route in ("gradio_api/upload", "gradio_api/upload/", "upload"):
+        req = urllib.request.Request(f"{server}{route}", data=body,
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(req, timeout=60)
+        message = refused.value.read().decode()
+        assert refused.value.code in (403, 404, 405), (route, refused.value.code)
+        if route.startswith("gradio_api"):
+            assert refused.value.code == 403 and message.count("\n") == 1 and "takes no uploads" in message
+    assert _files_under(folder) == before
 
 
 def test_too_few_values_on_the_raw_api_take_the_form_defaults(server):

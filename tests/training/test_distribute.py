@@ -109,7 +109,7 @@ def test_a_killed_worker_stops_the_run_with_a_clear_message(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("{not json", "TF_CONFIG is not JSON"),
+    ("{not json", "TF_CONFIG is not valid JSON"),
     ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 5}}', "task index 5"),
     ('{"cluster": {"ps": ["a:1"]}, "task": {"type": "ps", "index": 0}}', "'worker' list"),
 ])
