@@ -137,7 +137,7 @@ def _gallery(args: argparse.Namespace):
     if args.command == "gallery" and isinstance(db, Path) and not db.is_file():
         raise InputError(f"no gallery at {db}; make one with `python -m serving batch --db {db} ...`")
     try:
-        return Gallery(db, args.out if args.command == "batch" else None)
+        return Gallery(db, args.out if args.command == "batch" else args.files)
     except sqlite3.Error as exc:
         raise InputError(f"cannot open gallery {db}: {exc}") from None  # a path: nothing secret in it
 
@@ -199,15 +199,23 @@ def cmd_gallery(args: argparse.Namespace) -> int:
                 print(f"{e.id:>6}  {e.created_at}  {e.recipe.path:<9} {e.bytes / 1024:>6.0f} KiB {e.render_ms:>7.0f} ms  "
                       f"{e.path}  {e.recipe.name}")
             return 0
+        if args.action in ("check", "repair"):
+            bad = gallery.bad_rows() if args.action == "check" else gallery.repair()
+            for _, reason in bad:
+                print(reason)
+            verb = "found" if args.action == "check" else "removed"
+            print(f"{verb} {len(bad)} bad row(s) of {gallery.count() + (len(bad) if verb == 'removed' else 0)}")
+            return 1 if bad and args.action == "check" else 0
         if args.id is None:
             raise InputError(f"gallery {args.action} needs an ID (see `gallery list`)")
+        if args.action in ("pin", "unpin"):  # a row's id is all it takes: its file need not be here
+            if not gallery.pin(args.id, args.action == "pin"):
+                raise InputError(f"gallery has no render {args.id}")
+            print(f"render {args.id} {'pinned' if args.action == 'pin' else 'unpinned'}")
+            return 0
         entry = gallery.get(args.id)
         if entry is None:
             raise InputError(f"gallery has no render {args.id}")
-        if args.action in ("pin", "unpin"):
-            gallery.pin(entry.id, args.action == "pin")
-            print(f"render {entry.id} {'pinned' if args.action == 'pin' else 'unpinned'}")
-            return 0
         if args.action == "show":
             print(json.dumps({"id": entry.id, "path": str(entry.path), "bytes": entry.bytes, "render_ms": entry.render_ms,
                               "created_at": entry.created_at, "bundle_sha256": entry.bundle_sha256,
@@ -221,12 +229,13 @@ def cmd_gallery(args: argparse.Namespace) -> int:
         if gen.config.sha256 != entry.bundle_sha256:
             raise InputError(f"render {entry.id} was made with bundle {entry.bundle_sha256[:12]}..., not {gen.config.sha256[:12]}...")
         data = render(gen, entry.recipe)
-        stored = entry.path.read_bytes() if entry.path.is_file() else None
+        stored = entry.path.read_bytes() if entry.path.is_file() else None  # removed since it was read
         if out is not None:
             _write(out, data, force=args.force)
         same = stored == data
         print(f"render {entry.id}: {len(data)} bytes, " + ("byte-identical to the stored file" if same else
-              "stored file missing" if stored is None else "DIFFERS from the stored file"))
+              "stored file missing" if stored is None
+              else "DIFFERS from the stored file"))
         return 0 if same else 1
 
 
@@ -306,12 +315,15 @@ def build_parser() -> argparse.ArgumentParser:
     hs.add_argument("--dry-run", action="store_true", help="list what would be uploaded, contact nothing")
     hs.set_defaults(func=cmd_push_space)
 
-    g = sub.add_parser("gallery", help="list, show, regenerate, pin or unpin gallery renders")
-    g.add_argument("action", choices=("list", "show", "regenerate", "pin", "unpin"),
-                   help="pin: keep a render out of a quota's reach; unpin: give it back")
+    g = sub.add_parser("gallery", help="list, show, regenerate, pin, unpin, check or repair gallery renders")
+    g.add_argument("action", choices=("list", "show", "regenerate", "pin", "unpin", "check", "repair"),
+                   help="pin: keep a render out of a quota's reach; unpin: give it back; check: list rows that "
+                        "cannot be used (exit 1 if any); repair: remove them")
     g.add_argument("id", nargs="?", type=lambda t: bounded_int(t, "ID", 1, 2**63 - 1), default=None,
                    help="render id (show, regenerate)")
     g.add_argument("--db", default="gallery/gallery.sqlite", help="SQLite gallery file or postgresql:// URL")
+    g.add_argument("--files", default=None, help="the gallery's files folder (default: beside an SQLite file; "
+                                                 "gallery/ for PostgreSQL), as `batch --out` wrote them")
     g.add_argument("--limit", type=lambda t: bounded_int(t, "--limit", 1, 100_000), default=20,
                    help="list: how many of the latest (1..100000)")
     g.add_argument("--bundle", default=None, help="regenerate: the bundle folder or Hub repo")

@@ -1,7 +1,10 @@
 """The gallery: rendered files plus an index of the recipes that made them, in SQLite or PostgreSQL.
 
-One row per render (id, recipe JSON, bundle sha256, file path, bytes, render ms, created at). The recipe hash
-is UNIQUE, so `batch` can be re-run after a crash or on another shard and never renders a recipe twice, and
+One row per render (id, recipe JSON, bundle sha256, file path, bytes, render ms, created at). Rows are data,
+never instructions: a row's file is always `files_dir / <the name the gallery chose>` (16 hex digits of its
+recipe hash and its format), whatever its `path` column says, so a planted row can neither make the Space serve
+another file nor make the quota delete one; a row that cannot be read (bad recipe, huge number, wrong name) is
+skipped with one logged line and `gallery check` / `gallery repair` list and remove it. The recipe hash is UNIQUE, so `batch` can be re-run after a crash or on another shard and never renders a recipe twice, and
 shards on several machines can write into one PostgreSQL gallery at once. A row is written only after its file
 is in place (written to a temporary name, then renamed). All SQL is parameterised (serving/gallery_db.py).
 """
@@ -9,17 +12,20 @@ is in place (written to a temporary name, then renamed). All SQL is parameterise
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from serving.atomic import write_atomic
-from serving.errors import BudgetError
+from serving.errors import BudgetError, InputError
 from serving.gallery_db import is_url, open_database
 from serving.latents import MAX_SEED
 from serving.paths import EASINGS, PATH_KINDS
@@ -38,6 +44,16 @@ class Entry:
     render_ms: float
     created_at: str
     pinned: bool = False
+
+
+log = logging.getLogger(__name__)
+
+# The only file names a gallery writes: 16 hex digits of the recipe hash and the render's format.
+FILE_NAME = re.compile(r"([0-9a-f]{16})\.(gif|webp|mp4|png)")
+
+
+class BadRow(InputError):
+    """A gallery row that cannot be used as it stands (its message names the row and what is wrong)."""
 
 
 def recipe_hash(recipe: Recipe) -> str:
@@ -112,17 +128,44 @@ class Gallery:
                    (self.max_bytes is not None and size > self.max_bytes)
             if not over:
                 return removed
-            found = self.db.rows("SELECT id, path FROM renders WHERE pinned = 0 ORDER BY id LIMIT 1")
+            found = self.db.rows("SELECT id, path, recipe_hash FROM renders WHERE pinned = 0 ORDER BY id LIMIT 1")
             if not found:  # everything left is pinned: the operator chose to keep it
                 return removed
-            oldest = found[0]
-            self.db.run("DELETE FROM renders WHERE id = ?", (oldest[0],))
-            Path(oldest[1]).unlink(missing_ok=True)
+            row_id, stored, digest = found[0]
+            self.db.run("DELETE FROM renders WHERE id = ?", (row_id,))
+            try:  # only a file this gallery named is ever deleted, never what a planted row points at
+                self.file_of(row_id, stored, digest).unlink(missing_ok=True)
+            except BadRow as exc:
+                log.warning("gallery: %s; its row was removed, no file deleted", exc)
             removed += 1
 
+    def file_of(self, row_id: Any, stored: Any, digest: Any) -> Path:
+        """The file of row `row_id`: `files_dir` / the name the gallery gave it, checked to stay inside the folder
+        and to be that row's own (its name starts with 16 hex digits of its recipe hash); BadRow otherwise."""
+        name = Path(stored).name if isinstance(stored, str) else ""
+        match = FILE_NAME.fullmatch(name)
+        if not match or not isinstance(digest, str) or not digest.startswith(match.group(1)):
+            raise BadRow(f"row {row_id}: file {str(stored)[:80]!r} is not a name this gallery gives")
+        path = self.files_dir / name
+        if path.is_symlink() or path.resolve().parent != self.files_dir.resolve():
+            raise BadRow(f"row {row_id}: file {name} leaves the gallery folder")
+        return path
+
     def _entry(self, row: tuple) -> Entry:
-        return Entry(row[0], row[1], Recipe.from_json(row[2]), row[3], Path(row[4]), row[5], row[6], row[7],
-                     bool(row[8]))
+        """An Entry from a row read back, every column checked as untrusted input (BadRow naming the row)."""
+        row_id, digest, recipe_text, bundle, stored, size, ms, created, pinned = row
+        try:
+            recipe = Recipe.from_json(recipe_text)
+        except InputError as exc:
+            raise BadRow(f"row {row_id}: its recipe cannot be read ({exc})") from None
+        if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise BadRow(f"row {row_id}: its recipe hash is not 64 hex digits")
+        if not (isinstance(size, int) and size >= 0 and isinstance(ms, (int, float)) and isinstance(created, str)):
+            raise BadRow(f"row {row_id}: bytes, render_ms or created_at is not what the gallery writes")
+        path = self.file_of(row_id, stored, digest)
+        if not path.is_file():
+            raise BadRow(f"row {row_id}: its file {path} is missing (is {self.files_dir} the gallery's files folder?)")
+        return Entry(int(row_id), digest, recipe, str(bundle), path, size, float(ms), created, bool(pinned))
 
     _COLUMNS = "id, recipe_hash, recipe, bundle_sha256, path, bytes, render_ms, created_at, pinned"
 
@@ -131,12 +174,42 @@ class Gallery:
         return self._entry(rows[0]) if rows else None
 
     def get(self, entry_id: int) -> Entry | None:
+        """The render `entry_id`, None if there is none; BadRow if its row cannot be used."""
         rows = self.db.rows(f"SELECT {self._COLUMNS} FROM renders WHERE id = ?", (int(entry_id),))
         return self._entry(rows[0]) if rows else None
 
     def latest(self, limit: int = 20) -> list[Entry]:
+        """The newest `limit` usable renders; a bad row is skipped with one logged line, never an error."""
         rows = self.db.rows(f"SELECT {self._COLUMNS} FROM renders ORDER BY id DESC LIMIT ?", (int(limit),))
-        return [self._entry(r) for r in rows]
+        entries = []
+        for row in rows:
+            try:
+                entries.append(self._entry(row))
+            except BadRow as exc:
+                log.warning("gallery: skipped %s (python -m serving gallery repair removes it)", exc)
+        return entries
+
+    def bad_rows(self, page: int = 500) -> list[tuple[int, str]]:
+        """(id, reason) for every row that cannot be used, oldest first, read a page at a time."""
+        bad, after = [], -1
+        while True:
+            rows = self.db.rows(f"SELECT {self._COLUMNS} FROM renders WHERE id > ? ORDER BY id LIMIT ?",
+                                (after, page))
+            if not rows:
+                return bad
+            for row in rows:
+                try:
+                    self._entry(row)
+                except BadRow as exc:
+                    bad.append((int(row[0]), str(exc)))
+            after = int(rows[-1][0])
+
+    def repair(self) -> list[tuple[int, str]]:
+        """Remove every bad row (the rows only: a file a bad row names is not this gallery's to delete)."""
+        bad = self.bad_rows()
+        for row_id, _ in bad:
+            self.db.run("DELETE FROM renders WHERE id = ?", (row_id,))
+        return bad
 
     def count(self) -> int:
         return int(self.db.rows("SELECT COUNT(*) FROM renders")[0][0])

@@ -65,16 +65,18 @@ def test_cli_batch_list_show_regenerate(tiny_bundles, tmp_path, capsys, monkeypa
     monkeypatch.setattr(gallery_mod, "random_recipe", lambda *a, **k: _small(original(*a, **k)))
     bundle, db = str(tiny_bundles["cgan"]), str(tmp_path / "g.sqlite")
     assert main(["batch", "--bundle", bundle, "--count", "3", "--db", db, "--out", str(tmp_path / "files"), "--quiet"]) == 0
-    assert main(["gallery", "list", "--db", db]) == 0
+    files = ["--files", str(tmp_path / "files")]  # where batch --out wrote them
+    assert main(["gallery", "list", "--db", db, *files]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 4  # summary line + three rows
-    assert main(["gallery", "show", "2", "--db", db]) == 0
+    assert main(["gallery", "show", "2", "--db", db, *files]) == 0
     assert '"recipe"' in capsys.readouterr().out
-    assert main(["gallery", "regenerate", "2", "--db", db, "--bundle", bundle, "--out", str(tmp_path / "again.gif")]) == 0
+    assert main(["gallery", "regenerate", "2", "--db", db, *files, "--bundle", bundle,
+                 "--out", str(tmp_path / "again.gif")]) == 0
     assert "byte-identical" in capsys.readouterr().out
-    with Gallery(db) as g:
+    with Gallery(db, tmp_path / "files") as g:
         assert (tmp_path / "again.gif").read_bytes() == g.get(2).path.read_bytes()
         g.get(2).path.write_bytes(b"tampered")
-    assert main(["gallery", "regenerate", "2", "--db", db, "--bundle", bundle]) == 1
+    assert main(["gallery", "regenerate", "2", "--db", db, *files, "--bundle", bundle]) == 1
     capsys.readouterr()
     for argv in (["gallery", "show", "99", "--db", db], ["gallery", "list", "--db", str(tmp_path / "none.sqlite")],
                  ["batch", "--bundle", bundle, "--count", "3", "--db", db, "--shard", "2/2"],
@@ -95,3 +97,73 @@ def test_shards_opening_one_new_sqlite_gallery_at_once_all_succeed(tmp_path):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
     results = [(p.wait(timeout=120), p.stdout.read().strip(), p.stderr.read()) for p in procs]
     assert all(code == 0 and out == "0" for code, out, _ in results), results
+
+
+def plant_bad_rows(gallery: Gallery, victim) -> dict[str, int]:
+    """Rows written by hand, as anyone with write access to the index could: each one an attack or a corruption.
+    Returns kind -> row id. Shared with the PostgreSQL tests (the SQL is the gallery's own, parameterised)."""
+    good = Recipe(seeds=(5, 6), classes=(0,), frames=2, size=32)
+    digest = recipe_hash(good)
+    rows = {
+        "foreign path": (digest, good.to_json(), str(victim), 10),
+        "bad hash": ("../x", good.to_json(), "x.gif", 10),
+        "escaping name": ("f" * 64, Recipe(seeds=(7, 8), classes=(0,), frames=2, size=32).to_json(),
+                          f"../{'f' * 16}.gif", 10),
+        "bad json": ("a" * 64, "{not json", f"{'a' * 16}.gif", 10),
+        "huge number": ("b" * 64, '{"seeds": [' + "9" * 5000 + "]}", f"{'b' * 16}.gif", 10),
+    }
+    ids = {}
+    for kind, (dig, recipe_json, path, size) in rows.items():
+        gallery.db.run("INSERT INTO renders (recipe_hash, recipe, bundle_sha256, path, bytes, render_ms, created_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (dig, recipe_json, "", path, size, 1.0, "2026-01-01T00:00:00"))
+        ids[kind] = int(gallery.db.rows("SELECT id FROM renders WHERE recipe_hash = ?", (dig,))[0][0])
+    return ids
+
+
+def check_planted_rows_are_data(gallery: Gallery, gen, victim, capsys, db_args: list[str]) -> None:
+    good = Recipe(seeds=(1, 2), classes=(0,), frames=2, size=32, bundle_sha256=gen.config.sha256)
+    kept = gallery.add(good, render(gen, good), 1.0)
+    ids = plant_bad_rows(gallery, victim)
+    # Reading: the bad rows are skipped, the good one still shows; `show` of a bad one is one line.
+    assert [e.id for e in gallery.latest(50)] == [kept.id]
+    assert main(["gallery", "list", *db_args]) == 0 and str(kept.id) in capsys.readouterr().out
+    assert main(["gallery", "show", str(ids["huge number"]), *db_args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: row") and len(err.splitlines()) == 1
+    # check lists every bad row and exits 1; the quota deletes rows, never the file a planted row names.
+    assert main(["gallery", "check", *db_args]) == 1
+    out = capsys.readouterr().out
+    assert all(f"row {i}:" in out for i in ids.values()) and f"row {kept.id}:" not in out
+    gallery.pin(kept.id)
+    gallery.max_rows = 1
+    assert gallery.enforce_quota() == 5
+    assert victim.read_text() == "precious" and gallery.count() == 1
+    # repair removes bad rows (planted again) and afterwards check is clean.
+    ids = plant_bad_rows(gallery, victim)
+    gallery.max_rows = None
+    assert main(["gallery", "repair", *db_args]) == 0 and "removed 5" in capsys.readouterr().out
+    assert main(["gallery", "check", *db_args]) == 0 and gallery.count() == 1 and victim.read_text() == "precious"
+    assert gallery.get(kept.id).path.is_file()
+
+
+def test_planted_rows_are_data_not_instructions_on_sqlite(gen, tmp_path, capsys):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    db = tmp_path / "g" / "g.sqlite"
+    with Gallery(db) as g:
+        check_planted_rows_are_data(g, gen, victim, capsys, ["--db", str(db)])
+
+
+def test_the_space_never_serves_a_file_a_row_points_at(gen, tmp_path):
+    from serving.space import SpaceApp
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    with Gallery(tmp_path / "g" / "g.sqlite") as g:
+        good = Recipe(seeds=(1, 2), classes=(0,), frames=2, size=32, bundle_sha256=gen.config.sha256)
+        g.add(good, render(gen, good), 1.0)
+        plant_bad_rows(g, victim)
+        app = SpaceApp({gen.config.name: gen}, g, out_dir=tmp_path / "out")
+        items, recipes = app.gallery_items()
+    assert len(items) == 1 and len(recipes) == 1 and '"seeds": [1, 2]' in recipes[0]
+    assert all(b"precious" not in p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file())

@@ -55,9 +55,10 @@ def test_cli_batch_list_show_regenerate_pin_on_postgres(fresh, tiny_bundles, tmp
     assert main(["batch", "--bundle", bundle, "--count", "3", "--db", fresh, "--out", files, "--quiet"]) == 0
     assert main(["batch", "--bundle", bundle, "--count", "3", "--db", fresh, "--out", files, "--quiet"]) == 0
     assert "rendered 0, already stored 3" in capsys.readouterr().out  # resumed: nothing twice
-    assert main(["gallery", "list", "--db", fresh]) == 0
+    assert main(["gallery", "list", "--db", fresh, "--files", files]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 3  # one row per render
-    assert main(["gallery", "regenerate", "2", "--db", fresh, "--bundle", bundle, "--out", str(tmp_path / "a.gif")]) == 0
+    assert main(["gallery", "regenerate", "2", "--db", fresh, "--files", files, "--bundle", bundle,
+                 "--out", str(tmp_path / "a.gif")]) == 0
     assert "byte-identical" in capsys.readouterr().out
     assert main(["gallery", "pin", "1", "--db", fresh]) == 0
     with Gallery(fresh, files, max_rows=1) as g:
@@ -145,3 +146,14 @@ def test_the_space_shows_a_postgres_gallery(fresh, tiny_bundles, tmp_path, monke
     assert len(items) == 1 and Path(items[0][0]).is_file() and '"seeds": [1, 2]' in recipes[0]
     assert (tmp_path / "files").is_dir() and gallery.count() == 1
     gallery.close()
+
+
+def test_planted_rows_are_data_not_instructions_on_postgres(fresh, tiny_bundles, tmp_path, capsys):
+    from tests.serving.test_gallery import check_planted_rows_are_data
+
+    gen = Generator.from_pretrained(tiny_bundles["cgan"])
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    files = tmp_path / "files"
+    with Gallery(fresh, files) as g:
+        check_planted_rows_are_data(g, gen, victim, capsys, ["--db", fresh, "--files", str(files)])

@@ -215,7 +215,7 @@ def test_pasted_recipe_is_stored_with_the_real_bundle_and_regenerates(models, tm
     entry = app.gallery.latest(1)[0]
     assert entry.bundle_sha256 == entry.recipe.bundle_sha256 == models[MNIST].config.sha256
     code = cli.main(["gallery", "regenerate", str(entry.id), "--db", str(tmp_path / "g.sqlite"),
-                     "--bundle", str(REPO / "exported" / MNIST)])
+                     "--files", str(tmp_path / "files"), "--bundle", str(REPO / "exported" / MNIST)])
     assert code == 0 and "byte-identical" in capsys.readouterr().out
     with pytest.raises(gr.Error, match="name must be text"):  # refused before anything is stored
         app.animate(MNIST, recipe=json.dumps({"seeds": [3, 4], "name": 7}))
