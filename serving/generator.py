@@ -24,7 +24,7 @@ import numpy as np
 from serving.bundle_checks import check_model, onnxruntime_errors
 from serving.config import GeneratorConfig
 from serving.errors import BundleError, InputError
-from serving.inputs import REPO_ID, read_text_file
+from serving.inputs import is_repo_id, is_revision, read_text_file
 
 MAX_SOURCE_CHARS = 1024  # a folder path or user/name@revision; longer is neither
 BUNDLE_FILES = ("config.json", "model.onnx")
@@ -60,8 +60,10 @@ def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = No
         raise BundleError(f"bundle {text[:80]!r} cannot be read: {exc.strerror or exc}") from None
     if "@" in text and revision is None:
         text, revision = text.split("@", 1)
-    if not REPO_ID.fullmatch(text) or ".." in text or exists:
+    if not is_repo_id(text) or exists:
         raise BundleError(f"bundle {path_or_repo_id} not found: not a folder, and not a Hub repo id like user/name")
+    if revision is not None and not is_revision(revision):  # a revision is a name on the Hub, never a path here
+        raise BundleError(f"revision {str(revision)[:80]!r} of {text} is not a branch, a tag or a 40-hex commit")
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import HfHubHTTPError
 

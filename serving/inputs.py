@@ -78,17 +78,36 @@ def grid(value: Any, max_side: int) -> tuple[int, int]:
     return rows, cols
 
 
-# A Hub repo id: user/name, as the Hub allows them (and never a path: no leading dot or slash, no "..").
-REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,96}")
+# A Hub repo id, by the Hub's own rules (huggingface_hub.utils.validate_repo_id): namespace/name, each part
+# alphanumerics, "-", "_" and ".", neither starting nor ending with "-" or ".", no "--" or "..", not ending in
+# ".git", at most 96 characters each. Never a path: no leading dot or slash.
+_PART = r"[A-Za-z0-9_](?:[\w.-]{0,94}[A-Za-z0-9_])?"
+REPO_ID = re.compile(rf"{_PART}/{_PART}")
+# A revision: a 40-hex commit, or a branch or tag name as git allows it (segments of [\w.-] that start with
+# neither "." nor "-", joined by single "/", like refs/pr/1), never a path that climbs ("..").
+REVISION = re.compile(r"(?!.*\.\.)(?!.*\.lock(?:/|$))[A-Za-z0-9_][\w.-]{0,99}(?:/[A-Za-z0-9_][\w.-]{0,99}){0,4}")
+
+
+def is_repo_id(text: Any) -> bool:
+    """True for a Hub repo id the Hub itself accepts (see REPO_ID)."""
+    return (isinstance(text, str) and REPO_ID.fullmatch(text) is not None and "--" not in text
+            and ".." not in text and not text.endswith(".git"))
+
+
+def is_revision(text: Any) -> bool:
+    """True for a revision that can only name a commit, branch or tag (see REVISION)."""
+    return isinstance(text, str) and REVISION.fullmatch(text) is not None and not text.endswith(".")
 
 
 def repo_id(text: Any, revision_ok: bool = False) -> tuple[str, str]:
     """'user/name' or (revision_ok) 'user/name@rev' -> (repo, rev or '')."""
     raw = text if isinstance(text, str) else ""
     repo, at, rev = raw.partition("@")
-    if not REPO_ID.fullmatch(repo) or ".." in repo or (at and (not revision_ok or not rev)):
-        form = "USER/NAME[@REVISION]" if revision_ok else "USER/NAME"
+    form = "USER/NAME[@REVISION]" if revision_ok else "USER/NAME"
+    if not is_repo_id(repo) or (at and not revision_ok):
         raise InputError(f"expected a Hub repo id {form}, got {str(text)[:80]!r}")
+    if at and not is_revision(rev):
+        raise InputError(f"expected a revision (a branch, a tag or a 40-hex commit) after '@', got {rev[:80]!r}")
     return repo, rev
 
 

@@ -114,3 +114,36 @@ def test_parameter_tables_are_read_with_a_bound(tmp_path, capsys):
         f.truncate(mathart_csv.MAX_TABLE_BYTES + 1)  # sparse: no disk used
     assert mathart_csv.main(["--check", str(big)]) == 2
     assert "larger than" in capsys.readouterr().err
+
+
+IDS = ["a/b", "a/b--c", "a/.", "a/b-", "a/b.git", "a/-b", "-a/b", ".a/b", "a/b.", "_a/b_", "alice/mnist-cdcgan",
+       "x" * 96 + "/y", "x" * 97 + "/y", "a/b/c", "a", "a/", "/b", "a/b c", "a/..", "A.b/C-d.e_f"]
+
+
+@pytest.mark.parametrize("text", IDS)
+def test_a_repo_id_we_accept_is_one_the_hub_accepts(text):
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(text)
+        hub_ok = True
+    except HFValidationError:
+        hub_ok = False
+    ours = inputs.is_repo_id(text)
+    assert not ours or hub_ok, f"{text!r}: accepted here, refused by huggingface_hub (a traceback later)"
+    assert ours == hub_ok or text.count("/") != 1  # the Hub's one-part ids are not bundle names here
+
+
+@pytest.mark.parametrize("source", ["a/b--c", "a/.", "a/b-", "a/b.git", "alice/x@../../../../evil-ref",
+                                    "alice/x@refs/../../x", "alice/x@.hidden", "alice/x@a//b", "alice/x@x.lock"])
+def test_bad_hub_ids_and_revisions_are_one_line_before_any_download(source, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens: any download would be an error line
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    err = _one_line_exit_2(["render", "--bundle", source, "--out", str(tmp_path / "x.gif")], capsys)
+    assert "not found" in err or "revision" in err
+    assert "could not download" not in err and not (tmp_path / "hf").exists()
+
+
+@pytest.mark.parametrize("revision", ["main", "v1.0", "refs/pr/1", "a" * 40, "feature_x"])
+def test_good_revisions_pass(revision):
+    assert inputs.repo_id(f"alice/x@{revision}", revision_ok=True) == ("alice/x", revision)
