@@ -35,6 +35,9 @@ export function zFromSeed(seed, dim) {
   return Float32Array.from(z.subarray(0, dim));
 }
 
+// The Space's caps (serving/recipe.py, serving/budget.py), so one link cannot freeze a visitor's tab.
+export const MAX_KEYFRAMES = 64, MAX_FRAMES_PER_TRANSITION = 240, MAX_TOTAL_FRAMES = 2048;
+
 export function parseList(text, what, max) {
   const out = [];
   for (const part of String(text).replace(/\s/g, "").split(",").filter(Boolean)) {
@@ -47,6 +50,25 @@ export function parseList(text, what, max) {
   }
   if (!out.length) throw new Error(`the ${what} list is empty`);
   return out;
+}
+
+// Classes by number or by name (as the CLI and the Space take them): "3,8" or "rose,julia".
+export function parseClasses(text, classNames) {
+  const names = (classNames || []).map((n) => String(n).toLowerCase());
+  const parts = String(text).split(",").map((p) => p.trim()).filter(Boolean);
+  if (parts.length && parts.every((p) => names.includes(p.toLowerCase()))) return parts.map((p) => names.indexOf(p.toLowerCase()));
+  for (const p of parts) {
+    if (!/^\d+(-\d+)?$/.test(p)) throw new Error(`cannot read ${JSON.stringify(p)} as a class: give numbers or names (${names.slice(0, 10).join(", ")})`);
+  }
+  return parseList(text, "class", Math.max(names.length - 1, 0));
+}
+
+// A number field, finite and in [lo, hi], or one clear line.
+export function parseNumber(text, what, lo, hi) {
+  const x = Number(String(text).trim());
+  if (String(text).trim() === "" || !Number.isFinite(x)) throw new Error(`${what} must be a number in ${lo}..${hi}, got ${JSON.stringify(String(text).slice(0, 40))}`);
+  if (x < lo || x > hi) throw new Error(`${what} must be in ${lo}..${hi}, got ${x}`);
+  return x;
 }
 
 // ---- paths: serving/paths.py keyframe paths (lerp, slerp, cubic), loop and easing ----
@@ -92,6 +114,17 @@ export function buildInputs(recipe, config) {
   const seeds = recipe.seeds, k = Math.max(seeds.length, (recipe.classes || []).length);
   const keySeeds = seeds.length === 1 ? Array(k).fill(seeds[0]) : seeds;
   if (k < 2) throw new Error("give at least two keyframes (seeds or classes)");
+  if (k > MAX_KEYFRAMES) throw new Error(`at most ${MAX_KEYFRAMES} keyframes, got ${k}`);
+  if (!Number.isInteger(recipe.frames) || recipe.frames < 1 || recipe.frames > MAX_FRAMES_PER_TRANSITION) {
+    throw new Error(`frames per transition must be in 1..${MAX_FRAMES_PER_TRANSITION}`);
+  }
+  const total = (recipe.loop ? k : k - 1) * recipe.frames + (recipe.loop ? 0 : 1);
+  if (total > MAX_TOTAL_FRAMES) {
+    throw new Error(`${total} frames (${k} keyframes x ${recipe.frames}) is over the page's ${MAX_TOTAL_FRAMES}: use fewer keyframes or frames`);
+  }
+  if (!Number.isFinite(recipe.truncation) || recipe.truncation < 0 || recipe.truncation > 2) {
+    throw new Error("truncation must be a number in 0..2");
+  }
   let classes = recipe.classes && recipe.classes.length ? recipe.classes : keySeeds.map((s) => s % Math.max(nc, 1));
   if (classes.length === 1) classes = Array(k).fill(classes[0]);
   const keys = keySeeds.map((s) => Array.from(zFromSeed(s, dim), Number));
@@ -110,10 +143,28 @@ export function buildInputs(recipe, config) {
 }
 
 // ---- model ----
+// A bundle is trusted no further than the Python loader trusts it: model.onnx must have the sha256 its
+// config.json names, and the config's sizes must be within the same bounds (serving/config.py).
 export async function loadBundle(url) {
   const base = url.endsWith("/") ? url : url + "/";
-  const config = await (await fetch(base + "config.json")).json();
-  const session = await ort.InferenceSession.create(base + "model.onnx", { executionProviders: ["wasm"] });
+  const got = async (name) => {
+    const r = await fetch(base + name);
+    if (!r.ok) throw new Error(`cannot load ${base + name}: HTTP ${r.status}`);
+    return r;
+  };
+  const config = await (await got("config.json")).json();
+  const [h, w] = config.image_size || [];
+  const ok = (v, lo, hi) => Number.isInteger(v) && v >= lo && v <= hi;
+  if (!ok(config.latent_dim, 1, 4096) || !ok(h, 1, 4096) || !ok(w, 1, 4096) || ![1, 3].includes(config.channels)
+      || !ok(config.num_classes || 0, 0, 10000) || !/^[0-9a-f]{64}$/.test(config.sha256 || "")) {
+    throw new Error(`${base}config.json is not a bundle config this page can use`);
+  }
+  const bytes = new Uint8Array(await (await got("model.onnx")).arrayBuffer());
+  const digest = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+  if (digest !== config.sha256) {
+    throw new Error(`${base}model.onnx has sha256 ${digest.slice(0, 12)}…, not the ${config.sha256.slice(0, 12)}… its config.json names: refusing it`);
+  }
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
   return { config, session };
 }
 
@@ -144,4 +195,4 @@ export async function renderFrames(bundle, recipe, onProgress = () => {}) {
   return frames;
 }
 
-if (typeof window !== "undefined") window.ganimate = { zFromSeed, splitmix64, parseList, buildInputs, loadBundle, renderFrames };
+if (typeof window !== "undefined") window.ganimate = { zFromSeed, splitmix64, parseList, parseClasses, parseNumber, buildInputs, loadBundle, renderFrames };

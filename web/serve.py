@@ -8,23 +8,47 @@ from __future__ import annotations
 
 import functools
 import sys
+import urllib.parse
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# Only what the page needs is served: the page itself and the bundles. Never the rest of the checkout (.git,
+# virtual environments, node_modules, runs).
+SERVED = ("web", "exported")
+HIDDEN = ("node_modules",)
+
+
+def allowed(url_path: str) -> bool:
+    """True for a URL path inside SERVED, with no hidden or dot segment (checked before any file is opened)."""
+    parts = [p for p in urllib.parse.unquote(url_path.split("?", 1)[0].split("#", 1)[0]).split("/") if p]
+    return (bool(parts) and parts[0] in SERVED and not any(p.startswith(".") or p in HIDDEN for p in parts)
+            and "\\" not in url_path)
+
+
 class Handler(SimpleHTTPRequestHandler):
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript", ".js": "text/javascript",
                       ".wasm": "application/wasm", ".onnx": "application/octet-stream"}
+
+    def send_head(self):
+        if not allowed(self.path):
+            self.send_error(404, "not part of the web page")
+            return None
+        return super().send_head()
+
+    def list_directory(self, path):  # no folder listings: a page names the files it needs
+        self.send_error(404, "no listing")
+        return None
 
     def log_message(self, *args) -> None:
         pass
 
 
-def make_server(port: int = 0) -> ThreadingHTTPServer:
-    """A loopback server for the repository root (port 0: a free one)."""
-    return ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Handler, directory=str(ROOT)))
+def make_server(port: int = 0, root: Path = ROOT) -> ThreadingHTTPServer:
+    """A loopback server for the page and the bundles under `root` (port 0: a free one)."""
+    return ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Handler, directory=str(root)))
 
 
 if __name__ == "__main__":

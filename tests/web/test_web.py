@@ -20,14 +20,18 @@ pytestmark = [
 BUNDLE = REPO / "exported" / "mnist-cdcgan"
 
 
+def _serve_module():
+    spec = importlib.util.spec_from_file_location("web_serve", REPO / "web" / "serve.py")
+    serve = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(serve)
+    return serve
+
+
 @pytest.fixture(scope="module")
 def page(artifacts):
     from playwright.sync_api import sync_playwright
 
-    spec = importlib.util.spec_from_file_location("web_serve", REPO / "web" / "serve.py")
-    serve = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(serve)
-    server = serve.make_server(0)
+    server = _serve_module().make_server(0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/web/index.html?bundle=/exported/mnist-cdcgan/&seeds=1,2&classes=3,8&path=slerp&frames=4"
     with sync_playwright() as p:
@@ -41,6 +45,7 @@ def page(artifacts):
             pg.wait_for_timeout(300)
             pg.screenshot(path=str(artifacts / "web-page.png"))
             assert not errors, errors
+            pg.base = url.split("/web/")[0]
             yield pg
         finally:
             browser.close()
@@ -86,3 +91,59 @@ def test_bad_seeds_show_one_message(page):
     page.click("#generate")
     page.wait_for_function("document.getElementById('error').textContent.length > 0", timeout=10_000)
     assert "cannot read" in page.text_content("#error")
+
+
+def _error_after_generate(page, query: str) -> str:
+    page.goto(f"{page.base}/web/index.html?bundle=/exported/mnist-cdcgan/&autoplay=0&{query}", timeout=60_000)
+    page.click("#generate")
+    page.wait_for_function("document.getElementById('error').textContent.length > 0", timeout=20_000)
+    return page.text_content("#error")
+
+
+@pytest.mark.parametrize("query, message", [
+    ("seeds=0-255&frames=120", "at most 64 keyframes"),  # 30,720 frames once froze the tab
+    ("seeds=0-40&frames=120", "over the page's 2048"),
+    ("seeds=1,2&frames=241", "frames per transition must be in 1..240"),
+    ("seeds=1,2&truncation=abc", "truncation must be a number"),
+    ("seeds=1,2&fps=0", "fps must be in 1..60"),
+    ("seeds=1,2&classes=banana", "cannot read \"banana\" as a class"),
+])
+def test_the_page_caps_its_work_as_the_space_does(page, query, message):
+    assert message in _error_after_generate(page, query)
+
+
+def test_classes_by_name_like_the_cli(page):
+    names = page.evaluate("window.ganimate.parseClasses('rose, Julia', ['rose', 'julia', 'spiro'])")
+    assert names == [0, 1]
+    assert page.evaluate("window.ganimate.parseClasses('3,8', ['0','1','2','3','4','5','6','7','8','9'])") == [3, 8]
+
+
+def test_a_bundle_whose_model_does_not_match_its_sha256_is_refused(page, tmp_path):
+    root = tmp_path / "site"
+    (root / "exported" / "bad").mkdir(parents=True)
+    (root / "web").symlink_to(REPO / "web")
+    (root / "exported" / "bad" / "config.json").write_bytes((BUNDLE / "config.json").read_bytes())
+    model = bytearray((BUNDLE / "model.onnx").read_bytes())
+    model[-1] ^= 1  # one bit: the graph may still load, the digest does not
+    (root / "exported" / "bad" / "model.onnx").write_bytes(bytes(model))
+    server = _serve_module().make_server(0, root)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        page.goto(f"{base}/web/index.html?bundle=/exported/bad/&seeds=1,2&frames=2", timeout=60_000)
+        page.wait_for_function("document.getElementById('error').textContent.length > 0", timeout=60_000)
+        assert "refusing it" in page.text_content("#error")
+    finally:
+        server.shutdown()
+
+
+def test_the_server_serves_the_page_and_bundles_only(page):
+    import urllib.error
+    import urllib.request
+
+    assert urllib.request.urlopen(f"{page.base}/exported/mnist-cdcgan/config.json", timeout=10).status == 200
+    for path in ("/.git/config", "/.venv/pyvenv.cfg", "/README.md", "/serving/cli.py", "/web/node_modules/",
+                 "/exported/", "/web/%2e%2e/README.md", "/exported/../.git/config", "/web/.hidden"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{page.base}{path}", timeout=10)
+        assert refused.value.code == 404, path
