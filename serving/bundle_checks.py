@@ -64,9 +64,8 @@ def _tensors(graph) -> Iterator[tuple[str, object]]:
                 yield where, s.indices
 
 
-def check_model(model_path: Path, config: GeneratorConfig, data: bytes | None = None) -> None:
-    """Static safety and contract checks on model.onnx (or on `data`, its bytes as already read and hashed);
-    raises BundleError naming the file and what is wrong."""
+def _load_checked(model_path: Path, data: bytes | None):
+    """The ModelProto after the static checks every bundle file passes (see the module docstring)."""
     import onnx
     from onnx import TensorProto
 
@@ -89,24 +88,47 @@ def check_model(model_path: Path, config: GeneratorConfig, data: bytes | None = 
         for node in graph.node:
             if node.domain not in STANDARD_DOMAINS:
                 raise BundleError(f"{model_path} uses operator {node.op_type!r} from non-standard domain {node.domain!r}")
+    return model
+
+
+def _check_contract(model, what: str, inputs_want: list[str], outputs_want: list[str], want: dict,
+                    ordered: bool = True) -> None:
+    """Inputs and outputs by name (outputs in order unless not `ordered`), float32, a dynamic batch first and then
+    exactly the sizes in `want`."""
+    from onnx import TensorProto
 
     initializers = {t.name for t in model.graph.initializer}
     inputs = {v.name: v for v in model.graph.input if v.name not in initializers}
     outputs = {v.name: v for v in model.graph.output}
-    if sorted(inputs) != sorted(config.inputs):
-        raise BundleError(f"model inputs {sorted(inputs)} do not match the contract {list(config.inputs)}")
-    if list(outputs) != list(config.outputs):
-        raise BundleError(f"model outputs {list(outputs)} do not match the contract {list(config.outputs)}")
-    want = {"z": [config.latent_dim], "y": [config.num_classes], "images": [*config.image_size, config.channels],
-            "params": [len(config.param_names)]}
+    if sorted(inputs) != sorted(inputs_want):
+        raise BundleError(f"{what} inputs {sorted(inputs)} do not match the contract {list(inputs_want)}")
+    if (list(outputs) if ordered else sorted(outputs)) != (list(outputs_want) if ordered else sorted(outputs_want)):
+        raise BundleError(f"{what} outputs {list(outputs)} do not match the contract {list(outputs_want)}")
     for kind, values in (("input", inputs), ("output", outputs)):
         for name, value in values.items():
             shape = dims(value)
             if value.type.tensor_type.elem_type != TensorProto.FLOAT:
-                raise BundleError(f"model {kind} {name!r} must be float32")
+                raise BundleError(f"{what} {kind} {name!r} must be float32")
             if shape[1:] != want[name] or not shape:
-                raise BundleError(f"model {kind} {name!r} has shape {shape}, expected "
+                raise BundleError(f"{what} {kind} {name!r} has shape {shape}, expected "
                                   f"[batch, {', '.join(map(str, want[name]))}]")
             if isinstance(shape[0], int):
-                raise BundleError(f"model {kind} {name!r} has a fixed batch of {shape[0]}; the contract needs a "
+                raise BundleError(f"{what} {kind} {name!r} has a fixed batch of {shape[0]}; the contract needs a "
                                   "dynamic batch (export with a named batch dimension)")
+
+
+def check_model(model_path: Path, config: GeneratorConfig, data: bytes | None = None) -> None:
+    """Static safety and contract checks on model.onnx (or on `data`, its bytes as already read and hashed);
+    raises BundleError naming the file and what is wrong."""
+    model = _load_checked(model_path, data)
+    want = {"z": [config.latent_dim], "y": [config.num_classes], "images": [*config.image_size, config.channels],
+            "params": [len(config.param_names)]}
+    _check_contract(model, "model", list(config.inputs), list(config.outputs), want)
+
+
+def check_encoder(encoder_path: Path, config: GeneratorConfig, data: bytes) -> None:
+    """The same static checks on encoder.onnx, and its contract: `image` in the generator's own output layout,
+    out `z` [latent_dim] (and `logits` [num_classes] for a conditional model)."""
+    model = _load_checked(encoder_path, data)
+    want = {"image": [*config.image_size, config.channels], "z": [config.latent_dim], "logits": [config.num_classes]}
+    _check_contract(model, "encoder", ["image"], list(config.encoder["outputs"]), want, ordered=False)

@@ -82,12 +82,16 @@ def cmd_render(args: argparse.Namespace) -> int:
             print("warning: the recipe was made with another bundle; the output will differ", file=sys.stderr)
     else:
         fmt = args.format or (Path(args.out).suffix.lstrip(".").lower() if args.out else Recipe().format)
+        seeds = parse_int_list(args.seeds, "seed")
+        classes = parse_classes(args.classes, gen.config.class_names) if args.classes else None
+        latents = None
+        if args.from_image:  # the picture is the first keyframe, the seeds follow it
+            seeds, classes, latents = _with_picture(gen, args.from_image, seeds, classes)
         recipe = Recipe(
-            seeds=tuple(parse_int_list(args.seeds, "seed")),
-            classes=tuple(parse_classes(args.classes, gen.config.class_names)) if args.classes else None,
+            seeds=tuple(seeds), classes=tuple(classes) if classes else None,
             path=args.path, frames=args.frames, easing=args.easing, loop=args.loop, truncation=args.truncation,
             grid=check.grid(args.grid, MAX_GRID), size=args.size, fps=args.fps, format=fmt, resample=args.resample,
-            bundle_sha256=gen.config.sha256, name=clean_name(args.name),
+            bundle_sha256=gen.config.sha256, name=clean_name(args.name), latents=latents,
         )
     if not np.isfinite(recipe.truncation):
         raise InputError("--truncation must be a finite number")
@@ -99,6 +103,54 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.save_recipe:
         _write(Path(args.save_recipe), (recipe.to_json() + "\n").encode(), force=args.force)
     print(f"wrote {out}: {recipe.frame_total()} frames, {len(data) / 1024:.0f} KiB, {ms:.0f} ms")
+    return 0
+
+
+def _with_picture(gen: Generator, image: str, seeds: list[int], classes: list[int] | None):
+    """(seeds, classes, latents) with the projected picture as keyframe 0 (its seed slot is 0, unused)."""
+    from serving.project import open_picture, project
+    from serving.render import default_classes
+
+    found = project(gen, open_picture(image))
+    latents = (tuple(float(v) for v in found.latent), *([None] * len(seeds)))
+    if gen.config.conditional:
+        rest = classes if classes and len(classes) == len(seeds) else \
+            (classes * len(seeds) if classes else default_classes(seeds, gen.config.num_classes))
+        classes = [found.class_index, *rest]
+    return [0, *seeds], classes, latents
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    from serving.project import open_picture, project
+
+    out = _out(args.out, args.force) if args.out else None
+    preview = _out(args.preview, args.force) if args.preview else None
+    gen = _load(args)
+    if not gen.has_encoder:
+        raise InputError(f"{gen.config.name} has no encoder.onnx (python -m training.encoder --bundle DIR adds one)")
+    cls = None
+    if args.class_ is not None:
+        if not gen.config.conditional:
+            raise InputError("--class: this model is not conditional")
+        found = parse_classes(args.class_, gen.config.class_names)
+        if len(found) != 1:
+            raise InputError(f"--class takes one class, got {args.class_!r}")
+        cls = found[0]
+    started = time.perf_counter()
+    found = project(gen, open_picture(args.image), cls)
+    ms = (time.perf_counter() - started) * 1000
+    text = json.dumps(found.to_dict(gen.config.sha256), indent=2) + "\n"
+    if out is not None:
+        _write(out, text.encode(), force=args.force)
+    else:
+        print(text, end="")
+    if preview is not None:
+        from serving.sample import to_png_row
+
+        _write(preview, to_png_row([found.prepared, found.image]), force=args.force)
+    label = "" if found.class_index is None else f", class {gen.config.class_names[found.class_index]}"
+    print(f"projected {args.image}{label}: distance {found.distance:.4f} (encoder alone {found.encoder_distance:.4f}), "
+          f"{ms:.0f} ms", file=sys.stderr)
     return 0
 
 
@@ -280,7 +332,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--recipe", default=None, help="render this recipe JSON file instead of the options")
     r.add_argument("--save-recipe", default=None, help="also write the recipe JSON here")
     r.add_argument("--out", default=None, help="output file (default out.FORMAT)")
+    r.add_argument("--from-image", default=None, metavar="FILE",
+                   help="a picture of your own as the first keyframe (bundles with an encoder), then --seeds")
     r.set_defaults(func=cmd_render)
+
+    pj = sub.add_parser("project", parents=[common], help="find the latent (and class) of a picture of your own")
+    pj.add_argument("--image", required=True, help="PNG, JPEG, WebP, GIF or BMP; a photo or a drawing")
+    pj.add_argument("--class", dest="class_", default=None, help="the class to look in (default: the encoder's guess)")
+    pj.add_argument("--out", default=None, help="write the JSON (latent, class, bundle_sha256) here, else print it")
+    pj.add_argument("--preview", default=None, help="a PNG: the prepared picture beside the model's version of it")
+    pj.set_defaults(func=cmd_project)
 
     s = sub.add_parser("sample", parents=[common], help="a PNG grid or an .npz of images and labels")
     s.add_argument("--seeds", default=DEFAULT_SAMPLE_SEEDS, help=f"like 0-31,40 (default {DEFAULT_SAMPLE_SEEDS})")

@@ -46,6 +46,8 @@ class GeneratorConfig:
     parity_max_abs_diff: float | None = None
     latent_algorithm: str = LATENT_ALGORITHM
     extra: dict[str, Any] = field(default_factory=dict)  # training facts: losses, time, data source, ...
+    # The encoder beside model.onnx, when there is one: {file, sha256, inputs, outputs, parity_max_abs_diff, ...}.
+    encoder: dict[str, Any] | None = None
 
     @property
     def conditional(self) -> bool:
@@ -151,6 +153,7 @@ class GeneratorConfig:
             sha256=text("sha256", raw.get("sha256", "")),
             parity_max_abs_diff=parity(raw.get("parity_max_abs_diff")),
             extra={**mapping("extra", raw.get("extra")), **{k: v for k, v in raw.items() if k not in known}},
+            encoder=_encoder_contract(raw.get("encoder"), num_classes),
         )
 
     @classmethod
@@ -160,6 +163,30 @@ class GeneratorConfig:
         except InputError as exc:  # the bundle is at fault, not the person who named it
             raise BundleError(str(exc)) from None
         return cls.from_dict(raw)
+
+
+ENCODER_FILE = "encoder.onnx"
+
+
+def _encoder_contract(raw: Any, num_classes: int) -> dict[str, Any] | None:
+    """config.json's `encoder`, checked: always the file encoder.onnx beside model.onnx (never a path), its
+    sha256, input `image` and outputs `z` (and `logits` for a conditional model)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise BundleError("config.json key 'encoder' must be an object")
+    if raw.get("file") != ENCODER_FILE:
+        raise BundleError(f"config.json key 'encoder.file' must be {ENCODER_FILE!r}, got {str(raw.get('file'))[:60]!r}")
+    sha = raw.get("sha256")
+    if not (isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
+        raise BundleError("config.json key 'encoder.sha256' must be the 64-hex sha256 of encoder.onnx")
+    outputs = ["z", "logits"] if num_classes else ["z"]
+    if raw.get("inputs") != ["image"] or raw.get("outputs") != outputs:
+        raise BundleError(f"config.json key 'encoder' must declare inputs ['image'] and outputs {outputs}")
+    parity = raw.get("parity_max_abs_diff")
+    if parity is not None and (isinstance(parity, bool) or not isinstance(parity, (int, float))):
+        raise BundleError("config.json key 'encoder.parity_max_abs_diff' must be a number")
+    return dict(raw)
 
 
 def _check_params_contract(extra) -> None:

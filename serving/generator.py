@@ -21,14 +21,14 @@ from typing import TypeVar
 
 import numpy as np
 
-from serving.bundle_checks import check_model, onnxruntime_errors
+from serving.bundle_checks import check_encoder, check_model, onnxruntime_errors
 from serving.config import GeneratorConfig
 from serving.errors import BundleError, InputError
 from serving.inputs import is_repo_id, is_revision, read_text_file
 
 MAX_SOURCE_CHARS = 1024  # a folder path or user/name@revision; longer is neither
 BUNDLE_FILES = ("config.json", "model.onnx")
-OPTIONAL_FILES = ("README.md", "samples.png")
+OPTIONAL_FILES = ("README.md", "samples.png", "encoder.onnx")  # encoder.onnx: checked if declared
 T = TypeVar("T")
 _inside = threading.local()  # .run is True in a thread running a run of Generator.in_parallel
 MIN_SLICE_ROWS = 4  # a call is cut into per-session slices only when each gets at least this many rows
@@ -88,8 +88,10 @@ def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = No
 class Generator:
     """A loaded, verified bundle. Call it with z [n, latent_dim] (and y [n, num_classes]) to get images."""
 
-    def __init__(self, bundle_dir: Path, config: GeneratorConfig, session, source: str, threads: int = 1) -> None:
+    def __init__(self, bundle_dir: Path, config: GeneratorConfig, session, source: str, threads: int = 1,
+                 encoder=None) -> None:
         self.bundle_dir = bundle_dir
+        self.encoder_session = encoder  # onnxruntime session of encoder.onnx, or None (see serving.project)
         self.config = config
         # One onnxruntime session, run single-threaded from `threads` threads at once (its Run is thread-safe and
         # releases the GIL): a big call is cut into one slice of rows per thread. This beats onnxruntime's own
@@ -112,6 +114,7 @@ class Generator:
         bundle, from_hub = resolve_bundle(path_or_repo_id, revision, force_download)
         try:
             config, model_bytes = _verified(bundle)
+            encoder_bytes = _verified_encoder(bundle, config)
         except BundleError as exc:
             if not from_hub:
                 raise
@@ -121,7 +124,32 @@ class Generator:
         # The session is built from the bytes that were hashed and checked, never by reopening the path. One
         # session for every thread: as fast as a session per thread, with one model in memory and a faster start.
         session = _make_session(bundle / "model.onnx", model_bytes)
-        return cls(bundle, config, session, str(path_or_repo_id), threads)
+        encoder = _make_session(bundle / "encoder.onnx", encoder_bytes) if encoder_bytes else None
+        return cls(bundle, config, session, str(path_or_repo_id), threads, encoder)
+
+    @property
+    def has_encoder(self) -> bool:
+        return self.encoder_session is not None
+
+    def encode(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(z [n, latent_dim], class logits [n, num_classes] or None) for pictures [n, h, w, c], float32 in [0, 1]
+        in the generator's own layout; InputError when the bundle has no encoder."""
+        if self.encoder_session is None:
+            raise InputError(f"{self.config.name} has no encoder (python -m training.encoder --bundle DIR adds one)")
+        h, w = self.config.image_size
+        images = np.ascontiguousarray(images, dtype=np.float32)
+        if images.ndim != 4 or images.shape[1:] != (h, w, self.config.channels):
+            raise InputError(f"pictures must be [n, {h}, {w}, {self.config.channels}], got {list(images.shape)}")
+        try:
+            names = ["z", "logits"] if self.conditional_encoder else ["z"]
+            out = self.encoder_session.run(names, {"image": images})
+        except onnxruntime_errors() as exc:
+            raise BundleError(f"{self.bundle_dir}: onnxruntime could not run the encoder: {_first_line(exc)}") from None
+        return out[0], (out[1] if len(out) > 1 else None)
+
+    @property
+    def conditional_encoder(self) -> bool:
+        return self.config.encoder is not None and "logits" in self.config.encoder["outputs"]
 
     def params(self, z: np.ndarray, y: np.ndarray | None = None, batch_size: int = 256) -> np.ndarray:
         """The parameter vectors [n, P] a renderer model draws for z (and y), in the ranges of
@@ -265,6 +293,23 @@ def _verified(bundle: Path) -> tuple[GeneratorConfig, bytes]:
                           "refusing it")
     check_model(model_path, config, data)
     return config, data
+
+
+def _verified_encoder(bundle: Path, config: GeneratorConfig) -> bytes | None:
+    """encoder.onnx's bytes after the same checks as the model (sha256 in config.json, static checks, contract),
+    or None for a bundle that declares no encoder."""
+    if config.encoder is None:
+        return None
+    path = bundle / config.encoder["file"]
+    if not path.is_file() or path.is_symlink() and not path.resolve().is_file():
+        raise BundleError(f"bundle {bundle} declares an encoder but has no {path.name}")
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != config.encoder["sha256"]:
+        raise BundleError(f"{path} sha256 {actual[:12]}... does not match config.json ({config.encoder['sha256'][:12]}...); "
+                          "refusing it")
+    check_encoder(path, config, data)
+    return data
 
 
 def _first_line(exc: BaseException) -> str:

@@ -185,10 +185,10 @@ def load_json(text: str, what: str) -> Any:
         raise InputError(f"{what} nests too deeply to be what it claims") from None
 
 
-def read_text_file(path: str | os.PathLike, what: str, max_bytes: int = MAX_JSON_CHARS) -> str:
-    """The UTF-8 text of a regular file of at most `max_bytes`, or InputError naming `what`. Opened without
-    blocking and checked before reading, so a FIFO with no writer, a device such as /dev/zero or a folder is one
-    line rather than a hang or a MemoryError; read with a bound, so a file that grows while read cannot either."""
+def read_binary_file(path: str | os.PathLike, what: str, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most `max_bytes`, or InputError naming `what`. Opened without blocking
+    and checked before reading, so a FIFO with no writer, a device such as /dev/zero or a folder is one line
+    rather than a hang or a MemoryError; read with a bound, so a file that grows while read cannot either."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
@@ -200,7 +200,12 @@ def read_text_file(path: str | os.PathLike, what: str, max_bytes: int = MAX_JSON
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise InputError(f"{what} {path} is larger than {max_bytes} bytes")
+    return data
+
+
+def read_text_file(path: str | os.PathLike, what: str, max_bytes: int = MAX_JSON_CHARS) -> str:
+    """The UTF-8 text of a regular file of at most `max_bytes` (see read_binary_file), or InputError."""
     try:
-        return data.decode("utf-8")
+        return read_binary_file(path, what, max_bytes).decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{what} {path} is not UTF-8 text") from None

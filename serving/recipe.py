@@ -50,9 +50,15 @@ class Recipe:
     lissajous: tuple[int, int] = (3, 2)
     bundle_sha256: str = ""
     name: str = ""
+    # One entry per keyframe: None (the seed's z) or the latent_dim floats of a picture (serving.project). Left
+    # out of the JSON when absent, so every recipe written before it existed keeps its bytes and hash.
+    latents: tuple[tuple[float, ...] | None, ...] | None = None
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+        fields = dataclasses.asdict(self)
+        if fields["latents"] is None:
+            del fields["latents"]
+        return json.dumps(fields, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Recipe:
@@ -116,6 +122,30 @@ def _number(key: str, value: Any) -> float:
     return check.number(key, value, 0.0, 2.0)
 
 
+MAX_LATENT_VALUE = 1000.0  # far outside any prior; bounds what a pasted latent can make a generator compute
+
+
+def _latents(key: str, value: Any) -> tuple[tuple[float, ...] | None, ...] | None:
+    """null, or one entry per keyframe: null or a list of finite floats (its length is checked against the model's
+    latent_dim by serving.render.validate)."""
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MAX_KEYFRAMES:
+        raise InputError(f"latents must be a list of 1..{MAX_KEYFRAMES} entries (null or a list of numbers), "
+                         f"got {str(value)[:60]!r}")
+    out: list[tuple[float, ...] | None] = []
+    for i, entry in enumerate(value):
+        if entry is None:
+            out.append(None)
+            continue
+        if not isinstance(entry, (list, tuple)) or not 1 <= len(entry) <= 4096:
+            raise InputError(f"latents[{i}] must be null or a list of numbers, got {str(entry)[:60]!r}")
+        if any(isinstance(v, (str, bool)) for v in entry):
+            raise InputError(f"latents[{i}] must hold numbers only")
+        out.append(tuple(check.number(f"latents[{i}]", v, -MAX_LATENT_VALUE, MAX_LATENT_VALUE) for v in entry))
+    return tuple(out)
+
+
 _FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "seeds": _ints(0, MAX_SEED, (1, MAX_KEYFRAMES)),
     "classes": lambda k, v: None if v is None else _ints(0, 10**6, (1, MAX_KEYFRAMES))(k, v),
@@ -129,4 +159,5 @@ _FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "lissajous": _ints(1, 12, (2, 2)),
     "bundle_sha256": _sha,
     "name": lambda k, v: clean_name(v),
+    "latents": _latents,
 }

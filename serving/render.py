@@ -79,6 +79,13 @@ def validate(recipe: Recipe, latent_dim: int, num_classes: int, budget: Budget =
     elif recipe.classes:
         raise InputError("this model is not conditional; leave classes empty")
     keys = max(len(recipe.seeds), len(recipe.classes or ()))
+    if recipe.latents is not None:
+        if len(recipe.latents) != keys:
+            raise InputError(f"latents has {len(recipe.latents)} entries for {keys} keyframes: give one per keyframe "
+                             "(null for a seed's own z)")
+        for i, latent in enumerate(recipe.latents):
+            if latent is not None and len(latent) != latent_dim:
+                raise InputError(f"latents[{i}] has {len(latent)} numbers; this model's latent_dim is {latent_dim}")
     if recipe.path in MATH_PATHS and len(recipe.seeds) < 2:
         raise InputError(f"the {recipe.path} path needs two seeds to span its plane")
     if recipe.path in KEYFRAME_PATHS and keys < 2:
@@ -104,12 +111,21 @@ def build_inputs(recipe: Recipe, latent_dim: int, num_classes: int) -> tuple[np.
     for cell in range(cells):
         cell_seeds = [(s + cell * GRID_SEED_STRIDE) % (MAX_SEED + 1) for s in seeds]
         key_z = np.stack([z_from_seed(s, latent_dim) for s in cell_seeds]).astype(np.float64)
+        # Truncation scales the seeds' z; a picture's latent keyframe stays where the projection found it. Without
+        # latents the path is scaled afterwards, exactly as before they existed (same bytes).
+        psi_after = recipe.truncation
+        if recipe.latents is not None and any(v is not None for v in recipe.latents):
+            key_z = key_z * recipe.truncation
+            for i, latent in enumerate(recipe.latents):
+                if latent is not None:
+                    key_z[i] = np.asarray(latent, dtype=np.float64)
+            psi_after = 1.0
         if recipe.path in MATH_PATHS:
             latents = math_path(key_z[0], key_z[1], recipe.frame_total(), recipe.path, tuple(recipe.lissajous))
             weights = None
         else:
             latents, weights = keyframe_path(key_z, recipe.frames, recipe.path, recipe.loop, recipe.easing)
-        zs.append(latents * recipe.truncation)
+        zs.append(latents * psi_after)
         if num_classes:
             # No classes given: each keyframe takes its seed's own class (seed mod num_classes), so a seed names
             # one picture on a conditional model too, and grid cells differ.

@@ -66,3 +66,13 @@ def summary(samples: Samples) -> str:
     text = f"images {imgs.shape} uint8, mean {imgs.mean() / 255:.3f}, std {imgs.std() / 255:.3f}"
     counts = {samples.class_names[c]: int((samples.labels == c).sum()) for c in np.unique(samples.labels) if c >= 0}
     return text + (f", per class {counts}" if counts else "")
+
+
+def to_png_row(images: list[np.ndarray], scale: int = 4) -> bytes:
+    """uint8 pictures [h, w, c] side by side as one PNG, upscaled `scale` times (nearest)."""
+    from PIL import Image
+
+    row = upscale_nearest(tile(np.stack(images), 1, len(images), pad=2), scale)
+    buf = io.BytesIO()
+    Image.fromarray(row[..., 0] if row.shape[2] == 1 else row).save(buf, format="PNG")
+    return buf.getvalue()

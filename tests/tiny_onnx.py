@@ -82,3 +82,61 @@ def _write_card(folder: Path) -> None:
     body = (f"# {c.name}\n\nA tiny test generator with random weights (onnxruntime, no TensorFlow).\n"
             "Published as `USER/NAME` on the Hub.\n")
     (folder / "README.md").write_text(card_text({"license": "apache-2.0", "library_name": "onnx", "tags": ["ganimate"]}, body))
+
+
+def tiny_encoder(generator, latent_dim: int, num_classes: int, size: int, channels: int):
+    """The exact inverse of `tiny_model` as an ONNX encoder: logit(image) times the pseudo-inverse of its weights
+    gives back [z, y]; y (a one-hot near 0/1) scaled up serves as class logits. Honours the encoder contract."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = numpy_helper.to_array(next(t for t in generator.graph.initializer if t.name == "w"))
+    inverse = np.linalg.pinv(weights.astype(np.float64)).astype(np.float32)  # [pixels, latent + classes]
+    pixels = size * size * channels
+    nodes = [
+        helper.make_node("Reshape", ["image", "flat_shape"], ["flat"]),
+        helper.make_node("Clip", ["flat", "lo", "hi"], ["clipped"]),
+        helper.make_node("Sub", ["one", "clipped"], ["rest"]),
+        helper.make_node("Div", ["clipped", "rest"], ["odds"]),
+        helper.make_node("Log", ["odds"], ["logit"]),
+        helper.make_node("MatMul", ["logit", "inverse"], ["code"]),
+        helper.make_node("Slice", ["code", "z_from", "z_to", "axis"], ["z"]),
+    ]
+    outputs = [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", latent_dim])]
+    init = [numpy_helper.from_array(np.array([-1, pixels], np.int64), "flat_shape"),
+            numpy_helper.from_array(np.array(1e-6, np.float32), "lo"),
+            numpy_helper.from_array(np.array(1 - 1e-6, np.float32), "hi"),
+            numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+            numpy_helper.from_array(inverse, "inverse"),
+            numpy_helper.from_array(np.array([0], np.int64), "z_from"),
+            numpy_helper.from_array(np.array([latent_dim], np.int64), "z_to"),
+            numpy_helper.from_array(np.array([1], np.int64), "axis")]
+    if num_classes:
+        nodes += [helper.make_node("Slice", ["code", "z_to", "y_to", "axis"], ["y_code"]),
+                  helper.make_node("Mul", ["y_code", "sharp"], ["logits"])]
+        init += [numpy_helper.from_array(np.array([latent_dim + num_classes], np.int64), "y_to"),
+                 numpy_helper.from_array(np.array(20.0, np.float32), "sharp")]
+        outputs.append(helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", num_classes]))
+    graph = helper.make_graph(
+        nodes, "tiny-encoder", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", size, size, channels])],
+        outputs, initializer=init)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="ganimate-tests")
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def add_encoder(folder: Path) -> Path:
+    """Give the tiny bundle in `folder` its exact encoder, declared in config.json as training.encoder declares one."""
+    import json
+
+    import onnx
+
+    raw = json.loads((folder / "config.json").read_text())
+    size, channels = raw["image_size"][0], raw["channels"]
+    model = tiny_encoder(onnx.load(str(folder / "model.onnx")), raw["latent_dim"], raw["num_classes"], size, channels)
+    onnx.save(model, str(folder / "encoder.onnx"))
+    raw["encoder"] = {"file": "encoder.onnx", "sha256": sha256_file(folder / "encoder.onnx"), "inputs": ["image"],
+                      "outputs": ["z", "logits"] if raw["num_classes"] else ["z"], "parity_max_abs_diff": 0.0}
+    (folder / "config.json").write_text(json.dumps(raw, indent=2, sort_keys=True) + "\n")
+    return folder

@@ -2,8 +2,9 @@
 
 No component of the Space takes a file from a visitor, yet Gradio's upload route accepts any file up to
 `max_file_size` from anyone, any number of times, and keeps them on disk. Until a component takes uploads, the
-route answers 403 with one line and nothing is written. (A pure ASGI middleware: it costs one string compare per
-request and never reads a body.)
+route answers 403 with one line and nothing is written. (A pure ASGI middleware: one string compare per request;
+a refused upload's body is read and dropped, up to DRAIN_BYTES, so the client sees the answer instead of a broken
+pipe; nothing of it is kept.)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
 
 REFUSED_PATHS = ("/gradio_api/upload", "/upload")
 MESSAGE = b"this Space takes no uploads: every keyframe is a seed or a recipe\n"
+DRAIN_BYTES = 4 * 2**20
 
 
 class UploadGate:
@@ -26,6 +28,7 @@ class UploadGate:
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
         if scope["type"] == "http" and _is_upload(scope):
+            await _drain(receive)
             await send({"type": "http.response.start", "status": 403,
                         "headers": [(b"content-type", b"text/plain; charset=utf-8"),
                                     (b"content-length", str(len(MESSAGE)).encode())]})
@@ -37,3 +40,15 @@ class UploadGate:
 def _is_upload(scope: Scope) -> bool:
     path = scope.get("path", "").rstrip("/")
     return any(path.endswith(p) for p in REFUSED_PATHS)
+
+
+async def _drain(receive: Callable) -> None:
+    """Read and drop the request body, at most DRAIN_BYTES of it."""
+    seen = 0
+    while seen <= DRAIN_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
