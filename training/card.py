@@ -235,6 +235,50 @@ def _eval_results(bundle: Path, config: GeneratorConfig, dataset_tag: str | None
             for name, fig in metrics.get("figures", {}).items() if isinstance(fig.get("model"), (int, float))]
 
 
+def _projection_section(bundle: Path, config: GeneratorConfig) -> str:
+    """'Your own picture': what encoder.onnx is, its figures on test (from metrics.json) and how to call it."""
+    if config.encoder is None:
+        return ""
+    metrics_path = bundle / "metrics.json"
+    report = json.loads(metrics_path.read_text()).get("projection") if metrics_path.is_file() else None
+    name = config.name
+    outputs = ", ".join(f"`{o}`" for o in config.encoder["outputs"])
+    h, w = config.image_size
+    lines = [f"""
+## Your own picture (encoder.onnx)
+
+`encoder.onnx` (sha256 `{config.encoder['sha256']}`) was trained against this very generator, which it leaves
+unchanged: a picture `image` float32 `[batch, {h}, {w}, {config.channels}]` in [0, 1], light strokes on a dark
+ground as the training data, gives {outputs}. `python -m serving project` prepares any picture first (ink on
+paper inverted, uneven light taken out, cropped and centred as the data was) and refines the encoder's answer on
+the generator; the recipe field `latents` makes the picture a keyframe.
+"""]
+    if (bundle / "projection.png").is_file():
+        lines.append("![a picture a person would send, as the model saw it, and the model's version of it](projection.png) "
+                     "![an animation that starts from the drawn picture](projection.gif)\n")
+    if report:
+        k = f"metrics:{name}:projection"
+        lines.append(
+            f"On the {report['pictures']} test pictures (never seen by the generator, the encoder or any choice of "
+            f"their recipes): the judge reads the right class on the projection for "
+            f"{report['class_accuracy'] * 100:.1f}<!-- {k}.class_accuracy % -->% (aim {AIMS_TEXT['class']}), and the "
+            f"projection is closer to the picture (SSIM) than the best of {report['random_seeds']:,} random seeds of "
+            f"its class for {report['beats_random'] * 100:.1f}<!-- {k}.beats_random % -->% (aim {AIMS_TEXT['random']}); "
+            f"mean SSIM {report['ssim']:.3f}<!-- {k}.ssim --> against {report['random_best_ssim']:.3f}<!-- {k}.random_best_ssim -->. "
+            f"A projection takes {report['ms_p50']:.0f}<!-- {k}.ms_p50 --> ms (p50 on the CPU that measured it; the "
+            f"encoder alone {report['encoder_ms_p50']:.1f}<!-- {k}.encoder_ms_p50 --> ms). "
+            f"`{report['command']}` measures it.\n")
+    lines.append("""```bash
+python -m serving project --bundle . --image my-digit.png --preview seen.png      # the latent as JSON
+python -m serving render --bundle . --from-image my-digit.png --seeds 5,6,7 --out mine.gif
+```
+""")
+    return "\n".join(lines)
+
+
+AIMS_TEXT = {"class": ">= 90%", "random": ">= 80%"}
+
+
 def _snippet_classes(num_classes: int) -> list[int]:
     wanted = [3, 8, 0, 5] if num_classes >= 9 else [1, 2, 3, 4]
     return list(dict.fromkeys(c % num_classes for c in wanted))
@@ -329,7 +373,7 @@ with `z(seed)` computed in JavaScript exactly as above.
 {chr(10).join(facts)}
 
 Training records are in `training/` (options, per-step history, loss curves).
-{_quantized_section(config)}{_params_section(config)}{_directions_section(config)}
+{_quantized_section(config)}{_params_section(config)}{_directions_section(config)}{_projection_section(bundle, config)}
 ## Metrics
 
 {_metrics_table(bundle)}{_augment_section(bundle)}""")

@@ -256,7 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         from training.card import refresh_card
 
-        write_atomic(bundle / "metrics.json", (json.dumps(result, indent=2) + "\n").encode())
+        kept = {}  # sections other commands own (training.evaluate_projection's) survive a re-evaluation
+        if (bundle / "metrics.json").is_file():
+            old = json.loads((bundle / "metrics.json").read_text())
+            kept = {k: old[k] for k in ("projection",) if k in old}
+        write_atomic(bundle / "metrics.json", (json.dumps({**result, **kept}, indent=2) + "\n").encode())
         refresh_card(bundle)
         print(f"wrote {bundle / 'metrics.json'} and the card's metrics table")
     for line in failures:

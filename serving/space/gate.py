@@ -1,49 +1,158 @@
-"""The Space's front gate: requests refused before Gradio sees them.
+"""The Space's front gate for uploads: what reaches Gradio's upload route, checked before Gradio stores a byte.
 
-No component of the Space takes a file from a visitor, yet Gradio's upload route accepts any file up to
-`max_file_size` from anyone, any number of times, and keeps them on disk. Until a component takes uploads, the
-route answers 403 with one line and nothing is written. (A pure ASGI middleware: one string compare per request;
-a refused upload's body is read and dropped, up to DRAIN_BYTES, so the client sees the answer instead of a broken
-pipe; nothing of it is kept.)
+Gradio's upload route accepts any file up to `max_file_size` from anyone, any number of times, and keeps it on
+disk. The only component that takes a file is "Your picture", so an upload passes only when
+- it declares its length, and the whole request is at most MAX_REQUEST_BYTES (a 1 MB picture and its form);
+- every file in it is a picture by its first bytes (PNG, JPEG, WebP, GIF, BMP), at most MAX_FILES of them
+  (a sketchpad sends its layers beside the flattened picture);
+- its client has sent at most RATE uploads in the last minute.
+Anything else gets one line (403, 411, 413, 415 or 429 with Retry-After) and nothing is written. The body of a
+checked request is held in memory (bounded) and handed to Gradio unchanged. A pure ASGI middleware.
 """
 
 from __future__ import annotations
 
+import re
+import threading
+import time
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
 
-REFUSED_PATHS = ("/gradio_api/upload", "/upload")
-MESSAGE = b"this Space takes no uploads: every keyframe is a seed or a recipe\n"
+UPLOAD_PATHS = ("/gradio_api/upload", "/upload")
+MAX_REQUEST_BYTES = 2**20 + 64 * 2**10
+MAX_FILES = 4
+RATE = 30  # uploads per client per minute
 DRAIN_BYTES = 4 * 2**20
+MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+
+
+def is_picture(head: bytes) -> bool:
+    return head.startswith(MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+
+
+def file_parts(body: bytes, boundary: bytes) -> list[bytes] | None:
+    """The first bytes of every file part of a multipart body, or None when it is not well formed."""
+    heads = []
+    for part in body.split(b"--" + boundary)[1:]:
+        if part.startswith(b"--"):
+            break
+        header, sep, data = part.partition(b"\r\n\r\n")
+        if not sep:
+            return None
+        if b"filename=" in header.lower():
+            heads.append(data[:16])
+    return heads
 
 
 class UploadGate:
-    """Refuses every POST to Gradio's upload route (any root path prefix) with 403 and one line."""
+    """Lets only small pictures, at a bounded rate per client, through to Gradio's upload route."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, rate: int = RATE) -> None:
         self.app = app
+        self.rate = rate
+        self._seen: dict[str, deque] = defaultdict(deque)
+        self._lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
-        if scope["type"] == "http" and _is_upload(scope):
-            await _drain(receive)
-            await send({"type": "http.response.start", "status": 403,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                    (b"content-length", str(len(MESSAGE)).encode())]})
-            await send({"type": "http.response.body", "body": MESSAGE})
+        if scope["type"] != "http" or not _is_upload(scope):
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        if scope.get("method") != "POST":
+            await _answer(send, 405, "uploads are POST requests")
+            return
+        wait = self._wait(scope)
+        if wait:
+            await _drain(receive)
+            await _answer(send, 429, f"too many uploads from you; try again in {wait} s", [(b"retry-after", str(wait).encode())])
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        length = headers.get("content-length", "")
+        if not length.isdigit():
+            await _drain(receive)
+            await _answer(send, 411, "an upload must declare its length")
+            return
+        if int(length) > MAX_REQUEST_BYTES:
+            await _drain(receive)
+            await _answer(send, 413, "a picture may be at most 1 MB")
+            return
+        body = await _read(receive, MAX_REQUEST_BYTES)
+        match = re.search(r'boundary="?([^";]+)"?', headers.get("content-type", ""))
+        heads = file_parts(body, match.group(1).encode("latin-1")) if match and body is not None else None
+        if body is None:
+            await _answer(send, 413, "a picture may be at most 1 MB")
+            return
+        if not heads or len(heads) > MAX_FILES or not all(is_picture(h) for h in heads):
+            await _answer(send, 415, "only pictures are taken: PNG, JPEG, WebP, GIF or BMP, at most 1 MB")
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    def _wait(self, scope: Scope) -> int:
+        """Seconds this client must wait before its next upload (0: go on, and counted)."""
+        client = (scope.get("client") or ("?", 0))[0]
+        now = time.monotonic()
+        with self._lock:
+            seen = self._seen[client]
+            while seen and now - seen[0] > 60:
+                seen.popleft()
+            if len(seen) >= self.rate:
+                return max(1, int(61 - (now - seen[0])))
+            seen.append(now)
+            if len(self._seen) > 10_000:  # forget idle clients: the table stays bounded
+                for key in [k for k, v in self._seen.items() if not v or now - v[-1] > 60]:
+                    del self._seen[key]
+        return 0
 
 
 def _is_upload(scope: Scope) -> bool:
     path = scope.get("path", "").rstrip("/")
-    return any(path.endswith(p) for p in REFUSED_PATHS)
+    return any(path.endswith(p) for p in UPLOAD_PATHS)
+
+
+async def _answer(send: Callable, status: int, text: str, extra: list | None = None) -> None:
+    body = (text + "\n").encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()), *(extra or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _read(receive: Callable, limit: int) -> bytes | None:
+    """The whole body, or None once it passes `limit` (a client that lied about its length)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            await _drain(receive)
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Callable) -> Callable:
+    """A receive that gives the held body once, then whatever the client sends next (its disconnect)."""
+    sent = False
+
+    async def replayed() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
 
 
 async def _drain(receive: Callable) -> None:
-    """Read and drop the request body, at most DRAIN_BYTES of it."""
+    """Read and drop the request body, at most DRAIN_BYTES of it, so the client sees the answer."""
     seen = 0
     while seen <= DRAIN_BYTES:
         message = await receive()

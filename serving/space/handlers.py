@@ -63,6 +63,8 @@ gif, recipe = client.predict(model="{model}", seeds="1,2,3,4", classes="", path=
 png, npz, stats = client.predict(model="{model}", seeds="0-31", api_name="/sample")
 image = client.predict(model="{model}", seed=7, d1=1.5, api_name="/explore")
 gif, recipes = client.predict(model_a="{model}", seeds="1,2,3,4", api_name="/compare")   # beside its partner
+from gradio_client import handle_file                # your own picture (models with an encoder):
+pair, latent, gif, recipe = client.predict(model="{model}", picture=handle_file("me.png"), api_name="/project")
 ```
 The same inputs give byte-identical files. `recipe` is the JSON to paste back (or keep) to reproduce a render."""
 
@@ -196,6 +198,14 @@ class SpaceApp:
                                         truncation, grid, size, format, recipe)
         progress(0.2, desc=f"rendering {parsed.frame_total()} frames")
         return self.rendered(gen, parsed), pretty_recipe(parsed)
+
+    @user_errors
+    def project(self, model=None, picture=None, following="5,6,7") -> tuple[str, str, str, str]:
+        """Your picture -> (the picture as the model saw it beside its version, the latent JSON, an animation that
+        starts from it, its recipe). The uploaded file is removed once this returns (serving/space/picture.py)."""
+        from serving.space.picture import project_picture
+
+        return project_picture(self, model, picture, following)
 
     def initial_animation(self) -> tuple[str, str]:
         """The default render, made once when the demo is built, so the page opens with an animation playing.

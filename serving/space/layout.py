@@ -127,6 +127,43 @@ def walk_controls(size_label: str, size_text: str) -> tuple:
     return path, easing, loop, frames, fps, truncation, size
 
 
+def picture_tab(app: SpaceApp, model) -> None:
+    """"Your picture": upload, paste, take or draw a picture; the model's version of it and an animation from it."""
+    from serving.space.picture import DEFAULT_FOLLOWING
+
+    encoded = [n for n, g in app.models.items() if g.has_encoder]
+    with gr.Tab("Your picture"):
+        gr.Markdown("Bring a picture of your own (a digit on paper, a drawing): the model finds the latent that draws "
+                    "it and an animation starts from it. Models with an encoder: "
+                    + (", ".join(encoded) if encoded else "none loaded") + ". Pictures: PNG, JPEG, WebP, GIF or BMP, "
+                    "at most 1 MB and 4096x4096; removed once projected.")
+        with gr.Row():
+            with gr.Column():
+                with gr.Tab("Upload, paste or webcam"):
+                    picture = gr.Image(sources=["upload", "clipboard", "webcam"], type="filepath", label="Your picture",
+                                       elem_id="gm-picture", height=280)
+                    p_go = gr.Button("Find it in the model", variant="primary", elem_id="gm-project")
+                with gr.Tab("Draw"):
+                    sketch = gr.Sketchpad(type="filepath", label="Draw with the mouse or a finger", elem_id="gm-sketch",
+                                          height=320, canvas_size=(320, 320))
+                    d_go = gr.Button("Find my drawing in the model", variant="primary")
+                following = described(gr.Textbox(DEFAULT_FOLLOWING, label="Seeds after your picture"),
+                                      "keyframe seeds the animation visits after your picture, like 5,6,7 (at most 8)")
+            with gr.Column():
+                pair = gr.Image(label="As the model saw it · the model's version", type="filepath", interactive=False,
+                                elem_id="gm-pair", height=200)
+                p_anim = gr.Image(label="An animation from your picture", type="filepath", interactive=False,
+                                  elem_id="gm-from-picture")
+                latent = gr.Code("", language="json", label="Latent found", interactive=False)
+                p_recipe = gr.Code("", language="json", label="Recipe (paste it on Animate to render it again)",
+                                   interactive=False)
+        outputs = [pair, latent, p_anim, p_recipe]
+        p_go.click(app.project, [model, described(picture, "a picture file (PNG, JPEG, WebP, GIF, BMP; at most 1 MB)"),
+                                 following], outputs, api_name="project", preprocess=False, concurrency_limit=2)
+        d_go.click(app.project, [model, sketch, following], outputs, api_visibility="private", preprocess=False,
+                   concurrency_limit=2)
+
+
 def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out_dir: Path | None = None,
                app: SpaceApp | None = None) -> gr.Blocks:
     """The Space over `models` (name -> Generator, in menu order) and an optional gallery; not launched."""
@@ -179,6 +216,8 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
             examples = gr.Gallery(label="Try one (click to fill the form)", columns=6, height="auto",
                                   object_fit="contain", allow_preview=False, elem_id="gm-examples")
             examples.select(SpaceApp.example_values, None, animate_inputs[1:], api_visibility="private")
+
+        picture_tab(app, model)
 
         with gr.Tab("Sample"):
             with gr.Row():

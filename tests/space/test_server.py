@@ -1,9 +1,11 @@
 """The Space served on 127.0.0.1: every endpoint through gradio_client, bad input, file safety, a bounded load."""
 
 import concurrent.futures
+import json
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,11 +55,11 @@ def test_compare_refuses_models_of_different_classes_naming_both(client, app):
 
 def test_api_lists_named_endpoints_with_defaults(client):
     info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(info) == {"/animate", "/sample", "/explore", "/compare"}  # every other event is private
+    assert set(info) == {"/animate", "/sample", "/explore", "/compare", "/project"}  # every other event is private
     integers = {"frames", "fps", "size", "seed"}
     for name in info:
         for p in info[name]["parameters"]:
-            assert p["parameter_has_default"], (name, p["parameter_name"])
+            assert p["parameter_has_default"], (name, p["parameter_name"])  # /project's picture: None, one line
             assert p["python_type"]["description"], (name, p["parameter_name"])  # accepted forms and range
             if p["parameter_name"] in integers:
                 assert p["python_type"]["type"] == "int", (name, p["parameter_name"])
@@ -122,3 +124,42 @@ def test_load_8_clients_x_5_renders_of_r1(server):
     assert len(times) == 40
     p50, p95 = np.percentile(times, [50, 95])
     print(f"\nload: 8 clients x 5 R1 renders: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
+
+
+def _thick_pen_digit(path):
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", (300, 360), "white")
+    ImageDraw.Draw(im).line([(90, 60), (210, 60), (120, 300)], fill="black", width=24)  # a 7
+    im.save(path)
+    return path
+
+
+def test_project_a_picture_through_the_api_and_replay_its_recipe(client, tmp_path):
+    from gradio_client import handle_file
+
+    picture = _thick_pen_digit(tmp_path / "me.png")
+    pair, latent, gif, recipe = client.predict(model="mnist-cdcgan", picture=handle_file(str(picture)),
+                                               following="5,6", api_name="/project")
+    found = json.loads(latent)
+    assert len(found["latent"]) == 64 and found["class"] == 7
+    shown = json.loads(recipe)
+    assert shown["latents"][0] == found["latent"] and shown["latents"][1:] == [None, None]
+    again, _ = client.predict(model="mnist-cdcgan", recipe=recipe, api_name="/animate")
+    assert Path(again).read_bytes() == Path(gif).read_bytes()  # the recipe carries the latent: same bytes
+    with pytest.raises(Exception, match="give a picture"):
+        client.predict(model="mnist-cdcgan", picture=None, api_name="/project")
+
+
+def test_the_uploaded_picture_is_removed_once_projected(app, tmp_path):
+    import shutil
+
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder()) / "ganimate-test"
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = shutil.copy(_thick_pen_digit(tmp_path / "me.png"), folder / "me.png")
+    app.project("mnist-cdcgan", {"path": str(stored)})
+    assert not Path(stored).exists()
+    with pytest.raises(Exception, match="not an uploaded picture"):
+        app.project("mnist-cdcgan", {"path": "/etc/passwd"})

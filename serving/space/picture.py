@@ -1,0 +1,83 @@
+"""The Space's "Your picture" handler: a visitor's upload, paste, webcam shot or drawing -> the model's version of it
+and an animation that starts from it, with the recipe that reproduces it.
+
+The picture arrives as a file Gradio stored (the front gate, serving/space/gate.py, let only small images
+through); it is read from Gradio's upload folder only, decoded by Pillow within the Space's caps, and removed
+once its request is done, whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from serving.errors import InputError
+from serving.latents import parse_int_list
+from serving.recipe import Recipe
+from serving.render import default_classes
+
+MAX_PICTURE_BYTES = 1 * 2**20  # the Space's cap (the library and CLI take more)
+DEFAULT_FOLLOWING = "5,6,7"  # the seeds after the picture in the animation it starts
+MAX_FOLLOWING = 8
+
+
+def uploaded_path(value: Any) -> Path:
+    """The stored file of a Gradio image value (a FileData dict, a path, or an editor's {composite: ...}), which
+    must lie in Gradio's upload folder; InputError otherwise."""
+    from gradio.utils import get_upload_folder
+
+    if isinstance(value, dict) and "composite" in value:  # a sketchpad: its flattened picture
+        value = value.get("composite")
+    path = value.get("path") if isinstance(value, dict) else value
+    if path in (None, ""):
+        raise InputError("give a picture: upload one, paste one, take one with the webcam or draw one")
+    if not isinstance(path, str) or len(path) > 4096:
+        raise InputError("not an uploaded picture")
+    resolved, root = Path(path).resolve(), Path(get_upload_folder()).resolve()
+    if root not in resolved.parents or not resolved.is_file():
+        raise InputError("not an uploaded picture")
+    return resolved
+
+
+def _drop(value: Any) -> None:
+    """Remove every uploaded file a value names (an editor sends its layers too), inside the upload folder only."""
+    values = [value]
+    if isinstance(value, dict) and "composite" in value:
+        values = [value.get("background"), value.get("composite"), *(value.get("layers") or [])]
+    for v in values:
+        try:
+            uploaded_path(v).unlink(missing_ok=True)
+        except (InputError, OSError):
+            pass
+
+
+def project_picture(app, model: Any, picture: Any, following: Any = DEFAULT_FOLLOWING) -> tuple[str, str, str, str]:
+    """(side-by-side PNG of the picture as the model saw it and its version, latent JSON, animation GIF, recipe)."""
+    from serving.project import open_picture, project
+    from serving.sample import to_png_row
+    from serving.space.handlers import pretty_recipe
+
+    gen = app.model(model or app.default_model)
+    if not gen.has_encoder:
+        raise InputError(f"{gen.config.name} has no encoder: pick a model that ships encoder.onnx")
+    seeds = parse_int_list(str(following or DEFAULT_FOLLOWING)[:200], "seed", max_count=MAX_FOLLOWING)
+    try:
+        found = project(gen, open_picture(uploaded_path(picture), max_bytes=MAX_PICTURE_BYTES))
+    finally:
+        _drop(picture)
+    latent = tuple(float(v) for v in found.latent)
+    classes = None
+    if gen.config.conditional:
+        classes = (found.class_index, *default_classes(seeds, gen.config.num_classes))
+    recipe = Recipe(seeds=(0, *seeds), classes=classes, latents=(latent, *([None] * len(seeds))),
+                    bundle_sha256=gen.config.sha256, name="from your picture")
+    pair = app.save(to_png_row([found.prepared, found.image], scale=8), f"project-{found_key(latent)}", "png")
+    answer = json.dumps(found.to_dict(gen.config.sha256), indent=1)
+    return pair, answer, app.rendered(gen, recipe), pretty_recipe(recipe)
+
+
+def found_key(latent: tuple[float, ...]) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(latent).encode()).hexdigest()[:16]

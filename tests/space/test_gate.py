@@ -1,0 +1,95 @@
+"""The upload gate as an ASGI middleware in front of a stand-in app that records what reached it (no network)."""
+
+import asyncio
+import io
+
+import pytest
+from PIL import Image
+
+from serving.space.gate import MAX_REQUEST_BYTES, UploadGate
+
+
+def _png(size=(8, 8)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("L", size, 128).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _multipart(files: list[tuple[str, bytes]], boundary: str = "b0undary") -> tuple[bytes, str]:
+    body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+                    f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n" for name, data in files)
+    return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def _call(gate, body: bytes, content_type: str, client="10.0.0.1", length: bool = True, path="/gradio_api/upload"):
+    headers = [(b"content-type", content_type.encode())] + ([(b"content-length", str(len(body)).encode())] if length else [])
+    scope = {"type": "http", "method": "POST", "path": path, "headers": headers, "client": (client, 1234)}
+    chunks = [body[i:i + 65536] for i in range(0, len(body), 65536)] or [b""]
+    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+    sent = []
+
+    async def receive():
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(gate(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    text = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body").decode()
+    return start["status"], text
+
+
+@pytest.fixture
+def reached():
+    seen = []
+
+    async def app(scope, receive, send):
+        message = await receive()
+        seen.append(message["body"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"stored"})
+
+    return seen, app
+
+
+def test_a_small_picture_passes_unchanged(reached):
+    seen, app = reached
+    body, ctype = _multipart([("me.png", _png())])
+    assert _call(UploadGate(app), body, ctype) == (200, "stored") and seen == [body]
+
+
+@pytest.mark.parametrize("files, status, words", [
+    ([("evil.html", b"<script>alert(1)</script>")], 415, "only pictures"),
+    ([("evil.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>")], 415, "only pictures"),
+    ([("../../escape.png", b"not really a png")], 415, "only pictures"),
+    ([("a.png", _png())] * 5, 415, "only pictures"),
+    ([("big.png", _png() + b"x" * MAX_REQUEST_BYTES)], 413, "at most 1 MB"),
+])
+def test_anything_but_a_few_small_pictures_is_one_line_and_never_reaches_gradio(reached, files, status, words):
+    seen, app = reached
+    body, ctype = _multipart(files)
+    code, text = _call(UploadGate(app), body, ctype)
+    assert code == status and words in text and text.count("\n") == 1 and seen == []
+
+
+def test_an_upload_without_a_length_is_refused(reached):
+    seen, app = reached
+    body, ctype = _multipart([("me.png", _png())])
+    assert _call(UploadGate(app), body, ctype, length=False)[0] == 411 and seen == []
+
+
+def test_each_client_has_its_own_rate(reached):
+    seen, app = reached
+    gate = UploadGate(app, rate=3)
+    body, ctype = _multipart([("me.png", _png())])
+    assert [_call(gate, body, ctype)[0] for _ in range(3)] == [200, 200, 200]
+    code, text = _call(gate, body, ctype)
+    assert code == 429 and "try again in" in text
+    assert _call(gate, body, ctype, client="10.0.0.2")[0] == 200  # another visitor is not held up
+    assert len(seen) == 4
+
+
+def test_other_routes_are_untouched(reached):
+    seen, app = reached
+    assert _call(UploadGate(app), b"{}", "application/json", path="/gradio_api/call/animate") == (200, "stored")
