@@ -102,12 +102,16 @@ def _light_on_dark(gray: np.ndarray) -> np.ndarray:
 
 
 def _flatten_light(strokes: np.ndarray) -> np.ndarray:
-    """Uneven light and paper texture out: subtract a grey opening (what is left once strokes thinner than the
-    window are erased), then stretch so the strokes reach 1 and clear what stays below a fifth of that."""
+    """Uneven light and paper texture out: subtract a grey opening (what is left once every stroke is erased), then
+    stretch so the strokes reach 1 and clear what stays below a fifth of that. The opening is taken on a 48-pixel
+    copy with a window of a third of it, wider than any pen stroke of a digit (a window narrower than a thick
+    stroke would count the stroke as paper), and scaled back up smoothly."""
     h, w = strokes.shape
-    window = max(3, (min(h, w) // 8) | 1)
     im = Image.fromarray(np.uint8(np.clip(strokes * 255, 0, 255)))
-    ground = np.asarray(im.filter(ImageFilter.MinFilter(window)).filter(ImageFilter.MaxFilter(window)),
+    small = im.resize((max(1, round(48 * w / max(h, w))), max(1, round(48 * h / max(h, w)))), Image.Resampling.BOX)
+    window = 17
+    ground = small.filter(ImageFilter.MinFilter(window)).filter(ImageFilter.MaxFilter(window))
+    ground = np.asarray(ground.filter(ImageFilter.BoxBlur(4)).resize((w, h), Image.Resampling.BILINEAR),
                         dtype=np.float32) / 255
     ink = np.clip(strokes - ground, 0, 1)
     top = np.percentile(ink, 99.5)
@@ -189,6 +193,9 @@ def project(gen, picture: Image.Image | np.ndarray, class_index: int | None = No
     if config.conditional:
         cls = int(class_index) if class_index is not None else int(np.argmax(logits[0]))
         y = one_hot([cls], config.num_classes)
+    shell = float(np.mean(z.astype(np.float64) ** 2))
+    if shell > MAX_SHELL:  # a picture unlike the training data: start from the prior's shell, not beyond it
+        z = (z / np.sqrt(shell)).astype(np.float32)
     first = float(np.mean((gen(z, y, output="float")[0] - target) ** 2))
     latent, distance = refine(gen, target, z[0], y, rounds, candidates)
     image = gen(latent[None], y)[0]

@@ -154,9 +154,11 @@ def picture_tab(app: SpaceApp, model) -> None:
                                 elem_id="gm-pair", height=200)
                 p_anim = gr.Image(label="An animation from your picture", type="filepath", interactive=False,
                                   elem_id="gm-from-picture")
-                latent = gr.Code("", language="json", label="Latent found", interactive=False)
-                p_recipe = gr.Code("", language="json", label="Recipe (paste it on Animate to render it again)",
-                                   interactive=False)
+                # Textboxes, not gr.Code: a code box here grows to the height of the whole column.
+                latent = gr.Textbox("", label="Latent found (JSON)", lines=3, max_lines=6, interactive=False,
+                                    buttons=["copy"], elem_id="gm-latent")
+                p_recipe = gr.Textbox("", label="Recipe (paste it on Animate to render it again)", lines=6,
+                                      max_lines=12, interactive=False, buttons=["copy"], elem_id="gm-picture-recipe")
         outputs = [pair, latent, p_anim, p_recipe]
         p_go.click(app.project, [model, described(picture, "a picture file (PNG, JPEG, WebP, GIF, BMP; at most 1 MB)"),
                                  following], outputs, api_name="project", preprocess=False, concurrency_limit=2)

@@ -73,7 +73,9 @@ def project_picture(app, model: Any, picture: Any, following: Any = DEFAULT_FOLL
     recipe = Recipe(seeds=(0, *seeds), classes=classes, latents=(latent, *([None] * len(seeds))),
                     bundle_sha256=gen.config.sha256, name="from your picture")
     pair = app.save(to_png_row([found.prepared, found.image], scale=8), f"project-{found_key(latent)}", "png")
-    answer = json.dumps(found.to_dict(gen.config.sha256), indent=1)
+    fields = found.to_dict(gen.config.sha256)
+    # The class and the distance first, the 64 numbers last: what a person reads, then what a program takes.
+    answer = json.dumps({k: fields[k] for k in ("class", "distance", "bundle_sha256", "latent")})
     return pair, answer, app.rendered(gen, recipe), pretty_recipe(recipe)
 
 

@@ -56,3 +56,71 @@ def test_click_render_shows_an_animation(server, artifacts):
     with urllib.request.urlopen(url, timeout=30) as resp:
         gif = Image.open(io.BytesIO(resp.read()))
     assert gif.format == "GIF" and gif.n_frames > 1  # animated, not a still
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
+def test_upload_a_picture_and_animate_from_it(server, artifacts, tmp_path):
+    from PIL import ImageDraw
+    from playwright.sync_api import sync_playwright
+
+    picture = tmp_path / "my-seven.png"
+    im = Image.new("RGB", (300, 360), "white")
+    ImageDraw.Draw(im).line([(90, 60), (210, 60), (120, 300)], fill="black", width=24)
+    im.save(picture)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(server, timeout=60_000)
+            page.locator("#gm-preview img").wait_for(state="visible", timeout=60_000)
+            page.get_by_role("tab", name="Your picture").click()
+            page.locator("#gm-picture input[type=file]").set_input_files(str(picture))
+            page.locator("#gm-picture img").wait_for(state="visible", timeout=30_000)  # the upload went through the gate
+            page.locator("#gm-project").click()
+            pair = page.locator("#gm-pair img")
+            pair.wait_for(state="visible", timeout=60_000)
+            animation = page.locator("#gm-from-picture img")
+            animation.wait_for(state="visible", timeout=60_000)
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(artifacts / "space-your-picture.png"), full_page=True)
+            codes = [page.locator(f"#{i} textarea").input_value() for i in ("gm-latent", "gm-picture-recipe")]
+            anim_src = animation.get_attribute("src")
+        finally:
+            browser.close()
+    assert anim_src and anim_src.split("?")[0].endswith(".gif")
+    assert '"class": 7' in codes[0] and '"latents"' in codes[1], codes
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
+def test_draw_a_digit_and_find_it(server, artifacts):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(server, timeout=60_000)
+            page.locator("#gm-preview img").wait_for(state="visible", timeout=60_000)
+            page.get_by_role("tab", name="Your picture").click()
+            page.get_by_role("tab", name="Draw").click()
+            page.locator("#gm-sketch button[aria-label='Brush']").click()
+            canvas = page.locator("#gm-sketch canvas").first
+            canvas.wait_for(state="visible", timeout=30_000)
+            box = canvas.bounding_box()
+            x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.2
+            page.mouse.move(x0, y0)
+            page.mouse.down()
+            for i in range(1, 21):  # a vertical stroke: a 1
+                page.mouse.move(x0 + i * 0.5, y0 + i * box["height"] * 0.03)
+            page.mouse.up()
+            page.wait_for_timeout(500)
+            page.get_by_role("button", name="Find my drawing in the model").click()
+            page.locator("#gm-pair img").wait_for(state="visible", timeout=60_000)
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(artifacts / "space-drawn.png"), full_page=True)
+            latent = page.locator("#gm-latent textarea").input_value()
+        finally:
+            browser.close()
+    assert '"class": 1' in latent, latent
