@@ -336,12 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a picture of your own as the first keyframe (bundles with an encoder), then --seeds")
     r.set_defaults(func=cmd_render)
 
-    pj = sub.add_parser("project", parents=[common], help="find the latent (and class) of a picture of your own")
-    pj.add_argument("--image", required=True, help="PNG, JPEG, WebP, GIF or BMP; a photo or a drawing")
-    pj.add_argument("--class", dest="class_", default=None, help="the class to look in (default: the encoder's guess)")
-    pj.add_argument("--out", default=None, help="write the JSON (latent, class, bundle_sha256) here, else print it")
-    pj.add_argument("--preview", default=None, help="a PNG: the prepared picture beside the model's version of it")
-    pj.set_defaults(func=cmd_project)
+    _add_project_parser(sub, common)
 
     s = sub.add_parser("sample", parents=[common], help="a PNG grid or an .npz of images and labels")
     s.add_argument("--seeds", default=DEFAULT_SAMPLE_SEEDS, help=f"like 0-31,40 (default {DEFAULT_SAMPLE_SEEDS})")
@@ -376,6 +371,20 @@ def build_parser() -> argparse.ArgumentParser:
     hs.add_argument("--dry-run", action="store_true", help="list what would be uploaded, contact nothing")
     hs.set_defaults(func=cmd_push_space)
 
+    _add_gallery_parser(sub)
+    return p
+
+
+def _add_project_parser(sub, common: argparse.ArgumentParser) -> None:
+    pj = sub.add_parser("project", parents=[common], help="find the latent (and class) of a picture of your own")
+    pj.add_argument("--image", required=True, help="PNG, JPEG, WebP, GIF or BMP; a photo or a drawing")
+    pj.add_argument("--class", dest="class_", default=None, help="the class to look in (default: the encoder's guess)")
+    pj.add_argument("--out", default=None, help="write the JSON (latent, class, bundle_sha256) here, else print it")
+    pj.add_argument("--preview", default=None, help="a PNG: the prepared picture beside the model's version of it")
+    pj.set_defaults(func=cmd_project)
+
+
+def _add_gallery_parser(sub) -> None:
     g = sub.add_parser("gallery", help="list, show, regenerate, pin, unpin, check or repair gallery renders")
     g.add_argument("action", choices=("list", "show", "regenerate", "pin", "unpin", "check", "repair"),
                    help="pin: keep a render out of a quota's reach; unpin: give it back; check: list rows that "
@@ -393,7 +402,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--force-download", action="store_true", help="Hub bundles: fetch again even if cached")
     g.add_argument("--out", default=None, help="regenerate: also write the new file here")
     g.set_defaults(func=cmd_gallery)
-    return p
 
 
 def bounded_int(text: str, name: str, lo: int, hi: int) -> int:

@@ -72,6 +72,33 @@ def _judge_features(config: GeneratorConfig):
     return OnnxFunction(path, ("features",)) if path.is_file() else None
 
 
+class _loss:
+    """The encoder's loss on one half-batch (see the module docstring), and the frozen generator it draws with."""
+
+    def __init__(self, encoder, generator, features, classes: int) -> None:
+        self.encoder, self.generator, self.features, self.classes = encoder, generator, features, classes
+
+    def draw(self, z, y):
+        return self.generator(**({"z": z, "y": y} if self.classes else {"z": z}))["images"]
+
+    def __call__(self, x, y_true, z_true=None):
+        import tensorflow as tf
+
+        out = self.encoder(x, training=True)
+        z_hat, logits = (out[0], out[1]) if self.classes else (out, None)
+        redrawn = self.draw(z_hat, tf.one_hot(y_true, self.classes) if self.classes else None)
+        loss = W_PIXEL * tf.reduce_mean(tf.square(redrawn - x))
+        if self.features is not None:
+            f_a, f_b = self.features(images=redrawn)["features"], self.features(images=x)["features"]
+            loss += W_FEATURE * tf.reduce_mean(tf.square(f_a - f_b)) / (tf.reduce_mean(tf.square(f_b)) + 1e-6)
+        if z_true is not None:
+            loss += W_Z * tf.reduce_mean(tf.square(z_hat - z_true))
+        if self.classes:
+            loss += W_CLASS * tf.reduce_mean(
+                tf.keras.losses.sparse_categorical_crossentropy(y_true, logits, from_logits=True))
+        return loss + W_PRIOR * tf.square(tf.reduce_mean(tf.square(z_hat)) - 1.0)
+
+
 def train_encoder(bundle: Path, steps: int = STEPS, seed: int = SEED, log=print):
     """(Keras encoder, validation report) for the pixel bundle at `bundle`, trained against its frozen model.onnx."""
     import tensorflow as tf
@@ -81,7 +108,7 @@ def train_encoder(bundle: Path, steps: int = STEPS, seed: int = SEED, log=print)
 
     config = _bundle_config(bundle)
     if "params" in config.outputs:
-        raise InputError(f"{bundle}: parameter models get their encoder from training.encoder_params")
+        raise InputError(f"{bundle}: an encoder for a parameter model (math art) is not written yet; pixel models only")
     spec = config.extra.get("data", {}).get("spec")
     if not spec:
         raise InputError(f"{bundle}: config.json does not name the dataset it was trained on (extra.data.spec)")
@@ -96,25 +123,8 @@ def train_encoder(bundle: Path, steps: int = STEPS, seed: int = SEED, log=print)
     schedule = tf.keras.optimizers.schedules.CosineDecay(LR, steps, alpha=0.05)
     optimizer = tf.keras.optimizers.Adam(schedule)
 
-    def draw(z, y):
-        feeds = {"z": z, "y": y} if classes else {"z": z}
-        return generator(**feeds)["images"]
-
-    def parts(x, y_true, z_true=None):
-        out = encoder(x, training=True)
-        z_hat, logits = (out[0], out[1]) if classes else (out, None)
-        y_in = tf.one_hot(y_true, classes) if classes else None
-        redrawn = draw(z_hat, y_in)
-        loss = W_PIXEL * tf.reduce_mean(tf.square(redrawn - x))
-        if features is not None:
-            f_a, f_b = features(images=redrawn)["features"], features(images=x)["features"]
-            loss += W_FEATURE * tf.reduce_mean(tf.square(f_a - f_b)) / (tf.reduce_mean(tf.square(f_b)) + 1e-6)
-        if z_true is not None:
-            loss += W_Z * tf.reduce_mean(tf.square(z_hat - z_true))
-        if classes:
-            loss += W_CLASS * tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(y_true, logits, from_logits=True))
-        loss += W_PRIOR * tf.square(tf.reduce_mean(tf.square(z_hat)) - 1.0)
-        return loss
+    parts = _loss(encoder, generator, features, classes)
+    draw = parts.draw
 
     @tf.function(reduce_retracing=True)
     def step(x_real, y_real, z_gen, y_gen):

@@ -74,7 +74,7 @@ def evaluate_projection(bundle: Path, limit: int | None = None, verbose: bool = 
     if not gen.has_encoder:
         raise InputError(f"{bundle} has no encoder.onnx (python -m training.encoder --bundle {bundle})")
     if "params" in gen.config.outputs or gen.config.channels != 1:
-        raise InputError("this evaluation is for gray pixel models; math art is judged by training.encoder_params")
+        raise InputError("this evaluation is for gray pixel models (an encoder for math art is not written yet)")
     spec, size, data = bundle_data(gen, bundle)
     judge = judge_for(data, spec, size)
     x = ((data.test_images[:limit] + 1) / 2).astype(np.float32)

@@ -172,7 +172,6 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
     app = app or SpaceApp(models, gallery, out_dir)
     first = app.default_model
     opening_file, opening_recipe = app.initial_animation()  # the page opens with an animation playing
-
     # delete_cache: Gradio's own copies of results older than an hour are removed every 30 minutes.
     with SpaceBlocks(title="ganimate: living pictures from GANs", delete_cache=(1800, 3600)) as demo:
         gr.HTML("<div class='gm-header'><h1>ganimate</h1><p>Seeded, looping latent animations from trained GAN "
@@ -220,7 +219,6 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
             examples.select(SpaceApp.example_values, None, animate_inputs[1:], api_visibility="private")
 
         picture_tab(app, model)
-
         with gr.Tab("Sample"):
             with gr.Row():
                 s_seeds = described(gr.Textbox(DEFAULT_SAMPLE_SEEDS, label="Seeds", info=f"at most {MAX_SAMPLE_SEEDS}",
