@@ -3,6 +3,7 @@ helper processes give the same bytes as one thread does."""
 
 import io
 import logging
+import signal
 import threading
 
 import numpy as np
@@ -128,7 +129,13 @@ def test_a_failed_helper_is_dropped_and_its_frames_coded_here(helpers, caplog, m
         helper.proc.wait()
     else:
         send = helper.send
-        monkeypatch.setattr(helper, "send", lambda *a: (send(*a), helper.proc.kill()))
+
+        def send_then_die(*a):  # stopped first, so it can never answer before it dies (however fast it is)
+            helper.proc.send_signal(signal.SIGSTOP)
+            send(*a)
+            helper.proc.kill()
+
+        monkeypatch.setattr(helper, "send", send_then_die)
     with caplog.at_level(logging.WARNING, logger="serving.gif_helpers"):
         assert write_gif(frames, 10, True) == expected
     assert gif_helpers._helpers == [] and "GIF helper process failed" in caplog.text
