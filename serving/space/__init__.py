@@ -7,7 +7,8 @@
 Models come from `GANIMATE_MODEL` (comma-separated bundle folders or Hub repos `user/name@revision`), else from
 `ganimate_model:` in the Space card (what `python -m serving push-space` pins), else every bundle in `exported/`.
 `GANIMATE_GALLERY` names a gallery to show and record renders in: an SQLite file or a `postgresql://` URL
-(whose files go to `GANIMATE_GALLERY_FILES`, default `gallery/`). Nothing here imports TensorFlow.
+(whose files go to `GANIMATE_GALLERY_FILES`, default `gallery/`). `GANIMATE_DISK_MB` (default 1024) is the disk
+budget of everything the Space writes. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -67,6 +68,17 @@ def load_models(sources: list[str] | str, threads: int | None = None) -> dict[st
 # The Space's gallery quota: every visitor's render is kept, so the oldest unpinned ones make room.
 GALLERY_MAX_ROWS = 1000
 GALLERY_MAX_MB = 512
+DISK_MB = 1024  # GANIMATE_DISK_MB: everything the Space writes (results in Gradio's cache, and the gallery)
+
+
+def disk_budget(text: str = "") -> tuple[int, int]:
+    """(results bytes, gallery megabytes) from GANIMATE_DISK_MB (default 1024): half each, the gallery at most
+    GALLERY_MAX_MB. Both are held on every write, oldest (unpinned) first."""
+    from serving import inputs as check
+
+    total = check.whole("GANIMATE_DISK_MB", text.strip() or DISK_MB, 64, 10**7)
+    gallery_mb = min(GALLERY_MAX_MB, total // 2)
+    return (total - gallery_mb) * 2**20, gallery_mb
 
 
 def open_gallery(db: str, max_rows: int = GALLERY_MAX_ROWS, max_mb: int = GALLERY_MAX_MB) -> Gallery | None:
@@ -87,12 +99,15 @@ def start(sources: list[str], gallery_db: str = ""):
 
     from serving import gif_helpers
 
+    results_bytes, gallery_mb = disk_budget(os.environ.get("GANIMATE_DISK_MB", ""))
     with ThreadPoolExecutor(1, thread_name_prefix="ganimate-load") as pool:
         loading = pool.submit(load_models, sources)
+        from serving.space.handlers import SpaceApp
         from serving.space.layout import build_demo  # imports Gradio: about 3 s on a 2-core machine
 
         models = loading.result()
-    demo = build_demo(models, open_gallery(gallery_db))
+    gallery = open_gallery(gallery_db, max_mb=gallery_mb)
+    demo = build_demo(models, gallery, app=SpaceApp(models, gallery, results_bytes=results_bytes))
     gif_helpers.start()
     return demo
 

@@ -43,6 +43,7 @@ DEFAULT = Recipe()  # the one source of defaults for the form, the API and the e
 DEFAULT_SEEDS = ",".join(map(str, DEFAULT.seeds))
 DEFAULT_GRID = "x".join(map(str, DEFAULT.grid))
 MAX_SAMPLE_SEEDS = 256
+RESULTS_BYTES = 512 * 2**20  # the results' share of the default 1 GB disk budget (serving.space.disk_budget)
 GALLERY_SHOWN = 24
 THUMBNAIL_SIZE = 128
 # The examples shown as animated thumbnails under the form; clicking one fills the form (Animate's field order).
@@ -94,14 +95,23 @@ class SpaceApp:
     """The handlers of one Space process: `models` (name -> Generator, menu order) and an optional gallery."""
 
     def __init__(self, models: dict[str, Generator], gallery: Gallery | None = None,
-                 out_dir: Path | None = None) -> None:
+                 out_dir: Path | None = None, results_bytes: int | None = None) -> None:
         if not models:
             raise GanimateError("no model to serve")
         self.models = models
         self.default_model = next(iter(models))
         self.gallery = gallery
-        self.out_dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="ganimate-space-"))
-        self._written: set[Path] = set()
+        # Results are written inside Gradio's own cache folder, so Gradio serves them where they are instead of
+        # keeping a second copy of each (it copies only what lies outside its cache).
+        from gradio.utils import get_upload_folder
+
+        cache = Path(get_upload_folder())
+        cache.mkdir(parents=True, exist_ok=True)
+        self.out_dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="ganimate-space-", dir=cache))
+        # The results' share of the Space's disk budget (serving.space.disk_budget), held on every write.
+        self.results_bytes = results_bytes if results_bytes is not None else RESULTS_BYTES
+        self._written: dict[Path, int] = {}  # our files, oldest first, with their sizes
+        self._written_lock = threading.Lock()
         self._last_prune = 0.0
         # Striped locks: one recipe always maps to the same lock, and the set stays bounded however many recipes
         # a public Space sees (two different recipes share one rarely, and only wait for each other then).
@@ -109,27 +119,43 @@ class SpaceApp:
 
     # ---- files -----------------------------------------------------------------------------------------------
 
-    def _prune(self, max_age_s: float = 3600.0, every_s: float = 600.0) -> None:
-        """Remove our results older than an hour, at most every ten minutes: a long-running Space must not fill
-        its disk. Only files this process wrote are candidates."""
+    def _forget(self, path: Path) -> None:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        self._written.pop(path, None)
+
+    def _prune(self, max_age_s: float = 3600.0) -> None:
+        """Hold the results' disk budget on every write, oldest first, and drop results older than an hour. Only
+        files this process wrote are candidates; the newest is always kept (it is being answered)."""
         now = time.time()
-        if now - self._last_prune < every_s:
-            return
-        self._last_prune = now
-        for path in list(self._written):
-            try:
-                if now - path.lstat().st_mtime > max_age_s:
-                    path.unlink()
-                    self._written.discard(path)
-            except FileNotFoundError:
-                self._written.discard(path)
+        with self._written_lock:
+            total = sum(self._written.values())
+            for path in list(self._written)[:-1]:
+                try:
+                    old = now - path.lstat().st_mtime > max_age_s
+                except FileNotFoundError:  # Gradio's own hourly cleanup took it
+                    total -= self._written.pop(path, 0)
+                    continue
+                if total <= self.results_bytes and not old:
+                    break
+                total -= self._written.get(path, 0)
+                self._forget(path)
 
     def save(self, data: bytes, stem: str, suffix: str) -> str:
-        """Write a result under a content-derived name; Gradio serves it from its cache, never from here directly."""
-        self._prune()
+        """Write a result under a content-derived name, in Gradio's cache (served from there, never copied)."""
         path = write_atomic(self.out_dir / f"{stem}.{suffix}", data)
-        self._written.add(path)
+        with self._written_lock:
+            self._written.pop(path, None)  # rewritten: now the newest
+            self._written[path] = len(data)
+        self._prune()
         return str(path)
+
+    def disk_bytes(self) -> int:
+        """What this process's results hold on disk now."""
+        with self._written_lock:
+            return sum(self._written.values())
 
     def rendered(self, gen: Generator, recipe: Recipe, record: bool = True) -> str:
         """The file of `recipe` on `gen`, rendered once: the same recipe on the same bundle gives the same bytes, so
@@ -143,6 +169,8 @@ class SpaceApp:
             if path in self._written:
                 try:
                     os.utime(path)  # in use: the hourly prune keeps it (and a pruned file raises here)
+                    with self._written_lock:  # and the budget takes it last
+                        self._written[path] = self._written.pop(path)
                     if record and self.gallery is not None and self.gallery.find(digest) is None:
                         self.gallery.add(recipe, path.read_bytes(), 0.0)
                     return str(path)

@@ -112,8 +112,7 @@ def test_space_output_folder_ignores_a_planted_symlink(tiny_bundles, tmp_path, m
     (tmp_path / "ganimate-space").symlink_to(victim)
     app = SpaceApp({"tiny-gan": Generator.from_pretrained(tiny_bundles["gan"])})
     path, _ = app.animate(seeds="1,2", frames=2, size=32)
-    app._last_prune = 0.0
-    app._prune(max_age_s=0.0, every_s=0.0)
+    app._prune(max_age_s=0.0)
     assert old.read_text() == "keep me" and victim.resolve() not in app.out_dir.resolve().parents
     assert app.out_dir.is_dir() and not app.out_dir.is_symlink() and app.out_dir.stat().st_uid == os.getuid()
 

@@ -19,7 +19,7 @@ def app(models, tmp_path_factory):
     """The Space's handlers, called directly as the UI and the API call them."""
     from serving.space import SpaceApp
 
-    return SpaceApp(models, out_dir=tmp_path_factory.mktemp("space-out"))
+    return SpaceApp(models)  # its results in Gradio's cache, as the Space keeps them
 
 
 @pytest.fixture(scope="session")
