@@ -15,6 +15,10 @@ from serving.config import GeneratorConfig
 from serving.errors import BundleError
 
 STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
+# Control flow whose trip count comes from the data: a graph can loop 10^12 times from a small input. None of the
+# project's generators needs it; a bundle that has it is refused rather than run under a watchdog.
+REFUSED_OPS = {"Loop", "Scan", "If"}
+PROBE_SECONDS = 20.0
 
 
 def onnxruntime_errors() -> tuple[type[BaseException], ...]:
@@ -88,6 +92,9 @@ def _load_checked(model_path: Path, data: bytes | None):
         for node in graph.node:
             if node.domain not in STANDARD_DOMAINS:
                 raise BundleError(f"{model_path} uses operator {node.op_type!r} from non-standard domain {node.domain!r}")
+            if node.op_type in REFUSED_OPS:
+                raise BundleError(f"{model_path} uses {node.op_type}, control flow whose cost its input decides; "
+                                  "bundles may not")
     return model
 
 
@@ -132,3 +139,33 @@ def check_encoder(encoder_path: Path, config: GeneratorConfig, data: bytes) -> N
     model = _load_checked(encoder_path, data)
     want = {"image": [*config.image_size, config.channels], "z": [config.latent_dim], "logits": [config.num_classes]}
     _check_contract(model, "encoder", ["image"], list(config.encoder["outputs"]), want, ordered=False)
+
+
+def probe(session, config: GeneratorConfig, what: Path, seconds: float = PROBE_SECONDS) -> None:
+    """One tiny run at load, batch 1 and 2, under a time limit: the real output shapes and dtypes must be what the
+    contract says (a model can declare [b, 28, 28, 1] and return anything), and the run must end in time (a graph
+    that allocates or computes far beyond its size is stopped: onnxruntime's RunOptions.terminate)."""
+    import threading
+
+    import numpy as np
+    import onnxruntime as ort
+
+    want = {"images": (*config.image_size, config.channels), "params": (len(config.param_names),)}
+    for batch in (1, 2):
+        feed = {"z": np.zeros((batch, config.latent_dim), np.float32)}
+        if config.num_classes:
+            feed["y"] = np.full((batch, config.num_classes), 1.0 / config.num_classes, np.float32)
+        options = ort.RunOptions()
+        timer = threading.Timer(seconds, lambda o=options: setattr(o, "terminate", True))
+        timer.start()
+        try:
+            out = session.run(list(config.outputs), feed, options)
+        except onnxruntime_errors() as exc:
+            reason = "did not finish in time" if options.terminate else str(exc).strip().splitlines()[0][:200]
+            raise BundleError(f"{what}: a batch-{batch} probe run failed: {reason}") from None
+        finally:
+            timer.cancel()
+        for name, value in zip(config.outputs, out):
+            if value.dtype != np.float32 or value.shape != (batch, *want[name]):
+                raise BundleError(f"{what}: output {name!r} is {value.dtype} {list(value.shape)} for a batch of {batch}; "
+                                  f"the contract says float32 {[batch, *want[name]]}")

@@ -135,6 +135,7 @@ class GeneratorConfig:
             raise BundleError(f"config.json key 'outputs' must be ['images'] or ['images', 'params'], got {list(outputs)}")
         if outputs == ("images", "params"):
             _check_params_contract(raw.get("extra"))
+        _check_directions(raw.get("extra"), latent_dim)
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(
             name=text("name", raw["name"]),
@@ -186,6 +187,22 @@ def _encoder_contract(raw: Any, num_classes: int) -> dict[str, Any] | None:
     if parity is not None and (isinstance(parity, bool) or not isinstance(parity, (int, float))):
         raise BundleError("config.json key 'encoder.parity_max_abs_diff' must be a number")
     return dict(raw)
+
+
+def _check_directions(extra: Any, latent_dim: int) -> None:
+    """extra.directions, when present: at most 16 of {name: text, vector: latent_dim finite numbers, ...}."""
+    found = extra.get("directions") if isinstance(extra, dict) else None
+    if found is None:
+        return
+    if not isinstance(found, list) or len(found) > 16:
+        raise BundleError("config.json key 'extra.directions' must be a list of at most 16 directions")
+    for i, d in enumerate(found):
+        vector = d.get("vector") if isinstance(d, dict) else None
+        if not (isinstance(d, dict) and isinstance(d.get("name"), str) and 0 < len(d["name"]) <= 100
+                and isinstance(vector, list) and len(vector) == latent_dim
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e6 for v in vector)):
+            raise BundleError(f"config.json key 'extra.directions[{i}]' must have a name and a vector of "
+                              f"{latent_dim} numbers")
 
 
 def _check_params_contract(extra) -> None:

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from serving.bundle_checks import check_encoder, check_model, onnxruntime_errors
+from serving.bundle_checks import check_encoder, check_model, onnxruntime_errors, probe
 from serving.config import GeneratorConfig
 from serving.errors import BundleError, InputError
 from serving.inputs import is_repo_id, is_revision, read_text_file
@@ -124,6 +124,7 @@ class Generator:
         # The session is built from the bytes that were hashed and checked, never by reopening the path. One
         # session for every thread: as fast as a session per thread, with one model in memory and a faster start.
         session = _make_session(bundle / "model.onnx", model_bytes)
+        probe(session, config, bundle / "model.onnx")  # proved on a real run before anything is served
         encoder = _make_session(bundle / "encoder.onnx", encoder_bytes) if encoder_bytes else None
         return cls(bundle, config, session, str(path_or_repo_id), threads, encoder)
 
