@@ -90,6 +90,16 @@ def _header(first) -> bytes:
     return data[6:pos]
 
 
+def frame_delays(count: int, fps: int) -> list[int]:
+    """Each frame's delay in centiseconds (a GIF's only unit) so that the animation keeps `fps` on average: the
+    frame times are rounded cumulatively (24 fps is 4, 4, 4, 5, 4, ... cs, not 4 cs = 25 fps). Browsers play a delay
+    under 2 cs as 10 cs, so above 50 fps every frame gets 2 cs: 50 fps is as fast as a GIF plays."""
+    if fps > 50:
+        return [2] * count
+    edges = [int(100 * i / fps + 0.5) for i in range(count + 1)]
+    return [max(2, b - a) for a, b in zip(edges, edges[1:])]
+
+
 def write_gif(frames: np.ndarray, fps: int, loop: bool, palette: Palette | None = None) -> bytes:
     """Animated GIF of `frames` ([n, h, w, c] uint8) with one global palette (`Palette.for_frames` unless given).
     Loops forever when `loop`, else plays once. Helper processes code part of the frames when they are running."""
@@ -100,12 +110,11 @@ def write_gif(frames: np.ndarray, fps: int, loop: bool, palette: Palette | None 
     palette = palette or Palette.for_frames(frames)
     header = _header(next(palette.indexed(frames[:1])))
     blocks = gif_helpers.encode(frames, palette)
-    delay = max(1, round(100 / fps))  # centiseconds, as Pillow rounds a duration of 1000/fps ms
-    control = b"\x21\xf9\x04" + bytes([1 << 2]) + struct.pack("<H", delay) + b"\x00\x00"  # disposal 1: keep
     out = [b"GIF89a", header]
     if loop:
         out.append(b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00")  # repeat forever
-    for block in blocks:
+    for block, delay in zip(blocks, frame_delays(len(blocks), fps)):
+        control = b"\x21\xf9\x04" + bytes([1 << 2]) + struct.pack("<H", delay) + b"\x00\x00"  # disposal 1: keep
         out += [control, block]
     out.append(b"\x3b")
     return b"".join(out)

@@ -178,3 +178,15 @@ def test_gray_gif_is_within_two_levels_of_the_frames(tiny_bundles):
     for i in range(gif.n_frames):
         gif.seek(i)
         assert np.abs(np.asarray(gif.convert("L"), dtype=int) - frames[i]).max() <= 2
+
+
+@pytest.mark.parametrize("fps", [24, 12, 30, 15, 7, 50])
+def test_a_gif_plays_at_the_fps_it_was_asked_for(tiny_bundles, fps):
+    from PIL import ImageSequence
+
+    gen = Generator.from_pretrained(tiny_bundles["gan"])
+    data = render(gen, Recipe(seeds=(1, 2), frames=24, size=32, fps=fps, path="lerp"))
+    durations = [f.info["duration"] for f in ImageSequence.Iterator(Image.open(io.BytesIO(data)))]
+    assert len(durations) == 48
+    assert abs(sum(durations) / 1000 - 48 / fps) <= 0.01  # the whole loop lasts what 48 frames at fps last
+    assert min(durations) >= 20  # no delay a browser would stretch to 100 ms
