@@ -77,7 +77,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             raise InputError("--save-recipe and --out name the same file; the recipe would replace the render")
     gen = _load(args)
     if args.recipe:
-        recipe = Recipe.from_json(check.read_text_file(args.recipe, "--recipe"))
+        recipe = Recipe.from_json(_recipe_json(args.recipe))
         if recipe.bundle_sha256 and recipe.bundle_sha256 != gen.config.sha256:
             print("warning: the recipe was made with another bundle; the output will differ", file=sys.stderr)
     else:
@@ -104,6 +104,22 @@ def cmd_render(args: argparse.Namespace) -> int:
         _write(Path(args.save_recipe), (recipe.to_json() + "\n").encode(), force=args.force)
     print(f"wrote {out}: {recipe.frame_total()} frames, {len(data) / 1024:.0f} KiB, {ms:.0f} ms")
     return 0
+
+
+def _recipe_json(path: str) -> str:
+    """The recipe JSON of --recipe: a JSON file, or a GIF, PNG, WebP or MP4 that ganimate wrote (it carries its
+    recipe). GIF and PNG keep it near their start, so only their first MB is read."""
+    from serving import recipe_file
+
+    head = check.read_binary_file(path, "--recipe", 16, partial=True)
+    kind = recipe_file.kind_of(head)
+    if kind is None:
+        return check.read_text_file(path, "--recipe")
+    if kind in ("gif", "png"):
+        return recipe_file.recipe_text(check.read_binary_file(path, "--recipe", 2**20, partial=True))
+    if kind == "webp":
+        return recipe_file.recipe_text(check.read_binary_file(path, "--recipe", 256 * 2**20))
+    return recipe_file.recipe_text(head, path)
 
 
 def _with_picture(gen: Generator, image: str, seeds: list[int], classes: list[int] | None):
@@ -329,7 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", default=None, choices=FORMATS, help="default: from --out's extension, else gif")
     r.add_argument("--resample", default=d.resample, choices=RESAMPLES)
     r.add_argument("--name", default="", help="a label stored in the recipe")
-    r.add_argument("--recipe", default=None, help="render this recipe JSON file instead of the options")
+    r.add_argument("--recipe", default=None,
+                   help="render this recipe instead of the options: a JSON file, or a GIF, PNG, WebP or MP4 ganimate wrote")
     r.add_argument("--save-recipe", default=None, help="also write the recipe JSON here")
     r.add_argument("--out", default=None, help="output file (default out.FORMAT)")
     r.add_argument("--from-image", default=None, metavar="FILE",

@@ -76,9 +76,8 @@ class GeneratorConfig:
     def from_dict(cls, raw: Any) -> GeneratorConfig:
         if not isinstance(raw, dict):
             raise BundleError("config.json must hold a JSON object")
-        for key in REQUIRED:
-            if key not in raw:
-                raise BundleError(f"config.json is missing required key {key!r}")
+        for key in (k for k in REQUIRED if k not in raw):
+            raise BundleError(f"config.json is missing required key {key!r}")
         version = raw.get("format_version", FORMAT_VERSION)
         if not isinstance(version, int) or version > FORMAT_VERSION:
             raise BundleError(f"config.json key 'format_version' is {version!r}; this ganimate reads up to {FORMAT_VERSION}")

@@ -185,7 +185,7 @@ def load_json(text: str, what: str) -> Any:
         raise InputError(f"{what} nests too deeply to be what it claims") from None
 
 
-def read_binary_file(path: str | os.PathLike, what: str, max_bytes: int) -> bytes:
+def read_binary_file(path: str | os.PathLike, what: str, max_bytes: int, partial: bool = False) -> bytes:
     """The bytes of a regular file of at most `max_bytes`, or InputError naming `what`. Opened without blocking
     and checked before reading, so a FIFO with no writer, a device such as /dev/zero or a folder is one line
     rather than a hang or a MemoryError; read with a bound, so a file that grows while read cannot either."""
@@ -199,6 +199,8 @@ def read_binary_file(path: str | os.PathLike, what: str, max_bytes: int) -> byte
     with os.fdopen(fd, "rb") as f:
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
+        if partial:  # the caller wants the start of the file only
+            return data[:max_bytes]
         raise InputError(f"{what} {path} is larger than {max_bytes} bytes")
     return data
 

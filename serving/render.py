@@ -176,9 +176,12 @@ def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray
     return out
 
 
-def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True) -> bytes:
-    """Encode uint8 frames; GIF uses one global palette (exact for grayscale) so colours do not flicker."""
+def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True, recipe_json: str | None = None) -> bytes:
+    """Encode uint8 frames; GIF uses one global palette (exact for grayscale) so colours do not flicker. With
+    `recipe_json` the file carries it in its own metadata (serving/recipe_file.py)."""
     from PIL import Image
+
+    from serving import recipe_file
 
     gray = frames.shape[3] == 1
 
@@ -188,22 +191,25 @@ def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True) -> bytes:
     buf = io.BytesIO()
     duration = 1000.0 / fps
     if fmt == "gif":
-        return write_gif(frames, fps, loop)
+        data = write_gif(frames, fps, loop)
+        return recipe_file.add_to_gif(data, recipe_json) if recipe_json else data
     elif fmt == "webp":
         pil = pil_frames()
+        extra = {"xmp": recipe_file.webp_xmp(recipe_json)} if recipe_json else {}
         pil[0].save(buf, format="WEBP", save_all=True, append_images=pil[1:], duration=round(duration),
-                    loop=0 if loop else 1, quality=90, method=4)
+                    loop=0 if loop else 1, quality=90, method=4, **extra)
     elif fmt == "png":
         strip = np.concatenate(list(frames), axis=1)
         Image.fromarray(strip[..., 0] if gray else strip).save(buf, format="PNG", optimize=False)
+        return recipe_file.add_to_png(buf.getvalue(), recipe_json) if recipe_json else buf.getvalue()
     elif fmt == "mp4":
-        return _encode_mp4(frames, fps)
+        return _encode_mp4(frames, fps, recipe_file.mp4_params(recipe_json) if recipe_json else [])
     else:
         raise InputError(f"unknown format {fmt!r}")
     return buf.getvalue()
 
 
-def _encode_mp4(frames: np.ndarray, fps: int) -> bytes:
+def _encode_mp4(frames: np.ndarray, fps: int, params: list[str]) -> bytes:
     try:
         import imageio.v3 as iio
         import imageio_ffmpeg  # noqa: F401  (the encoder imageio uses for MP4)
@@ -213,11 +219,13 @@ def _encode_mp4(frames: np.ndarray, fps: int) -> bytes:
     # H.264 wants even sides; pad by one pixel where needed.
     h, w = rgb.shape[1:3]
     rgb = np.pad(rgb, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-    return iio.imwrite("<bytes>", rgb, extension=".mp4", fps=fps, codec="libx264", macro_block_size=1)
+    # -fflags +bitexact: no encoder version or date in the file, so the same recipe keeps its bytes.
+    return iio.imwrite("<bytes>", rgb, extension=".mp4", fps=fps, codec="libx264", macro_block_size=1,
+                       output_params=[*params, "-fflags", "+bitexact"])
 
 
 def render(generator, recipe: Recipe, budget: Budget = CLI) -> bytes:
     """The encoded file for `recipe`: same recipe and bundle, byte-identical output. `budget` caps the work
     (serving.budget: CLI for programs and the command line, SPACE for the public Space)."""
     frames = render_frames(generator, recipe, budget)
-    return encode(frames, recipe.format, recipe.fps, recipe.loop)
+    return encode(frames, recipe.format, recipe.fps, recipe.loop, recipe.to_json())

@@ -3,8 +3,8 @@
 Gradio's upload route accepts any file up to `max_file_size` from anyone, any number of times, and keeps it on
 disk. The only component that takes a file is "Your picture", so an upload passes only when
 - it declares its length, and the whole request is at most MAX_REQUEST_BYTES (a 1 MB picture and its form);
-- every file in it is a picture by its first bytes (PNG, JPEG, WebP, GIF, BMP), at most MAX_FILES of them
-  (a sketchpad sends its layers beside the flattened picture);
+- every file in it is a picture by its first bytes (PNG, JPEG, WebP, GIF, BMP) or an MP4 (a file ganimate made,
+  dropped to restore its recipe), at most MAX_FILES of them (a sketchpad sends its layers beside its picture);
 - its client has sent at most RATE uploads in the last minute.
 Anything else gets one line (403, 411, 413, 415 or 429 with Retry-After) and nothing is written. The body of a
 checked request is held in memory (bounded) and handed to Gradio unchanged. A pure ASGI middleware.
@@ -31,7 +31,8 @@ MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
 
 
 def is_picture(head: bytes) -> bool:
-    return head.startswith(MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+    """A picture (for "Your picture"), or an MP4 (a ganimate file dropped to restore its recipe)."""
+    return head.startswith(MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP") or head[4:8] == b"ftyp"
 
 
 def file_parts(body: bytes, boundary: bytes) -> list[bytes] | None:
@@ -86,7 +87,7 @@ class UploadGate:
             await _answer(send, 413, "a picture may be at most 1 MB")
             return
         if not heads or len(heads) > MAX_FILES or not all(is_picture(h) for h in heads):
-            await _answer(send, 415, "only pictures are taken: PNG, JPEG, WebP, GIF or BMP, at most 1 MB")
+            await _answer(send, 415, "only pictures (PNG, JPEG, WebP, GIF, BMP) and MP4s are taken, at most 1 MB")
             return
         await self.app(scope, _replay(body, receive), send)
 

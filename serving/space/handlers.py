@@ -235,6 +235,14 @@ class SpaceApp:
 
         return project_picture(self, model, picture, following)
 
+    @staticmethod
+    @user_errors
+    def recipe_from_file(file=None) -> str:
+        """UI only: the recipe a dropped ganimate file carries, for the recipe box."""
+        from serving.space.picture import recipe_from_file
+
+        return recipe_from_file(file)
+
     def initial_animation(self) -> tuple[str, str]:
         """The default render, made once when the demo is built, so the page opens with an animation playing.
         Not recorded in the gallery: nobody asked for it."""

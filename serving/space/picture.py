@@ -83,3 +83,17 @@ def found_key(latent: tuple[float, ...]) -> str:
     import hashlib
 
     return hashlib.sha256(json.dumps(latent).encode()).hexdigest()[:16]
+
+
+def recipe_from_file(value: Any) -> str:
+    """The recipe a dropped GIF, PNG, WebP or MP4 carries (serving/recipe_file.py), checked by the recipe schema,
+    as the text for Animate's recipe box; the upload is removed once read."""
+    from serving.inputs import read_binary_file
+    from serving.recipe_file import recipe_text
+    from serving.space.handlers import pretty_recipe
+
+    try:
+        path = uploaded_path(value)
+        return pretty_recipe(Recipe.from_json(recipe_text(read_binary_file(path, "file", MAX_PICTURE_BYTES), str(path))))
+    finally:
+        _drop(value)

@@ -211,3 +211,27 @@ def test_cli_project_refusals_are_one_line(encoded, tiny_bundles, tmp_path, caps
     assert "not a picture" in _one_line_exit_2(["project", "--bundle", bundle, "--image", str(tmp_path / "page.html")], capsys)
     assert "not a regular file" in _one_line_exit_2(["project", "--bundle", bundle, "--image", "/dev/zero"], capsys)
     assert "--class" in _one_line_exit_2(["project", "--bundle", bundle, "--image", str(picture), "--class", "c1,c2"], capsys)
+
+
+@pytest.mark.parametrize("fmt", ["gif", "png", "webp", "mp4"])
+def test_every_file_carries_its_recipe_and_renders_again_from_it(encoded, tmp_path, capsys, fmt):
+    from serving.recipe_file import recipe_text
+
+    gen = Generator.from_pretrained(encoded["cgan"])
+    z = tuple(float(v) for v in np.round(np.random.default_rng(3).standard_normal(8), 4))
+    recipe = Recipe(seeds=(0, 2), classes=(1, 3), frames=3, size=32, path="lerp", format=fmt, name="a=b;c#d\\e",
+                    latents=(z, None), bundle_sha256=gen.config.sha256)
+    first = tmp_path / f"a.{fmt}"
+    first.write_bytes(render(gen, recipe))
+    assert Recipe.from_json(recipe_text(first.read_bytes(), str(first))) == recipe
+    again = tmp_path / f"b.{fmt}"
+    assert cli.main(["render", "--bundle", str(encoded["cgan"]), "--recipe", str(first), "--out", str(again)]) == 0
+    assert again.read_bytes() == first.read_bytes()  # the file alone is enough: byte-identical
+    capsys.readouterr()
+
+
+def test_a_file_without_a_recipe_is_one_line(tmp_path, capsys):
+    plain = tmp_path / "plain.png"
+    Image.new("L", (8, 8)).save(plain)
+    assert "carries no ganimate recipe" in _one_line_exit_2(
+        ["render", "--bundle", "exported/mnist-cdcgan", "--recipe", str(plain), "--out", str(tmp_path / "x.gif")], capsys)

@@ -124,3 +124,36 @@ def test_draw_a_digit_and_find_it(server, artifacts):
         finally:
             browser.close()
     assert '"class": 1' in latent, latent
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
+def test_drop_a_gif_to_restore_its_recipe(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from serving import Generator, Recipe, render
+    from tests.conftest import REPO
+
+    gen = Generator.from_pretrained(REPO / "exported" / "mnist-cdcgan")
+    made = Recipe(seeds=(11, 12, 13), classes=(1, 2, 3), frames=5, size=64, path="slerp", bundle_sha256=gen.config.sha256)
+    gif = tmp_path / "made.gif"
+    gif.write_bytes(render(gen, made))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(server, timeout=60_000)
+            page.locator("#gm-preview img").wait_for(state="visible", timeout=60_000)
+            opening = page.locator("#gm-preview img").get_attribute("src")
+            page.locator("#gm-drop input[type=file]").set_input_files(str(gif))
+            page.wait_for_function("() => [...document.querySelectorAll('.cm-content')].some("
+                                   "e => e.innerText.includes('\"slerp\"'))", timeout=30_000)
+            page.get_by_role("button", name="Render", exact=True).click()
+            page.wait_for_function("(old) => { const i = document.querySelector('#gm-preview img');"
+                                   " return i && i.getAttribute('src') !== old; }", arg=opening, timeout=60_000)
+            src = page.locator("#gm-preview img").get_attribute("src")
+        finally:
+            browser.close()
+    url = src if src.startswith("http") else server.rstrip("/") + "/" + src.lstrip("/")
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        assert resp.read() == gif.read_bytes()  # the dropped file's recipe renders the same bytes
