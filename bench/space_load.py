@@ -49,7 +49,7 @@ def serve(port: int, concurrency: int | None) -> None:
             if fn.api_name in ("animate", "compare"):
                 fn.concurrency_limit = concurrency
     gif_helpers.start()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options())
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(requests_per_min=10**6))
     print("ready", flush=True)
     sys.stdin.read()  # the parent closes it when the clients are done
     demo.close()

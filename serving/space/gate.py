@@ -7,7 +7,12 @@ disk. The only component that takes a file is "Your picture", so an upload passe
   dropped to restore its recipe), at most MAX_FILES of them (a sketchpad sends its layers beside its picture);
 - its client has sent at most RATE uploads in the last minute.
 Anything else gets one line (403, 411, 413, 415 or 429 with Retry-After) and nothing is written. The body of a
-checked request is held in memory (bounded) and handed to Gradio unchanged. A pure ASGI middleware.
+checked request is held in memory (bounded) and handed to Gradio unchanged.
+
+Every request that starts work (the page's queue joins, the REST API's /call and /run) counts toward its client's
+`requests_per_min` (GANIMATE_REQUESTS_PER_MIN, default 120: a person clicking fast sends a few a minute, each
+click two or three events): past it, 429 "try again in N s", so one greedy client cannot fill the queue that
+everyone shares. A pure ASGI middleware.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ UPLOAD_PATHS = ("/gradio_api/upload", "/upload")
 MAX_REQUEST_BYTES = 2**20 + 64 * 2**10
 MAX_FILES = 4
 RATE = 30  # uploads per client per minute
+REQUESTS_PER_MIN = 120
+WORK_PATHS = re.compile(r"/gradio_api/(queue/join|call/[\w-]+|run/[\w-]+)/?$")
 DRAIN_BYTES = 4 * 2**20
 MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
 
@@ -52,13 +59,20 @@ def file_parts(body: bytes, boundary: bytes) -> list[bytes] | None:
 class UploadGate:
     """Lets only small pictures, at a bounded rate per client, through to Gradio's upload route."""
 
-    def __init__(self, app: ASGIApp, rate: int = RATE) -> None:
+    def __init__(self, app: ASGIApp, rate: int = RATE, requests_per_min: int = REQUESTS_PER_MIN) -> None:
         self.app = app
         self.rate = rate
-        self._seen: dict[str, deque] = defaultdict(deque)
-        self._lock = threading.Lock()
+        self.uploads = _Window(rate)
+        self.work = _Window(requests_per_min)
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http" and scope.get("method") == "POST" and WORK_PATHS.search(scope.get("path", "")):
+            wait = self.work.wait(_client(scope))
+            if wait:
+                await _drain(receive)
+                await _answer(send, 429, f"too many requests from you; try again in {wait} s",
+                              [(b"retry-after", str(wait).encode())])
+                return
         if scope["type"] != "http" or not _is_upload(scope):
             await self.app(scope, receive, send)
             return
@@ -92,20 +106,35 @@ class UploadGate:
         await self.app(scope, _replay(body, receive), send)
 
     def _wait(self, scope: Scope) -> int:
-        """Seconds this client must wait before its next upload (0: go on, and counted)."""
-        client = (scope.get("client") or ("?", 0))[0]
+        return self.uploads.wait(_client(scope))
+
+
+class _Window:
+    """At most `limit` events per client in any 60 s; the table of clients stays bounded."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._seen: dict[str, deque] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def wait(self, client: str) -> int:
+        """Seconds `client` must wait before its next event (0: go on, and it is counted)."""
         now = time.monotonic()
         with self._lock:
             seen = self._seen[client]
             while seen and now - seen[0] > 60:
                 seen.popleft()
-            if len(seen) >= self.rate:
+            if len(seen) >= self.limit:
                 return max(1, int(61 - (now - seen[0])))
             seen.append(now)
-            if len(self._seen) > 10_000:  # forget idle clients: the table stays bounded
+            if len(self._seen) > 10_000:  # forget idle clients
                 for key in [k for k, v in self._seen.items() if not v or now - v[-1] > 60]:
                     del self._seen[key]
         return 0
+
+
+def _client(scope: Scope) -> str:
+    return (scope.get("client") or ("?", 0))[0]
 
 
 def _is_upload(scope: Scope) -> bool:

@@ -6,6 +6,7 @@ Only those four events are API endpoints; every UI-only event is `api_visibility
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import gradio as gr
@@ -34,7 +35,7 @@ CSS = """
 """
 
 
-def launch_options() -> dict:
+def launch_options(requests_per_min: int | None = None) -> dict:
     """How every server of this demo is launched (main, the tests and the benches alike), fresh each time because
     Gradio adds to `app_kwargs`. show_error: a failure reaches the client as its message, never as
     {"error": null}. No component takes an upload: the gate refuses the route, and max_file_size stays as a
@@ -43,8 +44,13 @@ def launch_options() -> dict:
 
     from serving.space.gate import UploadGate
 
+    if requests_per_min is None:
+        from serving import inputs as check
+
+        requests_per_min = check.whole("GANIMATE_REQUESTS_PER_MIN",
+                                       os.environ.get("GANIMATE_REQUESTS_PER_MIN", "").strip() or 120, 1, 10**9)
     return {"show_error": True, "max_file_size": "1mb", "css": CSS, "theme": gr.themes.Soft(),
-            "app_kwargs": {"middleware": [Middleware(UploadGate)]}}
+            "app_kwargs": {"middleware": [Middleware(UploadGate, requests_per_min=requests_per_min)]}}
 
 
 class SpaceBlocks(gr.Blocks):

@@ -93,3 +93,17 @@ def test_each_client_has_its_own_rate(reached):
 def test_other_routes_are_untouched(reached):
     seen, app = reached
     assert _call(UploadGate(app), b"{}", "application/json", path="/gradio_api/call/animate") == (200, "stored")
+
+
+def test_one_greedy_client_is_held_back_and_the_others_are_not(reached):
+    seen, app = reached
+    gate = UploadGate(app, requests_per_min=5)
+    calls = [_call(gate, b'{"data": []}', "application/json", client="10.0.0.9", path="/gradio_api/call/animate")
+             for _ in range(7)]
+    assert [c[0] for c in calls] == [200] * 5 + [429] * 2 and "try again in" in calls[-1][1]
+    for path in ("/gradio_api/queue/join", "/gradio_api/run/animate"):  # the page's and the other API's way in
+        assert _call(gate, b"{}", "application/json", client="10.0.0.9", path=path)[0] == 429
+    for visitor in ("10.0.0.10", "10.0.0.11", "10.0.0.12"):
+        assert _call(gate, b"{}", "application/json", client=visitor, path="/gradio_api/queue/join")[0] == 200
+    page = _call(gate, b"", "text/html", client="10.0.0.9", path="/")  # the page itself is never held back
+    assert page[0] == 200
