@@ -145,27 +145,47 @@ def probe(session, config: GeneratorConfig, what: Path, seconds: float = PROBE_S
     """One tiny run at load, batch 1 and 2, under a time limit: the real output shapes and dtypes must be what the
     contract says (a model can declare [b, 28, 28, 1] and return anything), and the run must end in time (a graph
     that allocates or computes far beyond its size is stopped: onnxruntime's RunOptions.terminate)."""
-    import threading
-
     import numpy as np
-    import onnxruntime as ort
 
     want = {"images": (*config.image_size, config.channels), "params": (len(config.param_names),)}
     for batch in (1, 2):
         feed = {"z": np.zeros((batch, config.latent_dim), np.float32)}
         if config.num_classes:
             feed["y"] = np.full((batch, config.num_classes), 1.0 / config.num_classes, np.float32)
-        options = ort.RunOptions()
-        timer = threading.Timer(seconds, lambda o=options: setattr(o, "terminate", True))
-        timer.start()
-        try:
-            out = session.run(list(config.outputs), feed, options)
-        except onnxruntime_errors() as exc:
-            reason = "did not finish in time" if options.terminate else str(exc).strip().splitlines()[0][:200]
-            raise BundleError(f"{what}: a batch-{batch} probe run failed: {reason}") from None
-        finally:
-            timer.cancel()
+        out = run_bounded(session, list(config.outputs), feed, seconds, what)
         for name, value in zip(config.outputs, out):
             if value.dtype != np.float32 or value.shape != (batch, *want[name]):
                 raise BundleError(f"{what}: output {name!r} is {value.dtype} {list(value.shape)} for a batch of {batch}; "
                                   f"the contract says float32 {[batch, *want[name]]}")
+
+
+def probe_encoder(session, config: GeneratorConfig, what: Path, seconds: float = PROBE_SECONDS) -> None:
+    """The same proof for encoder.onnx: batch 1 and 2 of blank pictures give z (and logits) of the declared sizes."""
+    import numpy as np
+
+    want = {"z": (config.latent_dim,), "logits": (config.num_classes,)}
+    for batch in (1, 2):
+        image = np.zeros((batch, *config.image_size, config.channels), np.float32)
+        out = run_bounded(session, list(config.encoder["outputs"]), {"image": image}, seconds, what)
+        for name, value in zip(config.encoder["outputs"], out):
+            if value.dtype != np.float32 or value.shape != (batch, *want[name]):
+                raise BundleError(f"{what}: output {name!r} is {value.dtype} {list(value.shape)} for a batch of {batch}; "
+                                  f"the contract says float32 {[batch, *want[name]]}")
+
+
+def run_bounded(session, names: list[str], feed: dict, seconds: float, what: Path) -> list:
+    """session.run, stopped after `seconds` (onnxruntime's RunOptions.terminate); BundleError with one line."""
+    import threading
+
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    timer = threading.Timer(seconds, lambda: setattr(options, "terminate", True))
+    timer.start()
+    try:
+        return session.run(names, feed, options)
+    except onnxruntime_errors() as exc:
+        reason = "did not finish in time" if options.terminate else str(exc).strip().splitlines()[0][:200]
+        raise BundleError(f"{what}: onnxruntime could not run it: {reason}") from None
+    finally:
+        timer.cancel()

@@ -281,7 +281,7 @@ def cmd_gallery(args: argparse.Namespace) -> int:
                 raise InputError(f"gallery has no render {args.id}")
             print(f"render {args.id} {'pinned' if args.action == 'pin' else 'unpinned'}")
             return 0
-        entry = gallery.get(args.id)
+        entry = gallery.get(args.id, need_file=args.action != "regenerate")  # regenerate restores a lost file
         if entry is None:
             raise InputError(f"gallery has no render {args.id}")
         if args.action == "show":
@@ -300,10 +300,13 @@ def cmd_gallery(args: argparse.Namespace) -> int:
         stored = entry.path.read_bytes() if entry.path.is_file() else None  # removed since it was read
         if out is not None:
             _write(out, data, force=args.force)
+        if stored is None:  # the gallery's own file, lost: the recipe makes it again
+            write_atomic(entry.path, data)
+            print(f"render {entry.id}: {len(data)} bytes, its stored file was missing and is restored")
+            return 0
         same = stored == data
-        print(f"render {entry.id}: {len(data)} bytes, " + ("byte-identical to the stored file" if same else
-              "stored file missing" if stored is None
-              else "DIFFERS from the stored file"))
+        print(f"render {entry.id}: {len(data)} bytes, "
+              + ("byte-identical to the stored file" if same else "DIFFERS from the stored file"))
         return 0 if same else 1
 
 

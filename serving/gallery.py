@@ -90,7 +90,12 @@ class Gallery:
         """Store the file (atomically) and its row; a recipe already stored is returned as it is. A row that
         cannot be stored takes its file with it: the folder never holds a file the index does not know."""
         digest = recipe_hash(recipe)
-        existing = self.find(digest)
+        try:
+            existing = self.find(digest)
+        except BadRow as exc:  # this recipe's own row, unusable (its file gone): replaced by this render
+            log.warning("gallery: %s; storing the render again", exc)
+            self.db.run("DELETE FROM renders WHERE recipe_hash = ?", (digest,))
+            existing = None
         if existing is not None:
             return existing
         if self.max_bytes is not None and len(data) > self.max_bytes:  # refused before anything is written
@@ -151,8 +156,9 @@ class Gallery:
             raise BadRow(f"row {row_id}: file {name} leaves the gallery folder")
         return path
 
-    def _entry(self, row: tuple) -> Entry:
-        """An Entry from a row read back, every column checked as untrusted input (BadRow naming the row)."""
+    def _entry(self, row: tuple, need_file: bool = True) -> Entry:
+        """An Entry from a row read back, every column checked as untrusted input (BadRow naming the row);
+        `need_file=False` lets a row whose file is missing through (regenerate restores it)."""
         row_id, digest, recipe_text, bundle, stored, size, ms, created, pinned = row
         try:
             recipe = Recipe.from_json(recipe_text)
@@ -163,7 +169,7 @@ class Gallery:
         if not (isinstance(size, int) and size >= 0 and isinstance(ms, (int, float)) and isinstance(created, str)):
             raise BadRow(f"row {row_id}: bytes, render_ms or created_at is not what the gallery writes")
         path = self.file_of(row_id, stored, digest)
-        if not path.is_file():
+        if need_file and not path.is_file():
             raise BadRow(f"row {row_id}: its file {path} is missing (is {self.files_dir} the gallery's files folder?)")
         return Entry(int(row_id), digest, recipe, str(bundle), path, size, float(ms), created, bool(pinned))
 
@@ -173,10 +179,10 @@ class Gallery:
         rows = self.db.rows(f"SELECT {self._COLUMNS} FROM renders WHERE recipe_hash = ?", (digest,))
         return self._entry(rows[0]) if rows else None
 
-    def get(self, entry_id: int) -> Entry | None:
+    def get(self, entry_id: int, need_file: bool = True) -> Entry | None:
         """The render `entry_id`, None if there is none; BadRow if its row cannot be used."""
         rows = self.db.rows(f"SELECT {self._COLUMNS} FROM renders WHERE id = ?", (int(entry_id),))
-        return self._entry(rows[0]) if rows else None
+        return self._entry(rows[0], need_file) if rows else None
 
     def latest(self, limit: int = 20) -> list[Entry]:
         """The newest `limit` usable renders; a bad row is skipped with one logged line, never an error."""

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from serving.bundle_checks import check_encoder, check_model, onnxruntime_errors, probe
+from serving.bundle_checks import check_encoder, check_model, onnxruntime_errors, probe, probe_encoder, run_bounded
 from serving.config import GeneratorConfig
 from serving.errors import BundleError, InputError
 from serving.inputs import is_repo_id, is_revision, read_text_file
@@ -31,6 +31,7 @@ BUNDLE_FILES = ("config.json", "model.onnx")
 OPTIONAL_FILES = ("README.md", "samples.png", "encoder.onnx")  # encoder.onnx: checked if declared
 T = TypeVar("T")
 _inside = threading.local()  # .run is True in a thread running a run of Generator.in_parallel
+ENCODE_SECONDS = 20.0  # one encoder call, at most (a picture at a time: far less is normal)
 MIN_SLICE_ROWS = 4  # a call is cut into per-session slices only when each gets at least this many rows
 
 
@@ -126,6 +127,8 @@ class Generator:
         session = _make_session(bundle / "model.onnx", model_bytes)
         probe(session, config, bundle / "model.onnx")  # proved on a real run before anything is served
         encoder = _make_session(bundle / "encoder.onnx", encoder_bytes) if encoder_bytes else None
+        if encoder is not None:
+            probe_encoder(encoder, config, bundle / "encoder.onnx")
         return cls(bundle, config, session, str(path_or_repo_id), threads, encoder)
 
     @property
@@ -141,11 +144,8 @@ class Generator:
         images = np.ascontiguousarray(images, dtype=np.float32)
         if images.ndim != 4 or images.shape[1:] != (h, w, self.config.channels):
             raise InputError(f"pictures must be [n, {h}, {w}, {self.config.channels}], got {list(images.shape)}")
-        try:
-            names = ["z", "logits"] if self.conditional_encoder else ["z"]
-            out = self.encoder_session.run(names, {"image": images})
-        except onnxruntime_errors() as exc:
-            raise BundleError(f"{self.bundle_dir}: onnxruntime could not run the encoder: {_first_line(exc)}") from None
+        names = ["z", "logits"] if self.conditional_encoder else ["z"]
+        out = run_bounded(self.encoder_session, names, {"image": images}, ENCODE_SECONDS, self.bundle_dir / "encoder.onnx")
         return out[0], (out[1] if len(out) > 1 else None)
 
     @property

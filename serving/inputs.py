@@ -116,14 +116,27 @@ def repo_id(text: Any, revision_ok: bool = False) -> tuple[str, str]:
 MAX_JSON_CHARS = 1_000_000
 MAX_JSON_DEPTH = 32
 MAX_INT_DIGITS = 40
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_TOKENS = re.compile(r'["\\\[\]{}]')
 
 
 def _depth(text: str) -> int:
-    """The deepest nesting of [ and { in JSON text, strings left out (a linear scan, before any parsing)."""
+    """The deepest nesting of [ and { in JSON text, strings left out: one linear pass over the characters that
+    matter (quotes, backslashes, brackets), before any parsing."""
     depth = deepest = 0
-    for ch in _JSON_STRING.sub("", text):
-        if ch in "[{":
+    in_string = False
+    skip = -1  # the position of a character a backslash escaped
+    for match in _JSON_TOKENS.finditer(text):
+        ch, at = match.group(), match.start()
+        if at == skip:
+            continue
+        if in_string:
+            if ch == "\\":
+                skip = at + 1
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
             depth += 1
             deepest = max(deepest, depth)
         elif ch in "]}":

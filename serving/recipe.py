@@ -143,7 +143,8 @@ def _latents(key: str, value: Any) -> tuple[tuple[float, ...] | None, ...] | Non
         if any(isinstance(v, (str, bool)) for v in entry):
             raise InputError(f"latents[{i}] must hold numbers only")
         out.append(tuple(check.number(f"latents[{i}]", v, -MAX_LATENT_VALUE, MAX_LATENT_VALUE) for v in entry))
-    return tuple(out)
+    # Only nulls is the same render as no latents: one recipe, one hash.
+    return tuple(out) if any(v is not None for v in out) else None
 
 
 _FIELDS: dict[str, Callable[[str, Any], Any]] = {

@@ -108,8 +108,11 @@ def _from_mp4(path: str) -> str | None:
 def recipe_text(data: bytes, path: str | None = None) -> str:
     """The recipe JSON a ganimate file carries; InputError when it carries none (or is no such file)."""
     kind = kind_of(data[:16])
-    text = {"gif": _from_gif, "png": _from_png, "webp": _from_webp}.get(kind, lambda d: None)(data) \
-        if kind != "mp4" else (_from_mp4(path) if path else None)
+    try:
+        text = {"gif": _from_gif, "png": _from_png, "webp": _from_webp}.get(kind, lambda d: None)(data) \
+            if kind != "mp4" else (_from_mp4(path) if path else None)
+    except (IndexError, struct.error):  # a truncated or malformed file
+        text = None
     if text is None:
         raise InputError("this file carries no ganimate recipe (GIF, WebP, MP4 and PNG files ganimate writes do)")
     return text

@@ -34,7 +34,14 @@ def _pads(pads: list[int]) -> list[list[int]]:
     return [[0, 0], [top, bottom], [left, right], [0, 0]]
 
 
+def _plain_padding(a: dict) -> None:
+    auto = a.get("auto_pad", b"NOTSET")
+    if (auto.decode() if isinstance(auto, bytes) else auto) != "NOTSET" or "output_shape" in a:
+        raise TrainingError("convolutions with auto_pad or output_shape are not supported")
+
+
 def _conv(x, w, b, a) -> tf.Tensor:
+    _plain_padding(a)
     if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])):
         raise TrainingError("Conv with groups or dilations is not supported")
     nhwc = tf.transpose(x, [0, 2, 3, 1])
@@ -46,6 +53,7 @@ def _conv(x, w, b, a) -> tf.Tensor:
 
 
 def _conv_transpose(x, w, b, a) -> tf.Tensor:
+    _plain_padding(a)
     if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])) or a.get("output_padding"):
         raise TrainingError("ConvTranspose with groups, dilations or output_padding is not supported")
     kh, kw = int(w.shape[2]), int(w.shape[3])

@@ -3,8 +3,8 @@
 Gradio's upload route accepts any file up to `max_file_size` from anyone, any number of times, and keeps it on
 disk. The only component that takes a file is "Your picture", so an upload passes only when
 - it declares its length, and the whole request is at most MAX_REQUEST_BYTES (a 1 MB picture and its form);
-- every file in it is a picture by its first bytes (PNG, JPEG, WebP, GIF, BMP) or an MP4 (a file ganimate made,
-  dropped to restore its recipe), at most MAX_FILES of them (a sketchpad sends its layers beside its picture);
+- every file in it is a picture by its first bytes (PNG, JPEG, WebP, GIF, BMP), at most MAX_FILES of them (a
+  sketchpad sends its layers beside its flattened picture);
 - its client has sent at most RATE uploads in the last minute.
 Anything else gets one line (403, 411, 413, 415 or 429 with Retry-After) and nothing is written. The body of a
 checked request is held in memory (bounded) and handed to Gradio unchanged.
@@ -17,6 +17,7 @@ everyone shares. A pure ASGI middleware.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -38,8 +39,8 @@ MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
 
 
 def is_picture(head: bytes) -> bool:
-    """A picture (for "Your picture"), or an MP4 (a ganimate file dropped to restore its recipe)."""
-    return head.startswith(MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP") or head[4:8] == b"ftyp"
+    """A picture, by its first bytes (MP4s are not taken: reading one back would run ffmpeg on a stranger's file)."""
+    return head.startswith(MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
 
 
 def file_parts(body: bytes, boundary: bytes) -> list[bytes] | None:
@@ -51,7 +52,7 @@ def file_parts(body: bytes, boundary: bytes) -> list[bytes] | None:
         header, sep, data = part.partition(b"\r\n\r\n")
         if not sep:
             return None
-        if b"filename=" in header.lower():
+        if b"filename" in header.lower():  # filename= and filename*= alike: Gradio stores both as files
             heads.append(data[:16])
     return heads
 
@@ -86,7 +87,7 @@ class UploadGate:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         length = headers.get("content-length", "")
-        if not length.isdigit():
+        if not re.fullmatch(r"[0-9]{1,10}", length):
             await _drain(receive)
             await _answer(send, 411, "an upload must declare its length")
             return
@@ -95,13 +96,13 @@ class UploadGate:
             await _answer(send, 413, "a picture may be at most 1 MB")
             return
         body = await _read(receive, MAX_REQUEST_BYTES)
-        match = re.search(r'boundary="?([^";]+)"?', headers.get("content-type", ""))
-        heads = file_parts(body, match.group(1).encode("latin-1")) if match and body is not None else None
+        boundary = _boundary(headers.get("content-type", ""))
+        heads = file_parts(body, boundary) if boundary and body is not None else None
         if body is None:
             await _answer(send, 413, "a picture may be at most 1 MB")
             return
         if not heads or len(heads) > MAX_FILES or not all(is_picture(h) for h in heads):
-            await _answer(send, 415, "only pictures (PNG, JPEG, WebP, GIF, BMP) and MP4s are taken, at most 1 MB")
+            await _answer(send, 415, "only pictures are taken: PNG, JPEG, WebP, GIF or BMP, at most 1 MB")
             return
         await self.app(scope, _replay(body, receive), send)
 
@@ -133,8 +134,31 @@ class _Window:
         return 0
 
 
+# Behind a reverse proxy (a Hugging Face Space) every request comes from the proxy's address: set
+# GANIMATE_PROXY_HOPS=1 to key clients on the address the proxy appends to X-Forwarded-For (the right-most entry,
+# which a client cannot forge); 0 (the default) uses the socket's address.
+_HOPS = os.environ.get("GANIMATE_PROXY_HOPS", "").strip()
+PROXY_HOPS = int(_HOPS) if re.fullmatch(r"[0-9]", _HOPS) else 0
+
+
 def _client(scope: Scope) -> str:
-    return (scope.get("client") or ("?", 0))[0]
+    peer = (scope.get("client") or ("?", 0))[0]
+    if PROXY_HOPS:
+        for key, value in scope.get("headers", []):
+            if key.lower() == b"x-forwarded-for":
+                hops = [h.strip() for h in value.decode("latin-1").split(",") if h.strip()]
+                return hops[-PROXY_HOPS] if len(hops) >= PROXY_HOPS else peer
+    return peer
+
+
+def _boundary(content_type: str) -> bytes | None:
+    """The multipart boundary exactly as Gradio's parser (python-multipart) reads it, so the parts checked here are
+    the parts it stores; None when the header names none."""
+    from python_multipart.multipart import parse_options_header
+
+    kind, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    return boundary if kind == b"multipart/form-data" and boundary else None
 
 
 def _is_upload(scope: Scope) -> bool:

@@ -111,6 +111,7 @@ class SpaceApp:
         # The results' share of the Space's disk budget (serving.space.disk_budget), held on every write.
         self.results_bytes = results_bytes if results_bytes is not None else RESULTS_BYTES
         self._written: dict[Path, int] = {}  # our files, oldest first, with their sizes
+        self._kept: set[Path] = set()  # what the page itself shows (the opening animation, thumbnails): never pruned
         self._written_lock = threading.Lock()
         self._last_prune = 0.0
         # Striped locks: one recipe always maps to the same lock, and the set stays bounded however many recipes
@@ -131,8 +132,8 @@ class SpaceApp:
         files this process wrote are candidates; the newest is always kept (it is being answered)."""
         now = time.time()
         with self._written_lock:
-            total = sum(self._written.values())
-            for path in list(self._written)[:-1]:
+            total = sum(size for path, size in self._written.items() if path not in self._kept)
+            for path in [p for p in self._written if p not in self._kept][:-1]:
                 try:
                     old = now - path.lstat().st_mtime > max_age_s
                 except FileNotFoundError:  # Gradio's own hourly cleanup took it
@@ -143,12 +144,15 @@ class SpaceApp:
                 total -= self._written.get(path, 0)
                 self._forget(path)
 
-    def save(self, data: bytes, stem: str, suffix: str) -> str:
-        """Write a result under a content-derived name, in Gradio's cache (served from there, never copied)."""
+    def save(self, data: bytes, stem: str, suffix: str, keep: bool = False) -> str:
+        """Write a result under a content-derived name, in Gradio's cache (served from there, never copied);
+        `keep`: part of the page itself, outside the budget's reach."""
         path = write_atomic(self.out_dir / f"{stem}.{suffix}", data)
         with self._written_lock:
             self._written.pop(path, None)  # rewritten: now the newest
             self._written[path] = len(data)
+            if keep:
+                self._kept.add(path)
         self._prune()
         return str(path)
 
@@ -157,7 +161,7 @@ class SpaceApp:
         with self._written_lock:
             return sum(self._written.values())
 
-    def rendered(self, gen: Generator, recipe: Recipe, record: bool = True) -> str:
+    def rendered(self, gen: Generator, recipe: Recipe, record: bool = True, keep: bool = False) -> str:
         """The file of `recipe` on `gen`, rendered once: the same recipe on the same bundle gives the same bytes, so
         a file this process already wrote for it is the answer. Identical requests arriving together (a link
         shared, everyone pressing Animate on the defaults) wait for one render instead of each making their own.
@@ -171,7 +175,7 @@ class SpaceApp:
                     os.utime(path)  # in use: the hourly prune keeps it (and a pruned file raises here)
                     with self._written_lock:  # and the budget takes it last
                         self._written[path] = self._written.pop(path)
-                    if record and self.gallery is not None and self.gallery.find(digest) is None:
+                    if record and self.gallery is not None and not self._in_gallery(digest):
                         self.gallery.add(recipe, path.read_bytes(), 0.0)
                     return str(path)
                 except FileNotFoundError:
@@ -180,7 +184,16 @@ class SpaceApp:
             data = render(gen, recipe, SPACE)
             if record and self.gallery is not None:
                 self.gallery.add(recipe, data, (time.perf_counter() - started) * 1000)
-            return self.save(data, key, recipe.format)
+            return self.save(data, key, recipe.format, keep)
+
+    def _in_gallery(self, digest: str) -> bool:
+        """Whether the gallery holds a usable render of this recipe (a bad row counts as none: add replaces it)."""
+        from serving.gallery import BadRow
+
+        try:
+            return self.gallery.find(digest) is not None
+        except BadRow:
+            return False
 
     def model(self, name: Any) -> Generator:
         return self.models[check.choice("model", name, list(self.models))]
@@ -235,20 +248,19 @@ class SpaceApp:
 
         return project_picture(self, model, picture, following)
 
-    @staticmethod
     @user_errors
-    def recipe_from_file(file=None) -> str:
+    def recipe_from_file(self, file=None) -> str:
         """UI only: the recipe a dropped ganimate file carries, for the recipe box."""
         from serving.space.picture import recipe_from_file
 
-        return recipe_from_file(file)
+        return recipe_from_file(file, self.out_dir)
 
     def initial_animation(self) -> tuple[str, str]:
         """The default render, made once when the demo is built, so the page opens with an animation playing.
         Not recorded in the gallery: nobody asked for it."""
         gen = self.models[self.default_model]
         recipe = dataclasses.replace(DEFAULT, bundle_sha256=gen.config.sha256)
-        return self.rendered(gen, recipe, record=False), pretty_recipe(recipe)
+        return self.rendered(gen, recipe, record=False, keep=True), pretty_recipe(recipe)
 
     @user_errors
     def example_thumbnails(self, model: Any = None) -> list[tuple[str, str]]:
@@ -260,7 +272,8 @@ class SpaceApp:
                                           THUMBNAIL_SIZE, "gif", "")
             key = f"thumb-{recipe_hash(recipe)[:16]}"
             cached = self.out_dir / f"{key}.gif"
-            items.append((str(cached) if cached.is_file() else self.save(render(gen, recipe, SPACE), key, "gif"), label))
+            items.append((str(cached) if cached.is_file() else self.save(render(gen, recipe, SPACE), key, "gif", keep=True),
+                          label))
         return items
 
     @staticmethod
@@ -411,7 +424,8 @@ class SpaceApp:
 
     def samples_image(self, name: Any) -> str | None:
         path = self.model(name).bundle_dir / "samples.png"
-        return self.save(path.read_bytes(), f"{self.model(name).config.name}-samples", "png") if path.is_file() else None
+        name = self.model(name).config.name
+        return self.save(path.read_bytes(), f"{name}-samples", "png", keep=True) if path.is_file() else None
 
     @user_errors
     def direction_labels(self, name: Any, seed: Any = 7, class_a: Any = "") -> list[str]:

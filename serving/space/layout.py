@@ -133,13 +133,13 @@ def walk_controls(size_label: str, size_text: str) -> tuple:
     return path, easing, loop, frames, fps, truncation, size
 
 
-def recipe_box():
-    """Animate's recipe field, and a drop zone that fills it from a GIF, PNG, WebP or MP4 ganimate made."""
+def recipe_box(app: SpaceApp):
+    """Animate's recipe field, and a drop zone that fills it from a GIF, PNG or WebP ganimate made."""
     recipe_in = described(gr.Code("", language="json", label="Paste a recipe to reproduce it (overrides the fields)"),
                           "a recipe JSON from an earlier render; when given, it overrides every field")
-    dropped = gr.File(label="... or drop a GIF, PNG, WebP or MP4 that ganimate made (it carries its recipe)",
-                      file_types=[".gif", ".png", ".webp", ".mp4"], type="filepath", height=90, elem_id="gm-drop")
-    dropped.upload(SpaceApp.recipe_from_file, dropped, recipe_in, api_visibility="private", preprocess=False)
+    dropped = gr.File(label="... or drop a GIF, PNG or WebP that ganimate made (it carries its recipe)",
+                      file_types=[".gif", ".png", ".webp"], type="filepath", height=90, elem_id="gm-drop")
+    dropped.upload(app.recipe_from_file, dropped, recipe_in, api_visibility="private", preprocess=False)
     return recipe_in
 
 
@@ -214,7 +214,7 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                                          "rows x columns of independent walks, like 2x3; each side 1..8")
                         fmt = described(gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"),
                                         "gif, webp, mp4 (H.264), or png (all frames side by side)")
-                    recipe_in = recipe_box()
+                    recipe_in = recipe_box(app)
                     go = gr.Button("Render", variant="primary", elem_id="gm-render")
                 with gr.Column(scale=3):
                     shown = gr.Image(opening_file, label="Animation", type="filepath", elem_id="gm-preview",

@@ -22,9 +22,10 @@ DEFAULT_FOLLOWING = "5,6,7"  # the seeds after the picture in the animation it s
 MAX_FOLLOWING = 8
 
 
-def uploaded_path(value: Any) -> Path:
+def uploaded_path(value: Any, results: Path | None = None) -> Path:
     """The stored file of a Gradio image value (a FileData dict, a path, or an editor's {composite: ...}), which
-    must lie in Gradio's upload folder; InputError otherwise."""
+    must lie in Gradio's upload folder and outside the Space's own results (`results`: a visitor names the path,
+    so it may name anything there); InputError otherwise."""
     from gradio.utils import get_upload_folder
 
     if isinstance(value, dict) and "composite" in value:  # a sketchpad: its flattened picture
@@ -35,19 +36,22 @@ def uploaded_path(value: Any) -> Path:
     if not isinstance(path, str) or len(path) > 4096:
         raise InputError("not an uploaded picture")
     resolved, root = Path(path).resolve(), Path(get_upload_folder()).resolve()
-    if root not in resolved.parents or not resolved.is_file():
+    if root not in resolved.parents or not resolved.is_file() or resolved.is_symlink():
+        raise InputError("not an uploaded picture")
+    if results is not None and results.resolve() in resolved.parents:
         raise InputError("not an uploaded picture")
     return resolved
 
 
-def _drop(value: Any) -> None:
-    """Remove every uploaded file a value names (an editor sends its layers too), inside the upload folder only."""
+def _drop(value: Any, results: Path) -> None:
+    """Remove the uploaded files a value names (an editor sends its layers too): in the upload folder, never
+    among the Space's results."""
     values = [value]
     if isinstance(value, dict) and "composite" in value:
-        values = [value.get("background"), value.get("composite"), *(value.get("layers") or [])]
+        values = [value.get("background"), value.get("composite"), *(value.get("layers") or [])[:8]]
     for v in values:
         try:
-            uploaded_path(v).unlink(missing_ok=True)
+            uploaded_path(v, results).unlink(missing_ok=True)
         except (InputError, OSError):
             pass
 
@@ -63,9 +67,9 @@ def project_picture(app, model: Any, picture: Any, following: Any = DEFAULT_FOLL
         raise InputError(f"{gen.config.name} has no encoder: pick a model that ships encoder.onnx")
     seeds = parse_int_list(str(following or DEFAULT_FOLLOWING)[:200], "seed", max_count=MAX_FOLLOWING)
     try:
-        found = project(gen, open_picture(uploaded_path(picture), max_bytes=MAX_PICTURE_BYTES))
+        found = project(gen, open_picture(uploaded_path(picture, app.out_dir), max_bytes=MAX_PICTURE_BYTES))
     finally:
-        _drop(picture)
+        _drop(picture, app.out_dir)
     latent = tuple(float(v) for v in found.latent)
     classes = None
     if gen.config.conditional:
@@ -85,15 +89,18 @@ def found_key(latent: tuple[float, ...]) -> str:
     return hashlib.sha256(json.dumps(latent).encode()).hexdigest()[:16]
 
 
-def recipe_from_file(value: Any) -> str:
-    """The recipe a dropped GIF, PNG, WebP or MP4 carries (serving/recipe_file.py), checked by the recipe schema,
+def recipe_from_file(value: Any, results: Path) -> str:
+    """The recipe a dropped GIF, PNG or WebP carries (serving/recipe_file.py), checked by the recipe schema,
     as the text for Animate's recipe box; the upload is removed once read."""
     from serving.inputs import read_binary_file
     from serving.recipe_file import recipe_text
     from serving.space.handlers import pretty_recipe
 
     try:
-        path = uploaded_path(value)
-        return pretty_recipe(Recipe.from_json(recipe_text(read_binary_file(path, "file", MAX_PICTURE_BYTES), str(path))))
+        path = uploaded_path(value, results)
+        data = read_binary_file(path, "file", MAX_PICTURE_BYTES)
+        if data[4:8] == b"ftyp":  # never run ffmpeg on a stranger's file; the CLI reads MP4s
+            raise InputError("drop a GIF, PNG or WebP here; an MP4's recipe is read by python -m serving render --recipe")
+        return pretty_recipe(Recipe.from_json(recipe_text(data)))
     finally:
-        _drop(value)
+        _drop(value, results)

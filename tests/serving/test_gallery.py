@@ -167,3 +167,16 @@ def test_the_space_never_serves_a_file_a_row_points_at(gen, tmp_path):
         items, recipes = app.gallery_items()
     assert len(items) == 1 and len(recipes) == 1 and '"seeds": [1, 2]' in recipes[0]
     assert all(b"precious" not in p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file())
+
+
+def test_a_lost_file_is_stored_again_and_regenerate_restores_it(gen, tmp_path, capsys):
+    db = tmp_path / "g" / "g.sqlite"
+    recipe = Recipe(seeds=(3, 4), classes=(0,), frames=2, size=32, bundle_sha256=gen.config.sha256)
+    with Gallery(db) as g:
+        entry = g.add(recipe, render(gen, recipe), 1.0)
+        entry.path.unlink()
+        assert main(["gallery", "regenerate", str(entry.id), "--db", str(db), "--bundle", str(gen.bundle_dir)]) == 0
+        assert "restored" in capsys.readouterr().out and entry.path.read_bytes() == render(gen, recipe)
+        entry.path.unlink()
+        again = g.add(recipe, render(gen, recipe), 1.0)  # the row without its file is replaced, not an error
+        assert again.path.is_file() and g.count() == 1

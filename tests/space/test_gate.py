@@ -107,3 +107,35 @@ def test_one_greedy_client_is_held_back_and_the_others_are_not(reached):
         assert _call(gate, b"{}", "application/json", client=visitor, path="/gradio_api/queue/join")[0] == 200
     page = _call(gate, b"", "text/html", client="10.0.0.9", path="/")  # the page itself is never held back
     assert page[0] == 200
+
+
+@pytest.mark.parametrize("content_type, disposition", [
+    ("multipart/form-data; xboundary=b0undary; boundary=other", 'filename="a.png"'),  # the parser's boundary wins
+    ("multipart/form-data; boundary=b0undary", "filename*=UTF-8''evil.html"),
+])
+def test_the_gate_reads_multipart_as_gradio_does(reached, content_type, disposition):
+    seen, app = reached
+    body = (f'--b0undary\r\nContent-Disposition: form-data; name="files"; {disposition}\r\n\r\n'
+            "<script>alert(1)</script>\r\n--b0undary--\r\n").encode()
+    code, _ = _call(UploadGate(app), body, content_type)
+    assert code in (415,) and seen == []
+
+
+def test_a_strange_length_is_one_line(reached):
+    seen, app = reached
+    scope_body, ctype = _multipart([("me.png", _png())])
+    gate = UploadGate(app)
+    import asyncio as _asyncio
+
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": scope_body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/gradio_api/upload", "client": ("10.0.0.1", 1),
+             "headers": [(b"content-type", ctype.encode()), (b"content-length", "²³".encode())]}
+    _asyncio.run(gate(scope, receive, send))
+    assert sent[0]["status"] == 411 and seen == []

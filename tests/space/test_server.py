@@ -163,3 +163,14 @@ def test_the_uploaded_picture_is_removed_once_projected(app, tmp_path):
     assert not Path(stored).exists()
     with pytest.raises(Exception, match="not an uploaded picture"):
         app.project("mnist-cdcgan", {"path": "/etc/passwd"})
+
+
+def test_a_visitor_cannot_make_the_space_read_or_delete_its_own_results(app):
+    opening, _ = app.initial_animation()
+    with pytest.raises(Exception, match="not an uploaded picture"):
+        app.project("mnist-cdcgan", {"path": opening})
+    with pytest.raises(Exception, match="give a picture"):  # and its layers are not deleted on the way out
+        app.project("mnist-cdcgan", {"composite": None, "layers": [{"path": opening}]})
+    with pytest.raises(Exception, match="not an uploaded picture"):
+        app.recipe_from_file({"path": opening})
+    assert Path(opening).is_file()  # named by a visitor, never removed
