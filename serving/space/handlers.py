@@ -48,10 +48,10 @@ GALLERY_SHOWN = 24
 THUMBNAIL_SIZE = 128
 # The examples shown as animated thumbnails under the form; clicking one fills the form (Animate's field order).
 EXAMPLES = (
-    ("four seeds on a cubic path", (DEFAULT_SEEDS, "", DEFAULT.path, DEFAULT.frames, DEFAULT.fps, True, "linear",
+    ("4 seeds, cubic", (DEFAULT_SEEDS, "", DEFAULT.path, DEFAULT.frames, DEFAULT.fps, True, "linear",
                                     DEFAULT.truncation, DEFAULT_GRID, DEFAULT.size, DEFAULT.format)),
-    ("a 3x3 wall of lissajous orbits", ("10,20", "", "lissajous", 48, 24, True, "linear", 0.8, "3x3", 384, "gif")),
-    ("sixteen seeds, 4x4, slerp", ("0-15", "", "slerp", 12, 20, True, "ease-in-out", 0.8, "4x4", 512, "gif")),
+    ("3x3 lissajous", ("10,20", "", "lissajous", 48, 24, True, "linear", 0.8, "3x3", 384, "gif")),
+    ("4x4, slerp", ("0-15", "", "slerp", 12, 20, True, "ease-in-out", 0.8, "4x4", 512, "gif")),
 )
 API_USAGE = """```python
 from gradio_client import Client
@@ -441,4 +441,6 @@ class SpaceApp:
         c = self.model(name).config
         if not c.num_classes:
             return "This model has no classes: leave classes empty."
+        if list(c.class_names) == [str(i) for i in range(c.num_classes)]:  # digits: the name is the number
+            return f"Classes 0-{c.num_classes - 1}, by number. Empty: each seed's own class."
         return f"Classes: {', '.join(f'{i}={n}' for i, n in enumerate(c.class_names))}. Empty: each seed's own class."

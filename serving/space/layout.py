@@ -32,6 +32,22 @@ CSS = """
 .gm-header h1 {font-size: 2rem; margin-bottom: 0}
 #gm-preview img {image-rendering: auto; max-height: 520px; object-fit: contain}
 #gm-examples img {object-fit: contain !important; background: #000}
+/* Example thumbnails: square pictures with their caption under them, and no empty block below the grid. */
+#gm-examples .grid-wrap {min-height: 0 !important; height: auto !important; max-height: none !important}
+#gm-examples .thumbnail-item {aspect-ratio: auto !important; height: auto !important; display: flex;
+  flex-direction: column}
+#gm-examples .thumbnail-item img {aspect-ratio: 1 / 1; width: 100%; height: auto}
+#gm-examples .caption-label {position: static !important; transform: none !important; max-width: 100% !important;
+  margin: 4px auto 0 !important}
+/* A phone: the animation first (it is what the page is for), a smaller header, labels on their own line. */
+@media (max-width: 640px) {
+  #gm-animate-row, #gm-picture-row {flex-direction: column-reverse; flex-wrap: nowrap}
+  #gm-animate-row > div, #gm-picture-row > div {min-width: 0 !important; width: 100% !important; flex: none !important}
+  #gm-preview img, #gm-from-picture img {max-width: 100%}
+  .gm-header h1 {font-size: 1.5rem}
+  .gm-header p {display: none}
+  #gm-preview img {max-height: 300px}
+}
 """
 
 
@@ -118,7 +134,8 @@ def walk_controls(size_label: str, size_text: str) -> tuple:
                          "through keyframes: lerp, slerp, cubic; closed orbits of two seeds: circle, lissajous, spiral")
         easing = described(gr.Dropdown(list(EASINGS), value=DEFAULT.easing, label="Easing"),
                            f"timing between keyframes: {', '.join(EASINGS)}")
-        loop = described(gr.Checkbox(DEFAULT.loop, label="Loop"), "true: the last frame flows back into the first")
+    loop = described(gr.Checkbox(DEFAULT.loop, label="Loop: the last frame flows into the first"),
+                     "true: the last frame flows back into the first")
     with gr.Row():
         frames = described(gr.Slider(1, MAX_FRAMES_PER_TRANSITION, DEFAULT.frames, step=1, precision=0,
                                      label="Frames per transition"),
@@ -135,10 +152,10 @@ def walk_controls(size_label: str, size_text: str) -> tuple:
 
 def recipe_box(app: SpaceApp):
     """Animate's recipe field, and a drop zone that fills it from a GIF, PNG or WebP ganimate made."""
-    recipe_in = described(gr.Code("", language="json", label="Paste a recipe to reproduce it (overrides the fields)"),
+    recipe_in = described(gr.Code("", language="json", label="Recipe to reproduce"),
                           "a recipe JSON from an earlier render; when given, it overrides every field")
     dropped = gr.File(label="... or drop a GIF, PNG or WebP that ganimate made (it carries its recipe)",
-                      file_types=[".gif", ".png", ".webp"], type="filepath", height=90, elem_id="gm-drop")
+                      file_types=[".gif", ".png", ".webp"], type="filepath", height=130, elem_id="gm-drop")
     dropped.upload(app.recipe_from_file, dropped, recipe_in, api_visibility="private", preprocess=False)
     return recipe_in
 
@@ -153,8 +170,8 @@ def picture_tab(app: SpaceApp, model) -> None:
                     "it and an animation starts from it. Models with an encoder: "
                     + (", ".join(encoded) if encoded else "none loaded") + ". Pictures: PNG, JPEG, WebP, GIF or BMP, "
                     "at most 1 MB and 4096x4096; removed once projected.")
-        with gr.Row():
-            with gr.Column():
+        with gr.Row(elem_id="gm-picture-row"):
+            with gr.Column(min_width=300):
                 with gr.Tab("Upload, paste or webcam"):
                     picture = gr.Image(sources=["upload", "clipboard", "webcam"], type="filepath", label="Your picture",
                                        elem_id="gm-picture", height=280)
@@ -197,8 +214,8 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
         hint = gr.Markdown(app.class_hint(first))
 
         with gr.Tab("Animate"):
-            with gr.Row():
-                with gr.Column(scale=2):
+            with gr.Row(elem_id="gm-animate-row"):
+                with gr.Column(scale=2, min_width=300):
                     with gr.Row():
                         seeds = described(gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7",
                                                      scale=4), "keyframe seeds: 1,2,3 or ranges 0-7; each 0..4294967295")
@@ -222,13 +239,13 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                     video = gr.Video(label="Animation", visible=False, interactive=False)
                     file_out = gr.File(opening_file, label="Download", interactive=False)
                     recipe_out = gr.Code(opening_recipe, language="json",
-                                         label="Recipe (copy it to reproduce this render)", interactive=False)
+                                         label="Recipe of this render", interactive=False)
             animate_inputs = [model, seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt,
                               recipe_in]
             go.click(app.animate, animate_inputs, [file_out, recipe_out], api_name="animate", preprocess=False,
                      concurrency_limit=2).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False)
             dice.click(random_seeds, None, seeds, api_visibility="private")
-            examples = gr.Gallery(label="Try one (click to fill the form)", columns=6, height="auto",
+            examples = gr.Gallery(label="Try one (click to fill the form)", columns=3, height="auto",
                                   object_fit="contain", allow_preview=False, elem_id="gm-examples")
             examples.select(SpaceApp.example_values, None, animate_inputs[1:], api_visibility="private")
 

@@ -157,3 +157,32 @@ def test_drop_a_gif_to_restore_its_recipe(server, tmp_path):
     url = src if src.startswith("http") else server.rstrip("/") + "/" + src.lstrip("/")
     with urllib.request.urlopen(url, timeout=30) as resp:
         assert resp.read() == gif.read_bytes()  # the dropped file's recipe renders the same bytes
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
+def test_on_a_phone_the_animation_is_the_first_thing_seen(server, artifacts):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 412, "height": 915}, is_mobile=True, has_touch=True)
+            page.goto(server, timeout=60_000)
+            preview = page.locator("#gm-preview img")
+            preview.wait_for(state="visible", timeout=60_000)
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(artifacts / "space-phone.png"))
+            box = preview.bounding_box()
+            overflow = page.evaluate("document.documentElement.scrollWidth")
+            loop_label = page.get_by_text("Loop: the last frame flows into the first").bounding_box()
+            page.locator("#gm-examples").scroll_into_view_if_needed()
+            page.wait_for_timeout(1000)
+            page.locator("#gm-examples").screenshot(path=str(artifacts / "space-phone-examples.png"))
+            thumb = page.locator("#gm-examples img").first.bounding_box()
+        finally:
+            browser.close()
+    assert box["y"] + box["height"] <= 915 and box["x"] >= 0 and box["x"] + box["width"] <= 412  # no scrolling
+    assert overflow <= 412  # nothing sticks out sideways
+    assert loop_label and loop_label["x"] + loop_label["width"] <= 412  # the checkbox's label is shown, whole
+    assert thumb and thumb["height"] >= 0.9 * thumb["width"]  # square thumbnails, not strips
