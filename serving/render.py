@@ -196,8 +196,10 @@ def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True, recipe_jso
     elif fmt == "webp":
         pil = pil_frames()
         extra = {"xmp": recipe_file.webp_xmp(recipe_json)} if recipe_json else {}
+        # Lossless: exact colours (lossy WebP smeared thin coloured strokes and left a faint rectangle where a
+        # frame changed on a flat background); method 2 keeps it as fast as lossy was on line art.
         pil[0].save(buf, format="WEBP", save_all=True, append_images=pil[1:], duration=round(duration),
-                    loop=0 if loop else 1, quality=90, method=4, **extra)
+                    loop=0 if loop else 1, lossless=True, quality=50, method=2, **extra)
     elif fmt == "png":
         strip = np.concatenate(list(frames), axis=1)
         Image.fromarray(strip[..., 0] if gray else strip).save(buf, format="PNG", optimize=False)

@@ -43,3 +43,16 @@ def test_the_space_shows_user_errors_and_lets_bugs_through(tiny_bundles, tmp_pat
     monkeypatch.setattr(handlers, "render", broken)
     with pytest.raises(ValueError, match="a real bug"):
         app.animate(seeds="1,2", frames=2, size=64)
+
+
+def test_the_cli_outside_its_environment_says_what_to_install():
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = "import sys, runpy; sys.modules['onnx'] = None; sys.argv = ['serving', '--help']; " \
+           "runpy.run_module('serving', run_name='__main__')"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "needs onnx" in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

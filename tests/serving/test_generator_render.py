@@ -190,3 +190,15 @@ def test_a_gif_plays_at_the_fps_it_was_asked_for(tiny_bundles, fps):
     assert len(durations) == 48
     assert abs(sum(durations) / 1000 - 48 / fps) <= 0.01  # the whole loop lasts what 48 frames at fps last
     assert min(durations) >= 20  # no delay a browser would stretch to 100 ms
+
+
+def test_webp_keeps_every_pixel(tiny_bundles):
+    from PIL import ImageSequence
+
+    from serving.render import render_frames
+
+    gen = Generator.from_pretrained(tiny_bundles["vae"])  # colour
+    recipe = Recipe(seeds=(1, 2), classes=(0, 1), frames=3, size=32, path="lerp", format="webp")
+    frames = render_frames(gen, recipe)
+    back = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(Image.open(io.BytesIO(render(gen, recipe))))]
+    assert len(back) == len(frames) and all(np.array_equal(a, b) for a, b in zip(back, frames))
