@@ -72,6 +72,23 @@ The same inputs give byte-identical files. `recipe` is the JSON to paste back (o
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _page_url(request: Any) -> str:
+    """The address the visitor opened (scheme, host and path, no query), from the request behind an event."""
+    try:
+        url = request.request.url if hasattr(request, "request") else request.url
+        headers = request.headers
+    except AttributeError:
+        return ""
+    from urllib.parse import urlsplit
+
+    page = urlsplit(headers.get("referer") or "")  # an event's request is the queue's; the page is its referer
+    if page.scheme in ("http", "https") and page.netloc:
+        return f"{page.scheme}://{page.netloc}{page.path}"
+    host = headers.get("x-forwarded-host")  # behind a proxy (a Hugging Face Space): the address the visitor used
+    scheme = headers.get("x-forwarded-proto", "https") if host else url.scheme
+    return f"{scheme}://{host or url.netloc}{url.path.split('/gradio_api')[0] or '/'}"
+
+
 def user_errors(fn: F) -> F:
     """Our errors become gr.Error: one sentence for the user, no traceback, and the server goes on."""
 
@@ -254,6 +271,35 @@ class SpaceApp:
         from serving.space.picture import recipe_from_file
 
         return recipe_from_file(file, self.out_dir)
+
+    @staticmethod
+    def share_link(recipe_text: Any, request: gr.Request = None) -> str:
+        """UI only: this page's address with the shown recipe in `?recipe=`, which opens the same render."""
+        from urllib.parse import quote
+
+        try:
+            recipe = Recipe.from_json(recipe_text if isinstance(recipe_text, str) else "")
+        except GanimateError:
+            return ""
+        base = _page_url(request)
+        return f"{base}?recipe={quote(recipe.to_json(), safe='')}" if base else ""
+
+    def from_link(self, model: Any = None, request: gr.Request = None) -> tuple:
+        """UI only, on page load: a `?recipe=` in the address is rendered and shown, as Animate would (a bad one is
+        one line in the page, and the opening animation stays)."""
+        text = request.query_params.get("recipe", "") if request is not None else ""
+        if not text:
+            return tuple(gr.update() for _ in range(6))
+        try:
+            recipe = Recipe.from_json(text[:20_000])
+            # The model that made it, when it is served here; else the one on screen.
+            name = next((n for n, g in self.models.items() if g.config.sha256 == recipe.bundle_sha256),
+                        model if model in self.models else self.default_model)
+            file, shown = self.animate(name, recipe=recipe.to_json())
+        except (GanimateError, gr.Error) as exc:
+            gr.Warning(f"the link's recipe cannot be rendered: {getattr(exc, 'message', exc)}")
+            return tuple(gr.update() for _ in range(6))
+        return name, pretty_recipe(recipe), file, file, shown, self.share_link(shown, request)
 
     def initial_animation(self) -> tuple[str, str]:
         """The default render, made once when the demo is built, so the page opens with an animation playing.

@@ -160,6 +160,27 @@ def recipe_box(app: SpaceApp):
     return recipe_in
 
 
+def gallery_tab(app: SpaceApp) -> tuple:
+    """The Gallery tab: the latest renders and, for the one selected, its recipe. Returns (pictures, their recipes)."""
+    with gr.Tab("Gallery"):
+        gr.Markdown("The latest renders from the gallery (`GANIMATE_GALLERY`). Select one to see its recipe; paste "
+                    "it into Animate to render it again, byte for byte." if app.gallery is not None else
+                    "No gallery is configured: set `GANIMATE_GALLERY` to an SQLite file (see `python -m serving batch`).")
+        g_items = gr.Gallery(columns=4, height="auto", label="Latest renders")
+        g_shown = gr.State([])  # the recipes of the pictures shown, in order: what a selection indexes
+        g_recipe = gr.Code(language="json", label="Recipe")
+        g_refresh = gr.Button("Refresh")
+        g_refresh.click(app.gallery_items, None, [g_items, g_shown], api_visibility="private")
+        g_items.select(app.gallery_recipe, g_shown, g_recipe, api_visibility="private")
+    return g_items, g_shown
+
+
+def share_box() -> gr.Textbox:
+    """Where Animate offers the link of the current render."""
+    return gr.Textbox("", label="Share link (opens this render)", interactive=False, buttons=["copy"],
+                      elem_id="gm-share", max_lines=2)
+
+
 def picture_tab(app: SpaceApp, model) -> None:
     """"Your picture": upload, paste, take or draw a picture; the model's version of it and an animation from it."""
     from serving.space.picture import DEFAULT_FOLLOWING
@@ -240,10 +261,12 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                     file_out = gr.File(opening_file, label="Download", interactive=False)
                     recipe_out = gr.Code(opening_recipe, language="json",
                                          label="Recipe of this render", interactive=False)
+                    share = share_box()
             animate_inputs = [model, seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt,
                               recipe_in]
             go.click(app.animate, animate_inputs, [file_out, recipe_out], api_name="animate", preprocess=False,
-                     concurrency_limit=2).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False)
+                     concurrency_limit=2).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False
+                                               ).then(app.share_link, recipe_out, share, api_visibility="private")
             dice.click(random_seeds, None, seeds, api_visibility="private")
             examples = gr.Gallery(label="Try one (click to fill the form)", columns=3, height="auto",
                                   object_fit="contain", allow_preview=False, elem_id="gm-examples")
@@ -323,16 +346,7 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                                                  preprocess=False)
             c_a.change(app.compare_partner, c_a, c_b, api_visibility="private", preprocess=False)
 
-        with gr.Tab("Gallery"):
-            gr.Markdown("The latest renders from the gallery (`GANIMATE_GALLERY`). Select one to see its recipe; paste "
-                        "it into Animate to render it again, byte for byte." if app.gallery is not None else
-                        "No gallery is configured: set `GANIMATE_GALLERY` to an SQLite file (see `python -m serving batch`).")
-            g_items = gr.Gallery(columns=4, height="auto", label="Latest renders")
-            g_shown = gr.State([])  # the recipes of the pictures shown, in order: what a selection indexes
-            g_recipe = gr.Code(language="json", label="Recipe")
-            g_refresh = gr.Button("Refresh")
-            g_refresh.click(app.gallery_items, None, [g_items, g_shown], api_visibility="private")
-            g_items.select(app.gallery_recipe, g_shown, g_recipe, api_visibility="private")
+        g_items, g_shown = gallery_tab(app)
 
         with gr.Tab("About"):
             with gr.Row():
@@ -351,6 +365,7 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
               [model, e_seed, e_a], e_dirs, api_visibility="private", preprocess=False, trigger_mode="always_last")
         demo.load(lambda n: (*app.about(n), *app.gallery_items(), app.example_thumbnails(n)), model,
                   [a_card, a_api, a_samples, g_items, g_shown, examples], api_visibility="private", preprocess=False)
+        demo.load(app.from_link, model, [model, recipe_in, shown, file_out, recipe_out, share], api_visibility="private")
 
     demo.queue(max_size=32, default_concurrency_limit=2)
     demo.ganimate_app = app  # the handlers behind this demo, for callers that want them directly

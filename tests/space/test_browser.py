@@ -1,6 +1,8 @@
 """A real browser: headless Chromium opens the Space (an animation already playing), clicks Render and Compare, looks at every tab."""
 
 import io
+import json
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -186,3 +188,31 @@ def test_on_a_phone_the_animation_is_the_first_thing_seen(server, artifacts):
     assert overflow <= 412  # nothing sticks out sideways
     assert loop_label and loop_label["x"] + loop_label["width"] <= 412  # the checkbox's label is shown, whole
     assert thumb and thumb["height"] >= 0.9 * thumb["width"]  # square thumbnails, not strips
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
+def test_a_share_link_opens_the_same_render(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(server, timeout=60_000)
+            page.locator("#gm-preview img").wait_for(state="visible", timeout=60_000)
+            page.locator("#gm-render").click()  # the defaults' render, then its link
+            page.wait_for_function("() => (document.querySelector('#gm-share textarea, #gm-share input') || "
+                                   "{value: ''}).value.includes('?recipe=')", timeout=60_000)
+            link = page.locator("#gm-share textarea, #gm-share input").first.input_value()
+            first = page.locator("#gm-preview img").get_attribute("src")
+            other = browser.new_page(viewport={"width": 1280, "height": 1000})
+            base, _, query = link.partition("?recipe=")
+            changed = {**json.loads(urllib.parse.unquote(query)), "seeds": [9, 8]}  # another render, by its link
+            other.goto(f"{base}?recipe={urllib.parse.quote(json.dumps(changed))}", timeout=60_000)
+            other.wait_for_function("() => (document.querySelector('#gm-share textarea, #gm-share input') || "
+                                    "{value: ''}).value.includes('%5B9%2C%208%5D')", timeout=60_000)
+            opened = other.locator("#gm-preview img").get_attribute("src")
+        finally:
+            browser.close()
+    assert "?recipe=" in link and first and opened and opened != first  # the link's own recipe was rendered
