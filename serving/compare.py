@@ -2,7 +2,9 @@
 
 This is how a GAN and a VAE (or two checkpoints) are compared fairly: the same seeds give each model its own z of
 its own size, the same classes give the same one-hot y, and both walk the same path with the same easing. The
-two halves are joined into one animation, with each model's name above its half, so they stay in sync.
+two halves are joined into one animation, with each model's name above its half, so they stay in sync. A model
+compared with itself is shown beside itself at a tamer truncation (`tamer_truncation`): two identical halves
+would show nothing.
 """
 
 from __future__ import annotations
@@ -43,6 +45,20 @@ def _label_strip(text: str, width: int, channels: int) -> np.ndarray:
     return np.repeat(out, channels, axis=2) if channels == 3 else out
 
 
+def tamer_truncation(psi: float) -> float:
+    """The right half's truncation when a model is compared with itself: half of the left's (1.0 beside 0)."""
+    return round(psi / 2, 4) if psi > 0 else 1.0
+
+
+def halves_of(a: Generator, b: Generator, recipe: Recipe) -> list[tuple[str, Recipe]]:
+    """(label, recipe) of the left and right halves."""
+    left = dataclasses.replace(recipe, bundle_sha256=a.config.sha256)
+    if a.config.sha256 == b.config.sha256:  # the same model: beside itself at a tamer truncation
+        tamer = dataclasses.replace(left, truncation=tamer_truncation(recipe.truncation))
+        return [(f"{a.config.name} psi {left.truncation:g}", left), (f"{b.config.name} psi {tamer.truncation:g}", tamer)]
+    return [(a.config.name, left), (b.config.name, dataclasses.replace(recipe, bundle_sha256=b.config.sha256))]
+
+
 def compare_frames(a: Generator, b: Generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray:
     """uint8 frames [n, LABEL_HEIGHT + h, 2w + GAP, c]: model a on the left, model b on the right."""
     check_comparable(a, b)
@@ -51,14 +67,15 @@ def compare_frames(a: Generator, b: Generator, recipe: Recipe, budget: Budget = 
     # The whole side-by-side animation must fit the budget, not each half alone.
     budget_check(recipe.frame_total(), 2 * recipe.grid[0] * recipe.grid[1], h + LABEL_HEIGHT, 2 * w + GAP,
                  recipe.format, budget)
-    halves = [render_frames(g, dataclasses.replace(recipe, bundle_sha256=g.config.sha256), budget) for g in (a, b)]
+    labelled = halves_of(a, b, recipe)
+    halves = [render_frames(g, r, budget) for g, (_, r) in zip((a, b), labelled)]
     channels = max(f.shape[3] for f in halves)
     halves = [np.repeat(f, 3, axis=3) if f.shape[3] < channels else f for f in halves]
     n = halves[0].shape[0]
     out = np.zeros((n, LABEL_HEIGHT + h, 2 * w + GAP, channels), dtype=np.uint8)
-    for i, (g, frames) in enumerate(zip((a, b), halves)):
+    for i, ((label, _), frames) in enumerate(zip(labelled, halves)):
         left = i * (w + GAP)
-        out[:, :LABEL_HEIGHT, left:left + w] = _label_strip(g.config.name, w, channels)
+        out[:, :LABEL_HEIGHT, left:left + w] = _label_strip(label, w, channels)
         out[:, LABEL_HEIGHT:, left:left + w] = frames
     return out
 

@@ -39,6 +39,7 @@ from serving.render import FORMATS, render
 from serving.sample import DEFAULT_SAMPLE_SEEDS, sample, summary, to_npz, to_png
 from serving.space.explore import edit_params, explore_directions, param_labels
 
+PARTNER = "its partner"  # Compare's right model by default: chosen for the left one (compare_partner)
 DEFAULT = Recipe()  # the one source of defaults for the form, the API and the examples
 DEFAULT_SEEDS = ",".join(map(str, DEFAULT.seeds))
 DEFAULT_GRID = "x".join(map(str, DEFAULT.grid))
@@ -309,6 +310,15 @@ class SpaceApp:
         return self.rendered(gen, recipe, record=False, keep=True), pretty_recipe(recipe)
 
     @user_errors
+    def opening(self, name: Any) -> tuple[str, str, str, str]:
+        """UI only: when the model changes, Animate shows that model's default render (preview, file, recipe) and
+        clears the share link, instead of the previous model's."""
+        gen = self.model(name)
+        recipe = dataclasses.replace(DEFAULT, bundle_sha256=gen.config.sha256)
+        path = self.rendered(gen, recipe, record=False, keep=True)
+        return path, path, pretty_recipe(recipe), ""
+
+    @user_errors
     def example_thumbnails(self, model: Any = None) -> list[tuple[str, str]]:
         """Each example rendered small on `model`, as (file, caption): a gallery of living thumbnails."""
         gen = self.model(model or self.default_model)
@@ -348,7 +358,9 @@ class SpaceApp:
         """The same seeds, classes and path rendered by two models side by side, in one animation.
         Returns the file and the recipe (without a bundle: it names both models)."""
         name_a = check.choice("model_a", model_a or self.default_model, list(self.models))
-        name_b = check.choice("model_b", model_b or self.compare_partner(name_a), list(self.models))
+        if model_b in (None, "", PARTNER):
+            model_b = self.compare_partner(name_a)
+        name_b = check.choice("model_b", model_b, list(self.models))
         gen_a, gen_b = self.models[name_a], self.models[name_b]
         compare_check(gen_a, gen_b)
         _, recipe = self.build_recipe(name_a, seeds, classes, path, frames, fps, loop, easing, truncation,
@@ -357,6 +369,10 @@ class SpaceApp:
         shown = json.loads(recipe.to_json())
         shown.pop("bundle_sha256", None)
         shown["models"] = {name_a: gen_a.config.sha256, name_b: gen_b.config.sha256}
+        if name_a == name_b:  # one model beside itself, at a tamer truncation on the right
+            from serving.compare import tamer_truncation
+
+            shown["right_truncation"] = tamer_truncation(recipe.truncation)
         text = json.dumps(shown, indent=1, sort_keys=True)
         return self.save(data, f"compare-{hashlib.sha256(text.encode()).hexdigest()[:16]}", recipe.format), text
 

@@ -23,6 +23,7 @@ from serving.space.handlers import (
     DEFAULT_GRID,
     DEFAULT_SEEDS,
     MAX_SAMPLE_SEEDS,
+    PARTNER,
     SpaceApp,
 )
 
@@ -322,9 +323,9 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                     with gr.Row():
                         c_a = described(gr.Dropdown(list(app.models), value=first, label="Left model"),
                                         f"the left model, one of: {', '.join(app.models)}")
-                        c_b = described(gr.Dropdown(list(app.models), value=app.compare_partner(first),
-                                                    label="Right model"),
-                                        "the right model; it must draw the same classes as the left one")
+                        c_b = described(gr.Dropdown([PARTNER, *app.models], value=PARTNER, label="Right model"),
+                                        f"the right model, drawing the same classes as the left; '{PARTNER}': the "
+                                        "first other model that does, else the left one at half its truncation")
                     c_seeds = described(gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7"),
                                         "keyframe seeds: 1,2,3 or ranges 0-7")
                     c_classes = described(gr.Textbox("", label="Classes per keyframe", info="empty: each seed's own"),
@@ -344,7 +345,6 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                                      c_size, c_fmt], [c_file, c_recipe], api_name="compare", preprocess=False,
                        concurrency_limit=2).then(preview, c_file, [c_shown, c_video], api_visibility="private",
                                                  preprocess=False)
-            c_a.change(app.compare_partner, c_a, c_b, api_visibility="private", preprocess=False)
 
         g_items, g_shown = gallery_tab(app)
 
@@ -357,8 +357,9 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                     gr.Markdown("### Call the API")
                     a_api = gr.Markdown()
 
-        model.change(lambda n: (app.class_hint(n), *app.about(n), app.example_thumbnails(n)), model,
-                     [hint, a_card, a_api, a_samples, examples], api_visibility="private", preprocess=False)
+        model.change(lambda n: (app.class_hint(n), *app.about(n), app.example_thumbnails(n), *app.opening(n)), model,
+                     [hint, a_card, a_api, a_samples, examples, shown, file_out, recipe_out, share],  # no stale panel
+                     api_visibility="private", preprocess=False)
         # Slider names follow the model (and, for math art, class A's family, which is the seed's own when empty).
         gr.on([model.change, e_seed.change, e_a.change],
               lambda n, s, a: [gr.update(label=label) for label in app.direction_labels(n, s, a)],

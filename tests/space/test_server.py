@@ -174,3 +174,30 @@ def test_a_visitor_cannot_make_the_space_read_or_delete_its_own_results(app):
     with pytest.raises(Exception, match="not an uploaded picture"):
         app.recipe_from_file({"path": opening})
     assert Path(opening).is_file()  # named by a visitor, never removed
+
+
+def test_math_art_is_compared_with_itself_at_a_tamer_truncation_never_twice_the_same(client, app):
+    import json
+
+    from serving.compare import GAP, LABEL_HEIGHT
+
+    assert app.compare_partner("mathart-params") == "mathart-params"  # no other model draws its classes
+    gif, recipe = client.predict(model_a="mathart-params", seeds="3,4", frames=2, size=64, path="lerp",
+                                 api_name="/compare")
+    shown = json.loads(recipe)
+    assert shown["right_truncation"] == 0.5 and shown["truncation"] == 1.0
+    with Image.open(gif) as im:
+        frame = np.asarray(im.convert("RGB"))
+    left, right = frame[LABEL_HEIGHT:, :64], frame[LABEL_HEIGHT:, 64 + GAP:]
+    assert not np.array_equal(left, right)  # two different pictures, not the same panel twice
+
+
+def test_switching_model_shows_that_models_own_animation(app):
+    import json
+
+    from serving.recipe_file import recipe_text
+
+    path, file, recipe, link = app.opening("mathart-params")
+    assert path == file and link == ""
+    carried = json.loads(recipe_text(Path(path).read_bytes()))
+    assert carried["bundle_sha256"] == app.models["mathart-params"].config.sha256 == json.loads(recipe)["bundle_sha256"]
