@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from serving.errors import InputError
+from serving.budget import CLI, Budget
+from serving.errors import BudgetError, InputError
 from serving.grid import tile, upscale_nearest
 from serving.latents import one_hot, z_batch
 
@@ -25,8 +26,18 @@ class Samples:
     class_names: tuple[str, ...]
 
 
-def sample(generator, seeds: list[int], classes: list[int] | None = None, truncation: float = 1.0) -> Samples:
-    """One image per seed. `classes`: one for all, one per seed, or None (cycle through the classes)."""
+CHUNK_BYTES = 32 * 2**20  # float images in flight at once, as serving.render streams an animation
+
+
+def sample(generator, seeds: list[int], classes: list[int] | None = None, truncation: float = 1.0,
+           budget: Budget = CLI) -> Samples:
+    """One image per seed. `classes`: one for all, one per seed, or None (cycle through the classes). The images
+    are made in chunks of at most CHUNK_BYTES of floats and held as uint8, within the budget's output pixels (a
+    bundle's own image size counts: 64 seeds of a 4096x4096 model are a gigapixel)."""
+    h, w = generator.config.image_size
+    if len(seeds) * h * w > budget.output_pixels:
+        raise BudgetError(f"{len(seeds)} images of {w}x{h} are {len(seeds) * h * w / 1e6:.0f}M pixels; "
+                          f"{budget.where} allows {budget.output_pixels / 1e6:.0f}M: use fewer seeds")
     y, labels = None, np.full(len(seeds), -1, dtype=np.int64)
     if generator.num_classes:
         if not classes:
@@ -37,7 +48,11 @@ def sample(generator, seeds: list[int], classes: list[int] | None = None, trunca
         y = one_hot(labels, generator.num_classes)
     elif classes:
         raise InputError("this model is not conditional; leave classes empty")
-    images = generator(z_batch(seeds, generator.latent_dim, truncation), y)
+    z = z_batch(seeds, generator.latent_dim, truncation)
+    rows = max(1, CHUNK_BYTES // (h * w * generator.config.channels * 4))
+    images = np.empty((len(seeds), h, w, generator.config.channels), np.uint8)
+    for start in range(0, len(seeds), rows):
+        images[start:start + rows] = generator(z[start:start + rows], None if y is None else y[start:start + rows])
     return Samples(images, labels, np.asarray(seeds, dtype=np.uint32), tuple(generator.config.class_names))
 
 

@@ -386,7 +386,7 @@ class SpaceApp:
         class_text = check.text("classes", classes, 2000).strip()
         class_list = parse_classes(class_text, gen.config.class_names) if class_text else None
         psi = check.number("truncation", truncation, 0.0, 2.0)
-        samples = sample(gen, seed_list, class_list, psi)
+        samples = sample(gen, seed_list, class_list, psi, SPACE)
         key = Recipe(seeds=tuple(seed_list), classes=tuple(class_list or ()), truncation=psi, name="sample",
                      bundle_sha256=gen.config.sha256)
         stem = f"{gen.config.name}-{recipe_hash(key)[:12]}"

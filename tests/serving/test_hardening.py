@@ -275,3 +275,15 @@ def test_a_recipe_file_that_is_not_utf8_is_one_line(tmp_path, capsys):
     recipe.write_bytes(b'{"name": "\xff"}')
     assert "not UTF-8" in _one_line_exit_2(["render", "--bundle", "exported/mnist-cdcgan", "--recipe", str(recipe),
                                             "--out", str(tmp_path / "x.gif")], capsys)
+
+
+def test_samples_of_a_huge_model_are_bounded_by_its_real_image_size(tmp_path, capsys):
+    from serving.budget import SPACE
+    from serving.sample import sample
+
+    gen = Generator.from_pretrained(make_bundle(tmp_path / "wide", "wide", size=512))  # 262,144 pixels an image
+    with pytest.raises(BudgetError, match="use fewer seeds"):
+        sample(gen, list(range(300)), budget=SPACE)  # 78.6M pixels: over the Space's 72M
+    assert sample(gen, list(range(40)), budget=SPACE).images.shape == (40, 512, 512, 1)  # made in chunks
+    assert "use fewer seeds" in _one_line_exit_2(
+        ["sample", "--bundle", str(tmp_path / "wide"), "--seeds", "0-999", "--out", str(tmp_path / "x.npz")], capsys)
