@@ -72,9 +72,17 @@ def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = No
 
     # What a download can fail with: HTTP answers, the network, the local cache (OSError); anything else is a bug.
     download_errors = (HfHubHTTPError, OSError, *network_errors())
+    def fetch(name: str) -> Path:
+        path = Path(hf_hub_download(text, name, revision=revision, force_download=force_download))
+        if force_download and not _in_hub_cache(path):
+            # A cache pointer re-pointed elsewhere (at /dev/zero, at another file) survives a forced download,
+            # which rewrites the blob it should point at: drop the pointer and fetch it once more.
+            path.unlink(missing_ok=True)
+            path = Path(hf_hub_download(text, name, revision=revision, force_download=True))
+        return path
+
     try:
-        paths = [Path(hf_hub_download(text, name, revision=revision, force_download=force_download))
-                 for name in BUNDLE_FILES]
+        paths = [fetch(name) for name in BUNDLE_FILES]
     except download_errors as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise BundleError(f"could not download {text}@{revision or 'main'} from the Hub: {type(exc).__name__}: {first}") from None
@@ -84,6 +92,14 @@ def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = No
         except download_errors:
             pass
     return paths[0].parent, True
+
+
+def _in_hub_cache(path: Path) -> bool:
+    """True for a downloaded file that is a regular file inside huggingface_hub's cache (what a pointer should be)."""
+    from huggingface_hub import constants
+
+    real = path.resolve()
+    return real.is_file() and Path(constants.HF_HUB_CACHE).resolve() in real.parents
 
 
 class Generator:

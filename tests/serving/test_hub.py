@@ -188,3 +188,25 @@ def test_local_file_errors_are_not_reported_as_network_errors():
     assert "cannot reach" not in str(caught.value)
     with pytest.raises(HubError, match="cannot reach the Hub"):
         hub._call("uploading to alice/x", network)
+
+
+@pytest.mark.slow
+def test_force_download_repairs_a_cache_pointer_sent_elsewhere(hub, tiny_bundles, tmp_path):
+    state, endpoint = hub
+    home = tmp_path / "home"
+    out = _run(["push", "--bundle", str(tiny_bundles["cgan"]), "--repo", "alice/pointer"], _env(endpoint, home))
+    assert out.returncode == 0, out.stderr
+    sha = out.stdout.split("commit ")[1].split()[0]
+    assert _pull(endpoint, home, "alice/pointer", sha).returncode == 0
+    pointers = [p for p in (home / "hub").rglob("model.onnx") if p.is_symlink()]
+    assert pointers, "the pull left a cache pointer"
+    for pointer in pointers:
+        pointer.unlink()
+        pointer.symlink_to("/dev/zero")  # someone sends the cached model elsewhere
+    args = ["render", "--bundle", f"alice/pointer@{sha}", "--seeds", "1,2", "--frames", "2", "--size", "32",
+            "--out", str(tmp_path / "x.gif")]
+    refused = _run(args, _env(endpoint, home))
+    assert refused.returncode == 2 and "--force-download" in refused.stderr and "Traceback" not in refused.stderr
+    fixed = _run([*args, "--force-download"], _env(endpoint, home))
+    assert fixed.returncode == 0, fixed.stderr
+    assert all(p.resolve().is_file() and "blobs" in str(p.resolve()) for p in pointers)
