@@ -14,10 +14,11 @@ budget of everything the Space writes. Nothing here imports TensorFlow.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from serving.errors import InputError
+from serving.errors import GanimateError, InputError
 from serving.generator import Generator
 
 if TYPE_CHECKING:
@@ -57,10 +58,17 @@ def load_models(sources: list[str] | str, threads: int | None = None) -> dict[st
     sources = [s.strip() for s in sources.split(",")] if isinstance(sources, str) else sources
     if not [s for s in sources if s]:
         raise InputError("no model: set GANIMATE_MODEL to a bundle folder or user/name@revision, or add exported/NAME")
-    models = {}
+    models, refused = {}, []
     for source in filter(None, sources):
-        gen = Generator.from_pretrained(source, threads=threads)
+        try:
+            gen = Generator.from_pretrained(source, threads=threads)
+        except GanimateError as exc:  # one bad bundle does not take the Space down: it is named and skipped
+            refused.append(f"{source}: {exc}")
+            print(f"warning: not serving {source}: {exc}", file=sys.stderr)
+            continue
         models[gen.config.name] = gen
+    if not models:
+        raise InputError("no model could be loaded: " + "; ".join(refused)[:2000])
     order = [n for n in PREFERRED if n in models] + sorted(n for n in models if n not in PREFERRED)
     return {n: models[n] for n in order}
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from serving.errors import InputError
 from tests.conftest import REPO
 
 MNIST = "mnist-cdcgan"
@@ -220,3 +221,19 @@ def test_pasted_recipe_is_stored_with_the_real_bundle_and_regenerates(models, tm
     with pytest.raises(gr.Error, match="name must be text"):  # refused before anything is stored
         app.animate(MNIST, recipe=json.dumps({"seeds": [3, 4], "name": 7}))
     assert app.gallery.count() == 1 and len(list((tmp_path / "files").iterdir())) == 1
+
+
+def test_the_space_starts_with_the_good_bundles_and_names_the_bad_one(tmp_path, capsys):
+    import shutil
+
+    from serving.space import load_models
+
+    bad = tmp_path / "bad"
+    shutil.copytree(REPO / "exported" / "mnist-cvae", bad)
+    (bad / "model.onnx").write_bytes(b"not a model")
+    models = load_models([str(REPO / "exported" / "mnist-cdcgan"), str(bad)])
+    assert list(models) == ["mnist-cdcgan"]
+    err = capsys.readouterr().err
+    assert f"not serving {bad}" in err and "sha256" in err and "Traceback" not in err
+    with pytest.raises(InputError, match="no model could be loaded"):
+        load_models([str(bad)])
