@@ -65,10 +65,11 @@ gif, recipe = client.predict(model="{model}", seeds="1,2,3,4", classes="", path=
 png, npz, stats = client.predict(model="{model}", seeds="0-31", api_name="/sample")
 image = client.predict(model="{model}", seed=7, d1=1.5, api_name="/explore")
 gif, recipes = client.predict(model_a="{model}", seeds="1,2,3,4", api_name="/compare")   # beside its partner
-from gradio_client import handle_file                # your own picture (models with an encoder):
-pair, latent, gif, recipe = client.predict(model="{model}", picture=handle_file("me.png"), api_name="/project")
-```
+{project}```
 The same inputs give byte-identical files. `recipe` is the JSON to paste back (or keep) to reproduce a render."""
+PROJECT_USAGE = """from gradio_client import handle_file                # your own picture, as the first keyframe:
+pair, latent, gif, recipe = client.predict(model="{model}", picture=handle_file("me.png"), api_name="/project")
+"""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -474,7 +475,8 @@ class SpaceApp:
     @user_errors
     def about(self, name: Any) -> tuple[str, str, str | None]:
         """The About tab: the model card (which states the I/O contract), API usage, samples picture."""
-        return self.model_card(name), API_USAGE.replace("{model}", name), self.samples_image(name)
+        usage = API_USAGE.replace("{project}", PROJECT_USAGE if self.model(name).has_encoder else "")
+        return self.model_card(name), usage.replace("{model}", name), self.samples_image(name)
 
     def model_card(self, name: Any) -> str:
         from serving.cards import card_body

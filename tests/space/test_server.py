@@ -201,3 +201,19 @@ def test_switching_model_shows_that_models_own_animation(app):
     assert path == file and link == ""
     carried = json.loads(recipe_text(Path(path).read_bytes()))
     assert carried["bundle_sha256"] == app.models["mathart-params"].config.sha256 == json.loads(recipe)["bundle_sha256"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mnist-cdcgan", "mnist-cvae", "mathart-params"])
+def test_every_about_snippet_runs_for_its_model(app, server, name, tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    _, usage, _ = app.about(name)
+    code = re.search(r"```python\n(.*?)```", usage, re.S).group(1).replace("http://127.0.0.1:7860/", server)
+    assert ("/project" in code) == app.models[name].has_encoder  # offered only where it works
+    _thick_pen_digit(tmp_path / "me.png")
+    done = subprocess.run([sys.executable, "-c", code + "\nprint('snippet ok')"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip().endswith("snippet ok"), done.stderr[-2000:]
