@@ -39,7 +39,7 @@ SPACE_METADATA = {
     "title": "ganimate", "emoji": "🌀", "colorFrom": "indigo", "colorTo": "pink", "sdk": "gradio",
     "python_version": "3.11", "app_file": "app.py", "pinned": False, "license": "apache-2.0",
     "short_description": "Seeded, looping latent animations from ONNX GAN generators",
-    "tags": ["gan", "dcgan", "onnx", "latent-interpolation", "generative-art", "ganimate"],
+    "tags": ["gan", "onnx", "latent-interpolation", "generative-art", "ganimate"],
 }
 
 SPACE_BODY = """
@@ -53,6 +53,7 @@ through its latent space: `cubic`, `slerp` and `lerp` paths through keyframes, o
   MP4, PNG strip). Every render shows its recipe: paste it back to get the same file, byte for byte.
 - **Sample**: a grid for a range of seeds, downloadable as PNG or as an `.npz` of images and labels (synthetic data).
 - **Explore**: one image that moves along three fixed latent directions and between two classes as you drag.
+- **Your picture**: upload, paste, take or draw a picture; the model finds its latent and animates from it.
 - **Compare**: the same seeds, classes and path drawn by two models side by side (a GAN beside a VAE).
 - **Gallery**: the latest renders of a configured SQLite gallery. **About**: the model card and the API.
 
@@ -61,18 +62,22 @@ The models are ONNX bundles run with onnxruntime on the CPU; this Space never im
 
 ## API
 
+Every parameter has a default, and the default model is the one this Space serves, so each line runs as it is:
+
 ```python
 from gradio_client import Client
 
 client = Client("http://127.0.0.1:7860/")  # or this Space's id, user/name
-gif, recipe = client.predict(api_name="/animate")   # every parameter has a default
-gif, recipe = client.predict(model="mnist-cdcgan", seeds="1,2,3,4", classes="3,8,0,5", path="cubic",
-                             frames=24, fps=24, loop=True, easing="linear", truncation=1.0, grid="1x1",
-                             size=256, format="gif", recipe="", api_name="/animate")
-png, npz, stats = client.predict(model="mnist-cdcgan", seeds="0-63", classes="7", api_name="/sample")
-image = client.predict(model="mnist-cdcgan", seed=7, d1=1.5, class_a="3", class_b="8", mix=0.5, api_name="/explore")
-gif, recipes = client.predict(model_a="mnist-cdcgan", model_b="mnist-cvae", seeds="1,2,3,4", api_name="/compare")
+gif, recipe = client.predict(api_name="/animate")
+gif, recipe = client.predict(seeds="1,2,3,4", path="cubic", frames=24, fps=24, loop=True, easing="linear",
+                             truncation=1.0, grid="1x1", size=256, format="gif", recipe="", api_name="/animate")
+png, npz, stats = client.predict(seeds="0-63", api_name="/sample")
+image = client.predict(seed=7, d1=1.5, api_name="/explore")
+gif, recipes = client.predict(seeds="1,2,3,4", api_name="/compare")   # beside its partner, or itself at half psi
 ```
+
+The About tab shows the same for each model served, with `/project` (your own picture) where the model has an
+encoder.
 """
 
 
@@ -89,7 +94,7 @@ def space_readme(model_repo: str = "", revision: str = "") -> str:
     not wait for them."""
     metadata = {**SPACE_METADATA, "sdk_version": importlib.metadata.version("gradio")}
     if model_repo:
-        files = "config.json,model.onnx,README.md,samples.png"
+        files = "config.json,model.onnx,README.md,samples.png"  # encoder.onnx, where there is one, at start
         metadata["preload_from_hub"] = [f"{model_repo} {files} {revision}".strip()]
     return space_card([model_repo] if model_repo else [], f"{model_repo}@{revision}" if model_repo else "",
                       SPACE_BODY, metadata)
