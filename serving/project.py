@@ -93,12 +93,17 @@ def _flatten(im: Image.Image) -> Image.Image:
     return im.convert("RGB")
 
 
-def _light_on_dark(gray: np.ndarray) -> np.ndarray:
-    """Gray [h, w] in [0, 1] as light strokes on a dark ground: inverted when the border (the paper) is light."""
+def _paper_is_light(gray: np.ndarray) -> bool:
+    """Whether the border of a gray picture [h, w] in [0, 1] (the paper, the ground) is light."""
     h, w = gray.shape
     ring = max(1, min(h, w) // 20)
     border = np.concatenate([gray[:ring].ravel(), gray[-ring:].ravel(), gray[:, :ring].ravel(), gray[:, -ring:].ravel()])
-    return 1.0 - gray if np.median(border) > 0.5 else gray
+    return bool(np.median(border) > 0.5)
+
+
+def _light_on_dark(gray: np.ndarray) -> np.ndarray:
+    """Gray [h, w] in [0, 1] as light strokes on a dark ground: inverted when the border (the paper) is light."""
+    return 1.0 - gray if _paper_is_light(gray) else gray
 
 
 def _flatten_light(strokes: np.ndarray) -> np.ndarray:
@@ -122,10 +127,25 @@ def _flatten_light(strokes: np.ndarray) -> np.ndarray:
     return ink
 
 
+def _prepare_colour(picture: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """A colour picture as a math-art model draws: bright strokes on a dark ground, the whole picture fitted into
+    the frame (its aspect kept, the rest dark). Ink on paper is inverted; colours are kept otherwise."""
+    rgb = _flatten(picture)
+    h, w = size
+    rgb.thumbnail((w, h), Image.Resampling.LANCZOS)
+    pixels = np.asarray(rgb, dtype=np.float32) / 255
+    if _paper_is_light(pixels.mean(axis=2)):
+        pixels = 1.0 - pixels
+    out = np.zeros((h, w, 3), np.float32)
+    top, left = (h - pixels.shape[0]) // 2, (w - pixels.shape[1]) // 2
+    out[top:top + pixels.shape[0], left:left + pixels.shape[1]] = pixels
+    return out
+
+
 def prepare(picture: Image.Image, size: tuple[int, int], channels: int) -> np.ndarray:
     """float32 [h, w, channels] in [0, 1]: the picture as the model's training data would show it."""
-    if channels != 1:
-        raise InputError("projection of colour pictures is not supported by this bundle's encoder yet")
+    if channels == 3:
+        return _prepare_colour(picture, size)
     rgb = _flatten(picture)
     rgb.thumbnail((160, 160), Image.Resampling.LANCZOS)  # ample for a 28 px target, and fast to clean
     gray = np.asarray(rgb.convert("L"), dtype=np.float32) / 255

@@ -58,3 +58,16 @@ def test_a_short_encoder_run_leaves_the_model_alone_and_loads(tmp_path, capsys):
     assert z.shape == (2, 64) and logits.shape == (2, 10)
     assert main(["--bundle", str(tmp_path / "nothing"), "--steps", "5"]) == 2
     assert "not a bundle folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_short_math_art_encoder_run_loads_and_names_a_family(tmp_path):
+    from training.encoder_params import main
+
+    bundle = tmp_path / "mathart-params"
+    shutil.copytree(REPO / "exported" / "mathart-params", bundle)
+    assert main(["--bundle", str(bundle), "--steps", "3", "--pictures", "64"]) == 0
+    gen = Generator.from_pretrained(bundle)
+    z, logits = gen.encode(np.zeros((1, 256, 256, 3), np.float32))
+    assert z.shape == (1, 32) and logits.shape == (1, 5)
+    assert json.loads((bundle / "config.json").read_text())["sha256"] == gen.config.sha256
