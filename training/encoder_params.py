@@ -5,7 +5,8 @@ redraw it, trained against the bundle's frozen model.onnx.
 
 The renderer gives unlimited labelled pairs for free: the generator itself draws pictures from z and a family
 (onnxruntime, 256x256), and its `params` head (a small MLP, run in TensorFlow by training.onnx_graph) says what it
-drew. The encoder sees each picture averaged down to 64x64 (the pooling is the first layer of encoder.onnx, so it
+drew; half of each batch is instead the prior's own pictures (the training table, drawn by the numpy renderer),
+whose parameters are known but whose z is not. The encoder sees each picture averaged down to 64x64 (the pooling is the first layer of encoder.onnx, so it
 takes the generator's own 256x256 output) and is trained on three things: the family (cross-entropy), z (squared
 error) and, through the frozen params head, the drawn parameters in units of each parameter's range (what makes
 the redrawn picture the same picture). model.onnx and its sha256 are unchanged.
@@ -48,6 +49,19 @@ def draw_pairs(gen, count: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.n
     return pooled, z, family
 
 
+def prior_pairs(count: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pictures [n, 64, 64, 3] pooled, params float32 [n, P], family [n]) from the training table (the prior's draw
+    seed 0: the generator's own training data, never the test draw), drawn by the numpy renderer. These have no z:
+    they teach the encoder the prior's pictures, not only the generator's."""
+    from serving import mathart
+    from training.data import MATHART_SEEDS, mathart_params_cached
+
+    params, labels = mathart_params_cached(count, MATHART_SEEDS["train"])
+    pooled = np.stack([mathart.render(p, int(f), size).reshape(size // POOL, POOL, size // POOL, POOL, 3).mean(axis=(1, 3))
+                       for p, f in zip(params, labels)]).astype(np.float32)
+    return pooled, params.astype(np.float32), labels.astype(np.int64)
+
+
 def build(shape: tuple[int, int, int], latent_dim: int, num_classes: int):
     """encoder.onnx's model: 256x256 picture -> 4x4 average pool -> the core CNN (training.encoder) -> z, logits."""
     import keras
@@ -75,7 +89,11 @@ def train(bundle: Path, steps: int = STEPS, seed: int = SEED, log=print, picture
     started = time.perf_counter()
     x, z, family = draw_pairs(gen, pictures, seed)
     vx, vz, vfamily = draw_pairs(gen, min(VAL_PICTURES, pictures), seed + 1)  # validation: other draws
-    log(f"drew {len(x) + len(vx)} pictures in {time.perf_counter() - started:.0f} s")
+    rx, rparams, rfamily = prior_pairs(pictures // 2, config.image_size[0])
+    log(f"drew {len(x) + len(vx) + len(rx)} pictures in {time.perf_counter() - started:.0f} s")
+    from serving import mathart
+
+    masks = np.stack([mathart.family_mask(f) for f in range(config.num_classes)]).astype(np.float32)
     spec = config.extra["params"]
     span = np.asarray(spec["high"], np.float32) - np.asarray(spec["low"], np.float32)
     span = np.where(span > 0, span, 1.0).astype(np.float32)  # errors in units of each parameter's range
@@ -84,24 +102,29 @@ def train(bundle: Path, steps: int = STEPS, seed: int = SEED, log=print, picture
     full, core = build((*config.image_size, config.channels), config.latent_dim, config.num_classes)
     optimizer = tf.keras.optimizers.Adam(tf.keras.optimizers.schedules.CosineDecay(1e-3, steps, alpha=0.05))
 
-    @tf.function(reduce_retracing=True)
-    def step(images, z_true, fam):
+    def half(images, fam, want, z_true=None):
+        """The loss on one half-batch: family, drawn parameters (the slots its family reads), and z when known."""
         y = tf.one_hot(fam, config.num_classes)
-        want = tf.stop_gradient(params_head(z=z_true, y=y)["params"])
+        z_hat, logits = core(images, training=True)
+        got = params_head(z=z_hat, y=y)["params"]
+        mask = tf.gather(masks, fam)
+        loss = (W_CLASS * tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(fam, logits, from_logits=True))
+                + W_PARAMS * tf.reduce_sum(mask * tf.square((got - want) / span)) / tf.reduce_sum(mask))
+        return loss + (W_Z * tf.reduce_mean(tf.square(z_hat - z_true)) if z_true is not None else 0.0)
+
+    @tf.function(reduce_retracing=True)
+    def step(images, z_true, fam, r_images, r_params, r_fam):
+        want = tf.stop_gradient(params_head(z=z_true, y=tf.one_hot(fam, config.num_classes))["params"])
         with tf.GradientTape() as tape:
-            z_hat, logits = core(images, training=True)
-            got = params_head(z=z_hat, y=y)["params"]
-            loss = (W_CLASS * tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(fam, logits, from_logits=True))
-                    + W_Z * tf.reduce_mean(tf.square(z_hat - z_true))
-                    + W_PARAMS * tf.reduce_mean(tf.square((got - want) / span)))
+            loss = half(images, fam, want, z_true) + half(r_images, r_fam, r_params)
         grads = tape.gradient(loss, core.trainable_variables)
         optimizer.apply_gradients(zip(grads, core.trainable_variables))
         return loss
 
     rng = np.random.default_rng(seed)
     for i in range(1, steps + 1):
-        rows = rng.integers(0, len(x), BATCH)
-        loss = step(x[rows], z[rows], family[rows].astype(np.int64))
+        rows, real = rng.integers(0, len(x), BATCH), rng.integers(0, len(rx), BATCH)
+        loss = step(x[rows], z[rows], family[rows].astype(np.int64), rx[real], rparams[real], rfamily[real])
         if i % 250 == 0 or i == steps:
             log(f"step {i}/{steps}  loss {float(loss):.4f}  {time.perf_counter() - started:.0f} s")
     z_hat, logits = core(vx, training=False)
