@@ -217,28 +217,35 @@ def export_encoder(encoder, bundle: Path, report: dict) -> dict:
     return raw["encoder"]
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m training.encoder", description=__doc__.split("\n\n")[0])
-    p.add_argument("--bundle", required=True, help="a bundle folder (its model.onnx stays as it is)")
-    p.add_argument("--steps", type=int, default=STEPS, help=f"training steps (default {STEPS})")
-    p.add_argument("--seed", type=int, default=SEED)
-    args = p.parse_args(argv)
+def train_and_export(bundle_text: str, train) -> int:
+    """The encoder CLIs' shared end: check the bundle folder, import TensorFlow, `train(bundle)` -> (encoder,
+    report), export it beside model.onnx; one line and exit 2 for anything a person can fix."""
     try:
-        if not 1 <= args.steps <= 1_000_000:
-            raise InputError(f"--steps must be in 1..1000000, got {args.steps}")
-        bundle = Path(args.bundle)
+        bundle = Path(bundle_text)
         if not (bundle / "config.json").is_file():
             raise InputError(f"--bundle {bundle} is not a bundle folder (no config.json)")
         from training.tf_setup import import_tensorflow
 
         import_tensorflow()
-        encoder, report = train_encoder(bundle, args.steps, args.seed)
+        encoder, report = train(bundle)
         declared = export_encoder(encoder, bundle, report)
     except GanimateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {bundle / ENCODER_FILE} (sha256 {declared['sha256'][:12]}..., parity {declared['parity_max_abs_diff']:.1e})")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m training.encoder", description=__doc__.split("\n\n")[0])
+    p.add_argument("--bundle", required=True, help="a bundle folder (its model.onnx stays as it is)")
+    p.add_argument("--steps", type=int, default=STEPS, help=f"training steps (default {STEPS})")
+    p.add_argument("--seed", type=int, default=SEED)
+    args = p.parse_args(argv)
+    if not 1 <= args.steps <= 1_000_000:
+        print(f"error: --steps must be in 1..1000000, got {args.steps}", file=sys.stderr)
+        return 2
+    return train_and_export(args.bundle, lambda bundle: train_encoder(bundle, args.steps, args.seed))
 
 
 if __name__ == "__main__":

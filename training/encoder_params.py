@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from serving.errors import GanimateError, InputError
-from training.encoder import _bundle_config, export_encoder
+from serving.errors import InputError
+from training.encoder import _bundle_config, train_and_export
 
 PICTURES = 16_384  # pairs drawn by the generator for training
 VAL_PICTURES = 1_024
@@ -141,22 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=STEPS, help=f"training steps (default {STEPS})")
     p.add_argument("--pictures", type=int, default=PICTURES, help=f"pairs the generator draws (default {PICTURES})")
     args = p.parse_args(argv)
-    try:
-        if not 1 <= args.steps <= 1_000_000 or not 64 <= args.pictures <= 1_000_000:
-            raise InputError("--steps must be in 1..1000000 and --pictures in 64..1000000")
-        bundle = Path(args.bundle)
-        if not (bundle / "config.json").is_file():
-            raise InputError(f"--bundle {bundle} is not a bundle folder (no config.json)")
-        from training.tf_setup import import_tensorflow
-
-        import_tensorflow()
-        encoder, report = train(bundle, args.steps, pictures=args.pictures)
-        declared = export_encoder(encoder, bundle, report)
-    except GanimateError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    if not 1 <= args.steps <= 1_000_000 or not 64 <= args.pictures <= 1_000_000:
+        print("error: --steps must be in 1..1000000 and --pictures in 64..1000000", file=sys.stderr)
         return 2
-    print(f"wrote {bundle / 'encoder.onnx'} (sha256 {declared['sha256'][:12]}..., parity {declared['parity_max_abs_diff']:.1e})")
-    return 0
+    return train_and_export(args.bundle, lambda bundle: train(bundle, args.steps, pictures=args.pictures))
 
 
 if __name__ == "__main__":

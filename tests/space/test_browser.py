@@ -4,6 +4,7 @@ import io
 import json
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 
 import pytest
 from PIL import Image
@@ -11,45 +12,60 @@ from PIL import Image
 from tests.conftest import CHROMIUM, CHROMIUM_FLAGS
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
-def test_click_render_shows_an_animation(server, artifacts):
+@contextmanager
+def _browser():
+    """Headless Chromium, closed on the way out."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(server, timeout=60_000)
-            opening = page.locator("#gm-preview img")
-            opening.wait_for(state="visible", timeout=60_000)  # before any click: the page opens playing
-            opened_with = opening.get_attribute("src")
-            page.screenshot(path=str(artifacts / "space-opened.png"), full_page=True)
-            page.get_by_role("button", name="Render", exact=True).click(timeout=30_000)
-            image = page.locator("#gm-preview img")
-            image.wait_for(state="visible", timeout=60_000)
-            src = image.get_attribute("src")
-            page.wait_for_timeout(500)  # let the first frames paint before the screenshot
-            page.screenshot(path=str(artifacts / "space-animate.png"), full_page=True)
-            page.get_by_role("tab", name="Explore").click()
-            explore = page.locator("#gm-explore img")
-            explore.wait_for(state="visible", timeout=30_000)  # drawn on load, before any slider moves
-            explore_src = explore.get_attribute("src")
-            labels = page.locator("label").all_inner_texts()
-            page.screenshot(path=str(artifacts / "space-explore.png"), full_page=True)
-            page.get_by_role("tab", name="Compare").click()
-            page.get_by_role("button", name="Compare", exact=True).click(timeout=30_000)
-            compared = page.locator("#gm-compared img")
-            compared.wait_for(state="visible", timeout=60_000)
-            compared_src = compared.get_attribute("src")
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(artifacts / "space-compare.png"), full_page=True)
-            page.get_by_role("tab", name="About").click()
-            page.wait_for_timeout(1500)
-            about = page.get_by_role("heading", name="Metrics").count()
-            page.screenshot(path=str(artifacts / "space-about.png"), full_page=True)
+            yield browser
         finally:
             browser.close()
+
+
+def _space(browser, server: str):
+    """A 1280 px page on the Space, once its opening animation shows."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(server, timeout=60_000)
+    page.locator("#gm-preview img").wait_for(state="visible", timeout=60_000)
+    return page
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
+def test_click_render_shows_an_animation(server, artifacts):
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(server, timeout=60_000)
+        opening = page.locator("#gm-preview img")
+        opening.wait_for(state="visible", timeout=60_000)  # before any click: the page opens playing
+        opened_with = opening.get_attribute("src")
+        page.screenshot(path=str(artifacts / "space-opened.png"), full_page=True)
+        page.get_by_role("button", name="Render", exact=True).click(timeout=30_000)
+        image = page.locator("#gm-preview img")
+        image.wait_for(state="visible", timeout=60_000)
+        src = image.get_attribute("src")
+        page.wait_for_timeout(500)  # let the first frames paint before the screenshot
+        page.screenshot(path=str(artifacts / "space-animate.png"), full_page=True)
+        page.get_by_role("tab", name="Explore").click()
+        explore = page.locator("#gm-explore img")
+        explore.wait_for(state="visible", timeout=30_000)  # drawn on load, before any slider moves
+        explore_src = explore.get_attribute("src")
+        labels = page.locator("label").all_inner_texts()
+        page.screenshot(path=str(artifacts / "space-explore.png"), full_page=True)
+        page.get_by_role("tab", name="Compare").click()
+        page.get_by_role("button", name="Compare", exact=True).click(timeout=30_000)
+        compared = page.locator("#gm-compared img")
+        compared.wait_for(state="visible", timeout=60_000)
+        compared_src = compared.get_attribute("src")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / "space-compare.png"), full_page=True)
+        page.get_by_role("tab", name="About").click()
+        page.wait_for_timeout(1500)
+        about = page.get_by_role("heading", name="Metrics").count()
+        page.screenshot(path=str(artifacts / "space-about.png"), full_page=True)
     assert opened_with and opened_with.split("?")[0].endswith(".gif")
     assert explore_src and any("Stroke thickness" in t for t in labels) and about == 1
     assert src and src.split("?")[0].endswith(".gif")
@@ -64,32 +80,25 @@ def test_click_render_shows_an_animation(server, artifacts):
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
 def test_upload_a_picture_and_animate_from_it(server, artifacts, tmp_path):
     from PIL import ImageDraw
-    from playwright.sync_api import sync_playwright
 
     picture = tmp_path / "my-seven.png"
     im = Image.new("RGB", (300, 360), "white")
     ImageDraw.Draw(im).line([(90, 60), (210, 60), (120, 300)], fill="black", width=24)
     im.save(picture)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(server, timeout=60_000)
-            page.locator("#gm-preview img").wait_for(state="visible", timeout=60_000)
-            page.get_by_role("tab", name="Your picture").click()
-            page.locator("#gm-picture input[type=file]").set_input_files(str(picture))
-            page.locator("#gm-picture img").wait_for(state="visible", timeout=30_000)  # the upload went through the gate
-            page.locator("#gm-project").click()
-            pair = page.locator("#gm-pair img")
-            pair.wait_for(state="visible", timeout=60_000)
-            animation = page.locator("#gm-from-picture img")
-            animation.wait_for(state="visible", timeout=60_000)
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(artifacts / "space-your-picture.png"), full_page=True)
-            codes = [page.locator(f"#{i} textarea").input_value() for i in ("gm-latent", "gm-picture-recipe")]
-            anim_src = animation.get_attribute("src")
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = _space(browser, server)
+        page.get_by_role("tab", name="Your picture").click()
+        page.locator("#gm-picture input[type=file]").set_input_files(str(picture))
+        page.locator("#gm-picture img").wait_for(state="visible", timeout=30_000)  # the upload went through the gate
+        page.locator("#gm-project").click()
+        pair = page.locator("#gm-pair img")
+        pair.wait_for(state="visible", timeout=60_000)
+        animation = page.locator("#gm-from-picture img")
+        animation.wait_for(state="visible", timeout=60_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / "space-your-picture.png"), full_page=True)
+        codes = [page.locator(f"#{i} textarea").input_value() for i in ("gm-latent", "gm-picture-recipe")]
+        anim_src = animation.get_attribute("src")
     assert anim_src and anim_src.split("?")[0].endswith(".gif")
     assert '"class": 7' in codes[0] and '"latents"' in codes[1], codes
 
@@ -97,42 +106,32 @@ def test_upload_a_picture_and_animate_from_it(server, artifacts, tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
 def test_draw_a_digit_and_find_it(server, artifacts):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(server, timeout=60_000)
-            page.locator("#gm-preview img").wait_for(state="visible", timeout=60_000)
-            page.get_by_role("tab", name="Your picture").click()
-            page.get_by_role("tab", name="Draw").click()
-            page.locator("#gm-sketch button[aria-label='Brush']").click()
-            canvas = page.locator("#gm-sketch canvas").first
-            canvas.wait_for(state="visible", timeout=30_000)
-            box = canvas.bounding_box()
-            x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.2
-            page.mouse.move(x0, y0)
-            page.mouse.down()
-            for i in range(1, 21):  # a vertical stroke: a 1
-                page.mouse.move(x0 + i * 0.5, y0 + i * box["height"] * 0.03)
-            page.mouse.up()
-            page.wait_for_timeout(500)
-            page.get_by_role("button", name="Find my drawing in the model").click()
-            page.locator("#gm-pair img").wait_for(state="visible", timeout=60_000)
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(artifacts / "space-drawn.png"), full_page=True)
-            latent = page.locator("#gm-latent textarea").input_value()
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = _space(browser, server)
+        page.get_by_role("tab", name="Your picture").click()
+        page.get_by_role("tab", name="Draw").click()
+        page.locator("#gm-sketch button[aria-label='Brush']").click()
+        canvas = page.locator("#gm-sketch canvas").first
+        canvas.wait_for(state="visible", timeout=30_000)
+        box = canvas.bounding_box()
+        x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] * 0.2
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        for i in range(1, 21):  # a vertical stroke: a 1
+            page.mouse.move(x0 + i * 0.5, y0 + i * box["height"] * 0.03)
+        page.mouse.up()
+        page.wait_for_timeout(500)
+        page.get_by_role("button", name="Find my drawing in the model").click()
+        page.locator("#gm-pair img").wait_for(state="visible", timeout=60_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / "space-drawn.png"), full_page=True)
+        latent = page.locator("#gm-latent textarea").input_value()
     assert '"class": 1' in latent, latent
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
 def test_drop_a_gif_to_restore_its_recipe(server, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     from serving import Generator, Recipe, render
     from tests.conftest import REPO
 
@@ -140,22 +139,16 @@ def test_drop_a_gif_to_restore_its_recipe(server, tmp_path):
     made = Recipe(seeds=(11, 12, 13), classes=(1, 2, 3), frames=5, size=64, path="slerp", bundle_sha256=gen.config.sha256)
     gif = tmp_path / "made.gif"
     gif.write_bytes(render(gen, made))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(server, timeout=60_000)
-            page.locator("#gm-preview img").wait_for(state="visible", timeout=60_000)
-            opening = page.locator("#gm-preview img").get_attribute("src")
-            page.locator("#gm-drop input[type=file]").set_input_files(str(gif))
-            page.wait_for_function("() => [...document.querySelectorAll('.cm-content')].some("
-                                   "e => e.innerText.includes('\"slerp\"'))", timeout=30_000)
-            page.get_by_role("button", name="Render", exact=True).click()
-            page.wait_for_function("(old) => { const i = document.querySelector('#gm-preview img');"
-                                   " return i && i.getAttribute('src') !== old; }", arg=opening, timeout=60_000)
-            src = page.locator("#gm-preview img").get_attribute("src")
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = _space(browser, server)
+        opening = page.locator("#gm-preview img").get_attribute("src")
+        page.locator("#gm-drop input[type=file]").set_input_files(str(gif))
+        page.wait_for_function("() => [...document.querySelectorAll('.cm-content')].some("
+                               "e => e.innerText.includes('\"slerp\"'))", timeout=30_000)
+        page.get_by_role("button", name="Render", exact=True).click()
+        page.wait_for_function("(old) => { const i = document.querySelector('#gm-preview img');"
+                               " return i && i.getAttribute('src') !== old; }", arg=opening, timeout=60_000)
+        src = page.locator("#gm-preview img").get_attribute("src")
     url = src if src.startswith("http") else server.rstrip("/") + "/" + src.lstrip("/")
     with urllib.request.urlopen(url, timeout=30) as resp:
         assert resp.read() == gif.read_bytes()  # the dropped file's recipe renders the same bytes
@@ -164,26 +157,20 @@ def test_drop_a_gif_to_restore_its_recipe(server, tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
 def test_on_a_phone_the_animation_is_the_first_thing_seen(server, artifacts):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 412, "height": 915}, is_mobile=True, has_touch=True)
-            page.goto(server, timeout=60_000)
-            preview = page.locator("#gm-preview img")
-            preview.wait_for(state="visible", timeout=60_000)
-            page.wait_for_timeout(1000)
-            page.screenshot(path=str(artifacts / "space-phone.png"))
-            box = preview.bounding_box()
-            overflow = page.evaluate("document.documentElement.scrollWidth")
-            loop_label = page.get_by_text("Loop: the last frame flows into the first").bounding_box()
-            page.locator("#gm-examples").scroll_into_view_if_needed()
-            page.wait_for_timeout(1000)
-            page.locator("#gm-examples").screenshot(path=str(artifacts / "space-phone-examples.png"))
-            thumb = page.locator("#gm-examples img").first.bounding_box()
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 412, "height": 915}, is_mobile=True, has_touch=True)
+        page.goto(server, timeout=60_000)
+        preview = page.locator("#gm-preview img")
+        preview.wait_for(state="visible", timeout=60_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(artifacts / "space-phone.png"))
+        box = preview.bounding_box()
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        loop_label = page.get_by_text("Loop: the last frame flows into the first").bounding_box()
+        page.locator("#gm-examples").scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)
+        page.locator("#gm-examples").screenshot(path=str(artifacts / "space-phone-examples.png"))
+        thumb = page.locator("#gm-examples img").first.bounding_box()
     assert box["y"] + box["height"] <= 915 and box["x"] >= 0 and box["x"] + box["width"] <= 412  # no scrolling
     assert overflow <= 412  # nothing sticks out sideways
     assert loop_label and loop_label["x"] + loop_label["width"] <= 412  # the checkbox's label is shown, whole
@@ -193,26 +180,18 @@ def test_on_a_phone_the_animation_is_the_first_thing_seen(server, artifacts):
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
 def test_a_share_link_opens_the_same_render(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(server, timeout=60_000)
-            page.locator("#gm-preview img").wait_for(state="visible", timeout=60_000)
-            page.locator("#gm-render").click()  # the defaults' render, then its link
-            page.wait_for_function("() => (document.querySelector('#gm-share textarea, #gm-share input') || "
-                                   "{value: ''}).value.includes('?recipe=')", timeout=60_000)
-            link = page.locator("#gm-share textarea, #gm-share input").first.input_value()
-            first = page.locator("#gm-preview img").get_attribute("src")
-            other = browser.new_page(viewport={"width": 1280, "height": 1000})
-            base, _, query = link.partition("?recipe=")
-            changed = {**json.loads(urllib.parse.unquote(query)), "seeds": [9, 8]}  # another render, by its link
-            other.goto(f"{base}?recipe={urllib.parse.quote(json.dumps(changed))}", timeout=60_000)
-            other.wait_for_function("() => (document.querySelector('#gm-share textarea, #gm-share input') || "
-                                    "{value: ''}).value.includes('%5B9%2C%208%5D')", timeout=60_000)
-            opened = other.locator("#gm-preview img").get_attribute("src")
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = _space(browser, server)
+        page.locator("#gm-render").click()  # the defaults' render, then its link
+        page.wait_for_function("() => (document.querySelector('#gm-share textarea, #gm-share input') || "
+                               "{value: ''}).value.includes('?recipe=')", timeout=60_000)
+        link = page.locator("#gm-share textarea, #gm-share input").first.input_value()
+        first = page.locator("#gm-preview img").get_attribute("src")
+        other = browser.new_page(viewport={"width": 1280, "height": 1000})
+        base, _, query = link.partition("?recipe=")
+        changed = {**json.loads(urllib.parse.unquote(query)), "seeds": [9, 8]}  # another render, by its link
+        other.goto(f"{base}?recipe={urllib.parse.quote(json.dumps(changed))}", timeout=60_000)
+        other.wait_for_function("() => (document.querySelector('#gm-share textarea, #gm-share input') || "
+                                "{value: ''}).value.includes('%5B9%2C%208%5D')", timeout=60_000)
+        opened = other.locator("#gm-preview img").get_attribute("src")
     assert "?recipe=" in link and first and opened and opened != first  # the link's own recipe was rendered
