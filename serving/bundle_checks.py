@@ -147,16 +147,14 @@ def probe(session, config: GeneratorConfig, what: Path, seconds: float = PROBE_S
     that allocates or computes far beyond its size is stopped: onnxruntime's RunOptions.terminate)."""
     import numpy as np
 
-    want = {"images": (*config.image_size, config.channels), "params": (len(config.param_names),)}
-    for batch in (1, 2):
-        feed = {"z": np.zeros((batch, config.latent_dim), np.float32)}
+    def feed(batch: int) -> dict:
+        z = {"z": np.zeros((batch, config.latent_dim), np.float32)}
         if config.num_classes:
-            feed["y"] = np.full((batch, config.num_classes), 1.0 / config.num_classes, np.float32)
-        out = run_bounded(session, list(config.outputs), feed, seconds, what)
-        for name, value in zip(config.outputs, out):
-            if value.dtype != np.float32 or value.shape != (batch, *want[name]):
-                raise BundleError(f"{what}: output {name!r} is {value.dtype} {list(value.shape)} for a batch of {batch}; "
-                                  f"the contract says float32 {[batch, *want[name]]}")
+            z["y"] = np.full((batch, config.num_classes), 1.0 / config.num_classes, np.float32)
+        return z
+
+    want = {"images": (*config.image_size, config.channels), "params": (len(config.param_names),)}
+    _proved(session, list(config.outputs), want, feed, seconds, what)
 
 
 def probe_encoder(session, config: GeneratorConfig, what: Path, seconds: float = PROBE_SECONDS) -> None:
@@ -164,10 +162,16 @@ def probe_encoder(session, config: GeneratorConfig, what: Path, seconds: float =
     import numpy as np
 
     want = {"z": (config.latent_dim,), "logits": (config.num_classes,)}
+    _proved(session, list(config.encoder["outputs"]), want,
+            lambda batch: {"image": np.zeros((batch, *config.image_size, config.channels), np.float32)}, seconds, what)
+
+
+def _proved(session, names: list[str], want: dict, feed, seconds: float, what: Path) -> None:
+    """Run `feed(batch)` for batch 1 and 2 under the time limit; every output float32 [batch, *want[name]]."""
+    import numpy as np
+
     for batch in (1, 2):
-        image = np.zeros((batch, *config.image_size, config.channels), np.float32)
-        out = run_bounded(session, list(config.encoder["outputs"]), {"image": image}, seconds, what)
-        for name, value in zip(config.encoder["outputs"], out):
+        for name, value in zip(names, run_bounded(session, names, feed(batch), seconds, what)):
             if value.dtype != np.float32 or value.shape != (batch, *want[name]):
                 raise BundleError(f"{what}: output {name!r} is {value.dtype} {list(value.shape)} for a batch of {batch}; "
                                   f"the contract says float32 {[batch, *want[name]]}")

@@ -303,11 +303,7 @@ def _verified(bundle: Path) -> tuple[GeneratorConfig, bytes]:
         raise BundleError(f"{config_path}: {exc}") from None
     if not re.fullmatch(r"[0-9a-f]{64}", config.sha256):
         raise BundleError(f"{config_path}: key 'sha256' must be the 64-hex sha256 of model.onnx")
-    data = model_path.read_bytes()
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != config.sha256:
-        raise BundleError(f"{model_path} sha256 {actual[:12]}... does not match config.json ({config.sha256[:12]}...); "
-                          "refusing it")
+    data = _hashed(model_path, config.sha256)
     check_model(model_path, config, data)
     return config, data
 
@@ -318,14 +314,19 @@ def _verified_encoder(bundle: Path, config: GeneratorConfig) -> bytes | None:
     if config.encoder is None:
         return None
     path = bundle / config.encoder["file"]
-    if not path.is_file() or path.is_symlink() and not path.resolve().is_file():
+    if not path.is_file():  # follows a link: a dangling one, or one to a device, is no file
         raise BundleError(f"bundle {bundle} declares an encoder but has no {path.name}")
+    data = _hashed(path, config.encoder["sha256"])
+    check_encoder(path, config, data)
+    return data
+
+
+def _hashed(path: Path, expected: str) -> bytes:
+    """The file's bytes, once their sha256 is the one config.json states; BundleError naming the file otherwise."""
     data = path.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
-    if actual != config.encoder["sha256"]:
-        raise BundleError(f"{path} sha256 {actual[:12]}... does not match config.json ({config.encoder['sha256'][:12]}...); "
-                          "refusing it")
-    check_encoder(path, config, data)
+    if actual != expected:
+        raise BundleError(f"{path} sha256 {actual[:12]}... does not match config.json ({expected[:12]}...); refusing it")
     return data
 
 

@@ -40,10 +40,15 @@ def mp4_params(recipe_json: str) -> list[str]:
     return ["-metadata", f"comment={recipe_json}"]
 
 
+def _gif_body(data: bytes) -> int:
+    """Where a GIF's blocks start: after the 13-byte header and its global colour table, when it has one."""
+    flags = data[10]
+    return 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+
+
 def add_to_gif(data: bytes, recipe_json: str) -> bytes:
     """`data` with a Comment Extension after its header (and its loop extension)."""
-    flags = data[10]
-    pos = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+    pos = _gif_body(data)
     if data[pos:pos + 3] == b"\x21\xff\x0b":  # NETSCAPE2.0: 3 + 11 + 5 bytes
         pos += 19
     text = recipe_json.encode("ascii")
@@ -59,8 +64,7 @@ def add_to_png(data: bytes, recipe_json: str) -> bytes:
 
 
 def _from_gif(data: bytes) -> str | None:
-    flags = data[10]
-    pos = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+    pos = _gif_body(data)
     while pos + 2 <= len(data) and data[pos] == 0x21:  # extensions before the first frame
         label, pos = data[pos + 1], pos + 2
         text = b""
