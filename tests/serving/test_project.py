@@ -235,3 +235,11 @@ def test_a_file_without_a_recipe_is_one_line(tmp_path, capsys):
     Image.new("L", (8, 8)).save(plain)
     assert "carries no ganimate recipe" in _one_line_exit_2(
         ["render", "--bundle", "exported/mnist-cdcgan", "--recipe", str(plain), "--out", str(tmp_path / "x.gif")], capsys)
+
+
+def test_the_package_offers_project_as_the_issue_names_it(encoded):
+    import serving
+
+    gen = Generator.from_pretrained(encoded["gan"])
+    found = serving.project(gen, np.zeros((28, 28, 1), np.float32) + 0.5)
+    assert isinstance(found, serving.Projection) and found.latent.shape == (8,) and found.class_index is None
