@@ -42,7 +42,9 @@ CSS = """
   margin: 4px auto 0 !important}
 /* A phone: the animation first (it is what the page is for), a smaller header, labels on their own line. */
 @media (max-width: 640px) {
-  #gm-animate-row, #gm-picture-row {flex-direction: column-reverse; flex-wrap: nowrap}
+  #gm-animate-row {flex-direction: column-reverse}
+  #gm-picture-row {flex-direction: column}  /* Your picture keeps its order: the input comes first */
+  #gm-animate-row, #gm-picture-row {flex-wrap: nowrap}
   #gm-animate-row > div, #gm-picture-row > div {min-width: 0 !important; width: 100% !important; flex: none !important}
   #gm-preview img, #gm-from-picture img {max-width: 100%}
   .gm-header h1 {font-size: 1.5rem}
