@@ -16,6 +16,7 @@ from typing import Any
 from serving import inputs as check
 from serving.errors import InputError
 from serving.latents import MAX_SEED
+from serving.music import Music, frames_of, parse_music
 from serving.paths import frame_count
 
 MAX_SIZE = 1024
@@ -53,11 +54,15 @@ class Recipe:
     # One entry per keyframe: None (the seed's z) or the latent_dim floats of a picture (serving.project). Left
     # out of the JSON when absent, so every recipe written before it existed keeps its bytes and hash.
     latents: tuple[tuple[float, ...] | None, ...] | None = None
+    # A walk that follows a song (serving/music.py): its file's sha256, the seconds used and the mapping. The
+    # video lasts `seconds`; `frames` and `loop` do not apply. Left out of the JSON when absent, like latents.
+    audio: Music | None = None
 
     def to_json(self) -> str:
         fields = dataclasses.asdict(self)
-        if fields["latents"] is None:
-            del fields["latents"]
+        for optional in ("latents", "audio"):
+            if fields[optional] is None:
+                del fields[optional]
         return json.dumps(fields, sort_keys=True)
 
     @classmethod
@@ -81,6 +86,8 @@ class Recipe:
         return cls(**values)
 
     def frame_total(self) -> int:
+        if self.audio is not None:
+            return frames_of(self.audio, self.fps)
         return frame_count(max(len(self.seeds), len(self.classes or ())), self.frames, self.loop, self.path)
 
     def output_shape(self) -> tuple[int, int]:
@@ -161,4 +168,5 @@ _FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "bundle_sha256": _sha,
     "name": lambda k, v: clean_name(v),
     "latents": _latents,
+    "audio": parse_music,
 }

@@ -7,6 +7,7 @@ order, PIL encoders with fixed settings). All frames are generated in large batc
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from serving.errors import InputError
 from serving.gif import write_gif
 from serving.grid import tile
 from serving.latents import MAX_SEED, check_psi, check_seed, z_from_seed
+from serving.music import check_music, direction_vectors, positions, react, walk
 from serving.paths import (
     EASINGS,
     KEYFRAME_PATHS,
@@ -28,6 +30,7 @@ from serving.paths import (
 )
 from serving.recipe import MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_KEYFRAMES, MAX_SIZE, Recipe
 from serving.resize import blas_threads, resize_frames, uses_dense
+from serving.video import encode_mp4
 
 FORMATS = ("gif", "webp", "mp4", "png")
 RESAMPLES = ("lanczos", "nearest")
@@ -39,9 +42,10 @@ GRID_SEED_STRIDE = 7919  # grid cell i walks seeds (s + i * stride) mod 2**32: i
 
 
 
-def validate(recipe: Recipe, latent_dim: int, num_classes: int, budget: Budget = CLI) -> None:
+def validate(recipe: Recipe, latent_dim: int, num_classes: int, budget: Budget = CLI,
+             directions: tuple[str, ...] = (), streamed: bool = False) -> None:
     """Raise InputError (BudgetError over the caps) for anything that cannot or should not be rendered, before
-    any work is done."""
+    any work is done. `directions`: the bundle's named directions (what a music walk may react along)."""
     if recipe.path not in PATH_KINDS:
         raise InputError(f"unknown path {recipe.path!r}; choose {', '.join(PATH_KINDS)}")
     if recipe.easing not in EASINGS:
@@ -88,10 +92,12 @@ def validate(recipe: Recipe, latent_dim: int, num_classes: int, budget: Budget =
                 raise InputError(f"latents[{i}] has {len(latent)} numbers; this model's latent_dim is {latent_dim}")
     if recipe.path in MATH_PATHS and len(recipe.seeds) < 2:
         raise InputError(f"the {recipe.path} path needs two seeds to span its plane")
-    if recipe.path in KEYFRAME_PATHS and keys < 2:
+    if recipe.audio is not None:  # one keyframe is a walk too: it breathes with the loudness
+        check_music(recipe.audio, recipe.path, list(directions), budget.audio_seconds)
+    elif recipe.path in KEYFRAME_PATHS and keys < 2:
         raise InputError(f"the {recipe.path} path needs at least two keyframes (seeds or classes)")
     h, w = recipe.output_shape()
-    budget_check(recipe.frame_total(), recipe.grid[0] * recipe.grid[1], h, w, recipe.format, budget)
+    budget_check(recipe.frame_total(), recipe.grid[0] * recipe.grid[1], h, w, recipe.format, budget, streamed)
 
 
 def default_classes(seeds: list[int], num_classes: int) -> list[int]:
@@ -99,8 +105,11 @@ def default_classes(seeds: list[int], num_classes: int) -> list[int]:
     return [int(s) % num_classes for s in seeds]
 
 
-def build_inputs(recipe: Recipe, latent_dim: int, num_classes: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Generator inputs for every frame of every grid cell, frame-major: z [frames*cells, D], y or None."""
+def build_inputs(recipe: Recipe, latent_dim: int, num_classes: int, analysis=None,
+                 directions: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Generator inputs for every frame of every grid cell, frame-major: z [frames*cells, D], y or None. A recipe
+    with `audio` needs the song's `analysis` (serving.audio.analyze) and the bundle's named `directions`."""
+    pos = positions(analysis, recipe.audio.beats_per_key) if recipe.audio is not None else None
     rows, cols = recipe.grid
     cells = rows * cols
     keys = max(len(recipe.seeds), len(recipe.classes or ()))
@@ -120,12 +129,15 @@ def build_inputs(recipe: Recipe, latent_dim: int, num_classes: int) -> tuple[np.
                 if latent is not None:
                     key_z[i] = np.asarray(latent, dtype=np.float64)
             psi_after = 1.0
-        if recipe.path in MATH_PATHS:
+        if pos is not None:
+            latents, weights = walk(key_z, pos, recipe.path, recipe.easing)
+        elif recipe.path in MATH_PATHS:
             latents = math_path(key_z[0], key_z[1], recipe.frame_total(), recipe.path, tuple(recipe.lissajous))
             weights = None
         else:
             latents, weights = keyframe_path(key_z, recipe.frames, recipe.path, recipe.loop, recipe.easing)
-        zs.append(latents * psi_after)
+        latents = latents * psi_after
+        zs.append(latents if pos is None else react(latents, recipe.audio, analysis, directions or {}))
         if num_classes:
             # No classes given: each keyframe takes its seed's own class (seed mod num_classes), so a seed names
             # one picture on a conditional model too, and grid cells differ.
@@ -139,20 +151,38 @@ def build_inputs(recipe: Recipe, latent_dim: int, num_classes: int) -> tuple[np.
     return z, y
 
 
-def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray:
-    """uint8 frames [n, height, width, channels] for the recipe (validated first, within `budget`).
+def song_analysis(recipe: Recipe, audio):
+    """The analysis of `audio` (a serving.audio.Track) for a recipe that follows it; None without `audio`."""
+    if recipe.audio is None:
+        return None
+    from serving.audio import analyze
+
+    if audio is None:
+        raise InputError(f"this recipe follows a song (audio sha256 {recipe.audio.sha256[:12]}...): give its file")
+    if audio.sha256 != recipe.audio.sha256:
+        raise InputError(f"this recipe follows another song (sha256 {recipe.audio.sha256[:12]}...; the file given is "
+                         f"{audio.sha256[:12]}...)")
+    if recipe.audio.seconds > audio.seconds + 1e-3:
+        raise InputError(f"the recipe uses {recipe.audio.seconds:g} s of the song; the file holds {audio.seconds:.3f} s")
+    return analyze(audio, recipe.fps, recipe.audio.seconds)
+
+
+def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI, audio=None,
+                 streamed: bool = False) -> Iterator[np.ndarray]:
+    """uint8 frames [n, height, width, channels] for the recipe (validated first, within `budget`), in order, a
+    chunk at a time. `audio`: the serving.audio.Track a recipe with `audio` follows.
 
     Frames go through the generator a chunk at a time and are tiled and resized to uint8 at once, so float images
     are held for one chunk only: memory follows the output pixels, which the budget caps.
     """
     cfg = generator.config
-    validate(recipe, cfg.latent_dim, cfg.num_classes, budget)
-    z, y = build_inputs(recipe, cfg.latent_dim, cfg.num_classes)
+    named = direction_vectors(cfg)
+    validate(recipe, cfg.latent_dim, cfg.num_classes, budget, tuple(named), streamed)
+    z, y = build_inputs(recipe, cfg.latent_dim, cfg.num_classes, song_analysis(recipe, audio), named)
     rows, cols = recipe.grid
     cells = rows * cols
     n = recipe.frame_total()
     height, width = recipe.output_shape()
-    out = np.empty((n, height, width, cfg.channels), dtype=np.uint8)
     image_bytes = cfg.image_size[0] * cfg.image_size[1] * cfg.channels * 4
     threads = generator.threads  # chunks in flight at once: together they hold at most CHUNK_BYTES of floats
     step = max(1, CHUNK_BYTES // (image_bytes * cells * threads))  # frames per chunk
@@ -161,7 +191,7 @@ def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray
     tiled = (cfg.image_size[0] * rows, cfg.image_size[1] * cols)
     output = "float" if uses_dense(*tiled, height, width, recipe.resample) else "uint8"
 
-    def make(span: tuple[int, int]) -> None:
+    def make(out: np.ndarray, first: int, span: tuple[int, int]) -> None:
         """Frames [start, stop): generated, tiled and resized, in this thread."""
         start, stop = span
         rows_of = slice(start * cells, stop * cells)
@@ -169,10 +199,26 @@ def render_frames(generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray
         if cells > 1:
             images = images.reshape(stop - start, cells, *images.shape[1:])
             images = np.stack([tile(images[i], rows, cols) for i in range(stop - start)])
-        out[start:stop] = resize_frames(images, height, width, recipe.resample)
+        out[start - first:stop - first] = resize_frames(images, height, width, recipe.resample)
 
+    spans = [(a, min(n, a + step)) for a in range(0, n, step)]
     with blas_threads(threads):  # the chunks share the cores out (see serving.resize)
-        generator.in_parallel(make, [(a, min(n, a + step)) for a in range(0, n, step)])
+        for i in range(0, len(spans), threads):  # one span per thread at a time
+            group = spans[i:i + threads]
+            first, last = group[0][0], group[-1][1]
+            out = np.empty((last - first, height, width, cfg.channels), dtype=np.uint8)
+            generator.in_parallel(lambda span, out=out, first=first: make(out, first, span), group)
+            yield out
+
+
+def render_frames(generator, recipe: Recipe, budget: Budget = CLI, audio=None) -> np.ndarray:
+    """Every uint8 frame [n, height, width, channels] of the recipe at once (see frame_chunks)."""
+    out, at = None, 0
+    for chunk in frame_chunks(generator, recipe, budget, audio):
+        if out is None:  # the first chunk has validated the recipe: its size is known and within the budget
+            out = np.empty((recipe.frame_total(), *chunk.shape[1:]), dtype=np.uint8)
+        out[at:at + len(chunk)] = chunk
+        at += len(chunk)
     return out
 
 
@@ -205,29 +251,21 @@ def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True, recipe_jso
         Image.fromarray(strip[..., 0] if gray else strip).save(buf, format="PNG", optimize=False)
         return recipe_file.add_to_png(buf.getvalue(), recipe_json) if recipe_json else buf.getvalue()
     elif fmt == "mp4":
-        return _encode_mp4(frames, fps, recipe_file.mp4_params(recipe_json) if recipe_json else [])
+        return encode_mp4([frames], fps, recipe_file.mp4_params(recipe_json) if recipe_json else [])
     else:
         raise InputError(f"unknown format {fmt!r}")
     return buf.getvalue()
 
 
-def _encode_mp4(frames: np.ndarray, fps: int, params: list[str]) -> bytes:
-    try:
-        import imageio.v3 as iio
-        import imageio_ffmpeg  # noqa: F401  (the encoder imageio uses for MP4)
-    except ImportError:
-        raise InputError("MP4 needs an ffmpeg encoder: pip install imageio-ffmpeg (or choose gif or webp)") from None
-    rgb = np.repeat(frames, 3, axis=3) if frames.shape[3] == 1 else frames
-    # H.264 wants even sides; pad by one pixel where needed.
-    h, w = rgb.shape[1:3]
-    rgb = np.pad(rgb, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-    # -fflags +bitexact: no encoder version or date in the file, so the same recipe keeps its bytes.
-    return iio.imwrite("<bytes>", rgb, extension=".mp4", fps=fps, codec="libx264", macro_block_size=1,
-                       output_params=[*params, "-fflags", "+bitexact"])
-
-
-def render(generator, recipe: Recipe, budget: Budget = CLI) -> bytes:
+def render(generator, recipe: Recipe, budget: Budget = CLI, audio=None) -> bytes:
     """The encoded file for `recipe`: same recipe and bundle, byte-identical output. `budget` caps the work
-    (serving.budget: CLI for programs and the command line, SPACE for the public Space)."""
-    frames = render_frames(generator, recipe, budget)
+    (serving.budget: CLI for programs and the command line, SPACE for the public Space). `audio`: the
+    serving.audio.Track of the song a recipe with `audio` follows; an MP4 carries it as its sound."""
+    if recipe.format == "mp4":  # streamed to the encoder: its frames are never all held
+        from serving import recipe_file
+
+        chunks = frame_chunks(generator, recipe, budget, audio, streamed=True)
+        return encode_mp4(chunks, recipe.fps, recipe_file.mp4_params(recipe.to_json()),
+                          audio if recipe.audio is not None else None, recipe.audio and recipe.audio.seconds)
+    frames = render_frames(generator, recipe, budget, audio)
     return encode(frames, recipe.format, recipe.fps, recipe.loop, recipe.to_json())
