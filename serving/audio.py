@@ -35,6 +35,9 @@ DECODE_RATE = 44_100  # what ffmpeg decodes compressed audio to
 HOP_RATE = 100  # onset envelope frames per second (10 ms): beats are placed on this grid
 SILENCE_DB = -70.0  # frames quieter than this are silence
 RANGE_DB = 40.0  # loudness envelopes span the 40 dB below the loudest frame
+# Onset strength is scaled by the song's own strong hits, but never by less than this rise of the log spectrum
+# per bin and hop: a click 30 dB below full scale makes 0.15, a swelling tone 0.0006.
+ONSET_FLOOR = 0.05
 LOW_HZ, HIGH_HZ = 200.0, 2000.0
 MIN_BPM, MAX_BPM, PRIOR_BPM = 40.0, 240.0, 120.0
 DECODE_TIMEOUT_S = 60.0
@@ -185,18 +188,23 @@ def analyze(track: Track, fps: int, seconds: float | None = None) -> Analysis:
     # Onset strength: the rise of the log spectrum from one hop to the next, summed over frequency (spectral flux).
     log_spec = np.log1p(1000.0 * spec)
     flux = np.zeros(hops)
-    flux[1:] = np.maximum(log_spec[1:] - log_spec[:-1], 0.0).sum(axis=1)
-    flux *= audible
+    flux[1:] = np.maximum(log_spec[1:] - log_spec[:-1], 0.0).mean(axis=1)  # per bin: the same at any rate
+    # Only what stands above the flux of the half second around it is a hit: a note that swells or a steady hum
+    # rises a little in every hop and must not read as a drum roll.
+    flux = np.maximum(flux - _moving_median(flux, HOP_RATE // 4), 0.0) * audible
+    # Windows that hang over either end see the song start or stop mid-note, which splashes every bin: not a hit.
+    centres = np.arange(hops) * rate / HOP_RATE
+    flux[(centres < n_fft / 2) | (centres + n_fft / 2 > len(x))] = 0.0
     tempo, beat_hops = _beats(flux)
     beat_times = beat_hops / HOP_RATE
     # Per video frame: onset is the strongest rise inside the frame, the envelopes the mean energy there.
     bounds = np.minimum(np.round(np.arange(frames + 1) * HOP_RATE / fps).astype(np.int64), hops)
-    onset = _per_frame(flux, bounds, np.maximum.reduceat)
+    onset = _per_frame(flux, bounds, "max")
     power = spec**2
-    low = _db_envelope(_per_frame(power[:, freqs < LOW_HZ].sum(axis=1), bounds, np.add.reduceat), bounds, audible)
-    high = _db_envelope(_per_frame(power[:, freqs > HIGH_HZ].sum(axis=1), bounds, np.add.reduceat), bounds, audible)
-    loud = _db_envelope(_per_frame(rms**2, bounds, np.add.reduceat), bounds, audible)
-    return Analysis(fps, seconds, loud, _unit(onset), low, high, tempo, beat_times)
+    low = _db_envelope(_per_frame(power[:, freqs < LOW_HZ].sum(axis=1), bounds, "mean"), bounds, audible)
+    high = _db_envelope(_per_frame(power[:, freqs > HIGH_HZ].sum(axis=1), bounds, "mean"), bounds, audible)
+    loud = _db_envelope(_per_frame(rms**2, bounds, "mean"), bounds, audible)
+    return Analysis(fps, seconds, loud, _unit(onset, ONSET_FLOOR), low, high, tempo, beat_times)
 
 
 def _spectrum(x: np.ndarray, rate: int, hops: int, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
@@ -216,14 +224,21 @@ def _spectrum(x: np.ndarray, rate: int, hops: int, n_fft: int) -> tuple[np.ndarr
     return spec, rms
 
 
-def _per_frame(values: np.ndarray, bounds: np.ndarray, reduce) -> np.ndarray:
-    """Reduce hop values over each frame's hops [bounds[i], bounds[i+1]); a frame with no hop takes the hop it
-    starts in (frame rates above HOP_RATE)."""
+def _moving_median(values: np.ndarray, half: int) -> np.ndarray:
+    """The median of each value's neighbourhood of 2 * half + 1 (edges repeat), a block at a time."""
+    padded = np.pad(values, half, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    return np.concatenate([np.median(windows[i:i + 4096], axis=1) for i in range(0, len(values), 4096)])
+
+
+def _per_frame(values: np.ndarray, bounds: np.ndarray, how: str) -> np.ndarray:
+    """The "max" or "mean" of hop values over each frame's hops [bounds[i], bounds[i+1]); a frame with no hop
+    takes the hop it starts in (frame rates above HOP_RATE)."""
     starts = np.minimum(bounds[:-1], len(values) - 1)
-    out = reduce(values, starts)
+    out = (np.maximum if how == "max" else np.add).reduceat(values, starts)
     empty = bounds[1:] <= bounds[:-1]
     out[empty] = values[starts[empty]]
-    if reduce is np.add.reduceat:
+    if how == "mean":
         out = out / np.maximum(bounds[1:] - bounds[:-1], 1)
     return out
 
@@ -239,19 +254,18 @@ def _db_envelope(power: np.ndarray, bounds: np.ndarray, audible: np.ndarray) -> 
     return np.where(heard, np.clip((db - top + RANGE_DB) / RANGE_DB, 0.0, 1.0), 0.0)
 
 
-def _unit(values: np.ndarray) -> np.ndarray:
-    """Scale to 0..1 by a robust peak (the 99th percentile, or the maximum when onsets are sparse)."""
+def _unit(values: np.ndarray, floor: float) -> np.ndarray:
+    """Scale to 0..1 by a robust peak (the 99th percentile, or the maximum when onsets are sparse), never by less
+    than `floor`: a song without hits keeps its onsets near 0 instead of blowing its noise up to 1."""
     top = float(values.max()) if len(values) else 0.0
-    if top <= 0.0:
-        return np.zeros_like(values)
-    peak = float(np.percentile(values, 99))
-    scale = peak if peak > 0.25 * top else top
+    peak = float(np.percentile(values, 99)) if len(values) else 0.0
+    scale = max(peak if peak > 0.25 * top else top, floor)
     return np.clip(values / scale, 0.0, 1.0)
 
 
 def _beats(flux: np.ndarray) -> tuple[float, np.ndarray]:
     """(tempo in BPM, beat positions in hops) by autocorrelation and dynamic programming; (0, []) for no pulse."""
-    if flux.max() <= 0 or len(flux) < 2 * HOP_RATE * 60 / MAX_BPM:
+    if flux.max() < 0.2 * ONSET_FLOOR or len(flux) < 2 * HOP_RATE * 60 / MAX_BPM:  # no hit anywhere
         return 0.0, np.zeros(0)
     env = flux / flux.std() if flux.std() > 0 else flux
     centred = env - env.mean()
@@ -273,7 +287,10 @@ def _beats(flux: np.ndarray) -> tuple[float, np.ndarray]:
         if a - 2 * b + c < 0:
             lag += 0.5 * (a - c) / (a - 2 * b + c)
     beats = _track(env, lag)
-    return round(60.0 * HOP_RATE / lag, 2), beats
+    # A beat must fall on a hit (some flux within 30 ms), not only on the grid the others make.
+    near = np.array([flux[max(0, int(b) - 3):int(b) + 4].max() for b in beats]) if len(beats) else beats
+    beats = beats[near >= 0.2 * ONSET_FLOOR] if len(beats) else beats
+    return (round(60.0 * HOP_RATE / lag, 2), beats) if len(beats) >= 2 else (0.0, np.zeros(0))
 
 
 def _track(env: np.ndarray, period: float, tightness: float = 100.0) -> np.ndarray:

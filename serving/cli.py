@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sqlite3
@@ -31,6 +32,7 @@ EXAMPLES = """examples:
   python -m serving render --bundle exported/mathart-params --seeds 0-15 --grid 4x4 --path slerp --size 512 --out wall.gif
   python -m serving render --bundle exported/mnist-cdcgan --seeds 7 --classes 3,8 --path lerp --out morph.gif
   python -m serving render --bundle exported/mnist-cdcgan --recipe recipe.json --out again.gif
+  python -m serving render --bundle exported/mathart-params --audio song.wav --seeds 1,2,3,4 --format mp4 --out video.mp4
   python -m serving sample --bundle exported/mnist-cdcgan --seeds 0-63 --classes 7 --out sevens.npz
   python -m serving batch --bundle exported/mathart-params --count 1000 --db gallery/gallery.sqlite --out gallery/ --shard 0/4
   python -m serving push --bundle exported/mnist-cdcgan --repo USER/mnist-cdcgan --dry-run
@@ -76,12 +78,16 @@ def cmd_render(args: argparse.Namespace) -> int:
         if _same_file(args.save_recipe, args.out or f"out.{args.format or Recipe().format}"):
             raise InputError("--save-recipe and --out name the same file; the recipe would replace the render")
     gen = _load(args)
+    track = _track(args.audio) if args.audio else None
     if args.recipe:
         recipe = Recipe.from_json(_recipe_json(args.recipe))
         if recipe.bundle_sha256 and recipe.bundle_sha256 != gen.config.sha256:
             print("warning: the recipe was made with another bundle; the output will differ", file=sys.stderr)
+        if track is not None and recipe.audio is None:
+            raise InputError("this recipe follows no song; leave out --audio (or render without --recipe)")
     else:
-        fmt = args.format or (Path(args.out).suffix.lstrip(".").lower() if args.out else Recipe().format)
+        fmt = args.format or (Path(args.out).suffix.lstrip(".").lower() if args.out else
+                              ("mp4" if track is not None else Recipe().format))
         seeds = parse_int_list(args.seeds, "seed")
         classes = parse_classes(args.classes, gen.config.class_names) if args.classes else None
         latents = None
@@ -92,11 +98,12 @@ def cmd_render(args: argparse.Namespace) -> int:
             path=args.path, frames=args.frames, easing=args.easing, loop=args.loop, truncation=args.truncation,
             grid=check.grid(args.grid, MAX_GRID), size=args.size, fps=args.fps, format=fmt, resample=args.resample,
             bundle_sha256=gen.config.sha256, name=clean_name(args.name), latents=latents,
+            audio=_music(args, track) if track is not None else None,
         )
     if not np.isfinite(recipe.truncation):
         raise InputError("--truncation must be a finite number")
     started = time.perf_counter()
-    data = render(gen, recipe)
+    data = render(gen, recipe, audio=track, progress=_progress_bar(recipe.frame_total()))
     ms = (time.perf_counter() - started) * 1000
     out = Path(args.out or f"out.{recipe.format}")
     _write(out, data, force=args.force)
@@ -104,6 +111,43 @@ def cmd_render(args: argparse.Namespace) -> int:
         _write(Path(args.save_recipe), (recipe.to_json() + "\n").encode(), force=args.force)
     print(f"wrote {out}: {recipe.frame_total()} frames, {len(data) / 1024:.0f} KiB, {ms:.0f} ms")
     return 0
+
+
+def _track(path: str):
+    """The song of --audio: its first ten minutes (the command line's cap), with a note when it is longer."""
+    from serving.audio import read_track
+    from serving.budget import CLI
+
+    track = read_track(path, max_seconds=CLI.audio_seconds + 1.0)
+    if track.seconds > CLI.audio_seconds:
+        print(f"note: the song is longer than {CLI.audio_seconds / 60:.0f} minutes; its first "
+              f"{CLI.audio_seconds / 60:.0f} are used", file=sys.stderr)
+        track = dataclasses.replace(track, samples=track.samples[: int(CLI.audio_seconds * track.rate)])
+    return track
+
+
+def _music(args: argparse.Namespace, track):
+    from serving.music import parse_music
+
+    seconds = track.seconds if args.audio_seconds is None else min(args.audio_seconds, track.seconds)
+    fields = {"sha256": track.sha256, "seconds": seconds, "beats_per_key": args.beats_per_key,
+              "react": args.react, "band": args.react_band, "amount": args.react_amount}
+    return parse_music("audio", fields)  # the same checks as a recipe's audio field
+
+
+def _progress_bar(total: int):
+    """A one-line bar on stderr for renders long enough to wait for (a music video), else nothing."""
+    if total < 240:
+        return None
+    started = time.perf_counter()
+
+    def show(done: int, total: int) -> None:
+        filled = int(30 * done / total)
+        end = "\n" if done >= total else ""
+        print(f"\rrendering [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} frames "
+              f"{time.perf_counter() - started:.0f} s", end=end, file=sys.stderr, flush=True)
+
+    return show
 
 
 def _recipe_json(path: str) -> str:
@@ -352,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render this recipe instead of the options: a JSON file, or a GIF, PNG, WebP or MP4 ganimate wrote")
     r.add_argument("--save-recipe", default=None, help="also write the recipe JSON here")
     r.add_argument("--out", default=None, help="output file (default out.FORMAT)")
+    _add_audio_args(r)
     r.add_argument("--from-image", default=None, metavar="FILE",
                    help="a picture of your own as the first keyframe (bundles with an encoder), then --seeds")
     r.set_defaults(func=cmd_render)
@@ -395,6 +440,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_audio_args(r: argparse.ArgumentParser) -> None:
+    """render's music flags (serving/music.py)."""
+    r.add_argument("--audio", default=None, metavar="SONG",
+                   help="a WAV, MP3, OGG or FLAC: the walk follows it (moves on onsets, a new keyframe every "
+                        "--beats-per-key beats) and lasts as long as it (at most 10 minutes); an MP4 carries its sound")
+    r.add_argument("--audio-seconds", type=lambda t: bounded_float(t, "--audio-seconds", 0.1, 600.0), default=None,
+                   help="use only the song's first N seconds")
+    r.add_argument("--beats-per-key", type=lambda t: bounded_int(t, "--beats-per-key", 1, 64), default=4,
+                   help="with --audio: beats between keyframes (default 4)")
+    r.add_argument("--react", default="truncation",
+                   help="with --audio: what loudness moves: truncation (default), none, or a named direction of the "
+                        "bundle (the digit models: thickness, slant, width)")
+    r.add_argument("--react-band", default="all", choices=("all", "low", "high"),
+                   help="with --audio: the loudness --react follows: all, low (bass, < 200 Hz) or high (> 2 kHz)")
+    r.add_argument("--react-amount", type=float, default=0.5,
+                   help="with --audio: how far loudness moves it (truncation 0..1, a direction -2..2; default 0.5)")
+
+
 def _add_project_parser(sub, common: argparse.ArgumentParser) -> None:
     pj = sub.add_parser("project", parents=[common], help="find the latent (and class) of a picture of your own")
     pj.add_argument("--image", required=True, help="PNG, JPEG, WebP, GIF or BMP; a photo or a drawing")
@@ -433,6 +496,13 @@ def bounded_int(text: str, name: str, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise argparse.ArgumentTypeError(f"{name} must be in {lo}..{hi}, got {value}")
     return value
+
+
+def bounded_float(text: str, name: str, lo: float, hi: float) -> float:
+    try:
+        return check.number(name, text, lo, hi)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def threads_arg(text: str) -> int:

@@ -2,8 +2,8 @@
 
 - The distance travelled per frame follows onset strength: the picture moves on the hits and rests in silence.
 - The keyframe changes on the beat: every `beats_per_key` beats the walk arrives at the next keyframe (seeds and
-  pictures in order, round again when they run out). A stretch quieter than the song's typical one moves only
-  part of the way, and the next loud stretch arrives on its beat again; silence does not move at all.
+  pictures in order, round again when they run out). A stretch with less than half the song's typical motion
+  goes only part of the way, and the next one arrives on its beat again; silence does not move at all.
 - Loudness (of the whole band, or its low or high part) drives `react`: "truncation" pulls quiet passages toward
   the average picture (psi x (1 - amount + amount x loudness)), a named direction of the bundle (config.json
   `extra.directions`, e.g. the digit model's stroke "thickness") pushes along it by up to 3 x amount units, and
@@ -107,11 +107,16 @@ def positions(analysis, beats_per_key: int) -> np.ndarray:
     typical = float(np.median(interior[interior > 0])) if (interior > 0).any() else 0.0
     pos = np.zeros(n)
     p = 0.0
-    for (a, b), total in zip(zip(cuts[:-1], cuts[1:]), sums):
+    for i, ((a, b), total) in enumerate(zip(zip(cuts[:-1], cuts[1:]), sums)):
         left = np.ceil(p) - p if np.ceil(p) - p > 1e-9 else 1.0  # the way to the next keyframe
-        scale = left / max(total, typical * left, 1e-12)  # a quiet stretch goes part of the way
-        steps = weight[a + 1:b + 1] * scale
-        pos[a + 1:b + 1] = p + np.cumsum(steps)
+        if i == len(sums) - 1 and len(sums) > 1:
+            # After the last bar line: the usual pace, and no arrival (no beat ends it).
+            pos[a + 1:b + 1] = p + np.minimum(np.cumsum(weight[a + 1:b + 1]) / max(typical, 1e-12), 0.95) * left
+            break
+        # A stretch of at least half the song's typical motion arrives on its beat; a quieter one goes part of the
+        # way (silence: none), and the next one arrives.
+        scale = left / max(total, 0.5 * typical * left, 1e-12)
+        pos[a + 1:b + 1] = p + np.cumsum(weight[a + 1:b + 1] * scale)
         p = float(pos[b])
         if abs(p - round(p)) < 1e-9:
             p = float(round(p))

@@ -7,7 +7,7 @@ order, PIL encoders with fixed settings). All frames are generated in large batc
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -158,7 +158,8 @@ def song_analysis(recipe: Recipe, audio):
     from serving.audio import analyze
 
     if audio is None:
-        raise InputError(f"this recipe follows a song (audio sha256 {recipe.audio.sha256[:12]}...): give its file")
+        raise InputError(f"this recipe follows a song (audio sha256 {recipe.audio.sha256[:12]}...): give its file "
+                         "(--audio on the command line)")
     if audio.sha256 != recipe.audio.sha256:
         raise InputError(f"this recipe follows another song (sha256 {recipe.audio.sha256[:12]}...; the file given is "
                          f"{audio.sha256[:12]}...)")
@@ -167,10 +168,11 @@ def song_analysis(recipe: Recipe, audio):
     return analyze(audio, recipe.fps, recipe.audio.seconds)
 
 
-def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI, audio=None,
-                 streamed: bool = False) -> Iterator[np.ndarray]:
+def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI, audio=None, streamed: bool = False,
+                 progress: Callable[[int, int], None] | None = None) -> Iterator[np.ndarray]:
     """uint8 frames [n, height, width, channels] for the recipe (validated first, within `budget`), in order, a
-    chunk at a time. `audio`: the serving.audio.Track a recipe with `audio` follows.
+    chunk at a time. `audio`: the serving.audio.Track a recipe with `audio` follows; `progress(done, total)` is
+    called after each chunk.
 
     Frames go through the generator a chunk at a time and are tiled and resized to uint8 at once, so float images
     are held for one chunk only: memory follows the output pixels, which the budget caps.
@@ -208,13 +210,16 @@ def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI, audio=None,
             first, last = group[0][0], group[-1][1]
             out = np.empty((last - first, height, width, cfg.channels), dtype=np.uint8)
             generator.in_parallel(lambda span, out=out, first=first: make(out, first, span), group)
+            if progress is not None:
+                progress(last, n)
             yield out
 
 
-def render_frames(generator, recipe: Recipe, budget: Budget = CLI, audio=None) -> np.ndarray:
+def render_frames(generator, recipe: Recipe, budget: Budget = CLI, audio=None,
+                  progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """Every uint8 frame [n, height, width, channels] of the recipe at once (see frame_chunks)."""
     out, at = None, 0
-    for chunk in frame_chunks(generator, recipe, budget, audio):
+    for chunk in frame_chunks(generator, recipe, budget, audio, progress=progress):
         if out is None:  # the first chunk has validated the recipe: its size is known and within the budget
             out = np.empty((recipe.frame_total(), *chunk.shape[1:]), dtype=np.uint8)
         out[at:at + len(chunk)] = chunk
@@ -244,7 +249,11 @@ def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True, recipe_jso
         extra = {"xmp": recipe_file.webp_xmp(recipe_json)} if recipe_json else {}
         # Lossless: exact colours (lossy WebP smeared thin coloured strokes and left a faint rectangle where a
         # frame changed on a flat background); method 2 keeps it as fast as lossy was on line art.
-        pil[0].save(buf, format="WEBP", save_all=True, append_images=pil[1:], duration=round(duration),
+        # Frame times rounded cumulatively (24 fps is 42, 41, 42, ... ms): the animation keeps its fps and a music
+        # video its song's length, where 42 ms each would run 0.8% slow.
+        edges = [round(i * duration) for i in range(len(pil) + 1)]
+        pil[0].save(buf, format="WEBP", save_all=True, append_images=pil[1:],
+                    duration=[b - a for a, b in zip(edges, edges[1:])],
                     loop=0 if loop else 1, lossless=True, quality=50, method=2, **extra)
     elif fmt == "png":
         strip = np.concatenate(list(frames), axis=1)
@@ -257,15 +266,17 @@ def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True, recipe_jso
     return buf.getvalue()
 
 
-def render(generator, recipe: Recipe, budget: Budget = CLI, audio=None) -> bytes:
+def render(generator, recipe: Recipe, budget: Budget = CLI, audio=None,
+           progress: Callable[[int, int], None] | None = None) -> bytes:
     """The encoded file for `recipe`: same recipe and bundle, byte-identical output. `budget` caps the work
     (serving.budget: CLI for programs and the command line, SPACE for the public Space). `audio`: the
-    serving.audio.Track of the song a recipe with `audio` follows; an MP4 carries it as its sound."""
+    serving.audio.Track of the song a recipe with `audio` follows; an MP4 carries it as its sound.
+    `progress(frames_done, total)`: called as the frames are made."""
     if recipe.format == "mp4":  # streamed to the encoder: its frames are never all held
         from serving import recipe_file
 
-        chunks = frame_chunks(generator, recipe, budget, audio, streamed=True)
+        chunks = frame_chunks(generator, recipe, budget, audio, streamed=True, progress=progress)
         return encode_mp4(chunks, recipe.fps, recipe_file.mp4_params(recipe.to_json()),
                           audio if recipe.audio is not None else None, recipe.audio and recipe.audio.seconds)
-    frames = render_frames(generator, recipe, budget, audio)
+    frames = render_frames(generator, recipe, budget, audio, progress)
     return encode(frames, recipe.format, recipe.fps, recipe.loop, recipe.to_json())

@@ -1,10 +1,11 @@
 """The Space's front gate for uploads: what reaches Gradio's upload route, checked before Gradio stores a byte.
 
 Gradio's upload route accepts any file up to `max_file_size` from anyone, any number of times, and keeps it on
-disk. The only component that takes a file is "Your picture", so an upload passes only when
-- it declares its length, and the whole request is at most MAX_REQUEST_BYTES (a 1 MB picture and its form);
-- every file in it is a picture by its first bytes (PNG, JPEG, WebP, GIF, BMP), at most MAX_FILES of them (a
-  sketchpad sends its layers beside its flattened picture);
+disk. The components that take a file are "Your picture" and Animate's music, so an upload passes only when
+- it declares its length, and the whole request is at most MAX_REQUEST_BYTES (a 5 MB song and its form);
+- every file in it is a picture by its first bytes (PNG, JPEG, WebP, GIF, BMP) of at most 1 MB, or a song (WAV,
+  MP3, OGG, FLAC) of at most 5 MB, at most MAX_FILES of them (a sketchpad sends its layers beside its flattened
+  picture);
 - its client has sent at most RATE uploads in the last minute.
 Anything else gets one line (403, 411, 413, 415 or 429 with Retry-After) and nothing is written. The body of a
 checked request is held in memory (bounded) and handed to Gradio unchanged.
@@ -29,8 +30,12 @@ Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
 
 UPLOAD_PATHS = ("/gradio_api/upload", "/upload")
-MAX_REQUEST_BYTES = 2**20 + 64 * 2**10
+MAX_PICTURE_BYTES = 2**20
+MAX_SONG_BYTES = 5 * 2**20
+MAX_REQUEST_BYTES = MAX_SONG_BYTES + 64 * 2**10
 MAX_FILES = 4
+TOO_BIG = "a picture may be at most 1 MB, a song at most 5 MB"
+NOT_TAKEN = "only pictures (PNG, JPEG, WebP, GIF or BMP, at most 1 MB) and songs (WAV, MP3, OGG or FLAC, at most 5 MB) are taken"
 RATE = 30  # uploads per client per minute
 REQUESTS_PER_MIN = 120
 WORK_PATHS = re.compile(r"/gradio_api/(queue/join|call/[\w-]+|run/[\w-]+)/?$")
@@ -43,8 +48,17 @@ def is_picture(head: bytes) -> bool:
     return head.startswith(MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
 
 
-def file_parts(body: bytes, boundary: bytes) -> list[bytes] | None:
-    """The first bytes of every file part of a multipart body, or None when it is not well formed."""
+def file_cap(head: bytes) -> int:
+    """The most bytes a file starting with `head` may have: a picture 1 MB, a song 5 MB, anything else 0."""
+    from serving.audio import audio_kind
+
+    if is_picture(head):
+        return MAX_PICTURE_BYTES
+    return MAX_SONG_BYTES if audio_kind(head) else 0
+
+
+def file_parts(body: bytes, boundary: bytes) -> list[tuple[bytes, int]] | None:
+    """(first bytes, size) of every file part of a multipart body, or None when it is not well formed."""
     heads = []
     for part in body.split(b"--" + boundary)[1:]:
         if part.startswith(b"--"):
@@ -53,7 +67,7 @@ def file_parts(body: bytes, boundary: bytes) -> list[bytes] | None:
         if not sep:
             return None
         if b"filename" in header.lower():  # filename= and filename*= alike: Gradio stores both as files
-            heads.append(data[:16])
+            heads.append((data[:16], max(0, len(data) - 2)))  # the part ends in CRLF before the next boundary
     return heads
 
 
@@ -93,16 +107,20 @@ class UploadGate:
             return
         if int(length) > MAX_REQUEST_BYTES:
             await _drain(receive)
-            await _answer(send, 413, "a picture may be at most 1 MB")
+            await _answer(send, 413, TOO_BIG)
             return
         body = await _read(receive, MAX_REQUEST_BYTES)
         boundary = _boundary(headers.get("content-type", ""))
         heads = file_parts(body, boundary) if boundary and body is not None else None
         if body is None:
-            await _answer(send, 413, "a picture may be at most 1 MB")
+            await _answer(send, 413, TOO_BIG)
             return
-        if not heads or len(heads) > MAX_FILES or not all(is_picture(h) for h in heads):
-            await _answer(send, 415, "only pictures are taken: PNG, JPEG, WebP, GIF or BMP, at most 1 MB")
+        caps = [file_cap(head) for head, _ in heads or []]
+        if not heads or len(heads) > MAX_FILES or not all(caps):
+            await _answer(send, 415, NOT_TAKEN)
+            return
+        if any(size > cap for (_, size), cap in zip(heads, caps)):
+            await _answer(send, 413, TOO_BIG)
             return
         await self.app(scope, _replay(body, receive), send)
 

@@ -136,6 +136,9 @@ class SpaceApp:
         # Striped locks: one recipe always maps to the same lock, and the set stays bounded however many recipes
         # a public Space sees (two different recipes share one rarely, and only wait for each other then).
         self._render_locks = tuple(threading.Lock() for _ in range(64))
+        from serving.space.song import Songs
+
+        self.songs = Songs()  # visitors' decoded songs, for Animate's music
 
     # ---- files -----------------------------------------------------------------------------------------------
 
@@ -180,11 +183,12 @@ class SpaceApp:
         with self._written_lock:
             return sum(self._written.values())
 
-    def rendered(self, gen: Generator, recipe: Recipe, record: bool = True, keep: bool = False) -> str:
+    def rendered(self, gen: Generator, recipe: Recipe, record: bool = True, keep: bool = False, audio=None) -> str:
         """The file of `recipe` on `gen`, rendered once: the same recipe on the same bundle gives the same bytes, so
         a file this process already wrote for it is the answer. Identical requests arriving together (a link
         shared, everyone pressing Animate on the defaults) wait for one render instead of each making their own.
-        `record`: also keep it in the gallery (when there is one), including a file made earlier unrecorded."""
+        `record`: also keep it in the gallery (when there is one), including a file made earlier unrecorded.
+        `audio`: the song (serving.audio.Track) a recipe with `audio` follows."""
         digest = recipe_hash(recipe)
         key = f"ganimate-{digest[:16]}"
         with self._render_locks[int(digest[:8], 16) % len(self._render_locks)]:
@@ -200,7 +204,7 @@ class SpaceApp:
                 except FileNotFoundError:
                     pass
             started = time.perf_counter()
-            data = render(gen, recipe, SPACE)
+            data = render(gen, recipe, SPACE, audio=audio)
             if record and self.gallery is not None:
                 self.gallery.add(recipe, data, (time.perf_counter() - started) * 1000)
             return self.save(data, key, recipe.format, keep)
@@ -250,14 +254,22 @@ class SpaceApp:
     @user_errors
     def animate(self, model=None, seeds=DEFAULT_SEEDS, classes="", path=DEFAULT.path, frames=DEFAULT.frames,
                 fps=DEFAULT.fps, loop=DEFAULT.loop, easing=DEFAULT.easing, truncation=DEFAULT.truncation,
-                grid=DEFAULT_GRID, size=DEFAULT.size, format=DEFAULT.format, recipe="",
+                grid=DEFAULT_GRID, size=DEFAULT.size, format=DEFAULT.format, recipe="", music=None,
+                beats_per_key=4, react="truncation", react_band="all", react_amount=0.5,
                 progress=gr.Progress()):  # noqa: B008 (Gradio injects progress through this default)
-        """Render a looping latent animation. Returns the file and the recipe JSON that reproduces it."""
+        """Render a looping latent animation. Returns the file and the recipe JSON that reproduces it. With `music`
+        (a song) the walk follows it for up to 30 s, as an MP4 with its sound (serving/space/song.py)."""
+        from serving.space.song import with_music
+
         progress(0.05, desc="checking the request")
         gen, parsed = self.build_recipe(model or self.default_model, seeds, classes, path, frames, fps, loop, easing,
                                         truncation, grid, size, format, recipe)
+        track = self.songs.track(music, self.out_dir)
+        if track is not None:
+            parsed = with_music(parsed, track, beats_per_key, react, react_band, react_amount)
         progress(0.2, desc=f"rendering {parsed.frame_total()} frames")
-        return self.rendered(gen, parsed), pretty_recipe(parsed)
+        # A music render is not kept in the gallery: replaying it needs the song, which is not kept.
+        return self.rendered(gen, parsed, record=track is None, audio=track), pretty_recipe(parsed)
 
     @user_errors
     def project(self, model=None, picture=None, following="5,6,7") -> tuple[str, str, str, str]:

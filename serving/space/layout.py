@@ -68,7 +68,7 @@ def launch_options(requests_per_min: int | None = None) -> dict:
 
         requests_per_min = check.whole("GANIMATE_REQUESTS_PER_MIN",
                                        os.environ.get("GANIMATE_REQUESTS_PER_MIN", "").strip() or 120, 1, 10**9)
-    return {"show_error": True, "max_file_size": "1mb", "css": CSS, "theme": gr.themes.Soft(),
+    return {"show_error": True, "max_file_size": "5mb", "css": CSS, "theme": gr.themes.Soft(),
             "app_kwargs": {"middleware": [Middleware(UploadGate, requests_per_min=requests_per_min)]}}
 
 
@@ -161,6 +161,32 @@ def recipe_box(app: SpaceApp):
                       file_types=[".gif", ".png", ".webp"], type="filepath", height=130, elem_id="gm-drop")
     dropped.upload(app.recipe_from_file, dropped, recipe_in, api_visibility="private", preprocess=False)
     return recipe_in
+
+
+def music_box() -> tuple:
+    """Animate's music: a song to follow, and how (serving/music.py). Returns (song, beats per key, react, band,
+    amount), Animate's last inputs."""
+    from serving.space.song import REACTIONS
+
+    with gr.Accordion("Music: the walk follows a song", open=False, elem_id="gm-music"):
+        song = described(gr.Audio(sources=["upload", "microphone"], type="filepath", label="Song (optional)",
+                                  elem_id="gm-song"),
+                         "a WAV, MP3, OGG or FLAC of at most 5 MB; its first 30 s are used and the result is an MP4 "
+                         "with its sound (null: no music)")
+        gr.Markdown("The picture moves on the hits, changes on the beat and breathes with the loudness; the result is "
+                    "an MP4 with the sound, as long as the song (at most 30 s here).")
+        with gr.Row():
+            beats = described(gr.Slider(1, 16, 4, step=1, precision=0, label="Beats per keyframe"),
+                              "with a song: a new keyframe every N beats, 1..64")
+            react = described(gr.Dropdown(list(REACTIONS), value="truncation", label="Loudness moves",
+                                          allow_custom_value=True),
+                              "with a song: truncation, none, or one of the model's named directions")
+        with gr.Row():
+            band = described(gr.Dropdown(["all", "low", "high"], value="all", label="Loudness of"),
+                             "all, low (bass, < 200 Hz) or high (> 2 kHz)")
+            amount = described(gr.Slider(-2, 2, 0.5, step=0.05, label="How far"),
+                               "truncation: 0..1; a direction: -2..2")
+    return song, beats, react, band, amount
 
 
 def gallery_tab(app: SpaceApp) -> tuple:
@@ -256,6 +282,7 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                         fmt = described(gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"),
                                         "gif, webp, mp4 (H.264), or png (all frames side by side)")
                     recipe_in = recipe_box(app)
+                    music = music_box()
                     go = gr.Button("Render", variant="primary", elem_id="gm-render")
                 with gr.Column(scale=3):
                     shown = gr.Image(opening_file, label="Animation", type="filepath", elem_id="gm-preview",
@@ -266,14 +293,14 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                                          label="Recipe of this render", interactive=False)
                     share = share_box()
             animate_inputs = [model, seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt,
-                              recipe_in]
+                              recipe_in, *music]
             go.click(app.animate, animate_inputs, [file_out, recipe_out], api_name="animate", preprocess=False,
                      concurrency_limit=2).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False
                                                ).then(app.share_link, recipe_out, share, api_visibility="private")
             dice.click(random_seeds, None, seeds, api_visibility="private")
             examples = gr.Gallery(label="Try one (click to fill the form)", columns=3, height="auto",
                                   object_fit="contain", allow_preview=False, elem_id="gm-examples")
-            examples.select(SpaceApp.example_values, None, animate_inputs[1:], api_visibility="private")
+            examples.select(SpaceApp.example_values, None, animate_inputs[1:14], api_visibility="private")
 
         picture_tab(app, model)
         with gr.Tab("Sample"):

@@ -22,10 +22,10 @@ DEFAULT_FOLLOWING = "5,6,7"  # the seeds after the picture in the animation it s
 MAX_FOLLOWING = 8
 
 
-def uploaded_path(value: Any, results: Path | None = None) -> Path:
-    """The stored file of a Gradio image value (a FileData dict, a path, or an editor's {composite: ...}), which
-    must lie in Gradio's upload folder and outside the Space's own results (`results`: a visitor names the path,
-    so it may name anything there); InputError otherwise."""
+def uploaded_path(value: Any, results: Path | None = None, what: str = "picture") -> Path:
+    """The stored file of a Gradio image or audio value (a FileData dict, a path, or an editor's
+    {composite: ...}), which must lie in Gradio's upload folder and outside the Space's own results (`results`: a
+    visitor names the path, so it may name anything there); InputError otherwise."""
     from gradio.utils import get_upload_folder
 
     if isinstance(value, dict) and "composite" in value:  # a sketchpad: its flattened picture
@@ -34,16 +34,16 @@ def uploaded_path(value: Any, results: Path | None = None) -> Path:
     if path in (None, ""):
         raise InputError("give a picture: upload one, paste one, take one with the webcam or draw one")
     if not isinstance(path, str) or len(path) > 4096:
-        raise InputError("not an uploaded picture")
+        raise InputError(f"not an uploaded {what}")
     resolved, root = Path(path).resolve(), Path(get_upload_folder()).resolve()
     if root not in resolved.parents or not resolved.is_file() or resolved.is_symlink():
-        raise InputError("not an uploaded picture")
+        raise InputError(f"not an uploaded {what}" + (" (upload it again)" if what == "song" else ""))
     if results is not None and results.resolve() in resolved.parents:
-        raise InputError("not an uploaded picture")
+        raise InputError(f"not an uploaded {what}")
     return resolved
 
 
-def _drop(value: Any, results: Path) -> None:
+def drop_upload(value: Any, results: Path) -> None:
     """Remove the uploaded files a value names (an editor sends its layers too): in the upload folder, never
     among the Space's results."""
     values = [value]
@@ -69,7 +69,7 @@ def project_picture(app, model: Any, picture: Any, following: Any = DEFAULT_FOLL
     try:
         found = project(gen, open_picture(uploaded_path(picture, app.out_dir), max_bytes=MAX_PICTURE_BYTES))
     finally:
-        _drop(picture, app.out_dir)
+        drop_upload(picture, app.out_dir)
     latent = tuple(float(v) for v in found.latent)
     classes = None
     if gen.config.conditional:
@@ -103,4 +103,4 @@ def recipe_from_file(value: Any, results: Path) -> str:
             raise InputError("drop a GIF, PNG or WebP here; an MP4's recipe is read by python -m serving render --recipe")
         return pretty_recipe(Recipe.from_json(recipe_text(data)))
     finally:
-        _drop(value, results)
+        drop_upload(value, results)

@@ -99,9 +99,11 @@ def _files_under(folder) -> int:
     return sum(1 for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
 
 
-@pytest.mark.parametrize("name, size", [("evil.html", 100), ("evil.svg", 100), ("../../escape.txt", 10),
-                                        ("small.bin", 1000), ("big.bin", 2 * 2**20)])
-def test_uploads_that_are_not_small_pictures_are_one_line_and_nothing_is_kept(server, name, size):
+@pytest.mark.parametrize("name, size, head", [("evil.html", 100, b""), ("evil.svg", 100, b""),
+                                              ("../../escape.txt", 10, b""), ("small.bin", 1000, b""),
+                                              ("big.bin", 6 * 2**20, b""), ("big.png", 2 * 2**20, b"\x89PNG\r\n\x1a\n"),
+                                              ("big.wav", 6 * 2**20, b"RIFF\0\0\0\0WAVE")])
+def test_uploads_that_are_not_small_pictures_are_one_line_and_nothing_is_kept(server, name, size, head):
     from pathlib import Path
 
     from gradio.utils import get_upload_folder
@@ -110,7 +112,7 @@ def test_uploads_that_are_not_small_pictures_are_one_line_and_nothing_is_kept(se
     before = _files_under(folder)
     boundary = "ganimateboundary"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode() + b"x" * size + f"\r\n--{boundary}--\r\n".encode()
+            "Content-Type: application/octet-stream\r\n\r\n").encode() + head + b"x" * size + f"\r\n--{boundary}--\r\n".encode()
     for route in ("gradio_api/upload", "gradio_api/upload/"):
         req = urllib.request.Request(f"{server}{route}", data=body,
                                      headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
@@ -118,7 +120,7 @@ def test_uploads_that_are_not_small_pictures_are_one_line_and_nothing_is_kept(se
             urllib.request.urlopen(req, timeout=60)
         message = refused.value.read().decode()
         assert refused.value.code == (413 if size > 2**20 else 415), (route, refused.value.code)
-        assert message.count("\n") == 1 and ("only pictures" in message or "at most 1 MB" in message)
+        assert message.count("\n") == 1 and ("only pictures" in message or "at most 1 MB, a song at most 5 MB" in message)
     assert _files_under(folder) == before
 
 

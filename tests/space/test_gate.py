@@ -3,6 +3,7 @@
 import asyncio
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -139,3 +140,17 @@ def test_a_strange_length_is_one_line(reached):
              "headers": [(b"content-type", ctype.encode()), (b"content-length", "²³".encode())]}
     _asyncio.run(gate(scope, receive, send))
     assert sent[0]["status"] == 411 and seen == []
+
+
+def test_a_song_of_up_to_5_mb_passes_and_a_picture_stays_at_1_mb(reached):
+    from tests.tracks import wav_bytes
+
+    seen, app = reached
+    song = wav_bytes(np.zeros(2 * 2**20 // 2))  # 2 MB of 16-bit silence: a song may be that big
+    body, ctype = _multipart([("song.wav", song)])
+    assert _call(UploadGate(app), body, ctype) == (200, "stored") and seen == [body]
+    for files in ([("big.png", _png() + b"\0" * (2 * 2**20))], [("huge.wav", song * 3)]):
+        body, ctype = _multipart(files)
+        code, text = _call(UploadGate(app), body, ctype)
+        assert code == 413 and "a picture may be at most 1 MB, a song at most 5 MB" in text
+    assert len(seen) == 1
