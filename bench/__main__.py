@@ -5,19 +5,9 @@
 """
 
 import argparse
-import os
-import platform
 import time
 
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+from bench.results import machine
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,7 +18,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--quick", action="store_true", help="a one-minute subset (R1, M1, one generator, 20 steps)")
     args = p.parse_args(argv)
     # after --help: they import numpy and more
-    from bench import cold_start, gallery_shards, generator_speed, render, space_load, train_speed
+    from bench import cold_start, gallery_shards, generator_speed, music, render, space_load, train_speed
     from bench.results import RESULTS, TABLE, record, write_table
 
     print(f"# ganimate benchmarks, {time.strftime('%Y-%m-%d')}{' (quick)' if args.quick else ''}\n\n"
@@ -59,6 +49,8 @@ def main(argv: list[str] | None = None) -> None:
         print("\n## Space cold start\n")
         start = cold_start.main([])
         figures.update({f"cold_start.{k}": (start[k], "s") for k in ("import_s", "first_render_s", "total_s")})
+        print("\n## Music-driven walks: a 30 s MP4 with its song, beside the same frames without\n")
+        figures.update({k: (v, "x" if k.endswith("ratio") else "s") for k, v in music.main([]).items()})
         print("\n## Gallery shards: SQLite and PostgreSQL\n")
         gallery_shards.main([])
         # Only the full run writes the results file that README, docs and cards quote.

@@ -8,6 +8,8 @@ is generated from this file (`python -m bench.results`): one current table; the 
 from __future__ import annotations
 
 import json
+import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -16,6 +18,16 @@ from serving.atomic import write_atomic
 
 RESULTS = Path(__file__).parent / "results.json"
 TABLE = Path(__file__).parent / "RESULTS.md"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 
 def load(path: Path = RESULTS) -> dict[str, dict]:

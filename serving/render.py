@@ -277,6 +277,6 @@ def render(generator, recipe: Recipe, budget: Budget = CLI, audio=None,
 
         chunks = frame_chunks(generator, recipe, budget, audio, streamed=True, progress=progress)
         return encode_mp4(chunks, recipe.fps, recipe_file.mp4_params(recipe.to_json()),
-                          audio if recipe.audio is not None else None, recipe.audio and recipe.audio.seconds)
+                          audio if recipe.audio is not None else None, recipe.frame_total() / recipe.fps)
     frames = render_frames(generator, recipe, budget, audio, progress)
     return encode(frames, recipe.format, recipe.fps, recipe.loop, recipe.to_json())

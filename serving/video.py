@@ -2,12 +2,13 @@
 video never holds all its frames.
 
 The bytes are a function of the frames, the fps, the recipe and the samples: -fflags +bitexact keeps the encoder's
-version and the date out of the file, and the song is handed to ffmpeg as a 16-bit WAV this process writes from the
-samples it measured (the visitor's own file is never given to ffmpeg at this point).
+version and the date out of the file, and the song is added in a second pass over two finished files, as a 16-bit
+WAV this process writes from the samples it measured (the visitor's own file is never given to ffmpeg here).
 """
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 import wave
 from collections.abc import Iterable
@@ -40,30 +41,39 @@ def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
 def encode_mp4(chunks: Iterable[np.ndarray], fps: int, params: list[str], audio=None,
                seconds: float | None = None) -> bytes:
     """The MP4 of uint8 frame chunks [n, h, w, c] (all the same size), with the first `seconds` of `audio` (a
-    serving.audio.Track) as its sound when given."""
+    serving.audio.Track) as its sound when given: the video's length, frames / fps."""
     try:
         import imageio_ffmpeg
     except ImportError:
         raise InputError("MP4 needs an ffmpeg encoder: pip install imageio-ffmpeg (or choose gif or webp)") from None
     with tempfile.TemporaryDirectory(prefix="ganimate-mp4-") as tmp:
-        out = Path(tmp) / "video.mp4"
-        extra: dict = {}
-        output = [*params, "-fflags", "+bitexact"]
-        if audio is not None:
-            used = audio.samples[: int(round((seconds or audio.seconds) * audio.rate))]
-            write_wav(Path(tmp) / "song.wav", used, audio.rate)
-            extra = {"audio_path": str(Path(tmp) / "song.wav"), "audio_codec": "aac"}
-            output += ["-b:a", AUDIO_BITRATE, "-flags:a", "+bitexact", "-shortest"]
+        video = Path(tmp) / "video.mp4"
+        # One encoder thread: x264's frame threads were seen to give another (equally good) bitstream now and then on
+        # a busy machine, which breaks "same recipe, same bytes"; at these sizes one thread is as fast.
+        output = [*params, "-threads", "1", "-fflags", "+bitexact"]
         writer = None
         for chunk in chunks:
             rgb = _even(chunk)
             if writer is None:
-                writer = imageio_ffmpeg.write_frames(str(out), (rgb.shape[2], rgb.shape[1]), pix_fmt_in="rgb24",
+                writer = imageio_ffmpeg.write_frames(str(video), (rgb.shape[2], rgb.shape[1]), pix_fmt_in="rgb24",
                                                      fps=fps, quality=None, codec="libx264", macro_block_size=1,
-                                                     ffmpeg_log_level="error", output_params=output, **extra)
+                                                     ffmpeg_log_level="error", output_params=output)
                 writer.send(None)
             writer.send(np.ascontiguousarray(rgb))
         if writer is None:
             raise InputError("no frames to encode")
         writer.close()
+        if audio is None:
+            return video.read_bytes()
+        # The sound goes in by a second pass over two finished files: muxed while the frames still stream in, the
+        # order of the packets (and so the bytes) would follow the timing of ffmpeg's threads.
+        used = audio.samples[: int(round((seconds or audio.seconds) * audio.rate))]
+        write_wav(Path(tmp) / "song.wav", used, audio.rate)
+        out = Path(tmp) / "out.mp4"
+        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(video), "-i",
+               str(Path(tmp) / "song.wav"), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac",
+               "-b:a", AUDIO_BITRATE, "-flags:a", "+bitexact", *params, "-fflags", "+bitexact", str(out)]
+        done = subprocess.run(cmd, capture_output=True, timeout=600, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"ffmpeg could not add the sound: {done.stderr.decode('utf-8', 'replace')[-300:]}")
         return out.read_bytes()

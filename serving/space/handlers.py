@@ -267,6 +267,8 @@ class SpaceApp:
         track = self.songs.track(music, self.out_dir)
         if track is not None:
             parsed = with_music(parsed, track, beats_per_key, react, react_band, react_amount)
+        elif parsed.audio is not None:  # checked here too: an earlier render of it must not answer without the song
+            raise InputError("this recipe follows a song: add the same song under Music")
         progress(0.2, desc=f"rendering {parsed.frame_total()} frames")
         # A music render is not kept in the gallery: replaying it needs the song, which is not kept.
         return self.rendered(gen, parsed, record=track is None, audio=track), pretty_recipe(parsed)

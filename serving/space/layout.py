@@ -300,7 +300,7 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
             dice.click(random_seeds, None, seeds, api_visibility="private")
             examples = gr.Gallery(label="Try one (click to fill the form)", columns=3, height="auto",
                                   object_fit="contain", allow_preview=False, elem_id="gm-examples")
-            examples.select(SpaceApp.example_values, None, animate_inputs[1:14], api_visibility="private")
+            examples.select(SpaceApp.example_values, None, animate_inputs[1:13], api_visibility="private")
 
         picture_tab(app, model)
         with gr.Tab("Sample"):

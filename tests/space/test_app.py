@@ -50,7 +50,7 @@ def test_a_recipe_is_rendered_once_even_when_asked_for_at_once(models, tmp_path,
 
     calls = []
     real_render = handlers.render
-    monkeypatch.setattr(handlers, "render", lambda *a: calls.append(1) or real_render(*a))
+    monkeypatch.setattr(handlers, "render", lambda *a, **k: calls.append(1) or real_render(*a, **k))
     app = SpaceApp(models, out_dir=tmp_path)
     ask = (MNIST, "1,2", "", "lerp", 4, 12, True, "linear", 1.0, "1x1", 64, "gif", "")
     with concurrent.futures.ThreadPoolExecutor(6) as pool:

@@ -217,3 +217,48 @@ def test_every_about_snippet_runs_for_its_model(app, server, name, tmp_path):
     done = subprocess.run([sys.executable, "-c", code + "\nprint('snippet ok')"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0 and done.stdout.strip().endswith("snippet ok"), done.stderr[-2000:]
+
+
+def test_a_song_through_the_api_gives_a_video_with_its_sound_and_a_replayable_recipe(client, app, tmp_path):
+    import subprocess
+
+    import imageio_ffmpeg
+    from gradio_client import handle_file
+
+    from tests import tracks
+
+    x, _ = tracks.song(6.0)
+    song = tracks.write(tmp_path / "song.wav", x)
+    video, recipe = client.predict(model=MNIST, seeds="1,2,3", size=64, music=handle_file(str(song)),
+                                   beats_per_key=2, react="thickness", react_amount=1.0, api_name="/animate")
+    video = video["video"] if isinstance(video, dict) else video
+    shown = json.loads(recipe)
+    assert shown["format"] == "mp4" and shown["audio"]["seconds"] == 6.0 and shown["audio"]["react"] == "thickness"
+    streams = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(video)], capture_output=True, text=True).stderr
+    assert "Audio: aac" in streams and "Video: h264" in streams
+    # The recipe and the same song give the same bytes; the recipe without its song is one clear line.
+    again, _ = client.predict(model=MNIST, recipe=recipe, music=handle_file(str(song)), api_name="/animate")
+    assert Path(again).read_bytes() == Path(video).read_bytes()
+    with pytest.raises(AppError, match="follows a song"):
+        client.predict(model=MNIST, recipe=recipe, api_name="/animate")
+    with pytest.raises(AppError, match="cannot be decoded"):
+        (tmp_path / "fake.wav").write_bytes(b"RIFF\0\0\0\0WAVEnot really")
+        client.predict(model=MNIST, music=handle_file(str(tmp_path / "fake.wav")), api_name="/animate")
+
+
+def test_the_song_is_decoded_once_and_its_upload_removed(app, tmp_path):
+    import shutil
+
+    from gradio.utils import get_upload_folder
+
+    from tests import tracks
+
+    folder = Path(get_upload_folder()) / "ganimate-test-song"
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = shutil.copy(tracks.write(tmp_path / "s.wav", tracks.song(4.0)[0]), folder / "s.wav")
+    first, _ = app.animate(MNIST, seeds="1,2", size=32, music={"path": str(stored)})
+    assert not Path(stored).exists()  # removed once read ...
+    second, recipe = app.animate(MNIST, seeds="1,2", size=32, music={"path": str(stored)}, beats_per_key=1)
+    assert json.loads(recipe)["audio"]["beats_per_key"] == 1 and first != second  # ... and still at hand
+    with pytest.raises(Exception, match="not an uploaded song"):
+        app.animate(MNIST, music={"path": "/etc/passwd"})
