@@ -293,6 +293,24 @@ python -m serving render --bundle . --from-image my-picture.png --seeds 5,6,7 --
 AIMS_TEXT = {"class": ">= 90%", "random": ">= 80%"}
 
 
+def _music_section(config: GeneratorConfig) -> str:
+    """'A walk that follows a song': the recipe field `audio`, and what loudness may move on this model."""
+    named = [d["name"] for d in (config.extra.get("directions") or [])]
+    react = (f"`--react {named[0]}` (or {', '.join(named[1:])}) moves along a named direction instead"
+             if named else "`--react none` keeps it still")
+    return f"""
+## A walk that follows a song
+
+With ganimate's serving library a walk can follow a WAV, MP3, OGG or FLAC: the picture moves on the hits, reaches
+the next keyframe every `--beats-per-key` beats and loudness pulls it toward the average picture (truncation);
+{react}. The MP4 carries the song, and the same recipe with the same song gives the same bytes:
+
+```bash
+python -m serving render --bundle . --audio song.wav --seeds 1,2,3,4 --format mp4 --out video.mp4
+```
+"""
+
+
 def _met(report: dict, key: str) -> str:
     return "met" if report[key] >= report["aims"][key] else "MISSED"
 
@@ -391,7 +409,7 @@ with `z(seed)` computed in JavaScript exactly as above.
 {chr(10).join(facts)}
 
 Training records are in `training/` (options, per-step history, loss curves).
-{_quantized_section(config)}{_params_section(config)}{_directions_section(config)}{_projection_section(bundle, config)}
+{_quantized_section(config)}{_params_section(config)}{_directions_section(config)}{_projection_section(bundle, config)}{_music_section(config)}
 ## Metrics
 
 {_metrics_table(bundle)}{_augment_section(bundle)}""")

@@ -55,7 +55,7 @@ EXAMPLES = (
     ("4x4, slerp", ("0-15", "", "slerp", 12, 20, True, "ease-in-out", 0.8, "4x4", 512, "gif")),
 )
 API_USAGE = """```python
-from gradio_client import Client
+from gradio_client import Client, handle_file
 
 client = Client("http://127.0.0.1:7860/")           # or the Space id, e.g. "user/ganimate"
 gif, recipe = client.predict(api_name="/animate")    # every parameter has a default
@@ -65,9 +65,11 @@ gif, recipe = client.predict(model="{model}", seeds="1,2,3,4", classes="", path=
 png, npz, stats = client.predict(model="{model}", seeds="0-31", api_name="/sample")
 image = client.predict(model="{model}", seed=7, d1=1.5, api_name="/explore")
 gif, recipes = client.predict(model_a="{model}", seeds="1,2,3,4", api_name="/compare")   # beside its partner
-{project}```
+{project}mp4, recipe = client.predict(model="{model}", music=handle_file("song.wav"), beats_per_key=4,
+                           api_name="/animate")            # a walk that follows the song, with its sound
+```
 The same inputs give byte-identical files. `recipe` is the JSON to paste back (or keep) to reproduce a render."""
-PROJECT_USAGE = """from gradio_client import handle_file                # your own picture, as the first keyframe:
+PROJECT_USAGE = """# your own picture, as the first keyframe:
 pair, latent, gif, recipe = client.predict(model="{model}", picture=handle_file("me.png"), api_name="/project")
 """
 

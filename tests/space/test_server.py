@@ -214,6 +214,9 @@ def test_every_about_snippet_runs_for_its_model(app, server, name, tmp_path):
     code = re.search(r"```python\n(.*?)```", usage, re.S).group(1).replace("http://127.0.0.1:7860/", server)
     assert ("/project" in code) == app.models[name].has_encoder  # offered only where it works
     _thick_pen_digit(tmp_path / "me.png")
+    from tests import tracks
+
+    tracks.write(tmp_path / "song.wav", tracks.song(3.0)[0])
     done = subprocess.run([sys.executable, "-c", code + "\nprint('snippet ok')"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0 and done.stdout.strip().endswith("snippet ok"), done.stderr[-2000:]
