@@ -189,7 +189,9 @@ def run_bounded(session, names: list[str], feed: dict, seconds: float, what: Pat
     try:
         return session.run(names, feed, options)
     except onnxruntime_errors() as exc:
-        reason = "did not finish in time" if options.terminate else str(exc).strip().splitlines()[0][:200]
+        from serving.generator import _first_line
+
+        reason = "did not finish in time" if options.terminate else _first_line(exc)[:200]
         raise BundleError(f"{what}: onnxruntime could not run it: {reason}") from None
     finally:
         timer.cancel()

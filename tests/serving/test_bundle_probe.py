@@ -76,3 +76,24 @@ def test_malformed_named_directions_are_one_line_at_load(tmp_path, directions):
     (folder / "config.json").write_text(json.dumps(raw))
     with pytest.raises(BundleError, match="extra.directions"):
         Generator.from_pretrained(folder)
+
+
+def test_a_graph_that_asks_for_gigabytes_is_refused_at_load_in_one_line(tmp_path):
+    """Eight bytes of ONNX asking for an 8 GB tensor: the capped arena refuses it at once; memory stays low."""
+    import resource
+
+    folder = make_bundle(tmp_path / "b", "bomb")
+    shape = numpy_helper.from_array(np.array([1 << 16, 1 << 15], np.int64), "shape")
+    small = numpy_helper.from_array(np.array([-1, 28, 28, 1], np.int64), "small")
+    w = numpy_helper.from_array(np.zeros((8, 784), np.float32), "w")
+    nodes = [helper.make_node("ConstantOfShape", ["shape"], ["big"],
+                              value=helper.make_tensor("one", TensorProto.FLOAT, [1], [1.0])),
+             helper.make_node("ReduceSum", ["big"], ["total"], keepdims=0),
+             helper.make_node("MatMul", ["z", "w"], ["flat"]),
+             helper.make_node("Add", ["flat", "total"], ["sum"]),
+             helper.make_node("Reshape", ["sum", "small"], ["images"])]
+    _replace_model(folder, _model(nodes, [shape, small, w]))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(BundleError, match=r"asks for 8,192 MB at once, more than the [\d,]+ MB onnxruntime may use"):
+        Generator.from_pretrained(folder)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 1 << 20  # KB: under 1 GB more
