@@ -299,6 +299,8 @@ class SpaceApp:
             recipe = Recipe.from_json(recipe_text if isinstance(recipe_text, str) else "")
         except GanimateError:
             return ""
+        if recipe.audio is not None:  # a link cannot carry the song, and the Space does not keep it
+            return ""
         base = _page_url(request)
         return f"{base}?recipe={quote(recipe.to_json(), safe='')}" if base else ""
 

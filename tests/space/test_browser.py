@@ -195,3 +195,30 @@ def test_a_share_link_opens_the_same_render(server):
                                 "{value: ''}).value.includes('%5B9%2C%208%5D')", timeout=60_000)
         opened = other.locator("#gm-preview img").get_attribute("src")
     assert "?recipe=" in link and first and opened and opened != first  # the link's own recipe was rendered
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
+def test_a_song_dropped_on_animate_plays_as_a_video_with_its_sound(server, artifacts, tmp_path):
+    from tests import tracks
+
+    song = tracks.write(tmp_path / "drums.wav", tracks.song(6.0)[0])
+    with _browser() as browser:
+        page = _space(browser, server)
+        page.get_by_text("Music: the walk follows a song").click()
+        page.locator("#gm-song input[type=file]").set_input_files(str(song))
+        page.locator("#gm-song audio, #gm-song [data-testid='waveform-Song (optional)']").first.wait_for(
+            state="attached", timeout=30_000)
+        page.get_by_role("button", name="Render", exact=True).click(timeout=30_000)
+        video = page.locator("video").first
+        video.wait_for(state="visible", timeout=90_000)
+        page.wait_for_function("() => { const v = document.querySelector('video'); return v && v.duration > 0 }",
+                               timeout=30_000)
+        duration = page.evaluate("document.querySelector('video').duration")
+        src = video.get_attribute("src")
+        page.wait_for_timeout(500)
+        share = page.locator("#gm-share textarea").input_value()
+        page.screenshot(path=str(artifacts / "space-music.png"), full_page=True)
+    assert src and src.split("?")[0].endswith(".mp4")
+    assert share == ""  # no link: it could not carry the song
+    assert abs(duration - 6.0) < 0.2  # as long as the song
