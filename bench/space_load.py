@@ -42,7 +42,8 @@ def serve(port: int, concurrency: int | None) -> None:
     from serving.space import SpaceApp, build_demo, load_models, model_sources
     from serving.space.layout import launch_options
 
-    app = SpaceApp(load_models(model_sources("", None, ROOT / "exported")))
+    # Every client here is 127.0.0.1: the per-client limit would answer all but one "try again".
+    app = SpaceApp(load_models(model_sources("", None, ROOT / "exported")), per_client=10**6)
     demo = build_demo(app.models, app=app)
     if concurrency is not None:  # the same demo with another limit on the render events
         for fn in demo.fns.values():

@@ -27,6 +27,7 @@ class Budget:
     encoded_bytes: int
     video_pixels: int  # an MP4 is streamed to its encoder a chunk at a time: its frames are never all held
     audio_seconds: float  # the longest song a music-driven walk may follow
+    seconds: float | None = None  # the longest a request may take here, by its estimate (serving.cost)
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,10 @@ CLI = Budget("the command line", generator_images=262_144, output_pixels=200_000
 # A shared CPU Space: R2 (256 frames of a 4x4 grid at 512x512: 4,096 images, 67M pixels) is the largest
 # standard request and fits; 8x more generator images than R2 would hold the queue for minutes.
 # A song: its first 30 s (720 frames at 24 fps, 47M pixels at 256 px).
+# And about 10 s of this machine's time (serving.cost): R2 on the digit models fits, a 4x4 math-art grid
+# of 256 frames does not.
 SPACE = Budget("this Space", generator_images=8_192, output_pixels=72_000_000, encoded_bytes=96 << 20,
-               video_pixels=72_000_000, audio_seconds=30.0)
+               video_pixels=72_000_000, audio_seconds=30.0, seconds=10.0)
 
 
 def work(frames: int, cells: int, height: int, width: int, fmt: str) -> Work:

@@ -15,6 +15,7 @@ import numpy as np
 
 from serving.budget import CLI, Budget
 from serving.budget import check as budget_check
+from serving.cost import check_time
 from serving.errors import InputError
 from serving.generator import Generator
 from serving.recipe import Recipe
@@ -67,6 +68,9 @@ def compare_frames(a: Generator, b: Generator, recipe: Recipe, budget: Budget = 
     # The whole side-by-side animation must fit the budget, not each half alone.
     budget_check(recipe.frame_total(), 2 * recipe.grid[0] * recipe.grid[1], h + LABEL_HEIGHT, 2 * w + GAP,
                  recipe.format, budget)
+    images = recipe.frame_total() * recipe.grid[0] * recipe.grid[1]
+    check_time([(a, images), (b, images)], recipe.frame_total() * (h + LABEL_HEIGHT) * (2 * w + GAP), recipe.format,
+               budget)  # both halves and the encoder together
     labelled = halves_of(a, b, recipe)
     halves = [render_frames(g, r, budget) for g, (_, r) in zip((a, b), labelled)]
     channels = max(f.shape[3] for f in halves)

@@ -14,6 +14,7 @@ import numpy as np
 from serving import inputs as check
 from serving.budget import CLI, Budget
 from serving.budget import check as budget_check
+from serving.cost import check_time
 from serving.errors import InputError
 from serving.gif import write_gif
 from serving.grid import tile
@@ -180,11 +181,11 @@ def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI, audio=None, st
     cfg = generator.config
     named = direction_vectors(cfg)
     validate(recipe, cfg.latent_dim, cfg.num_classes, budget, tuple(named), streamed)
+    n, (height, width) = recipe.frame_total(), recipe.output_shape()
+    check_time([(generator, n * recipe.grid[0] * recipe.grid[1])], n * height * width, recipe.format, budget)
     z, y = build_inputs(recipe, cfg.latent_dim, cfg.num_classes, song_analysis(recipe, audio), named)
     rows, cols = recipe.grid
     cells = rows * cols
-    n = recipe.frame_total()
-    height, width = recipe.output_shape()
     image_bytes = cfg.image_size[0] * cfg.image_size[1] * cfg.channels * 4
     threads = generator.threads  # chunks in flight at once: together they hold at most CHUNK_BYTES of floats
     step = max(1, CHUNK_BYTES // (image_bytes * cells * threads))  # frames per chunk

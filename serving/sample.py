@@ -38,6 +38,9 @@ def sample(generator, seeds: list[int], classes: list[int] | None = None, trunca
     if len(seeds) * h * w > budget.output_pixels:
         raise BudgetError(f"{len(seeds)} images of {w}x{h} are {len(seeds) * h * w / 1e6:.0f}M pixels; "
                           f"{budget.where} allows {budget.output_pixels / 1e6:.0f}M: use fewer seeds")
+    from serving.cost import check_time
+
+    check_time([(generator, len(seeds))], len(seeds) * h * w, "png", budget)  # a sheet and an .npz of them
     y, labels = None, np.full(len(seeds), -1, dtype=np.int64)
     if generator.num_classes:
         if not classes:

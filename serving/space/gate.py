@@ -159,14 +159,18 @@ _HOPS = os.environ.get("GANIMATE_PROXY_HOPS", "").strip()
 PROXY_HOPS = int(_HOPS) if re.fullmatch(r"[0-9]", _HOPS) else 0
 
 
-def _client(scope: Scope) -> str:
-    peer = (scope.get("client") or ("?", 0))[0]
-    if PROXY_HOPS:
-        for key, value in scope.get("headers", []):
-            if key.lower() == b"x-forwarded-for":
-                hops = [h.strip() for h in value.decode("latin-1").split(",") if h.strip()]
-                return hops[-PROXY_HOPS] if len(hops) >= PROXY_HOPS else peer
+def client_key(peer: str, forwarded: str | None, hops: int = PROXY_HOPS) -> str:
+    """Who a request is from: the socket's address, or with `hops` the address that many proxies back in
+    X-Forwarded-For (the right-most entries, which a client cannot forge)."""
+    if hops and forwarded:
+        seen = [h.strip() for h in forwarded.split(",") if h.strip()]
+        return seen[-hops] if len(seen) >= hops else peer
     return peer
+
+
+def _client(scope: Scope) -> str:
+    forwarded = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"x-forwarded-for"), None)
+    return client_key((scope.get("client") or ("?", 0))[0], forwarded)
 
 
 def _boundary(content_type: str) -> bytes | None:

@@ -8,6 +8,7 @@ anything else is a bug and surfaces as one. Results are written into a folder th
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -116,7 +117,8 @@ class SpaceApp:
     """The handlers of one Space process: `models` (name -> Generator, menu order) and an optional gallery."""
 
     def __init__(self, models: dict[str, Generator], gallery: Gallery | None = None,
-                 out_dir: Path | None = None, results_bytes: int | None = None) -> None:
+                 out_dir: Path | None = None, results_bytes: int | None = None, per_client: int | None = None,
+                 proxy_hops: int | None = None) -> None:
         if not models:
             raise GanimateError("no model to serve")
         self.models = models
@@ -141,6 +143,17 @@ class SpaceApp:
         from serving.space.song import Songs
 
         self.songs = Songs()  # visitors' decoded songs, for Animate's music
+        # Work requests one client may have running at once (GANIMATE_CLIENT_CONCURRENCY, default 1): a client
+        # that sends many is answered "try again" for the rest at once, so it holds one worker, never all of them.
+        if per_client is None:
+            per_client = check.whole("GANIMATE_CLIENT_CONCURRENCY",
+                                     os.environ.get("GANIMATE_CLIENT_CONCURRENCY", "").strip() or 1, 1, 10**6)
+        self.per_client = per_client
+        from serving.space.gate import PROXY_HOPS
+
+        self.proxy_hops = PROXY_HOPS if proxy_hops is None else proxy_hops
+        self._running: dict[str, int] = {}
+        self._running_lock = threading.Lock()
 
     # ---- files -----------------------------------------------------------------------------------------------
 
@@ -223,6 +236,30 @@ class SpaceApp:
     def model(self, name: Any) -> Generator:
         return self.models[check.choice("model", name, list(self.models))]
 
+    @contextlib.contextmanager
+    def turn(self, request: Any):
+        """One of a client's `per_client` running requests, or InputError "try again" when it has them all (a
+        call without a request, from a program holding this object, is not counted)."""
+        from serving.space.gate import client_key
+
+        peer = getattr(getattr(request, "client", None), "host", None)
+        if not peer:
+            yield
+            return
+        key = client_key(peer, request.headers.get("x-forwarded-for"), self.proxy_hops)
+        with self._running_lock:
+            if self._running.get(key, 0) >= self.per_client:
+                raise InputError(f"{'a request' if self.per_client == 1 else f'{self.per_client} requests'} of yours "
+                                 "still running here; try again when it is done")
+            self._running[key] = self._running.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            with self._running_lock:
+                self._running[key] -= 1
+                if not self._running[key]:
+                    del self._running[key]
+
     # ---- Animate ---------------------------------------------------------------------------------------------
 
     def build_recipe(self, model, seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt,
@@ -258,30 +295,33 @@ class SpaceApp:
                 fps=DEFAULT.fps, loop=DEFAULT.loop, easing=DEFAULT.easing, truncation=DEFAULT.truncation,
                 grid=DEFAULT_GRID, size=DEFAULT.size, format=DEFAULT.format, recipe="", music=None,
                 beats_per_key=4, react="truncation", react_band="all", react_amount=0.5,
-                progress=gr.Progress()):  # noqa: B008 (Gradio injects progress through this default)
+                progress=gr.Progress(), request: gr.Request = None):  # noqa: B008 (Gradio injects both)
         """Render a looping latent animation. Returns the file and the recipe JSON that reproduces it. With `music`
         (a song) the walk follows it for up to 30 s, as an MP4 with its sound (serving/space/song.py)."""
-        from serving.space.song import with_music
+        with self.turn(request):
+            from serving.space.song import with_music
 
-        progress(0.05, desc="checking the request")
-        gen, parsed = self.build_recipe(model or self.default_model, seeds, classes, path, frames, fps, loop, easing,
-                                        truncation, grid, size, format, recipe)
-        track = self.songs.track(music, self.out_dir)
-        if track is not None:
-            parsed = with_music(parsed, track, beats_per_key, react, react_band, react_amount)
-        elif parsed.audio is not None:  # checked here too: an earlier render of it must not answer without the song
-            raise InputError("this recipe follows a song: add the same song under Music")
-        progress(0.2, desc=f"rendering {parsed.frame_total()} frames")
-        # A music render is not kept in the gallery: replaying it needs the song, which is not kept.
-        return self.rendered(gen, parsed, record=track is None, audio=track), pretty_recipe(parsed)
+            progress(0.05, desc="checking the request")
+            gen, parsed = self.build_recipe(model or self.default_model, seeds, classes, path, frames, fps, loop, easing,
+                                            truncation, grid, size, format, recipe)
+            track = self.songs.track(music, self.out_dir)
+            if track is not None:
+                parsed = with_music(parsed, track, beats_per_key, react, react_band, react_amount)
+            elif parsed.audio is not None:  # checked here too: an earlier render of it must not answer without the song
+                raise InputError("this recipe follows a song: add the same song under Music")
+            progress(0.2, desc=f"rendering {parsed.frame_total()} frames")
+            # A music render is not kept in the gallery: replaying it needs the song, which is not kept.
+            return self.rendered(gen, parsed, record=track is None, audio=track), pretty_recipe(parsed)
 
     @user_errors
-    def project(self, model=None, picture=None, following="5,6,7") -> tuple[str, str, str, str]:
+    def project(self, model=None, picture=None, following="5,6,7",
+                request: gr.Request = None) -> tuple[str, str, str, str]:
         """Your picture -> (the picture as the model saw it beside its version, the latent JSON, an animation that
         starts from it, its recipe). The uploaded file is removed once this returns (serving/space/picture.py)."""
-        from serving.space.picture import project_picture
+        with self.turn(request):
+            from serving.space.picture import project_picture
 
-        return project_picture(self, model, picture, following)
+            return project_picture(self, model, picture, following)
 
     @user_errors
     def recipe_from_file(self, file=None) -> str:
@@ -373,43 +413,46 @@ class SpaceApp:
     @user_errors
     def compare(self, model_a=None, model_b=None, seeds=DEFAULT_SEEDS, classes="", path=DEFAULT.path,
                 frames=DEFAULT.frames, fps=DEFAULT.fps, loop=DEFAULT.loop, easing=DEFAULT.easing,
-                truncation=DEFAULT.truncation, size=DEFAULT.size, format=DEFAULT.format):
+                truncation=DEFAULT.truncation, size=DEFAULT.size, format=DEFAULT.format, request: gr.Request = None):
         """The same seeds, classes and path rendered by two models side by side, in one animation.
         Returns the file and the recipe (without a bundle: it names both models)."""
-        name_a = check.choice("model_a", model_a or self.default_model, list(self.models))
-        if model_b in (None, "", PARTNER):
-            model_b = self.compare_partner(name_a)
-        name_b = check.choice("model_b", model_b, list(self.models))
-        gen_a, gen_b = self.models[name_a], self.models[name_b]
-        compare_check(gen_a, gen_b)
-        _, recipe = self.build_recipe(name_a, seeds, classes, path, frames, fps, loop, easing, truncation,
-                                      DEFAULT_GRID, size, format, "")
-        data = render_compare(gen_a, gen_b, recipe, SPACE)
-        shown = json.loads(recipe.to_json())
-        shown.pop("bundle_sha256", None)
-        shown["models"] = {name_a: gen_a.config.sha256, name_b: gen_b.config.sha256}
-        if name_a == name_b:  # one model beside itself, at a tamer truncation on the right
-            from serving.compare import tamer_truncation
+        with self.turn(request):
+            name_a = check.choice("model_a", model_a or self.default_model, list(self.models))
+            if model_b in (None, "", PARTNER):
+                model_b = self.compare_partner(name_a)
+            name_b = check.choice("model_b", model_b, list(self.models))
+            gen_a, gen_b = self.models[name_a], self.models[name_b]
+            compare_check(gen_a, gen_b)
+            _, recipe = self.build_recipe(name_a, seeds, classes, path, frames, fps, loop, easing, truncation,
+                                          DEFAULT_GRID, size, format, "")
+            data = render_compare(gen_a, gen_b, recipe, SPACE)
+            shown = json.loads(recipe.to_json())
+            shown.pop("bundle_sha256", None)
+            shown["models"] = {name_a: gen_a.config.sha256, name_b: gen_b.config.sha256}
+            if name_a == name_b:  # one model beside itself, at a tamer truncation on the right
+                from serving.compare import tamer_truncation
 
-            shown["right_truncation"] = tamer_truncation(recipe.truncation)
-        text = json.dumps(shown, indent=1, sort_keys=True)
-        return self.save(data, f"compare-{hashlib.sha256(text.encode()).hexdigest()[:16]}", recipe.format), text
+                shown["right_truncation"] = tamer_truncation(recipe.truncation)
+            text = json.dumps(shown, indent=1, sort_keys=True)
+            return self.save(data, f"compare-{hashlib.sha256(text.encode()).hexdigest()[:16]}", recipe.format), text
 
     # ---- Sample ----------------------------------------------------------------------------------------------
 
     @user_errors
-    def sample_grid(self, model=None, seeds=DEFAULT_SAMPLE_SEEDS, classes="", truncation=DEFAULT.truncation):
+    def sample_grid(self, model=None, seeds=DEFAULT_SAMPLE_SEEDS, classes="", truncation=DEFAULT.truncation,
+                    request: gr.Request = None):
         """A grid of images (PNG) and the same images with labels (.npz), one per seed."""
-        gen = self.model(model or self.default_model)
-        seed_list = parse_int_list(check.text("seeds", seeds, 2000), "seed", max_count=MAX_SAMPLE_SEEDS)
-        class_text = check.text("classes", classes, 2000).strip()
-        class_list = parse_classes(class_text, gen.config.class_names) if class_text else None
-        psi = check.number("truncation", truncation, 0.0, 2.0)
-        samples = sample(gen, seed_list, class_list, psi, SPACE)
-        key = Recipe(seeds=tuple(seed_list), classes=tuple(class_list or ()), truncation=psi, name="sample",
-                     bundle_sha256=gen.config.sha256)
-        stem = f"{gen.config.name}-{recipe_hash(key)[:12]}"
-        return self.save(to_png(samples), stem, "png"), self.save(to_npz(samples), stem, "npz"), summary(samples)
+        with self.turn(request):
+            gen = self.model(model or self.default_model)
+            seed_list = parse_int_list(check.text("seeds", seeds, 2000), "seed", max_count=MAX_SAMPLE_SEEDS)
+            class_text = check.text("classes", classes, 2000).strip()
+            class_list = parse_classes(class_text, gen.config.class_names) if class_text else None
+            psi = check.number("truncation", truncation, 0.0, 2.0)
+            samples = sample(gen, seed_list, class_list, psi, SPACE)
+            key = Recipe(seeds=tuple(seed_list), classes=tuple(class_list or ()), truncation=psi, name="sample",
+                         bundle_sha256=gen.config.sha256)
+            stem = f"{gen.config.name}-{recipe_hash(key)[:12]}"
+            return self.save(to_png(samples), stem, "png"), self.save(to_npz(samples), stem, "npz"), summary(samples)
 
     # ---- Explore ---------------------------------------------------------------------------------------------
 

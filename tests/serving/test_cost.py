@@ -1,0 +1,43 @@
+"""The time cap: a request's work turned into seconds measured on this machine (serving.cost)."""
+
+import dataclasses
+
+import pytest
+
+from serving import cost
+from serving.budget import CLI, SPACE
+from serving.errors import BudgetError
+from serving.generator import Generator
+from serving.recipe import Recipe
+from serving.render import render
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return Generator.from_pretrained(REPO / "exported" / "mnist-cdcgan")
+
+
+def test_a_request_past_the_time_cap_is_refused_before_any_work(digits, monkeypatch):
+    tight = dataclasses.replace(SPACE, seconds=0.05)
+    big = Recipe(seeds=tuple(range(16)), frames=16, grid=(4, 4), size=512)  # R2: seconds of work
+    cost.seconds_per_image(digits), cost.encoder_cost("gif")  # measured once, before the watch starts
+    calls = []
+    monkeypatch.setattr(digits, "in_parallel", lambda *a: calls.append(a))  # no frame may be made
+    with pytest.raises(BudgetError, match=r"would take about \d+ s here; this Space allows 0 s"):
+        render(digits, big, tight)
+    assert calls == []
+
+
+def test_the_estimate_grows_with_the_work_and_the_defaults_fit_the_space(digits):
+    one = cost.estimate([(digits, 96)], 96 * 256 * 256, "gif")
+    four = cost.estimate([(digits, 4 * 96)], 4 * 96 * 256 * 256, "gif")
+    assert 0 < one < four <= 4 * one + 1e-9
+    assert cost.check_time([(digits, 96)], 96 * 256 * 256, "gif", SPACE) < SPACE.seconds
+    assert render(digits, Recipe(), SPACE)[:6] == b"GIF89a"  # the page's own default is never refused
+
+
+def test_the_command_line_measures_nothing_and_has_no_time_cap(tiny_bundles):
+    gen = Generator.from_pretrained(tiny_bundles["gan"])
+    render(gen, Recipe(seeds=(1, 2), frames=2, size=16), CLI)
+    assert getattr(gen, "_seconds_per_image", None) is None  # CLI has no cap: no measuring run

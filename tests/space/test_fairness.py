@@ -1,0 +1,57 @@
+"""One greedy client cannot hold the Space: a real server on 127.0.0.1 that tells clients apart by the address a
+proxy appends (X-Forwarded-For, as on a Hugging Face Space), with one running request per client."""
+
+import concurrent.futures
+import socket
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def fair_server(models):
+    from serving.space import SpaceApp, build_demo
+    from serving.space.layout import launch_options
+
+    app = SpaceApp(models, per_client=1, proxy_hops=1)
+    demo = build_demo(app.models, app=app)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                **launch_options(requests_per_min=10**6))
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+def _client(url: str, address: str):
+    from gradio_client import Client
+
+    return Client(url, headers={"X-Forwarded-For": address}, verbose=False)
+
+
+def test_a_greedy_client_is_told_to_wait_and_the_others_are_served(fair_server):
+    from gradio_client.exceptions import AppError
+
+    greedy = _client(fair_server, "203.0.113.7")
+    big = dict(model="mnist-cdcgan", seeds="0-15", grid="4x4", frames=12, size=384, api_name="/animate")
+
+    def greedy_call(i: int) -> str:
+        try:
+            greedy.predict(**{**big, "seeds": f"{100 * i}-{100 * i + 15}"})  # each its own render
+            return "served"
+        except AppError as exc:
+            return str(exc)
+
+    ordinary = [_client(fair_server, f"198.51.100.{i}") for i in range(3)]
+    with concurrent.futures.ThreadPoolExecutor(7) as pool:  # all at once: the greedy four, then three others
+        greedy_calls = [pool.submit(greedy_call, i) for i in range(4)]
+        others = [pool.submit(c.predict, model="mnist-cdcgan", seeds=f"5,{i}", frames=4, size=64, api_name="/animate")
+                  for i, c in enumerate(ordinary)]
+        answers = [f.result() for f in greedy_calls]
+        served = [f.result() for f in others]
+    assert "served" in answers  # the greedy client gets one at a time ...
+    refused = [a for a in answers if a != "served"]
+    assert refused and all("still running here; try again when it is done" in a for a in refused)
+    assert all(path.endswith(".gif") for path, _ in served)  # ... and nobody else is turned away
