@@ -34,16 +34,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(port: int, concurrency: int | None) -> None:
-    """The Space as shipped, on 127.0.0.1:`port`, until stdin closes (run by run_load in a child process)."""
+def serve(port: int, concurrency: int | None, fair: bool = False) -> None:
+    """The Space as shipped, on 127.0.0.1:`port`, until stdin closes (run by run_load in a child process).
+    `fair`: clients told apart by X-Forwarded-For, one running request each (as behind a Hugging Face proxy)."""
     import sys
 
     from serving import gif_helpers
     from serving.space import SpaceApp, build_demo, load_models, model_sources
     from serving.space.layout import launch_options
 
-    # Every client here is 127.0.0.1: the per-client limit would answer all but one "try again".
-    app = SpaceApp(load_models(model_sources("", None, ROOT / "exported")), per_client=10**6)
+    # Every client here is 127.0.0.1: without `fair` the per-client limit would answer all but one "try again".
+    app = SpaceApp(load_models(model_sources("", None, ROOT / "exported")), per_client=1 if fair else 10**6,
+                   proxy_hops=1 if fair else 0)
     demo = build_demo(app.models, app=app)
     if concurrency is not None:  # the same demo with another limit on the render events
         for fn in demo.fns.values():
@@ -56,14 +58,15 @@ def serve(port: int, concurrency: int | None) -> None:
     demo.close()
 
 
-def _http_call(http, url: str, data: list) -> int:
-    """One /animate call on the REST API: queue it, read its event stream, fetch the file; the file's size."""
+def _http_call(http, url: str, data: list, headers: dict | None = None) -> int:
+    """One /animate call on the REST API: queue it, read its event stream, fetch the file; the file's size (0 when
+    the Space answered an error, such as "try again")."""
     import json
 
-    answer = http.post(url + "gradio_api/call/animate", json={"data": data})
+    answer = http.post(url + "gradio_api/call/animate", json={"data": data}, headers=headers or {})
     answer.raise_for_status()
     event, result = None, None
-    with http.stream("GET", url + f"gradio_api/call/animate/{answer.json()['event_id']}") as stream:
+    with http.stream("GET", url + f"gradio_api/call/animate/{answer.json()['event_id']}", headers=headers or {}) as stream:
         for line in stream.iter_lines():
             if line.startswith("event:"):
                 event = line[6:].strip()
@@ -71,6 +74,8 @@ def _http_call(http, url: str, data: list) -> int:
                 result = json.loads(line[5:])
                 break
     if event != "complete":
+        if headers:  # a client the fair Space tells to wait
+            return 0
         raise SystemExit(f"/animate answered {event}: {result}")
     got = http.get(result[0]["url"])
     got.raise_for_status()
@@ -82,19 +87,12 @@ def run_load(clients: int, calls: int, concurrency: int | None = None, distinct:
     """Serve the shipped models on loopback in a child process, hammer `/animate` with `kind` clients
     ("gradio_client" or "http"), return latency figures (s)."""
     import subprocess
-    import sys
 
     import httpx
     from gradio_client import Client
 
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "bench.space_load", "--serve", str(port),
-                               *(["--concurrency", str(concurrency)] if concurrency is not None else [])],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    url = f"http://127.0.0.1:{port}/"
+    server, url = _start(False, concurrency)
     try:
-        if server.stdout.readline().strip() != "ready":  # the child prints it once it listens (or dies)
-            raise SystemExit(f"the Space did not start (exit code {server.wait()})")
         warm = Client(url, verbose=False)
         warm.predict(api_name="/animate")  # warm: session arenas, first GIF
         form = [p["parameter_default"] for p in
@@ -136,6 +134,81 @@ def run_load(clients: int, calls: int, concurrency: int | None = None, distinct:
             "max_s": float(lat.max()), "calls_per_s": len(lat) / wall, "wall_s": wall}
 
 
+def _start(fair: bool, concurrency: int | None = None):
+    import subprocess
+    import sys
+
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "bench.space_load", "--serve", str(port),
+                               *(["--concurrency", str(concurrency)] if concurrency is not None else []),
+                               *(["--fair"] if fair else [])],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    if server.stdout.readline().strip() != "ready":
+        raise SystemExit(f"the Space did not start (exit code {server.wait()})")
+    return server, f"http://127.0.0.1:{port}/"
+
+
+def run_greedy(fair: bool, ordinary: int = 4, calls: int = 4) -> dict:
+    """Ordinary clients' /animate latency (their own small renders, each client its own address) alone, then
+    beside one greedy client sending the largest renders the caps allow, two at a time, in a loop. `fair`: the
+    Space's per-client limit on (the shipped default behind a proxy); else lifted. Bounded: the greedy loop stops
+    when the ordinary clients are done."""
+    import threading
+
+    import httpx
+
+    server, url = _start(fair)
+    big = ["mnist-cdcgan", "0-15", "", "cubic", 16, 24, True, "linear", 1.0, "4x4", 512, "gif", ""]
+    try:
+        def ordinary_run(offset: int) -> list[float]:
+            out = []
+            with concurrent.futures.ThreadPoolExecutor(ordinary) as pool:
+                for per in pool.map(lambda c: _ordinary(url, c, offset, calls), range(ordinary)):
+                    out += per
+            return out
+
+        alone = ordinary_run(0)
+        stop = threading.Event()
+
+        def greedy(k: int) -> int:
+            n = 0
+            with httpx.Client(timeout=300) as http:
+                while not stop.is_set() and n < 50:
+                    _http_call(http, url, [*big[:1], f"{5000 + 100 * (2 * n + k)}-{5015 + 100 * (2 * n + k)}", *big[2:]],
+                               {"X-Forwarded-For": "203.0.113.7"})
+                    n += 1
+            return n
+
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            hogs = [pool.submit(greedy, k) for k in range(2)]
+            time.sleep(1.0)  # the greedy client is already holding the queue
+            loaded = ordinary_run(1000)
+            stop.set()
+            [h.result() for h in hogs]
+    finally:
+        server.stdin.close()
+        try:
+            server.wait(timeout=60)
+        except Exception:  # noqa: BLE001 (a bench: make sure the child goes)
+            server.kill()
+    a, b = np.percentile(alone, 95), np.percentile(loaded, 95)
+    return {"alone_p95_s": float(a), "loaded_p95_s": float(b), "ratio": float(b / a)}
+
+
+def _ordinary(url: str, client: int, offset: int, calls: int) -> list[float]:
+    import httpx
+
+    out = []
+    with httpx.Client(timeout=300) as http:
+        for k in range(calls):
+            data = ["mnist-cdcgan", f"{offset + 40 * client + 4 * k},{offset + 40 * client + 4 * k + 1}", "", "cubic",
+                    12, 24, True, "linear", 1.0, "1x1", 128, "gif", ""]
+            started = time.perf_counter()
+            _http_call(http, url, data, {"X-Forwarded-For": f"198.51.100.{client}"})
+            out.append(time.perf_counter() - started)
+    return out
+
+
 def main(argv: list[str] | None = None) -> list[tuple[tuple[str, str], dict]]:
     p = argparse.ArgumentParser(prog="python -m bench.space_load", description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=16)
@@ -144,10 +217,14 @@ def main(argv: list[str] | None = None) -> list[tuple[tuple[str, str], dict]]:
                    help="also measure with this many renders at once (0: skip)")
     p.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)  # internal: the server process
     p.add_argument("--concurrency", type=int, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--fair", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--greedy-only", action="store_true", help="only the greedy-client comparison")
     args = p.parse_args(argv)
     if args.serve is not None:
-        serve(args.serve, args.concurrency)
+        serve(args.serve, args.concurrency, args.fair)
         return []
+    if args.greedy_only:
+        return greedy_table()
     if not (1 <= args.clients <= 64 and 1 <= args.calls <= 20):
         p.error("--clients must be in 1..64 and --calls in 1..20")
     runs = []
@@ -163,7 +240,19 @@ def main(argv: list[str] | None = None) -> list[tuple[tuple[str, str], dict]]:
     for (kind, label), r in runs:
         print(f"| {kind} | {label} | {r['calls']} | {r['p50_s']:.2f} | {r['p95_s']:.2f} | {r['max_s']:.2f} | "
               f"{r['calls_per_s']:.1f} |")
-    return runs
+    return runs + greedy_table()
+
+
+def greedy_table() -> list[tuple[tuple[str, str], dict]]:
+    """Ordinary clients' p95 alone and beside a greedy one, with the per-client limit and without, side by side."""
+    rows = [(("greedy", label), run_greedy(fair)) for label, fair in (("one request per client", True),
+                                                                       ("no per-client limit", False))]
+    print("\n4 ordinary clients x 4 small /animate calls, alone and beside a greedy client (two 4x4 512 px renders "
+          "at a time, in a loop)")
+    print("| Space | ordinary p95 alone s | beside the greedy one s | ratio |\n|---|---|---|---|")
+    for (_, label), r in rows:
+        print(f"| {label} | {r['alone_p95_s']:.2f} | {r['loaded_p95_s']:.2f} | {r['ratio']:.2f}x |")
+    return rows
 
 
 if __name__ == "__main__":

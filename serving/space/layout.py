@@ -87,9 +87,12 @@ class SpaceBlocks(gr.Blocks):
         """Gradio checks file values against its data model before any handler runs (even with preprocess=False);
         a hostile value there is a visitor's mistake: one line, no traceback in the log."""
         import pydantic
+        from gradio.exceptions import InvalidPathError
 
         try:
             return await super().preprocess_data(block_fn, inputs, *args, **kwargs)
+        except InvalidPathError:  # a path planted in a file value: Gradio refuses to move it; say so in a line
+            raise gr.Error("a file value must be a file uploaded to this page", print_exception=False) from None
         except pydantic.ValidationError as exc:
             field = exc.title or "a value"
             raise gr.Error(f"{field}: not a value this field accepts", print_exception=False) from None

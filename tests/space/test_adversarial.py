@@ -70,6 +70,9 @@ def _requests():
     for field, values in EXPLORE_BAD.items():
         for value in values:
             yield "explore", [value if f == field else v for f, v in zip(EXPLORE, explore_valid)]
+    planted = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}  # a file value naming a server path
+    yield "animate", VALID + [planted]  # as the song
+    yield "project", ["mnist-cdcgan", planted]  # as the picture
     yield "animate", [None] * 20  # too many, all null
     yield "animate", "not a list"
 
@@ -139,7 +142,8 @@ def test_private_ui_events_called_directly_log_no_traceback(server, capfd):
     private = [d for d in config["dependencies"] if d.get("api_visibility") == "private" and d.get("backend_fn")]
     assert private
     capfd.readouterr()
-    hostile = [None, "../../etc/passwd", {"path": "/etc/passwd"}, 10**400, ["x"], {"index": "a"}]
+    planted = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}  # Gradio itself refuses to move it
+    hostile = [None, "../../etc/passwd", {"path": "/etc/passwd"}, planted, 10**400, ["x"], {"index": "a"}]
     for dep in private:
         for value in hostile:
             body = json.dumps({"data": [value] * len(dep["inputs"]), "fn_index": dep["id"],
