@@ -18,7 +18,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--quick", action="store_true", help="a one-minute subset (R1, M1, one generator, 20 steps)")
     args = p.parse_args(argv)
     # after --help: they import numpy and more
-    from bench import cold_start, gallery_shards, generator_speed, music, render, space_load, train_speed
+    from bench import (
+        cold_start,
+        format_error,
+        gallery_shards,
+        generator_speed,
+        music,
+        projection,
+        render,
+        space_load,
+        train_speed,
+    )
     from bench.results import RESULTS, TABLE, record, write_table
 
     print(f"# ganimate benchmarks, {time.strftime('%Y-%m-%d')}{' (quick)' if args.quick else ''}\n\n"
@@ -43,20 +53,35 @@ def main(argv: list[str] | None = None) -> None:
             figures[f"train.{key}.images_per_s"] = (ips, "images/s")
             figures[f"train.{key}.x_tutorial"] = (ips / speeds[train_speed.TUTORIAL], "x")
         print("\n## The Space under load\n")
-        for (kind, label), r in space_load.main([]):
-            key = "".join(c if c.isalnum() else "_" for c in f"{kind} {label}".lower())
-            figures[f"space_load.{key}.p95_s"] = (r["p95_s"], "s")
+        figures.update(_space_figures(space_load.main([])))
         print("\n## Space cold start\n")
         start = cold_start.main([])
         figures.update({f"cold_start.{k}": (start[k], "s") for k in ("import_s", "first_render_s", "total_s")})
         print("\n## Music-driven walks: a 30 s MP4 with its song, beside the same frames without\n")
         figures.update({k: (v, "x" if k.endswith("ratio") else "s") for k, v in music.main([]).items()})
+        print("\n## Your own picture: projection against the encoder alone\n")
+        figures.update({f"projection.{b}.{k}": (v, "ms") for b, r in projection.main([]).items() for k, v in r.items()})
+        print("\n## Error of each format against the lossless PNG strip\n")
+        figures.update({f"format_error.{b}.{fmt}.{k}": (v, "levels") for b, per in format_error.main([]).items()
+                        for fmt, r in per.items() for k, v in r.items()})
         print("\n## Gallery shards: SQLite and PostgreSQL\n")
         gallery_shards.main([])
         # Only the full run writes the results file that README, docs and cards quote.
         record(figures, "python -m bench", machine())
         write_table()
         print(f"\nwrote {RESULTS} and {TABLE}")
+
+
+def _space_figures(rows) -> dict[str, tuple[float, str]]:
+    """bench.space_load's rows as results keys: p95 per row, alone/loaded/ratio beside a greedy client, and each
+    kind of call in the mixed load."""
+    figures = {}
+    for (kind, label), r in rows:
+        key = "".join(c if c.isalnum() else "_" for c in f"{kind} {label}".lower())
+        for name, value in r.items():
+            if name.endswith("p95_s") or name == "ratio":
+                figures[f"space_load.{key}.{name}"] = (value, "x" if name == "ratio" else "s")
+    return figures
 
 
 main()

@@ -58,15 +58,16 @@ def serve(port: int, concurrency: int | None, fair: bool = False) -> None:
     demo.close()
 
 
-def _http_call(http, url: str, data: list, headers: dict | None = None) -> int:
-    """One /animate call on the REST API: queue it, read its event stream, fetch the file; the file's size (0 when
-    the Space answered an error, such as "try again")."""
+def _http_call(http, url: str, data: list, headers: dict | None = None, endpoint: str = "animate") -> int:
+    """One call of `endpoint` on the REST API: queue it, read its event stream, fetch the first file; the file's
+    size (0 when the Space answered an error, such as "try again")."""
     import json
 
-    answer = http.post(url + "gradio_api/call/animate", json={"data": data}, headers=headers or {})
+    answer = http.post(url + f"gradio_api/call/{endpoint}", json={"data": data}, headers=headers or {})
     answer.raise_for_status()
     event, result = None, None
-    with http.stream("GET", url + f"gradio_api/call/animate/{answer.json()['event_id']}", headers=headers or {}) as stream:
+    with http.stream("GET", url + f"gradio_api/call/{endpoint}/{answer.json()['event_id']}",
+                     headers=headers or {}) as stream:
         for line in stream.iter_lines():
             if line.startswith("event:"):
                 event = line[6:].strip()
@@ -76,7 +77,7 @@ def _http_call(http, url: str, data: list, headers: dict | None = None) -> int:
     if event != "complete":
         if headers:  # a client the fair Space tells to wait
             return 0
-        raise SystemExit(f"/animate answered {event}: {result}")
+        raise SystemExit(f"/{endpoint} answered {event}: {result}")
     got = http.get(result[0]["url"])
     got.raise_for_status()
     return len(got.content)
@@ -195,6 +196,77 @@ def run_greedy(fair: bool, ordinary: int = 4, calls: int = 4) -> dict:
     return {"alone_p95_s": float(a), "loaded_p95_s": float(b), "ratio": float(b / a)}
 
 
+def _picture() -> bytes:
+    """A digit as a person would photograph it: mnist-cdcgan's 7 (seed 3), dark ink on light paper, 112 px PNG."""
+    import io
+
+    from PIL import Image
+
+    from serving import Generator
+    from serving.latents import one_hot, z_batch
+
+    gen = Generator.from_pretrained(ROOT / "exported" / "mnist-cdcgan")
+    digit = 255 - gen(z_batch([3], gen.latent_dim), one_hot([7], gen.num_classes))[0, ..., 0]
+    buf = io.BytesIO()
+    Image.fromarray(digit).resize((112, 112), Image.BILINEAR).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def run_mixed(clients: int = 16, calls: int = 4) -> dict:
+    """`clients` HTTP clients, each its own address (as behind a proxy, so the shipped per-client limits hold),
+    alternating an R1-sized /animate of their own seeds and a /project of an uploaded picture. Latency of each
+    kind and of all calls."""
+    import httpx
+
+    picture = _picture()
+    server, url = _start(True)
+    try:
+        def one_client(index: int) -> list[tuple[str, float]]:
+            headers = {"X-Forwarded-For": f"198.51.100.{index + 1}"}
+            out = []
+            with httpx.Client(timeout=300) as http:
+                for k in range(calls):
+                    started = time.perf_counter()
+                    if k % 2:
+                        up = http.post(url + "gradio_api/upload", files=[("files", ("digit.png", picture, "image/png"))],
+                                       headers=headers)
+                        up.raise_for_status()
+                        image = {"path": up.json()[0], "meta": {"_type": "gradio.FileData"}}
+                        _http_call(http, url, ["mnist-cdcgan", image, "5,6,7"], headers, "project")
+                        out.append(("project", time.perf_counter() - started))
+                    else:
+                        seeds = ",".join(str(2000 + 4 * (index * calls + k) + i) for i in range(4))
+                        _http_call(http, url, ["mnist-cdcgan", seeds], headers)
+                        out.append(("animate", time.perf_counter() - started))
+            return out
+
+        started = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+            calls_made = [c for per in pool.map(one_client, range(clients)) for c in per]
+        wall = time.perf_counter() - started
+    finally:
+        server.stdin.close()
+        try:
+            server.wait(timeout=60)
+        except Exception:  # noqa: BLE001 (a bench: make sure the child goes)
+            server.kill()
+    result = {"calls": len(calls_made), "wall_s": wall}
+    for kind in ("animate", "project", "all"):
+        lat = np.asarray([t for k, t in calls_made if kind in (k, "all")])
+        result[f"{kind}_p50_s"], result[f"{kind}_p95_s"] = float(np.percentile(lat, 50)), float(np.percentile(lat, 95))
+    return result
+
+
+def mixed_table(clients: int = 16, calls: int = 4) -> list[tuple[tuple[str, str], dict]]:
+    r = run_mixed(clients, calls)
+    print(f"\n{clients} HTTP clients, each its own address, alternating an R1-sized /animate (own seeds) and a "
+          f"/project of an uploaded 112 px picture, {calls} calls each ({r['wall_s']:.1f} s)")
+    print("| calls | p50 s | p95 s |\n|---|---|---|")
+    for kind in ("animate", "project", "all"):
+        print(f"| {kind} | {r[f'{kind}_p50_s']:.2f} | {r[f'{kind}_p95_s']:.2f} |")
+    return [(("mixed", "renders and projections"), r)]
+
+
 def _ordinary(url: str, client: int, offset: int, calls: int) -> list[float]:
     import httpx
 
@@ -219,12 +291,15 @@ def main(argv: list[str] | None = None) -> list[tuple[tuple[str, str], dict]]:
     p.add_argument("--concurrency", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--fair", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--greedy-only", action="store_true", help="only the greedy-client comparison")
+    p.add_argument("--mixed-only", action="store_true", help="only the mixed load of renders and projections")
     args = p.parse_args(argv)
     if args.serve is not None:
         serve(args.serve, args.concurrency, args.fair)
         return []
     if args.greedy_only:
         return greedy_table()
+    if args.mixed_only:
+        return mixed_table(args.clients)
     if not (1 <= args.clients <= 64 and 1 <= args.calls <= 20):
         p.error("--clients must be in 1..64 and --calls in 1..20")
     runs = []
@@ -240,7 +315,7 @@ def main(argv: list[str] | None = None) -> list[tuple[tuple[str, str], dict]]:
     for (kind, label), r in runs:
         print(f"| {kind} | {label} | {r['calls']} | {r['p50_s']:.2f} | {r['p95_s']:.2f} | {r['max_s']:.2f} | "
               f"{r['calls_per_s']:.1f} |")
-    return runs + greedy_table()
+    return runs + greedy_table() + mixed_table(args.clients)
 
 
 def greedy_table() -> list[tuple[tuple[str, str], dict]]:

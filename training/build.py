@@ -10,17 +10,40 @@ from training.options import TrainOptions
 from training.vae import VAE
 
 
-def build_model(opts: TrainOptions, channels: int, num_classes: int, for_export: bool = False) -> GAN | VAE:
+def build_model(opts: TrainOptions, channels: int, num_classes: int, for_export: bool = False,
+                total_steps: int | None = None) -> GAN | VAE:
     """Networks, wrapper model and optimizers for a run (call inside the distribution strategy's scope).
     `for_export` builds in float32 whatever the run's precision: the weights are float32 either way, and the
-    exported graph must be."""
+    exported graph must be. `total_steps` is the run's length, which --lr-decay counts its share of."""
     policy = "float32" if for_export else opts.precision
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(policy)  # layers keep the policy they were built with
     try:
-        return _build(opts, channels, num_classes, for_export)
+        return _build(opts, channels, num_classes, for_export, total_steps)
     finally:
         keras.mixed_precision.set_global_policy(previous)
+
+
+class LinearTail(keras.optimizers.schedules.LearningRateSchedule):
+    """`rate` until `start`, then a straight line to 0 at `end`: a GAN's iterates circle the equilibrium at a
+    radius that grows with the step size, so shrinking it at the end lands them nearer (as SN-GAN's recipe does)."""
+
+    def __init__(self, rate: float, start: int, end: int) -> None:
+        self.rate, self.start, self.end = float(rate), int(start), int(end)
+
+    def __call__(self, step):
+        left = (float(self.end) - keras.ops.cast(step, "float32")) / float(max(self.end - self.start, 1))
+        return self.rate * keras.ops.clip(left, 0.0, 1.0)
+
+    def get_config(self) -> dict:
+        return {"rate": self.rate, "start": self.start, "end": self.end}
+
+
+def learning_rate(rate: float, decay: float, total_steps: int | None) -> float | LinearTail:
+    """A constant rate, or one that falls to 0 over the last `decay` share of `total_steps` (--lr-decay)."""
+    if not decay or not total_steps:
+        return rate
+    return LinearTail(rate, round(total_steps * (1.0 - decay)), total_steps)
 
 
 def resolved_microbatches(opts: TrainOptions) -> int:
@@ -30,7 +53,8 @@ def resolved_microbatches(opts: TrainOptions) -> int:
     return opts.resolved_microbatches(len(tf.config.list_physical_devices("GPU")))
 
 
-def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool) -> GAN | VAE:
+def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool,
+           total_steps: int | None) -> GAN | VAE:
     size, width = opts.resolved_image_size(), opts.resolved_width()
     classes = num_classes if opts.conditional else 0
     keras.utils.set_random_seed(opts.seed)  # initial weights depend on the seed alone
@@ -70,7 +94,9 @@ def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool
         seed=opts.seed,
     )
     model.compile(
-        g_optimizer=keras.optimizers.Adam(opts.lr, beta_1=opts.beta1, beta_2=opts.beta2),
-        d_optimizer=keras.optimizers.Adam(opts.d_lr or opts.lr, beta_1=opts.beta1, beta_2=opts.beta2),
+        g_optimizer=keras.optimizers.Adam(learning_rate(opts.lr, opts.lr_decay, total_steps),
+                                          beta_1=opts.beta1, beta_2=opts.beta2),
+        d_optimizer=keras.optimizers.Adam(learning_rate(opts.d_lr or opts.lr, opts.lr_decay, total_steps),
+                                          beta_1=opts.beta1, beta_2=opts.beta2),
     )
     return model

@@ -23,7 +23,15 @@ PARAMS_CARD_CLASSES = (1, 1, 2, 2)
 # A class morph at one fixed z (3 -> 8 -> 3 on MNIST): strokes should bend from one digit into the other.
 MORPH_RECIPE = dict(seeds=(7,), path="lerp", easing="ease-in-out", frames=24, size=128, fps=24, loop=True)
 
+INSTALL = "pip install onnxruntime numpy pillow huggingface_hub"  # all the stranger's snippet needs
+# Said wherever a card's snippet uses ganimate's own code, which a stranger on the Hub does not have yet.
+NEEDS_GANIMATE = ("These lines use ganimate's TensorFlow-free `serving` package, which is not on PyPI: take it from "
+                  "a checkout of the ganimate project (`pip install -r space/requirements.txt` there and run from its "
+                  "root) or from the files of a Space it published (`serving/` sits beside `app.py`).")
+
 _USAGE = '''import json, numpy as np, onnxruntime as ort
+from huggingface_hub import snapshot_download
+from PIL import Image
 
 def z_from_seed(seed, dim):
     """splitmix64-boxmuller-v1: the portable seed -> latent used by ganimate."""
@@ -39,8 +47,9 @@ def z_from_seed(seed, dim):
     r = np.sqrt(-2 * np.log(u1))
     return np.stack([r * np.cos(2 * np.pi * u2), r * np.sin(2 * np.pi * u2)], 1).ravel()[:dim].astype(np.float32)
 
-config = json.load(open("config.json"))
-session = ort.InferenceSession("model.onnx", providers=["CPUExecutionProvider"])
+folder = snapshot_download("USER/NAME", allow_patterns=["*.onnx", "*.json"])  # this repo, into the Hub cache
+config = json.load(open(f"{folder}/config.json"))
+session = ort.InferenceSession(f"{folder}/model.onnx", providers=["CPUExecutionProvider"])
 z = np.stack([z_from_seed(s, config["latent_dim"]) for s in (1, 2, 3)])
 feed = {"z": z}
 '''
@@ -58,6 +67,14 @@ def _history_summary(run_dir: Path) -> dict:
     return {k: last[k] for k in last if k not in ("kind",)}
 
 
+def _better(name: str, figure: dict) -> str:
+    """Which way is better. KID is an unbiased estimate of a squared distance: 0 is a perfect match and a value
+    below 0 is within its noise, so "lower is better" would rank a negative one above the real data's floor."""
+    if name == "kid":
+        return "nearer 0 (an unbiased estimate: below 0 is noise)"
+    return str(figure.get("better", ""))
+
+
 def _metrics_table(bundle: Path) -> str:
     path = bundle / "metrics.json"
     if not path.exists():
@@ -67,7 +84,7 @@ def _metrics_table(bundle: Path) -> str:
     for name, value in metrics.get("figures", {}).items():
         floor = value.get("floor")
         lines.append(f"| {name} | {value.get('model'):.4g} | {'n/a' if floor is None else f'{floor:.4g}'} | "
-                     f"{value.get('better', '')} |")
+                     f"{_better(name, value)} |")
     n, judge, data = metrics.get("samples", {}), metrics.get("judge", {}), metrics.get("dataset", {})
     protocol = metrics.get("protocol", {})
     lines.append("")
@@ -178,10 +195,12 @@ row at any size with the same arithmetic in numpy:
 from serving import Generator, mathart                       # ganimate's TensorFlow-free serving package
 from serving.latents import one_hot, z_batch
 
-gen = Generator.from_pretrained(".")                         # this bundle's folder (or its Hub repo id)
+gen = Generator.from_pretrained("USER/NAME")                 # this repository (or a bundle folder)
 params = gen.params(z_batch([1], gen.latent_dim), one_hot([3], gen.num_classes))  # seed 1 as a Julia set
 big = mathart.render(params[0], family=3, size=1024)         # float32 [1024, 1024, 3] in [0, 1]
 ```
+
+{NEEDS_GANIMATE}
 
 Export parity: the generator's `params` agree with Keras within {config.parity_max_abs_diff:.1e} (max |diff|, limit
 1e-4). The images agree within 1e-3 on {parity.get('share_within_1e-3', 0):.4%} of pixels ({parity.get('worst_image_share', 0):.2%} in the
@@ -228,9 +247,10 @@ def _eval_results(bundle: Path, config: GeneratorConfig, dataset_tag: str | None
     dataset_type = dataset_tag or str(config.extra.get("training", {}).get("dataset", "custom"))
     data = metrics.get("dataset")
     dataset_name = data.get("source", config.dataset) if isinstance(data, dict) else (data or config.dataset)
-    return [EvalResult(task_type="unconditional-image-generation", dataset_type=dataset_type,
+    task = "image-generation" if config.conditional else "unconditional-image-generation"
+    return [EvalResult(task_type=task, dataset_type=dataset_type,
                        dataset_name=dataset_name, metric_type=name,
-                       metric_value=fig["model"], metric_name=f"{name} ({fig['better']} is better; real-data floor "
+                       metric_value=fig["model"], metric_name=f"{name} ({_better(name, fig)} is better; real-data floor "
                        f"{fig['floor'] if fig['floor'] is not None else 'n/a'})")
             for name, fig in metrics.get("figures", {}).items() if isinstance(fig.get("model"), (int, float))]
 
@@ -283,10 +303,11 @@ ground as the generator draws them, gives {outputs}. `python -m serving project`
             f"encoder alone {report['encoder_ms_p50']:.1f}<!-- {k}.encoder_ms_p50 --> ms). "
             f"`{report['command']}` measures it.\n")
     lines.append("""```bash
-python -m serving project --bundle . --image my-picture.png --preview seen.png      # the latent as JSON
-python -m serving render --bundle . --from-image my-picture.png --seeds 5,6,7 --out mine.gif
+python -m serving project --bundle USER/NAME --image my-picture.png --preview seen.png      # the latent as JSON
+python -m serving render --bundle USER/NAME --from-image my-picture.png --seeds 5,6,7 --out mine.gif
 ```
-""")
+
+""" + NEEDS_GANIMATE + "\n")
     return "\n".join(lines)
 
 
@@ -306,8 +327,10 @@ the next keyframe every `--beats-per-key` beats and loudness pulls it toward the
 {react}. The MP4 carries the song, and the same recipe with the same song gives the same bytes:
 
 ```bash
-python -m serving render --bundle . --audio song.wav --seeds 1,2,3,4 --format mp4 --out video.mp4
+python -m serving render --bundle USER/NAME --audio song.wav --seeds 1,2,3,4 --format mp4 --out video.mp4
 ```
+
+{NEEDS_GANIMATE}
 """
 
 
@@ -320,40 +343,33 @@ def _snippet_classes(num_classes: int) -> list[int]:
     return list(dict.fromkeys(c % num_classes for c in wanted))
 
 
-def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> str:
-    """The README.md text: front matter, description, I/O contract, usage, training facts, metrics, pictures."""
-    family = config.model_family
-    tags = ["gan" if family != "vae" else "vae", family, "onnx", "ganimate", "image-generation"]
-    if config.conditional:
-        tags.append("conditional")
-    dataset_tag = "mnist" if "mnist" in config.dataset.lower() else None
-    metadata = {"license": "apache-2.0", "library_name": "onnx", "pipeline_tag": "unconditional-image-generation",
-                "tags": list(dict.fromkeys(tags)), **({"datasets": [dataset_tag]} if dataset_tag else {})}
-    results = _eval_results(bundle, config, dataset_tag)
-    if results:  # the Hub shows these as the model's evaluation (model-index)
-        metadata.update(model_name=config.name, eval_results=results)
-    h, w = config.image_size
-    kind = "conditional " if config.conditional else ""
-    classes = f" Classes: {', '.join(config.class_names)}." if config.conditional else ""
-    y_line = f"| `y` | float32 `[batch, {config.num_classes}]` | soft one-hot class vector; mixtures morph between classes |\n" if config.conditional else ""
-    # Four different classes for the snippets (3, 8, 0, 5 on MNIST; the first four of a smaller model).
-    shown = _snippet_classes(config.num_classes) if config.conditional else []
-    picked = shown[:3]
-    usage = _USAGE + (f'feed["y"] = np.eye({config.num_classes}, dtype=np.float32)[{picked}]\n' if config.conditional else "")
+def _onnx_usage(config: GeneratorConfig, classes: list[int]) -> str:
+    """The stranger's snippet: download, three seeds (of `classes`), one saved picture; numpy and onnxruntime only."""
+    usage = _USAGE + (f'feed["y"] = np.eye({config.num_classes}, dtype=np.float32)[{classes}]\n' if config.conditional else "")
     usage += 'images = session.run(["images"], feed)[0]          # [3, h, w, c] in [0, 1]\n'
     usage += "uint8 = (images * 255 + 0.5).astype(np.uint8)\n"
+    usage += "row = np.concatenate(list(uint8), axis=1)           # the three side by side\n"
+    usage += 'Image.fromarray(row[..., 0] if row.shape[-1] == 1 else row).save("samples-1-2-3.png")\n'
+    usage += 'print("saved samples-1-2-3.png in", __import__("os").getcwd())\n'
     if "params" in config.outputs:
         usage += 'params = session.run(["params"], feed)[0]          # [3, P]: what was drawn, in real units\n'
-    card_classes = ",".join(map(str, shown))
-    extra = f"classes=\"{card_classes}\", " if config.conditional else ""
+    return usage
+
+
+def _training_facts(config: GeneratorConfig, run_dir: Path | None) -> list[str]:
+    """The card's "Training" list: data, model, steps and rates, the last logged row, the checkpoint choice, parity."""
+    h, w = config.image_size
     training = config.extra.get("training", {})
+    rates = f"lr {training.get('lr')}" + (f" (D {training['d_lr']})" if training.get("d_lr") else "")
+    if training.get("lr_decay"):
+        rates += f", falling to 0 over the last {training['lr_decay']:.0%} of the steps"
     summary = _history_summary(run_dir) if run_dir else {}
     facts = [
         f"- Data: {config.dataset}",
-        f"- Model: {family}, latent {config.latent_dim}, {h}x{w}x{config.channels}, "
+        f"- Model: {config.model_family}, latent {config.latent_dim}, {h}x{w}x{config.channels}, "
         f"{'EMA generator' if config.extra.get('ema_generator') else 'generator'} exported",
         f"- Steps: {config.train_steps:,} (batch {training.get('batch_size')}, loss {training.get('loss')}, "
-        f"lr {training.get('lr')}, augment {training.get('augment')}, spectral norm {training.get('spectral_norm')})",
+        f"{rates}, augment {training.get('augment')}, spectral norm {training.get('spectral_norm')})",
     ]
     if summary:
         facts.append(f"- The run's last logged row (step {summary.get('step')}): "
@@ -366,6 +382,33 @@ def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> s
                         if probe else ""))
     facts.append(f"- Export parity (onnxruntime vs Keras, 64 seeds): max |diff| {config.parity_max_abs_diff:.2e}")
     facts.append("- Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(config.versions.items())))
+    return facts
+
+
+def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> str:
+    """The README.md text: front matter, description, I/O contract, usage, training facts, metrics, pictures."""
+    family = config.model_family
+    tags = ["gan" if family != "vae" else "vae", family, "onnx", "ganimate", "image-generation"]
+    if config.conditional:
+        tags += ["conditional", "class-conditional"]
+    dataset_tag = "mnist" if "mnist" in config.dataset.lower() else None
+    # The Hub has no pipeline tag for class-conditional generation; "unconditional" would mislabel these models.
+    pipeline = {} if config.conditional else {"pipeline_tag": "unconditional-image-generation"}
+    metadata = {"license": "apache-2.0", "library_name": "onnx", **pipeline,
+                "tags": list(dict.fromkeys(tags)), **({"datasets": [dataset_tag]} if dataset_tag else {})}
+    results = _eval_results(bundle, config, dataset_tag)
+    if results:  # the Hub shows these as the model's evaluation (model-index)
+        metadata.update(model_name=config.name, eval_results=results)
+    h, w = config.image_size
+    kind = "conditional " if config.conditional else ""
+    classes = f" Classes: {', '.join(config.class_names)}." if config.conditional else ""
+    y_line = f"| `y` | float32 `[batch, {config.num_classes}]` | soft one-hot class vector; mixtures morph between classes |\n" if config.conditional else ""
+    # Four different classes for the snippets (3, 8, 0, 5 on MNIST; the first four of a smaller model).
+    shown = _snippet_classes(config.num_classes) if config.conditional else []
+    usage = _onnx_usage(config, shown[:3])
+    card_classes = ",".join(map(str, shown))
+    extra = f"classes=\"{card_classes}\", " if config.conditional else ""
+    facts = _training_facts(config, run_dir)
     return card_text(metadata, f"""
 # {config.name}
 
@@ -386,6 +429,13 @@ Seeds are portable: seed `s` always gives the same `z` in any language (algorith
 sha256 of model.onnx: `{config.sha256}`.
 
 ## Use it with onnxruntime and numpy only
+
+Nothing of ganimate is needed: install four packages, download this repository's files, draw seeds 1, 2 and 3 and
+save them as one picture.
+
+```bash
+{INSTALL}
+```
 
 ```python
 {usage}```

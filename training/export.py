@@ -25,7 +25,7 @@ import serving
 from serving.config import GeneratorConfig
 from serving.errors import BundleError, GanimateError, InputError, TrainingError
 from serving.latents import one_hot, z_batch
-from training.onnx_passes import canonical_names, deterministic_scatter
+from training.onnx_passes import canonical_names, deterministic_scatter, portable
 from training.onnx_subpixel import subpixel_upsampling
 
 PARITY_TOLERANCE = 1e-4
@@ -60,7 +60,10 @@ def load_run(run_dir: Path, step: int | None = None):
         if step not in kept:
             raise InputError(f"{run_dir} has no checkpoint of step {step}; it keeps {', '.join(map(str, kept))}")
         found = (step, kept[step])
-    model = build_model(opts, facts["image_shape"][2], len(facts["class_names"]), for_export=True)
+    # total_steps only shapes the optimizers' state like the run's (a decaying rate holds no variable); its value
+    # does not matter here.
+    model = build_model(opts, facts["image_shape"][2], len(facts["class_names"]), for_export=True,
+                        total_steps=opts.max_steps or 1)
     step = checkpoint.restore(found[1], model.state_variables())
     return opts, facts, model, step
 
@@ -133,7 +136,7 @@ def convert(generator, latent_dim: int, num_classes: int, opset: int, renderer_s
         node.input[:] = [renames.get(i, i) for i in node.input]
     for out in model_proto.graph.output:
         out.name = renames.get(out.name, out.name)
-    model_proto = deterministic_scatter(model_proto)
+    model_proto = portable(deterministic_scatter(model_proto))
     return canonical_names(subpixel_upsampling(model_proto) if subpixel else model_proto)
 
 

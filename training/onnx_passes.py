@@ -1,4 +1,5 @@
-"""Passes over an exported ONNX graph: deterministic scatter-add, and canonical names for byte-identical exports."""
+"""Passes over an exported ONNX graph: deterministic scatter-add, canonical names for byte-identical exports, and
+portable forms for runtimes other than onnxruntime."""
 
 from __future__ import annotations
 
@@ -121,4 +122,46 @@ def canonical_names(model_proto):
                 dim.dim_param = dims.setdefault(dim.dim_param, "batch" if k == 0 else f"dim_{len(dims)}")
     graph.doc_string = ("ganimate generator: images = clip((G(z[, y]) + 1) / 2, 0, 1)" if len(graph.output) == 1 else
                         "ganimate parameter generator: params = ranges(G(z, y)); images = render(params, y)")
+    return model_proto
+
+
+def portable(model_proto):
+    """Make a graph readable by runtimes beyond onnxruntime, in place, without changing one output bit.
+
+    - An Unsqueeze of several axes becomes a chain of one-axis Unsqueezes: OpenCV's DNN importer (4.x, and 5's
+      classic engine) refuses the multi-axis form ("Multidimensional unsqueeze").
+    - Opset imports that no node uses are dropped: tf2onnx always declares `ai.onnx.ml`, which a runtime without
+      the ML operators then refuses or warns about, for nothing.
+    """
+    import numpy as np
+    from onnx import TensorProto, numpy_helper
+
+    graph = model_proto.graph
+    consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    nodes = []
+    for node in graph.node:
+        axes = consts.get(node.input[1]) if node.op_type == "Unsqueeze" and len(node.input) == 2 else None
+        if axes is None or axes.size < 2:
+            nodes.append(node)
+            continue
+        if (np.asarray(axes) < 0).any():  # they count from the end of the output: left as they are
+            nodes.append(node)
+            continue
+        current = node.input[0]
+        for k, axis in enumerate(sorted(int(a) for a in np.asarray(axes).ravel())):  # ascending: each stays valid
+            axis_name = f"{node.name}_axis{axis}"
+            graph.initializer.append(helper.make_tensor(axis_name, TensorProto.INT64, [1], [axis]))
+            out = node.output[0] if k == axes.size - 1 else f"{axis_name}:0"
+            nodes.append(helper.make_node("Unsqueeze", [current, axis_name], [out], name=axis_name))
+            current = out
+    del graph.node[:]
+    graph.node.extend(nodes)
+    read = {x for node in graph.node for x in node.input} | {v.name for v in graph.output}
+    live = [t for t in graph.initializer if t.name in read]  # the split's old axes lists, now read by nothing
+    del graph.initializer[:]
+    graph.initializer.extend(live)
+    used = {node.domain or "" for node in graph.node} | {""}
+    kept = [o for o in model_proto.opset_import if (o.domain or "") in used]
+    del model_proto.opset_import[:]
+    model_proto.opset_import.extend(kept)
     return model_proto

@@ -54,6 +54,7 @@ class TrainOptions:
     class_norm: bool | None = None
     lr: float = 2e-4
     d_lr: float | None = None
+    lr_decay: float = 0.0
     beta1: float = 0.5
     beta2: float = 0.999
     width: int | None = None
@@ -130,16 +131,13 @@ class TrainOptions:
             raise InputError(f"unknown --precision {self.precision!r}; choose {', '.join(PRECISIONS)}")
         if self.loss not in LOSSES:
             raise InputError(f"unknown --loss {self.loss!r}; choose {', '.join(LOSSES)}")
-        for name in ("epochs", "batch_size", "latent_dim", "log_every", "checkpoint_every", "sample_every"):
-            if getattr(self, name) <= 0:
+        for name in ("epochs", "batch_size", "latent_dim", "log_every", "checkpoint_every", "sample_every", "max_steps",
+                     "width"):
+            if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         if self.microbatches is not None and not 1 <= self.microbatches <= self.batch_size // 2:
             raise InputError(f"--microbatches must be 1..{self.batch_size // 2} (half of --batch-size), "
                              f"got {self.microbatches}")
-        if self.max_steps is not None and self.max_steps <= 0:
-            raise InputError(f"--max-steps must be positive, got {self.max_steps}")
-        if self.width is not None and self.width <= 0:
-            raise InputError(f"--width must be positive, got {self.width}")
         params_data = dataset_kind(self.dataset) in PARAM_KINDS
         if (self.model == "params") != params_data:
             raise InputError("--model params trains on --dataset mathart-params or params:FILE.csv, and only it does"
@@ -162,6 +160,8 @@ class TrainOptions:
             value = getattr(self, name)
             if value is not None and not 0.0 < value < 1.0:
                 raise InputError(f"--{name.replace('_', '-')} must be in (0, 1), got {value}")
+        if not 0.0 <= self.lr_decay <= 1.0:
+            raise InputError(f"--lr-decay must be in [0, 1] (a share of the run's steps), got {self.lr_decay}")
         if not 0.0 <= self.beta1 < 1.0 or not 0.0 <= self.beta2 < 1.0:
             raise InputError("--beta1 and --beta2 must be in [0, 1)")
         if self.class_weight is not None:
@@ -232,11 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--updates", default=None, choices=UPDATES,
                    help="simultaneous (default: one G and D pass per step) or alternating (D, then G on fresh noise)")
     p.add_argument("--microbatches", type=int, default=None,
-                   help="cut each step's batch into N parts whose gradients are summed (the same step); the parts "
-                        "run at once on the CPU's cores (default on a CPU: parts of 32 rows or more, at most 4; "
-                        "1 on GPUs)")
+                   help="cut each step's batch into N parts whose gradients are summed (the same step); the parts run "
+                        "at once on the CPU's cores (default on a CPU: parts of 32 rows or more, at most 4; 1 on GPUs)")
     p.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d.lr})")
     p.add_argument("--d-lr", type=float, default=None, help="D's learning rate (default: --lr)")
+    p.add_argument("--lr-decay", type=float, default=None, help="both rates fall linearly to 0 over this last share of steps")
     p.add_argument("--beta1", type=float, default=None, help=f"Adam beta1 (default {d.beta1})")
     p.add_argument("--beta2", type=float, default=None, help=f"Adam beta2 (default {d.beta2}; 0.9 with hinge + spectral norm)")
     p.add_argument("--width", type=int, default=None, help="base channel width (default 32, or 16 at 64x64)")

@@ -107,7 +107,7 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
 
     # 2. Model, optimizers and (when resuming) their exact state.
     with strategy.scope():
-        model = build_model(opts, data.image_shape[2], data.num_classes)
+        model = build_model(opts, data.image_shape[2], data.num_classes, total_steps=total_steps)
     start_step = 0
     if resume:
         found = checkpoint.latest_checkpoint(run_dir)

@@ -1,42 +1,100 @@
-"""Every snippet in every shipped model card runs as written: extracted from the card, run against the bundle."""
+"""Every snippet in every shipped model card runs as written, the way a stranger meets it on the Hub: each bundle is
+pushed to a loopback Hub (tests/hub_server.py) with `python -m serving push`, and the published card's snippets run
+against that repo id. The first snippet runs as the card's install line promises: without ganimate (its packages
+cannot be imported), from an empty folder, saving a picture that must be the model's own."""
 
 import os
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tests.conftest import REPO
 
 BUNDLES = sorted(p.parent.name for p in (REPO / "exported").glob("*/README.md"))
 LOCAL_SPACE = "http://127.0.0.1:7860/"
+TOKEN = "hf_loopback_card_token"
+# What a stranger's Python does not have: ganimate's own packages and its heavy dependencies.
+WITHOUT_GANIMATE = ("import sys\n"
+                    "for name in ('serving', 'training', 'tensorflow', 'keras', 'gradio', 'space'):\n"
+                    "    sys.modules[name] = None  # import fails as in a venv with only the install line\n")
 
 
 def python_blocks(card: str) -> list[str]:
     return re.findall(r"^```python\n(.*?)^```", card, flags=re.S | re.M)
 
 
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    """A loopback Hub holding every shipped bundle as alice/NAME, pushed by the project's own CLI."""
+    from tests.hub_server import serve
+
+    server, state, endpoint = serve({TOKEN: "alice"})
+    home = tmp_path_factory.mktemp("hf-home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(home), HF_HUB_DISABLE_XET="1", HF_HUB_DISABLE_TELEMETRY="1")
+    try:
+        for name in BUNDLES:
+            done = subprocess.run([sys.executable, "-m", "serving", "push", "--bundle", str(REPO / "exported" / name),
+                                   "--repo", f"alice/{name}"], env={**env, "HF_TOKEN": TOKEN}, cwd=REPO,
+                                  capture_output=True, text=True, timeout=300)
+            assert done.returncode == 0, done.stderr
+        yield state, env
+    finally:
+        server.shutdown()
+
+
+def _published_card(state, name: str) -> str:
+    return state.repos[("model", f"alice/{name}")].commits[-1]["files"]["README.md"].decode()
+
+
 @pytest.mark.parametrize("bundle", BUNDLES)
-def test_card_snippets_run_as_written(bundle, server):
-    folder = REPO / "exported" / bundle
-    blocks = python_blocks((folder / "README.md").read_text())
+def test_card_snippets_run_from_the_hub_as_written(bundle, hub, server, tmp_path):
+    from PIL import Image
+
+    from serving import Generator
+    from serving.latents import one_hot, z_batch
+
+    state, env = hub
+    card = _published_card(state, bundle)
+    assert "USER/NAME" not in card and f"alice/{bundle}" in card
+    assert "pip install onnxruntime numpy pillow huggingface_hub" in card
+    blocks = python_blocks(card)
     assert len(blocks) >= 2, "a card shows onnxruntime usage and Space API usage"
-    for code in blocks:
+
+    # 1. The stranger's snippet: no ganimate, an empty folder, only the loopback Hub.
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    done = subprocess.run([sys.executable, "-I", "-c", WITHOUT_GANIMATE + blocks[0]], cwd=stranger, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{blocks[0]}\n{done.stderr[-2000:]}"
+    assert "saved samples-1-2-3.png in" in done.stdout
+    saved = np.asarray(Image.open(stranger / "samples-1-2-3.png"))
+    gen = Generator.from_pretrained(REPO / "exported" / bundle)
+    classes = re.search(r"np\.eye\(\d+, dtype=np\.float32\)\[\[([\d, ]+)\]\]", blocks[0])
+    y = one_hot([int(c) for c in classes.group(1).split(",")], gen.num_classes) if classes else None
+    expected = np.concatenate(list(gen(z_batch([1, 2, 3], gen.latent_dim), y)), axis=1)
+    assert saved.shape == expected.squeeze().shape
+    assert np.abs(saved.astype(int) - expected.squeeze().astype(int)).max() <= 1  # the model's own three pictures
+
+    # 2. The rest: the Space API (the test's own Space on loopback) and ganimate's serving package, from the Hub.
+    for code in blocks[1:]:
         assert "USER/SPACE" not in code
         if "gradio_client" in code:
             assert LOCAL_SPACE in code
-            code = code.replace(LOCAL_SPACE, server)  # the test's own Space on a free loopback port
-        checked = code + "\nprint('snippet ok')\n"
-        # PYTHONPATH: what `pip install .` gives a user (a snippet may use ganimate's serving package itself).
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        done = subprocess.run([sys.executable, "-c", checked], cwd=folder, env=env, capture_output=True, text=True,
-                              timeout=300)
+            code = code.replace(LOCAL_SPACE, server)
+        # PYTHONPATH: what the card's note on getting ganimate gives a user (a checkout's root).
+        done = subprocess.run([sys.executable, "-c", code + "\nprint('snippet ok')\n"], cwd=tmp_path,
+                              env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0 and done.stdout.strip().endswith("snippet ok"), f"{code}\n{done.stderr[-2000:]}"
+        if "from serving" in code:
+            assert "not on PyPI" in card  # ... and the card says where ganimate's code comes from
 
 
 @pytest.mark.parametrize("bundle", BUNDLES)
-def test_card_metrics_are_a_model_index_of_this_model(bundle):
+def test_card_metadata_is_a_model_index_of_this_model(bundle):
     import json
 
     from huggingface_hub import ModelCard
@@ -47,3 +105,9 @@ def test_card_metrics_are_a_model_index_of_this_model(bundle):
     shown = {r.metric_type: r.metric_value for r in data.eval_results}
     assert shown == {name: fig["model"] for name, fig in metrics["figures"].items()}
     assert data.model_name == bundle
+    from serving.config import GeneratorConfig
+
+    conditional = GeneratorConfig.from_json((folder / "config.json").read_text()).conditional
+    # The Hub has no class-conditional pipeline tag; "unconditional" on a conditional model would mislabel it.
+    assert data.pipeline_tag == (None if conditional else "unconditional-image-generation")
+    assert "lower" not in next(r.metric_name for r in data.eval_results if r.metric_type == "kid")

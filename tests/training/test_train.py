@@ -259,3 +259,19 @@ def test_microbatch_class_logits_are_joined_real_first():
     assert classes.numpy().ravel().tolist() == [10.0, 30.0, 20.0, 40.0]  # real rows of every part, then fake rows
     with pytest.raises(InputError, match="--microbatches must be 1..4"):
         TrainOptions(**TINY, microbatches=5, out="x").validate()
+
+
+def test_lr_decay_holds_the_rate_then_falls_to_zero_over_the_runs_last_share():
+    opts = TrainOptions(**TINY, conditional=True, lr=1e-3, d_lr=4e-3, lr_decay=0.5, out="x")
+    model = build_model(opts, 1, 4, total_steps=10)
+    seen = []
+    for step in (0, 5, 7, 10, 12):
+        for opt in (model.g_optimizer, model.d_optimizer):
+            opt.iterations.assign(step)
+        seen.append((float(model.g_optimizer.learning_rate), float(model.d_optimizer.learning_rate)))
+    np.testing.assert_allclose(seen, [(1e-3, 4e-3), (1e-3, 4e-3), (6e-4, 2.4e-3), (0, 0), (0, 0)], atol=1e-9)
+    constant = build_model(dataclasses.replace(opts, lr_decay=0.0), 1, 4, total_steps=10)
+    constant.g_optimizer.iterations.assign(9)
+    assert float(constant.g_optimizer.learning_rate) == pytest.approx(1e-3)
+    with pytest.raises(InputError, match="--lr-decay"):
+        dataclasses.replace(opts, lr_decay=1.5).validate()

@@ -1,0 +1,69 @@
+"""Bundles read by a runtime other than onnxruntime: OpenCV's DNN module (4.x), and the export pass that makes a
+graph portable (training/onnx_passes.py `portable`: one-axis Unsqueezes, no unused opset imports)."""
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper
+
+from tests.conftest import REPO
+
+cv2 = pytest.importorskip("cv2")
+
+
+def _unsqueeze_model() -> onnx.ModelProto:
+    """x [2, 3] -> Unsqueeze(axes=[0, 2]) -> [1, 2, 1, 3] -> Relu: the multi-axis form tf2onnx writes."""
+    axes = helper.make_tensor("axes", TensorProto.INT64, [2], [2, 0])
+    graph = helper.make_graph(
+        [helper.make_node("Unsqueeze", ["x", "axes"], ["u"], name="u"), helper.make_node("Relu", ["u"], ["y"], name="r")],
+        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 1, 3])], [axes])
+    return helper.make_model(graph, ir_version=8,  # what tf2onnx writes at opset 17
+                             opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 2)])
+
+
+def _opencv(model: onnx.ModelProto, feeds: dict, output: str, folder) -> np.ndarray:
+    path = folder / "model.onnx"
+    onnx.save(model, str(path))
+    net = cv2.dnn.readNetFromONNX(str(path))
+    for name, value in feeds.items():
+        net.setInput(value, name)
+    return net.forward(output)
+
+
+def test_the_portable_pass_makes_a_graph_opencv_reads_without_changing_a_bit(tmp_path):
+    from training.onnx_passes import portable
+
+    before = _unsqueeze_model()
+    with pytest.raises(cv2.error):  # the form OpenCV refuses ("Multidimensional unsqueeze")
+        _opencv(before, {"x": np.ones((2, 3), np.float32)}, "y", tmp_path)
+    after = portable(_unsqueeze_model())
+    onnx.checker.check_model(after)
+    assert [(o.domain, o.version) for o in after.opset_import] == [("", 17)]  # ai.onnx.ml was used by nothing
+    assert all(len(onnx.numpy_helper.to_array(t).ravel()) == 1 for t in after.graph.initializer)
+    x = np.arange(-3, 3, dtype=np.float32).reshape(2, 3)
+    want = ort.InferenceSession(before.SerializeToString()).run(None, {"x": x})[0]
+    got = ort.InferenceSession(after.SerializeToString()).run(None, {"x": x})[0]
+    assert got.shape == (1, 2, 1, 3) and np.array_equal(got, want)
+    assert np.array_equal(_opencv(after, {"x": x}, "y", tmp_path).reshape(want.shape), want)
+
+
+@pytest.mark.parametrize("bundle", ["mnist-cdcgan", "mnist-cvae"])
+def test_shipped_digit_bundles_load_and_agree_in_opencv(bundle):
+    """mathart-params is not here: its renderer uses NonZero, TopK and ScatterElements, which OpenCV 4.x has no
+    layer for (docs/hub.md says so); onnxruntime and onnxruntime-web run it."""
+    folder = REPO / "exported" / bundle
+    from serving.config import GeneratorConfig
+    from serving.latents import one_hot, z_batch
+
+    config = GeneratorConfig.from_json((folder / "config.json").read_text())
+    feeds = {"z": z_batch([1, 2, 3, 4], config.latent_dim)}
+    if config.conditional:
+        feeds["y"] = one_hot([3, 8, 0, 5], config.num_classes)
+    want = ort.InferenceSession(str(folder / "model.onnx")).run(["images"], feeds)[0]
+    net = cv2.dnn.readNetFromONNX(str(folder / "model.onnx"))
+    for name, value in feeds.items():
+        net.setInput(value, name)
+    got = net.forward("images").reshape(want.shape)
+    assert np.abs(got - want).max() < 1e-4
