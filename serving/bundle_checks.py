@@ -13,21 +13,13 @@ from pathlib import Path
 
 from serving.config import GeneratorConfig
 from serving.errors import BundleError
+from serving.ort_session import error_line, onnxruntime_errors
 
 STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
 # Control flow whose trip count comes from the data: a graph can loop 10^12 times from a small input. None of the
 # project's generators needs it; a bundle that has it is refused rather than run under a watchdog.
 REFUSED_OPS = {"Loop", "Scan", "If"}
 PROBE_SECONDS = 20.0
-
-
-def onnxruntime_errors() -> tuple[type[BaseException], ...]:
-    """The exception types onnxruntime raises for a model it cannot load or run (none derives from a builtin)."""
-    import onnxruntime.capi.onnxruntime_pybind11_state as state
-
-    names = ("Fail", "InvalidArgument", "NoSuchFile", "NoModel", "EngineError", "RuntimeException", "InvalidProtobuf",
-             "ModelLoaded", "NotImplemented", "InvalidGraph", "EPFail")
-    return tuple(getattr(state, n) for n in names if hasattr(state, n)) + (RuntimeError, MemoryError)
 
 
 def dims(value_info) -> list:
@@ -189,9 +181,8 @@ def run_bounded(session, names: list[str], feed: dict, seconds: float, what: Pat
     try:
         return session.run(names, feed, options)
     except onnxruntime_errors() as exc:
-        from serving.generator import _first_line
 
-        reason = "did not finish in time" if options.terminate else _first_line(exc)[:200]
+        reason = "did not finish in time" if options.terminate else error_line(exc)[:200]
         raise BundleError(f"{what}: onnxruntime could not run it: {reason}") from None
     finally:
         timer.cancel()

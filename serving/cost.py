@@ -47,7 +47,7 @@ def encoder_cost(fmt: str) -> tuple[float, float]:
     with _LOCK:
         if fmt in _ENCODER:
             return _ENCODER[fmt]
-    from serving.render import encode
+    from serving.formats import encode
 
     h = w = 128
     ramp = np.linspace(0, 255, w, dtype=np.float64)

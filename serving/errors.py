@@ -35,3 +35,16 @@ class HubError(GanimateError):
 
 class TrainingError(GanimateError):
     """A training run or an export that cannot go on; the message says what happened and what to try."""
+
+
+def network_errors() -> tuple[type[BaseException], ...]:
+    """The HTTP client's transport errors: huggingface_hub 2.x uses httpx2, earlier releases httpx."""
+    import importlib
+
+    found = []
+    for name in ("httpx2", "httpx"):
+        try:
+            found.append(importlib.import_module(name).HTTPError)
+        except ImportError:
+            pass
+    return tuple(found)

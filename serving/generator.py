@@ -21,10 +21,11 @@ from typing import TypeVar
 
 import numpy as np
 
-from serving.bundle_checks import check_encoder, check_model, onnxruntime_errors, probe, probe_encoder, run_bounded
+from serving.bundle_checks import check_encoder, check_model, probe, probe_encoder, run_bounded
 from serving.config import GeneratorConfig
 from serving.errors import BundleError, InputError
 from serving.inputs import is_repo_id, is_revision, read_text_file
+from serving.ort_session import error_line, make_session, onnxruntime_errors
 
 MAX_SOURCE_CHARS = 1024  # a folder path or user/name@revision; longer is neither
 BUNDLE_FILES = ("config.json", "model.onnx")
@@ -68,7 +69,7 @@ def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = No
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import HfHubHTTPError
 
-    from serving.hub import network_errors
+    from serving.errors import network_errors
 
     # What a download can fail with: HTTP answers, the network, the local cache (OSError); anything else is a bug.
     download_errors = (HfHubHTTPError, OSError, *network_errors())
@@ -140,9 +141,9 @@ class Generator:
                               f"(force_download=True) or delete {bundle.resolve()}") from None
         # The session is built from the bytes that were hashed and checked, never by reopening the path. One
         # session for every thread: as fast as a session per thread, with one model in memory and a faster start.
-        session = _make_session(bundle / "model.onnx", model_bytes)
+        session = make_session(bundle / "model.onnx", model_bytes)
         probe(session, config, bundle / "model.onnx")  # proved on a real run before anything is served
-        encoder = _make_session(bundle / "encoder.onnx", encoder_bytes) if encoder_bytes else None
+        encoder = make_session(bundle / "encoder.onnx", encoder_bytes) if encoder_bytes else None
         if encoder is not None:
             probe_encoder(encoder, config, bundle / "encoder.onnx")
         return cls(bundle, config, session, str(path_or_repo_id), threads, encoder)
@@ -258,7 +259,7 @@ class Generator:
             try:
                 out[rows] = session.run([name], feed)[0]
             except onnxruntime_errors() as exc:
-                raise BundleError(f"{self.bundle_dir}: onnxruntime could not run the model: {_first_line(exc)}") from None
+                raise BundleError(f"{self.bundle_dir}: onnxruntime could not run the model: {error_line(exc)}") from None
 
     def __call__(self, z: np.ndarray, y: np.ndarray | None = None, batch_size: int = 256, output: str = "uint8") -> np.ndarray:
         """Images for each row of z (and y): uint8 [n, h, w, c] by default, or float32 in [0, 1] with output='float'."""
@@ -330,16 +331,6 @@ def _hashed(path: Path, expected: str) -> bytes:
     return data
 
 
-def _first_line(exc: BaseException) -> str:
-    """What went wrong in onnxruntime, in one line (the capped arena's refusal said plainly)."""
-    text = str(exc).strip()
-    asked = re.search(r"smaller than requested bytes of (\d+)", text)
-    if asked:
-        return (f"it asks for {int(asked.group(1)) / 2**20:,.0f} MB at once, more than the {memory_cap_mb():,} MB "
-                "onnxruntime may use here (GANIMATE_ORT_MEMORY_MB)")
-    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
-
-
 def check_threads(threads: int | None) -> int:
     """Threads a big call is cut over, each running the session single-threaded: default up to 4, never more
     than the cores here (more only contends)."""
@@ -351,43 +342,3 @@ def check_threads(threads: int | None) -> int:
     return threads
 
 
-# Every session of this process allocates from one onnxruntime arena of at most this many MB
-# (GANIMATE_ORT_MEMORY_MB): a graph that asks for more (a tensor of billions of elements, from a few bytes of
-# ONNX) fails that run in milliseconds with one line, instead of swapping or taking the machine's memory.
-ORT_MEMORY_MB = 4096
-_ARENA_LOCK = threading.Lock()
-_arena_mb: int | None = None
-
-
-def memory_cap_mb() -> int:
-    """The shared arena's cap, registered with onnxruntime once per process (the first session fixes it)."""
-    global _arena_mb
-    import onnxruntime as ort
-
-    from serving import inputs as check
-
-    with _ARENA_LOCK:
-        if _arena_mb is None:
-            mb = check.whole("GANIMATE_ORT_MEMORY_MB", os.environ.get("GANIMATE_ORT_MEMORY_MB", "").strip()
-                             or ORT_MEMORY_MB, 64, 1 << 20)
-            info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
-            ort.create_and_register_allocator(info, ort.OrtArenaCfg(mb << 20, -1, -1, -1))
-            _arena_mb = mb
-        return _arena_mb
-
-
-def _make_session(model_path: Path, data: bytes):
-    import onnxruntime as ort
-
-    memory_cap_mb()
-    opts = ort.SessionOptions()
-    opts.add_session_config_entry("session.use_env_allocators", "1")  # the capped arena (memory_cap_mb)
-    opts.intra_op_num_threads = 1  # parallel across slices of rows instead (Generator._run)
-    opts.inter_op_num_threads = 1
-    # Busy-waiting threads burn CPU between requests on a shared Space; turn spinning off.
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    opts.log_severity_level = 3
-    try:
-        return ort.InferenceSession(data, sess_options=opts, providers=["CPUExecutionProvider"])
-    except onnxruntime_errors() as exc:
-        raise BundleError(f"{model_path}: onnxruntime cannot load it: {_first_line(exc)}") from None

@@ -2,7 +2,7 @@
 
 Pillow's GIF coder holds the GIL, so a second thread cannot code frames at the same time; a second process can.
 A helper is a child Python (`python -m serving.gif_helpers`) on two pipes: it reads frames and a palette, answers
-with the frames' image blocks (`serving.gif.frame_blocks`), and exits when its pipe closes or anything goes
+with the frames' image blocks (`serving.gif_blocks.frame_blocks`), and exits when its pipe closes or anything goes
 wrong. The frames travel through a shared memory file the two map (Linux `memfd`; elsewhere through the pipe,
 about 8 ms for R1's 3 MB). The protocol is a JSON line and raw bytes (no pickle), so nothing a helper reads can
 run code, and every answer carries its request's number, so an answer can never be taken for another's.
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from serving.gif import Palette, frame_blocks
+from serving.gif_blocks import Palette, frame_blocks
 
 log = logging.getLogger(__name__)
 MAX_HELPERS = 3

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from serving.errors import HubError
+from serving.errors import HubError, network_errors
 from serving.space.files import space_files
 
 CARD_PLACEHOLDER = "USER/NAME"  # what a model card says before it is published under a real repo id
@@ -36,19 +36,6 @@ def token() -> str:
     if not found:
         raise HubError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (a token with write access)")
     return found
-
-
-def network_errors() -> tuple[type[BaseException], ...]:
-    """The HTTP client's transport errors: huggingface_hub 2.x uses httpx2, earlier releases httpx."""
-    import importlib
-
-    found = []
-    for name in ("httpx2", "httpx"):
-        try:
-            found.append(importlib.import_module(name).HTTPError)
-        except ImportError:
-            pass
-    return tuple(found)
 
 
 def _call(what: str, fn, *args, **kwargs):

@@ -65,6 +65,11 @@ class Recipe:
                 del fields[optional]
         return json.dumps(fields, sort_keys=True)
 
+    def to_pretty_json(self) -> str:
+        """The same JSON one field a line, lists kept on their line: easy to read and to copy back."""
+        fields = json.loads(self.to_json())
+        return "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in fields.items()) + "\n}"
+
     @classmethod
     def from_json(cls, text: str) -> Recipe:
         return cls.from_dict(check.load_json(text, "recipe"))

@@ -6,7 +6,6 @@ order, PIL encoders with fixed settings). All frames are generated in large batc
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -16,7 +15,7 @@ from serving.budget import CLI, Budget
 from serving.budget import check as budget_check
 from serving.cost import check_time
 from serving.errors import InputError
-from serving.gif import write_gif
+from serving.formats import FORMATS, encode
 from serving.grid import tile
 from serving.latents import MAX_SEED, check_psi, check_seed, z_from_seed
 from serving.music import check_music, direction_vectors, positions, react, walk
@@ -33,7 +32,6 @@ from serving.recipe import MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_KEY
 from serving.resize import blas_threads, resize_frames, uses_dense
 from serving.video import encode_mp4
 
-FORMATS = ("gif", "webp", "mp4", "png")
 RESAMPLES = ("lanczos", "nearest")
 # Float generator images held at once, per chunk of frames: 32 MB is 10,000 MNIST digits or 40 math-art drawings
 # at 256x256 RGB (a whole R2 walk at once would be 3.2 GB of floats).
@@ -226,45 +224,6 @@ def render_frames(generator, recipe: Recipe, budget: Budget = CLI, audio=None,
         out[at:at + len(chunk)] = chunk
         at += len(chunk)
     return out
-
-
-def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True, recipe_json: str | None = None) -> bytes:
-    """Encode uint8 frames; GIF uses one global palette (exact for grayscale) so colours do not flicker. With
-    `recipe_json` the file carries it in its own metadata (serving/recipe_file.py)."""
-    from PIL import Image
-
-    from serving import recipe_file
-
-    gray = frames.shape[3] == 1
-
-    def pil_frames() -> list:  # built only by the encoders that need them: each is a copy of every frame
-        return [Image.fromarray(f[..., 0] if gray else f) for f in frames]
-
-    buf = io.BytesIO()
-    duration = 1000.0 / fps
-    if fmt == "gif":
-        data = write_gif(frames, fps, loop)
-        return recipe_file.add_to_gif(data, recipe_json) if recipe_json else data
-    elif fmt == "webp":
-        pil = pil_frames()
-        extra = {"xmp": recipe_file.webp_xmp(recipe_json)} if recipe_json else {}
-        # Lossless: exact colours (lossy WebP smeared thin coloured strokes and left a faint rectangle where a
-        # frame changed on a flat background); method 2 keeps it as fast as lossy was on line art.
-        # Frame times rounded cumulatively (24 fps is 42, 41, 42, ... ms): the animation keeps its fps and a music
-        # video its song's length, where 42 ms each would run 0.8% slow.
-        edges = [round(i * duration) for i in range(len(pil) + 1)]
-        pil[0].save(buf, format="WEBP", save_all=True, append_images=pil[1:],
-                    duration=[b - a for a, b in zip(edges, edges[1:])],
-                    loop=0 if loop else 1, lossless=True, quality=50, method=2, **extra)
-    elif fmt == "png":
-        strip = np.concatenate(list(frames), axis=1)
-        Image.fromarray(strip[..., 0] if gray else strip).save(buf, format="PNG", optimize=False)
-        return recipe_file.add_to_png(buf.getvalue(), recipe_json) if recipe_json else buf.getvalue()
-    elif fmt == "mp4":
-        return encode_mp4([frames], fps, recipe_file.mp4_params(recipe_json) if recipe_json else [])
-    else:
-        raise InputError(f"unknown format {fmt!r}")
-    return buf.getvalue()
 
 
 def render(generator, recipe: Recipe, budget: Budget = CLI, audio=None,

@@ -136,6 +136,9 @@ class Handler(BaseHTTPRequestHandler):
     def _read(self, head: bool) -> None:
         path = unquote(urlparse(self.path).path)
         self.state.requests.append(f"{'HEAD' if head else 'GET'} {path}")
+        m = re.fullmatch(r"/api/(model|space|dataset)s/([^/]+/[^/]+)/tree/([^/]+)(?:/(.+))?", path)
+        if m:  # snapshot_download lists the files it will fetch
+            return self._tree(m.group(1), m.group(2), m.group(3), m.group(4) or "")
         m = re.fullmatch(r"/api/(model|space|dataset)s/([^/]+/[^/]+?)(?:/revision/(.+))?", path)
         if m:
             return self._info(m.group(1), m.group(2), m.group(3) or "main")
@@ -246,6 +249,22 @@ class Handler(BaseHTTPRequestHandler):
         repo, sha, files = snapshot
         self._json(200, {"id": repo_id, "sha": sha, "private": repo.private, "sdk": repo.sdk,
                          "siblings": [{"rfilename": p} for p in sorted(files)]})
+
+    def _tree(self, repo_type: str, repo_id: str, revision: str, folder: str) -> None:
+        """Every file under `folder` (recursive, one page), as the Hub's tree listing describes it."""
+        snapshot = self._snapshot(repo_type, repo_id, revision)
+        if snapshot is None:
+            return
+        prefix = folder.rstrip("/") + "/" if folder else ""
+        entries = []
+        for path, data in sorted(snapshot[2].items()):
+            if not path.startswith(prefix):
+                continue
+            entry = {"type": "file", "path": path, "size": len(data), "oid": _git_blob_sha(data)}
+            if path.endswith(LFS_SUFFIXES):
+                entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
+            entries.append(entry)
+        self._json(200, entries)
 
     def _resolve(self, repo_type: str, repo_id: str, revision: str, file_path: str, head: bool) -> None:
         snapshot = self._snapshot(repo_type, repo_id, revision)

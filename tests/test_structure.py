@@ -62,3 +62,55 @@ def test_no_function_grows_past_its_limit():
                     if lines > LONGER_TODAY.get(key, FUNCTION_LINES):
                         long[key] = lines
     assert not long, f"shorten these functions (about 60 lines at most): {long}"
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """module -> the project modules it imports, at the top or inside a function (both make a circle)."""
+    import ast
+
+    paths = {}
+    for folder in ("serving", "training", "space", "bench"):
+        for path in (REPO / folder).rglob("*.py"):
+            name = ".".join(path.relative_to(REPO).with_suffix("").parts)
+            paths[name.removesuffix(".__init__")] = path
+    graph = {}
+    for name, path in paths.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(parts + ([node.module] if node.module else []))
+                targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in paths else base for alias in node.names]
+            else:
+                continue
+            for target in targets:
+                while target and target not in paths:  # a name inside a module: the module
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    edges.add(target)
+        graph[name] = edges
+    return graph
+
+
+def test_no_import_circles():
+    graph = _import_graph()
+    circles, state = [], {}  # state: 1 on the current path, 2 done
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for target in sorted(graph[name]):
+            if state.get(target) == 1:
+                circles.append(" -> ".join(path[path.index(target):] + [target]))
+            elif target not in state:
+                visit(target, path + [target])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert not circles, "import circles (move the shared part into a module both import): " + "; ".join(circles)

@@ -110,7 +110,7 @@ def _metrics_table(bundle: Path) -> str:
 
 def _aims_line(bundle: Path, metrics: dict) -> str:
     """The run's quality targets against the test figures, each met or missed by how much, said plainly."""
-    from training.evaluate import parse_checks
+    from training.checks import parse_checks
 
     config = json.loads((bundle / "config.json").read_text())
     targets = config.get("extra", {}).get("training", {}).get("quality")

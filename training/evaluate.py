@@ -28,6 +28,7 @@ from serving.generator import Generator
 from serving.latents import one_hot, z_batch
 from training import evaluate_walks as walks
 from training import metrics
+from training.checks import failed_checks, parse_checks
 
 PROTOCOL = "ganimate-eval-v2"
 EVAL_SEED_BASE = 3_000_000_000  # test: far from the seeds people type, and from the export's parity seeds
@@ -192,34 +193,6 @@ def _notes(params_model: bool, size: int, chunks: int) -> str:
             f"fcd, precision and recall compare {size} samples on each side (the model's are the mean over "
             f"{chunks} disjoint chunks). sharpness = mean image-gradient magnitude over that of the training "
             "data (blur lowers it). path_length has no real-data floor.")
-
-
-def parse_checks(text: str) -> list[tuple[str, str, float]]:
-    """'fcd_ratio<=2,precision>=0.8' -> [('fcd_ratio', '<=', 2.0), ('precision', '>=', 0.8)]."""
-    out = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        for op in ("<=", ">="):
-            if op in part:
-                name, value = part.split(op, 1)
-                try:
-                    out.append((name.strip(), op, float(value)))
-                except ValueError:
-                    raise InputError(f"--check {part!r}: {value!r} is not a number") from None
-                break
-        else:
-            raise InputError(f"--check {part!r}: write NAME<=VALUE or NAME>=VALUE")
-    return out
-
-
-def failed_checks(result: dict, checks: list[tuple[str, str, float]]) -> list[str]:
-    failures = []
-    for name, op, limit in checks:
-        if name not in result["figures"]:
-            raise InputError(f"--check names {name!r}; figures are {', '.join(result['figures'])}")
-        value = result["figures"][name]["model"]
-        if not (value <= limit if op == "<=" else value >= limit):
-            failures.append(f"{name} {value:.4g} is not {op} {limit:g}")
-    return failures
 
 
 def main(argv: list[str] | None = None) -> int:

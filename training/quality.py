@@ -23,7 +23,8 @@ from serving.atomic import write_atomic
 from serving.errors import InputError
 from serving.latents import one_hot, z_batch
 from training import metrics
-from training.evaluate import failed_checks, parse_checks, probe_seeds, reference
+from training.checks import failed_checks, parse_checks
+from training.evaluate import probe_seeds, reference
 from training.options import DEFAULT_QUALITY as DEFAULT_TARGETS
 
 PROBE_SAMPLES = 2000

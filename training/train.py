@@ -137,7 +137,7 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
         saver,
     ]
     if opts.eval_every and chief:
-        from training.evaluate import parse_checks
+        from training.checks import parse_checks
         from training.quality import QualityProbe
 
         if data.num_classes < 2:

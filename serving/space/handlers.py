@@ -107,12 +107,6 @@ def user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def pretty_recipe(recipe: Recipe) -> str:
-    """One field a line, lists kept on their line: easy to read and to copy back."""
-    fields = json.loads(recipe.to_json())
-    return "{\n" + ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in fields.items()) + "\n}"
-
-
 class SpaceApp:
     """The handlers of one Space process: `models` (name -> Generator, menu order) and an optional gallery."""
 
@@ -311,7 +305,7 @@ class SpaceApp:
                 raise InputError("this recipe follows a song: add the same song under Music")
             progress(0.2, desc=f"rendering {parsed.frame_total()} frames")
             # A music render is not kept in the gallery: replaying it needs the song, which is not kept.
-            return self.rendered(gen, parsed, record=track is None, audio=track), pretty_recipe(parsed)
+            return self.rendered(gen, parsed, record=track is None, audio=track), parsed.to_pretty_json()
 
     @user_errors
     def project(self, model=None, picture=None, following="5,6,7",
@@ -359,14 +353,14 @@ class SpaceApp:
         except (GanimateError, gr.Error) as exc:
             gr.Warning(f"the link's recipe cannot be rendered: {getattr(exc, 'message', exc)}")
             return tuple(gr.update() for _ in range(6))
-        return name, pretty_recipe(recipe), file, file, shown, self.share_link(shown, request)
+        return name, recipe.to_pretty_json(), file, file, shown, self.share_link(shown, request)
 
     def initial_animation(self) -> tuple[str, str]:
         """The default render, made once when the demo is built, so the page opens with an animation playing.
         Not recorded in the gallery: nobody asked for it."""
         gen = self.models[self.default_model]
         recipe = dataclasses.replace(DEFAULT, bundle_sha256=gen.config.sha256)
-        return self.rendered(gen, recipe, record=False, keep=True), pretty_recipe(recipe)
+        return self.rendered(gen, recipe, record=False, keep=True), recipe.to_pretty_json()
 
     @user_errors
     def opening(self, name: Any) -> tuple[str, str, str, str]:
@@ -375,7 +369,7 @@ class SpaceApp:
         gen = self.model(name)
         recipe = dataclasses.replace(DEFAULT, bundle_sha256=gen.config.sha256)
         path = self.rendered(gen, recipe, record=False, keep=True)
-        return path, path, pretty_recipe(recipe), ""
+        return path, path, recipe.to_pretty_json(), ""
 
     @user_errors
     def example_thumbnails(self, model: Any = None) -> list[tuple[str, str]]:

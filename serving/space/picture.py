@@ -60,7 +60,6 @@ def project_picture(app, model: Any, picture: Any, following: Any = DEFAULT_FOLL
     """(side-by-side PNG of the picture as the model saw it and its version, latent JSON, animation GIF, recipe)."""
     from serving.project import open_picture, project
     from serving.sample import to_png_row
-    from serving.space.handlers import pretty_recipe
 
     gen = app.model(model or app.default_model)
     if not gen.has_encoder:
@@ -80,7 +79,7 @@ def project_picture(app, model: Any, picture: Any, following: Any = DEFAULT_FOLL
     fields = found.to_dict(gen.config.sha256)
     # The class and the distance first, the 64 numbers last: what a person reads, then what a program takes.
     answer = json.dumps({k: fields[k] for k in ("class", "distance", "bundle_sha256", "latent")})
-    return pair, answer, app.rendered(gen, recipe), pretty_recipe(recipe)
+    return pair, answer, app.rendered(gen, recipe), recipe.to_pretty_json()
 
 
 def found_key(latent: tuple[float, ...]) -> str:
@@ -94,13 +93,12 @@ def recipe_from_file(value: Any, results: Path) -> str:
     as the text for Animate's recipe box; the upload is removed once read."""
     from serving.inputs import read_binary_file
     from serving.recipe_file import recipe_text
-    from serving.space.handlers import pretty_recipe
 
     try:
         path = uploaded_path(value, results)
         data = read_binary_file(path, "file", MAX_PICTURE_BYTES)
         if data[4:8] == b"ftyp":  # never run ffmpeg on a stranger's file; the CLI reads MP4s
             raise InputError("drop a GIF, PNG or WebP here; an MP4's recipe is read by python -m serving render --recipe")
-        return pretty_recipe(Recipe.from_json(recipe_text(data)))
+        return Recipe.from_json(recipe_text(data)).to_pretty_json()
     finally:
         drop_upload(value, results)

@@ -12,7 +12,8 @@ from PIL import Image
 
 from serving import gif_helpers
 from serving.generator import Generator
-from serving.gif import Palette, frame_block, frame_blocks, write_gif
+from serving.gif import write_gif
+from serving.gif_blocks import Palette, frame_block, frame_blocks
 from serving.recipe import Recipe
 from serving.render import render
 from tests.conftest import REPO

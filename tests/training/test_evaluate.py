@@ -7,7 +7,8 @@ import pytest
 
 from serving.errors import GanimateError, InputError
 from training import metrics
-from training.evaluate import EVAL_SEED_BASE, evaluation_seeds, failed_checks, main, parse_checks, probe_seeds
+from training.checks import failed_checks, parse_checks
+from training.evaluate import EVAL_SEED_BASE, evaluation_seeds, main, probe_seeds
 from training.judge import JUDGES_DIR
 
 
