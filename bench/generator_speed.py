@@ -76,19 +76,11 @@ def measure(bundle: Path, peak: float) -> list[dict]:
     keras_g = build_generator(cfg.latent_dim, cfg.image_size[0], cfg.channels, cfg.num_classes, width)
     flops = model_flops(keras_g)
     compiled = tf.function(lambda inputs: keras_g(inputs, training=False), reduce_retracing=True)
-    # The same architecture exported with and without the sub-pixel pass (training/onnx_subpixel.py), side by side.
     import onnxruntime as ort
-
-    from training.export import convert
 
     # "onnxruntime" is the bundle in a plain session with onnxruntime's default options, as a user's program
     # would load it; the Generator runs slices of the batch through its session, single-threaded, one per core.
     plain = ort.InferenceSession(str(bundle / "model.onnx"), providers=["CPUExecutionProvider"])
-    variants = {}
-    for label, subpixel in (("onnxruntime, ConvTranspose (pass off)", False),
-                            ("onnxruntime, sub-pixel Conv (as exported)", True)):
-        proto = convert(keras_g, cfg.latent_dim, cfg.num_classes, 17, subpixel=subpixel)
-        variants[label] = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     rows = []
     for batch in (1, 64):
         z = z_batch(list(range(batch)), cfg.latent_dim)
@@ -99,7 +91,6 @@ def measure(bundle: Path, peak: float) -> list[dict]:
             "onnxruntime": lambda feed=feed: plain.run(["images"], feed),
             "ganimate Generator (a slice per core, single-threaded runs)":
                 lambda z=z, y=y, batch=batch: gen(z, y, batch_size=batch, output="float"),
-            **{label: (lambda feed=feed, s=s: s.run(["images"], feed)) for label, s in variants.items()},
             "keras eager": lambda inputs=inputs: keras_g(inputs, training=False).numpy(),
             "keras tf.function": lambda inputs=inputs: compiled(inputs).numpy(),
         }

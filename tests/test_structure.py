@@ -40,7 +40,6 @@ LONGER_TODAY = {
     "serving/space/layout.py::build_demo": 158,
     "training/card.py::model_card": 93,
     "training/export.py::export_run": 95,
-    "training/onnx_subpixel.py::subpixel_upsampling": 81,
     "training/options.py::build_parser": 64,
     "training/options.py::validate": 68,
     "training/studio.py::build": 96,

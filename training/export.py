@@ -26,7 +26,6 @@ from serving.config import GeneratorConfig
 from serving.errors import BundleError, GanimateError, InputError, TrainingError
 from serving.latents import one_hot, z_batch
 from training.onnx_passes import canonical_names, deterministic_scatter, portable
-from training.onnx_subpixel import subpixel_upsampling
 
 PARITY_TOLERANCE = 1e-4
 # A renderer model's images: Julia pixels next to the set's boundary and Clifford orbits are chaotic, and stretch the
@@ -118,12 +117,8 @@ def serving_function(generator, latent_dim: int, num_classes: int, renderer_size
     return tf.function(serve, input_signature=signature), signature
 
 
-def convert(generator, latent_dim: int, num_classes: int, opset: int, renderer_size: int | None = None,
-            subpixel: bool = False):
-    """ONNX ModelProto of `serving_function`, inputs named z (and y), outputs named images (and params).
-    `subpixel` rewrites 4x4 stride-2 transposed convolutions as 2x2 convolutions + DepthToSpace: exact, but
-    measured 10% slower in onnxruntime on this CPU (DepthToSpace and the slices cost more than they save), so
-    off; bench.generator_speed keeps measuring both."""
+def convert(generator, latent_dim: int, num_classes: int, opset: int, renderer_size: int | None = None):
+    """ONNX ModelProto of `serving_function`, inputs named z (and y), outputs named images (and params)."""
     import tf2onnx
 
     fn, signature = serving_function(generator, latent_dim, num_classes, renderer_size)
@@ -137,7 +132,7 @@ def convert(generator, latent_dim: int, num_classes: int, opset: int, renderer_s
     for out in model_proto.graph.output:
         out.name = renames.get(out.name, out.name)
     model_proto = portable(deterministic_scatter(model_proto))
-    return canonical_names(subpixel_upsampling(model_proto) if subpixel else model_proto)
+    return canonical_names(model_proto)
 
 
 def parity_inputs(latent_dim: int, num_classes: int, count: int = PARITY_SEEDS):
