@@ -54,7 +54,7 @@ def _decoded(data: bytes, fmt: str) -> np.ndarray:
 def measure(bundle: str) -> dict[str, dict[str, float]]:
     """{format: {mean, max, background_mean}} against the PNG strip of the same walk."""
     gen = Generator.from_pretrained(ROOT / "exported" / bundle)
-    recipe = Recipe(**WALK, classes=(3, 8, 0, 5) if gen.num_classes >= 9 else ((1, 2, 3, 4) if gen.conditional
+    recipe = Recipe(**WALK, classes=(3, 8, 0, 5) if gen.num_classes >= 9 else ((1, 2, 3, 4) if gen.num_classes
                                                                                  else None))
     count = WALK["frames"] * len(WALK["seeds"])
     truth = _strip_frames(render(gen, dataclasses.replace(recipe, format="png")), count).astype(np.int16)

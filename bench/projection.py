@@ -26,7 +26,7 @@ BUNDLES = ("mnist-cdcgan", "mnist-cvae", "mathart-params")
 
 def pictures(gen: Generator, count: int) -> list[Image.Image]:
     """`count` pictures a person might send, made by the model from seeds 900.. (classes in turn)."""
-    y = one_hot([k % gen.num_classes for k in range(count)], gen.num_classes) if gen.conditional else None
+    y = one_hot([k % gen.num_classes for k in range(count)], gen.num_classes) if gen.num_classes else None
     drawn = gen(z_batch(list(range(900, 900 + count)), gen.latent_dim), y)
     if drawn.shape[-1] == 1:  # a digit: dark ink on light paper, photographed larger
         return [Image.fromarray(255 - d[..., 0]).resize((112, 112), Image.BILINEAR) for d in drawn]
@@ -45,7 +45,7 @@ def measure(bundle: str, count: int) -> dict[str, float]:
         target = found.prepared.astype(np.float32) / 255  # the picture as prepared for the encoder
         started = time.perf_counter()
         z, logits = gen.encode(target[None])
-        gen(z, one_hot([int(np.argmax(logits[0]))], gen.num_classes) if gen.conditional else None)
+        gen(z, one_hot([int(np.argmax(logits[0]))], gen.num_classes) if gen.num_classes else None)
         alone.append(time.perf_counter() - started)
     return {"project_p50_ms": float(np.median(whole)) * 1000, "encoder_p50_ms": float(np.median(alone)) * 1000}
 

@@ -1,7 +1,7 @@
 """Helper processes that LZW-code GIF frames beside the calling process.
 
 Pillow's GIF coder holds the GIL, so a second thread cannot code frames at the same time; a second process can.
-A helper is a child Python (`python -m serving.gif_helpers`) on two pipes: it reads frames and a palette, answers
+A helper is a child Python (`python -c HELPER_MAIN`) on two pipes: it reads frames and a palette, answers
 with the frames' image blocks (`serving.gif_blocks.frame_blocks`), and exits when its pipe closes or anything goes
 wrong. The frames travel through a shared memory file the two map (Linux `memfd`; elsewhere through the pipe,
 about 8 ms for R1's 3 MB). The protocol is a JSON line and raw bytes (no pickle), so nothing a helper reads can
@@ -40,6 +40,9 @@ MIN_FRAMES_EACH = 4  # fewer frames per part and the pipes cost more than the co
 AUTO_START_PIXELS = 32_000_000  # frames x height x width of a GIF that starts the helpers by itself
 KEEP_SHARED_BYTES = 16 << 20  # shared memory kept mapped between renders; bigger parts give theirs back
 ANSWER_TIMEOUT_S = 120.0  # R2's largest part codes in a few seconds; a helper this late is stuck: kill it
+# A helper's program: imported, not run with -m (serving's own imports load this module first, and runpy would
+# then run a second copy of it as __main__).
+HELPER_MAIN = "import sys; from serving.gif_helpers import serve; serve(int(sys.argv[1]))"
 ERROR = 0xFFFFFFFF  # in the count field: the helper failed, a message follows
 _lock = threading.Lock()
 _helpers: list[_Helper] = []
@@ -67,7 +70,7 @@ class _Helper:
         try:
             # cwd: this package, never another `serving` in the caller's folder. Its own session: a Ctrl-C at the
             # terminal goes to this process, which then closes the pipe.
-            self.proc = subprocess.Popen([sys.executable, "-m", "serving.gif_helpers", str(self.fd)], cwd=package_root,
+            self.proc = subprocess.Popen([sys.executable, "-c", HELPER_MAIN, str(self.fd)], cwd=package_root,
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                                          start_new_session=True, pass_fds=(self.fd,) if self.fd >= 0 else ())
         except OSError:
@@ -277,6 +280,3 @@ def serve(fd: int = -1, stdin=None, stdout=None) -> None:
             stdout.write(block)
         stdout.flush()
 
-
-if __name__ == "__main__":
-    serve(int(sys.argv[1]) if len(sys.argv) > 1 else -1)

@@ -43,7 +43,6 @@ LONGER_TODAY = {
     "training/options.py::build_parser": 64,
     "training/options.py::validate": 68,
     "training/studio.py::build": 96,
-    "training/train.py::run_training": 155,
     "tests/serving/test_hub.py::test_push_pull_space_tamper_offline": 75,
 }
 

@@ -14,7 +14,9 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from serving.atomic import write_atomic
 from serving.errors import GanimateError, InputError
@@ -61,63 +63,22 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
     from training.tf_setup import import_tensorflow
 
     tf = import_tensorflow()  # first: quiet, and set up as every run expects
-    from training.build import resolved_microbatches
-    from training.distribute import Watchdog, is_chief, make_strategy
+    from training.build import build_model, resolved_microbatches
+    from training.distribute import is_chief, make_strategy
     from training.tf_setup import configure_threads
 
     configure_threads(resolved_microbatches(opts) if opts.model != "vae" else 1)  # before TensorFlow runs anything
     strategy = make_strategy(opts.devices, opts.worker_timeout)
     chief = is_chief(strategy)  # only the chief writes the run folder
-
-    import keras
-    import numpy as np
-
-    from training import checkpoint
-    from training.build import build_model
-    from training.callbacks import Checkpointer, HistoryLogger, SampleGrid
-    from training.data import dataset_sha256, load_dataset, make_pipeline
-
     run_dir = Path(opts.out)
-    # 1. Data, and the checks that need it.
-    if data is None:
-        data = load_dataset(opts.dataset, opts.image_size, opts.dataset_size)
-    if opts.batch_size > len(data.images):
-        raise InputError(f"--batch-size {opts.batch_size} is larger than the dataset ({len(data.images)} images)")
-    if opts.conditional and data.num_classes < 2:
-        raise InputError(f"--conditional needs class labels, but dataset {opts.dataset} has none")
-    steps_per_epoch = len(data.images) // opts.batch_size
-    total_steps = opts.epochs * steps_per_epoch
-    if opts.max_steps:
-        total_steps = min(total_steps, opts.max_steps)
-    if opts.batch_size % strategy.num_replicas_in_sync:
-        raise InputError(f"--batch-size {opts.batch_size} must split evenly over {strategy.num_replicas_in_sync} replicas")
-    if chief:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(run_dir / "options.json", (opts.to_json() + "\n").encode())
-        write_atomic(
-            run_dir / "dataset.json",
-            (json.dumps(
-                {"name": data.name, "spec": opts.dataset, "sha256": dataset_sha256(data), "source": data.source, "class_names": data.class_names,
-                 "image_shape": data.image_shape, "train_images": len(data.images),
-                 "val_images": len(data.val_images), "test_images": len(data.test_images),
-                 "notes": data.notes},
-                indent=2,
-            ) + "\n").encode(),
-        )
-
-    # 2. Model, optimizers and (when resuming) their exact state.
+    data, steps_per_epoch, total_steps = _prepare_data(opts, data, strategy.num_replicas_in_sync, run_dir, chief)
     with strategy.scope():
         model = build_model(opts, data.image_shape[2], data.num_classes, total_steps=total_steps)
-    start_step = 0
-    if resume:
-        found = checkpoint.latest_checkpoint(run_dir)
-        if found is None:
-            raise InputError(f"--resume: {run_dir} has no checkpoint yet; start it again without --resume")
-        start_step = checkpoint.restore(found[1], model.state_variables())
-        if verbose:
-            print(f"resumed {run_dir} at step {start_step}")
+    start_step = _restore(model, run_dir, verbose) if resume else 0
 
-    # 3. Compiled step; the data stream skips what the checkpointed run already consumed.
+    # The compiled step; the data stream skips what the checkpointed run already consumed.
+    from training.data import make_pipeline
+
     dataset = make_pipeline(data, opts.batch_size, opts.seed, start_step)
     if strategy.num_replicas_in_sync > 1:
         dataset = strategy.experimental_distribute_dataset(dataset)
@@ -126,9 +87,68 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
         per_replica = strategy.run(model.train_step, args=(batch,))
         return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in per_replica.items()}
 
-    step_fn = tf.function(one_step, jit_compile=opts.jit, reduce_retracing=True)
+    loop = _Loop(tf.function(one_step, jit_compile=opts.jit, reduce_retracing=True), iter(dataset), model,
+                 *_callbacks(opts, data, run_dir, chief, model, steps_per_epoch, total_steps, start_step, verbose),
+                 steps_per_epoch, total_steps, chief, strategy.extended._in_multi_worker_mode())  # noqa: SLF001
+    step = _train_loop(loop, start_step, opts.worker_timeout, control, verbose)
+    if report is not None:  # what every worker can compare: the generator's weights after the last step
+        report.update(step=step, weights_sha256=weights_sha256(model.sampling_generator), chief=chief,
+                      replicas=strategy.num_replicas_in_sync)
+    return run_dir
 
-    printer = (lambda row: None) if not verbose or sys.stdout.isatty() else (lambda row: print(_format_row(row), flush=True))
+
+def _prepare_data(opts: TrainOptions, data: Dataset | None, replicas: int, run_dir: Path,
+                  chief: bool) -> tuple[Dataset, int, int]:
+    """(dataset, steps per epoch, total steps) after the checks that need the data; the chief writes
+    options.json and dataset.json into the run folder."""
+    from training.data import dataset_sha256, load_dataset
+
+    if data is None:
+        data = load_dataset(opts.dataset, opts.image_size, opts.dataset_size)
+    if opts.batch_size > len(data.images):
+        raise InputError(f"--batch-size {opts.batch_size} is larger than the dataset ({len(data.images)} images)")
+    if opts.conditional and data.num_classes < 2:
+        raise InputError(f"--conditional needs class labels, but dataset {opts.dataset} has none")
+    if opts.batch_size % replicas:
+        raise InputError(f"--batch-size {opts.batch_size} must split evenly over {replicas} replicas")
+    steps_per_epoch = len(data.images) // opts.batch_size
+    total_steps = opts.epochs * steps_per_epoch
+    if opts.max_steps:
+        total_steps = min(total_steps, opts.max_steps)
+    if chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(run_dir / "options.json", (opts.to_json() + "\n").encode())
+        facts = {"name": data.name, "spec": opts.dataset, "sha256": dataset_sha256(data), "source": data.source,
+                 "class_names": data.class_names, "image_shape": data.image_shape, "train_images": len(data.images),
+                 "val_images": len(data.val_images), "test_images": len(data.test_images), "notes": data.notes}
+        write_atomic(run_dir / "dataset.json", (json.dumps(facts, indent=2) + "\n").encode())
+    return data, steps_per_epoch, total_steps
+
+
+def _restore(model, run_dir: Path, verbose: bool) -> int:
+    """The step of the run's last checkpoint, its exact state (model, optimizers, RNG) restored into `model`."""
+    from training import checkpoint
+
+    found = checkpoint.latest_checkpoint(run_dir)
+    if found is None:
+        raise InputError(f"--resume: {run_dir} has no checkpoint yet; start it again without --resume")
+    start_step = checkpoint.restore(found[1], model.state_variables())
+    if verbose:
+        print(f"resumed {run_dir} at step {start_step}")
+    return start_step
+
+
+def _callbacks(opts: TrainOptions, data: Dataset, run_dir: Path, chief: bool, model, steps_per_epoch: int,
+               total_steps: int, start_step: int, verbose: bool) -> tuple:
+    """(Keras callback list, checkpointer, progress bar or None): what the chief writes as the run goes."""
+    import keras
+
+    from training.callbacks import Checkpointer, HistoryLogger, SampleGrid
+
+    def printer(row):
+        if verbose and not sys.stdout.isatty():
+            print(_format_row(row), flush=True)
+
     saver = Checkpointer(run_dir, opts.checkpoint_every, opts.eval_every)
     side_effects = [
         HistoryLogger(run_dir, opts.log_every, opts.batch_size, steps_per_epoch, start_step, printer),
@@ -147,67 +167,102 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
                                          opts.conditional, printer=lambda line: print(line, flush=True)))
     callbacks = keras.callbacks.CallbackList(side_effects if chief else [], model=model)
     progress = keras.utils.Progbar(total_steps, stateful_metrics=None) if verbose and sys.stdout.isatty() else None
+    return callbacks, saver, progress
 
-    # 4. The loop. Steps are global, so epoch boundaries and milestones match an uninterrupted run.
-    step = start_step
-    multi_worker = strategy.extended._in_multi_worker_mode()  # noqa: SLF001 (tf.distribute's own test)
-    watchdog = Watchdog(opts.worker_timeout, lambda: step) if multi_worker else None
-    iterator = iter(dataset)
-    callbacks.on_train_begin()
+
+@dataclass
+class _Loop:
+    """What the training loop turns: the compiled step, its data, the model and what watches it."""
+
+    step_fn: Any
+    batches: Any
+    model: Any
+    callbacks: Any
+    saver: Any
+    progress: Any
+    steps_per_epoch: int
+    total_steps: int
+    chief: bool
+    multi_worker: bool
+
+
+def _train_loop(loop: _Loop, step: int, worker_timeout: float, control: Control | None, verbose: bool) -> int:
+    """Run steps from `step` to the end (or until `control` stops it); the last step is checkpointed. Steps are
+    global, so epoch boundaries and milestones match an uninterrupted run. Returns the step reached."""
+    import tensorflow as tf
+
+    from training.checkpoint import TrainingError
+    from training.distribute import Watchdog
+
+    watchdog = Watchdog(worker_timeout, lambda: step) if loop.multi_worker else None
+    loop.callbacks.on_train_begin()
     try:
-        while step < total_steps:
+        while step < loop.total_steps:
             if control is not None:
                 control.wait_while_paused()
                 if control.stop.is_set():
                     break
-            epoch = step // steps_per_epoch
-            if step % steps_per_epoch == 0:
-                for tracker in model.metrics:
-                    tracker.reset_state()
-                callbacks.on_epoch_begin(epoch)
-            logs = {k: float(v) for k, v in step_fn(next(iterator)).items()}
-            bad = [k for k, v in logs.items() if not np.isfinite(v)]
-            if bad:
-                raise checkpoint.TrainingError(
-                    f"{', '.join(bad)} became non-finite at step {step + 1}; training stopped and no checkpoint was "
-                    "written from these weights. Try a lower --lr, --loss hinge or --spectral-norm, or --resume from "
-                    "the last checkpoint"
-                )
+            step = _advance(loop, step)
             if watchdog is not None:
                 watchdog.tick()
-            running = {t.name: float(t.result()) for t in model.metrics}
-            callbacks.on_train_batch_end(step, running)
-            step += 1
-            if progress is not None:
-                progress.update(step, list(logs.items()))
-            if step % steps_per_epoch == 0:
-                callbacks.on_epoch_end(epoch, running)
     except tf.errors.OpError as exc:
         # A collective that lost its peer fails in the step, or in the next TensorFlow call that reads its
         # results ("the error could be from a previous operation"): either way, one clear line.
-        if not multi_worker:
+        if not loop.multi_worker:
             raise
-        raise checkpoint.TrainingError(
+        raise TrainingError(
             f"a worker of the cluster stopped answering near step {step + 1} ({type(exc).__name__}); the run "
             "stopped. Restart every worker with --resume to continue from the last checkpoint"
         ) from None
     except KeyboardInterrupt:
-        path = saver.save_now(step) if chief else None
+        path = loop.saver.save_now(step) if loop.chief else None
         print(f"\ninterrupted at step {step}; checkpoint {path or 'already current'}; continue with --resume")
         raise
     finally:
         if watchdog is not None:
             watchdog.stop()
-    if chief:
-        saver.save_now(step)
-    callbacks.on_train_end()
-    if report is not None:  # what every worker can compare: the generator's weights after the last step
-        digest = hashlib.sha256()
-        for w in model.sampling_generator.weights:
-            digest.update(np.ascontiguousarray(w.numpy()).tobytes())
-        report.update(step=step, weights_sha256=digest.hexdigest(), chief=chief,
-                      replicas=strategy.num_replicas_in_sync)
-    return run_dir
+    if loop.chief:
+        loop.saver.save_now(step)
+    loop.callbacks.on_train_end()
+    return step
+
+
+def _advance(loop: _Loop, step: int) -> int:
+    """One training step with its epoch bookkeeping and callbacks; refuses non-finite losses. Returns step + 1."""
+    import numpy as np
+
+    from training.checkpoint import TrainingError
+
+    epoch = step // loop.steps_per_epoch
+    if step % loop.steps_per_epoch == 0:
+        for tracker in loop.model.metrics:
+            tracker.reset_state()
+        loop.callbacks.on_epoch_begin(epoch)
+    logs = {k: float(v) for k, v in loop.step_fn(next(loop.batches)).items()}
+    bad = [k for k, v in logs.items() if not np.isfinite(v)]
+    if bad:
+        raise TrainingError(
+            f"{', '.join(bad)} became non-finite at step {step + 1}; training stopped and no checkpoint was "
+            "written from these weights. Try a lower --lr, --loss hinge or --spectral-norm, or --resume from "
+            "the last checkpoint"
+        )
+    running = {t.name: float(t.result()) for t in loop.model.metrics}
+    loop.callbacks.on_train_batch_end(step, running)
+    if loop.progress is not None:
+        loop.progress.update(step + 1, list(logs.items()))
+    if (step + 1) % loop.steps_per_epoch == 0:
+        loop.callbacks.on_epoch_end(epoch, running)
+    return step + 1
+
+
+def weights_sha256(model) -> str:
+    """sha256 of a Keras model's weights, in order: equal on every worker of a run that stayed in step."""
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for w in model.weights:
+        digest.update(np.ascontiguousarray(w.numpy()).tobytes())
+    return digest.hexdigest()
 
 
 def draw_params(raw, y):
