@@ -10,11 +10,12 @@ contract and the config. Every failure is a `BundleError` with one clear message
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TypeVar
@@ -272,6 +273,18 @@ class Generator:
         from serving.grid import to_uint8
 
         return to_uint8(out)
+
+
+@contextlib.contextmanager
+def on_this_thread() -> Iterator[None]:
+    """Generator calls made in this block run on the calling thread alone, never on the shared pool: a long
+    render that must not hold the pool short ones are waiting for (the Space's heavy lane) takes one core."""
+    before = _in_run()
+    _inside.run = True
+    try:
+        yield
+    finally:
+        _inside.run = before
 
 
 def _in_run() -> bool:

@@ -167,6 +167,14 @@ def song_analysis(recipe: Recipe, audio):
     return analyze(audio, recipe.fps, recipe.audio.seconds)
 
 
+def render_seconds(generator, recipe: Recipe) -> float:
+    """About how many seconds `recipe` takes on `generator` here (serving.cost), before any work is done."""
+    from serving.cost import estimate
+
+    n, (height, width) = recipe.frame_total(), recipe.output_shape()
+    return estimate([(generator, n * recipe.grid[0] * recipe.grid[1])], n * height * width, recipe.format)
+
+
 def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI, audio=None, streamed: bool = False,
                  progress: Callable[[int, int], None] | None = None) -> Iterator[np.ndarray]:
     """uint8 frames [n, height, width, channels] for the recipe (validated first, within `budget`), in order, a

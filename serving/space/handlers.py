@@ -32,11 +32,11 @@ from serving.compare import check_comparable as compare_check
 from serving.compare import render_compare
 from serving.errors import GanimateError, InputError
 from serving.gallery import Gallery, recipe_hash
-from serving.generator import Generator
+from serving.generator import Generator, on_this_thread
 from serving.latents import MAX_SEED, class_mix, parse_classes, parse_int_list, z_from_seed
 from serving.paths import EASINGS, PATH_KINDS
 from serving.recipe import MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_SIZE, Recipe
-from serving.render import FORMATS, render
+from serving.render import FORMATS, render, render_seconds
 from serving.sample import DEFAULT_SAMPLE_SEEDS, sample, summary, to_npz, to_png
 from serving.space.explore import edit_params, explore_directions, param_labels
 
@@ -45,6 +45,9 @@ DEFAULT = Recipe()  # the one source of defaults for the form, the API and the e
 DEFAULT_SEEDS = ",".join(map(str, DEFAULT.seeds))
 DEFAULT_GRID = "x".join(map(str, DEFAULT.grid))
 MAX_SAMPLE_SEEDS = 256
+# A render estimated to take longer than this here goes through the heavy lane (SpaceApp.heavy_lane). R1-sized
+# renders (0.1 s) never do; the largest allowed ones (about 10 s, serving.cost) always do.
+HEAVY_SECONDS = 1.0
 RESULTS_BYTES = 512 * 2**20  # the results' share of the default 1 GB disk budget (serving.space.disk_budget)
 GALLERY_SHOWN = 24
 THUMBNAIL_SIZE = 128
@@ -148,6 +151,7 @@ class SpaceApp:
         self.proxy_hops = PROXY_HOPS if proxy_hops is None else proxy_hops
         self._running: dict[str, int] = {}
         self._running_lock = threading.Lock()
+        self._heavy = threading.Lock()  # the heavy lane: one long render at a time, on one core (heavy_lane)
 
     # ---- files -----------------------------------------------------------------------------------------------
 
@@ -213,10 +217,29 @@ class SpaceApp:
                 except FileNotFoundError:
                     pass
             started = time.perf_counter()
-            data = render(gen, recipe, SPACE, audio=audio)
+            with self.heavy_lane(render_seconds(gen, recipe) > HEAVY_SECONDS):
+                data = render(gen, recipe, SPACE, audio=audio)
             if record and self.gallery is not None:
                 self.gallery.add(recipe, data, (time.perf_counter() - started) * 1000)
             return self.save(data, key, recipe.format, keep)
+
+    @contextlib.contextmanager
+    def heavy_lane(self, heavy: bool):
+        """A long render (estimated over HEAVY_SECONDS) runs only when no other long one is running, and then on
+        its own thread alone (Generator.on_this_thread): short renders keep the generator's pool and the other
+        core, so one visitor's largest request cannot make everyone else's small one wait behind it. A second
+        long render meanwhile is answered "try again" at once instead of holding a worker while it waits."""
+        if not heavy:
+            yield
+            return
+        if not self._heavy.acquire(blocking=False):
+            raise InputError("another long render is running here; try again in a few seconds, or ask for fewer "
+                             "frames, seeds or grid cells, or a smaller size")
+        try:
+            with on_this_thread():
+                yield
+        finally:
+            self._heavy.release()
 
     def _in_gallery(self, digest: str) -> bool:
         """Whether the gallery holds a usable render of this recipe (a bad row counts as none: add replaces it)."""

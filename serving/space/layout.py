@@ -297,8 +297,9 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
                     share = share_box()
             animate_inputs = [model, seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt,
                               recipe_in, *music]
+            # Three at once: a long render in the heavy lane (one core) leaves two workers for short ones.
             go.click(app.animate, animate_inputs, [file_out, recipe_out], api_name="animate", preprocess=False,
-                     concurrency_limit=2).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False
+                     concurrency_limit=3).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False
                                                ).then(app.share_link, recipe_out, share, api_visibility="private")
             dice.click(random_seeds, None, seeds, api_visibility="private")
             examples = gr.Gallery(label="Try one (click to fill the form)", columns=3, height="auto",
