@@ -10,18 +10,18 @@ contract and the config. Every failure is a `BundleError` with one clear message
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 
+from serving import lanes
 from serving.bundle_checks import check_encoder, check_model, probe, probe_encoder, run_bounded
 from serving.config import GeneratorConfig
 from serving.errors import BundleError, InputError
@@ -275,20 +275,9 @@ class Generator:
         return to_uint8(out)
 
 
-@contextlib.contextmanager
-def on_this_thread() -> Iterator[None]:
-    """Generator calls made in this block run on the calling thread alone, never on the shared pool: a long
-    render that must not hold the pool short ones are waiting for (the Space's heavy lane) takes one core."""
-    before = _in_run()
-    _inside.run = True
-    try:
-        yield
-    finally:
-        _inside.run = before
-
-
 def _in_run() -> bool:
-    return getattr(_inside, "run", False)
+    """Inside a run of in_parallel, or on a thread that must keep its work (serving.lanes): never split again."""
+    return getattr(_inside, "run", False) or lanes.alone()
 
 
 def _do_run(work: Callable, items: Sequence, run: list[int]) -> None:

@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from serving import lanes
+
 DENSE_MAX_PIXELS = 128 * 128  # input frames up to this size use the matrix form
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 
@@ -107,7 +109,7 @@ def _pillow(frames: np.ndarray, height: int, width: int, method: int) -> np.ndar
         img = Image.fromarray(frames[i, ..., 0] if c == 1 else frames[i])
         out[i] = np.asarray(img.resize((width, height), method)).reshape(height, width, c)
 
-    if n > 1 and WORKERS > 1:
+    if n > 1 and WORKERS > 1 and not lanes.alone():
         with ThreadPoolExecutor(WORKERS) as pool:
             list(pool.map(one, range(n)))
     else:

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,7 +33,8 @@ from serving.compare import check_comparable as compare_check
 from serving.compare import render_compare
 from serving.errors import GanimateError, InputError
 from serving.gallery import Gallery, recipe_hash
-from serving.generator import Generator, on_this_thread
+from serving.generator import Generator
+from serving.lanes import on_this_thread
 from serving.latents import MAX_SEED, class_mix, parse_classes, parse_int_list, z_from_seed
 from serving.paths import EASINGS, PATH_KINDS
 from serving.recipe import MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_SIZE, Recipe
@@ -110,6 +112,20 @@ def user_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _lower_priority() -> None:
+    """The heavy lane's thread yields the CPU to the short renders' threads (Linux: nice 10 for this thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # no per-thread priority here: the lane still keeps to one core
+        pass
+
+
+def _in_lane(fn: Callable[..., bytes], *args, **kwargs) -> bytes:
+    """fn(...) with its work kept on this thread (serving.lanes)."""
+    with on_this_thread():
+        return fn(*args, **kwargs)
+
+
 class SpaceApp:
     """The handlers of one Space process: `models` (name -> Generator, menu order) and an optional gallery."""
 
@@ -151,7 +167,8 @@ class SpaceApp:
         self.proxy_hops = PROXY_HOPS if proxy_hops is None else proxy_hops
         self._running: dict[str, int] = {}
         self._running_lock = threading.Lock()
-        self._heavy = threading.Lock()  # the heavy lane: one long render at a time, on one core (heavy_lane)
+        self._heavy = threading.Lock()  # the heavy lane: one long render at a time, on one core (_render)
+        self._heavy_thread = ThreadPoolExecutor(1, thread_name_prefix="ganimate-heavy", initializer=_lower_priority)
 
     # ---- files -----------------------------------------------------------------------------------------------
 
@@ -217,27 +234,24 @@ class SpaceApp:
                 except FileNotFoundError:
                     pass
             started = time.perf_counter()
-            with self.heavy_lane(render_seconds(gen, recipe) > HEAVY_SECONDS):
-                data = render(gen, recipe, SPACE, audio=audio)
+            data = self._render(gen, recipe, audio)
             if record and self.gallery is not None:
                 self.gallery.add(recipe, data, (time.perf_counter() - started) * 1000)
             return self.save(data, key, recipe.format, keep)
 
-    @contextlib.contextmanager
-    def heavy_lane(self, heavy: bool):
-        """A long render (estimated over HEAVY_SECONDS) runs only when no other long one is running, and then on
-        its own thread alone (Generator.on_this_thread): short renders keep the generator's pool and the other
-        core, so one visitor's largest request cannot make everyone else's small one wait behind it. A second
-        long render meanwhile is answered "try again" at once instead of holding a worker while it waits."""
-        if not heavy:
-            yield
-            return
+    def _render(self, gen: Generator, recipe: Recipe, audio=None) -> bytes:
+        """The file's bytes. A long render (estimated over HEAVY_SECONDS) goes through the heavy lane: only when no
+        other long one is running, on the lane's own thread at a lower CPU priority, and on that thread alone
+        (serving.lanes): short renders keep the generator's pool and the cores, so one visitor's largest request
+        cannot make everyone else's small one wait behind it. A second long render meanwhile is answered "try
+        again" at once instead of holding a worker while it waits."""
+        if render_seconds(gen, recipe) <= HEAVY_SECONDS:
+            return render(gen, recipe, SPACE, audio=audio)
         if not self._heavy.acquire(blocking=False):
             raise InputError("another long render is running here; try again in a few seconds, or ask for fewer "
                              "frames, seeds or grid cells, or a smaller size")
         try:
-            with on_this_thread():
-                yield
+            return self._heavy_thread.submit(_in_lane, render, gen, recipe, SPACE, audio=audio).result()
         finally:
             self._heavy.release()
 

@@ -175,3 +175,24 @@ def test_a_helper_answers_a_bad_message_with_an_error_and_stops():
     gif_helpers.serve(-1, io.BytesIO(good), stdout)
     stdout.seek(0)
     assert gif_helpers._read_answer(stdout) == (7, frame_blocks(frames, Palette(gray_levels=64)))
+
+
+def test_a_thread_in_the_heavy_lane_keeps_its_work_on_itself(helpers, monkeypatch):
+    """serving.lanes.on_this_thread: the same bytes, with no generator pool and no resize threads (each would take
+    a core from the short renders beside it); the GIF helpers still code (in-process coding holds the GIL)."""
+    from serving import lanes, resize
+
+    recipe = Recipe(seeds=(1, 2), classes=(3, 8), frames=12, size=128)
+    gen = _two_threads(MNIST)
+    expected = render(gen, recipe)
+    coded = helpers[0].frames_coded
+    assert coded > 0
+    monkeypatch.setattr(gen._pool, "submit", lambda *a, **k: pytest.fail("the generator's pool was used"))
+    real_pool = resize.ThreadPoolExecutor
+    monkeypatch.setattr(resize, "ThreadPoolExecutor", lambda *a, **k: pytest.fail("resize threads were used"))
+    with lanes.on_this_thread():
+        assert render(gen, recipe) == expected
+        frames = _frames((8, 40, 40, 3))
+        assert resize.resize_frames(frames, 64, 64, "lanczos").shape == (8, 64, 64, 3)
+    assert helpers[0].frames_coded > coded
+    monkeypatch.setattr(resize, "ThreadPoolExecutor", real_pool)
