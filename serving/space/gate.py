@@ -39,7 +39,9 @@ NOT_TAKEN = "only pictures (PNG, JPEG, WebP, GIF or BMP, at most 1 MB) and songs
 RATE = 30  # uploads per client per minute
 REQUESTS_PER_MIN = 120
 WORK_PATHS = re.compile(r"/gradio_api/(queue/join|call/[\w-]+|run/[\w-]+)/?$")
-DRAIN_BYTES = 4 * 2**20
+# A refused body is read and dropped up to this much, so a client sending a song a little over its cap (the
+# usual mistake) reads the one-line answer instead of a reset connection; past it the connection just closes.
+DRAIN_BYTES = 2 * MAX_REQUEST_BYTES
 MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
 
 
