@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import socket
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 
 
 def _free_port() -> int:
@@ -87,13 +91,10 @@ def run_load(clients: int, calls: int, concurrency: int | None = None, distinct:
              kind: str = "gradio_client") -> dict:
     """Serve the shipped models on loopback in a child process, hammer `/animate` with `kind` clients
     ("gradio_client" or "http"), return latency figures (s)."""
-    import subprocess
-
     import httpx
     from gradio_client import Client
 
-    server, url = _start(False, concurrency)
-    try:
+    with _space(False, concurrency) as url:
         warm = Client(url, verbose=False)
         warm.predict(api_name="/animate")  # warm: session arenas, first GIF
         form = [p["parameter_default"] for p in
@@ -120,22 +121,16 @@ def run_load(clients: int, calls: int, concurrency: int | None = None, distinct:
                 out.append(time.perf_counter() - started)
             return out
 
-        started = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-            latencies = [t for per_client in pool.map(one_client, range(clients)) for t in per_client]
-        wall = time.perf_counter() - started
-    finally:
-        server.stdin.close()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        latencies, wall = _each_client(one_client, clients)
     lat = np.asarray(latencies)
     return {"calls": len(lat), "p50_s": float(np.percentile(lat, 50)), "p95_s": float(np.percentile(lat, 95)),
             "max_s": float(lat.max()), "calls_per_s": len(lat) / wall, "wall_s": wall}
 
 
-def _start(fair: bool, concurrency: int | None = None):
+@contextlib.contextmanager
+def _space(fair: bool, concurrency: int | None = None) -> Iterator[str]:
+    """The shipped Space in a child process on loopback (`fair`: per-client limits on); yields its URL, and
+    makes sure the child goes when the block ends."""
     import subprocess
     import sys
 
@@ -146,7 +141,22 @@ def _start(fair: bool, concurrency: int | None = None):
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     if server.stdout.readline().strip() != "ready":
         raise SystemExit(f"the Space did not start (exit code {server.wait()})")
-    return server, f"http://127.0.0.1:{port}/"
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.stdin.close()  # the child's cue to stop
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def _each_client(one_client: Callable[[int], list[T]], clients: int) -> tuple[list[T], float]:
+    """Every client's results, all clients at once on their own threads, and the wall time it took."""
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        results = [r for per_client in pool.map(one_client, range(clients)) for r in per_client]
+    return results, time.perf_counter() - started
 
 
 def run_greedy(fair: bool, ordinary: int = 4, calls: int = 4) -> dict:
@@ -158,15 +168,10 @@ def run_greedy(fair: bool, ordinary: int = 4, calls: int = 4) -> dict:
 
     import httpx
 
-    server, url = _start(fair)
     big = ["mnist-cdcgan", "0-15", "", "cubic", 16, 24, True, "linear", 1.0, "4x4", 512, "gif", ""]
-    try:
+    with _space(fair) as url:
         def ordinary_run(offset: int) -> list[float]:
-            out = []
-            with concurrent.futures.ThreadPoolExecutor(ordinary) as pool:
-                for per in pool.map(lambda c: _ordinary(url, c, offset, calls), range(ordinary)):
-                    out += per
-            return out
+            return _each_client(lambda c: _ordinary(url, c, offset, calls), ordinary)[0]
 
         alone = ordinary_run(0)
         stop = threading.Event()
@@ -186,12 +191,6 @@ def run_greedy(fair: bool, ordinary: int = 4, calls: int = 4) -> dict:
             loaded = ordinary_run(1000)
             stop.set()
             [h.result() for h in hogs]
-    finally:
-        server.stdin.close()
-        try:
-            server.wait(timeout=60)
-        except Exception:  # noqa: BLE001 (a bench: make sure the child goes)
-            server.kill()
     a, b = np.percentile(alone, 95), np.percentile(loaded, 95)
     return {"alone_p95_s": float(a), "loaded_p95_s": float(b), "ratio": float(b / a)}
 
@@ -219,8 +218,7 @@ def run_mixed(clients: int = 16, calls: int = 4) -> dict:
     import httpx
 
     picture = _picture()
-    server, url = _start(True)
-    try:
+    with _space(True) as url:
         def one_client(index: int) -> list[tuple[str, float]]:
             headers = {"X-Forwarded-For": f"198.51.100.{index + 1}"}
             out = []
@@ -240,16 +238,7 @@ def run_mixed(clients: int = 16, calls: int = 4) -> dict:
                         out.append(("animate", time.perf_counter() - started))
             return out
 
-        started = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-            calls_made = [c for per in pool.map(one_client, range(clients)) for c in per]
-        wall = time.perf_counter() - started
-    finally:
-        server.stdin.close()
-        try:
-            server.wait(timeout=60)
-        except Exception:  # noqa: BLE001 (a bench: make sure the child goes)
-            server.kill()
+        calls_made, wall = _each_client(one_client, clients)
     result = {"calls": len(calls_made), "wall_s": wall}
     for kind in ("animate", "project", "all"):
         lat = np.asarray([t for k, t in calls_made if kind in (k, "all")])

@@ -47,7 +47,7 @@ DEFAULT = Recipe()  # the one source of defaults for the form, the API and the e
 DEFAULT_SEEDS = ",".join(map(str, DEFAULT.seeds))
 DEFAULT_GRID = "x".join(map(str, DEFAULT.grid))
 MAX_SAMPLE_SEEDS = 256
-# A render estimated to take longer than this here goes through the heavy lane (SpaceApp.heavy_lane). R1-sized
+# A render estimated to take longer than this here goes through the heavy lane (SpaceApp._render). R1-sized
 # renders (0.1 s) never do; the largest allowed ones (about 10 s, serving.cost) always do.
 HEAVY_SECONDS = 1.0
 RESULTS_BYTES = 512 * 2**20  # the results' share of the default 1 GB disk budget (serving.space.disk_budget)
