@@ -16,11 +16,13 @@ import numpy as np
 from serving import inputs as check
 from serving.atomic import check_target, write_atomic
 from serving.errors import GanimateError, InputError
+from serving.formats import FORMATS
 from serving.generator import Generator
 from serving.latents import MAX_SEEDS, parse_classes, parse_int_list
 from serving.paths import EASINGS, PATH_KINDS
-from serving.recipe import MAX_GRID, Recipe, clean_name
-from serving.render import FORMATS, RESAMPLES, render
+from serving.recipe import MAX_GRID, Recipe, clean_name, span
+from serving.render import render
+from serving.resize import RESAMPLES
 from serving.sample import DEFAULT_SAMPLE_SEEDS
 
 EXIT_USAGE = 2
@@ -363,11 +365,8 @@ def _repo_id(text: str, revision: bool = False) -> str:
     return text
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m serving", description="Render animations and samples from a ganimate bundle.",
-                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True)
-    d = Recipe()  # the one source of defaults
+def _common_parser(d: Recipe) -> argparse.ArgumentParser:
+    """The options every bundle command takes: where the bundle is, threads, downloads, --force, truncation."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--bundle", required=True, help="bundle folder, or Hub repo id user/name[@revision]")
     common.add_argument("--threads", type=threads_arg, default=None,
@@ -376,8 +375,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Hub bundles: fetch again even if cached (the fix for a damaged cached file)")
     common.add_argument("--force", action="store_true",
                         help="replace --out even if it is a symlink or a device (never needed for a plain file)")
-    common.add_argument("--truncation", type=float, default=d.truncation, help=f"psi: scale z toward 0 (0..2, default {d.truncation:g})")
+    common.add_argument("--truncation", type=float, default=d.truncation, help=f"psi: scale z toward 0 ({span('truncation')}, default {d.truncation:g})")
+    return common
 
+
+def _add_render_parser(sub, common: argparse.ArgumentParser, d: Recipe) -> None:
     r = sub.add_parser("render", parents=[common], help="render an animation", epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("--seeds", default=",".join(map(str, d.seeds)), help="keyframe seeds, like 1,2,3 or 0-7")
@@ -401,14 +403,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a picture of your own as the first keyframe (bundles with an encoder), then --seeds")
     r.set_defaults(func=cmd_render)
 
-    _add_project_parser(sub, common)
 
+def _add_sample_parser(sub, common: argparse.ArgumentParser) -> None:
     s = sub.add_parser("sample", parents=[common], help="a PNG grid or an .npz of images and labels")
     s.add_argument("--seeds", default=DEFAULT_SAMPLE_SEEDS, help=f"like 0-31,40 (default {DEFAULT_SAMPLE_SEEDS})")
     s.add_argument("--classes", default=None, help="one class for all seeds, or one per seed")
     s.add_argument("--out", required=True, help="grid.png or data.npz")
     s.set_defaults(func=cmd_sample)
 
+
+def _add_batch_parser(sub, common: argparse.ArgumentParser) -> None:
     b = sub.add_parser("batch", parents=[common], help="render random recipes into a gallery, SQLite or PostgreSQL (resumable)")
     b.add_argument("--count", type=int, required=True, help="recipes in the whole batch (over all shards)")
     b.add_argument("--db", default="gallery/gallery.sqlite",
@@ -419,6 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quiet", action="store_true", help="only the summary line")
     b.set_defaults(func=cmd_batch)
 
+
+def _add_hub_parsers(sub) -> None:
+    """push (a bundle to a model repo) and push-space (the Space, pinned to a model revision)."""
     repo_id = _repo_id
     h = sub.add_parser("push", help="upload a bundle to a Hub model repo as one commit")
     h.add_argument("--bundle", required=True, help="bundle folder, e.g. exported/mnist-cdcgan")
@@ -436,6 +443,18 @@ def build_parser() -> argparse.ArgumentParser:
     hs.add_argument("--dry-run", action="store_true", help="list what would be uploaded, contact nothing")
     hs.set_defaults(func=cmd_push_space)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m serving", description="Render animations and samples from a ganimate bundle.",
+                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    d = Recipe()  # the one source of defaults
+    common = _common_parser(d)
+    _add_render_parser(sub, common, d)
+    _add_project_parser(sub, common)
+    _add_sample_parser(sub, common)
+    _add_batch_parser(sub, common)
+    _add_hub_parsers(sub)
     _add_gallery_parser(sub)
     return p
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,86 +75,29 @@ class GeneratorConfig:
 
     @classmethod
     def from_dict(cls, raw: Any) -> GeneratorConfig:
+        """A config from parsed JSON: each key read by its entry in `_KEYS` (one BundleError naming the key), then
+        the checks between keys (inputs fit num_classes, the params and directions contracts)."""
         if not isinstance(raw, dict):
             raise BundleError("config.json must hold a JSON object")
         for key in (k for k in REQUIRED if k not in raw):
             raise BundleError(f"config.json is missing required key {key!r}")
-        version = raw.get("format_version", FORMAT_VERSION)
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise BundleError(f"config.json key 'format_version' is {version!r}; this ganimate reads up to {FORMAT_VERSION}")
-        algorithm = raw.get("latent_algorithm", LATENT_ALGORITHM)
-        if algorithm != LATENT_ALGORITHM:
-            raise BundleError(f"config.json key 'latent_algorithm' is {algorithm!r}; only {LATENT_ALGORITHM!r} is known")
-
-        def whole(key: str, value: Any, lo: int, hi: int) -> int:
-            try:
-                return check.whole(f"config.json key {key!r}", value, lo, hi, text_ok=False)
-            except InputError as exc:
-                raise BundleError(str(exc)) from None
-
-        def text(key: str, value: Any) -> str:
-            if not isinstance(value, str) or len(value) > 1000:
-                raise BundleError(f"config.json key {key!r} must be text (at most 1000 characters), got {str(value)[:40]!r}")
-            return value
-
-        def mapping(key: str, value: Any) -> dict:
-            if value is not None and not isinstance(value, dict):
-                raise BundleError(f"config.json key {key!r} must be an object, got {type(value).__name__}")
-            return dict(value or {})
-
-        def parity(value: Any) -> float | None:
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-                raise BundleError(f"config.json key 'parity_max_abs_diff' must be a number, got {str(value)[:40]!r}")
-            return value
-
-        latent_dim = whole("latent_dim", raw["latent_dim"], 1, MAX_LATENT_DIM)
-        size = raw["image_size"]
-        if isinstance(size, int):
-            size = [size, size]
-        if not isinstance(size, list) or len(size) != 2:
-            raise BundleError(f"config.json key 'image_size' must be [height, width], got {raw['image_size']!r}")
-        size = (whole("image_size", size[0], 1, MAX_IMAGE_SIDE), whole("image_size", size[1], 1, MAX_IMAGE_SIDE))
-        channels = whole("channels", raw["channels"], 1, 3)
-        if channels not in (1, 3):
-            raise BundleError(f"config.json key 'channels' must be 1 or 3, got {channels!r}")
-        num_classes = whole("num_classes", raw.get("num_classes", 0), 0, MAX_CLASSES)
-        names = raw.get("class_names") or [str(i) for i in range(num_classes)]
-        if not isinstance(names, list) or len(names) != num_classes or not all(isinstance(n, str) for n in names):
-            raise BundleError(f"config.json key 'class_names' must list {num_classes} names, got {names!r}")
-        def names_list(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
-            value = raw.get(key) or default
-            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value) or len(value) > 8:
-                raise BundleError(f"config.json key {key!r} must be a list of tensor names, got {str(value)[:60]!r}")
-            return tuple(value)
-
-        inputs = names_list("inputs", ("z", "y") if num_classes else ("z",))
-        if inputs != (("z", "y") if num_classes else ("z",)):
-            raise BundleError(f"config.json key 'inputs' is {list(inputs)}, which does not fit num_classes={num_classes}")
-        outputs = names_list("outputs", ("images",))
-        if outputs not in OUTPUT_SETS:
-            raise BundleError(f"config.json key 'outputs' must be ['images'] or ['images', 'params'], got {list(outputs)}")
-        if outputs == ("images", "params"):
+        values = {key: read(key, raw) for key, read in _KEYS.items()}
+        num_classes = values["num_classes"]
+        values["class_names"] = _class_names(raw.get("class_names"), num_classes)
+        if values["inputs"] != (("z", "y") if num_classes else ("z",)):
+            raise BundleError(f"config.json key 'inputs' is {list(values['inputs'])}, which does not fit "
+                              f"num_classes={num_classes}")
+        if values["outputs"] not in OUTPUT_SETS:
+            raise BundleError(f"config.json key 'outputs' must be ['images'] or ['images', 'params'], got "
+                              f"{list(values['outputs'])}")
+        if values["outputs"] == ("images", "params"):
             _check_params_contract(raw.get("extra"))
-        _check_directions(raw.get("extra"), latent_dim)
+        _check_directions(raw.get("extra"), values["latent_dim"])
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(
-            name=text("name", raw["name"]),
-            latent_dim=latent_dim,
-            image_size=size,
-            channels=channels,
-            model_family=text("model_family", raw.get("model_family", "dcgan")),
-            num_classes=num_classes,
-            class_names=tuple(names),
-            format_version=version,
-            inputs=inputs, outputs=outputs,
-            dataset=text("dataset", raw.get("dataset", "unknown")),
-            train_steps=whole("train_steps", raw.get("train_steps", 0), 0, 10**12),
-            versions=mapping("versions", raw.get("versions")),
-            sha256=text("sha256", raw.get("sha256", "")),
-            parity_max_abs_diff=parity(raw.get("parity_max_abs_diff")),
-            extra={**mapping("extra", raw.get("extra")), **{k: v for k, v in raw.items() if k not in known}},
-            encoder=_encoder_contract(raw.get("encoder"), num_classes),
-        )
+        values["extra"] = {**values["extra"], **{k: v for k, v in raw.items() if k not in known}}
+        values["encoder"] = _encoder_contract(raw.get("encoder"), num_classes)
+        values.pop("latent_algorithm")
+        return cls(**values)
 
     @classmethod
     def from_json(cls, text: str) -> GeneratorConfig:
@@ -162,6 +106,101 @@ class GeneratorConfig:
         except InputError as exc:  # the bundle is at fault, not the person who named it
             raise BundleError(str(exc)) from None
         return cls.from_dict(raw)
+
+
+# How each key of config.json is read: the one place its type, default and bounds are written.
+Reader = Callable[[str, dict], Any]
+
+
+def _whole(lo: int, hi: int, default: int | None = None) -> Reader:
+    def read(key: str, raw: dict) -> int:
+        try:
+            return check.whole(f"config.json key {key!r}", raw[key] if default is None else raw.get(key, default),
+                               lo, hi, text_ok=False)
+        except InputError as exc:
+            raise BundleError(str(exc)) from None
+
+    return read
+
+
+def _text(default: str | None = None) -> Reader:
+    def read(key: str, raw: dict) -> str:
+        value = raw[key] if default is None else raw.get(key, default)
+        if not isinstance(value, str) or len(value) > 1000:
+            raise BundleError(f"config.json key {key!r} must be text (at most 1000 characters), got {str(value)[:40]!r}")
+        return value
+
+    return read
+
+
+def _mapping(key: str, raw: dict) -> dict:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise BundleError(f"config.json key {key!r} must be an object, got {type(value).__name__}")
+    return dict(value or {})
+
+
+def _number_or_none(key: str, raw: dict) -> float | None:
+    value = raw.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise BundleError(f"config.json key {key!r} must be a number, got {str(value)[:40]!r}")
+    return value
+
+
+def _image_size(key: str, raw: dict) -> tuple[int, int]:
+    size = raw[key]
+    if isinstance(size, int):
+        size = [size, size]
+    if not isinstance(size, list) or len(size) != 2:
+        raise BundleError(f"config.json key 'image_size' must be [height, width], got {raw[key]!r}")
+    side = _whole(1, MAX_IMAGE_SIDE)
+    return side(key, {key: size[0]}), side(key, {key: size[1]})
+
+
+def _channels(key: str, raw: dict) -> int:
+    channels = _whole(1, 3)(key, raw)
+    if channels not in (1, 3):
+        raise BundleError(f"config.json key 'channels' must be 1 or 3, got {channels!r}")
+    return channels
+
+
+def _format_version(key: str, raw: dict) -> int:
+    version = raw.get(key, FORMAT_VERSION)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise BundleError(f"config.json key 'format_version' is {version!r}; this ganimate reads up to {FORMAT_VERSION}")
+    return version
+
+
+def _latent_algorithm(key: str, raw: dict) -> str:
+    algorithm = raw.get(key, LATENT_ALGORITHM)
+    if algorithm != LATENT_ALGORITHM:
+        raise BundleError(f"config.json key 'latent_algorithm' is {algorithm!r}; only {LATENT_ALGORITHM!r} is known")
+    return algorithm
+
+
+def _tensor_names(key: str, raw: dict) -> tuple[str, ...]:
+    default = {"inputs": ("z", "y") if raw.get("num_classes") else ("z",), "outputs": ("images",)}[key]
+    value = raw.get(key) or default
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value) or len(value) > 8:
+        raise BundleError(f"config.json key {key!r} must be a list of tensor names, got {str(value)[:60]!r}")
+    return tuple(value)
+
+
+def _class_names(names: Any, num_classes: int) -> tuple[str, ...]:
+    names = names or [str(i) for i in range(num_classes)]
+    if not isinstance(names, list) or len(names) != num_classes or not all(isinstance(n, str) for n in names):
+        raise BundleError(f"config.json key 'class_names' must list {num_classes} names, got {names!r}")
+    return tuple(names)
+
+
+_KEYS: dict[str, Reader] = {
+    "format_version": _format_version, "latent_algorithm": _latent_algorithm,
+    "name": _text(), "latent_dim": _whole(1, MAX_LATENT_DIM), "image_size": _image_size, "channels": _channels,
+    "model_family": _text("dcgan"), "num_classes": _whole(0, MAX_CLASSES, 0),
+    "inputs": _tensor_names, "outputs": _tensor_names, "dataset": _text("unknown"),
+    "train_steps": _whole(0, 10**12, 0), "versions": _mapping, "sha256": _text(""),
+    "parity_max_abs_diff": _number_or_none, "extra": _mapping,
+}
 
 
 ENCODER_FILE = "encoder.onnx"

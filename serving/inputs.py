@@ -16,6 +16,11 @@ from typing import Any
 from serving.errors import InputError
 
 
+def _shown(x: float) -> str:
+    """A bound or value as people read it: whole numbers in full (4294967295, not 4.29497e+09)."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e18 else f"{x:g}"
+
+
 def number(name: str, value: Any, lo: float, hi: float) -> float:
     """A finite float in [lo, hi]; numeric text like '0.8' is accepted, anything else refused."""
     if isinstance(value, bool) or value is None:
@@ -27,7 +32,7 @@ def number(name: str, value: Any, lo: float, hi: float) -> float:
     if not math.isfinite(x):
         raise InputError(f"{name} must be a finite number, got {value!r}")
     if not lo <= x <= hi:
-        raise InputError(f"{name} must be in {lo:g}..{hi:g}, got {x:g}")
+        raise InputError(f"{name} must be in {_shown(lo)}..{_shown(hi)}, got {_shown(x)}")
     return x
 
 

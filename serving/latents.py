@@ -12,6 +12,7 @@ from serving.errors import InputError
 
 LATENT_ALGORITHM = "splitmix64-boxmuller-v1"
 MAX_SEED = 2**32 - 1
+TRUNCATION_RANGE = (0.0, 2.0)  # psi: 0 draws the mean face, 1 the prior, 2 twice as far out
 MAX_SEEDS = 4096  # cap on a parsed seed list; a range like 0-4294967295 must not allocate gigabytes
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -62,8 +63,9 @@ def check_seed(seed: int) -> int:
 
 
 def check_psi(psi: float) -> float:
-    if not np.isfinite(psi) or not 0.0 <= float(psi) <= 2.0:
-        raise InputError(f"truncation psi must be a finite number in 0..2, got {psi}")
+    lo, hi = TRUNCATION_RANGE
+    if not np.isfinite(psi) or not lo <= float(psi) <= hi:
+        raise InputError(f"truncation psi must be a finite number in {lo:g}..{hi:g}, got {psi}")
     return float(psi)
 
 

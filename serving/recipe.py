@@ -15,16 +15,26 @@ from typing import Any
 
 from serving import inputs as check
 from serving.errors import InputError
-from serving.latents import MAX_SEED
+from serving.formats import FORMATS
+from serving.latents import TRUNCATION_RANGE, check_seed
 from serving.music import Music, frames_of, parse_music
-from serving.paths import frame_count
+from serving.paths import EASINGS, PATH_KINDS, frame_count
+from serving.resize import RESAMPLES
 
+# The one place each bound of a recipe field is written. The JSON schema (_FIELDS), the library's and CLI's
+# `check_recipe`, the Space's form (`form_value`) and its sliders all read these.
 MAX_SIZE = 1024
 MAX_FRAMES_PER_TRANSITION = 240
 MAX_KEYFRAMES = 64
 MAX_GRID = 8
 MAX_FPS = 60
 MAX_NAME = 200
+MAX_LISSAJOUS = 12
+BOUNDS: dict[str, tuple[float, float]] = {
+    "frames": (1, MAX_FRAMES_PER_TRANSITION), "fps": (1, MAX_FPS), "size": (16, MAX_SIZE), "truncation": TRUNCATION_RANGE,
+}
+CHOICES: dict[str, tuple[str, ...]] = {"path": PATH_KINDS, "easing": EASINGS, "format": FORMATS,
+                                       "resample": RESAMPLES}
 
 
 def clean_name(value: Any) -> str:
@@ -90,6 +100,14 @@ class Recipe:
             values[key] = _FIELDS[key](key, value)
         return cls(**values)
 
+    def checked(self) -> Recipe:
+        """This recipe, after every field passed the same schema as JSON (a Recipe built in Python skips
+        `from_dict`); raises InputError naming the first bad field."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            _FIELDS[f.name](f.name, dataclasses.asdict(value) if isinstance(value, Music) else value)
+        return self
+
     def frame_total(self) -> int:
         if self.audio is not None:
             return frames_of(self.audio, self.fps)
@@ -110,8 +128,32 @@ def _ints(lo: int, hi: int, count: tuple[int, int]) -> Callable[[str, Any], tupl
     return parse
 
 
-def _text(key: str, value: Any) -> str:
-    return check.text(key, value, 100) if value is not None else ""
+def _seeds(key: str, value: Any) -> tuple[int, ...]:
+    whole = _ints(-(2**63), 2**63, (1, MAX_KEYFRAMES))(key, value)  # a list of whole numbers, of a keyframe count
+    return tuple(check_seed(s) for s in whole)  # each in the seed range, said the way the CLI and Space say it
+
+
+def _choice(key: str, value: Any) -> str:
+    return check.choice(key, value, CHOICES[key])
+
+
+def _whole(key: str, value: Any) -> int:
+    lo, hi = BOUNDS[key]
+    return check.whole(key, value, int(lo), int(hi), text_ok=False)
+
+
+def span(key: str) -> str:
+    """A field's bounds as people read them: "16..1024", "0..2"."""
+    lo, hi = BOUNDS[key]
+    return f"{lo:g}..{hi:g}"
+
+
+def form_value(key: str, value: Any) -> Any:
+    """A field as a form or a client sends it ("24" and 24.0 are 24): same bounds and messages as the schema."""
+    if key in CHOICES:
+        return _choice(key, value)
+    lo, hi = BOUNDS[key]
+    return check.number(key, value, lo, hi) if isinstance(lo, float) else check.whole(key, value, lo, hi)
 
 
 def _sha(key: str, value: Any) -> str:
@@ -129,9 +171,10 @@ def _flag(key: str, value: Any) -> bool:
 
 
 def _number(key: str, value: Any) -> float:
-    if isinstance(value, str):
-        raise InputError(f"{key} must be a number in 0..2, got text {value[:40]!r}")
-    return check.number(key, value, 0.0, 2.0)
+    lo, hi = BOUNDS[key]
+    if isinstance(value, (str, bool)) or value is None:
+        raise InputError(f"{key} must be a number in {lo:g}..{hi:g}, got {str(value)[:40]!r}")
+    return check.number(key, value, lo, hi)
 
 
 MAX_LATENT_VALUE = 1000.0  # far outside any prior; bounds what a pasted latent can make a generator compute
@@ -160,16 +203,14 @@ def _latents(key: str, value: Any) -> tuple[tuple[float, ...] | None, ...] | Non
 
 
 _FIELDS: dict[str, Callable[[str, Any], Any]] = {
-    "seeds": _ints(0, MAX_SEED, (1, MAX_KEYFRAMES)),
+    "seeds": _seeds,
     "classes": lambda k, v: None if v is None else _ints(0, 10**6, (1, MAX_KEYFRAMES))(k, v),
-    "path": _text, "easing": _text, "format": _text, "resample": _text,
-    "frames": lambda k, v: check.whole(k, v, 1, MAX_FRAMES_PER_TRANSITION, text_ok=False),
-    "fps": lambda k, v: check.whole(k, v, 1, MAX_FPS, text_ok=False),
-    "size": lambda k, v: check.whole(k, v, 16, MAX_SIZE, text_ok=False),
+    "path": _choice, "easing": _choice, "format": _choice, "resample": _choice,
+    "frames": _whole, "fps": _whole, "size": _whole,
     "loop": _flag,
     "truncation": _number,
     "grid": _ints(1, MAX_GRID, (2, 2)),
-    "lissajous": _ints(1, 12, (2, 2)),
+    "lissajous": _ints(1, MAX_LISSAJOUS, (2, 2)),
     "bundle_sha256": _sha,
     "name": lambda k, v: clean_name(v),
     "latents": _latents,

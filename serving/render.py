@@ -15,24 +15,21 @@ from serving.budget import CLI, Budget
 from serving.budget import check as budget_check
 from serving.cost import check_time
 from serving.errors import InputError
-from serving.formats import FORMATS, encode
+from serving.formats import encode
 from serving.grid import tile
-from serving.latents import MAX_SEED, check_psi, check_seed, z_from_seed
+from serving.latents import MAX_SEED, z_from_seed
 from serving.music import check_music, direction_vectors, positions, react, walk
 from serving.paths import (
-    EASINGS,
     KEYFRAME_PATHS,
     MATH_PATHS,
-    PATH_KINDS,
     keyframe_path,
     math_path,
     orbit_weights,
 )
-from serving.recipe import MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_KEYFRAMES, MAX_SIZE, Recipe
+from serving.recipe import Recipe
 from serving.resize import blas_threads, resize_frames, uses_dense
 from serving.video import encode_mp4
 
-RESAMPLES = ("lanczos", "nearest")
 # Float generator images held at once, per chunk of frames: 32 MB is 10,000 MNIST digits or 40 math-art drawings
 # at 256x256 RGB (a whole R2 walk at once would be 3.2 GB of floats).
 CHUNK_BYTES = 32 << 20
@@ -45,35 +42,7 @@ def validate(recipe: Recipe, latent_dim: int, num_classes: int, budget: Budget =
              directions: tuple[str, ...] = (), streamed: bool = False) -> None:
     """Raise InputError (BudgetError over the caps) for anything that cannot or should not be rendered, before
     any work is done. `directions`: the bundle's named directions (what a music walk may react along)."""
-    if recipe.path not in PATH_KINDS:
-        raise InputError(f"unknown path {recipe.path!r}; choose {', '.join(PATH_KINDS)}")
-    if recipe.easing not in EASINGS:
-        raise InputError(f"unknown easing {recipe.easing!r}; choose {', '.join(EASINGS)}")
-    if recipe.format not in FORMATS:
-        raise InputError(f"unknown format {recipe.format!r}; choose {', '.join(FORMATS)}")
-    if recipe.resample not in RESAMPLES:
-        raise InputError(f"unknown resample {recipe.resample!r}; choose {', '.join(RESAMPLES)}")
-    if not recipe.seeds:
-        raise InputError("give at least one seed")
-    if len(recipe.seeds) > MAX_KEYFRAMES:
-        raise InputError(f"at most {MAX_KEYFRAMES} keyframe seeds, got {len(recipe.seeds)}")
-    for s in recipe.seeds:
-        check_seed(s)
-    check.whole("frames", recipe.frames, 1, MAX_FRAMES_PER_TRANSITION, text_ok=False)
-    check.whole("size", recipe.size, 16, MAX_SIZE, text_ok=False)
-    check.whole("fps", recipe.fps, 1, MAX_FPS, text_ok=False)
-    if not isinstance(recipe.loop, bool):
-        raise InputError(f"loop must be true or false, got {recipe.loop!r}")
-    try:
-        check_psi(float(recipe.truncation))
-    except (TypeError, ValueError):
-        raise InputError(f"truncation must be a finite number in 0..2, got {recipe.truncation!r}") from None
-    if len(recipe.grid) != 2:
-        raise InputError("grid must be rows x cols, like 2x3")
-    for g in recipe.grid:
-        check.whole("grid", g, 1, MAX_GRID, text_ok=False)
-    for f in recipe.lissajous:
-        check.whole("lissajous", f, 1, 12, text_ok=False)
+    recipe.checked()  # every field's type and bounds, as the JSON schema declares them (serving/recipe.py)
     if num_classes and recipe.classes:
         for c in recipe.classes:
             check.whole("class", c, 0, num_classes - 1, text_ok=False)

@@ -21,6 +21,7 @@ import numpy as np
 
 from serving import lanes
 
+RESAMPLES = ("lanczos", "nearest")
 DENSE_MAX_PIXELS = 128 * 128  # input frames up to this size use the matrix form
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 

@@ -11,6 +11,39 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Offline by construction: every test process refuses to open a connection beyond this machine, so a test that
+# would reach the internet fails in one line here instead of passing on a networked machine and hanging offline.
+# Child processes started by tests inherit the telemetry switches; loopback servers (the Hub, the Space) still work.
+os.environ.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_DISABLE_TELEMETRY="1", DO_NOT_TRACK="1")
+
+
+def _loopback_only(connect):
+    import ipaddress
+    import socket
+
+    def guarded(sock, address, *args):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            try:
+                local = host == "localhost" or ipaddress.ip_address(host).is_loopback
+            except ValueError:  # a name: only "localhost" is local by definition
+                local = False
+            if not local:
+                raise OSError(f"tests run offline: a connection to {host} was refused (use a loopback server)")
+        return connect(sock, address, *args)
+
+    return guarded
+
+
+def _go_offline() -> None:
+    import socket
+
+    socket.socket.connect = _loopback_only(socket.socket.connect)
+    socket.socket.connect_ex = _loopback_only(socket.socket.connect_ex)
+
+
+_go_offline()
 # Debian's Chromium for the browser tests (driven by Playwright, no browser download). As root on an offline machine
 # it needs no sandbox and none of its background network calls.
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

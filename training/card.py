@@ -385,8 +385,8 @@ def _training_facts(config: GeneratorConfig, run_dir: Path | None) -> list[str]:
     return facts
 
 
-def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> str:
-    """The README.md text: front matter, description, I/O contract, usage, training facts, metrics, pictures."""
+def _card_metadata(config: GeneratorConfig, bundle: Path) -> dict:
+    """The card's front matter: license, library, tags, the pipeline tag where one fits, and the evaluation."""
     family = config.model_family
     tags = ["gan" if family != "vae" else "vae", family, "onnx", "ganimate", "image-generation"]
     if config.conditional:
@@ -399,26 +399,13 @@ def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> s
     results = _eval_results(bundle, config, dataset_tag)
     if results:  # the Hub shows these as the model's evaluation (model-index)
         metadata.update(model_name=config.name, eval_results=results)
+    return metadata
+
+
+def _contract_section(config: GeneratorConfig) -> str:
     h, w = config.image_size
-    kind = "conditional " if config.conditional else ""
-    classes = f" Classes: {', '.join(config.class_names)}." if config.conditional else ""
     y_line = f"| `y` | float32 `[batch, {config.num_classes}]` | soft one-hot class vector; mixtures morph between classes |\n" if config.conditional else ""
-    # Four different classes for the snippets (3, 8, 0, 5 on MNIST; the first four of a smaller model).
-    shown = _snippet_classes(config.num_classes) if config.conditional else []
-    usage = _onnx_usage(config, shown[:3])
-    card_classes = ",".join(map(str, shown))
-    extra = f"classes=\"{card_classes}\", " if config.conditional else ""
-    facts = _training_facts(config, run_dir)
-    return card_text(metadata, f"""
-# {config.name}
-
-{_what_it_is(config, kind)}: give it a
-latent `z` (and a class), get a {h}x{w} {'RGB' if config.channels == 3 else 'grayscale'} image.{classes}
-Seeds are portable: seed `s` always gives the same `z` in any language (algorithm `{config.latent_algorithm}`).
-
-![samples](samples.png) ![interpolation](interpolation.gif){_morph_line(bundle, config)}
-
-## I/O contract (opset {config.versions.get('opset', '17')}, dynamic batch)
+    return f"""## I/O contract (opset {config.versions.get('opset', '17')}, dynamic batch)
 
 | name | type | meaning |
 |---|---|---|
@@ -426,9 +413,17 @@ Seeds are portable: seed `s` always gives the same `z` in any language (algorith
 {y_line}| `images` | float32 `[batch, {h}, {w}, {config.channels}]` | NHWC, values in [0, 1] |
 {_params_row(config)}
 `config.json` holds the same contract, and `model.onnx` carries it in its metadata (`ganimate_config`).
-sha256 of model.onnx: `{config.sha256}`.
+sha256 of model.onnx: `{config.sha256}`."""
 
-## Use it with onnxruntime and numpy only
+
+def _usage_sections(config: GeneratorConfig) -> str:
+    """How a stranger runs it: onnxruntime and numpy alone, the Space's API, the web page."""
+    # Four different classes for the snippets (3, 8, 0, 5 on MNIST; the first four of a smaller model).
+    shown = _snippet_classes(config.num_classes) if config.conditional else []
+    usage = _onnx_usage(config, shown[:3])
+    card_classes = ",".join(map(str, shown))
+    extra = f"classes=\"{card_classes}\", " if config.conditional else ""
+    return f"""## Use it with onnxruntime and numpy only
 
 Nothing of ganimate is needed: install four packages, download this repository's files, draw seeds 1, 2 and 3 and
 save them as one picture.
@@ -452,7 +447,27 @@ gif_path, recipe = client.predict(model="{config.name}", seeds="1,2,3,4", {extra
 
 ganimate's static page (`web/` in the project) runs this model in the browser with onnxruntime-web:
 `web/index.html?bundle=https://huggingface.co/USER/NAME/resolve/main/&seeds=1,2,3,4` plays a looping interpolation,
-with `z(seed)` computed in JavaScript exactly as above.
+with `z(seed)` computed in JavaScript exactly as above."""
+
+
+def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> str:
+    """The README.md text: front matter, description, I/O contract, usage, training facts, metrics, pictures."""
+    h, w = config.image_size
+    kind = "conditional " if config.conditional else ""
+    classes = f" Classes: {', '.join(config.class_names)}." if config.conditional else ""
+    facts = _training_facts(config, run_dir)
+    return card_text(_card_metadata(config, bundle), f"""
+# {config.name}
+
+{_what_it_is(config, kind)}: give it a
+latent `z` (and a class), get a {h}x{w} {'RGB' if config.channels == 3 else 'grayscale'} image.{classes}
+Seeds are portable: seed `s` always gives the same `z` in any language (algorithm `{config.latent_algorithm}`).
+
+![samples](samples.png) ![interpolation](interpolation.gif){_morph_line(bundle, config)}
+
+{_contract_section(config)}
+
+{_usage_sections(config)}
 
 ## Training
 

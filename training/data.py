@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -339,18 +340,56 @@ def _load_folder(root_text: str, image_size: int) -> Dataset:
 
 # The parameter datasets' "size" is the size the exported model draws at (its renderer runs inside model.onnx).
 RENDER_SIZE = 256
-DEFAULT_SIZES = {"mnist": 28, "mnist-sample": 28, "fashion_mnist": 28, "mathart": 64, "folder": 64, "mathart-params": RENDER_SIZE,
-                 "params": RENDER_SIZE}
-PARAM_KINDS = ("mathart-params", "params")
+
+
+def _mathart_images(spec: str, size: int, count: int) -> Dataset:
+    if count < 2 * len(mathart.FAMILIES):
+        raise InputError(f"--dataset-size for mathart must be at least {2 * len(mathart.FAMILIES)}")
+    return _load_mathart(size, count)
+
+
+def _params(spec: str, size: int, count: int) -> Dataset:
+    if count < 2 * len(mathart.FAMILIES):
+        raise InputError(f"--dataset-size for mathart-params must be at least {2 * len(mathart.FAMILIES)}")
+    return _load_params(spec, count)
+
+
+@dataclass(frozen=True)
+class DatasetKind:
+    """One kind of training data: how it is named on the command line, its native size and its loader."""
+
+    shown: str  # as a person types it: "mnist" or "folder:PATH"
+    size: int  # the image size a run uses when --image-size is not given
+    load: Callable[[str, int, int], Dataset]  # (spec, image size, --dataset-size) -> Dataset
+    params: bool = False  # a table of math-art parameters (trained with --model params), not pictures
+
+
+# The one place a dataset is added: the CLI's help and checks, the studio's menu and the judges read it.
+DATASETS: dict[str, DatasetKind] = {
+    "mnist-sample": DatasetKind("mnist-sample", 28, lambda spec, size, n: _load_mnist_sample(size)),
+    "mnist": DatasetKind("mnist", 28, lambda spec, size, n: _load_mnist(size)),
+    "fashion_mnist": DatasetKind("fashion_mnist", 28, lambda spec, size, n: _load_fashion(size)),
+    "mathart": DatasetKind("mathart", 64, _mathart_images),
+    "folder": DatasetKind("folder:PATH", 64, lambda spec, size, n: _load_folder(spec[len("folder:"):], size)),
+    "mathart-params": DatasetKind("mathart-params", RENDER_SIZE, _params, params=True),
+    "params": DatasetKind("params:FILE.csv", RENDER_SIZE, _params, params=True),
+}
+DEFAULT_SIZES = {kind: d.size for kind, d in DATASETS.items()}
+PARAM_KINDS = tuple(kind for kind, d in DATASETS.items() if d.params)
+
+
+def dataset_names() -> str:
+    """Every dataset as a person types it, for help texts and messages."""
+    return ", ".join(d.shown for d in DATASETS.values())
 
 
 def dataset_kind(spec: str) -> str:
     """'mnist', 'mnist-sample', 'fashion_mnist', 'mathart', 'folder', 'mathart-params' or 'params'; InputError for
     anything else."""
-    kind = next((k for k in ("folder", "params") if spec.startswith(k + ":")), spec)
-    if kind not in DEFAULT_SIZES:
-        raise InputError(f"unknown dataset {spec!r}; choose mnist-sample, mnist, fashion_mnist, mathart, folder:PATH, "
-                        "mathart-params or params:FILE.csv")
+    prefixed = [k for k, d in DATASETS.items() if d.shown.startswith(k + ":")]
+    kind = next((k for k in prefixed if spec.startswith(k + ":")), spec)
+    if kind not in DATASETS or kind in prefixed and not spec.startswith(kind + ":"):
+        raise InputError(f"unknown dataset {spec!r}; choose {dataset_names()}")
     return kind
 
 
@@ -377,24 +416,12 @@ def preflight(spec: str) -> None:
 def load_dataset(spec: str, image_size: int | None = None, mathart_count: int = 10000) -> Dataset:
     """Load a dataset by spec; `image_size` defaults to the dataset's native size (28 for MNIST, 64 otherwise)."""
     kind = dataset_kind(spec)
-    if kind in PARAM_KINDS:
-        if mathart_count < 2 * len(mathart.FAMILIES):
-            raise InputError(f"--dataset-size for mathart-params must be at least {2 * len(mathart.FAMILIES)}")
-        return _load_params(spec, mathart_count)
+    if DATASETS[kind].params:
+        return DATASETS[kind].load(spec, RENDER_SIZE, mathart_count)
     size = image_size or DEFAULT_SIZES[kind]
     if size not in SUPPORTED_SIZES:
         raise InputError(f"image size must be one of {', '.join(map(str, SUPPORTED_SIZES))}, got {size}")
-    if kind == "mnist":
-        return _load_mnist(size)
-    if kind == "mnist-sample":
-        return _load_mnist_sample(size)
-    if kind == "fashion_mnist":
-        return _load_fashion(size)
-    if kind == "mathart":
-        if mathart_count < 2 * len(mathart.FAMILIES):
-            raise InputError(f"--dataset-size for mathart must be at least {2 * len(mathart.FAMILIES)}")
-        return _load_mathart(size, mathart_count)
-    return _load_folder(spec[len("folder:") :], size)
+    return DATASETS[kind].load(spec, size, mathart_count)
 
 
 def make_pipeline(data: Dataset, batch_size: int, seed: int, start_step: int = 0):

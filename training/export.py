@@ -26,6 +26,7 @@ from serving.config import GeneratorConfig
 from serving.errors import BundleError, GanimateError, InputError, TrainingError
 from serving.latents import one_hot, z_batch
 from training.onnx_passes import canonical_names, deterministic_scatter, portable
+from training.options import model_family
 
 PARITY_TOLERANCE = 1e-4
 # A renderer model's images: Julia pixels next to the set's boundary and Clifford orbits are chaotic, and stretch the
@@ -205,6 +206,81 @@ def _versions(opset: int) -> dict[str, str]:
             "onnx": onnx.__version__, "opset": str(opset), "ganimate": serving.__version__}
 
 
+def _refuse_overwrite(out_dir: Path, force: bool, replace: str | None) -> None:
+    if out_dir.exists() and not force:
+        raise InputError(f"{out_dir} already exists; pass --force to replace it")
+    if (out_dir / "metrics.json").exists() and replace != out_dir.name:
+        raise InputError(f"{out_dir} holds an evaluated bundle (metrics.json); export into a new folder, or pass "
+                         f"--force --replace {out_dir.name} to overwrite it")
+
+
+def _bundle_config(run_dir: Path, out_dir: Path, opts, facts: dict, step: int, opset: int,
+                   name: str | None) -> GeneratorConfig:
+    """The bundle's contract from the run's options and data facts (sha256 and parity are filled in later)."""
+    num_classes = len(facts["class_names"]) if opts.conditional else 0
+    size = opts.resolved_image_size()
+    renderer = opts.model == "params"
+    return GeneratorConfig(
+        name=name or out_dir.name,
+        latent_dim=opts.latent_dim,
+        image_size=(size, size),
+        channels=facts["image_shape"][2],
+        model_family=model_family(opts.model, opts.loss),
+        num_classes=num_classes,
+        class_names=tuple(facts["class_names"]) if num_classes else (),
+        inputs=("z", "y") if num_classes else ("z",),
+        outputs=("images", "params") if renderer else ("images",),
+        dataset=facts["source"],
+        train_steps=step,
+        versions=_versions(opset),
+        extra={"training": {k: v for k, v in json.loads(opts.to_json()).items() if k != "out"},
+               "ema_generator": opts.model != "vae" and opts.ema > 0,
+               "data": {k: facts[k] for k in ("name", "spec", "sha256", "train_images", "val_images", "test_images")
+                        if k in facts},
+               "checkpoint": checkpoint_choice(run_dir, step),
+               **({"params": params_contract()} if renderer else {})},
+    )
+
+
+def _verified(model_path: Path, config: GeneratorConfig, generator, renderer_size: int | None,
+              quantize: bool) -> GeneratorConfig:
+    """Check the written model against the Keras one (parity, contract, dynamic batch) and, with `quantize`, add
+    the measured int8 copy; returns the config with those figures."""
+    from serving.generator import sha256_file
+
+    config = config.replace(sha256=sha256_file(model_path))
+    reference, _ = serving_function(generator, config.latent_dim, config.num_classes, renderer_size)
+
+    def keras_outputs(z, y):
+        return {k: v.numpy() for k, v in (reference(z, y) if y is not None else reference(z)).items()}
+
+    diff, image_parity = validate(model_path, config, keras_outputs)
+    config = config.replace(parity_max_abs_diff=diff)
+    if image_parity is not None:
+        config = config.replace(extra={**config.extra, "image_parity": image_parity})
+    if quantize:
+        from training.quantize import quantize_int8
+
+        z, y = parity_inputs(config.latent_dim, config.num_classes)
+        report = quantize_int8(model_path, {"z": z, **({"y": y} if y is not None else {})})
+        if isinstance(report, str):
+            print(f"notice: {report}")
+        else:
+            config = config.replace(extra={**config.extra, "quantized": report.to_dict()})
+    return config
+
+
+def _swap_into_place(staging: Path, out_dir: Path) -> None:
+    """The old bundle is removed only after the new one is complete."""
+    if out_dir.exists():
+        backup = out_dir.with_name(f".{out_dir.name}-old-{os.getpid()}")
+        os.replace(out_dir, backup)
+        os.replace(staging, out_dir)
+        shutil.rmtree(backup, ignore_errors=True)
+    else:
+        os.replace(staging, out_dir)
+
+
 def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = False, name: str | None = None,
                quantize: bool = False, replace: str | None = None, step: int | None = None) -> Path:
     """Export `run_dir` (its checkpoint of `step`, default the last) to the bundle folder `out_dir`; returns out_dir.
@@ -215,43 +291,17 @@ def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = Fals
     or published model) only when `replace` also names it, so a tutorial command can never overwrite it."""
     import onnx
 
-    from serving.generator import sha256_file
     from training.card import write_card_assets
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
-    if out_dir.exists() and not force:
-        raise InputError(f"{out_dir} already exists; pass --force to replace it")
-    if (out_dir / "metrics.json").exists() and replace != out_dir.name:
-        raise InputError(f"{out_dir} holds an evaluated bundle (metrics.json); export into a new folder, or pass "
-                         f"--force --replace {out_dir.name} to overwrite it")
+    _refuse_overwrite(out_dir, force, replace)
     opts, facts, model, step = load_run(run_dir, step)
     generator = model.sampling_generator
-    num_classes = len(facts["class_names"]) if opts.conditional else 0
-    size = opts.resolved_image_size()
-    renderer_size = size if opts.model == "params" else None
-    config = GeneratorConfig(
-        name=name or out_dir.name,
-        latent_dim=opts.latent_dim,
-        image_size=(size, size),
-        channels=facts["image_shape"][2],
-        model_family={"vae": "vae", "params": "params-gan"}.get(opts.model, "wgan-gp" if opts.loss == "wgan-gp" else "dcgan"),
-        num_classes=num_classes,
-        class_names=tuple(facts["class_names"]) if num_classes else (),
-        inputs=("z", "y") if num_classes else ("z",),
-        outputs=("images", "params") if renderer_size else ("images",),
-        dataset=facts["source"],
-        train_steps=step,
-        versions=_versions(opset),
-        extra={"training": {k: v for k, v in json.loads(opts.to_json()).items() if k != "out"},
-               "ema_generator": opts.model != "vae" and opts.ema > 0,
-               "data": {k: facts[k] for k in ("name", "spec", "sha256", "train_images", "val_images", "test_images")
-                        if k in facts},
-               "checkpoint": checkpoint_choice(run_dir, step),
-               **({"params": params_contract()} if renderer_size else {})},
-    )
+    config = _bundle_config(run_dir, out_dir, opts, facts, step, opset, name)
+    renderer_size = config.image_size[0] if "params" in config.outputs else None
 
     # 1. Convert, attach the config (without its sha256, which cannot describe the file it is inside).
-    proto = convert(generator, config.latent_dim, num_classes, opset, renderer_size)
+    proto = convert(generator, config.latent_dim, config.num_classes, opset, renderer_size)
     meta = proto.metadata_props.add()
     meta.key, meta.value = "ganimate_config", config.to_json()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -260,26 +310,8 @@ def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = Fals
     try:
         model_path = staging / "model.onnx"
         onnx.save_model(proto, str(model_path))
-        config = config.replace(sha256=sha256_file(model_path))
         # 2. Validate before anything else is written.
-        reference, _ = serving_function(generator, config.latent_dim, num_classes, renderer_size)
-
-        def keras_outputs(z, y):
-            return {k: v.numpy() for k, v in (reference(z, y) if y is not None else reference(z)).items()}
-
-        diff, image_parity = validate(model_path, config, keras_outputs)
-        config = config.replace(parity_max_abs_diff=diff)
-        if image_parity is not None:
-            config = config.replace(extra={**config.extra, "image_parity": image_parity})
-        if quantize:
-            from training.quantize import quantize_int8
-
-            z, y = parity_inputs(config.latent_dim, config.num_classes)
-            report = quantize_int8(model_path, {"z": z, **({"y": y} if y is not None else {})})
-            if isinstance(report, str):
-                print(f"notice: {report}")
-            else:
-                config = config.replace(extra={**config.extra, "quantized": report.to_dict()})
+        config = _verified(model_path, config, generator, renderer_size, quantize)
         (staging / "config.json").write_text(config.to_json())
         if renderer_size is None and config.channels == 1:  # gray pixel models: named directions for Explore
             from serving.directions import add_to_bundle
@@ -288,14 +320,7 @@ def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = Fals
             config = GeneratorConfig.from_json((staging / "config.json").read_text())
         # 3. Card, pictures (rendered from the ONNX model itself) and the run's records.
         write_card_assets(staging, config, run_dir)
-        # 4. Swap into place: the old bundle is removed only after the new one is complete.
-        if out_dir.exists():
-            backup = out_dir.with_name(f".{out_dir.name}-old-{os.getpid()}")
-            os.replace(out_dir, backup)
-            os.replace(staging, out_dir)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(staging, out_dir)
+        _swap_into_place(staging, out_dir)  # 4.
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

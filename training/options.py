@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from serving.errors import InputError
-from training.data import DEFAULT_SIZES, PARAM_KINDS, SUPPORTED_SIZES, dataset_kind
+from training.data import DEFAULT_SIZES, PARAM_KINDS, SUPPORTED_SIZES, dataset_kind, dataset_names
 
-MODELS = ("dcgan", "vae", "params")  # params: the math-art parameter GAN
-
-
-
-
+# The registries a model family or a loss is added to (datasets: training/data.py DATASETS). The CLI's choices
+# and help, the studio's menus and the exported config's model_family all read these.
+# --model name -> (what it is, for --help; model_family in config.json)
+MODELS: dict[str, tuple[str, str]] = {
+    "dcgan": ("a DCGAN generator (the default)", "dcgan"),
+    "vae": ("a variational autoencoder's decoder", "vae"),
+    "params": ("a GAN of math-art parameters, drawn inside model.onnx", "params-gan"),
+}
 
 # What --eval-every checks by default: the shipped MNIST card's figures (training/quality.py measures them).
 DEFAULT_QUALITY = "fcd_ratio<=2,recall>=0.6"
@@ -30,8 +33,16 @@ UPDATES = ("simultaneous", "alternating")
 # The class head's loss with --class-weight: softmax cross-entropy (AC-GAN) or the multi-class hinge (MHingeGAN).
 CLASS_LOSSES = ("ce", "hinge")
 
-# The GAN losses (training/gan.py implements them); here so that --help and --dry-run need no TensorFlow.
-LOSSES = ("bce", "hinge", "wgan-gp")
+# The GAN losses (training/gan.py implements them; a loss named here also sets model_family when it is its own
+# family, as WGAN-GP is); here so that --help and --dry-run need no TensorFlow.
+LOSSES: dict[str, str] = {"bce": "non-saturating, the default", "hinge": "hinge", "wgan-gp": "Wasserstein with gradient penalty"}
+LOSS_FAMILIES = {"wgan-gp": "wgan-gp"}
+
+
+def model_family(model: str, loss: str) -> str:
+    """config.json's model_family for a run's --model and --loss."""
+    family = MODELS[model][1]
+    return LOSS_FAMILIES.get(loss, family) if family == "dcgan" else family
 
 @dataclass
 class TrainOptions:
@@ -207,16 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     d = TrainOptions()
-    p.add_argument("--dataset", default=None, help=f"mnist-sample, mnist, fashion_mnist, mathart, folder:PATH, mathart-params or params:FILE.csv "
-                   f"(default {d.dataset})")
-    p.add_argument("--model", default=None, choices=MODELS,
-                   help="dcgan (default), vae, or params (a GAN of math-art parameters, drawn inside model.onnx)")
+    p.add_argument("--dataset", default=None, help=f"{dataset_names()} (default {d.dataset})")
+    p.add_argument("--model", default=None, choices=list(MODELS),
+                   help="; ".join(f"{name}: {what}" for name, (what, _) in MODELS.items()))
     p.add_argument("--conditional", action="store_true", default=None, help="condition on class labels")
     p.add_argument("--epochs", type=int, default=None, help=f"passes over the data (default {d.epochs})")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in total")
     p.add_argument("--batch-size", type=int, default=None, help=f"default {d.batch_size}")
     p.add_argument("--latent-dim", type=int, default=None, help=f"default {d.latent_dim}")
-    p.add_argument("--loss", default=None, choices=LOSSES, help="bce (non-saturating, default), hinge, wgan-gp")
+    p.add_argument("--loss", default=None, choices=list(LOSSES),
+                   help="; ".join(f"{name}: {what}" for name, what in LOSSES.items()))
     p.add_argument("--label-smoothing", type=float, default=None, help="one-sided, for bce (e.g. 0.1)")
     p.add_argument("--spectral-norm", action="store_true", default=None, help="spectral normalisation in D")
     p.add_argument("--ema", type=float, default=None, help=f"EMA decay of G's weights, 0 = off (default {d.ema})")

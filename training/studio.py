@@ -23,11 +23,11 @@ import gradio as gr
 
 from serving.atomic import write_atomic
 from serving.errors import GanimateError, InputError
-from training.options import MODELS, TrainOptions, resumed_options
+from training.data import DATASETS
+from training.options import LOSSES, MODELS, TrainOptions, resumed_options
 from training.train import Control, run_training
 
 ROOT = Path(__file__).resolve().parents[1]
-LOSSES = ("bce", "hinge", "wgan-gp")
 
 
 class Session:
@@ -140,7 +140,7 @@ def build(session: Session) -> gr.Blocks:
         gr.Markdown("# ganimate studio\nTrain a GAN and watch it learn. Everything runs on this machine.")
         with gr.Row():
             with gr.Column(scale=1):
-                dataset = gr.Dropdown(["mnist-sample", "mnist", "mathart", "fashion_mnist"], value=d.dataset, allow_custom_value=True,
+                dataset = gr.Dropdown([k for k, kind in DATASETS.items() if ":" not in kind.shown], value=d.dataset, allow_custom_value=True,
                                       label="Dataset", info="or type folder:PATH")
                 model = gr.Dropdown(list(MODELS), value=d.model, label="Model")
                 conditional = gr.Checkbox(STUDIO_CONDITIONAL, label="Conditional (class labels)")

@@ -36,9 +36,8 @@ from serving.gallery import Gallery, recipe_hash
 from serving.generator import Generator
 from serving.lanes import on_this_thread
 from serving.latents import MAX_SEED, class_mix, parse_classes, parse_int_list, z_from_seed
-from serving.paths import EASINGS, PATH_KINDS
-from serving.recipe import MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, MAX_SIZE, Recipe
-from serving.render import FORMATS, render, render_seconds
+from serving.recipe import MAX_GRID, Recipe, form_value
+from serving.render import render, render_seconds
 from serving.sample import DEFAULT_SAMPLE_SEEDS, sample, summary, to_npz, to_png
 from serving.space.explore import edit_params, explore_directions, param_labels
 
@@ -308,15 +307,15 @@ class SpaceApp:
         recipe = Recipe(
             seeds=tuple(parse_int_list(check.text("seeds", seeds, 2000), "seed")),
             classes=tuple(parse_classes(class_text, gen.config.class_names)) if class_text else None,
-            path=check.choice("path", path, PATH_KINDS),
-            frames=check.whole("frames", frames, 1, MAX_FRAMES_PER_TRANSITION),
-            fps=check.whole("fps", fps, 1, MAX_FPS),
+            path=form_value("path", path),
+            frames=form_value("frames", frames),
+            fps=form_value("fps", fps),
             loop=check.flag("loop", loop),
-            easing=check.choice("easing", easing, EASINGS),
-            truncation=check.number("truncation", truncation, 0.0, 2.0),
+            easing=form_value("easing", easing),
+            truncation=form_value("truncation", truncation),
             grid=check.grid(grid, MAX_GRID),
-            size=check.whole("size", size, 16, MAX_SIZE),
-            format=check.choice("format", fmt, FORMATS),
+            size=form_value("size", size),
+            format=form_value("format", fmt),
             bundle_sha256=gen.config.sha256,
         )
         return gen, recipe
@@ -478,7 +477,7 @@ class SpaceApp:
             seed_list = parse_int_list(check.text("seeds", seeds, 2000), "seed", max_count=MAX_SAMPLE_SEEDS)
             class_text = check.text("classes", classes, 2000).strip()
             class_list = parse_classes(class_text, gen.config.class_names) if class_text else None
-            psi = check.number("truncation", truncation, 0.0, 2.0)
+            psi = form_value("truncation", truncation)
             samples = sample(gen, seed_list, class_list, psi, SPACE)
             key = Recipe(seeds=tuple(seed_list), classes=tuple(class_list or ()), truncation=psi, name="sample",
                          bundle_sha256=gen.config.sha256)
@@ -497,8 +496,8 @@ class SpaceApp:
         gen = self.model(model or self.default_model)
         seed = check.whole("seed", seed, 0, MAX_SEED)
         steps = [check.number(f"d{i + 1}", v, -5.0, 5.0) for i, v in enumerate((d1, d2, d3))]
-        psi = check.number("truncation", truncation, 0.0, 2.0)
-        size = check.whole("size", size, 16, MAX_SIZE)
+        psi = form_value("truncation", truncation)
+        size = form_value("size", size)
         a, y = self._explore_classes(gen, seed, class_a, class_b, mix)
         z = z_from_seed(seed, gen.latent_dim).astype(np.float64)
         if "params" in gen.config.outputs:  # move the picture's own parameters, then draw it at the size shown

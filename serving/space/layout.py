@@ -12,11 +12,11 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
+from serving.formats import FORMATS
 from serving.gallery import Gallery
 from serving.generator import Generator
 from serving.paths import EASINGS, PATH_KINDS
-from serving.recipe import MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_SIZE
-from serving.render import FORMATS
+from serving.recipe import BOUNDS, MAX_FPS, MAX_FRAMES_PER_TRANSITION, span
 from serving.sample import DEFAULT_SAMPLE_SEEDS
 from serving.space.handlers import (
     DEFAULT,
@@ -149,10 +149,10 @@ def walk_controls(size_label: str, size_text: str) -> tuple:
         fps = described(gr.Slider(1, MAX_FPS, DEFAULT.fps, step=1, precision=0, label="FPS"),
                         f"frames per second, 1..{MAX_FPS}")
     with gr.Row():
-        truncation = described(gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ"),
-                               "psi, 0..2: scales z toward the average picture (lower: tamer)")
-        size = described(gr.Slider(16, MAX_SIZE, DEFAULT.size, step=16, precision=0, label=size_label),
-                         f"{size_text}, 16..{MAX_SIZE}")
+        truncation = described(gr.Slider(*BOUNDS["truncation"], DEFAULT.truncation, step=0.05, label="Truncation ψ"),
+                               f"psi, {span('truncation')}: scales z toward the average picture (lower: tamer)")
+        size = described(gr.Slider(*BOUNDS["size"], DEFAULT.size, step=16, precision=0, label=size_label),
+                         f"{size_text}, {span('size')}")
     return path, easing, loop, frames, fps, truncation, size
 
 
@@ -252,12 +252,157 @@ def picture_tab(app: SpaceApp, model) -> None:
                    concurrency_limit=2)
 
 
+def animate_tab(app: SpaceApp, model, opening: tuple) -> dict:
+    """The Animate tab: the form, the animation (the page opens with one playing), its recipe and share link,
+    and the examples. Returns the components the page's model switch and share links update."""
+    opening_file, opening_recipe = opening
+    with gr.Tab("Animate"):
+        with gr.Row(elem_id="gm-animate-row"):
+            with gr.Column(scale=2, min_width=300):
+                with gr.Row():
+                    seeds = described(gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7",
+                                                 scale=4), "keyframe seeds: 1,2,3 or ranges 0-7; each 0..4294967295")
+                    dice = gr.Button("Random", scale=0, min_width=90)
+                classes = described(gr.Textbox("", label="Classes per keyframe",
+                                               info="numbers or names; one for all; empty: each seed's own"),
+                                    "class per keyframe, by number or name, or one for all; '' = each seed's own")
+                path, easing, loop, frames, fps, truncation, size = walk_controls("Size (px)",
+                                                                                  "output width in pixels")
+                with gr.Row():
+                    grid = described(gr.Dropdown(list(GRIDS), value=DEFAULT_GRID, label="Grid",
+                                                 allow_custom_value=True),
+                                     "rows x columns of independent walks, like 2x3; each side 1..8")
+                    fmt = described(gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"),
+                                    "gif, webp, mp4 (H.264), or png (all frames side by side)")
+                recipe_in = recipe_box(app)
+                music = music_box()
+                go = gr.Button("Render", variant="primary", elem_id="gm-render")
+            with gr.Column(scale=3):
+                shown = gr.Image(opening_file, label="Animation", type="filepath", elem_id="gm-preview",
+                                 interactive=False)
+                video = gr.Video(label="Animation", visible=False, interactive=False)
+                file_out = gr.File(opening_file, label="Download", interactive=False)
+                recipe_out = gr.Code(opening_recipe, language="json",
+                                     label="Recipe of this render", interactive=False)
+                share = share_box()
+        animate_inputs = [model, seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt,
+                          recipe_in, *music]
+        # Three at once: a long render in the heavy lane (one core) leaves two workers for short ones.
+        go.click(app.animate, animate_inputs, [file_out, recipe_out], api_name="animate", preprocess=False,
+                 concurrency_limit=3).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False
+                                           ).then(app.share_link, recipe_out, share, api_visibility="private")
+        dice.click(random_seeds, None, seeds, api_visibility="private")
+        examples = gr.Gallery(label="Try one (click to fill the form)", columns=3, height="auto",
+                              object_fit="contain", allow_preview=False, elem_id="gm-examples")
+        examples.select(SpaceApp.example_values, None, animate_inputs[1:13], api_visibility="private")
+    return dict(examples=examples, shown=shown, file_out=file_out, recipe_out=recipe_out, share=share,
+                recipe_in=recipe_in)
+
+
+def sample_tab(app: SpaceApp, model) -> None:
+    """The Sample tab: a grid of seeds as PNG and the same images with labels as .npz."""
+    with gr.Tab("Sample"):
+        with gr.Row():
+            s_seeds = described(gr.Textbox(DEFAULT_SAMPLE_SEEDS, label="Seeds", info=f"at most {MAX_SAMPLE_SEEDS}",
+                                           scale=4), f"seeds like 0-31,40; at most {MAX_SAMPLE_SEEDS}")
+            s_dice = gr.Button("Random", scale=0, min_width=90)
+        s_classes = described(gr.Textbox("", label="Classes",
+                                         info="one for all, one per seed, or empty to cycle through all"),
+                              "class numbers or names: one for all, one per seed, or '' to cycle through all")
+        s_trunc = described(gr.Slider(*BOUNDS["truncation"], DEFAULT.truncation, step=0.05, label="Truncation ψ"), f"psi, {span('truncation')}")
+        s_go = gr.Button("Sample", variant="primary")
+        s_image = gr.Image(label="Grid", type="filepath", interactive=False)
+        with gr.Row():
+            s_png = gr.File(label="PNG grid", interactive=False)
+            s_npz = gr.File(label="images + labels (.npz)", interactive=False)
+        s_stats = gr.Textbox(label="What was generated", interactive=False)
+        s_go.click(app.sample_grid, [model, s_seeds, s_classes, s_trunc], [s_png, s_npz, s_stats],
+                   api_name="sample", preprocess=False).then(SpaceApp.shown_file, s_png, s_image, api_visibility="private", preprocess=False)
+        s_dice.click(random_seed_range, None, s_seeds, api_visibility="private")
+
+
+def explore_tab(app: SpaceApp, model) -> tuple:
+    """The Explore tab: one image under three direction sliders and a class mix; returns the seed, class A and
+    the sliders (their labels follow the model and the family)."""
+    first = app.default_model
+    with gr.Tab("Explore"):
+        with gr.Row():
+            with gr.Column():
+                e_seed = described(gr.Number(7, label="Seed", precision=0, minimum=0), "a seed, 0..4294967295")
+                e_dirs = [described(gr.Slider(-5, 5, 0, step=0.1, label=label),
+                                    f"steps along direction {i + 1} (named in the model's config), -5..5")
+                          for i, label in enumerate(app.direction_labels(first))]
+                with gr.Row():
+                    e_a = described(gr.Textbox("", label="Class A", info="empty: the seed's own"),
+                                    "a class number or name; '' = the seed's own")
+                    e_b = described(gr.Textbox("", label="Class B"), "a class number or name; '' = class A")
+                e_mix = described(gr.Slider(0, 1, 0, step=0.05, label="Mix A → B"), "0: class A .. 1: class B")
+                e_trunc = described(gr.Slider(*BOUNDS["truncation"], DEFAULT.truncation, step=0.05, label="Truncation ψ"),
+                                    f"psi, {span('truncation')}")
+                e_size = described(gr.Slider(*BOUNDS["size"], DEFAULT.size, step=16, precision=0, label="Size (px)"),
+                                   f"image width in pixels, {span('size')}")
+            e_image = gr.Image(app.explore(), label="Image", type="pil", interactive=False, format="png",
+                               elem_id="gm-explore")
+        e_inputs = [model, e_seed, *e_dirs, e_a, e_b, e_mix, e_trunc, e_size]
+        gr.on([c.change for c in e_inputs], app.explore, e_inputs, e_image, api_name="explore", preprocess=False,
+              trigger_mode="always_last", show_progress="hidden")
+    return e_seed, e_a, e_dirs
+
+
+def compare_tab(app: SpaceApp) -> None:
+    """The Compare tab: one walk drawn by two models (or one model at two truncations) side by side, in step."""
+    first = app.default_model
+    with gr.Tab("Compare"):
+        gr.Markdown("The same seeds, classes and path drawn by two models side by side, in step: a GAN beside a "
+                    "VAE shows what each family is good at.")
+        with gr.Row():
+            with gr.Column(scale=2):
+                with gr.Row():
+                    c_a = described(gr.Dropdown(list(app.models), value=first, label="Left model"),
+                                    f"the left model, one of: {', '.join(app.models)}")
+                    c_b = described(gr.Dropdown([PARTNER, *app.models], value=PARTNER, label="Right model"),
+                                    f"the right model, drawing the same classes as the left; '{PARTNER}': the "
+                                    "first other model that does, else the left one at half its truncation")
+                c_seeds = described(gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7"),
+                                    "keyframe seeds: 1,2,3 or ranges 0-7")
+                c_classes = described(gr.Textbox("", label="Classes per keyframe", info="empty: each seed's own"),
+                                      "class per keyframe, by number or name, or one for all")
+                c_path, c_easing, c_loop, c_frames, c_fps, c_trunc, c_size = walk_controls(
+                    "Size of each (px)", "each half's width")
+                c_fmt = described(gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"),
+                                  "gif, webp, mp4 or png")
+                c_go = gr.Button("Compare", variant="primary", elem_id="gm-compare")
+            with gr.Column(scale=3):
+                c_shown = gr.Image(label="Side by side", show_label=False, type="filepath", interactive=False,
+                                   elem_id="gm-compared")  # no label badge over the left model's name
+                c_video = gr.Video(label="Side by side", visible=False, interactive=False)
+                c_file = gr.File(label="Download", interactive=False)
+                c_recipe = gr.Code(language="json", label="Recipe (both models)", interactive=False)
+        c_go.click(app.compare, [c_a, c_b, c_seeds, c_classes, c_path, c_frames, c_fps, c_loop, c_easing, c_trunc,
+                                 c_size, c_fmt], [c_file, c_recipe], api_name="compare", preprocess=False,
+                   concurrency_limit=2).then(preview, c_file, [c_shown, c_video], api_visibility="private",
+                                             preprocess=False)
+
+
+def about_tab() -> tuple:
+    """The About tab: the model's card, its samples and API snippets (filled when the page loads)."""
+    with gr.Tab("About"):
+        with gr.Row():
+            with gr.Column(scale=3):
+                a_card = gr.Markdown()
+            with gr.Column(scale=2):
+                a_samples = gr.Image(type="filepath", interactive=False, show_label=False)
+                gr.Markdown("### Call the API")
+                a_api = gr.Markdown()
+    return a_card, a_api, a_samples
+
+
 def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out_dir: Path | None = None,
                app: SpaceApp | None = None) -> gr.Blocks:
     """The Space over `models` (name -> Generator, in menu order) and an optional gallery; not launched."""
     app = app or SpaceApp(models, gallery, out_dir)
     first = app.default_model
-    opening_file, opening_recipe = app.initial_animation()  # the page opens with an animation playing
+    opening = app.initial_animation()  # the page opens with an animation playing
     # delete_cache: Gradio's own copies of results older than an hour are removed every 30 minutes.
     with SpaceBlocks(title="ganimate: living pictures from GANs", delete_cache=(1800, 3600)) as demo:
         gr.HTML("<div class='gm-header'><h1>ganimate</h1><p>Seeded, looping latent animations from trained GAN "
@@ -265,141 +410,26 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
         model = described(gr.Dropdown(list(app.models), value=first, label="Model"),
                           f"the model's name, one of: {', '.join(app.models)}")
         hint = gr.Markdown(app.class_hint(first))
-
-        with gr.Tab("Animate"):
-            with gr.Row(elem_id="gm-animate-row"):
-                with gr.Column(scale=2, min_width=300):
-                    with gr.Row():
-                        seeds = described(gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7",
-                                                     scale=4), "keyframe seeds: 1,2,3 or ranges 0-7; each 0..4294967295")
-                        dice = gr.Button("Random", scale=0, min_width=90)
-                    classes = described(gr.Textbox("", label="Classes per keyframe",
-                                                   info="numbers or names; one for all; empty: each seed's own"),
-                                        "class per keyframe, by number or name, or one for all; '' = each seed's own")
-                    path, easing, loop, frames, fps, truncation, size = walk_controls("Size (px)",
-                                                                                      "output width in pixels")
-                    with gr.Row():
-                        grid = described(gr.Dropdown(list(GRIDS), value=DEFAULT_GRID, label="Grid",
-                                                     allow_custom_value=True),
-                                         "rows x columns of independent walks, like 2x3; each side 1..8")
-                        fmt = described(gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"),
-                                        "gif, webp, mp4 (H.264), or png (all frames side by side)")
-                    recipe_in = recipe_box(app)
-                    music = music_box()
-                    go = gr.Button("Render", variant="primary", elem_id="gm-render")
-                with gr.Column(scale=3):
-                    shown = gr.Image(opening_file, label="Animation", type="filepath", elem_id="gm-preview",
-                                     interactive=False)
-                    video = gr.Video(label="Animation", visible=False, interactive=False)
-                    file_out = gr.File(opening_file, label="Download", interactive=False)
-                    recipe_out = gr.Code(opening_recipe, language="json",
-                                         label="Recipe of this render", interactive=False)
-                    share = share_box()
-            animate_inputs = [model, seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt,
-                              recipe_in, *music]
-            # Three at once: a long render in the heavy lane (one core) leaves two workers for short ones.
-            go.click(app.animate, animate_inputs, [file_out, recipe_out], api_name="animate", preprocess=False,
-                     concurrency_limit=3).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False
-                                               ).then(app.share_link, recipe_out, share, api_visibility="private")
-            dice.click(random_seeds, None, seeds, api_visibility="private")
-            examples = gr.Gallery(label="Try one (click to fill the form)", columns=3, height="auto",
-                                  object_fit="contain", allow_preview=False, elem_id="gm-examples")
-            examples.select(SpaceApp.example_values, None, animate_inputs[1:13], api_visibility="private")
-
+        a = animate_tab(app, model, opening)
         picture_tab(app, model)
-        with gr.Tab("Sample"):
-            with gr.Row():
-                s_seeds = described(gr.Textbox(DEFAULT_SAMPLE_SEEDS, label="Seeds", info=f"at most {MAX_SAMPLE_SEEDS}",
-                                               scale=4), f"seeds like 0-31,40; at most {MAX_SAMPLE_SEEDS}")
-                s_dice = gr.Button("Random", scale=0, min_width=90)
-            s_classes = described(gr.Textbox("", label="Classes",
-                                             info="one for all, one per seed, or empty to cycle through all"),
-                                  "class numbers or names: one for all, one per seed, or '' to cycle through all")
-            s_trunc = described(gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ"), "psi, 0..2")
-            s_go = gr.Button("Sample", variant="primary")
-            s_image = gr.Image(label="Grid", type="filepath", interactive=False)
-            with gr.Row():
-                s_png = gr.File(label="PNG grid", interactive=False)
-                s_npz = gr.File(label="images + labels (.npz)", interactive=False)
-            s_stats = gr.Textbox(label="What was generated", interactive=False)
-            s_go.click(app.sample_grid, [model, s_seeds, s_classes, s_trunc], [s_png, s_npz, s_stats],
-                       api_name="sample", preprocess=False).then(SpaceApp.shown_file, s_png, s_image, api_visibility="private", preprocess=False)
-            s_dice.click(random_seed_range, None, s_seeds, api_visibility="private")
-
-        with gr.Tab("Explore"):
-            with gr.Row():
-                with gr.Column():
-                    e_seed = described(gr.Number(7, label="Seed", precision=0, minimum=0), "a seed, 0..4294967295")
-                    e_dirs = [described(gr.Slider(-5, 5, 0, step=0.1, label=label),
-                                        f"steps along direction {i + 1} (named in the model's config), -5..5")
-                              for i, label in enumerate(app.direction_labels(first))]
-                    with gr.Row():
-                        e_a = described(gr.Textbox("", label="Class A", info="empty: the seed's own"),
-                                        "a class number or name; '' = the seed's own")
-                        e_b = described(gr.Textbox("", label="Class B"), "a class number or name; '' = class A")
-                    e_mix = described(gr.Slider(0, 1, 0, step=0.05, label="Mix A → B"), "0: class A .. 1: class B")
-                    e_trunc = described(gr.Slider(0.0, 2.0, DEFAULT.truncation, step=0.05, label="Truncation ψ"),
-                                        "psi, 0..2")
-                    e_size = described(gr.Slider(16, MAX_SIZE, DEFAULT.size, step=16, precision=0, label="Size (px)"),
-                                       f"image width in pixels, 16..{MAX_SIZE}")
-                e_image = gr.Image(app.explore(), label="Image", type="pil", interactive=False, format="png",
-                                   elem_id="gm-explore")
-            e_inputs = [model, e_seed, *e_dirs, e_a, e_b, e_mix, e_trunc, e_size]
-            gr.on([c.change for c in e_inputs], app.explore, e_inputs, e_image, api_name="explore", preprocess=False,
-                  trigger_mode="always_last", show_progress="hidden")
-
-        with gr.Tab("Compare"):
-            gr.Markdown("The same seeds, classes and path drawn by two models side by side, in step: a GAN beside a "
-                        "VAE shows what each family is good at.")
-            with gr.Row():
-                with gr.Column(scale=2):
-                    with gr.Row():
-                        c_a = described(gr.Dropdown(list(app.models), value=first, label="Left model"),
-                                        f"the left model, one of: {', '.join(app.models)}")
-                        c_b = described(gr.Dropdown([PARTNER, *app.models], value=PARTNER, label="Right model"),
-                                        f"the right model, drawing the same classes as the left; '{PARTNER}': the "
-                                        "first other model that does, else the left one at half its truncation")
-                    c_seeds = described(gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7"),
-                                        "keyframe seeds: 1,2,3 or ranges 0-7")
-                    c_classes = described(gr.Textbox("", label="Classes per keyframe", info="empty: each seed's own"),
-                                          "class per keyframe, by number or name, or one for all")
-                    c_path, c_easing, c_loop, c_frames, c_fps, c_trunc, c_size = walk_controls(
-                        "Size of each (px)", "each half's width")
-                    c_fmt = described(gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"),
-                                      "gif, webp, mp4 or png")
-                    c_go = gr.Button("Compare", variant="primary", elem_id="gm-compare")
-                with gr.Column(scale=3):
-                    c_shown = gr.Image(label="Side by side", show_label=False, type="filepath", interactive=False,
-                                       elem_id="gm-compared")  # no label badge over the left model's name
-                    c_video = gr.Video(label="Side by side", visible=False, interactive=False)
-                    c_file = gr.File(label="Download", interactive=False)
-                    c_recipe = gr.Code(language="json", label="Recipe (both models)", interactive=False)
-            c_go.click(app.compare, [c_a, c_b, c_seeds, c_classes, c_path, c_frames, c_fps, c_loop, c_easing, c_trunc,
-                                     c_size, c_fmt], [c_file, c_recipe], api_name="compare", preprocess=False,
-                       concurrency_limit=2).then(preview, c_file, [c_shown, c_video], api_visibility="private",
-                                                 preprocess=False)
-
+        sample_tab(app, model)
+        e_seed, e_a, e_dirs = explore_tab(app, model)
+        compare_tab(app)
         g_items, g_shown = gallery_tab(app)
-
-        with gr.Tab("About"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    a_card = gr.Markdown()
-                with gr.Column(scale=2):
-                    a_samples = gr.Image(type="filepath", interactive=False, show_label=False)
-                    gr.Markdown("### Call the API")
-                    a_api = gr.Markdown()
-
+        a_card, a_api, a_samples = about_tab()
         model.change(lambda n: (app.class_hint(n), *app.about(n), app.example_thumbnails(n), *app.opening(n)), model,
-                     [hint, a_card, a_api, a_samples, examples, shown, file_out, recipe_out, share],  # no stale panel
+                     [hint, a_card, a_api, a_samples, a["examples"], a["shown"], a["file_out"], a["recipe_out"],
+                      a["share"]],  # no stale panel
                      api_visibility="private", preprocess=False)
         # Slider names follow the model (and, for math art, class A's family, which is the seed's own when empty).
         gr.on([model.change, e_seed.change, e_a.change],
               lambda n, s, a: [gr.update(label=label) for label in app.direction_labels(n, s, a)],
               [model, e_seed, e_a], e_dirs, api_visibility="private", preprocess=False, trigger_mode="always_last")
         demo.load(lambda n: (*app.about(n), *app.gallery_items(), app.example_thumbnails(n)), model,
-                  [a_card, a_api, a_samples, g_items, g_shown, examples], api_visibility="private", preprocess=False)
-        demo.load(app.from_link, model, [model, recipe_in, shown, file_out, recipe_out, share], api_visibility="private")
+                  [a_card, a_api, a_samples, g_items, g_shown, a["examples"]], api_visibility="private",
+                  preprocess=False)
+        demo.load(app.from_link, model, [model, a["recipe_in"], a["shown"], a["file_out"], a["recipe_out"], a["share"]],
+                  api_visibility="private")
 
     demo.queue(max_size=32, default_concurrency_limit=2)
     demo.ganimate_app = app  # the handlers behind this demo, for callers that want them directly
