@@ -128,6 +128,11 @@ class TrainOptions:
 
     def validate(self) -> None:
         """Raise InputError naming the first bad option."""
+        self._check_names_and_counts()
+        self._check_model_fits_data()
+        self._check_rates_and_scale()
+
+    def _check_names_and_counts(self) -> None:
         try:
             dataset_kind(self.dataset)
         except ValueError as exc:
@@ -149,6 +154,8 @@ class TrainOptions:
         if self.microbatches is not None and not 1 <= self.microbatches <= self.batch_size // 2:
             raise InputError(f"--microbatches must be 1..{self.batch_size // 2} (half of --batch-size), "
                              f"got {self.microbatches}")
+
+    def _check_model_fits_data(self) -> None:
         params_data = dataset_kind(self.dataset) in PARAM_KINDS
         if (self.model == "params") != params_data:
             raise InputError("--model params trains on --dataset mathart-params or params:FILE.csv, and only it does"
@@ -163,6 +170,8 @@ class TrainOptions:
                 raise InputError("--image-size does not apply to --model params (it draws at 256x256)")
         if self.image_size is not None and self.image_size not in SUPPORTED_SIZES:
             raise InputError(f"--image-size must be one of {', '.join(map(str, SUPPORTED_SIZES))}")
+
+    def _check_rates_and_scale(self) -> None:
         if not 0.0 <= self.ema < 1.0:
             raise InputError(f"--ema must be in [0, 1), got {self.ema} (0 turns EMA off)")
         if not 0.0 <= self.label_smoothing < 0.5:
@@ -210,14 +219,8 @@ GPU: pip install 'tensorflow[and-cuda]==2.21.0' in place of tensorflow-cpu; seve
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m training.train",
-        description="Train a GAN or VAE generator; the run folder is what `python -m training.export` reads.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    d = TrainOptions()
+def _data_and_model_args(p: argparse.ArgumentParser, d: TrainOptions) -> None:
+    """What is trained: the data, the model family, its size and its loss."""
     p.add_argument("--dataset", default=None, help=f"{dataset_names()} (default {d.dataset})")
     p.add_argument("--model", default=None, choices=list(MODELS),
                    help="; ".join(f"{name}: {what}" for name, (what, _) in MODELS.items()))
@@ -228,6 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latent-dim", type=int, default=None, help=f"default {d.latent_dim}")
     p.add_argument("--loss", default=None, choices=list(LOSSES),
                    help="; ".join(f"{name}: {what}" for name, what in LOSSES.items()))
+
+
+def _recipe_args(p: argparse.ArgumentParser, d: TrainOptions) -> None:
+    """The GAN recipe's features: smoothing, spectral norm, EMA, augmentation, the class head, updates."""
     p.add_argument("--label-smoothing", type=float, default=None, help="one-sided, for bce (e.g. 0.1)")
     p.add_argument("--spectral-norm", action="store_true", default=None, help="spectral normalisation in D")
     p.add_argument("--ema", type=float, default=None, help=f"EMA decay of G's weights, 0 = off (default {d.ema})")
@@ -245,6 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--microbatches", type=int, default=None,
                    help="cut each step's batch into N parts whose gradients are summed (the same step); the parts run "
                         "at once on the CPU's cores (default on a CPU: parts of 32 rows or more, at most 4; 1 on GPUs)")
+
+
+def _optimizer_args(p: argparse.ArgumentParser, d: TrainOptions) -> None:
+    """The optimiser and the data: rates, schedule, width, sizes, seed, compilation."""
     p.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d.lr})")
     p.add_argument("--d-lr", type=float, default=None, help="D's learning rate (default: --lr)")
     p.add_argument("--lr-decay", type=float, default=None, help="both rates fall linearly to 0 over this last share of steps")
@@ -255,6 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset-size", type=int, default=None, help=f"mathart images or parameter vectors to draw (default {d.dataset_size})")
     p.add_argument("--seed", type=int, default=None, help="seeds data order, noise and initial weights")
     p.add_argument("--jit", action="store_true", default=None, help="compile the train step with XLA")
+
+
+def _run_args(p: argparse.ArgumentParser, d: TrainOptions) -> None:
+    """How the run goes: precision, records, devices, quality probes and its folder."""
     p.add_argument("--precision", default=None, choices=PRECISIONS,
                    help="float32 (default) or mixed_bfloat16 (bf16 maths, float32 weights; fast on CPUs with "
                         "AVX-512 BF16/AMX and on recent GPUs)")
@@ -273,6 +288,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--dry-run", action="store_true", help="print the resolved options and exit")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m training.train",
+        description="Train a GAN or VAE generator; the run folder is what `python -m training.export` reads.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    d = TrainOptions()
+    _data_and_model_args(p, d)
+    _recipe_args(p, d)
+    _optimizer_args(p, d)
+    _run_args(p, d)
     return p
 
 

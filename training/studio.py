@@ -134,6 +134,53 @@ def status(session: Session):
     return text, (losses if len(losses) else None), (accuracy if len(accuracy) else None), sample, len(rows)
 
 
+def _handlers(session: Session):
+    """The studio's buttons: start (or resume), pause/continue, stop, export the stopped run and animate it."""
+
+    def on_start(dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs, max_steps, ema,
+                 spectral_norm, augment, width, log_every, run_name, resume):
+        opts = parse_options(session, dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs,
+                             max_steps, ema, spectral_norm, augment, width, log_every, run_name)
+        return session.start(opts, bool(resume))
+
+    def on_pause():
+        if not session.active:
+            raise gr.Error("no run is training")
+        (session.control.running.clear if session.control.running.is_set() else session.control.running.set)()
+        return "paused" if not session.control.running.is_set() else "continuing"
+
+    def on_stop(timeout_s: float = 120.0):
+        if not session.active:
+            return "no run is training"
+        session.control.stop.set()
+        session.thread.join(timeout_s)  # the loop checkpoints before it returns
+        return "stopped; checkpoint written" if not session.active else "stopping…"
+
+    def on_export(bundle_name):
+        from serving import Generator, Recipe, render
+        from training.export import TrainingError, export_run
+
+        if session.opts is None:
+            raise gr.Error("start or resume a run first")
+        if session.active:
+            raise gr.Error("pause is not enough: stop the run before exporting its last checkpoint")
+        name = str(bundle_name or "").strip()
+        if not name or "/" in name or name.startswith("."):
+            raise gr.Error("bundle name must be a plain folder name")
+        try:
+            out = export_run(Path(session.opts.out), session.exported / name, force=True)
+        except TrainingError as exc:
+            raise gr.Error(str(exc)) from None
+        gen = Generator.from_pretrained(out)
+        seeds = (1, 2, 3, 4)
+        gif = render(gen, Recipe(seeds=seeds, path="cubic", frames=16, size=256, bundle_sha256=gen.config.sha256))
+        path = write_atomic(Path(tempfile.gettempdir()) / "ganimate-studio" / f"{name}-{time.time_ns()}.gif", gif)
+        return (f"exported {out} (sha256 {gen.config.sha256[:12]}…, parity {gen.config.parity_max_abs_diff:.1e}); "
+                f"open it in the Space: GANIMATE_MODEL={out} python space/app.py"), str(path)
+
+    return on_start, on_pause, on_stop, on_export
+
+
 def build(session: Session) -> gr.Blocks:
     d = TrainOptions()  # the trainer's defaults are the studio's: one recipe, whichever way a run starts
     with gr.Blocks(title="ganimate studio") as app:
@@ -181,47 +228,7 @@ def build(session: Session) -> gr.Blocks:
         form = [dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs, max_steps, ema, spectral_norm,
                 augment, width, log_every, run_name]
 
-        def on_start(dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs, max_steps, ema,
-                     spectral_norm, augment, width, log_every, run_name, resume):
-            opts = parse_options(session, dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs,
-                                 max_steps, ema, spectral_norm, augment, width, log_every, run_name)
-            return session.start(opts, bool(resume))
-
-        def on_pause():
-            if not session.active:
-                raise gr.Error("no run is training")
-            (session.control.running.clear if session.control.running.is_set() else session.control.running.set)()
-            return "paused" if not session.control.running.is_set() else "continuing"
-
-        def on_stop(timeout_s: float = 120.0):
-            if not session.active:
-                return "no run is training"
-            session.control.stop.set()
-            session.thread.join(timeout_s)  # the loop checkpoints before it returns
-            return "stopped; checkpoint written" if not session.active else "stopping…"
-
-        def on_export(bundle_name):
-            from serving import Generator, Recipe, render
-            from training.export import TrainingError, export_run
-
-            if session.opts is None:
-                raise gr.Error("start or resume a run first")
-            if session.active:
-                raise gr.Error("pause is not enough: stop the run before exporting its last checkpoint")
-            name = str(bundle_name or "").strip()
-            if not name or "/" in name or name.startswith("."):
-                raise gr.Error("bundle name must be a plain folder name")
-            try:
-                out = export_run(Path(session.opts.out), session.exported / name, force=True)
-            except TrainingError as exc:
-                raise gr.Error(str(exc)) from None
-            gen = Generator.from_pretrained(out)
-            seeds = (1, 2, 3, 4)
-            gif = render(gen, Recipe(seeds=seeds, path="cubic", frames=16, size=256, bundle_sha256=gen.config.sha256))
-            path = write_atomic(Path(tempfile.gettempdir()) / "ganimate-studio" / f"{name}-{time.time_ns()}.gif", gif)
-            return (f"exported {out} (sha256 {gen.config.sha256[:12]}…, parity {gen.config.parity_max_abs_diff:.1e}); "
-                    f"open it in the Space: GANIMATE_MODEL={out} python space/app.py"), str(path)
-
+        on_start, on_pause, on_stop, on_export = _handlers(session)
         start.click(on_start, [*form, resume], state, api_name="start")
         pause.click(on_pause, None, state, api_name="pause")
         stop.click(on_stop, None, state, api_name="stop")

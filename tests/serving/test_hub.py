@@ -87,6 +87,11 @@ def test_push_pull_space_tamper_offline(hub, tiny_bundles, tmp_path):
     assert offline.returncode == 0, offline.stderr.decode()[-2000:]
     assert offline.stdout == local.stdout and len(state.requests) == asked
 
+    _tampered_pull_is_refused_then_mended(state, endpoint, tmp_path, sha, local.stdout)
+    _pushed_space_runs_from_a_bare_folder(state, endpoint, home, tmp_path, bundle, sha)
+
+
+def _tampered_pull_is_refused_then_mended(state, endpoint, tmp_path, sha, local_gif):
     # 4. One flipped byte in the served model: the pull is refused (a fresh cache, so it really downloads).
     state.tamper.add(("alice/tiny-cgan", "model.onnx"))
     try:
@@ -103,8 +108,10 @@ def test_push_pull_space_tamper_offline(hub, tiny_bundles, tmp_path):
     assert _run(args, _env(endpoint, tmp_path / "home2")).returncode == 2  # still refused without the flag
     fixed = _run([*args, "--force-download"], _env(endpoint, tmp_path / "home2"))
     assert fixed.returncode == 0, fixed.stderr
-    assert (tmp_path / "fixed.gif").read_bytes() == local.stdout
+    assert (tmp_path / "fixed.gif").read_bytes() == local_gif
 
+
+def _pushed_space_runs_from_a_bare_folder(state, endpoint, home, tmp_path, bundle, sha):
     # 5. Push the Space pinned to that commit, then run the pushed files as they are, from a bare folder.
     out = _run(["push-space", "--space", "alice/ganimate", "--model-repo", "alice/tiny-cgan"], _env(endpoint, home))
     assert out.returncode == 0, out.stderr
