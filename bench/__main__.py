@@ -1,7 +1,7 @@
 """`python -m bench`: every benchmark in one run, each printing figures and ratios measured side by side.
 
-    python -m bench            # the tables bench/RESULTS.md records (about 10 minutes on 2 cores)
-    python -m bench --quick    # a one-minute subset: R1 and M1 renders, one generator, a short training loop
+python -m bench            # the tables bench/RESULTS.md records (about 10 minutes on 2 cores)
+python -m bench --quick    # a one-minute subset: R1 and M1 renders, one generator, a short training loop
 """
 
 import argparse
@@ -11,10 +11,13 @@ from bench.results import machine
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0],
-                                epilog="Each benchmark also runs alone: python -m bench.render --help, "
-                                       "bench.generator_speed, bench.train_speed, bench.space_load, bench.cold_start, "
-                                       "bench.gallery_shards.")
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__.splitlines()[0],
+        epilog="Each benchmark also runs alone: python -m bench.render --help, "
+        "bench.generator_speed, bench.train_speed, bench.space_load, bench.cold_start, "
+        "bench.gallery_shards.",
+    )
     p.add_argument("--quick", action="store_true", help="a one-minute subset (R1, M1, one generator, 20 steps)")
     args = p.parse_args(argv)
     # after --help: they import numpy and more
@@ -31,8 +34,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     from bench.results import RESULTS, TABLE, record, write_table
 
-    print(f"# ganimate benchmarks, {time.strftime('%Y-%m-%d')}{' (quick)' if args.quick else ''}\n\n"
-          f"Machine: {machine()}\n")
+    print(
+        f"# ganimate benchmarks, {time.strftime('%Y-%m-%d')}{' (quick)' if args.quick else ''}\n\n"
+        f"Machine: {machine()}\n"
+    )
     figures: dict[str, tuple[float, str]] = {}
     print("## Generator throughput: onnxruntime against Keras\n")
     generator_speed.main(["--bundle", "exported/mnist-cdcgan"] if args.quick else [])
@@ -42,8 +47,14 @@ def main(argv: list[str] | None = None) -> None:
             render.main(["--only", request, "--repeats", "3"])
     else:
         for row in render.main([]):
-            for key, unit in (("ours_p50_ms", "ms"), ("ours_p95_ms", "ms"), ("naive_p50_ms", "ms"),
-                              ("speedup_p50", "x"), ("floor_ms", "ms"), ("x_floor_p50", "x")):
+            for key, unit in (
+                ("ours_p50_ms", "ms"),
+                ("ours_p95_ms", "ms"),
+                ("naive_p50_ms", "ms"),
+                ("speedup_p50", "x"),
+                ("floor_ms", "ms"),
+                ("x_floor_p50", "x"),
+            ):
                 figures[f"render.{row['request']}.{key}"] = (row[key], unit)
     print("\n## Training throughput against the tutorial-style loop\n")
     speeds = train_speed.main(["--steps", "20", "--quick"] if args.quick else [])
@@ -56,15 +67,20 @@ def main(argv: list[str] | None = None) -> None:
         figures.update(_space_figures(space_load.main([])))
         print("\n## Space cold start\n")
         start = cold_start.main([])
-        figures.update({f"cold_start.{k}": (start[k], "s")
-                        for k in ("import_gradio_s", "ready_s", "after_import_s")})
+        figures.update({f"cold_start.{k}": (start[k], "s") for k in ("import_gradio_s", "ready_s", "after_import_s")})
         print("\n## Music-driven walks: a 30 s MP4 with its song, beside the same frames without\n")
         figures.update({k: (v, "x" if k.endswith("ratio") else "s") for k, v in music.main([]).items()})
         print("\n## Your own picture: projection against the encoder alone\n")
         figures.update({f"projection.{b}.{k}": (v, "ms") for b, r in projection.main([]).items() for k, v in r.items()})
         print("\n## Error of each format against the lossless PNG strip\n")
-        figures.update({f"format_error.{b}.{fmt}.{k}": (v, "levels") for b, per in format_error.main([]).items()
-                        for fmt, r in per.items() for k, v in r.items()})
+        figures.update(
+            {
+                f"format_error.{b}.{fmt}.{k}": (v, "levels")
+                for b, per in format_error.main([]).items()
+                for fmt, r in per.items()
+                for k, v in r.items()
+            }
+        )
         print("\n## Gallery shards: SQLite and PostgreSQL\n")
         gallery_shards.main([])
         # Only the full run writes the results file that README, docs and cards quote.

@@ -55,8 +55,14 @@ print(json.dumps({"ready_s": ready - t0, "models": models}))
 
 
 def _fresh(code: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"},
+    )
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -69,16 +75,23 @@ def measure(repeats: int = 3) -> dict:
         starts.append(_fresh(WHOLE_START))
     import_s = float(np.median([r["import_gradio_s"] for r in imports]))
     ready_s = float(np.median([r["ready_s"] for r in starts]))
-    return {"import_gradio_s": import_s, "ready_s": ready_s, "after_import_s": ready_s - import_s,
-            "models": starts[0]["models"], "repeats": repeats}
+    return {
+        "import_gradio_s": import_s,
+        "ready_s": ready_s,
+        "after_import_s": ready_s - import_s,
+        "models": starts[0]["models"],
+        "repeats": repeats,
+    }
 
 
 def table(r: dict) -> str:
-    return ("| `import gradio` alone s | whole start, page and API answering s | start after the import s | "
-            "models |\n|---|---|---|---|\n"
-            f"| {r['import_gradio_s']:.2f} | {r['ready_s']:.2f} | {r['after_import_s']:.2f} | "
-            f"{', '.join(r['models'])} |\n"
-            f"\nMedian of {r['repeats']} fresh processes of each, alternated.")
+    return (
+        "| `import gradio` alone s | whole start, page and API answering s | start after the import s | "
+        "models |\n|---|---|---|---|\n"
+        f"| {r['import_gradio_s']:.2f} | {r['ready_s']:.2f} | {r['after_import_s']:.2f} | "
+        f"{', '.join(r['models'])} |\n"
+        f"\nMedian of {r['repeats']} fresh processes of each, alternated."
+    )
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -54,8 +54,9 @@ def _decoded(data: bytes, fmt: str) -> np.ndarray:
 def measure(bundle: str) -> dict[str, dict[str, float]]:
     """{format: {mean, max, background_mean}} against the PNG strip of the same walk."""
     gen = Generator.from_pretrained(ROOT / "exported" / bundle)
-    recipe = Recipe(**WALK, classes=(3, 8, 0, 5) if gen.num_classes >= 9 else ((1, 2, 3, 4) if gen.num_classes
-                                                                                 else None))
+    recipe = Recipe(
+        **WALK, classes=(3, 8, 0, 5) if gen.num_classes >= 9 else ((1, 2, 3, 4) if gen.num_classes else None)
+    )
     count = WALK["frames"] * len(WALK["seeds"])
     truth = _strip_frames(render(gen, dataclasses.replace(recipe, format="png")), count).astype(np.int16)
     background = np.median(truth[:, :8, :8].reshape(-1, 3), axis=0)  # the corners are background in every bundle
@@ -64,9 +65,12 @@ def measure(bundle: str) -> dict[str, dict[str, float]]:
     for fmt in ("gif", "webp", "mp4"):
         got = _decoded(render(gen, dataclasses.replace(recipe, format=fmt)), fmt).astype(np.int16)
         error = np.abs(got[: len(truth)] - truth)
-        out[fmt] = {"mean": float(error.mean()), "max": float(error.max()),
-                    "background_mean": float(error[flat].mean()) if flat.any() else float("nan"),
-                    "background_max": float(error[flat].max()) if flat.any() else float("nan")}
+        out[fmt] = {
+            "mean": float(error.mean()),
+            "max": float(error.max()),
+            "background_mean": float(error[flat].mean()) if flat.any() else float("nan"),
+            "background_max": float(error[flat].max()) if flat.any() else float("nan"),
+        }
     return out
 
 
@@ -75,14 +79,18 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, dict[str, float]]
     p.add_argument("--bundles", default=",".join(BUNDLES))
     args = p.parse_args(argv)
     results = {}
-    print("error of each format against the lossless PNG strip of the same walk (0-255 per channel; "
-          f"{WALK['frames'] * len(WALK['seeds'])} frames at {WALK['size']} px)\n")
+    print(
+        "error of each format against the lossless PNG strip of the same walk (0-255 per channel; "
+        f"{WALK['frames'] * len(WALK['seeds'])} frames at {WALK['size']} px)\n"
+    )
     print("| bundle | format | mean | max | background mean | background max |\n|---|---|---|---|---|---|")
     for bundle in args.bundles.split(","):
         results[bundle] = measure(bundle)
         for fmt, r in results[bundle].items():
-            print(f"| {bundle} | {fmt} | {r['mean']:.2f} | {r['max']:.0f} | {r['background_mean']:.2f} | "
-                  f"{r['background_max']:.0f} |")
+            print(
+                f"| {bundle} | {fmt} | {r['mean']:.2f} | {r['max']:.0f} | {r['background_mean']:.2f} | "
+                f"{r['background_max']:.0f} |"
+            )
     return results
 
 

@@ -24,9 +24,32 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_shards(bundle: str, db: str, files: Path, count: int, shards: int) -> float:
     """Renders per second of `shards` processes splitting `count` recipes into gallery `db`."""
     started = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-m", "serving", "batch", "--bundle", bundle, "--count", str(count),
-                               "--db", db, "--out", str(files), "--shard", f"{i}/{shards}", "--quiet"], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for i in range(shards)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "serving",
+                "batch",
+                "--bundle",
+                bundle,
+                "--count",
+                str(count),
+                "--db",
+                db,
+                "--out",
+                str(files),
+                "--shard",
+                f"{i}/{shards}",
+                "--quiet",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(shards)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=1800)
         if p.returncode != 0:

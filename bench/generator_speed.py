@@ -89,16 +89,27 @@ def measure(bundle: Path, peak: float) -> list[dict]:
         feed = {"z": z, **({"y": y} if y is not None else {})}
         runs = {
             "onnxruntime": lambda feed=feed: plain.run(["images"], feed),
-            "ganimate Generator (a slice per core, single-threaded runs)":
-                lambda z=z, y=y, batch=batch: gen(z, y, batch_size=batch, output="float"),
+            "ganimate Generator (a slice per core, single-threaded runs)": lambda z=z, y=y, batch=batch: gen(
+                z, y, batch_size=batch, output="float"
+            ),
             "keras eager": lambda inputs=inputs: keras_g(inputs, training=False).numpy(),
             "keras tf.function": lambda inputs=inputs: compiled(inputs).numpy(),
         }
         measured = {name: _images_per_s(fn, batch) for name, fn in runs.items()}
         for name, ips in measured.items():
-            rows.append({"bundle": cfg.name, "runtime": name, "batch": batch, "images_per_s": ips,
-                         "vs_onnxruntime": ips / measured["onnxruntime"], "gflops": ips * flops / 1e9,
-                         "peak_fraction": ips * flops / 1e9 / peak, "model_mflops": flops / 1e6, "peak_gflops": peak})
+            rows.append(
+                {
+                    "bundle": cfg.name,
+                    "runtime": name,
+                    "batch": batch,
+                    "images_per_s": ips,
+                    "vs_onnxruntime": ips / measured["onnxruntime"],
+                    "gflops": ips * flops / 1e9,
+                    "peak_fraction": ips * flops / 1e9 / peak,
+                    "model_mflops": flops / 1e6,
+                    "peak_gflops": peak,
+                }
+            )
     return rows
 
 
@@ -136,11 +147,15 @@ def op_profile(bundle: Path, batch: int = 64, runs: int = 20) -> list[tuple[str,
 def table(rows: list[dict]) -> str:
     lines = ["| bundle | runtime | batch | images/s | x onnxruntime | GFLOP/s | of matmul peak |", "|" + "---|" * 7]
     for r in rows:
-        lines.append(f"| {r['bundle']} | {r['runtime']} | {r['batch']} | {r['images_per_s']:,.0f} | "
-                     f"{r['vs_onnxruntime']:.2f} | {r['gflops']:.1f} | {r['peak_fraction']:.1%} |")
+        lines.append(
+            f"| {r['bundle']} | {r['runtime']} | {r['batch']} | {r['images_per_s']:,.0f} | "
+            f"{r['vs_onnxruntime']:.2f} | {r['gflops']:.1f} | {r['peak_fraction']:.1%} |"
+        )
     if rows:
-        lines.append(f"\nModel: {rows[0]['model_mflops']:.1f} MFLOP per image; float32 matmul peak measured "
-                     f"{rows[0]['peak_gflops']:.1f} GFLOP/s (numpy BLAS, 1024^3, best of 5).")
+        lines.append(
+            f"\nModel: {rows[0]['model_mflops']:.1f} MFLOP per image; float32 matmul peak measured "
+            f"{rows[0]['peak_gflops']:.1f} GFLOP/s (numpy BLAS, 1024^3, best of 5)."
+        )
     return "\n".join(lines)
 
 
@@ -151,17 +166,25 @@ def main(argv: list[str] | None = None) -> list[dict]:
     import json
 
     # Pixel generators only: the math-art model draws inside its graph, and bench.render measures it (M1, R2).
-    bundles = [Path(b) for b in args.bundle] if args.bundle else sorted(
-        p.parent for p in (ROOT / "exported").glob("*/config.json")
-        if "params" not in json.loads(p.read_text()).get("outputs", ["images"]))
+    bundles = (
+        [Path(b) for b in args.bundle]
+        if args.bundle
+        else sorted(
+            p.parent
+            for p in (ROOT / "exported").glob("*/config.json")
+            if "params" not in json.loads(p.read_text()).get("outputs", ["images"])
+        )
+    )
     # The peak first, before TensorFlow's thread pools exist: their spinning threads halve a GEMM measured after.
     peak = matmul_gflops()
     rows = [r for b in bundles for r in measure(b, peak)]
     print(table(rows))
     for b in bundles:
         shares = op_profile(b)
-        print(f"\n{b.name}, batch 64, onnxruntime kernel time by operator: "
-              + ", ".join(f"{op} {share:.0%}" for op, share in shares[:6]))
+        print(
+            f"\n{b.name}, batch 64, onnxruntime kernel time by operator: "
+            + ", ".join(f"{op} {share:.0%}" for op, share in shares[:6])
+        )
     return rows
 
 

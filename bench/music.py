@@ -43,7 +43,7 @@ def demo_song(seconds: float = 30.0, seed: int = 0) -> bytes:
 
     def hit(at: float, sound: np.ndarray) -> None:
         i = int(at * RATE)
-        x[i:i + len(sound)] += sound[: max(0, n - i)]
+        x[i : i + len(sound)] += sound[: max(0, n - i)]
 
     k = np.arange(int(0.12 * RATE)) / RATE
     kick = 0.9 * np.sin(2 * np.pi * (50 + 90 * np.exp(-k / 0.02)) * k) * np.exp(-k / 0.05)
@@ -65,10 +65,15 @@ def demo_song(seconds: float = 30.0, seed: int = 0) -> bytes:
     return buf.getvalue()
 
 
-def music_recipe(track: Track, seeds=(1, 2, 3, 4), size: int = 256, fmt: str = "mp4", classes=None,
-                 **music) -> Recipe:
-    return Recipe(seeds=tuple(seeds), size=size, format=fmt, fps=24, classes=classes,
-                  audio=Music(sha256=track.sha256, seconds=track.seconds, **music))
+def music_recipe(track: Track, seeds=(1, 2, 3, 4), size: int = 256, fmt: str = "mp4", classes=None, **music) -> Recipe:
+    return Recipe(
+        seeds=tuple(seeds),
+        size=size,
+        format=fmt,
+        fps=24,
+        classes=classes,
+        audio=Music(sha256=track.sha256, seconds=track.seconds, **music),
+    )
 
 
 def timed(fn, repeats: int) -> float:
@@ -139,8 +144,12 @@ def plot_envelopes(a, width: int = 900, lane: int = 70) -> bytes:
     """A PNG: loudness, onset strength, the low and the high band, one lane each, beats as ticks."""
     from PIL import Image, ImageDraw
 
-    lanes = (("loudness", a.loudness, (40, 110, 220)), ("onset strength", a.onset, (220, 80, 40)),
-             ("low band (< 200 Hz)", a.low, (120, 60, 180)), ("high band (> 2 kHz)", a.high, (30, 150, 90)))
+    lanes = (
+        ("loudness", a.loudness, (40, 110, 220)),
+        ("onset strength", a.onset, (220, 80, 40)),
+        ("low band (< 200 Hz)", a.low, (120, 60, 180)),
+        ("high band (> 2 kHz)", a.high, (30, 150, 90)),
+    )
     im = Image.new("RGB", (width, lane * len(lanes) + 30), "white")
     draw = ImageDraw.Draw(im)
     x = np.linspace(0, width - 1, a.frames)

@@ -61,8 +61,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         if not (ROOT / "exported" / bundle / "encoder.onnx").is_file():
             continue
         r = results[bundle] = measure(bundle, args.pictures)
-        print(f"| {bundle} | {r['encoder_p50_ms']:.1f} | {r['project_p50_ms']:.0f} | "
-              f"{r['project_p50_ms'] / r['encoder_p50_ms']:.0f}x |")
+        print(
+            f"| {bundle} | {r['encoder_p50_ms']:.1f} | {r['project_p50_ms']:.0f} | "
+            f"{r['project_p50_ms'] / r['encoder_p50_ms']:.0f}x |"
+        )
     return results
 
 

@@ -26,16 +26,26 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # DESIGN.md "Standard benchmark requests".
 REQUESTS = {
-    "R1": ("mnist-cdcgan", Recipe(seeds=(1, 2, 3, 4), classes=(3, 8, 0, 5), path="cubic", frames=24, loop=True,
-                                  size=256, format="gif", fps=24)),
-    "R2": ("mathart-params", Recipe(seeds=tuple(range(16)), grid=(4, 4), path="slerp", frames=16, loop=True,
-                                    size=512, format="gif", fps=24)),
+    "R1": (
+        "mnist-cdcgan",
+        Recipe(
+            seeds=(1, 2, 3, 4), classes=(3, 8, 0, 5), path="cubic", frames=24, loop=True, size=256, format="gif", fps=24
+        ),
+    ),
+    "R2": (
+        "mathart-params",
+        Recipe(seeds=tuple(range(16)), grid=(4, 4), path="slerp", frames=16, loop=True, size=512, format="gif", fps=24),
+    ),
     # The math-art model's own walk (issue 13): 96 frames at 256 px through four families, renderer in the graph.
-    "M1": ("mathart-params", Recipe(seeds=(1, 2, 3, 4), path="cubic", frames=24, loop=True, size=256, format="gif",
-                                    fps=24)),
+    "M1": (
+        "mathart-params",
+        Recipe(seeds=(1, 2, 3, 4), path="cubic", frames=24, loop=True, size=256, format="gif", fps=24),
+    ),
     # The same walk on the retired pixel model, measured only where a copy of it sits in exported/ (not shipped).
-    "M1-pixel": ("mathart-dcgan", Recipe(seeds=(1, 2, 3, 4), path="cubic", frames=24, loop=True, size=256,
-                                         format="gif", fps=24)),
+    "M1-pixel": (
+        "mathart-dcgan",
+        Recipe(seeds=(1, 2, 3, 4), path="cubic", frames=24, loop=True, size=256, format="gif", fps=24),
+    ),
 }
 
 
@@ -89,8 +99,11 @@ def floor_seconds(gen: Generator, recipe: Recipe, repeats: int) -> tuple[float, 
 
     z, y = build_inputs(recipe, gen.latent_dim, gen.num_classes)
     # The generator at its best here: every image in one call, or in the slices of rows that suit the caches better.
-    generate = min(np.median(_times(lambda b=b: gen(z, y, batch_size=b, output="float"), repeats))
-                   for b in sorted({len(z), 64, 32, 16, 8}) if b <= len(z))
+    generate = min(
+        np.median(_times(lambda b=b: gen(z, y, batch_size=b, output="float"), repeats))
+        for b in sorted({len(z), 64, 32, 16, 8})
+        if b <= len(z)
+    )
     frames = render_frames(gen, recipe)
     palette = Palette.for_frames(frames)
     code = np.median(_times(lambda: frame_blocks(frames, palette), max(3, repeats // 2)))
@@ -118,19 +131,29 @@ def measure(name: str, repeats: int, threads: int | None = None, naive_repeats: 
     size_kib = len(render(gen, recipe)) / 1024
     naive_kib = len(naive_render(gen, recipe, session)) / 1024
     return {
-        "request": name, "frames": recipe.frame_total(), "size": f"{recipe.size}x{recipe.output_shape()[0]}",
-        "ours_p50_ms": np.percentile(ours, 50) * 1000, "ours_p95_ms": np.percentile(ours, 95) * 1000,
+        "request": name,
+        "frames": recipe.frame_total(),
+        "size": f"{recipe.size}x{recipe.output_shape()[0]}",
+        "ours_p50_ms": np.percentile(ours, 50) * 1000,
+        "ours_p95_ms": np.percentile(ours, 95) * 1000,
         "alone_p50_ms": np.percentile(alone, 50) * 1000,
-        "naive_p50_ms": np.percentile(naive, 50) * 1000, "naive_p95_ms": np.percentile(naive, 95) * 1000,
-        "floor_ms": floor * 1000, "floor_generator_ms": floor_gen * 1000, "floor_gif_ms": floor_gif * 1000,
+        "naive_p50_ms": np.percentile(naive, 50) * 1000,
+        "naive_p95_ms": np.percentile(naive, 95) * 1000,
+        "floor_ms": floor * 1000,
+        "floor_generator_ms": floor_gen * 1000,
+        "floor_gif_ms": floor_gif * 1000,
         "x_floor_p50": np.percentile(ours, 50) / floor,
-        "speedup_p50": np.percentile(naive, 50) / np.percentile(ours, 50), "ours_kib": size_kib, "naive_kib": naive_kib,
+        "speedup_p50": np.percentile(naive, 50) / np.percentile(ours, 50),
+        "ours_kib": size_kib,
+        "naive_kib": naive_kib,
     }
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| request | frames | size | floor ms (generator + GIF coder) | ours p50 ms | ours / floor | ours p95 ms | "
-            "ours, no helper process, p50 ms | naive p50 ms | naive p95 ms | speed-up (p50) | GIF KiB ours / naive |")
+    head = (
+        "| request | frames | size | floor ms (generator + GIF coder) | ours p50 ms | ours / floor | ours p95 ms | "
+        "ours, no helper process, p50 ms | naive p50 ms | naive p95 ms | speed-up (p50) | GIF KiB ours / naive |"
+    )
     lines = [head, "|" + "---|" * 12]
     for r in rows:
         lines.append(
@@ -148,9 +171,16 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--repeats", type=int, default=7, help="timed runs of ours per request (naive: half, at least 3)")
     p.add_argument("--threads", type=int, default=None, help="onnxruntime threads (default: the serving default)")
     p.add_argument("--only", choices=sorted(REQUESTS), default=None)
-    p.add_argument("--naive-repeats", type=int, default=None, help="timed naive runs (default: half of --repeats, >= 3)")
+    p.add_argument(
+        "--naive-repeats", type=int, default=None, help="timed naive runs (default: half of --repeats, >= 3)"
+    )
     args = p.parse_args(argv)
-    rows = [r for name in REQUESTS if args.only in (None, name) if (r := measure(name, args.repeats, args.threads, args.naive_repeats))]
+    rows = [
+        r
+        for name in REQUESTS
+        if args.only in (None, name)
+        if (r := measure(name, args.repeats, args.threads, args.naive_repeats))
+    ]
     print(table(rows))
     return rows
 

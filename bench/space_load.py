@@ -48,15 +48,24 @@ def serve(port: int, concurrency: int | None, fair: bool = False) -> None:
     from serving.space.layout import launch_options
 
     # Every client here is 127.0.0.1: without `fair` the per-client limit would answer all but one "try again".
-    app = SpaceApp(load_models(model_sources("", None, ROOT / "exported")), per_client=1 if fair else 10**6,
-                   proxy_hops=1 if fair else 0)
+    app = SpaceApp(
+        load_models(model_sources("", None, ROOT / "exported")),
+        per_client=1 if fair else 10**6,
+        proxy_hops=1 if fair else 0,
+    )
     demo = build_demo(app.models, app=app)
     if concurrency is not None:  # the same demo with another limit on the render events
         for fn in demo.fns.values():
             if fn.api_name in ("animate", "compare"):
                 fn.concurrency_limit = concurrency
     gif_helpers.start()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(requests_per_min=10**6))
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        **launch_options(requests_per_min=10**6),
+    )
     print("ready", flush=True)
     sys.stdin.read()  # the parent closes it when the clients are done
     demo.close()
@@ -70,8 +79,9 @@ def _http_call(http, url: str, data: list, headers: dict | None = None, endpoint
     answer = http.post(url + f"gradio_api/call/{endpoint}", json={"data": data}, headers=headers or {})
     answer.raise_for_status()
     event, result = None, None
-    with http.stream("GET", url + f"gradio_api/call/{endpoint}/{answer.json()['event_id']}",
-                     headers=headers or {}) as stream:
+    with http.stream(
+        "GET", url + f"gradio_api/call/{endpoint}/{answer.json()['event_id']}", headers=headers or {}
+    ) as stream:
         for line in stream.iter_lines():
             if line.startswith("event:"):
                 event = line[6:].strip()
@@ -87,8 +97,9 @@ def _http_call(http, url: str, data: list, headers: dict | None = None, endpoint
     return len(got.content)
 
 
-def run_load(clients: int, calls: int, concurrency: int | None = None, distinct: bool = False,
-             kind: str = "gradio_client") -> dict:
+def run_load(
+    clients: int, calls: int, concurrency: int | None = None, distinct: bool = False, kind: str = "gradio_client"
+) -> dict:
     """Serve the shipped models on loopback in a child process, hammer `/animate` with `kind` clients
     ("gradio_client" or "http"), return latency figures (s)."""
     import httpx
@@ -97,8 +108,10 @@ def run_load(clients: int, calls: int, concurrency: int | None = None, distinct:
     with _space(False, concurrency) as url:
         warm = Client(url, verbose=False)
         warm.predict(api_name="/animate")  # warm: session arenas, first GIF
-        form = [p["parameter_default"] for p in
-                warm.view_api(return_format="dict", print_info=False)["named_endpoints"]["/animate"]["parameters"]]
+        form = [
+            p["parameter_default"]
+            for p in warm.view_api(return_format="dict", print_info=False)["named_endpoints"]["/animate"]["parameters"]
+        ]
 
         def seeds_for(index: int, k: int) -> str:
             # distinct: seeds no other call asks for (four, as the default has), so no render is shared
@@ -123,8 +136,14 @@ def run_load(clients: int, calls: int, concurrency: int | None = None, distinct:
 
         latencies, wall = _each_client(one_client, clients)
     lat = np.asarray(latencies)
-    return {"calls": len(lat), "p50_s": float(np.percentile(lat, 50)), "p95_s": float(np.percentile(lat, 95)),
-            "max_s": float(lat.max()), "calls_per_s": len(lat) / wall, "wall_s": wall}
+    return {
+        "calls": len(lat),
+        "p50_s": float(np.percentile(lat, 50)),
+        "p95_s": float(np.percentile(lat, 95)),
+        "max_s": float(lat.max()),
+        "calls_per_s": len(lat) / wall,
+        "wall_s": wall,
+    }
 
 
 @contextlib.contextmanager
@@ -135,10 +154,21 @@ def _space(fair: bool, concurrency: int | None = None) -> Iterator[str]:
     import sys
 
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "bench.space_load", "--serve", str(port),
-                               *(["--concurrency", str(concurrency)] if concurrency is not None else []),
-                               *(["--fair"] if fair else [])],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.space_load",
+            "--serve",
+            str(port),
+            *(["--concurrency", str(concurrency)] if concurrency is not None else []),
+            *(["--fair"] if fair else []),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     if server.stdout.readline().strip() != "ready":
         raise SystemExit(f"the Space did not start (exit code {server.wait()})")
     try:
@@ -170,6 +200,7 @@ def run_greedy(fair: bool, ordinary: int = 4, calls: int = 4) -> dict:
 
     big = ["mnist-cdcgan", "0-15", "", "cubic", 16, 24, True, "linear", 1.0, "4x4", 512, "gif", ""]
     with _space(fair) as url:
+
         def ordinary_run(offset: int) -> list[float]:
             return _each_client(lambda c: _ordinary(url, c, offset, calls), ordinary)[0]
 
@@ -180,8 +211,12 @@ def run_greedy(fair: bool, ordinary: int = 4, calls: int = 4) -> dict:
             n = 0
             with httpx.Client(timeout=300) as http:
                 while not stop.is_set() and n < 50:
-                    _http_call(http, url, [*big[:1], f"{5000 + 100 * (2 * n + k)}-{5015 + 100 * (2 * n + k)}", *big[2:]],
-                               {"X-Forwarded-For": "203.0.113.7"})
+                    _http_call(
+                        http,
+                        url,
+                        [*big[:1], f"{5000 + 100 * (2 * n + k)}-{5015 + 100 * (2 * n + k)}", *big[2:]],
+                        {"X-Forwarded-For": "203.0.113.7"},
+                    )
                     n += 1
             return n
 
@@ -219,6 +254,7 @@ def run_mixed(clients: int = 16, calls: int = 4) -> dict:
 
     picture = _picture()
     with _space(True) as url:
+
         def one_client(index: int) -> list[tuple[str, float]]:
             headers = {"X-Forwarded-For": f"198.51.100.{index + 1}"}
             out = []
@@ -226,8 +262,11 @@ def run_mixed(clients: int = 16, calls: int = 4) -> dict:
                 for k in range(calls):
                     started = time.perf_counter()
                     if k % 2:
-                        up = http.post(url + "gradio_api/upload", files=[("files", ("digit.png", picture, "image/png"))],
-                                       headers=headers)
+                        up = http.post(
+                            url + "gradio_api/upload",
+                            files=[("files", ("digit.png", picture, "image/png"))],
+                            headers=headers,
+                        )
                         up.raise_for_status()
                         image = {"path": up.json()[0], "meta": {"_type": "gradio.FileData"}}
                         _http_call(http, url, ["mnist-cdcgan", image, "5,6,7"], headers, "project")
@@ -248,8 +287,10 @@ def run_mixed(clients: int = 16, calls: int = 4) -> dict:
 
 def mixed_table(clients: int = 16, calls: int = 4) -> list[tuple[tuple[str, str], dict]]:
     r = run_mixed(clients, calls)
-    print(f"\n{clients} HTTP clients, each its own address, alternating an R1-sized /animate (own seeds) and a "
-          f"/project of an uploaded 112 px picture, {calls} calls each ({r['wall_s']:.1f} s)")
+    print(
+        f"\n{clients} HTTP clients, each its own address, alternating an R1-sized /animate (own seeds) and a "
+        f"/project of an uploaded 112 px picture, {calls} calls each ({r['wall_s']:.1f} s)"
+    )
     print("| calls | p50 s | p95 s |\n|---|---|---|")
     for kind in ("animate", "project", "all"):
         print(f"| {kind} | {r[f'{kind}_p50_s']:.2f} | {r[f'{kind}_p95_s']:.2f} |")
@@ -262,8 +303,21 @@ def _ordinary(url: str, client: int, offset: int, calls: int) -> list[float]:
     out = []
     with httpx.Client(timeout=300) as http:
         for k in range(calls):
-            data = ["mnist-cdcgan", f"{offset + 40 * client + 4 * k},{offset + 40 * client + 4 * k + 1}", "", "cubic",
-                    12, 24, True, "linear", 1.0, "1x1", 128, "gif", ""]
+            data = [
+                "mnist-cdcgan",
+                f"{offset + 40 * client + 4 * k},{offset + 40 * client + 4 * k + 1}",
+                "",
+                "cubic",
+                12,
+                24,
+                True,
+                "linear",
+                1.0,
+                "1x1",
+                128,
+                "gif",
+                "",
+            ]
             started = time.perf_counter()
             _http_call(http, url, data, {"X-Forwarded-For": f"198.51.100.{client}"})
             out.append(time.perf_counter() - started)
@@ -274,8 +328,9 @@ def main(argv: list[str] | None = None) -> list[tuple[tuple[str, str], dict]]:
     p = argparse.ArgumentParser(prog="python -m bench.space_load", description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--calls", type=int, default=3, help="default /animate calls per client")
-    p.add_argument("--compare-concurrency", type=int, default=1,
-                   help="also measure with this many renders at once (0: skip)")
+    p.add_argument(
+        "--compare-concurrency", type=int, default=1, help="also measure with this many renders at once (0: skip)"
+    )
     p.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)  # internal: the server process
     p.add_argument("--concurrency", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--fair", action="store_true", help=argparse.SUPPRESS)
@@ -293,26 +348,40 @@ def main(argv: list[str] | None = None) -> list[tuple[tuple[str, str], dict]]:
         p.error("--clients must be in 1..64 and --calls in 1..20")
     runs = []
     for kind in ("http", "gradio_client"):
-        runs += [((kind, "as shipped, default calls"), run_load(args.clients, args.calls, kind=kind)),
-                 ((kind, "as shipped, every call its own seeds"),
-                  run_load(args.clients, args.calls, distinct=True, kind=kind))]
+        runs += [
+            ((kind, "as shipped, default calls"), run_load(args.clients, args.calls, kind=kind)),
+            (
+                (kind, "as shipped, every call its own seeds"),
+                run_load(args.clients, args.calls, distinct=True, kind=kind),
+            ),
+        ]
     if args.compare_concurrency:
-        runs.append((("http", f"{args.compare_concurrency} render at a time, own seeds"),
-                     run_load(args.clients, args.calls, args.compare_concurrency, distinct=True, kind="http")))
+        runs.append(
+            (
+                ("http", f"{args.compare_concurrency} render at a time, own seeds"),
+                run_load(args.clients, args.calls, args.compare_concurrency, distinct=True, kind="http"),
+            )
+        )
     print(f"{args.clients} clients x {args.calls} /animate calls (R1-sized: 96 frames, 256 px GIF), loopback")
     print("| clients | server | calls | p50 s | p95 s | max s | calls/s |\n|---|---|---|---|---|---|---|")
     for (kind, label), r in runs:
-        print(f"| {kind} | {label} | {r['calls']} | {r['p50_s']:.2f} | {r['p95_s']:.2f} | {r['max_s']:.2f} | "
-              f"{r['calls_per_s']:.1f} |")
+        print(
+            f"| {kind} | {label} | {r['calls']} | {r['p50_s']:.2f} | {r['p95_s']:.2f} | {r['max_s']:.2f} | "
+            f"{r['calls_per_s']:.1f} |"
+        )
     return runs + greedy_table() + mixed_table(args.clients)
 
 
 def greedy_table() -> list[tuple[tuple[str, str], dict]]:
     """Ordinary clients' p95 alone and beside a greedy one, with the per-client limit and without, side by side."""
-    rows = [(("greedy", label), run_greedy(fair)) for label, fair in (("one request per client", True),
-                                                                       ("no per-client limit", False))]
-    print("\n4 ordinary clients x 4 small /animate calls, alone and beside a greedy client (two 4x4 512 px renders "
-          "at a time, in a loop)")
+    rows = [
+        (("greedy", label), run_greedy(fair))
+        for label, fair in (("one request per client", True), ("no per-client limit", False))
+    ]
+    print(
+        "\n4 ordinary clients x 4 small /animate calls, alone and beside a greedy client (two 4x4 512 px renders "
+        "at a time, in a loop)"
+    )
     print("| Space | ordinary p95 alone s | beside the greedy one s | ratio |\n|---|---|---|---|")
     for (_, label), r in rows:
         print(f"| {label} | {r['alone_p95_s']:.2f} | {r['loaded_p95_s']:.2f} | {r['ratio']:.2f}x |")

@@ -30,15 +30,20 @@ def _tutorial_step(generator, discriminator, g_opt, d_opt, latent_dim):
             fake_output = discriminator(generated, training=True)
             gen_loss = bce(tf.ones_like(fake_output), fake_output)
             disc_loss = bce(tf.ones_like(real_output), real_output) + bce(tf.zeros_like(fake_output), fake_output)
-        g_opt.apply_gradients(zip(gen_tape.gradient(gen_loss, generator.trainable_variables), generator.trainable_variables))
-        d_opt.apply_gradients(zip(disc_tape.gradient(disc_loss, discriminator.trainable_variables), discriminator.trainable_variables))
+        g_opt.apply_gradients(
+            zip(gen_tape.gradient(gen_loss, generator.trainable_variables), generator.trainable_variables)
+        )
+        d_opt.apply_gradients(
+            zip(disc_tape.gradient(disc_loss, discriminator.trainable_variables), discriminator.trainable_variables)
+        )
         return gen_loss, disc_loss
 
     return step
 
 
-def _tutorial_recipe_step(generator, discriminator, ema_generator, g_opt, d_opt, latent_dim, num_classes,
-                          class_weight=0.03, ema_decay=0.999):
+def _tutorial_recipe_step(
+    generator, discriminator, ema_generator, g_opt, d_opt, latent_dim, num_classes, class_weight=0.03, ema_decay=0.999
+):
     """The shipped MNIST recipe's features written the tutorial's way: conditional G and a projection D with
     spectral norm and a class head, DiffAugment on everything D sees, hinge losses, the multi-class hinge on the
     class head, D's update first and then G's with fresh noise (alternating), and an EMA copy of G after each
@@ -67,16 +72,21 @@ def _tutorial_recipe_step(generator, discriminator, ema_generator, g_opt, d_opt,
             fake = generator([noise, y], training=True)
             real_logit, real_class = d_out(images, y)
             fake_logit, _ = d_out(fake, y)
-            d_loss = (tf.reduce_mean(tf.nn.relu(1.0 - real_logit)) + tf.reduce_mean(tf.nn.relu(1.0 + fake_logit))
-                      + class_weight * class_hinge(y, real_class))
-        d_opt.apply_gradients(zip(disc_tape.gradient(d_loss, discriminator.trainable_variables),
-                                  discriminator.trainable_variables))
+            d_loss = (
+                tf.reduce_mean(tf.nn.relu(1.0 - real_logit))
+                + tf.reduce_mean(tf.nn.relu(1.0 + fake_logit))
+                + class_weight * class_hinge(y, real_class)
+            )
+        d_opt.apply_gradients(
+            zip(disc_tape.gradient(d_loss, discriminator.trainable_variables), discriminator.trainable_variables)
+        )
         noise = tf.random.normal([tf.shape(images)[0], latent_dim])
         with tf.GradientTape() as gen_tape:
             fake_logit, fake_class = d_out(generator([noise, y], training=True), y)
             g_loss = -tf.reduce_mean(fake_logit) + class_weight * class_hinge(y, fake_class)
-        g_opt.apply_gradients(zip(gen_tape.gradient(g_loss, generator.trainable_variables),
-                                  generator.trainable_variables))
+        g_opt.apply_gradients(
+            zip(gen_tape.gradient(g_loss, generator.trainable_variables), generator.trainable_variables)
+        )
         for ema_w, w in zip(ema_generator.weights, generator.weights):
             ema_w.assign(ema_decay * ema_w + (1.0 - ema_decay) * w)
         return g_loss, d_loss
@@ -119,10 +129,14 @@ VARIANTS = (
     ("+ DiffAugment", dict(ema=0.999, augment=True)),
     ("+ conditional (projection D)", dict(ema=0.999, conditional=True)),
     ("MNIST recipe: hinge, SN, DiffAugment, EMA", SHIPPED),
-    ("MNIST recipe (alternating, class head)",
-     dict(SHIPPED, updates="alternating", class_weight=0.03, class_loss="hinge")),
-    ("MNIST recipe (alternating, class head), 1 microbatch",
-     dict(SHIPPED, updates="alternating", class_weight=0.03, class_loss="hinge", microbatches=1)),
+    (
+        "MNIST recipe (alternating, class head)",
+        dict(SHIPPED, updates="alternating", class_weight=0.03, class_loss="hinge"),
+    ),
+    (
+        "MNIST recipe (alternating, class head), 1 microbatch",
+        dict(SHIPPED, updates="alternating", class_weight=0.03, class_loss="hinge", microbatches=1),
+    ),
 )
 QUICK = ("ganimate + EMA (the defaults)", "ganimate defaults, 1 microbatch (TensorFlow's threads)")
 
@@ -157,8 +171,9 @@ def measure_one(label: str, steps: int, batch_size: int) -> float:
         g, ema = (build_generator(64, 28, 1, 10, width, name=n) for n in ("generator", "ema_generator"))
         ema.set_weights(g.get_weights())
         d = build_discriminator(28, 1, 10, width, spectral_norm=True, class_head=True)
-        step = _tutorial_recipe_step(g, d, ema, keras.optimizers.Adam(2e-4, 0.5), keras.optimizers.Adam(2e-4, 0.5),
-                                     64, 10)
+        step = _tutorial_recipe_step(
+            g, d, ema, keras.optimizers.Adam(2e-4, 0.5), keras.optimizers.Adam(2e-4, 0.5), 64, 10
+        )
         return _time(step, labelled)
     if label in (TUTORIAL, TUTORIAL_1T):
         keras.utils.set_random_seed(0)
@@ -186,23 +201,41 @@ def main(argv: list[str] | None = None) -> dict:
     if args.one is not None:
         print(json.dumps({"images_per_s": measure_one(args.one, args.steps, args.batch_size)}))
         return {}
-    labels = [TUTORIAL, TUTORIAL_1T, TUTORIAL_RECIPE] + [label for label, _ in VARIANTS
-                                                         if not args.quick or label in QUICK or label == RECIPE]
+    labels = [TUTORIAL, TUTORIAL_1T, TUTORIAL_RECIPE] + [
+        label for label, _ in VARIANTS if not args.quick or label in QUICK or label == RECIPE
+    ]
     results = {}
     for label in labels:
-        done = subprocess.run([sys.executable, "-m", "bench.train_speed", "--one", label, "--steps", str(args.steps),
-                               "--batch-size", str(args.batch_size)], capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.train_speed",
+                "--one",
+                label,
+                "--steps",
+                str(args.steps),
+                "--batch-size",
+                str(args.batch_size),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode:
             raise SystemExit(f"{label}: failed\n{done.stderr[-2000:]}")
         results[label] = json.loads(done.stdout.strip().splitlines()[-1])["images_per_s"]
     tutorial_ips = results[TUTORIAL]
-    print(f"train speed, MNIST 28x28, batch {args.batch_size}, {args.steps} timed steps, each loop in its own "
-          f"process, {os.cpu_count()} CPU cores ({cpu_features()})")
+    print(
+        f"train speed, MNIST 28x28, batch {args.batch_size}, {args.steps} timed steps, each loop in its own "
+        f"process, {os.cpu_count()} CPU cores ({cpu_features()})"
+    )
     print("| loop | images/s | x tutorial |\n|---|---|---|")
     for label, ips in results.items():
         print(f"| {label} | {ips:,.0f} | {ips / tutorial_ips:.2f} |")
-    print(f"\nfeature for feature: the trainer's {RECIPE} step at {results[RECIPE] / results[TUTORIAL_RECIPE]:.2f}x "
-          f"the {TUTORIAL_RECIPE}")
+    print(
+        f"\nfeature for feature: the trainer's {RECIPE} step at {results[RECIPE] / results[TUTORIAL_RECIPE]:.2f}x "
+        f"the {TUTORIAL_RECIPE}"
+    )
     return results
 
 

@@ -8,5 +8,15 @@ from serving.render import render
 
 __version__ = "0.2.0"  # the one place the version is written (pyproject reads it)
 
-__all__ = ["BudgetError", "BundleError", "GanimateError", "Generator", "HubError", "InputError", "Projection", "Recipe",
-           "project", "render"]
+__all__ = [
+    "BudgetError",
+    "BundleError",
+    "GanimateError",
+    "Generator",
+    "HubError",
+    "InputError",
+    "Projection",
+    "Recipe",
+    "project",
+    "render",
+]

@@ -6,8 +6,11 @@ try:  # what the serving CLI needs; outside its environment, one line says how t
     import onnxruntime  # noqa: F401
     import PIL  # noqa: F401
 except ImportError as exc:
-    print(f"error: python -m serving needs {exc.name}: run it with .venv-space/bin/python or .venv/bin/python "
-          "(make demo or make install builds them), or pip install -r space/requirements.txt", file=sys.stderr)
+    print(
+        f"error: python -m serving needs {exc.name}: run it with .venv-space/bin/python or .venv/bin/python "
+        "(make demo or make install builds them), or pip install -r space/requirements.txt",
+        file=sys.stderr,
+    )
     sys.exit(2)
 
 from serving.cli import main  # noqa: E402

@@ -91,7 +91,7 @@ class Analysis:
 
 
 def audio_kind(head: bytes) -> str | None:
-    """"wav", "mp3", "ogg" or "flac" by a file's first bytes; None for anything else."""
+    """ "wav", "mp3", "ogg" or "flac" by a file's first bytes; None for anything else."""
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "wav"
     for magic, kind in DEMUXERS:
@@ -124,7 +124,9 @@ def _read_wav(data: bytes, max_seconds: float) -> tuple[np.ndarray | None, int]:
         with wave.open(io.BytesIO(data)) as w:
             channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
             if not (1 <= channels <= 8 and 8_000 <= rate <= 192_000):
-                raise InputError(f"the WAV file has {channels} channels at {rate} Hz; 1-8 channels at 8-192 kHz are taken")
+                raise InputError(
+                    f"the WAV file has {channels} channels at {rate} Hz; 1-8 channels at 8-192 kHz are taken"
+                )
             raw = w.readframes(min(w.getnframes(), int(max_seconds * rate) + 1))
     except (wave.Error, EOFError):
         return None, 0  # not PCM: ffmpeg reads it
@@ -155,13 +157,35 @@ def _ffmpeg_decode(data: bytes, kind: str, max_seconds: float) -> tuple[np.ndarr
     """Decode with ffmpeg from a pipe (the file never leaves this process's memory as a path ffmpeg could follow):
     its demuxer forced, no protocols but the pipe, stereo float at DECODE_RATE."""
     demuxer = "wav" if kind == "wav" else kind
-    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "pipe",
-           "-f", demuxer, "-i", "pipe:0", "-t", f"{max_seconds:.3f}", "-vn", "-ac", "2", "-ar", str(DECODE_RATE),
-           "-f", "f32le", "pipe:1"]
+    cmd = [
+        ffmpeg_exe(),
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-protocol_whitelist",
+        "pipe",
+        "-f",
+        demuxer,
+        "-i",
+        "pipe:0",
+        "-t",
+        f"{max_seconds:.3f}",
+        "-vn",
+        "-ac",
+        "2",
+        "-ar",
+        str(DECODE_RATE),
+        "-f",
+        "f32le",
+        "pipe:1",
+    ]
     try:
         done = subprocess.run(cmd, input=data, capture_output=True, timeout=DECODE_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
-        raise InputError(f"decoding the audio took over {DECODE_TIMEOUT_S:.0f} s; give a shorter file or a WAV") from None
+        raise InputError(
+            f"decoding the audio took over {DECODE_TIMEOUT_S:.0f} s; give a shorter file or a WAV"
+        ) from None
     if done.returncode != 0 or not done.stdout:
         reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise InputError(f"the {kind} file cannot be decoded ({(reason[-1] if reason else 'no sound in it')[:120]})")
@@ -227,8 +251,8 @@ def _spectrum(x: np.ndarray, rate: int, hops: int, n_fft: int) -> tuple[np.ndarr
     window = np.hanning(n_fft)
     spec = np.empty((hops, n_fft // 2 + 1))
     for start in range(0, hops, 512):  # a block of windows at a time: bounded memory for a 10 minute song
-        idx = centres[start:start + 512, None] + np.arange(n_fft)[None, :]
-        spec[start:start + 512] = np.abs(np.fft.rfft(padded[idx] * window, axis=1)) / (n_fft / 4)
+        idx = centres[start : start + 512, None] + np.arange(n_fft)[None, :]
+        spec[start : start + 512] = np.abs(np.fft.rfft(padded[idx] * window, axis=1)) / (n_fft / 4)
     step = rate / HOP_RATE
     edges = np.minimum(np.round(np.arange(hops + 1) * step).astype(np.int64), len(x))
     sq = np.concatenate([[0.0], np.cumsum(x * x)])
@@ -241,7 +265,7 @@ def _moving_median(values: np.ndarray, half: int) -> np.ndarray:
     """The median of each value's neighbourhood of 2 * half + 1 (edges repeat), a block at a time."""
     padded = np.pad(values, half, mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
-    return np.concatenate([np.median(windows[i:i + 4096], axis=1) for i in range(0, len(values), 4096)])
+    return np.concatenate([np.median(windows[i : i + 4096], axis=1) for i in range(0, len(values), 4096)])
 
 
 def _per_frame(values: np.ndarray, bounds: np.ndarray, how: str) -> np.ndarray:
@@ -286,7 +310,7 @@ def _beats(flux: np.ndarray) -> tuple[float, np.ndarray]:
         return 0.0, np.zeros(0)
     beats = _track(env, lag)
     # A beat must fall on a hit (some flux within 30 ms), not only on the grid the others make.
-    near = np.array([flux[max(0, int(b) - 3):int(b) + 4].max() for b in beats]) if len(beats) else beats
+    near = np.array([flux[max(0, int(b) - 3) : int(b) + 4].max() for b in beats]) if len(beats) else beats
     beats = beats[near >= 0.2 * ONSET_FLOOR] if len(beats) else beats
     return (round(60.0 * HOP_RATE / lag, 2), beats) if len(beats) >= 2 else (0.0, np.zeros(0))
 

@@ -24,8 +24,9 @@ PROBE_SECONDS = 20.0
 
 def dims(value_info) -> list:
     """[dim_param or dim_value or None] for each dimension of a graph input or output."""
-    return [d.dim_param or (d.dim_value if d.HasField("dim_value") else None)
-            for d in value_info.type.tensor_type.shape.dim]
+    return [
+        d.dim_param or (d.dim_value if d.HasField("dim_value") else None) for d in value_info.type.tensor_type.shape.dim
+    ]
 
 
 def _graphs(graph) -> Iterator:
@@ -66,14 +67,19 @@ def _load_checked(model_path: Path, data: bytes | None):
     from onnx import TensorProto
 
     try:
-        model = onnx.load_model_from_string(data) if data is not None else \
-            onnx.load(str(model_path), load_external_data=False)
+        model = (
+            onnx.load_model_from_string(data)
+            if data is not None
+            else onnx.load(str(model_path), load_external_data=False)
+        )
     except Exception as exc:  # untrusted bytes: the protobuf parser may raise anything; none of it is our bug
         raise BundleError(f"{model_path} is not a readable ONNX model ({type(exc).__name__})") from None
 
     if len(model.functions):
-        raise BundleError(f"{model_path} defines local functions ({model.functions[0].name!r}); bundles may use "
-                          "standard operators only")
+        raise BundleError(
+            f"{model_path} defines local functions ({model.functions[0].name!r}); bundles may use "
+            "standard operators only"
+        )
     for opset in model.opset_import:
         if opset.domain not in STANDARD_DOMAINS:
             raise BundleError(f"{model_path} imports non-standard operator domain {opset.domain!r}")
@@ -83,15 +89,19 @@ def _load_checked(model_path: Path, data: bytes | None):
                 raise BundleError(f"{model_path} refers to external data ({where}); bundles must be self-contained")
         for node in graph.node:
             if node.domain not in STANDARD_DOMAINS:
-                raise BundleError(f"{model_path} uses operator {node.op_type!r} from non-standard domain {node.domain!r}")
+                raise BundleError(
+                    f"{model_path} uses operator {node.op_type!r} from non-standard domain {node.domain!r}"
+                )
             if node.op_type in REFUSED_OPS:
-                raise BundleError(f"{model_path} uses {node.op_type}, control flow whose cost its input decides; "
-                                  "bundles may not")
+                raise BundleError(
+                    f"{model_path} uses {node.op_type}, control flow whose cost its input decides; bundles may not"
+                )
     return model
 
 
-def _check_contract(model, what: str, inputs_want: list[str], outputs_want: list[str], want: dict,
-                    ordered: bool = True) -> None:
+def _check_contract(
+    model, what: str, inputs_want: list[str], outputs_want: list[str], want: dict, ordered: bool = True
+) -> None:
     """Inputs and outputs by name (outputs in order unless not `ordered`), float32, a dynamic batch first and then
     exactly the sizes in `want`."""
     from onnx import TensorProto
@@ -109,19 +119,26 @@ def _check_contract(model, what: str, inputs_want: list[str], outputs_want: list
             if value.type.tensor_type.elem_type != TensorProto.FLOAT:
                 raise BundleError(f"{what} {kind} {name!r} must be float32")
             if shape[1:] != want[name] or not shape:
-                raise BundleError(f"{what} {kind} {name!r} has shape {shape}, expected "
-                                  f"[batch, {', '.join(map(str, want[name]))}]")
+                raise BundleError(
+                    f"{what} {kind} {name!r} has shape {shape}, expected [batch, {', '.join(map(str, want[name]))}]"
+                )
             if isinstance(shape[0], int):
-                raise BundleError(f"{what} {kind} {name!r} has a fixed batch of {shape[0]}; the contract needs a "
-                                  "dynamic batch (export with a named batch dimension)")
+                raise BundleError(
+                    f"{what} {kind} {name!r} has a fixed batch of {shape[0]}; the contract needs a "
+                    "dynamic batch (export with a named batch dimension)"
+                )
 
 
 def check_model(model_path: Path, config: GeneratorConfig, data: bytes | None = None) -> None:
     """Static safety and contract checks on model.onnx (or on `data`, its bytes as already read and hashed);
     raises BundleError naming the file and what is wrong."""
     model = _load_checked(model_path, data)
-    want = {"z": [config.latent_dim], "y": [config.num_classes], "images": [*config.image_size, config.channels],
-            "params": [len(config.param_names)]}
+    want = {
+        "z": [config.latent_dim],
+        "y": [config.num_classes],
+        "images": [*config.image_size, config.channels],
+        "params": [len(config.param_names)],
+    }
     _check_contract(model, "model", list(config.inputs), list(config.outputs), want)
 
 
@@ -154,8 +171,14 @@ def probe_encoder(session, config: GeneratorConfig, what: Path, seconds: float =
     import numpy as np
 
     want = {"z": (config.latent_dim,), "logits": (config.num_classes,)}
-    _proved(session, list(config.encoder["outputs"]), want,
-            lambda batch: {"image": np.zeros((batch, *config.image_size, config.channels), np.float32)}, seconds, what)
+    _proved(
+        session,
+        list(config.encoder["outputs"]),
+        want,
+        lambda batch: {"image": np.zeros((batch, *config.image_size, config.channels), np.float32)},
+        seconds,
+        what,
+    )
 
 
 def _proved(session, names: list[str], want: dict, feed, seconds: float, what: Path) -> None:
@@ -165,8 +188,10 @@ def _proved(session, names: list[str], want: dict, feed, seconds: float, what: P
     for batch in (1, 2):
         for name, value in zip(names, run_bounded(session, names, feed(batch), seconds, what)):
             if value.dtype != np.float32 or value.shape != (batch, *want[name]):
-                raise BundleError(f"{what}: output {name!r} is {value.dtype} {list(value.shape)} for a batch of {batch}; "
-                                  f"the contract says float32 {[batch, *want[name]]}")
+                raise BundleError(
+                    f"{what}: output {name!r} is {value.dtype} {list(value.shape)} for a batch of {batch}; "
+                    f"the contract says float32 {[batch, *want[name]]}"
+                )
 
 
 def run_bounded(session, names: list[str], feed: dict, seconds: float, what: Path) -> list:
@@ -181,7 +206,6 @@ def run_bounded(session, names: list[str], feed: dict, seconds: float, what: Pat
     try:
         return session.run(names, feed, options)
     except onnxruntime_errors() as exc:
-
         reason = "did not finish in time" if options.terminate else error_line(exc)[:200]
         raise BundleError(f"{what}: onnxruntime could not run it: {reason}") from None
     finally:

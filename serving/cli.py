@@ -45,11 +45,10 @@ EXAMPLES = """examples:
 """
 
 
-
-
 def _load(args: argparse.Namespace) -> Generator:
-    return Generator.from_pretrained(args.bundle, threads=args.threads,
-                                     force_download=getattr(args, "force_download", False))
+    return Generator.from_pretrained(
+        args.bundle, threads=args.threads, force_download=getattr(args, "force_download", False)
+    )
 
 
 _WRITTEN: list[Path] = []  # files this command wrote, for the one line an interrupt prints
@@ -68,8 +67,7 @@ def _out(path: str, force: bool) -> Path:
 
 
 def _same_file(a: str, b: str) -> bool:
-    return Path(a).resolve() == Path(b).resolve() or (Path(a).exists() and Path(b).exists()
-                                                      and os.path.samefile(a, b))
+    return Path(a).resolve() == Path(b).resolve() or (Path(a).exists() and Path(b).exists() and os.path.samefile(a, b))
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -88,18 +86,30 @@ def cmd_render(args: argparse.Namespace) -> int:
         if track is not None and recipe.audio is None:
             raise InputError("this recipe follows no song; leave out --audio (or render without --recipe)")
     else:
-        fmt = args.format or (Path(args.out).suffix.lstrip(".").lower() if args.out else
-                              ("mp4" if track is not None else Recipe().format))
+        fmt = args.format or (
+            Path(args.out).suffix.lstrip(".").lower() if args.out else ("mp4" if track is not None else Recipe().format)
+        )
         seeds = parse_int_list(args.seeds, "seed")
         classes = parse_classes(args.classes, gen.config.class_names) if args.classes else None
         latents = None
         if args.from_image:  # the picture is the first keyframe, the seeds follow it
             seeds, classes, latents = _with_picture(gen, args.from_image, seeds, classes)
         recipe = Recipe(
-            seeds=tuple(seeds), classes=tuple(classes) if classes else None,
-            path=args.path, frames=args.frames, easing=args.easing, loop=args.loop, truncation=args.truncation,
-            grid=check.grid(args.grid, MAX_GRID), size=args.size, fps=args.fps, format=fmt, resample=args.resample,
-            bundle_sha256=gen.config.sha256, name=clean_name(args.name), latents=latents,
+            seeds=tuple(seeds),
+            classes=tuple(classes) if classes else None,
+            path=args.path,
+            frames=args.frames,
+            easing=args.easing,
+            loop=args.loop,
+            truncation=args.truncation,
+            grid=check.grid(args.grid, MAX_GRID),
+            size=args.size,
+            fps=args.fps,
+            format=fmt,
+            resample=args.resample,
+            bundle_sha256=gen.config.sha256,
+            name=clean_name(args.name),
+            latents=latents,
             audio=_music(args, track) if track is not None else None,
         )
     if not np.isfinite(recipe.truncation):
@@ -122,8 +132,11 @@ def _track(path: str):
 
     track = read_track(path, max_seconds=CLI.audio_seconds + 1.0)
     if track.seconds > CLI.audio_seconds:
-        print(f"note: the song is longer than {CLI.audio_seconds / 60:.0f} minutes; its first "
-              f"{CLI.audio_seconds / 60:.0f} are used", file=sys.stderr)
+        print(
+            f"note: the song is longer than {CLI.audio_seconds / 60:.0f} minutes; its first "
+            f"{CLI.audio_seconds / 60:.0f} are used",
+            file=sys.stderr,
+        )
         track = dataclasses.replace(track, samples=track.samples[: int(CLI.audio_seconds * track.rate)])
     return track
 
@@ -132,8 +145,14 @@ def _music(args: argparse.Namespace, track):
     from serving.music import parse_music
 
     seconds = track.seconds if args.audio_seconds is None else min(args.audio_seconds, track.seconds)
-    fields = {"sha256": track.sha256, "seconds": seconds, "beats_per_key": args.beats_per_key,
-              "react": args.react, "band": args.react_band, "amount": args.react_amount}
+    fields = {
+        "sha256": track.sha256,
+        "seconds": seconds,
+        "beats_per_key": args.beats_per_key,
+        "react": args.react,
+        "band": args.react_band,
+        "amount": args.react_amount,
+    }
     return parse_music("audio", fields)  # the same checks as a recipe's audio field
 
 
@@ -146,8 +165,13 @@ def _progress_bar(total: int):
     def show(done: int, total: int) -> None:
         filled = int(30 * done / total)
         end = "\n" if done >= total else ""
-        print(f"\rrendering [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} frames "
-              f"{time.perf_counter() - started:.0f} s", end=end, file=sys.stderr, flush=True)
+        print(
+            f"\rrendering [{'#' * filled}{'.' * (30 - filled)}] {done}/{total} frames "
+            f"{time.perf_counter() - started:.0f} s",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
 
     return show
 
@@ -176,8 +200,11 @@ def _with_picture(gen: Generator, image: str, seeds: list[int], classes: list[in
     found = project(gen, open_picture(image))
     latents = (tuple(float(v) for v in found.latent), *([None] * len(seeds)))
     if gen.config.conditional:
-        rest = classes if classes and len(classes) == len(seeds) else \
-            (classes * len(seeds) if classes else default_classes(seeds, gen.config.num_classes))
+        rest = (
+            classes
+            if classes and len(classes) == len(seeds)
+            else (classes * len(seeds) if classes else default_classes(seeds, gen.config.num_classes))
+        )
         classes = [found.class_index, *rest]
     return [0, *seeds], classes, latents
 
@@ -211,8 +238,11 @@ def cmd_project(args: argparse.Namespace) -> int:
 
         _write(preview, to_png_row([found.prepared, found.image]), force=args.force)
     label = "" if found.class_index is None else f", class {gen.config.class_names[found.class_index]}"
-    print(f"projected {args.image}{label}: distance {found.distance:.4f} (encoder alone {found.encoder_distance:.4f}), "
-          f"{ms:.0f} ms", file=sys.stderr)
+    print(
+        f"projected {args.image}{label}: distance {found.distance:.4f} (encoder alone {found.encoder_distance:.4f}), "
+        f"{ms:.0f} ms",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -279,14 +309,16 @@ def cmd_push(args: argparse.Namespace) -> int:
         raise InputError(f"--bundle {bundle} is not a bundle folder (no config.json)")
     files = hub.bundle_files(bundle)
     if args.dry_run:
-        print(f"would upload {len(files)} files ({sum(n for _, n in files) / 1e6:.2f} MB) to model repo {args.repo} "
-              f"({'private' if args.private else 'public'}) as one commit; nothing was contacted:")
+        print(
+            f"would upload {len(files)} files ({sum(n for _, n in files) / 1e6:.2f} MB) to model repo {args.repo} "
+            f"({'private' if args.private else 'public'}) as one commit; nothing was contacted:"
+        )
         for name, size in files:
             print(f"  {name:<32} {size:>12,} bytes")
         return 0
     result = hub.push_bundle(bundle, args.repo, args.private, args.message)
     print(f"pushed {bundle} to {result.repo_id}: commit {result.commit_sha}\n{result.url}")
-    print(f"pin it: Generator.from_pretrained(\"{result.repo_id}\", revision=\"{result.commit_sha}\")")
+    print(f'pin it: Generator.from_pretrained("{result.repo_id}", revision="{result.commit_sha}")')
     return 0
 
 
@@ -296,8 +328,10 @@ def cmd_push_space(args: argparse.Namespace) -> int:
     if args.dry_run:
         repo, _, rev = args.model_repo.partition("@")
         files = hub.space_files(repo, rev or "<main at push time>")
-        print(f"would upload {len(files)} files to Gradio Space {args.space} as one commit, serving "
-              f"{repo}@{rev or 'main'}; nothing was contacted:")
+        print(
+            f"would upload {len(files)} files to Gradio Space {args.space} as one commit, serving "
+            f"{repo}@{rev or 'main'}; nothing was contacted:"
+        )
         for name, data in files.items():
             print(f"  {name:<32} {len(data):>12,} bytes")
         return 0
@@ -310,8 +344,10 @@ def cmd_gallery(args: argparse.Namespace) -> int:
     with _gallery(args) as gallery:
         if args.action == "list":
             for e in gallery.latest(args.limit):
-                print(f"{e.id:>6}  {e.created_at}  {e.recipe.path:<9} {e.bytes / 1024:>6.0f} KiB {e.render_ms:>7.0f} ms  "
-                      f"{e.path}  {e.recipe.name}")
+                print(
+                    f"{e.id:>6}  {e.created_at}  {e.recipe.path:<9} {e.bytes / 1024:>6.0f} KiB {e.render_ms:>7.0f} ms  "
+                    f"{e.path}  {e.recipe.name}"
+                )
             return 0
         if args.action in ("check", "repair"):
             bad = gallery.bad_rows() if args.action == "check" else gallery.repair()
@@ -331,9 +367,20 @@ def cmd_gallery(args: argparse.Namespace) -> int:
         if entry is None:
             raise InputError(f"gallery has no render {args.id}")
         if args.action == "show":
-            print(json.dumps({"id": entry.id, "path": str(entry.path), "bytes": entry.bytes, "render_ms": entry.render_ms,
-                              "created_at": entry.created_at, "bundle_sha256": entry.bundle_sha256,
-                              "recipe": json.loads(entry.recipe.to_json())}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "id": entry.id,
+                        "path": str(entry.path),
+                        "bytes": entry.bytes,
+                        "render_ms": entry.render_ms,
+                        "created_at": entry.created_at,
+                        "bundle_sha256": entry.bundle_sha256,
+                        "recipe": json.loads(entry.recipe.to_json()),
+                    },
+                    indent=2,
+                )
+            )
             return 0
         # regenerate: render the stored recipe again and compare with the stored file, byte for byte.
         if not args.bundle:
@@ -341,7 +388,9 @@ def cmd_gallery(args: argparse.Namespace) -> int:
         out = _out(args.out, args.force) if args.out else None
         gen = _load(args)
         if gen.config.sha256 != entry.bundle_sha256:
-            raise InputError(f"render {entry.id} was made with bundle {entry.bundle_sha256[:12]}..., not {gen.config.sha256[:12]}...")
+            raise InputError(
+                f"render {entry.id} was made with bundle {entry.bundle_sha256[:12]}..., not {gen.config.sha256[:12]}..."
+            )
         data = render(gen, entry.recipe)
         stored = entry.path.read_bytes() if entry.path.is_file() else None  # removed since it was read
         if out is not None:
@@ -351,8 +400,10 @@ def cmd_gallery(args: argparse.Namespace) -> int:
             print(f"render {entry.id}: {len(data)} bytes, its stored file was missing and is restored")
             return 0
         same = stored == data
-        print(f"render {entry.id}: {len(data)} bytes, "
-              + ("byte-identical to the stored file" if same else "DIFFERS from the stored file"))
+        print(
+            f"render {entry.id}: {len(data)} bytes, "
+            + ("byte-identical to the stored file" if same else "DIFFERS from the stored file")
+        )
         return 0 if same else 1
 
 
@@ -369,38 +420,67 @@ def _common_parser(d: Recipe) -> argparse.ArgumentParser:
     """The options every bundle command takes: where the bundle is, threads, downloads, --force, truncation."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--bundle", required=True, help="bundle folder, or Hub repo id user/name[@revision]")
-    common.add_argument("--threads", type=threads_arg, default=None,
-                        help=f"generator threads (a slice of each big call each), 1..{os.cpu_count() or 1} (default: up to 4)")
-    common.add_argument("--force-download", action="store_true",
-                        help="Hub bundles: fetch again even if cached (the fix for a damaged cached file)")
-    common.add_argument("--force", action="store_true",
-                        help="replace --out even if it is a symlink or a device (never needed for a plain file)")
-    common.add_argument("--truncation", type=float, default=d.truncation, help=f"psi: scale z toward 0 ({span('truncation')}, default {d.truncation:g})")
+    common.add_argument(
+        "--threads",
+        type=threads_arg,
+        default=None,
+        help=f"generator threads (a slice of each big call each), 1..{os.cpu_count() or 1} (default: up to 4)",
+    )
+    common.add_argument(
+        "--force-download",
+        action="store_true",
+        help="Hub bundles: fetch again even if cached (the fix for a damaged cached file)",
+    )
+    common.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --out even if it is a symlink or a device (never needed for a plain file)",
+    )
+    common.add_argument(
+        "--truncation",
+        type=float,
+        default=d.truncation,
+        help=f"psi: scale z toward 0 ({span('truncation')}, default {d.truncation:g})",
+    )
     return common
 
 
 def _add_render_parser(sub, common: argparse.ArgumentParser, d: Recipe) -> None:
-    r = sub.add_parser("render", parents=[common], help="render an animation", epilog=EXAMPLES,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    r = sub.add_parser(
+        "render",
+        parents=[common],
+        help="render an animation",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     r.add_argument("--seeds", default=",".join(map(str, d.seeds)), help="keyframe seeds, like 1,2,3 or 0-7")
     r.add_argument("--classes", default=None, help="class per keyframe, or one class for all (conditional models)")
     r.add_argument("--path", default=d.path, choices=PATH_KINDS)
     r.add_argument("--frames", type=int, default=d.frames, help="frames per transition")
     r.add_argument("--fps", type=int, default=d.fps)
-    r.add_argument("--loop", action=argparse.BooleanOptionalAction, default=d.loop, help="wrap back to the first keyframe")
+    r.add_argument(
+        "--loop", action=argparse.BooleanOptionalAction, default=d.loop, help="wrap back to the first keyframe"
+    )
     r.add_argument("--easing", default=d.easing, choices=EASINGS)
     r.add_argument("--size", type=int, default=d.size, help="output width in pixels")
     r.add_argument("--grid", default="x".join(map(str, d.grid)), help="rows x cols of independent walks")
     r.add_argument("--format", default=None, choices=FORMATS, help="default: from --out's extension, else gif")
     r.add_argument("--resample", default=d.resample, choices=RESAMPLES)
     r.add_argument("--name", default="", help="a label stored in the recipe")
-    r.add_argument("--recipe", default=None,
-                   help="render this recipe instead of the options: a JSON file, or a GIF, PNG, WebP or MP4 ganimate wrote")
+    r.add_argument(
+        "--recipe",
+        default=None,
+        help="render this recipe instead of the options: a JSON file, or a GIF, PNG, WebP or MP4 ganimate wrote",
+    )
     r.add_argument("--save-recipe", default=None, help="also write the recipe JSON here")
     r.add_argument("--out", default=None, help="output file (default out.FORMAT)")
     _add_audio_args(r)
-    r.add_argument("--from-image", default=None, metavar="FILE",
-                   help="a picture of your own as the first keyframe (bundles with an encoder), then --seeds")
+    r.add_argument(
+        "--from-image",
+        default=None,
+        metavar="FILE",
+        help="a picture of your own as the first keyframe (bundles with an encoder), then --seeds",
+    )
     r.set_defaults(func=cmd_render)
 
 
@@ -413,10 +493,15 @@ def _add_sample_parser(sub, common: argparse.ArgumentParser) -> None:
 
 
 def _add_batch_parser(sub, common: argparse.ArgumentParser) -> None:
-    b = sub.add_parser("batch", parents=[common], help="render random recipes into a gallery, SQLite or PostgreSQL (resumable)")
+    b = sub.add_parser(
+        "batch", parents=[common], help="render random recipes into a gallery, SQLite or PostgreSQL (resumable)"
+    )
     b.add_argument("--count", type=int, required=True, help="recipes in the whole batch (over all shards)")
-    b.add_argument("--db", default="gallery/gallery.sqlite",
-                   help="SQLite gallery file, or a postgresql://USER:PASSWORD@HOST/DB URL (shards on many machines)")
+    b.add_argument(
+        "--db",
+        default="gallery/gallery.sqlite",
+        help="SQLite gallery file, or a postgresql://USER:PASSWORD@HOST/DB URL (shards on many machines)",
+    )
     b.add_argument("--out", default="gallery", help="folder for the rendered files")
     b.add_argument("--shard", default="0/1", help="i/n: render every n-th recipe starting at i (0-based)")
     b.add_argument("--batch-seed", type=int, default=0, help="which random recipes to draw")
@@ -437,7 +522,9 @@ def _add_hub_parsers(sub) -> None:
 
     hs = sub.add_parser("push-space", help="upload the Gradio Space, pinned to a model revision, as one commit")
     hs.add_argument("--space", required=True, type=repo_id, help="USER/SPACE")
-    hs.add_argument("--model-repo", required=True, type=lambda t: repo_id(t, revision=True), help="USER/NAME[@REVISION]")
+    hs.add_argument(
+        "--model-repo", required=True, type=lambda t: repo_id(t, revision=True), help="USER/NAME[@REVISION]"
+    )
     hs.add_argument("--private", action="store_true", help="create the Space private")
     hs.add_argument("--message", default=None, help="commit message")
     hs.add_argument("--dry-run", action="store_true", help="list what would be uploaded, contact nothing")
@@ -445,8 +532,12 @@ def _add_hub_parsers(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m serving", description="Render animations and samples from a ganimate bundle.",
-                                epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m serving",
+        description="Render animations and samples from a ganimate bundle.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True)
     d = Recipe()  # the one source of defaults
     common = _common_parser(d)
@@ -461,20 +552,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_audio_args(r: argparse.ArgumentParser) -> None:
     """render's music flags (serving/music.py)."""
-    r.add_argument("--audio", default=None, metavar="SONG",
-                   help="a WAV, MP3, OGG or FLAC: the walk follows it (moves on onsets, a new keyframe every "
-                        "--beats-per-key beats) and lasts as long as it (at most 10 minutes); an MP4 carries its sound")
-    r.add_argument("--audio-seconds", type=lambda t: bounded_float(t, "--audio-seconds", 0.1, 600.0), default=None,
-                   help="use only the song's first N seconds")
-    r.add_argument("--beats-per-key", type=lambda t: bounded_int(t, "--beats-per-key", 1, 64), default=4,
-                   help="with --audio: beats between keyframes (default 4)")
-    r.add_argument("--react", default="truncation",
-                   help="with --audio: what loudness moves: truncation (default), none, or a named direction of the "
-                        "bundle (the digit models: thickness, slant, width)")
-    r.add_argument("--react-band", default="all", choices=("all", "low", "high"),
-                   help="with --audio: the loudness --react follows: all, low (bass, < 200 Hz) or high (> 2 kHz)")
-    r.add_argument("--react-amount", type=float, default=0.5,
-                   help="with --audio: how far loudness moves it (truncation 0..1, a direction -2..2; default 0.5)")
+    r.add_argument(
+        "--audio",
+        default=None,
+        metavar="SONG",
+        help="a WAV, MP3, OGG or FLAC: the walk follows it (moves on onsets, a new keyframe every "
+        "--beats-per-key beats) and lasts as long as it (at most 10 minutes); an MP4 carries its sound",
+    )
+    r.add_argument(
+        "--audio-seconds",
+        type=lambda t: bounded_float(t, "--audio-seconds", 0.1, 600.0),
+        default=None,
+        help="use only the song's first N seconds",
+    )
+    r.add_argument(
+        "--beats-per-key",
+        type=lambda t: bounded_int(t, "--beats-per-key", 1, 64),
+        default=4,
+        help="with --audio: beats between keyframes (default 4)",
+    )
+    r.add_argument(
+        "--react",
+        default="truncation",
+        help="with --audio: what loudness moves: truncation (default), none, or a named direction of the "
+        "bundle (the digit models: thickness, slant, width)",
+    )
+    r.add_argument(
+        "--react-band",
+        default="all",
+        choices=("all", "low", "high"),
+        help="with --audio: the loudness --react follows: all, low (bass, < 200 Hz) or high (> 2 kHz)",
+    )
+    r.add_argument(
+        "--react-amount",
+        type=float,
+        default=0.5,
+        help="with --audio: how far loudness moves it (truncation 0..1, a direction -2..2; default 0.5)",
+    )
 
 
 def _add_project_parser(sub, common: argparse.ArgumentParser) -> None:
@@ -488,16 +602,32 @@ def _add_project_parser(sub, common: argparse.ArgumentParser) -> None:
 
 def _add_gallery_parser(sub) -> None:
     g = sub.add_parser("gallery", help="list, show, regenerate, pin, unpin, check or repair gallery renders")
-    g.add_argument("action", choices=("list", "show", "regenerate", "pin", "unpin", "check", "repair"),
-                   help="pin: keep a render out of a quota's reach; unpin: give it back; check: list rows that "
-                        "cannot be used (exit 1 if any); repair: remove them")
-    g.add_argument("id", nargs="?", type=lambda t: bounded_int(t, "ID", 1, 2**63 - 1), default=None,
-                   help="render id (show, regenerate)")
+    g.add_argument(
+        "action",
+        choices=("list", "show", "regenerate", "pin", "unpin", "check", "repair"),
+        help="pin: keep a render out of a quota's reach; unpin: give it back; check: list rows that "
+        "cannot be used (exit 1 if any); repair: remove them",
+    )
+    g.add_argument(
+        "id",
+        nargs="?",
+        type=lambda t: bounded_int(t, "ID", 1, 2**63 - 1),
+        default=None,
+        help="render id (show, regenerate)",
+    )
     g.add_argument("--db", default="gallery/gallery.sqlite", help="SQLite gallery file or postgresql:// URL")
-    g.add_argument("--files", default=None, help="the gallery's files folder (default: beside an SQLite file; "
-                                                 "gallery/ for PostgreSQL), as `batch --out` wrote them")
-    g.add_argument("--limit", type=lambda t: bounded_int(t, "--limit", 1, 100_000), default=20,
-                   help="list: how many of the latest (1..100000)")
+    g.add_argument(
+        "--files",
+        default=None,
+        help="the gallery's files folder (default: beside an SQLite file; "
+        "gallery/ for PostgreSQL), as `batch --out` wrote them",
+    )
+    g.add_argument(
+        "--limit",
+        type=lambda t: bounded_int(t, "--limit", 1, 100_000),
+        default=20,
+        help="list: how many of the latest (1..100000)",
+    )
     g.add_argument("--bundle", default=None, help="regenerate: the bundle folder or Hub repo")
     g.add_argument("--threads", type=threads_arg, default=None)
     g.add_argument("--force", action="store_true", help="replace --out even if it is a symlink or a device")

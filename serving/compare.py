@@ -29,11 +29,14 @@ def check_comparable(a: Generator, b: Generator) -> None:
     """Refuse two models that cannot share a recipe: their classes must be the same, in the same order."""
     names_a, names_b = list(a.config.class_names), list(b.config.class_names)
     if names_a != names_b:
+
         def show(names: list[str]) -> str:
             return ", ".join(names) if names else "none (unconditional)"
 
-        raise InputError(f"cannot compare {a.config.name} (classes: {show(names_a)}) with {b.config.name} "
-                         f"(classes: {show(names_b)}): the two models must draw the same classes")
+        raise InputError(
+            f"cannot compare {a.config.name} (classes: {show(names_a)}) with {b.config.name} "
+            f"(classes: {show(names_b)}): the two models must draw the same classes"
+        )
 
 
 def _label_strip(text: str, width: int, channels: int) -> np.ndarray:
@@ -56,7 +59,10 @@ def halves_of(a: Generator, b: Generator, recipe: Recipe) -> list[tuple[str, Rec
     left = dataclasses.replace(recipe, bundle_sha256=a.config.sha256)
     if a.config.sha256 == b.config.sha256:  # the same model: beside itself at a tamer truncation
         tamer = dataclasses.replace(left, truncation=tamer_truncation(recipe.truncation))
-        return [(f"{a.config.name} psi {left.truncation:g}", left), (f"{b.config.name} psi {tamer.truncation:g}", tamer)]
+        return [
+            (f"{a.config.name} psi {left.truncation:g}", left),
+            (f"{b.config.name} psi {tamer.truncation:g}", tamer),
+        ]
     return [(a.config.name, left), (b.config.name, dataclasses.replace(recipe, bundle_sha256=b.config.sha256))]
 
 
@@ -66,11 +72,13 @@ def compare_frames(a: Generator, b: Generator, recipe: Recipe, budget: Budget = 
     validate(recipe, a.config.latent_dim, a.config.num_classes, budget)
     h, w = recipe.output_shape()
     # The whole side-by-side animation must fit the budget, not each half alone.
-    budget_check(recipe.frame_total(), 2 * recipe.grid[0] * recipe.grid[1], h + LABEL_HEIGHT, 2 * w + GAP,
-                 recipe.format, budget)
+    budget_check(
+        recipe.frame_total(), 2 * recipe.grid[0] * recipe.grid[1], h + LABEL_HEIGHT, 2 * w + GAP, recipe.format, budget
+    )
     images = recipe.frame_total() * recipe.grid[0] * recipe.grid[1]
-    check_time([(a, images), (b, images)], recipe.frame_total() * (h + LABEL_HEIGHT) * (2 * w + GAP), recipe.format,
-               budget)  # both halves and the encoder together
+    check_time(
+        [(a, images), (b, images)], recipe.frame_total() * (h + LABEL_HEIGHT) * (2 * w + GAP), recipe.format, budget
+    )  # both halves and the encoder together
     labelled = halves_of(a, b, recipe)
     halves = [render_frames(g, r, budget) for g, (_, r) in zip((a, b), labelled)]
     channels = max(f.shape[3] for f in halves)
@@ -79,8 +87,8 @@ def compare_frames(a: Generator, b: Generator, recipe: Recipe, budget: Budget = 
     out = np.zeros((n, LABEL_HEIGHT + h, 2 * w + GAP, channels), dtype=np.uint8)
     for i, ((label, _), frames) in enumerate(zip(labelled, halves)):
         left = i * (w + GAP)
-        out[:, :LABEL_HEIGHT, left:left + w] = _label_strip(label, w, channels)
-        out[:, LABEL_HEIGHT:, left:left + w] = frames
+        out[:, :LABEL_HEIGHT, left : left + w] = _label_strip(label, w, channels)
+        out[:, LABEL_HEIGHT:, left : left + w] = frames
     return out
 
 

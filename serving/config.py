@@ -26,8 +26,6 @@ MAX_IMAGE_SIDE = 4096
 MAX_CLASSES = 10_000
 
 
-
-
 @dataclass(frozen=True)
 class GeneratorConfig:
     name: str
@@ -85,11 +83,13 @@ class GeneratorConfig:
         num_classes = values["num_classes"]
         values["class_names"] = _class_names(raw.get("class_names"), num_classes)
         if values["inputs"] != (("z", "y") if num_classes else ("z",)):
-            raise BundleError(f"config.json key 'inputs' is {list(values['inputs'])}, which does not fit "
-                              f"num_classes={num_classes}")
+            raise BundleError(
+                f"config.json key 'inputs' is {list(values['inputs'])}, which does not fit num_classes={num_classes}"
+            )
         if values["outputs"] not in OUTPUT_SETS:
-            raise BundleError(f"config.json key 'outputs' must be ['images'] or ['images', 'params'], got "
-                              f"{list(values['outputs'])}")
+            raise BundleError(
+                f"config.json key 'outputs' must be ['images'] or ['images', 'params'], got {list(values['outputs'])}"
+            )
         if values["outputs"] == ("images", "params"):
             _check_params_contract(raw.get("extra"))
         _check_directions(raw.get("extra"), values["latent_dim"])
@@ -115,8 +115,13 @@ Reader = Callable[[str, dict], Any]
 def _whole(lo: int, hi: int, default: int | None = None) -> Reader:
     def read(key: str, raw: dict) -> int:
         try:
-            return check.whole(f"config.json key {key!r}", raw[key] if default is None else raw.get(key, default),
-                               lo, hi, text_ok=False)
+            return check.whole(
+                f"config.json key {key!r}",
+                raw[key] if default is None else raw.get(key, default),
+                lo,
+                hi,
+                text_ok=False,
+            )
         except InputError as exc:
             raise BundleError(str(exc)) from None
 
@@ -127,7 +132,9 @@ def _text(default: str | None = None) -> Reader:
     def read(key: str, raw: dict) -> str:
         value = raw[key] if default is None else raw.get(key, default)
         if not isinstance(value, str) or len(value) > 1000:
-            raise BundleError(f"config.json key {key!r} must be text (at most 1000 characters), got {str(value)[:40]!r}")
+            raise BundleError(
+                f"config.json key {key!r} must be text (at most 1000 characters), got {str(value)[:40]!r}"
+            )
         return value
 
     return read
@@ -167,7 +174,9 @@ def _channels(key: str, raw: dict) -> int:
 def _format_version(key: str, raw: dict) -> int:
     version = raw.get(key, FORMAT_VERSION)
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise BundleError(f"config.json key 'format_version' is {version!r}; this ganimate reads up to {FORMAT_VERSION}")
+        raise BundleError(
+            f"config.json key 'format_version' is {version!r}; this ganimate reads up to {FORMAT_VERSION}"
+        )
     return version
 
 
@@ -194,12 +203,22 @@ def _class_names(names: Any, num_classes: int) -> tuple[str, ...]:
 
 
 _KEYS: dict[str, Reader] = {
-    "format_version": _format_version, "latent_algorithm": _latent_algorithm,
-    "name": _text(), "latent_dim": _whole(1, MAX_LATENT_DIM), "image_size": _image_size, "channels": _channels,
-    "model_family": _text("dcgan"), "num_classes": _whole(0, MAX_CLASSES, 0),
-    "inputs": _tensor_names, "outputs": _tensor_names, "dataset": _text("unknown"),
-    "train_steps": _whole(0, 10**12, 0), "versions": _mapping, "sha256": _text(""),
-    "parity_max_abs_diff": _number_or_none, "extra": _mapping,
+    "format_version": _format_version,
+    "latent_algorithm": _latent_algorithm,
+    "name": _text(),
+    "latent_dim": _whole(1, MAX_LATENT_DIM),
+    "image_size": _image_size,
+    "channels": _channels,
+    "model_family": _text("dcgan"),
+    "num_classes": _whole(0, MAX_CLASSES, 0),
+    "inputs": _tensor_names,
+    "outputs": _tensor_names,
+    "dataset": _text("unknown"),
+    "train_steps": _whole(0, 10**12, 0),
+    "versions": _mapping,
+    "sha256": _text(""),
+    "parity_max_abs_diff": _number_or_none,
+    "extra": _mapping,
 }
 
 
@@ -236,11 +255,17 @@ def _check_directions(extra: Any, latent_dim: int) -> None:
         raise BundleError("config.json key 'extra.directions' must be a list of at most 16 directions")
     for i, d in enumerate(found):
         vector = d.get("vector") if isinstance(d, dict) else None
-        if not (isinstance(d, dict) and isinstance(d.get("name"), str) and 0 < len(d["name"]) <= 100
-                and isinstance(vector, list) and len(vector) == latent_dim
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e6 for v in vector)):
-            raise BundleError(f"config.json key 'extra.directions[{i}]' must have a name and a vector of "
-                              f"{latent_dim} numbers")
+        if not (
+            isinstance(d, dict)
+            and isinstance(d.get("name"), str)
+            and 0 < len(d["name"]) <= 100
+            and isinstance(vector, list)
+            and len(vector) == latent_dim
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e6 for v in vector)
+        ):
+            raise BundleError(
+                f"config.json key 'extra.directions[{i}]' must have a name and a vector of {latent_dim} numbers"
+            )
 
 
 def _check_params_contract(extra) -> None:
@@ -252,6 +277,9 @@ def _check_params_contract(extra) -> None:
     if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)):
         raise BundleError("config.json key 'extra.params.names' must be a list of parameter names")
     for key, values in (("low", low), ("high", high)):
-        if not (isinstance(values, list) and len(values) == len(names)
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)):
+        if not (
+            isinstance(values, list)
+            and len(values) == len(names)
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        ):
             raise BundleError(f"config.json key 'extra.params.{key}' must list {len(names)} numbers")

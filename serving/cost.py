@@ -30,8 +30,11 @@ def seconds_per_image(generator) -> float:
     from serving.latents import z_batch
 
     z = z_batch(np.arange(SAMPLE_ROWS), generator.latent_dim)
-    y = np.eye(generator.num_classes, dtype=np.float32)[np.arange(SAMPLE_ROWS) % generator.num_classes] \
-        if generator.num_classes else None
+    y = (
+        np.eye(generator.num_classes, dtype=np.float32)[np.arange(SAMPLE_ROWS) % generator.num_classes]
+        if generator.num_classes
+        else None
+    )
     best = float("inf")
     for _ in range(2):  # the first call may pay for warm-up; the better of two is the steady cost
         started = time.perf_counter()
@@ -51,9 +54,19 @@ def encoder_cost(fmt: str) -> tuple[float, float]:
 
     h = w = 128
     ramp = np.linspace(0, 255, w, dtype=np.float64)
-    frames = np.stack([np.stack([np.roll(ramp, 9 * i)[None, :].repeat(h, 0),
-                                 np.roll(ramp, 5 * i)[:, None].repeat(w, 1).T,
-                                 np.full((h, w), 40.0 * (i % 6))], axis=-1) for i in range(24)]).astype(np.uint8)
+    frames = np.stack(
+        [
+            np.stack(
+                [
+                    np.roll(ramp, 9 * i)[None, :].repeat(h, 0),
+                    np.roll(ramp, 5 * i)[:, None].repeat(w, 1).T,
+                    np.full((h, w), 40.0 * (i % 6)),
+                ],
+                axis=-1,
+            )
+            for i in range(24)
+        ]
+    ).astype(np.uint8)
     times = []
     for count in (4, 24):
         best = float("inf")
@@ -81,6 +94,8 @@ def check_time(parts: list[tuple[object, int]], pixels: int, fmt: str, budget: B
         return None
     seconds = estimate(parts, pixels, fmt)
     if seconds > budget.seconds:
-        raise BudgetError(f"this render would take about {seconds:.0f} s here; {budget.where} allows "
-                          f"{budget.seconds:.0f} s: use fewer frames, seeds or grid cells, or a smaller size")
+        raise BudgetError(
+            f"this render would take about {seconds:.0f} s here; {budget.where} allows "
+            f"{budget.seconds:.0f} s: use fewer frames, seeds or grid cells, or a smaller size"
+        )
     return seconds

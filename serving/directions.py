@@ -74,8 +74,14 @@ def find(generator, samples: int = SAMPLES) -> list[dict]:
         norm = np.linalg.norm(vector)
         vector = vector / norm
         basis.append(vector)
-        found.append({"name": name, "vector": [round(float(v), 7) for v in vector],
-                      "per_unit": round(float(norm), 4), "r2": round(float(r2), 4)})
+        found.append(
+            {
+                "name": name,
+                "vector": [round(float(v), 7) for v in vector],
+                "per_unit": round(float(norm), 4),
+                "r2": round(float(r2), 4),
+            }
+        )
     return found
 
 
@@ -86,8 +92,10 @@ def add_to_bundle(bundle: Path, samples: int = SAMPLES) -> list[dict]:
 
     gen = Generator.from_pretrained(bundle)
     if "params" in gen.config.outputs or gen.config.channels != 1:
-        raise InputError(f"{bundle}: named directions measure gray strokes; this model draws "
-                         f"{'parameters' if 'params' in gen.config.outputs else 'RGB images'}")
+        raise InputError(
+            f"{bundle}: named directions measure gray strokes; this model draws "
+            f"{'parameters' if 'params' in gen.config.outputs else 'RGB images'}"
+        )
     found = find(gen, samples)
     raw = load_json(read_text_file(Path(bundle) / "config.json", "bundle file"), "config.json")
     raw.setdefault("extra", {})["directions"] = found

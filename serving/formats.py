@@ -38,9 +38,18 @@ def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True, recipe_jso
         # Frame times rounded cumulatively (24 fps is 42, 41, 42, ... ms): the animation keeps its fps and a music
         # video its song's length, where 42 ms each would run 0.8% slow.
         edges = [round(i * duration) for i in range(len(pil) + 1)]
-        pil[0].save(buf, format="WEBP", save_all=True, append_images=pil[1:],
-                    duration=[b - a for a, b in zip(edges, edges[1:])],
-                    loop=0 if loop else 1, lossless=True, quality=50, method=2, **extra)
+        pil[0].save(
+            buf,
+            format="WEBP",
+            save_all=True,
+            append_images=pil[1:],
+            duration=[b - a for a, b in zip(edges, edges[1:])],
+            loop=0 if loop else 1,
+            lossless=True,
+            quality=50,
+            method=2,
+            **extra,
+        )
     elif fmt == "png":
         strip = np.concatenate(list(frames), axis=1)
         Image.fromarray(strip[..., 0] if gray else strip).save(buf, format="PNG", optimize=False)

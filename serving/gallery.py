@@ -65,8 +65,13 @@ class Gallery:
     """A gallery: its index at `db` (an SQLite file, or a `postgresql://` URL) and its files in `files_dir`
     (by default beside an SQLite file, or `gallery/` for PostgreSQL: a folder every shard can reach)."""
 
-    def __init__(self, db: str | os.PathLike, files_dir: str | os.PathLike | None = None,
-                 max_rows: int | None = None, max_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        db: str | os.PathLike,
+        files_dir: str | os.PathLike | None = None,
+        max_rows: int | None = None,
+        max_bytes: int | None = None,
+    ) -> None:
         """`max_rows` / `max_bytes` set a quota: after each add the oldest unpinned renders go until both hold."""
         self.db = open_database(db)
         self.where = self.db.where  # printable: a URL's password is never shown
@@ -99,8 +104,9 @@ class Gallery:
         if existing is not None:
             return existing
         if self.max_bytes is not None and len(data) > self.max_bytes:  # refused before anything is written
-            raise BudgetError(f"this render ({len(data):,} bytes) is larger than the gallery's whole quota "
-                              f"({self.max_bytes:,} bytes)")
+            raise BudgetError(
+                f"this render ({len(data):,} bytes) is larger than the gallery's whole quota ({self.max_bytes:,} bytes)"
+            )
         path = self.files_dir / f"{digest[:16]}.{recipe.format}"
         write_atomic(path, data)
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -129,8 +135,9 @@ class Gallery:
         removed = 0
         while True:
             rows, size = self.db.rows("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM renders")[0]
-            over = (self.max_rows is not None and rows > self.max_rows) or \
-                   (self.max_bytes is not None and size > self.max_bytes)
+            over = (self.max_rows is not None and rows > self.max_rows) or (
+                self.max_bytes is not None and size > self.max_bytes
+            )
             if not over:
                 return removed
             found = self.db.rows("SELECT id, path, recipe_hash FROM renders WHERE pinned = 0 ORDER BY id LIMIT 1")
@@ -199,8 +206,7 @@ class Gallery:
         """(id, reason) for every row that cannot be used, oldest first, read a page at a time."""
         bad, after = [], -1
         while True:
-            rows = self.db.rows(f"SELECT {self._COLUMNS} FROM renders WHERE id > ? ORDER BY id LIMIT ?",
-                                (after, page))
+            rows = self.db.rows(f"SELECT {self._COLUMNS} FROM renders WHERE id > ? ORDER BY id LIMIT ?", (after, page))
             if not rows:
                 return bad
             for row in rows:
@@ -230,9 +236,19 @@ def random_recipe(index: int, bundle_sha256: str, num_classes: int, batch_seed: 
     classes = tuple(int(c) for c in rng.integers(0, num_classes, size=keys)) if num_classes else None
     grid = (1, 1) if rng.random() < 0.7 else (2, 2)
     return Recipe(
-        seeds=seeds, classes=classes, path=path, frames=int(rng.choice([12, 16, 24])), easing=str(rng.choice(EASINGS)),
-        loop=True, truncation=round(float(rng.uniform(0.6, 1.0)), 2), grid=grid, size=192, fps=20, format="gif",
-        bundle_sha256=bundle_sha256, name=f"batch {batch_seed}:{index}",
+        seeds=seeds,
+        classes=classes,
+        path=path,
+        frames=int(rng.choice([12, 16, 24])),
+        easing=str(rng.choice(EASINGS)),
+        loop=True,
+        truncation=round(float(rng.uniform(0.6, 1.0)), 2),
+        grid=grid,
+        size=192,
+        fps=20,
+        format="gif",
+        bundle_sha256=bundle_sha256,
+        name=f"batch {batch_seed}:{index}",
     )
 
 
@@ -241,8 +257,9 @@ def shard_indices(count: int, shard: int, shards: int) -> Iterator[int]:
     return iter(range(shard, count, shards))
 
 
-def run_batch(generator, gallery: Gallery, count: int, shard: int = 0, shards: int = 1, batch_seed: int = 0,
-              log=print) -> tuple[int, int]:
+def run_batch(
+    generator, gallery: Gallery, count: int, shard: int = 0, shards: int = 1, batch_seed: int = 0, log=print
+) -> tuple[int, int]:
     """Render this shard's share of `count` random recipes into the gallery; returns (rendered, skipped)."""
     rendered = skipped = 0
     for i in shard_indices(count, shard, shards):

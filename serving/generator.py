@@ -37,8 +37,6 @@ ENCODE_SECONDS = 20.0  # one encoder call, at most (a picture at a time: far les
 MIN_SLICE_ROWS = 4  # a call is cut into per-session slices only when each gets at least this many rows
 
 
-
-
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -47,13 +45,16 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = None,
-                   force_download: bool = False) -> tuple[Path, bool]:
+def resolve_bundle(
+    path_or_repo_id: str | os.PathLike, revision: str | None = None, force_download: bool = False
+) -> tuple[Path, bool]:
     """(folder, from_hub): a local bundle folder, or a Hub repo id downloaded into huggingface_hub's cache
     (`force_download` fetches it again even when cached: the fix for a damaged cached file)."""
     text = str(path_or_repo_id)
     if len(text) > MAX_SOURCE_CHARS:
-        raise BundleError(f"bundle {text[:60]}... is not a folder or a Hub repo id (at most {MAX_SOURCE_CHARS} characters)")
+        raise BundleError(
+            f"bundle {text[:60]}... is not a folder or a Hub repo id (at most {MAX_SOURCE_CHARS} characters)"
+        )
     local = Path(path_or_repo_id)
     try:
         if local.is_dir():
@@ -74,6 +75,7 @@ def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = No
 
     # What a download can fail with: HTTP answers, the network, the local cache (OSError); anything else is a bug.
     download_errors = (HfHubHTTPError, OSError, *network_errors())
+
     def fetch(name: str) -> Path:
         path = Path(hf_hub_download(text, name, revision=revision, force_download=force_download))
         if force_download and not _in_hub_cache(path):
@@ -87,7 +89,9 @@ def resolve_bundle(path_or_repo_id: str | os.PathLike, revision: str | None = No
         paths = [fetch(name) for name in BUNDLE_FILES]
     except download_errors as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise BundleError(f"could not download {text}@{revision or 'main'} from the Hub: {type(exc).__name__}: {first}") from None
+        raise BundleError(
+            f"could not download {text}@{revision or 'main'} from the Hub: {type(exc).__name__}: {first}"
+        ) from None
     for name in OPTIONAL_FILES:  # the card and pictures, for the Space's About tab; a bundle works without them
         try:
             hf_hub_download(text, name, revision=revision, force_download=force_download)
@@ -107,8 +111,9 @@ def _in_hub_cache(path: Path) -> bool:
 class Generator:
     """A loaded, verified bundle. Call it with z [n, latent_dim] (and y [n, num_classes]) to get images."""
 
-    def __init__(self, bundle_dir: Path, config: GeneratorConfig, session, source: str, threads: int = 1,
-                 encoder=None) -> None:
+    def __init__(
+        self, bundle_dir: Path, config: GeneratorConfig, session, source: str, threads: int = 1, encoder=None
+    ) -> None:
         self.bundle_dir = bundle_dir
         self.encoder_session = encoder  # onnxruntime session of encoder.onnx, or None (see serving.project)
         self.config = config
@@ -123,7 +128,10 @@ class Generator:
 
     @classmethod
     def from_pretrained(
-        cls, path_or_repo_id: str | os.PathLike, revision: str | None = None, threads: int | None = None,
+        cls,
+        path_or_repo_id: str | os.PathLike,
+        revision: str | None = None,
+        threads: int | None = None,
         force_download: bool = False,
     ) -> Generator:
         """Load and verify a bundle folder or Hub repo; `threads` is how many slices of a big call run at once, each
@@ -138,8 +146,10 @@ class Generator:
             if not from_hub:
                 raise
             # A Hub bundle comes from the local cache: a damaged or tampered cached file stays until fetched again.
-            raise BundleError(f"{exc}; this is a cached download: fetch it again with --force-download "
-                              f"(force_download=True) or delete {bundle.resolve()}") from None
+            raise BundleError(
+                f"{exc}; this is a cached download: fetch it again with --force-download "
+                f"(force_download=True) or delete {bundle.resolve()}"
+            ) from None
         # The session is built from the bytes that were hashed and checked, never by reopening the path. One
         # session for every thread: as fast as a session per thread, with one model in memory and a faster start.
         session = make_session(bundle / "model.onnx", model_bytes)
@@ -163,7 +173,9 @@ class Generator:
         if images.ndim != 4 or images.shape[1:] != (h, w, self.config.channels):
             raise InputError(f"pictures must be [n, {h}, {w}, {self.config.channels}], got {list(images.shape)}")
         names = ["z", "logits"] if self.conditional_encoder else ["z"]
-        out = run_bounded(self.encoder_session, names, {"image": images}, ENCODE_SECONDS, self.bundle_dir / "encoder.onnx")
+        out = run_bounded(
+            self.encoder_session, names, {"image": images}, ENCODE_SECONDS, self.bundle_dir / "encoder.onnx"
+        )
         return out[0], (out[1] if len(out) > 1 else None)
 
     @property
@@ -244,14 +256,18 @@ class Generator:
         # A renderer model draws each row with its dominant family's subgraph, once per family present in a call:
         # rows grouped by family make each call run one subgraph instead of several.
         # Rows are independent, so the result is the same in any order and any cut.
-        order = np.argsort(np.argmax(y, axis=1), kind="stable") if y is not None and "params" in self.config.outputs \
+        order = (
+            np.argsort(np.argmax(y, axis=1), kind="stable")
+            if y is not None and "params" in self.config.outputs
             else np.arange(len(z))
+        )
         parts = self.threads if len(z) >= MIN_SLICE_ROWS * self.threads and not _in_run() else 1
         slices = [s for s in np.array_split(order, parts) if len(s)]
         self.in_parallel(lambda rows: self._run_slice(name, z, y, rows, batch_size, out), slices)
 
-    def _run_slice(self, name: str, z: np.ndarray, y: np.ndarray | None, order: np.ndarray, batch_size: int,
-                   out: np.ndarray) -> None:
+    def _run_slice(
+        self, name: str, z: np.ndarray, y: np.ndarray | None, order: np.ndarray, batch_size: int, out: np.ndarray
+    ) -> None:
         """`out[order]`, `batch_size` rows per onnxruntime call, in this thread."""
         session = self.session
         for start in range(0, len(order), batch_size):
@@ -260,9 +276,13 @@ class Generator:
             try:
                 out[rows] = session.run([name], feed)[0]
             except onnxruntime_errors() as exc:
-                raise BundleError(f"{self.bundle_dir}: onnxruntime could not run the model: {error_line(exc)}") from None
+                raise BundleError(
+                    f"{self.bundle_dir}: onnxruntime could not run the model: {error_line(exc)}"
+                ) from None
 
-    def __call__(self, z: np.ndarray, y: np.ndarray | None = None, batch_size: int = 256, output: str = "uint8") -> np.ndarray:
+    def __call__(
+        self, z: np.ndarray, y: np.ndarray | None = None, batch_size: int = 256, output: str = "uint8"
+    ) -> np.ndarray:
         """Images for each row of z (and y): uint8 [n, h, w, c] by default, or float32 in [0, 1] with output='float'."""
         z, y = self._check_inputs(z, y)
         h, w = self.config.image_size
@@ -329,7 +349,9 @@ def _hashed(path: Path, expected: str) -> bytes:
     data = path.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
-        raise BundleError(f"{path} sha256 {actual[:12]}... does not match config.json ({expected[:12]}...); refusing it")
+        raise BundleError(
+            f"{path} sha256 {actual[:12]}... does not match config.json ({expected[:12]}...); refusing it"
+        )
     return data
 
 
@@ -342,5 +364,3 @@ def check_threads(threads: int | None) -> int:
     if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= cores:
         raise InputError(f"threads must be a whole number in 1..{cores} (the cores here), got {threads!r}")
     return threads
-
-

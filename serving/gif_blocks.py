@@ -50,7 +50,9 @@ class Palette:
             ramp = [v for i in range(levels) for v in (round(i * 255 / (levels - 1)),) * 3]
             for frame in frames:
                 # (v * (levels - 1) + 127) // 255 rounds each 0..255 value to its nearest level.
-                image = Image.fromarray(((frame[..., 0].astype(np.uint16) * (levels - 1) + 127) // 255).astype(np.uint8))
+                image = Image.fromarray(
+                    ((frame[..., 0].astype(np.uint16) * (levels - 1) + 127) // 255).astype(np.uint8)
+                )
                 image.putpalette(ramp)  # mode L becomes P with this palette: no quantiser runs
                 yield image
             return

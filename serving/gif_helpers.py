@@ -63,16 +63,26 @@ class _Helper:
 
     def __init__(self) -> None:
         package_root = str(Path(__file__).resolve().parents[1])
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
-                   OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+        env = dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
+            OPENBLAS_NUM_THREADS="1",
+            OMP_NUM_THREADS="1",
+        )
         self.fd = _memfd()
         self.shared: mmap.mmap | None = None
         try:
             # cwd: this package, never another `serving` in the caller's folder. Its own session: a Ctrl-C at the
             # terminal goes to this process, which then closes the pipe.
-            self.proc = subprocess.Popen([sys.executable, "-c", HELPER_MAIN, str(self.fd)], cwd=package_root,
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-                                         start_new_session=True, pass_fds=(self.fd,) if self.fd >= 0 else ())
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", HELPER_MAIN, str(self.fd)],
+                cwd=package_root,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+                start_new_session=True,
+                pass_fds=(self.fd,) if self.fd >= 0 else (),
+            )
         except OSError:
             if self.fd >= 0:
                 os.close(self.fd)
@@ -82,8 +92,13 @@ class _Helper:
         self.frames_coded = 0  # frames this helper has answered for (the tests read it)
 
     def send(self, request: int, frames: np.ndarray, palette: Palette) -> None:
-        head = {"id": request, "shape": list(frames.shape), "gray_levels": palette.gray_levels,
-                "colors": palette.colors.hex(), "shared": self.fd >= 0}
+        head = {
+            "id": request,
+            "shape": list(frames.shape),
+            "gray_levels": palette.gray_levels,
+            "colors": palette.colors.hex(),
+            "shared": self.fd >= 0,
+        }
         if self.fd >= 0:
             if self.shared is None or len(self.shared) < frames.nbytes:
                 self._unmap()
@@ -279,4 +294,3 @@ def serve(fd: int = -1, stdin=None, stdout=None) -> None:
         for block in blocks:
             stdout.write(block)
         stdout.flush()
-

@@ -63,8 +63,11 @@ def bundle_files(bundle: Path) -> list[tuple[str, int]]:
     from serving.generator import Generator
 
     Generator.from_pretrained(bundle)  # never publish a bundle that would be refused on the way back
-    return [(p.relative_to(bundle).as_posix(), p.stat().st_size) for p in sorted(bundle.rglob("*"))
-            if p.is_file() and not p.name.startswith(".")]
+    return [
+        (p.relative_to(bundle).as_posix(), p.stat().st_size)
+        for p in sorted(bundle.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    ]
 
 
 def push_bundle(bundle: Path, repo_id: str, private: bool = False, message: str | None = None) -> PushResult:
@@ -81,8 +84,14 @@ def push_bundle(bundle: Path, repo_id: str, private: bool = False, message: str 
         card = staged / "README.md"
         if card.is_file():
             card.write_text(card.read_text(encoding="utf-8").replace(CARD_PLACEHOLDER, repo_id), encoding="utf-8")
-        info = _call(f"uploading to {repo_id}", api.upload_folder, folder_path=str(staged), repo_id=repo_id,
-                     repo_type="model", commit_message=message or f"ganimate bundle {bundle.name} ({len(files)} files)")
+        info = _call(
+            f"uploading to {repo_id}",
+            api.upload_folder,
+            folder_path=str(staged),
+            repo_id=repo_id,
+            repo_type="model",
+            commit_message=message or f"ganimate bundle {bundle.name} ({len(files)} files)",
+        )
     return PushResult(repo_id, "model", info.oid, info.commit_url)
 
 
@@ -103,12 +112,25 @@ def push_space(space_id: str, model_repo: str, private: bool = False, message: s
 
     repo, sha = resolve_revision(model_repo)
     api = HfApi(token=token())
-    _call(f"creating Space {space_id}", api.create_repo, space_id, repo_type="space", space_sdk="gradio",
-          private=private, exist_ok=True)
+    _call(
+        f"creating Space {space_id}",
+        api.create_repo,
+        space_id,
+        repo_type="space",
+        space_sdk="gradio",
+        private=private,
+        exist_ok=True,
+    )
     with tempfile.TemporaryDirectory(prefix="ganimate-space-") as tmp:
         for name, data in space_files(repo, sha).items():
             (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
             (Path(tmp) / name).write_bytes(data)
-        info = _call(f"uploading to Space {space_id}", api.upload_folder, folder_path=tmp, repo_id=space_id,
-                     repo_type="space", commit_message=message or f"ganimate Space serving {repo}@{sha[:12]}")
+        info = _call(
+            f"uploading to Space {space_id}",
+            api.upload_folder,
+            folder_path=tmp,
+            repo_id=space_id,
+            repo_type="space",
+            commit_message=message or f"ganimate Space serving {repo}@{sha[:12]}",
+        )
     return PushResult(space_id, "space", info.oid, info.commit_url)

@@ -95,8 +95,13 @@ REVISION = re.compile(r"(?!.*\.\.)(?!.*\.lock(?:/|$))[A-Za-z0-9_][\w.-]{0,99}(?:
 
 def is_repo_id(text: Any) -> bool:
     """True for a Hub repo id the Hub itself accepts (see REPO_ID)."""
-    return (isinstance(text, str) and REPO_ID.fullmatch(text) is not None and "--" not in text
-            and ".." not in text and not text.endswith(".git"))
+    return (
+        isinstance(text, str)
+        and REPO_ID.fullmatch(text) is not None
+        and "--" not in text
+        and ".." not in text
+        and not text.endswith(".git")
+    )
 
 
 def is_revision(text: Any) -> bool:
@@ -157,6 +162,7 @@ def _no_duplicates(what: str):
                 raise InputError(f"{what} names {key[:40]!r} twice")
             out[key] = value
         return out
+
     return pairs
 
 
@@ -165,6 +171,7 @@ def _integer(what: str):
         if len(digits.lstrip("-")) > MAX_INT_DIGITS:
             raise InputError(f"{what} holds a number of {len(digits)} digits (at most {MAX_INT_DIGITS})")
         return int(digits)
+
     return parse
 
 
@@ -174,12 +181,14 @@ def _real(what: str):
         if not math.isfinite(x):  # 1e999 parses as infinity
             raise InputError(f"{what} holds {digits[:40]}, which is too large to be a number here")
         return x
+
     return parse
 
 
 def _constant(what: str):
     def parse(name: str) -> Any:
         raise InputError(f"{what} holds {name}, which is not JSON (numbers must be finite)")
+
     return parse
 
 
@@ -195,8 +204,13 @@ def load_json(text: str, what: str) -> Any:
     if _depth(text) > MAX_JSON_DEPTH:
         raise InputError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates(what), parse_int=_integer(what), parse_float=_real(what),
-                          parse_constant=_constant(what))
+        return json.loads(
+            text,
+            object_pairs_hook=_no_duplicates(what),
+            parse_int=_integer(what),
+            parse_float=_real(what),
+            parse_constant=_constant(what),
+        )
     except json.JSONDecodeError as exc:
         raise InputError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
     except RecursionError:

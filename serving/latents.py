@@ -110,7 +110,9 @@ def parse_classes(text: str, class_names: list[str] | tuple[str, ...]) -> list[i
         elif part[0].isdigit():
             out.extend(parse_int_list(part, "class", len(class_names) - 1))
         else:
-            raise InputError(f"unknown class {part!r}; choose from {', '.join(class_names)} or 0..{len(class_names) - 1}")
+            raise InputError(
+                f"unknown class {part!r}; choose from {', '.join(class_names)} or 0..{len(class_names) - 1}"
+            )
     if not out:
         raise InputError("the class list is empty; give class numbers or names like " + ", ".join(class_names[:2]))
     if len(out) > MAX_SEEDS:

@@ -50,10 +50,18 @@ PARAMS: tuple[Param, ...] = (
     Param("lis_damping", 0.002, 0.05, "lissajous", "decay rate of every pendulum"),
     Param("lis_ratio", 0.2, 1.0, "lissajous", "amplitude of the second pendulums relative to the first"),
     Param("lis_detune", 0.0, 0.03, "lissajous", "added to the second x and taken from the second y frequency"),
-    Param("rose_k", 1.0, 7.0, "rose", "petal dial: k = snap(2 dial) / 2 in r = cos(k theta) + offset, theta over 2 turns"),
+    Param(
+        "rose_k", 1.0, 7.0, "rose", "petal dial: k = snap(2 dial) / 2 in r = cos(k theta) + offset, theta over 2 turns"
+    ),
     Param("rose_offset", 0.0, 0.5, "rose", "radius offset (opens the centre)"),
     Param("rose_rotation", 0.0, TAU, "rose", "rotation (radians)"),
-    Param("hypo_lobes", 4.0, 12.0, "hypotrochoid", "lobes dial n: the fixed circle is snap(n) times the rolling one's size..."),
+    Param(
+        "hypo_lobes",
+        4.0,
+        12.0,
+        "hypotrochoid",
+        "lobes dial n: the fixed circle is snap(n) times the rolling one's size...",
+    ),
     Param("hypo_loops", 1.0, 3.0, "hypotrochoid", "...times snap(m); the curve closes after snap(m) turns"),
     Param("hypo_pen", 0.3, 1.3, "hypotrochoid", "pen distance over rolling radius, d/r"),
     Param("hypo_rotation", 0.0, TAU, "hypotrochoid", "rotation (radians)"),
@@ -70,8 +78,6 @@ NAMES: tuple[str, ...] = tuple(p.name for p in PARAMS)
 LOW = np.array([p.low for p in PARAMS])
 HIGH = np.array([p.high for p in PARAMS])
 MID = (LOW + HIGH) / 2
-
-
 
 
 def family_index(family: str | int) -> int:
@@ -94,7 +100,9 @@ def check_params(params: np.ndarray, family: str | int) -> np.ndarray:
     """The vector as float64 [P], or InputError naming the first slot this family reads that is out of range."""
     vec = np.asarray(params, dtype=np.float64)
     if vec.shape != (len(PARAMS),):
-        raise InputError(f"a parameter vector has {len(PARAMS)} values ({', '.join(NAMES)}), got shape {list(vec.shape)}")
+        raise InputError(
+            f"a parameter vector has {len(PARAMS)} values ({', '.join(NAMES)}), got shape {list(vec.shape)}"
+        )
     for i in np.flatnonzero(family_mask(family)):
         # A float32 copy of a limit (what model.onnx clips to) may lie a rounding step outside it: allowed, then clipped.
         slack = 1e-6 * max(1.0, abs(LOW[i]), abs(HIGH[i]))
@@ -151,17 +159,39 @@ def _prior_shape(family: str, rng: np.random.Generator) -> dict[str, float]:
         # Dials uniform: snap() in the renderer gathers them near whole-number frequencies, the harmonograph's look.
         f = rng.uniform(1.0, 4.5, size=4)
         ph = rng.uniform(0.0, TAU, size=4)
-        return {"lis_f1": f[0], "lis_f2": f[1], "lis_f3": f[2], "lis_f4": f[3], "lis_p1": ph[0], "lis_p2": ph[1],
-                "lis_p3": ph[2], "lis_p4": ph[3], "lis_damping": np.exp(rng.uniform(np.log(0.004), np.log(0.04))),
-                "lis_ratio": rng.uniform(0.2, 1.0), "lis_detune": rng.uniform(0.0, 0.03)}
+        return {
+            "lis_f1": f[0],
+            "lis_f2": f[1],
+            "lis_f3": f[2],
+            "lis_f4": f[3],
+            "lis_p1": ph[0],
+            "lis_p2": ph[1],
+            "lis_p3": ph[2],
+            "lis_p4": ph[3],
+            "lis_damping": np.exp(rng.uniform(np.log(0.004), np.log(0.04))),
+            "lis_ratio": rng.uniform(0.2, 1.0),
+            "lis_detune": rng.uniform(0.0, 0.03),
+        }
     if family == "rose":
-        return {"rose_k": rng.uniform(1.0, 7.0), "rose_offset": rng.uniform(0.0, 0.5), "rose_rotation": rng.uniform(0.0, TAU)}
+        return {
+            "rose_k": rng.uniform(1.0, 7.0),
+            "rose_offset": rng.uniform(0.0, 0.5),
+            "rose_rotation": rng.uniform(0.0, TAU),
+        }
     if family == "hypotrochoid":
-        return {"hypo_lobes": rng.uniform(4.0, 12.0), "hypo_loops": rng.uniform(1.0, 3.0), "hypo_pen": rng.uniform(0.3, 1.3),
-                "hypo_rotation": rng.uniform(0.0, TAU)}
+        return {
+            "hypo_lobes": rng.uniform(4.0, 12.0),
+            "hypo_loops": rng.uniform(1.0, 3.0),
+            "hypo_pen": rng.uniform(0.3, 1.3),
+            "hypo_rotation": rng.uniform(0.0, TAU),
+        }
     if family == "julia":
-        return {"julia_angle": rng.uniform(0.0, TAU), "julia_radius": rng.uniform(1.02, 1.08),
-                "julia_zoom": rng.uniform(1.2, 1.8), "julia_rotation": rng.uniform(0.0, TAU)}
+        return {
+            "julia_angle": rng.uniform(0.0, TAU),
+            "julia_radius": rng.uniform(1.02, 1.08),
+            "julia_zoom": rng.uniform(1.2, 1.8),
+            "julia_rotation": rng.uniform(0.0, TAU),
+        }
     # a, b below 1 mostly collapse to a point or a cycle; above it the orbit spreads (94% pass the rule).
     a, b = rng.uniform(1.0, 2.1, size=2)
     c, d = rng.uniform(-1.5, 1.5, size=2)
@@ -172,9 +202,15 @@ def sample_prior(family: str | int, rng: np.random.Generator) -> np.ndarray:
     """One vector from the broad prior for `family`; slots the family ignores hold their range's midpoint."""
     name = FAMILIES[family_index(family)]
     values = dict(zip(NAMES, MID.tolist()))
-    values.update({"hue": rng.uniform(0.0, 1.0), "hue_spread": rng.uniform(0.05, 0.5),
-                   "saturation": rng.uniform(0.5, 1.0), "background": rng.uniform(0.0, 0.12),
-                   "gain": rng.uniform(0.8, 2.2)})
+    values.update(
+        {
+            "hue": rng.uniform(0.0, 1.0),
+            "hue_spread": rng.uniform(0.05, 0.5),
+            "saturation": rng.uniform(0.5, 1.0),
+            "background": rng.uniform(0.0, 0.12),
+            "gain": rng.uniform(0.8, 2.2),
+        }
+    )
     values.update(_prior_shape(name, rng))
     return np.clip(np.array([values[n] for n in NAMES]), LOW, HIGH)
 
@@ -200,8 +236,11 @@ def acceptance_figures(params: np.ndarray, family: str | int) -> dict[str, float
     drawn = diff > 0.1
     rows, cols = np.flatnonzero(drawn.any(1)), np.flatnonzero(drawn.any(0))
     extent = max(np.ptp(rows) + 1 if rows.size else 0, np.ptp(cols) + 1 if cols.size else 0) / ACCEPT_SIZE
-    figures = {"ink": float(drawn.mean()), "extent": float(extent),
-               "contrast": float(diff[drawn].mean()) if drawn.any() else 0.0}
+    figures = {
+        "ink": float(drawn.mean()),
+        "extent": float(extent),
+        "contrast": float(diff[drawn].mean()) if drawn.any() else 0.0,
+    }
     if FAMILIES[index] == "julia":
         t = julia_escape(p, ACCEPT_SIZE)
         figures["boundary"] = float(((t > 0.3) & (t < 0.97)).mean())

@@ -103,8 +103,12 @@ def _parse(path: Path, rows) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m serving.mathart_csv", description=__doc__.splitlines()[0],
-                                epilog=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m serving.mathart_csv",
+        description=__doc__.splitlines()[0],
+        epilog=__doc__.split("\n\n")[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--count", type=int, default=10000, help="accepted rows to draw (default 10000)")
     p.add_argument("--seed", type=int, default=0, help="the same seed gives the same table (default 0)")
     p.add_argument("--out", help="CSV file to write")

@@ -149,7 +149,10 @@ def julia_escape(p: dict[str, float], size: int) -> np.ndarray:
     axis = ((np.arange(size) + 0.5) / size * 2.0 - 1.0) * p["julia_zoom"]
     gx, gy = axis[None, :], -axis[:, None]
     c, s = np.cos(p["julia_rotation"]), np.sin(p["julia_rotation"])
-    zx, zy = np.broadcast_to(c * gx - s * gy, (size, size)).copy(), np.broadcast_to(s * gx + c * gy, (size, size)).copy()
+    zx, zy = (
+        np.broadcast_to(c * gx - s * gy, (size, size)).copy(),
+        np.broadcast_to(s * gx + c * gy, (size, size)).copy(),
+    )
     c_re, c_im = julia_c(p["julia_angle"], p["julia_radius"])
     count = np.zeros((size, size))
     for _ in range(JULIA_ITERS // JULIA_BLOCK):

@@ -67,8 +67,9 @@ def parse_music(key: str, value: Any) -> Music | None:
     return Music(
         sha256=sha,
         seconds=round(check.number(f"{key}.seconds", value["seconds"], 0.1, 3600.0), 3),
-        beats_per_key=check.whole(f"{key}.beats_per_key", value.get("beats_per_key", 4), 1, MAX_BEATS_PER_KEY,
-                                  text_ok=False),
+        beats_per_key=check.whole(
+            f"{key}.beats_per_key", value.get("beats_per_key", 4), 1, MAX_BEATS_PER_KEY, text_ok=False
+        ),
         react=react,
         band=band,
         amount=check.number(f"{key}.amount", amount, lo, 2.0 if lo < 0 else 1.0),
@@ -102,7 +103,7 @@ def positions(analysis, beats_per_key: int) -> np.ndarray:
         cuts = np.arange(step, n, step)
     cuts = np.unique(np.concatenate([[0], cuts[(cuts > 0) & (cuts < n)], [n - 1]])).astype(np.int64)
     # Segment i covers the frames (cuts[i], cuts[i + 1]]: its last frame is the beat it arrives on.
-    sums = np.array([weight[a + 1:b + 1].sum() for a, b in zip(cuts[:-1], cuts[1:])])
+    sums = np.array([weight[a + 1 : b + 1].sum() for a, b in zip(cuts[:-1], cuts[1:])])
     interior = sums[1:-1] if len(sums) > 2 else sums
     typical = float(np.median(interior[interior > 0])) if (interior > 0).any() else 0.0
     pos = np.zeros(n)
@@ -111,12 +112,12 @@ def positions(analysis, beats_per_key: int) -> np.ndarray:
         left = np.ceil(p) - p if np.ceil(p) - p > 1e-9 else 1.0  # the way to the next keyframe
         if i == len(sums) - 1 and len(sums) > 1:
             # After the last bar line: the usual pace, and no arrival (no beat ends it).
-            pos[a + 1:b + 1] = p + np.minimum(np.cumsum(weight[a + 1:b + 1]) / max(typical, 1e-12), 0.95) * left
+            pos[a + 1 : b + 1] = p + np.minimum(np.cumsum(weight[a + 1 : b + 1]) / max(typical, 1e-12), 0.95) * left
             break
         # A stretch of at least half the song's typical motion arrives on its beat; a quieter one goes part of the
         # way (silence: none), and the next one arrives.
         scale = left / max(total, 0.5 * typical * left, 1e-12)
-        pos[a + 1:b + 1] = p + np.cumsum(weight[a + 1:b + 1] * scale)
+        pos[a + 1 : b + 1] = p + np.cumsum(weight[a + 1 : b + 1] * scale)
         p = float(pos[b])
         if abs(p - round(p)) < 1e-9:
             p = float(round(p))

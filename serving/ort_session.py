@@ -19,8 +19,19 @@ def onnxruntime_errors() -> tuple[type[BaseException], ...]:
     """The exception types onnxruntime raises for a model it cannot load or run (none derives from a builtin)."""
     import onnxruntime.capi.onnxruntime_pybind11_state as state
 
-    names = ("Fail", "InvalidArgument", "NoSuchFile", "NoModel", "EngineError", "RuntimeException", "InvalidProtobuf",
-             "ModelLoaded", "NotImplemented", "InvalidGraph", "EPFail")
+    names = (
+        "Fail",
+        "InvalidArgument",
+        "NoSuchFile",
+        "NoModel",
+        "EngineError",
+        "RuntimeException",
+        "InvalidProtobuf",
+        "ModelLoaded",
+        "NotImplemented",
+        "InvalidGraph",
+        "EPFail",
+    )
     return tuple(getattr(state, n) for n in names if hasattr(state, n)) + (RuntimeError, MemoryError)
 
 
@@ -41,8 +52,12 @@ def memory_cap_mb() -> int:
 
     with _ARENA_LOCK:
         if _arena_mb is None:
-            mb = check.whole("GANIMATE_ORT_MEMORY_MB", os.environ.get("GANIMATE_ORT_MEMORY_MB", "").strip()
-                             or ORT_MEMORY_MB, 64, 1 << 20)
+            mb = check.whole(
+                "GANIMATE_ORT_MEMORY_MB",
+                os.environ.get("GANIMATE_ORT_MEMORY_MB", "").strip() or ORT_MEMORY_MB,
+                64,
+                1 << 20,
+            )
             info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
             ort.create_and_register_allocator(info, ort.OrtArenaCfg(mb << 20, -1, -1, -1))
             _arena_mb = mb
@@ -73,6 +88,8 @@ def error_line(exc: BaseException) -> str:
     text = str(exc).strip()
     asked = re.search(r"smaller than requested bytes of (\d+)", text)
     if asked:
-        return (f"it asks for {int(asked.group(1)) / 2**20:,.0f} MB at once, more than the {memory_cap_mb():,} MB "
-                "onnxruntime may use here (GANIMATE_ORT_MEMORY_MB)")
+        return (
+            f"it asks for {int(asked.group(1)) / 2**20:,.0f} MB at once, more than the {memory_cap_mb():,} MB "
+            "onnxruntime may use here (GANIMATE_ORT_MEMORY_MB)"
+        )
     return (text.splitlines()[0] if text else type(exc).__name__)[:300]

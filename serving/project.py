@@ -48,12 +48,17 @@ class Projection:
     encoder_distance: float  # the same for the encoder's answer alone, before the search
 
     def to_dict(self, bundle_sha256: str) -> dict:
-        return {"latent": [float(v) for v in self.latent], "class": self.class_index, "bundle_sha256": bundle_sha256,
-                "distance": round(self.distance, 6)}
+        return {
+            "latent": [float(v) for v in self.latent],
+            "class": self.class_index,
+            "bundle_sha256": bundle_sha256,
+            "distance": round(self.distance, 6),
+        }
 
 
-def open_picture(source: str | Path | bytes, max_bytes: int = MAX_PICTURE_BYTES,
-                 max_pixels: int = MAX_PICTURE_PIXELS) -> Image.Image:
+def open_picture(
+    source: str | Path | bytes, max_bytes: int = MAX_PICTURE_BYTES, max_pixels: int = MAX_PICTURE_PIXELS
+) -> Image.Image:
     """A picture file (path or bytes) decoded by Pillow, within the caps, its metadata ignored; InputError with one
     line for anything that is not a picture, too large, or a decompression bomb (checked before decoding)."""
     if isinstance(source, (bytes, bytearray)):
@@ -97,7 +102,9 @@ def _paper_is_light(gray: np.ndarray) -> bool:
     """Whether the border of a gray picture [h, w] in [0, 1] (the paper, the ground) is light."""
     h, w = gray.shape
     ring = max(1, min(h, w) // 20)
-    border = np.concatenate([gray[:ring].ravel(), gray[-ring:].ravel(), gray[:, :ring].ravel(), gray[:, -ring:].ravel()])
+    border = np.concatenate(
+        [gray[:ring].ravel(), gray[-ring:].ravel(), gray[:, :ring].ravel(), gray[:, -ring:].ravel()]
+    )
     return bool(np.median(border) > 0.5)
 
 
@@ -116,8 +123,10 @@ def _flatten_light(strokes: np.ndarray) -> np.ndarray:
     small = im.resize((max(1, round(48 * w / max(h, w))), max(1, round(48 * h / max(h, w)))), Image.Resampling.BOX)
     window = 17
     ground = small.filter(ImageFilter.MinFilter(window)).filter(ImageFilter.MaxFilter(window))
-    ground = np.asarray(ground.filter(ImageFilter.BoxBlur(4)).resize((w, h), Image.Resampling.BILINEAR),
-                        dtype=np.float32) / 255
+    ground = (
+        np.asarray(ground.filter(ImageFilter.BoxBlur(4)).resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
+        / 255
+    )
     ink = np.clip(strokes - ground, 0, 1)
     top = np.percentile(ink, 99.5)
     if top < 0.05:
@@ -138,7 +147,7 @@ def _prepare_colour(picture: Image.Image, size: tuple[int, int]) -> np.ndarray:
         pixels = 1.0 - pixels
     out = np.zeros((h, w, 3), np.float32)
     top, left = (h - pixels.shape[0]) // 2, (w - pixels.shape[1]) // 2
-    out[top:top + pixels.shape[0], left:left + pixels.shape[1]] = pixels
+    out[top : top + pixels.shape[0], left : left + pixels.shape[1]] = pixels
     return out
 
 
@@ -153,13 +162,14 @@ def prepare(picture: Image.Image, size: tuple[int, int], channels: int) -> np.nd
     rows, cols = np.nonzero(ink > 0.3)
     if rows.size == 0:
         raise InputError("the picture looks blank: no strokes stand out from the background")
-    crop = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
     h, w = size
     box = max(1, round(min(h, w) * CONTENT_BOX))
     scale = box / max(crop.shape)
     new = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
-    small = np.asarray(Image.fromarray(np.uint8(crop * 255)).resize(new, Image.Resampling.LANCZOS),
-                       dtype=np.float32) / 255
+    small = (
+        np.asarray(Image.fromarray(np.uint8(crop * 255)).resize(new, Image.Resampling.LANCZOS), dtype=np.float32) / 255
+    )
     # Centre of mass to the middle of the frame, as MNIST was made.
     total = small.sum()
     cy = (small.sum(1) @ np.arange(small.shape[0])) / total if total else small.shape[0] / 2
@@ -167,7 +177,7 @@ def prepare(picture: Image.Image, size: tuple[int, int], channels: int) -> np.nd
     top = int(np.clip(round(h / 2 - cy - 0.5), 0, h - small.shape[0]))
     left = int(np.clip(round(w / 2 - cx - 0.5), 0, w - small.shape[1]))
     out = np.zeros((h, w), np.float32)
-    out[top:top + small.shape[0], left:left + small.shape[1]] = small
+    out[top : top + small.shape[0], left : left + small.shape[1]] = small
     return out[..., None]
 
 
@@ -177,8 +187,15 @@ def _score(images: np.ndarray, target: np.ndarray, z: np.ndarray) -> np.ndarray:
     return np.where(np.mean(z.astype(np.float64) ** 2, axis=1) > MAX_SHELL, np.inf, pixels)
 
 
-def refine(gen, target: np.ndarray, z0: np.ndarray, y: np.ndarray | None, rounds: int = ROUNDS,
-           candidates: int = CANDIDATES, seed: int = SEARCH_SEED) -> tuple[np.ndarray, float]:
+def refine(
+    gen,
+    target: np.ndarray,
+    z0: np.ndarray,
+    y: np.ndarray | None,
+    rounds: int = ROUNDS,
+    candidates: int = CANDIDATES,
+    seed: int = SEARCH_SEED,
+) -> tuple[np.ndarray, float]:
     """(best z, its pixel distance): `rounds` of `candidates` around the best so far, steps halving each round."""
     rng = np.random.default_rng(seed)
     best = z0.astype(np.float32)
@@ -195,16 +212,24 @@ def refine(gen, target: np.ndarray, z0: np.ndarray, y: np.ndarray | None, rounds
     return best, float(np.mean((image - target) ** 2))
 
 
-def project(gen, picture: Image.Image | np.ndarray, class_index: int | None = None, rounds: int = ROUNDS,
-            candidates: int = CANDIDATES) -> Projection:
+def project(
+    gen,
+    picture: Image.Image | np.ndarray,
+    class_index: int | None = None,
+    rounds: int = ROUNDS,
+    candidates: int = CANDIDATES,
+) -> Projection:
     """The latent and class of `picture` (a PIL image, or an already prepared float array [h, w, c] in [0, 1])."""
     from serving.grid import to_uint8
     from serving.latents import one_hot
 
     config = gen.config
     if class_index is not None and not (config.conditional and 0 <= int(class_index) < config.num_classes):
-        raise InputError(f"class must be in 0..{config.num_classes - 1}" if config.conditional
-                         else "this model is not conditional; give no class")
+        raise InputError(
+            f"class must be in 0..{config.num_classes - 1}"
+            if config.conditional
+            else "this model is not conditional; give no class"
+        )
     target = picture if isinstance(picture, np.ndarray) else prepare(picture, config.image_size, config.channels)
     target = target.astype(np.float32)
     z, logits = gen.encode(target[None])

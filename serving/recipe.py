@@ -31,10 +31,12 @@ MAX_FPS = 60
 MAX_NAME = 200
 MAX_LISSAJOUS = 12
 BOUNDS: dict[str, tuple[float, float]] = {
-    "frames": (1, MAX_FRAMES_PER_TRANSITION), "fps": (1, MAX_FPS), "size": (16, MAX_SIZE), "truncation": TRUNCATION_RANGE,
+    "frames": (1, MAX_FRAMES_PER_TRANSITION),
+    "fps": (1, MAX_FPS),
+    "size": (16, MAX_SIZE),
+    "truncation": TRUNCATION_RANGE,
 }
-CHOICES: dict[str, tuple[str, ...]] = {"path": PATH_KINDS, "easing": EASINGS, "format": FORMATS,
-                                       "resample": RESAMPLES}
+CHOICES: dict[str, tuple[str, ...]] = {"path": PATH_KINDS, "easing": EASINGS, "format": FORMATS, "resample": RESAMPLES}
 
 
 def clean_name(value: Any) -> str:
@@ -186,8 +188,9 @@ def _latents(key: str, value: Any) -> tuple[tuple[float, ...] | None, ...] | Non
     if value is None:
         return None
     if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MAX_KEYFRAMES:
-        raise InputError(f"latents must be a list of 1..{MAX_KEYFRAMES} entries (null or a list of numbers), "
-                         f"got {str(value)[:60]!r}")
+        raise InputError(
+            f"latents must be a list of 1..{MAX_KEYFRAMES} entries (null or a list of numbers), got {str(value)[:60]!r}"
+        )
     out: list[tuple[float, ...] | None] = []
     for i, entry in enumerate(value):
         if entry is None:
@@ -205,8 +208,13 @@ def _latents(key: str, value: Any) -> tuple[tuple[float, ...] | None, ...] | Non
 _FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "seeds": _seeds,
     "classes": lambda k, v: None if v is None else _ints(0, 10**6, (1, MAX_KEYFRAMES))(k, v),
-    "path": _choice, "easing": _choice, "format": _choice, "resample": _choice,
-    "frames": _whole, "fps": _whole, "size": _whole,
+    "path": _choice,
+    "easing": _choice,
+    "format": _choice,
+    "resample": _choice,
+    "frames": _whole,
+    "fps": _whole,
+    "size": _whole,
     "loop": _flag,
     "truncation": _number,
     "grid": _ints(1, MAX_GRID, (2, 2)),

@@ -18,10 +18,12 @@ import zlib
 from serving.errors import InputError
 
 PNG_KEY = b"ganimate-recipe"
-XMP = ('<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
-       '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
-       'xmlns:ganimate="https://github.com/ganimate"><ganimate:recipe>{}</ganimate:recipe></rdf:Description>'
-       '</rdf:RDF></x:xmpmeta><?xpacket end="r"?>')
+XMP = (
+    '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+    '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+    'xmlns:ganimate="https://github.com/ganimate"><ganimate:recipe>{}</ganimate:recipe></rdf:Description>'
+    '</rdf:RDF></x:xmpmeta><?xpacket end="r"?>'
+)
 MAGIC = {b"GIF8": "gif", b"\x89PNG": "png", b"RIFF": "webp"}
 
 
@@ -49,10 +51,10 @@ def _gif_body(data: bytes) -> int:
 def add_to_gif(data: bytes, recipe_json: str) -> bytes:
     """`data` with a Comment Extension after its header (and its loop extension)."""
     pos = _gif_body(data)
-    if data[pos:pos + 3] == b"\x21\xff\x0b":  # NETSCAPE2.0: 3 + 11 + 5 bytes
+    if data[pos : pos + 3] == b"\x21\xff\x0b":  # NETSCAPE2.0: 3 + 11 + 5 bytes
         pos += 19
     text = recipe_json.encode("ascii")
-    blocks = b"".join(bytes([len(text[i:i + 255])]) + text[i:i + 255] for i in range(0, len(text), 255))
+    blocks = b"".join(bytes([len(text[i : i + 255])]) + text[i : i + 255] for i in range(0, len(text), 255))
     return data[:pos] + b"\x21\xfe" + blocks + b"\x00" + data[pos:]
 
 
@@ -69,7 +71,7 @@ def _from_gif(data: bytes) -> str | None:
         label, pos = data[pos + 1], pos + 2
         text = b""
         while pos < len(data) and data[pos]:
-            text += data[pos + 1:pos + 1 + data[pos]]
+            text += data[pos + 1 : pos + 1 + data[pos]]
             pos += 1 + data[pos]
         pos += 1
         if label == 0xFE:
@@ -80,9 +82,9 @@ def _from_gif(data: bytes) -> str | None:
 def _from_png(data: bytes) -> str | None:
     pos = 8
     while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        if kind == b"tEXt" and data[pos + 8:pos + 8 + len(PNG_KEY) + 1] == PNG_KEY + b"\x00":
-            return data[pos + 9 + len(PNG_KEY):pos + 8 + length].decode("latin-1")
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if kind == b"tEXt" and data[pos + 8 : pos + 8 + len(PNG_KEY) + 1] == PNG_KEY + b"\x00":
+            return data[pos + 9 + len(PNG_KEY) : pos + 8 + length].decode("latin-1")
         if kind in (b"IDAT", b"IEND"):
             return None
         pos += 12 + length
@@ -101,11 +103,21 @@ def _from_mp4(path: str) -> str | None:
         import imageio_ffmpeg
     except ImportError:
         raise InputError("reading an MP4's recipe needs imageio-ffmpeg (pip install imageio-ffmpeg)") from None
-    done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", path, "-f", "ffmetadata", "-"],
-                          capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", path, "-f", "ffmetadata", "-"],
+        capture_output=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     for line in done.stdout.decode("utf-8", "replace").splitlines():
         if line.startswith("comment="):
-            return line[len("comment="):].replace("\\=", "=").replace("\\;", ";").replace("\\#", "#").replace("\\\\", "\\")
+            return (
+                line[len("comment=") :]
+                .replace("\\=", "=")
+                .replace("\\;", ";")
+                .replace("\\#", "#")
+                .replace("\\\\", "\\")
+            )
     return None
 
 
@@ -113,8 +125,11 @@ def recipe_text(data: bytes, path: str | None = None) -> str:
     """The recipe JSON a ganimate file carries; InputError when it carries none (or is no such file)."""
     kind = kind_of(data[:16])
     try:
-        text = {"gif": _from_gif, "png": _from_png, "webp": _from_webp}.get(kind, lambda d: None)(data) \
-            if kind != "mp4" else (_from_mp4(path) if path else None)
+        text = (
+            {"gif": _from_gif, "png": _from_png, "webp": _from_webp}.get(kind, lambda d: None)(data)
+            if kind != "mp4"
+            else (_from_mp4(path) if path else None)
+        )
     except (IndexError, struct.error):  # a truncated or malformed file
         text = None
     if text is None:

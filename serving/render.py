@@ -19,13 +19,7 @@ from serving.formats import encode
 from serving.grid import tile
 from serving.latents import MAX_SEED, z_from_seed
 from serving.music import check_music, direction_vectors, positions, react, walk
-from serving.paths import (
-    KEYFRAME_PATHS,
-    MATH_PATHS,
-    keyframe_path,
-    math_path,
-    orbit_weights,
-)
+from serving.paths import KEYFRAME_PATHS, MATH_PATHS, keyframe_path, math_path, orbit_weights
 from serving.recipe import Recipe
 from serving.resize import blas_threads, resize_frames, uses_dense
 from serving.video import encode_mp4
@@ -36,10 +30,14 @@ CHUNK_BYTES = 32 << 20
 GRID_SEED_STRIDE = 7919  # grid cell i walks seeds (s + i * stride) mod 2**32: independent, reproducible walks
 
 
-
-
-def validate(recipe: Recipe, latent_dim: int, num_classes: int, budget: Budget = CLI,
-             directions: tuple[str, ...] = (), streamed: bool = False) -> None:
+def validate(
+    recipe: Recipe,
+    latent_dim: int,
+    num_classes: int,
+    budget: Budget = CLI,
+    directions: tuple[str, ...] = (),
+    streamed: bool = False,
+) -> None:
     """Raise InputError (BudgetError over the caps) for anything that cannot or should not be rendered, before
     any work is done. `directions`: the bundle's named directions (what a music walk may react along)."""
     recipe.checked()  # every field's type and bounds, as the JSON schema declares them (serving/recipe.py)
@@ -47,14 +45,18 @@ def validate(recipe: Recipe, latent_dim: int, num_classes: int, budget: Budget =
         for c in recipe.classes:
             check.whole("class", c, 0, num_classes - 1, text_ok=False)
         if len(recipe.classes) > 1 and len(recipe.seeds) > 1 and len(recipe.classes) != len(recipe.seeds):
-            raise InputError(f"{len(recipe.classes)} classes for {len(recipe.seeds)} seeds: give one per seed or one for all")
+            raise InputError(
+                f"{len(recipe.classes)} classes for {len(recipe.seeds)} seeds: give one per seed or one for all"
+            )
     elif recipe.classes:
         raise InputError("this model is not conditional; leave classes empty")
     keys = max(len(recipe.seeds), len(recipe.classes or ()))
     if recipe.latents is not None:
         if len(recipe.latents) != keys:
-            raise InputError(f"latents has {len(recipe.latents)} entries for {keys} keyframes: give one per keyframe "
-                             "(null for a seed's own z)")
+            raise InputError(
+                f"latents has {len(recipe.latents)} entries for {keys} keyframes: give one per keyframe "
+                "(null for a seed's own z)"
+            )
         for i, latent in enumerate(recipe.latents):
             if latent is not None and len(latent) != latent_dim:
                 raise InputError(f"latents[{i}] has {len(latent)} numbers; this model's latent_dim is {latent_dim}")
@@ -73,8 +75,9 @@ def default_classes(seeds: list[int], num_classes: int) -> list[int]:
     return [int(s) % num_classes for s in seeds]
 
 
-def build_inputs(recipe: Recipe, latent_dim: int, num_classes: int, analysis=None,
-                 directions: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+def build_inputs(
+    recipe: Recipe, latent_dim: int, num_classes: int, analysis=None, directions: dict[str, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Generator inputs for every frame of every grid cell, frame-major: z [frames*cells, D], y or None. A recipe
     with `audio` needs the song's `analysis` (serving.audio.analyze) and the bundle's named `directions`."""
     pos = positions(analysis, recipe.audio.beats_per_key) if recipe.audio is not None else None
@@ -126,13 +129,19 @@ def song_analysis(recipe: Recipe, audio):
     from serving.audio import analyze
 
     if audio is None:
-        raise InputError(f"this recipe follows a song (audio sha256 {recipe.audio.sha256[:12]}...): give its file "
-                         "(--audio on the command line)")
+        raise InputError(
+            f"this recipe follows a song (audio sha256 {recipe.audio.sha256[:12]}...): give its file "
+            "(--audio on the command line)"
+        )
     if audio.sha256 != recipe.audio.sha256:
-        raise InputError(f"this recipe follows another song (sha256 {recipe.audio.sha256[:12]}...; the file given is "
-                         f"{audio.sha256[:12]}...)")
+        raise InputError(
+            f"this recipe follows another song (sha256 {recipe.audio.sha256[:12]}...; the file given is "
+            f"{audio.sha256[:12]}...)"
+        )
     if recipe.audio.seconds > audio.seconds + 1e-3:
-        raise InputError(f"the recipe uses {recipe.audio.seconds:g} s of the song; the file holds {audio.seconds:.3f} s")
+        raise InputError(
+            f"the recipe uses {recipe.audio.seconds:g} s of the song; the file holds {audio.seconds:.3f} s"
+        )
     return analyze(audio, recipe.fps, recipe.audio.seconds)
 
 
@@ -144,8 +153,14 @@ def render_seconds(generator, recipe: Recipe) -> float:
     return estimate([(generator, n * recipe.grid[0] * recipe.grid[1])], n * height * width, recipe.format)
 
 
-def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI, audio=None, streamed: bool = False,
-                 progress: Callable[[int, int], None] | None = None) -> Iterator[np.ndarray]:
+def frame_chunks(
+    generator,
+    recipe: Recipe,
+    budget: Budget = CLI,
+    audio=None,
+    streamed: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[np.ndarray]:
     """uint8 frames [n, height, width, channels] for the recipe (validated first, within `budget`), in order, a
     chunk at a time. `audio`: the serving.audio.Track a recipe with `audio` follows; `progress(done, total)` is
     called after each chunk.
@@ -173,16 +188,18 @@ def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI, audio=None, st
         """Frames [start, stop): generated, tiled and resized, in this thread."""
         start, stop = span
         rows_of = slice(start * cells, stop * cells)
-        images = generator(z[rows_of], None if y is None else y[rows_of], batch_size=generator.batch_hint, output=output)
+        images = generator(
+            z[rows_of], None if y is None else y[rows_of], batch_size=generator.batch_hint, output=output
+        )
         if cells > 1:
             images = images.reshape(stop - start, cells, *images.shape[1:])
             images = np.stack([tile(images[i], rows, cols) for i in range(stop - start)])
-        out[start - first:stop - first] = resize_frames(images, height, width, recipe.resample)
+        out[start - first : stop - first] = resize_frames(images, height, width, recipe.resample)
 
     spans = [(a, min(n, a + step)) for a in range(0, n, step)]
     with blas_threads(threads):  # the chunks share the cores out (see serving.resize)
         for i in range(0, len(spans), threads):  # one span per thread at a time
-            group = spans[i:i + threads]
+            group = spans[i : i + threads]
             first, last = group[0][0], group[-1][1]
             out = np.empty((last - first, height, width, cfg.channels), dtype=np.uint8)
             generator.in_parallel(lambda span, out=out, first=first: make(out, first, span), group)
@@ -191,20 +208,22 @@ def frame_chunks(generator, recipe: Recipe, budget: Budget = CLI, audio=None, st
             yield out
 
 
-def render_frames(generator, recipe: Recipe, budget: Budget = CLI, audio=None,
-                  progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+def render_frames(
+    generator, recipe: Recipe, budget: Budget = CLI, audio=None, progress: Callable[[int, int], None] | None = None
+) -> np.ndarray:
     """Every uint8 frame [n, height, width, channels] of the recipe at once (see frame_chunks)."""
     out, at = None, 0
     for chunk in frame_chunks(generator, recipe, budget, audio, progress=progress):
         if out is None:  # the first chunk has validated the recipe: its size is known and within the budget
             out = np.empty((recipe.frame_total(), *chunk.shape[1:]), dtype=np.uint8)
-        out[at:at + len(chunk)] = chunk
+        out[at : at + len(chunk)] = chunk
         at += len(chunk)
     return out
 
 
-def render(generator, recipe: Recipe, budget: Budget = CLI, audio=None,
-           progress: Callable[[int, int], None] | None = None) -> bytes:
+def render(
+    generator, recipe: Recipe, budget: Budget = CLI, audio=None, progress: Callable[[int, int], None] | None = None
+) -> bytes:
     """The encoded file for `recipe`: same recipe and bundle, byte-identical output. `budget` caps the work
     (serving.budget: CLI for programs and the command line, SPACE for the public Space). `audio`: the
     serving.audio.Track of the song a recipe with `audio` follows; an MP4 carries it as its sound.
@@ -213,7 +232,12 @@ def render(generator, recipe: Recipe, budget: Budget = CLI, audio=None,
         from serving import recipe_file
 
         chunks = frame_chunks(generator, recipe, budget, audio, streamed=True, progress=progress)
-        return encode_mp4(chunks, recipe.fps, recipe_file.mp4_params(recipe.to_json()),
-                          audio if recipe.audio is not None else None, recipe.frame_total() / recipe.fps)
+        return encode_mp4(
+            chunks,
+            recipe.fps,
+            recipe_file.mp4_params(recipe.to_json()),
+            audio if recipe.audio is not None else None,
+            recipe.frame_total() / recipe.fps,
+        )
     frames = render_frames(generator, recipe, budget, audio, progress)
     return encode(frames, recipe.format, recipe.fps, recipe.loop, recipe.to_json())

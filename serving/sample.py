@@ -29,15 +29,18 @@ class Samples:
 CHUNK_BYTES = 32 * 2**20  # float images in flight at once, as serving.render streams an animation
 
 
-def sample(generator, seeds: list[int], classes: list[int] | None = None, truncation: float = 1.0,
-           budget: Budget = CLI) -> Samples:
+def sample(
+    generator, seeds: list[int], classes: list[int] | None = None, truncation: float = 1.0, budget: Budget = CLI
+) -> Samples:
     """One image per seed. `classes`: one for all, one per seed, or None (cycle through the classes). The images
     are made in chunks of at most CHUNK_BYTES of floats and held as uint8, within the budget's output pixels (a
     bundle's own image size counts: 64 seeds of a 4096x4096 model are a gigapixel)."""
     h, w = generator.config.image_size
     if len(seeds) * h * w > budget.output_pixels:
-        raise BudgetError(f"{len(seeds)} images of {w}x{h} are {len(seeds) * h * w / 1e6:.0f}M pixels; "
-                          f"{budget.where} allows {budget.output_pixels / 1e6:.0f}M: use fewer seeds")
+        raise BudgetError(
+            f"{len(seeds)} images of {w}x{h} are {len(seeds) * h * w / 1e6:.0f}M pixels; "
+            f"{budget.where} allows {budget.output_pixels / 1e6:.0f}M: use fewer seeds"
+        )
     from serving.cost import check_time
 
     check_time([(generator, len(seeds))], len(seeds) * h * w, "png", budget)  # a sheet and an .npz of them
@@ -55,14 +58,21 @@ def sample(generator, seeds: list[int], classes: list[int] | None = None, trunca
     rows = max(1, CHUNK_BYTES // (h * w * generator.config.channels * 4))
     images = np.empty((len(seeds), h, w, generator.config.channels), np.uint8)
     for start in range(0, len(seeds), rows):
-        images[start:start + rows] = generator(z[start:start + rows], None if y is None else y[start:start + rows])
+        images[start : start + rows] = generator(
+            z[start : start + rows], None if y is None else y[start : start + rows]
+        )
     return Samples(images, labels, np.asarray(seeds, dtype=np.uint32), tuple(generator.config.class_names))
 
 
 def to_npz(samples: Samples) -> bytes:
     buf = io.BytesIO()
-    np.savez_compressed(buf, images=samples.images, labels=samples.labels, seeds=samples.seeds,
-                        class_names=np.asarray(samples.class_names, dtype=str))
+    np.savez_compressed(
+        buf,
+        images=samples.images,
+        labels=samples.labels,
+        seeds=samples.seeds,
+        class_names=np.asarray(samples.class_names, dtype=str),
+    )
     return buf.getvalue()
 
 

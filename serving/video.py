@@ -38,8 +38,9 @@ def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
         w.writeframes(pcm.tobytes())
 
 
-def encode_mp4(chunks: Iterable[np.ndarray], fps: int, params: list[str], audio=None,
-               seconds: float | None = None) -> bytes:
+def encode_mp4(
+    chunks: Iterable[np.ndarray], fps: int, params: list[str], audio=None, seconds: float | None = None
+) -> bytes:
     """The MP4 of uint8 frame chunks [n, h, w, c] (all the same size), with the first `seconds` of `audio` (a
     serving.audio.Track) as its sound when given: the video's length, frames / fps."""
     try:
@@ -55,9 +56,17 @@ def encode_mp4(chunks: Iterable[np.ndarray], fps: int, params: list[str], audio=
         for chunk in chunks:
             rgb = _even(chunk)
             if writer is None:
-                writer = imageio_ffmpeg.write_frames(str(video), (rgb.shape[2], rgb.shape[1]), pix_fmt_in="rgb24",
-                                                     fps=fps, quality=None, codec="libx264", macro_block_size=1,
-                                                     ffmpeg_log_level="error", output_params=output)
+                writer = imageio_ffmpeg.write_frames(
+                    str(video),
+                    (rgb.shape[2], rgb.shape[1]),
+                    pix_fmt_in="rgb24",
+                    fps=fps,
+                    quality=None,
+                    codec="libx264",
+                    macro_block_size=1,
+                    ffmpeg_log_level="error",
+                    output_params=output,
+                )
                 writer.send(None)
             writer.send(np.ascontiguousarray(rgb))
         if writer is None:
@@ -70,9 +79,32 @@ def encode_mp4(chunks: Iterable[np.ndarray], fps: int, params: list[str], audio=
         used = audio.samples[: int(round((seconds or audio.seconds) * audio.rate))]
         write_wav(Path(tmp) / "song.wav", used, audio.rate)
         out = Path(tmp) / "out.mp4"
-        cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(video), "-i",
-               str(Path(tmp) / "song.wav"), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac",
-               "-b:a", AUDIO_BITRATE, "-flags:a", "+bitexact", *params, "-fflags", "+bitexact", str(out)]
+        cmd = [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-i",
+            str(video),
+            "-i",
+            str(Path(tmp) / "song.wav"),
+            "-map",
+            "0:v:0",
+            "-map",
+            "1:a:0",
+            "-c:v",
+            "copy",
+            "-c:a",
+            "aac",
+            "-b:a",
+            AUDIO_BITRATE,
+            "-flags:a",
+            "+bitexact",
+            *params,
+            "-fflags",
+            "+bitexact",
+            str(out),
+        ]
         done = subprocess.run(cmd, capture_output=True, timeout=600, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"ffmpeg could not add the sound: {done.stderr.decode('utf-8', 'replace')[-300:]}")

@@ -109,7 +109,11 @@ class Handler(BaseHTTPRequestHandler):
         m = re.fullmatch(r"/api/(model|space|dataset)s/([^/]+/[^/]+)/(preupload|commit)/(.+)", path)
         if m:
             repo_type, repo_id, action, revision = m.groups()
-            return self._preupload(repo_type, repo_id) if action == "preupload" else self._commit(repo_type, repo_id, revision)
+            return (
+                self._preupload(repo_type, repo_id)
+                if action == "preupload"
+                else self._commit(repo_type, repo_id, revision)
+            )
         m = re.fullmatch(r"/(?:(spaces|datasets)/)?([^/]+/[^/]+)\.git/info/lfs/objects/batch", path)
         if m:
             return self._lfs_batch(m.group(2))
@@ -156,10 +160,17 @@ class Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             if (repo_type, repo_id) in self.state.repos:
                 return self._error(409, "You already created this repo")
-            repo = Repo(repo_type, repo_id, payload.get("visibility") == "private" or bool(payload.get("private")),
-                        payload.get("sdk"))
-            first = {"sha": hashlib.sha1(f"init {repo_type} {repo_id}".encode()).hexdigest(), "message": "initial commit",
-                     "files": {".gitattributes": b"*.onnx filter=lfs diff=lfs merge=lfs -text\n"}}
+            repo = Repo(
+                repo_type,
+                repo_id,
+                payload.get("visibility") == "private" or bool(payload.get("private")),
+                payload.get("sdk"),
+            )
+            first = {
+                "sha": hashlib.sha1(f"init {repo_type} {repo_id}".encode()).hexdigest(),
+                "message": "initial commit",
+                "files": {".gitattributes": b"*.onnx filter=lfs diff=lfs merge=lfs -text\n"},
+            }
             repo.commits.append(first)
             repo.branches["main"] = first["sha"]
             self.state.repos[(repo_type, repo_id)] = repo
@@ -183,8 +194,14 @@ class Handler(BaseHTTPRequestHandler):
         payload = json.loads(self._body())
         if self._repo(repo_type, repo_id) is None or not self._can_write(repo_id):
             return
-        files = [{"path": f["path"], "uploadMode": "lfs" if f["path"].endswith(LFS_SUFFIXES) or f["size"] > 10_000_000
-                  else "regular", "shouldIgnore": False} for f in payload["files"]]
+        files = [
+            {
+                "path": f["path"],
+                "uploadMode": "lfs" if f["path"].endswith(LFS_SUFFIXES) or f["size"] > 10_000_000 else "regular",
+                "shouldIgnore": False,
+            }
+            for f in payload["files"]
+        ]
         self._json(200, {"files": files, "commitOid": None})
 
     def _lfs_batch(self, repo_id: str) -> None:
@@ -222,14 +239,27 @@ class Handler(BaseHTTPRequestHandler):
                         return self._error(422, f"LFS object {value['oid']} was never uploaded")
                     files[value["path"]] = self.state.lfs[value["oid"]]
                 elif key in ("deletedFile", "deletedFolder"):
-                    files = {p: d for p, d in files.items() if not (p == value["path"] or p.startswith(value["path"].rstrip("/") + "/"))}
-            digest = hashlib.sha1(json.dumps(sorted((p, _git_blob_sha(d)) for p, d in files.items())).encode()
-                                  + base[0].encode() + header.get("summary", "").encode()).hexdigest()
+                    files = {
+                        p: d
+                        for p, d in files.items()
+                        if not (p == value["path"] or p.startswith(value["path"].rstrip("/") + "/"))
+                    }
+            digest = hashlib.sha1(
+                json.dumps(sorted((p, _git_blob_sha(d)) for p, d in files.items())).encode()
+                + base[0].encode()
+                + header.get("summary", "").encode()
+            ).hexdigest()
             repo.commits.append({"sha": digest, "message": header.get("summary", ""), "files": files})
             repo.branches[revision if revision in repo.branches else "main"] = digest
         prefix = "" if repo_type == "model" else f"{repo_type}s/"
-        self._json(200, {"success": True, "commitOid": digest,
-                         "commitUrl": f"http://{self.headers['Host']}/{prefix}{repo_id}/commit/{digest}"})
+        self._json(
+            200,
+            {
+                "success": True,
+                "commitOid": digest,
+                "commitUrl": f"http://{self.headers['Host']}/{prefix}{repo_id}/commit/{digest}",
+            },
+        )
 
     def _snapshot(self, repo_type: str, repo_id: str, revision: str) -> tuple[Repo, str, dict[str, bytes]] | None:
         """(repo, commit sha, files) at `revision`, or None after answering 404 for the repo or the revision."""
@@ -247,8 +277,16 @@ class Handler(BaseHTTPRequestHandler):
         if snapshot is None:
             return
         repo, sha, files = snapshot
-        self._json(200, {"id": repo_id, "sha": sha, "private": repo.private, "sdk": repo.sdk,
-                         "siblings": [{"rfilename": p} for p in sorted(files)]})
+        self._json(
+            200,
+            {
+                "id": repo_id,
+                "sha": sha,
+                "private": repo.private,
+                "sdk": repo.sdk,
+                "siblings": [{"rfilename": p} for p in sorted(files)],
+            },
+        )
 
     def _tree(self, repo_type: str, repo_id: str, revision: str, folder: str) -> None:
         """Every file under `folder` (recursive, one page), as the Hub's tree listing describes it."""

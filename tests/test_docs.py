@@ -24,9 +24,11 @@ def test_a_figure_typed_by_hand_is_caught(tmp_path):
     (tmp_path / "docs").mkdir()
     shutil.copy(REPO / "exported" / "mnist-cdcgan" / "metrics.json", tmp_path / "exported" / "m" / "metrics.json")
     real = figures.source_value("metrics", "m:figures.precision.model", tmp_path)
-    (tmp_path / "README.md").write_text(f"precision {real + 0.05:.3f}<!-- metrics:m:figures.precision.model -->, "
-                                        f"{real * 100:.1f}<!-- metrics:m:figures.precision.model % -->%, "
-                                        "gone 1.0<!-- metrics:m:figures.nothing.model -->\n")
+    (tmp_path / "README.md").write_text(
+        f"precision {real + 0.05:.3f}<!-- metrics:m:figures.precision.model -->, "
+        f"{real * 100:.1f}<!-- metrics:m:figures.precision.model % -->%, "
+        "gone 1.0<!-- metrics:m:figures.nothing.model -->\n"
+    )
     problems = figures.check(tmp_path)
     assert len(problems) == 2 and "has no source value" in problems[1] and f"{real:.3f}" in problems[0]
     figures.check(tmp_path, write=True)
@@ -52,6 +54,7 @@ def _modules() -> list[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("module", _modules())
 def test_every_command_the_guides_name_answers_help(module):
-    done = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0 and "usage" in done.stdout.lower(), done.stderr[-2000:]

@@ -29,8 +29,9 @@ def test_readme_quick_blocks_run_as_written(tmp_path):
             (work / venv).symlink_to(REPO / venv)
     env = {**os.environ, "GANIMATE_CACHE": str(tmp_path / "cache")}
     for block in blocks:
-        done = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=work, env=env, capture_output=True,
-                              text=True, timeout=900)
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", block], cwd=work, env=env, capture_output=True, text=True, timeout=900
+        )
         assert done.returncode == 0, f"README block failed:\n{block}\n{done.stderr[-3000:]}"
     for gif in ("first.gif", "quick.gif"):
         with Image.open(work / gif) as im:

@@ -92,7 +92,7 @@ def test_no_import_circles():
         state[name] = 1
         for target in sorted(graph[name]):
             if state.get(target) == 1:
-                circles.append(" -> ".join(path[path.index(target):] + [target]))
+                circles.append(" -> ".join(path[path.index(target) :] + [target]))
             elif target not in state:
                 visit(target, path + [target])
         state[name] = 2

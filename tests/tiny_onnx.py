@@ -36,10 +36,14 @@ def tiny_model(latent_dim: int, num_classes: int, size: int, channels: int, seed
         helper.make_node("Reshape", ["flat", "shape"], ["images"]),
     ]
     graph = helper.make_graph(
-        nodes, "tiny", inputs,
+        nodes,
+        "tiny",
+        inputs,
         [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", size, size, channels])],
-        initializer=[numpy_helper.from_array(weights, "w"),
-                     numpy_helper.from_array(np.array([-1, size, size, channels], dtype=np.int64), "shape")],
+        initializer=[
+            numpy_helper.from_array(weights, "w"),
+            numpy_helper.from_array(np.array([-1, size, size, channels], dtype=np.int64), "shape"),
+        ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="ganimate-tests")
     model.ir_version = 8
@@ -47,18 +51,27 @@ def tiny_model(latent_dim: int, num_classes: int, size: int, channels: int, seed
     return model
 
 
-def make_bundle(folder: Path, name: str, latent_dim: int = 8, num_classes: int = 0, size: int = 28,
-                channels: int = 1, seed: int = 0) -> Path:
+def make_bundle(
+    folder: Path, name: str, latent_dim: int = 8, num_classes: int = 0, size: int = 28, channels: int = 1, seed: int = 0
+) -> Path:
     """Write model.onnx and its config.json into `folder`; returns the folder."""
     import onnx
 
     folder.mkdir(parents=True, exist_ok=True)
     onnx.save(tiny_model(latent_dim, num_classes, size, channels, seed), str(folder / "model.onnx"))
     config = GeneratorConfig(
-        name=name, latent_dim=latent_dim, image_size=(size, size), channels=channels, model_family="tiny",
-        num_classes=num_classes, class_names=tuple(f"c{i}" for i in range(num_classes)),
-        inputs=("z", "y") if num_classes else ("z",), dataset="random weights", train_steps=0,
-        versions={"opset": "17"}, sha256=sha256_file(folder / "model.onnx"),
+        name=name,
+        latent_dim=latent_dim,
+        image_size=(size, size),
+        channels=channels,
+        model_family="tiny",
+        num_classes=num_classes,
+        class_names=tuple(f"c{i}" for i in range(num_classes)),
+        inputs=("z", "y") if num_classes else ("z",),
+        dataset="random weights",
+        train_steps=0,
+        versions={"opset": "17"},
+        sha256=sha256_file(folder / "model.onnx"),
     )
     (folder / "config.json").write_text(config.to_json())
     _write_card(folder)
@@ -79,9 +92,13 @@ def _write_card(folder: Path) -> None:
     classes = (0, 1) if c.num_classes else None
     recipe = Recipe(seeds=(0, 1), classes=classes, path="lerp", frames=4, size=64, bundle_sha256=c.sha256)
     (folder / "interpolation.gif").write_bytes(render(gen, recipe))
-    body = (f"# {c.name}\n\nA tiny test generator with random weights (onnxruntime, no TensorFlow).\n"
-            "Published as `USER/NAME` on the Hub.\n")
-    (folder / "README.md").write_text(card_text({"license": "apache-2.0", "library_name": "onnx", "tags": ["ganimate"]}, body))
+    body = (
+        f"# {c.name}\n\nA tiny test generator with random weights (onnxruntime, no TensorFlow).\n"
+        "Published as `USER/NAME` on the Hub.\n"
+    )
+    (folder / "README.md").write_text(
+        card_text({"license": "apache-2.0", "library_name": "onnx", "tags": ["ganimate"]}, body)
+    )
 
 
 def tiny_encoder(generator, latent_dim: int, num_classes: int, size: int, channels: int):
@@ -103,23 +120,33 @@ def tiny_encoder(generator, latent_dim: int, num_classes: int, size: int, channe
         helper.make_node("Slice", ["code", "z_from", "z_to", "axis"], ["z"]),
     ]
     outputs = [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["batch", latent_dim])]
-    init = [numpy_helper.from_array(np.array([-1, pixels], np.int64), "flat_shape"),
-            numpy_helper.from_array(np.array(1e-6, np.float32), "lo"),
-            numpy_helper.from_array(np.array(1 - 1e-6, np.float32), "hi"),
-            numpy_helper.from_array(np.array(1.0, np.float32), "one"),
-            numpy_helper.from_array(inverse, "inverse"),
-            numpy_helper.from_array(np.array([0], np.int64), "z_from"),
-            numpy_helper.from_array(np.array([latent_dim], np.int64), "z_to"),
-            numpy_helper.from_array(np.array([1], np.int64), "axis")]
+    init = [
+        numpy_helper.from_array(np.array([-1, pixels], np.int64), "flat_shape"),
+        numpy_helper.from_array(np.array(1e-6, np.float32), "lo"),
+        numpy_helper.from_array(np.array(1 - 1e-6, np.float32), "hi"),
+        numpy_helper.from_array(np.array(1.0, np.float32), "one"),
+        numpy_helper.from_array(inverse, "inverse"),
+        numpy_helper.from_array(np.array([0], np.int64), "z_from"),
+        numpy_helper.from_array(np.array([latent_dim], np.int64), "z_to"),
+        numpy_helper.from_array(np.array([1], np.int64), "axis"),
+    ]
     if num_classes:
-        nodes += [helper.make_node("Slice", ["code", "z_to", "y_to", "axis"], ["y_code"]),
-                  helper.make_node("Mul", ["y_code", "sharp"], ["logits"])]
-        init += [numpy_helper.from_array(np.array([latent_dim + num_classes], np.int64), "y_to"),
-                 numpy_helper.from_array(np.array(20.0, np.float32), "sharp")]
+        nodes += [
+            helper.make_node("Slice", ["code", "z_to", "y_to", "axis"], ["y_code"]),
+            helper.make_node("Mul", ["y_code", "sharp"], ["logits"]),
+        ]
+        init += [
+            numpy_helper.from_array(np.array([latent_dim + num_classes], np.int64), "y_to"),
+            numpy_helper.from_array(np.array(20.0, np.float32), "sharp"),
+        ]
         outputs.append(helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", num_classes]))
     graph = helper.make_graph(
-        nodes, "tiny-encoder", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", size, size, channels])],
-        outputs, initializer=init)
+        nodes,
+        "tiny-encoder",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", size, size, channels])],
+        outputs,
+        initializer=init,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="ganimate-tests")
     model.ir_version = 8
     onnx.checker.check_model(model, full_check=True)
@@ -136,7 +163,12 @@ def add_encoder(folder: Path) -> Path:
     size, channels = raw["image_size"][0], raw["channels"]
     model = tiny_encoder(onnx.load(str(folder / "model.onnx")), raw["latent_dim"], raw["num_classes"], size, channels)
     onnx.save(model, str(folder / "encoder.onnx"))
-    raw["encoder"] = {"file": "encoder.onnx", "sha256": sha256_file(folder / "encoder.onnx"), "inputs": ["image"],
-                      "outputs": ["z", "logits"] if raw["num_classes"] else ["z"], "parity_max_abs_diff": 0.0}
+    raw["encoder"] = {
+        "file": "encoder.onnx",
+        "sha256": sha256_file(folder / "encoder.onnx"),
+        "inputs": ["image"],
+        "outputs": ["z", "logits"] if raw["num_classes"] else ["z"],
+        "parity_max_abs_diff": 0.0,
+    }
     (folder / "config.json").write_text(json.dumps(raw, indent=2, sort_keys=True) + "\n")
     return folder

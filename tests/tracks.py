@@ -41,7 +41,7 @@ def clicks(times: np.ndarray, seconds: float, amps: np.ndarray | None = None, se
         start = int(round(t * RATE))
         a = 1.0 if amps is None else float(amps[i])
         burst = a * 0.5 * rng.standard_normal(n) * np.exp(-np.arange(n) / (0.004 * RATE))
-        x[start:start + n] += burst[: max(0, len(x) - start)]
+        x[start : start + n] += burst[: max(0, len(x) - start)]
     return x
 
 

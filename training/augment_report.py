@@ -30,13 +30,15 @@ def table(results: dict) -> str:
 
 
 def caption(results: dict) -> str:
-    return (f"Held-out accuracy on {results['heldout_digits']} real digits of a small CNN (fixed recipe: "
-            f"{results['steps']} Adam steps of {results['batch']}) trained on n real digits per class, plus m "
-            f"synthetic digits per class from each bundle; mean ± standard deviation over {results['seeds']} seeds, "
-            "and in brackets the change in points against real digits alone. `python -m training.augment_study` "
-            f"reproduces it ({results['seconds']:.0f} s on the machine that wrote it). Read it with care: the "
-            "generators were trained on the whole training split, so at small n their digits carry what the other "
-            "real digits taught them; this measures a generator as a stand-in for more data, not free data.")
+    return (
+        f"Held-out accuracy on {results['heldout_digits']} real digits of a small CNN (fixed recipe: "
+        f"{results['steps']} Adam steps of {results['batch']}) trained on n real digits per class, plus m "
+        f"synthetic digits per class from each bundle; mean ± standard deviation over {results['seeds']} seeds, "
+        "and in brackets the change in points against real digits alone. `python -m training.augment_study` "
+        f"reproduces it ({results['seconds']:.0f} s on the machine that wrote it). Read it with care: the "
+        "generators were trained on the whole training split, so at small n their digits carry what the other "
+        "real digits taught them; this measures a generator as a stand-in for more data, not free data."
+    )
 
 
 def plot(results: dict) -> bytes:
@@ -49,11 +51,20 @@ def plot(results: dict) -> bytes:
     rows = results["rows"]
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
     for source, m in sorted({(r["source"], r["m"]) for r in rows}, key=lambda k: (k[0] != "real only", k)):
-        pts = sorted((r["n"], r["accuracy_mean"], r["accuracy_std"]) for r in rows if r["source"] == source and r["m"] == m)
+        pts = sorted(
+            (r["n"], r["accuracy_mean"], r["accuracy_std"]) for r in rows if r["source"] == source and r["m"] == m
+        )
         label = "real only" if source == "real only" else f"+{m}/class from {source}"
-        ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts], marker="o", capsize=3,
-                    label=label, linewidth=2.5 if source == "real only" else 1.2,
-                    color="black" if source == "real only" else None)
+        ax.errorbar(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            yerr=[p[2] for p in pts],
+            marker="o",
+            capsize=3,
+            label=label,
+            linewidth=2.5 if source == "real only" else 1.2,
+            color="black" if source == "real only" else None,
+        )
     ax.set_xscale("log")
     ax.minorticks_off()
     ax.set_xticks(sorted({r["n"] for r in rows}), [str(n) for n in sorted({r["n"] for r in rows})])
@@ -75,9 +86,11 @@ def write_outputs(results: dict, out: Path, bundles: tuple[Path, ...], cards: bo
 
     out.mkdir(parents=True, exist_ok=True)
     text = table(results) + "\n" + caption(results) + "\n"
-    written = [write_atomic(out / "results.json", (json.dumps(results, indent=2) + "\n").encode()),
-               write_atomic(out / "table.md", text.encode()),
-               write_atomic(out / "plot.png", plot(results))]
+    written = [
+        write_atomic(out / "results.json", (json.dumps(results, indent=2) + "\n").encode()),
+        write_atomic(out / "table.md", text.encode()),
+        write_atomic(out / "plot.png", plot(results)),
+    ]
     if cards:
         from training.card import refresh_card
 

@@ -80,8 +80,10 @@ def check_bundle(path: Path, class_names: list[str]):
         raise InputError(f"unknown bundle {path}: no config.json there (a bundle folder, like exported/mnist-cdcgan)")
     gen = Generator.from_pretrained(path)
     if list(gen.config.class_names) != list(class_names):
-        raise InputError(f"bundle {path} draws classes {', '.join(gen.config.class_names) or 'none'}; the study "
-                         f"needs the dataset's: {', '.join(class_names)}")
+        raise InputError(
+            f"bundle {path} draws classes {', '.join(gen.config.class_names) or 'none'}; the study "
+            f"needs the dataset's: {', '.join(class_names)}"
+        )
     return gen
 
 
@@ -98,8 +100,7 @@ def synthetic(gen, m: int, num_classes: int, seed: int) -> tuple[np.ndarray, np.
     count = m * num_classes
     start = SYNTH_SEED_BASE + seed * 1_000_000
     labels = np.arange(count) % num_classes
-    images = gen(z_batch(np.arange(start, start + count), gen.latent_dim), one_hot(labels, num_classes),
-                 output="float")
+    images = gen(z_batch(np.arange(start, start + count), gen.latent_dim), one_hot(labels, num_classes), output="float")
     return images * 2.0 - 1.0, labels
 
 
@@ -108,17 +109,24 @@ def build_classifier(shape: tuple[int, ...], num_classes: int):
     import keras
     from keras import layers
 
-    return keras.Sequential([
-        keras.Input(shape),
-        layers.Conv2D(16, 3, activation="relu"), layers.MaxPooling2D(),
-        layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(),
-        layers.Flatten(), layers.Dropout(0.25), layers.Dense(64, activation="relu"),
-        layers.Dense(num_classes),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(shape),
+            layers.Conv2D(16, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dropout(0.25),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(num_classes),
+        ]
+    )
 
 
-def train_and_score(x: np.ndarray, y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, num_classes: int,
-                    seed: int, steps: int) -> float:
+def train_and_score(
+    x: np.ndarray, y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, num_classes: int, seed: int, steps: int
+) -> float:
     """Held-out accuracy of the fixed classifier recipe trained on (x, y) for `steps` steps."""
     import keras
     import tensorflow as tf
@@ -126,8 +134,12 @@ def train_and_score(x: np.ndarray, y: np.ndarray, test_x: np.ndarray, test_y: np
     keras.utils.set_random_seed(seed)
     model = build_classifier(x.shape[1:], num_classes)
     model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    data = (tf.data.Dataset.from_tensor_slices((x.astype(np.float32), y.astype(np.int32)))
-            .shuffle(len(x), seed=seed, reshuffle_each_iteration=True).repeat().batch(BATCH))
+    data = (
+        tf.data.Dataset.from_tensor_slices((x.astype(np.float32), y.astype(np.int32)))
+        .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        .repeat()
+        .batch(BATCH)
+    )
     model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)  # the dataset shuffles itself
     logits = np.asarray(model(test_x.astype(np.float32), training=False))  # one call: no predict() retracing
     return float((logits.argmax(1) == test_y).mean())
@@ -144,8 +156,9 @@ def run(plan: Plan, verbose: bool = True) -> dict:
     data = load_dataset("mnist-sample")
     per_class = np.bincount(data.labels, minlength=data.num_classes).min()
     if max(plan.n) > per_class:
-        raise InputError(f"--n {max(plan.n)} is more than the training split holds: the smallest class has "
-                         f"{per_class} digits")
+        raise InputError(
+            f"--n {max(plan.n)} is more than the training split holds: the smallest class has {per_class} digits"
+        )
     gens = {b.name: check_bundle(b, data.class_names) for b in plan.bundles}
     cells = plan.cells()
     total = len(cells) * plan.seeds
@@ -167,20 +180,39 @@ def run(plan: Plan, verbose: bool = True) -> dict:
     rows = []
     for key, accs in scores.items():
         n, source, m = key.split("|")
-        rows.append({"n": int(n), "source": source, "m": int(m), "accuracy_mean": round(float(np.mean(accs)), 4),
-                     "accuracy_std": round(float(np.std(accs)), 4), "accuracies": [round(a, 4) for a in accs]})
-    return {"rows": rows, "seeds": plan.seeds, "steps": plan.steps, "batch": BATCH,
-            "bundles": {b.name: gens[b.name].config.sha256 for b in plan.bundles},
-            "heldout_digits": int(len(data.test_labels)), "dataset": data.source,
-            "seconds": round(time.perf_counter() - started, 1)}
+        rows.append(
+            {
+                "n": int(n),
+                "source": source,
+                "m": int(m),
+                "accuracy_mean": round(float(np.mean(accs)), 4),
+                "accuracy_std": round(float(np.std(accs)), 4),
+                "accuracies": [round(a, 4) for a in accs],
+            }
+        )
+    return {
+        "rows": rows,
+        "seeds": plan.seeds,
+        "steps": plan.steps,
+        "batch": BATCH,
+        "bundles": {b.name: gens[b.name].config.sha256 for b in plan.bundles},
+        "heldout_digits": int(len(data.test_labels)),
+        "dataset": data.source,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m training.augment_study", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="example:\n  python -m training.augment_study --bundles exported/mnist-cdcgan,"
-                                       "exported/mnist-cvae --write-cards")
-    p.add_argument("--bundles", default="", help="comma-separated bundle folders (default: every MNIST bundle in exported/)")
+    p = argparse.ArgumentParser(
+        prog="python -m training.augment_study",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  python -m training.augment_study --bundles exported/mnist-cdcgan,"
+        "exported/mnist-cvae --write-cards",
+    )
+    p.add_argument(
+        "--bundles", default="", help="comma-separated bundle folders (default: every MNIST bundle in exported/)"
+    )
     p.add_argument("--n", default=",".join(map(str, DEFAULT_N)), help="real digits per class (default 10,50,200)")
     p.add_argument("--m", default=",".join(map(str, DEFAULT_M)), help="synthetic digits per class (default 0,100,500)")
     p.add_argument("--seeds", type=int, default=3, help="seeds averaged per cell (default 3)")

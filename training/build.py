@@ -10,8 +10,9 @@ from training.options import TrainOptions
 from training.vae import VAE
 
 
-def build_model(opts: TrainOptions, channels: int, num_classes: int, for_export: bool = False,
-                total_steps: int | None = None) -> GAN | VAE:
+def build_model(
+    opts: TrainOptions, channels: int, num_classes: int, for_export: bool = False, total_steps: int | None = None
+) -> GAN | VAE:
     """Networks, wrapper model and optimizers for a run (call inside the distribution strategy's scope).
     `for_export` builds in float32 whatever the run's precision: the weights are float32 either way, and the
     exported graph must be. `total_steps` is the run's length, which --lr-decay counts its share of."""
@@ -53,14 +54,14 @@ def resolved_microbatches(opts: TrainOptions) -> int:
     return opts.resolved_microbatches(len(tf.config.list_physical_devices("GPU")))
 
 
-def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool,
-           total_steps: int | None) -> GAN | VAE:
+def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool, total_steps: int | None) -> GAN | VAE:
     size, width = opts.resolved_image_size(), opts.resolved_width()
     classes = num_classes if opts.conditional else 0
     keras.utils.set_random_seed(opts.seed)  # initial weights depend on the seed alone
     if opts.model == "vae":
-        decoder = build_generator(opts.latent_dim, size, channels, classes, width, name="decoder",
-                                  class_norm=opts.resolved_class_norm())
+        decoder = build_generator(
+            opts.latent_dim, size, channels, classes, width, name="decoder", class_norm=opts.resolved_class_norm()
+        )
         encoder = build_encoder(opts.latent_dim, size, channels, classes, width)
         model = VAE(encoder, decoder, opts.latent_dim, classes, seed=opts.seed)
         model.compile(keras.optimizers.Adam(opts.lr, beta_1=opts.beta1, beta_2=opts.beta2))
@@ -74,10 +75,23 @@ def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool
         import tensorflow as tf
 
         replicas = 1 if for_export else tf.distribute.get_strategy().num_replicas_in_sync
-        generator = build_generator(opts.latent_dim, size, channels, classes, width, synchronized=replicas > 1,
-                                    class_norm=opts.resolved_class_norm())
-        discriminator = build_discriminator(size, channels, classes, width, opts.spectral_norm,
-                                            class_head=bool(classes) and opts.resolved_class_weight() > 0)
+        generator = build_generator(
+            opts.latent_dim,
+            size,
+            channels,
+            classes,
+            width,
+            synchronized=replicas > 1,
+            class_norm=opts.resolved_class_norm(),
+        )
+        discriminator = build_discriminator(
+            size,
+            channels,
+            classes,
+            width,
+            opts.spectral_norm,
+            class_head=bool(classes) and opts.resolved_class_weight() > 0,
+        )
     model = GAN(
         generator,
         discriminator,
@@ -94,9 +108,11 @@ def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool
         seed=opts.seed,
     )
     model.compile(
-        g_optimizer=keras.optimizers.Adam(learning_rate(opts.lr, opts.lr_decay, total_steps),
-                                          beta_1=opts.beta1, beta_2=opts.beta2),
-        d_optimizer=keras.optimizers.Adam(learning_rate(opts.d_lr or opts.lr, opts.lr_decay, total_steps),
-                                          beta_1=opts.beta1, beta_2=opts.beta2),
+        g_optimizer=keras.optimizers.Adam(
+            learning_rate(opts.lr, opts.lr_decay, total_steps), beta_1=opts.beta1, beta_2=opts.beta2
+        ),
+        d_optimizer=keras.optimizers.Adam(
+            learning_rate(opts.d_lr or opts.lr, opts.lr_decay, total_steps), beta_1=opts.beta1, beta_2=opts.beta2
+        ),
     )
     return model

@@ -43,8 +43,9 @@ def _atomic_save_png(image, path: Path) -> None:
 class SampleGrid(keras.callbacks.Callback):
     """samples/epoch_NNNN.png at milestone epochs (1, 2, 5, then every `every`), and samples/final.png."""
 
-    def __init__(self, run_dir: Path, latent_dim: int, class_names: list[str], conditional: bool, every: int,
-                 decode=tanh_to_unit):
+    def __init__(
+        self, run_dir: Path, latent_dim: int, class_names: list[str], conditional: bool, every: int, decode=tanh_to_unit
+    ):
         super().__init__()
         self.run_dir, self.latent_dim, self.every = Path(run_dir), latent_dim, every
         self.class_names, self.conditional, self.decode = class_names, conditional, decode
@@ -66,7 +67,9 @@ class SampleGrid(keras.callbacks.Callback):
 class HistoryLogger(keras.callbacks.Callback):
     """Appends a row to history.csv every `every` steps and at each epoch's end; redraws loss.png per epoch."""
 
-    def __init__(self, run_dir: Path, every: int, batch_size: int, steps_per_epoch: int, start_step: int = 0, printer=print):
+    def __init__(
+        self, run_dir: Path, every: int, batch_size: int, steps_per_epoch: int, start_step: int = 0, printer=print
+    ):
         super().__init__()
         self.path = Path(run_dir) / "history.csv"
         self.plot_path = Path(run_dir) / "loss.png"

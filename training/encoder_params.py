@@ -44,8 +44,8 @@ def draw_pairs(gen, count: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.n
     h, w = gen.config.image_size
     pooled = np.empty((count, h // POOL, w // POOL, 3), np.float32)
     for start in range(0, count, 256):
-        part = gen(z[start:start + 256], one_hot(family[start:start + 256], gen.num_classes), output="float")
-        pooled[start:start + 256] = part.reshape(len(part), h // POOL, POOL, w // POOL, POOL, 3).mean(axis=(2, 4))
+        part = gen(z[start : start + 256], one_hot(family[start : start + 256], gen.num_classes), output="float")
+        pooled[start : start + 256] = part.reshape(len(part), h // POOL, POOL, w // POOL, POOL, 3).mean(axis=(2, 4))
     return pooled, z, family
 
 
@@ -57,8 +57,12 @@ def prior_pairs(count: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     from training.data import MATHART_SEEDS, mathart_params_cached
 
     params, labels = mathart_params_cached(count, MATHART_SEEDS["train"])
-    pooled = np.stack([mathart.render(p, int(f), size).reshape(size // POOL, POOL, size // POOL, POOL, 3).mean(axis=(1, 3))
-                       for p, f in zip(params, labels)]).astype(np.float32)
+    pooled = np.stack(
+        [
+            mathart.render(p, int(f), size).reshape(size // POOL, POOL, size // POOL, POOL, 3).mean(axis=(1, 3))
+            for p, f in zip(params, labels)
+        ]
+    ).astype(np.float32)
     return pooled, params.astype(np.float32), labels.astype(np.int64)
 
 
@@ -108,8 +112,9 @@ def train(bundle: Path, steps: int = STEPS, seed: int = SEED, log=print, picture
         z_hat, logits = core(images, training=True)
         got = params_head(z=z_hat, y=y)["params"]
         mask = tf.gather(masks, fam)
-        loss = (W_CLASS * tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(fam, logits, from_logits=True))
-                + W_PARAMS * tf.reduce_sum(mask * tf.square((got - want) / span)) / tf.reduce_sum(mask))
+        loss = W_CLASS * tf.reduce_mean(
+            tf.keras.losses.sparse_categorical_crossentropy(fam, logits, from_logits=True)
+        ) + W_PARAMS * tf.reduce_sum(mask * tf.square((got - want) / span)) / tf.reduce_sum(mask)
         return loss + (W_Z * tf.reduce_mean(tf.square(z_hat - z_true)) if z_true is not None else 0.0)
 
     @tf.function(reduce_retracing=True)
@@ -128,9 +133,13 @@ def train(bundle: Path, steps: int = STEPS, seed: int = SEED, log=print, picture
         if i % 250 == 0 or i == steps:
             log(f"step {i}/{steps}  loss {float(loss):.4f}  {time.perf_counter() - started:.0f} s")
     z_hat, logits = core(vx, training=False)
-    report = {"val_family_accuracy": round(float(np.mean(np.argmax(logits, 1) == vfamily)), 4),
-              "val_z_rms": round(float(np.sqrt(np.mean(np.square(z_hat)))), 3),
-              "train_s": round(time.perf_counter() - started, 1), "steps": steps, "pictures": pictures}
+    report = {
+        "val_family_accuracy": round(float(np.mean(np.argmax(logits, 1) == vfamily)), 4),
+        "val_z_rms": round(float(np.sqrt(np.mean(np.square(z_hat)))), 3),
+        "train_s": round(time.perf_counter() - started, 1),
+        "steps": steps,
+        "pictures": pictures,
+    }
     log("validation: " + json.dumps(report))
     return full, report
 

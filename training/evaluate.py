@@ -42,9 +42,11 @@ PATH_PAIRS = 1000
 def evaluation_seeds(samples: int) -> dict[str, np.ndarray]:
     """Every seed the evaluation draws, by use: samples, the two ends of the path-length pairs, the walks."""
     pairs = min(PATH_PAIRS, samples)
-    return {"samples": np.arange(EVAL_SEED_BASE, EVAL_SEED_BASE + samples, dtype=np.int64),
-            "path_length": np.arange(EVAL_SEED_BASE - 2 * pairs, EVAL_SEED_BASE, dtype=np.int64),
-            "walks": np.asarray(walks.walk_seeds(), dtype=np.int64)}
+    return {
+        "samples": np.arange(EVAL_SEED_BASE, EVAL_SEED_BASE + samples, dtype=np.int64),
+        "path_length": np.arange(EVAL_SEED_BASE - 2 * pairs, EVAL_SEED_BASE, dtype=np.int64),
+        "walks": np.asarray(walks.walk_seeds(), dtype=np.int64),
+    }
 
 
 def probe_seeds(count: int) -> np.ndarray:
@@ -108,8 +110,11 @@ def _path_length(gen: Generator, judge, pairs: int) -> float:
 def _checkpoint(cfg) -> dict:
     """How the bundle's checkpoint was chosen, as its export recorded it."""
     chosen = cfg.extra.get("checkpoint") or {}
-    return {"step": cfg.train_steps, "chosen_by": chosen.get("chosen_by", "not recorded by its export"),
-            **{k: v for k, v in chosen.items() if k != "chosen_by"}}
+    return {
+        "step": cfg.train_steps,
+        "chosen_by": chosen.get("chosen_by", "not recorded by its export"),
+        **{k: v for k, v in chosen.items() if k != "chosen_by"},
+    }
 
 
 def evaluate(bundle: Path, samples: int = 5000, retrain_classifier: bool = False, verbose: bool = True) -> dict:
@@ -128,8 +133,11 @@ def evaluate(bundle: Path, samples: int = 5000, retrain_classifier: bool = False
     figures: dict[str, dict] = {}
 
     def put(name: str, model, floor, better: str) -> None:
-        figures[name] = {"model": round(float(model), 6), "floor": None if floor is None else round(float(floor), 6),
-                         "better": better}
+        figures[name] = {
+            "model": round(float(model), 6),
+            "floor": None if floor is None else round(float(floor), 6),
+            "better": better,
+        }
 
     # FCD and k-NN recall depend on how many samples they see (FCD's bias falls as 1/n; k-NN balls shrink as n
     # grows), so the model is measured at the test set's size: the mean over disjoint chunks of that size.
@@ -140,7 +148,12 @@ def evaluate(bundle: Path, samples: int = 5000, retrain_classifier: bool = False
     fcd_floor = metrics.frechet_distance(f_train, f_held[:size])
     put("fcd", fcd_model, fcd_floor, "lower")
     put("fcd_ratio", fcd_model / max(fcd_floor, 1e-12), 1.0, "lower")
-    put("kid", metrics.kernel_inception_distance(f_fake, f_train), metrics.kernel_inception_distance(f_held, f_train), "lower")
+    put(
+        "kid",
+        metrics.kernel_inception_distance(f_fake, f_train),
+        metrics.kernel_inception_distance(f_held, f_train),
+        "lower",
+    )
     p_model, r_model = metrics.at_size(metrics.precision_recall, f_train, f_fake, size)
     p_floor, r_floor = metrics.precision_recall(f_train, f_held[:size])
     put("precision", p_model, p_floor, "higher")
@@ -148,11 +161,19 @@ def evaluate(bundle: Path, samples: int = 5000, retrain_classifier: bool = False
     test_accuracy = float((p_held.argmax(1) == held_y).mean())
     if gen.num_classes:
         put("class_accuracy", (p_fake.argmax(1) == fake_y).mean(), test_accuracy, "higher")
-    put("class_coverage", metrics.class_coverage(p_fake.argmax(1), train_y, data.num_classes),
-        metrics.class_coverage(p_held.argmax(1), train_y, data.num_classes), "higher")
+    put(
+        "class_coverage",
+        metrics.class_coverage(p_fake.argmax(1), train_y, data.num_classes),
+        metrics.class_coverage(p_held.argmax(1), train_y, data.num_classes),
+        "higher",
+    )
     real_grad = metrics.gradient_magnitude(train_x)
-    put("sharpness", metrics.gradient_magnitude(fake_x) / real_grad, metrics.gradient_magnitude(held_x) / real_grad,
-        "higher")
+    put(
+        "sharpness",
+        metrics.gradient_magnitude(fake_x) / real_grad,
+        metrics.gradient_magnitude(held_x) / real_grad,
+        "higher",
+    )
     put("path_length", _path_length(gen, judge, min(PATH_PAIRS, samples)), None, "lower")
     if walks.is_params_model(gen):
         # Beside the broad prior's rate: how much better than drawing at random the model's inventions are.
@@ -165,12 +186,23 @@ def evaluate(bundle: Path, samples: int = 5000, retrain_classifier: bool = False
         "bundle_sha256": cfg.sha256,
         "protocol": _protocol(cfg, samples),
         "judge": {**judge.summary(), "test_accuracy": round(test_accuracy, 6)},
-        "dataset": {"name": spec, "sha256": dataset_sha256(data), "source": data.source,
-                    "train": int(len(data.images)), "validation": int(len(data.val_images)),
-                    "test": int(len(data.test_images)), "trained_on": cfg.dataset},
+        "dataset": {
+            "name": spec,
+            "sha256": dataset_sha256(data),
+            "source": data.source,
+            "train": int(len(data.images)),
+            "validation": int(len(data.val_images)),
+            "test": int(len(data.test_images)),
+            "trained_on": cfg.dataset,
+        },
         "figures": figures,
-        "samples": {"generated": int(len(fake_x)), "train_reference": int(len(train_x)), "test": int(len(held_x)),
-                    "matched_size": size, "matched_chunks": chunks},
+        "samples": {
+            "generated": int(len(fake_x)),
+            "train_reference": int(len(train_x)),
+            "test": int(len(held_x)),
+            "matched_size": size,
+            "matched_chunks": chunks,
+        },
         "notes": _notes(walks.is_params_model(gen), size, chunks),
     }
 
@@ -178,35 +210,52 @@ def evaluate(bundle: Path, samples: int = 5000, retrain_classifier: bool = False
 def _protocol(cfg, samples: int) -> dict:
     """What metrics.json says of how it was measured: the split, every seed range, how the checkpoint was chosen."""
     seeds = evaluation_seeds(samples)
-    return {"name": PROTOCOL, "split": "test",
-            "seeds": {use: [int(v.min()), int(v.max()), int(len(v))] for use, v in seeds.items()},
-            "choices_made_on": {"split": "validation", "seeds": [PROBE_SEED_BASE, "..."]},
-            "checkpoint": _checkpoint(cfg)}
+    return {
+        "name": PROTOCOL,
+        "split": "test",
+        "seeds": {use: [int(v.min()), int(v.max()), int(len(v))] for use, v in seeds.items()},
+        "choices_made_on": {"split": "validation", "seeds": [PROBE_SEED_BASE, "..."]},
+        "checkpoint": _checkpoint(cfg),
+    }
 
 
 def _notes(params_model: bool, size: int, chunks: int) -> str:
-    return ("floor = the test part of the real data against the training data; fcd_ratio = model fcd / floor fcd. "
-            + ("Parameter model: its params output drawn by the numpy renderer at 64x64, like the data; "
-               "acceptance_rate's floor is the broad prior's rate. " if params_model else "")
-            + "frame_* figures: mean |pixel change| between consecutive frames of 96-frame looping cubic walks "
-              "that keep one class; frame_jump_ratio_morph: the same ratio on class-morph walks. "
-            f"fcd, precision and recall compare {size} samples on each side (the model's are the mean over "
-            f"{chunks} disjoint chunks). sharpness = mean image-gradient magnitude over that of the training "
-            "data (blur lowers it). path_length has no real-data floor.")
+    return (
+        "floor = the test part of the real data against the training data; fcd_ratio = model fcd / floor fcd. "
+        + (
+            "Parameter model: its params output drawn by the numpy renderer at 64x64, like the data; "
+            "acceptance_rate's floor is the broad prior's rate. "
+            if params_model
+            else ""
+        )
+        + "frame_* figures: mean |pixel change| between consecutive frames of 96-frame looping cubic walks "
+        "that keep one class; frame_jump_ratio_morph: the same ratio on class-morph walks. "
+        f"fcd, precision and recall compare {size} samples on each side (the model's are the mean over "
+        f"{chunks} disjoint chunks). sharpness = mean image-gradient magnitude over that of the training "
+        "data (blur lowers it). path_length has no real-data floor."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    p = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.splitlines()[0],
-                                epilog="example:\n  python -m training.evaluate --bundle exported/mnist-cdcgan "
-                                       "--check \"fcd_ratio<=2,precision>=0.8,recall>=0.6,class_accuracy>=0.97\"",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m training.evaluate",
+        description=__doc__.splitlines()[0],
+        epilog="example:\n  python -m training.evaluate --bundle exported/mnist-cdcgan "
+        '--check "fcd_ratio<=2,precision>=0.8,recall>=0.6,class_accuracy>=0.97"',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--bundle", required=True, help="bundle folder")
     p.add_argument("--samples", type=int, default=5000, help="generated samples (default 5000)")
-    p.add_argument("--retrain-classifier", action="store_true",
-                   help="train a new judge instead of the shipped one (named by its sha256; its figures are not the "
-                        "shipped judge's)")
-    p.add_argument("--check", default="", help="thresholds; exit 1 when a figure is worse, e.g. fcd_ratio<=2,recall>=0.6")
+    p.add_argument(
+        "--retrain-classifier",
+        action="store_true",
+        help="train a new judge instead of the shipped one (named by its sha256; its figures are not the "
+        "shipped judge's)",
+    )
+    p.add_argument(
+        "--check", default="", help="thresholds; exit 1 when a figure is worse, e.g. fcd_ratio<=2,recall>=0.6"
+    )
     p.add_argument("--no-write", action="store_true", help="print the figures; leave metrics.json and the card alone")
     args = p.parse_args(argv)
     try:
@@ -223,9 +272,11 @@ def main(argv: list[str] | None = None) -> int:
         floor = "" if fig["floor"] is None else f"   floor {fig['floor']:.4g}"
         print(f"{name:<16} {fig['model']:.4g}{floor}")
     judge = result["judge"]
-    print(f"judge {judge['name']} (sha256 {judge['sha256'][:12]}...): accuracy {judge['validation_accuracy']:.4f} on "
-          f"validation, {judge['test_accuracy']:.4f} on test; dataset {result['dataset']['name']} "
-          f"(sha256 {result['dataset']['sha256'][:12]}...)")
+    print(
+        f"judge {judge['name']} (sha256 {judge['sha256'][:12]}...): accuracy {judge['validation_accuracy']:.4f} on "
+        f"validation, {judge['test_accuracy']:.4f} on test; dataset {result['dataset']['name']} "
+        f"(sha256 {result['dataset']['sha256'][:12]}...)"
+    )
     if not args.no_write:
         from training.card import refresh_card
 

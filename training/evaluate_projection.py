@@ -58,7 +58,7 @@ def _best_random(gen: Generator, targets: np.ndarray, labels: np.ndarray) -> np.
         pool = gen(z, one_hot(np.full(RANDOM_SEEDS, c), gen.num_classes), output="float")[..., 0].astype(np.float64)
         rows = np.nonzero(labels == c)[0]
         for start in range(0, len(rows), 8):
-            chunk = rows[start:start + 8]
+            chunk = rows[start : start + 8]
             scores = ssim(targets[chunk, None], pool[None])  # [chunk, 4096]
             best[chunk] = scores.max(axis=1)
     return best
@@ -94,11 +94,14 @@ def evaluate_projection(bundle: Path, limit: int | None = None, verbose: bool = 
     ours = ssim(images[..., 0].astype(np.float64), x[..., 0].astype(np.float64))
     best = _best_random(gen, x[..., 0].astype(np.float64), labels)
     report = {
-        "split": "test", "pictures": int(len(x)), "judge": judge.summary()["name"],
+        "split": "test",
+        "pictures": int(len(x)),
+        "judge": judge.summary()["name"],
         "class_accuracy": round(float(read_right.mean()), 4),
         "encoder_class_accuracy": round(float(np.mean([f.class_index for f in found] == labels)), 4),
         "beats_random": round(float(np.mean(ours > best)), 4),
-        "ssim": round(float(ours.mean()), 4), "random_best_ssim": round(float(best.mean()), 4),
+        "ssim": round(float(ours.mean()), 4),
+        "random_best_ssim": round(float(best.mean()), 4),
         "random_seeds": RANDOM_SEEDS,
         "ms_p50": round(float(np.median(times)) * 1000, 1),
         "encoder_ms_p50": round(float(np.median(encoder_times)) * 1000, 1),
@@ -150,12 +153,18 @@ def evaluate_params_projection(gen: Generator, bundle: Path, count: int = MATH_P
         pool = _pooled(gen(z, one_hot(np.full(MATH_RANDOM, family), gen.num_classes), output="float"))
         for i in np.nonzero(labels == family)[0]:
             best[i] = np.mean((pool - target[i]) ** 2, axis=(1, 2, 3)).min()
-    report = {"split": "test (prior draw seed 1)", "pictures": int(count),
-              "family_accuracy": round(float(np.mean([f.class_index for f in found] == labels)), 4),
-              "beats_random": round(float(np.mean(ours < best)), 4), "random_samples": MATH_RANDOM,
-              "ms_p50": round(float(np.median(times)) * 1000, 1), "encoder_ms_p50": round(encoder_ms, 1),
-              "aims": MATH_AIMS, "command": f"python -m training.evaluate_projection --bundle {bundle}",
-              "encoder_training": gen.config.encoder.get("training", {})}
+    report = {
+        "split": "test (prior draw seed 1)",
+        "pictures": int(count),
+        "family_accuracy": round(float(np.mean([f.class_index for f in found] == labels)), 4),
+        "beats_random": round(float(np.mean(ours < best)), 4),
+        "random_samples": MATH_RANDOM,
+        "ms_p50": round(float(np.median(times)) * 1000, 1),
+        "encoder_ms_p50": round(encoder_ms, 1),
+        "aims": MATH_AIMS,
+        "command": f"python -m training.evaluate_projection --bundle {bundle}",
+        "encoder_training": gen.config.encoder.get("training", {}),
+    }
     report["aims_met"] = all(report[k] >= v for k, v in MATH_AIMS.items())
     if verbose:
         print(json.dumps(report, indent=2))
@@ -177,7 +186,9 @@ def person_pictures(size: int = 280):
     d.ellipse((95, 40, 185, 140), outline=40, width=16)
     d.line([(180, 95), (170, 250)], fill=40, width=16)  # a 9
     photo = np.asarray(page.filter(ImageFilter.GaussianBlur(2)), np.float32)
-    photo = photo * np.linspace(0.6, 1.05, size)[:, None] * np.linspace(1.0, 0.8, size)[None] + rng.normal(0, 10, photo.shape)
+    photo = photo * np.linspace(0.6, 1.05, size)[:, None] * np.linspace(1.0, 0.8, size)[None] + rng.normal(
+        0, 10, photo.shape
+    )
     photo = Image.fromarray(np.uint8(np.clip(photo, 0, 255))).convert("RGB")
     sketch = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     d = ImageDraw.Draw(sketch)
@@ -202,8 +213,11 @@ def math_pictures(size: int = 256):
     d.line(list(zip(size / 2 + r * np.cos(t), size / 2 + r * np.sin(t))), fill="black", width=4)
     loops = Image.new("RGB", (size, size), "white")
     d = ImageDraw.Draw(loops)
-    d.line(list(zip(size / 2 + 0.4 * size * np.sin(3 * t + 0.5), size / 2 + 0.4 * size * np.sin(2 * t))), fill="navy",
-           width=3)  # a lissajous figure
+    d.line(
+        list(zip(size / 2 + 0.4 * size * np.sin(3 * t + 0.5), size / 2 + 0.4 * size * np.sin(2 * t))),
+        fill="navy",
+        width=3,
+    )  # a lissajous figure
     return {"a rose the renderer drew": drawn, "a rose drawn by hand": paper, "a lissajous drawn by hand": loops}
 
 
@@ -244,8 +258,16 @@ def draw_examples(bundle: Path) -> None:
     write_atomic(bundle / "projection.png", buf.getvalue(), force=True)
     seeds = (0, 5, 6, 7)
     classes = (first.class_index, *(s % gen.num_classes for s in seeds[1:])) if gen.num_classes else None
-    recipe = Recipe(seeds=seeds, classes=classes, latents=(tuple(float(v) for v in first.latent), None, None, None),
-                    path="cubic", frames=16, size=160, bundle_sha256=gen.config.sha256, name="from a picture")
+    recipe = Recipe(
+        seeds=seeds,
+        classes=classes,
+        latents=(tuple(float(v) for v in first.latent), None, None, None),
+        path="cubic",
+        frames=16,
+        size=160,
+        bundle_sha256=gen.config.sha256,
+        name="from a picture",
+    )
     write_atomic(bundle / "projection.gif", render(gen, recipe), force=True)
     write_atomic(bundle / "projection.json", (recipe.to_json() + "\n").encode(), force=True)
 

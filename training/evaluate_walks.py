@@ -65,11 +65,18 @@ def frame_changes(gen: Generator, frames: int = 24) -> dict[str, float]:
     within: list[tuple[float, float]] = []
     morph: list[float] = []
     for w in range(WALKS):
-        seeds = tuple(walk_seeds()[4 * w:4 * w + 4])
+        seeds = tuple(walk_seeds()[4 * w : 4 * w + 4])
         one_class = not gen.num_classes or w < WALKS // 2
         classes = (w % gen.num_classes,) if gen.num_classes and one_class else None
-        recipe = Recipe(seeds=seeds, classes=classes, path="cubic", frames=frames, loop=True,
-                        size=gen.config.image_size[1], format="png")
+        recipe = Recipe(
+            seeds=seeds,
+            classes=classes,
+            path="cubic",
+            frames=frames,
+            loop=True,
+            size=gen.config.image_size[1],
+            format="png",
+        )
         video = render_frames(gen, recipe).astype(np.float64) / 255.0
         change = np.abs(video - np.roll(video, -1, axis=0)).mean(axis=(1, 2, 3))
         median = max(float(np.median(change)), 1e-9)
@@ -77,9 +84,11 @@ def frame_changes(gen: Generator, frames: int = 24) -> dict[str, float]:
             within.append((median, float(change.max())))
         else:
             morph.append(float(change.max()) / median)
-    figures = {"frame_change_median": float(np.median([m for m, _ in within])),
-               "frame_change_max": float(max(x for _, x in within)),
-               "frame_jump_ratio": float(max(x / m for m, x in within))}
+    figures = {
+        "frame_change_median": float(np.median([m for m, _ in within])),
+        "frame_change_max": float(max(x for _, x in within)),
+        "frame_jump_ratio": float(max(x / m for m, x in within)),
+    }
     if morph:
         figures["frame_jump_ratio_morph"] = float(max(morph))
     return figures

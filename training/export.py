@@ -39,8 +39,6 @@ WORST_IMAGE_SHARE = 0.95
 PARITY_SEEDS = 64
 
 
-
-
 def load_run(run_dir: Path, step: int | None = None):
     """(options, dataset facts, model with the checkpoint of `step` (default: the last) restored, step)."""
     from training import checkpoint
@@ -62,8 +60,9 @@ def load_run(run_dir: Path, step: int | None = None):
         found = (step, kept[step])
     # total_steps only shapes the optimizers' state like the run's (a decaying rate holds no variable); its value
     # does not matter here.
-    model = build_model(opts, facts["image_shape"][2], len(facts["class_names"]), for_export=True,
-                        total_steps=opts.max_steps or 1)
+    model = build_model(
+        opts, facts["image_shape"][2], len(facts["class_names"]), for_export=True, total_steps=opts.max_steps or 1
+    )
     step = checkpoint.restore(found[1], model.state_variables())
     return opts, facts, model, step
 
@@ -83,8 +82,11 @@ def checkpoint_choice(run_dir: Path, step: int) -> dict:
     if row is None:
         how = "the run's last checkpoint" if last and last[0] == step else f"step {step}, not probed"
         return {"chosen_by": how}
-    return {"chosen_by": f"validation probes: step {step} of {len(rows)} probed steps ({rows[0]['step']}.."
-                         f"{rows[-1]['step']}), quality.csv", "validation_probe": {k: float(v) for k, v in row.items()}}
+    return {
+        "chosen_by": f"validation probes: step {step} of {len(rows)} probed steps ({rows[0]['step']}.."
+        f"{rows[-1]['step']}), quality.csv",
+        "validation_probe": {k: float(v) for k, v in row.items()},
+    }
 
 
 def serving_function(generator, latent_dim: int, num_classes: int, renderer_size: int | None = None):
@@ -110,11 +112,14 @@ def serving_function(generator, latent_dim: int, num_classes: int, renderer_size
         return {"images": mathart_graph.render(params, y, renderer_size), "params": params}
 
     if num_classes:
+
         def serve(z, y):
             return outputs(generator([z, y], training=False), y)
     else:
+
         def serve(z):
             return outputs(generator(z, training=False), None)
+
     return tf.function(serve, input_signature=signature), signature
 
 
@@ -171,15 +176,20 @@ def validate(model_path: Path, config: GeneratorConfig, reference) -> tuple[floa
     if learned == "params":
         pixel = np.abs(onnx_out["images"] - keras_out["images"]).max(axis=-1)
         per_image = (pixel <= RENDERER_PARITY_TOLERANCE).mean(axis=(1, 2))
-        image_parity = {"share_within_1e-3": round(float(per_image.mean()), 6),
-                        "worst_image_share": round(float(per_image.min()), 6),
-                        "max_abs_diff": float(pixel.max()), "mean_abs_diff": float(pixel.mean())}
+        image_parity = {
+            "share_within_1e-3": round(float(per_image.mean()), 6),
+            "worst_image_share": round(float(per_image.min()), 6),
+            "max_abs_diff": float(pixel.max()),
+            "mean_abs_diff": float(pixel.mean()),
+        }
         # Over the batch, and per image, so one wrong picture cannot hide in the average (a chaotic Clifford orbit
         # alone has moved up to 2.4% of one image's pixels).
         if per_image.mean() < IMAGE_PARITY_SHARE or per_image.min() < WORST_IMAGE_SHARE:
-            raise TrainingError(f"onnxruntime and Keras draw different images: {per_image.mean():.4%} of pixels agree "
-                              f"within {RENDERER_PARITY_TOLERANCE} (need {IMAGE_PARITY_SHARE:.0%}), and "
-                              f"{per_image.min():.4%} in the worst image (need {WORST_IMAGE_SHARE:.0%})")
+            raise TrainingError(
+                f"onnxruntime and Keras draw different images: {per_image.mean():.4%} of pixels agree "
+                f"within {RENDERER_PARITY_TOLERANCE} (need {IMAGE_PARITY_SHARE:.0%}), and "
+                f"{per_image.min():.4%} in the worst image (need {WORST_IMAGE_SHARE:.0%})"
+            )
     for batch in (1, 37):
         zb, yb = parity_inputs(config.latent_dim, config.num_classes, batch)
         out = session.run(["images"], {"z": zb, **({"y": yb} if yb is not None else {})})[0]
@@ -192,8 +202,13 @@ def params_contract() -> dict:
     """What the `params` output holds, for config.json: names, ranges and the renderer that draws them."""
     from serving import mathart
 
-    return {"renderer": mathart.RENDERER_VERSION, "names": list(mathart.NAMES), "low": mathart.LOW.tolist(),
-            "high": mathart.HIGH.tolist(), "families": list(mathart.FAMILIES)}
+    return {
+        "renderer": mathart.RENDERER_VERSION,
+        "names": list(mathart.NAMES),
+        "low": mathart.LOW.tolist(),
+        "high": mathart.HIGH.tolist(),
+        "families": list(mathart.FAMILIES),
+    }
 
 
 def _versions(opset: int) -> dict[str, str]:
@@ -202,20 +217,29 @@ def _versions(opset: int) -> dict[str, str]:
     import tensorflow as tf
     import tf2onnx
 
-    return {"tensorflow": tf.__version__, "keras": keras.__version__, "tf2onnx": tf2onnx.__version__,
-            "onnx": onnx.__version__, "opset": str(opset), "ganimate": serving.__version__}
+    return {
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "tf2onnx": tf2onnx.__version__,
+        "onnx": onnx.__version__,
+        "opset": str(opset),
+        "ganimate": serving.__version__,
+    }
 
 
 def _refuse_overwrite(out_dir: Path, force: bool, replace: str | None) -> None:
     if out_dir.exists() and not force:
         raise InputError(f"{out_dir} already exists; pass --force to replace it")
     if (out_dir / "metrics.json").exists() and replace != out_dir.name:
-        raise InputError(f"{out_dir} holds an evaluated bundle (metrics.json); export into a new folder, or pass "
-                         f"--force --replace {out_dir.name} to overwrite it")
+        raise InputError(
+            f"{out_dir} holds an evaluated bundle (metrics.json); export into a new folder, or pass "
+            f"--force --replace {out_dir.name} to overwrite it"
+        )
 
 
-def _bundle_config(run_dir: Path, out_dir: Path, opts, facts: dict, step: int, opset: int,
-                   name: str | None) -> GeneratorConfig:
+def _bundle_config(
+    run_dir: Path, out_dir: Path, opts, facts: dict, step: int, opset: int, name: str | None
+) -> GeneratorConfig:
     """The bundle's contract from the run's options and data facts (sha256 and parity are filled in later)."""
     num_classes = len(facts["class_names"]) if opts.conditional else 0
     size = opts.resolved_image_size()
@@ -233,17 +257,23 @@ def _bundle_config(run_dir: Path, out_dir: Path, opts, facts: dict, step: int, o
         dataset=facts["source"],
         train_steps=step,
         versions=_versions(opset),
-        extra={"training": {k: v for k, v in json.loads(opts.to_json()).items() if k != "out"},
-               "ema_generator": opts.model != "vae" and opts.ema > 0,
-               "data": {k: facts[k] for k in ("name", "spec", "sha256", "train_images", "val_images", "test_images")
-                        if k in facts},
-               "checkpoint": checkpoint_choice(run_dir, step),
-               **({"params": params_contract()} if renderer else {})},
+        extra={
+            "training": {k: v for k, v in json.loads(opts.to_json()).items() if k != "out"},
+            "ema_generator": opts.model != "vae" and opts.ema > 0,
+            "data": {
+                k: facts[k]
+                for k in ("name", "spec", "sha256", "train_images", "val_images", "test_images")
+                if k in facts
+            },
+            "checkpoint": checkpoint_choice(run_dir, step),
+            **({"params": params_contract()} if renderer else {}),
+        },
     )
 
 
-def _verified(model_path: Path, config: GeneratorConfig, generator, renderer_size: int | None,
-              quantize: bool) -> GeneratorConfig:
+def _verified(
+    model_path: Path, config: GeneratorConfig, generator, renderer_size: int | None, quantize: bool
+) -> GeneratorConfig:
     """Check the written model against the Keras one (parity, contract, dynamic batch) and, with `quantize`, add
     the measured int8 copy; returns the config with those figures."""
     from serving.generator import sha256_file
@@ -281,8 +311,16 @@ def _swap_into_place(staging: Path, out_dir: Path) -> None:
         os.replace(staging, out_dir)
 
 
-def export_run(run_dir: Path, out_dir: Path, opset: int = 17, force: bool = False, name: str | None = None,
-               quantize: bool = False, replace: str | None = None, step: int | None = None) -> Path:
+def export_run(
+    run_dir: Path,
+    out_dir: Path,
+    opset: int = 17,
+    force: bool = False,
+    name: str | None = None,
+    quantize: bool = False,
+    replace: str | None = None,
+    step: int | None = None,
+) -> Path:
     """Export `run_dir` (its checkpoint of `step`, default the last) to the bundle folder `out_dir`; returns out_dir.
     `quantize` adds a measured int8 copy. config.json records how the checkpoint was chosen: the run's validation
     probe row of that step when it has one (quality.csv), else "the run's last checkpoint".
@@ -338,14 +376,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="bundle folder to create")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset, 17 or newer (default 17)")
     p.add_argument("--force", action="store_true", help="replace an existing bundle")
-    p.add_argument("--replace", default=None, metavar="NAME",
-                   help="with --force: also replace an evaluated bundle (one with metrics.json) named NAME")
+    p.add_argument(
+        "--replace",
+        default=None,
+        metavar="NAME",
+        help="with --force: also replace an evaluated bundle (one with metrics.json) named NAME",
+    )
     p.add_argument("--name", default=None, help="model name in config.json (default: the --out folder's name)")
-    p.add_argument("--step", type=int, default=None,
-                   help="export the checkpoint of this step (default: the last); choose it by the run's validation "
-                        "probes (quality.csv), never by training.evaluate")
-    p.add_argument("--quantize", action="store_true",
-                   help="also write model.int8.onnx (dynamic int8), kept only with its measured parity and speed")
+    p.add_argument(
+        "--step",
+        type=int,
+        default=None,
+        help="export the checkpoint of this step (default: the last); choose it by the run's validation "
+        "probes (quality.csv), never by training.evaluate",
+    )
+    p.add_argument(
+        "--quantize",
+        action="store_true",
+        help="also write model.int8.onnx (dynamic int8), kept only with its measured parity and speed",
+    )
     args = p.parse_args(argv)
     from training.tf_setup import import_tensorflow
 
@@ -355,8 +404,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     try:
-        out = export_run(Path(args.run), Path(args.out), args.opset, args.force, args.name, args.quantize,
-                         args.replace, args.step)
+        out = export_run(
+            Path(args.run), Path(args.out), args.opset, args.force, args.name, args.quantize, args.replace, args.step
+        )
     except InputError as exc:  # the command names something that cannot be exported
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -364,8 +414,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     config = GeneratorConfig.from_json((out / "config.json").read_text())
-    print(f"exported {out} in {time.perf_counter() - started:.1f}s: parity max|diff| {config.parity_max_abs_diff:.2e}, "
-          f"sha256 {config.sha256[:12]}..., {(out / 'model.onnx').stat().st_size / 1e6:.2f} MB")
+    print(
+        f"exported {out} in {time.perf_counter() - started:.1f}s: parity max|diff| {config.parity_max_abs_diff:.2e}, "
+        f"sha256 {config.sha256[:12]}..., {(out / 'model.onnx').stat().st_size / 1e6:.2f} MB"
+    )
     return 0
 
 

@@ -87,7 +87,7 @@ class GAN(keras.Model):
             return keras.random.normal((batch, self.latent_dim), seed=self.seed_generator)
         z = keras.random.normal((batch * replicas, self.latent_dim), seed=self.seed_generator)
         index = tf.distribute.get_replica_context().replica_id_in_sync_group
-        return z[index * batch:(index + 1) * batch]
+        return z[index * batch : (index + 1) * batch]
 
     def _inputs(self, z, y):
         return [z, y] if self.num_classes else z
@@ -278,8 +278,13 @@ class GAN(keras.Model):
         """Every variable a checkpoint must hold to resume exactly (weights, optimizers, RNG, EMA), keyed by path."""
         from training.checkpoint import keyed
 
-        return keyed({
-            "generator": self.generator.weights, "discriminator": self.discriminator.weights,
-            "ema_generator": self.ema_generator.weights, "g_optimizer": self.g_optimizer,
-            "d_optimizer": self.d_optimizer, "state": {"rng": self.seed_generator.state, "ema_step": self.ema_step},
-        })
+        return keyed(
+            {
+                "generator": self.generator.weights,
+                "discriminator": self.discriminator.weights,
+                "ema_generator": self.ema_generator.weights,
+                "g_optimizer": self.g_optimizer,
+                "d_optimizer": self.d_optimizer,
+                "state": {"rng": self.seed_generator.state, "ema_step": self.ema_step},
+            }
+        )

@@ -50,16 +50,22 @@ class Judge:
         """(features float64 [n, 128], class probabilities float32 [n, classes]) for images in [-1, 1], NHWC."""
         feats, probs = [], []
         for i in range(0, len(images), BATCH):
-            f, p = self.session.run(["features", "probs"], {"images": np.asarray(images[i:i + BATCH], np.float32)})
+            f, p = self.session.run(["features", "probs"], {"images": np.asarray(images[i : i + BATCH], np.float32)})
             feats.append(f)
             probs.append(p)
         return np.concatenate(feats).astype(np.float64), np.concatenate(probs)
 
     def summary(self) -> dict:
         """What metrics.json records of the judge that gave its figures."""
-        return {"name": self.name, "sha256": self.sha256, "validation_accuracy": self.info["validation_accuracy"],
-                "trained_on": self.info["dataset"], "dataset_sha256": self.info["dataset_sha256"],
-                "epochs": self.info["epochs"], "seed": self.info["seed"]}
+        return {
+            "name": self.name,
+            "sha256": self.sha256,
+            "validation_accuracy": self.info["validation_accuracy"],
+            "trained_on": self.info["dataset"],
+            "dataset_sha256": self.info["dataset_sha256"],
+            "epochs": self.info["epochs"],
+            "seed": self.info["seed"],
+        }
 
 
 def _sha256(path: Path) -> str:
@@ -72,15 +78,21 @@ def load_judge(name: str, folder: Path = JUDGES_DIR, dataset_sha256: str | None 
 
     onnx_path, info_path = folder / f"{name}.onnx", folder / f"{name}.json"
     if not onnx_path.is_file() or not info_path.is_file():
-        raise InputError(f"no judge named {name} in {folder}; make one with python -m training.evaluate "
-                         "--retrain-classifier (it becomes a new judge with its own name)")
+        raise InputError(
+            f"no judge named {name} in {folder}; make one with python -m training.evaluate "
+            "--retrain-classifier (it becomes a new judge with its own name)"
+        )
     info = json.loads(info_path.read_text())
     digest = _sha256(onnx_path)
     if digest != info.get("sha256"):
-        raise GanimateError(f"judge {onnx_path} has sha256 {digest[:12]}..., its JSON says {str(info.get('sha256'))[:12]}...")
+        raise GanimateError(
+            f"judge {onnx_path} has sha256 {digest[:12]}..., its JSON says {str(info.get('sha256'))[:12]}..."
+        )
     if dataset_sha256 is not None and dataset_sha256 != info.get("dataset_sha256"):
-        raise InputError(f"judge {name} was trained on other data (dataset sha256 {info.get('dataset_sha256', '')[:12]}"
-                         f"..., this one is {dataset_sha256[:12]}...); pass --retrain-classifier for a judge of this data")
+        raise InputError(
+            f"judge {name} was trained on other data (dataset sha256 {info.get('dataset_sha256', '')[:12]}"
+            f"..., this one is {dataset_sha256[:12]}...); pass --retrain-classifier for a judge of this data"
+        )
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
@@ -129,8 +141,9 @@ def _to_onnx(model, shape: tuple[int, int, int]) -> bytes:
     return canonical_names(proto).SerializeToString()  # the same weights always export to the same bytes
 
 
-def train_judge(data, spec: str, name: str, folder: Path, epochs: int = JUDGE_EPOCHS, seed: int = JUDGE_SEED,
-                verbose: bool = True) -> Judge:
+def train_judge(
+    data, spec: str, name: str, folder: Path, epochs: int = JUDGE_EPOCHS, seed: int = JUDGE_SEED, verbose: bool = True
+) -> Judge:
     """Train a classifier on `data`'s training part with a fixed seed, write `folder/name.onnx` + `.json`."""
     import keras
 
@@ -140,25 +153,51 @@ def train_judge(data, spec: str, name: str, folder: Path, epochs: int = JUDGE_EP
         raise InputError(f"dataset {spec} has no class labels to train a judge on")
     keras.utils.set_random_seed(seed)
     model = build_classifier(data.image_shape, data.num_classes)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=[None, "sparse_categorical_crossentropy"],
-                  metrics=[[], ["accuracy"]])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=[None, "sparse_categorical_crossentropy"],
+        metrics=[[], ["accuracy"]],
+    )
     started = time.perf_counter()
-    model.fit(data.images, [np.zeros(len(data.images)), data.labels], batch_size=128, epochs=epochs,
-              verbose=2 if verbose else 0, shuffle=True)
+    model.fit(
+        data.images,
+        [np.zeros(len(data.images)), data.labels],
+        batch_size=128,
+        epochs=epochs,
+        verbose=2 if verbose else 0,
+        shuffle=True,
+    )
     blob = _to_onnx(model, data.image_shape)
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:  # measure the file that ships, not the Keras model
         (Path(tmp) / f"{name}.onnx").write_bytes(blob)
-        (Path(tmp) / f"{name}.json").write_text(json.dumps({"sha256": hashlib.sha256(blob).hexdigest(),
-                                                            "validation_accuracy": 0.0, "dataset": spec,
-                                                            "dataset_sha256": "", "epochs": epochs, "seed": seed}))
+        (Path(tmp) / f"{name}.json").write_text(
+            json.dumps(
+                {
+                    "sha256": hashlib.sha256(blob).hexdigest(),
+                    "validation_accuracy": 0.0,
+                    "dataset": spec,
+                    "dataset_sha256": "",
+                    "epochs": epochs,
+                    "seed": seed,
+                }
+            )
+        )
         probe = load_judge(name, Path(tmp))
         accuracy = float((probe(data.val_images)[1].argmax(1) == data.val_labels).mean())
-    info = {"name": name, "sha256": hashlib.sha256(blob).hexdigest(), "dataset": spec,
-            "dataset_sha256": dataset_sha256(data), "train_images": int(len(data.images)),
-            "validation_images": int(len(data.val_images)), "validation_accuracy": round(accuracy, 6),
-            "epochs": epochs, "seed": seed, "train_s": round(time.perf_counter() - started, 1),
-            "versions": {"keras": keras.__version__}}
+    info = {
+        "name": name,
+        "sha256": hashlib.sha256(blob).hexdigest(),
+        "dataset": spec,
+        "dataset_sha256": dataset_sha256(data),
+        "train_images": int(len(data.images)),
+        "validation_images": int(len(data.val_images)),
+        "validation_accuracy": round(accuracy, 6),
+        "epochs": epochs,
+        "seed": seed,
+        "train_s": round(time.perf_counter() - started, 1),
+        "versions": {"keras": keras.__version__},
+    }
     write_atomic(folder / f"{name}.onnx", blob)
     write_atomic(folder / f"{name}.json", (json.dumps(info, indent=2) + "\n").encode())
     return load_judge(name, folder)
@@ -186,9 +225,12 @@ def judge_for(data, spec: str, size: int, retrain: bool = False, verbose: bool =
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m training.judge", description=__doc__.splitlines()[0],
-                                epilog="example:\n  python -m training.judge --dataset mnist-sample",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m training.judge",
+        description=__doc__.splitlines()[0],
+        epilog="example:\n  python -m training.judge --dataset mnist-sample",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--dataset", required=True, help="dataset spec, e.g. mnist-sample or mathart")
     p.add_argument("--image-size", type=int, default=None, help="image size (default: the dataset's own)")
     p.add_argument("--dataset-size", type=int, default=10000, help="mathart: how many images (default 10000)")
@@ -206,8 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     except GanimateError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"judge {judge.name}: sha256 {judge.sha256[:12]}..., validation accuracy "
-          f"{judge.info['validation_accuracy']:.4f}, {Path(args.out) / (judge.name + '.onnx')}")
+    print(
+        f"judge {judge.name}: sha256 {judge.sha256[:12]}..., validation accuracy "
+        f"{judge.info['validation_accuracy']:.4f}, {Path(args.out) / (judge.name + '.onnx')}"
+    )
     return 0
 
 

@@ -244,4 +244,3 @@ def render(params: tf.Tensor, y: tf.Tensor, size: int) -> tf.Tensor:
     _, background = palette(params)
     faded = _over_background(strength, planar, background)
     return tf.transpose(tf.clip_by_value(faded, 0.0, 1.0), [0, 2, 3, 1])  # NHWC, the contract's layout
-

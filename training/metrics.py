@@ -21,8 +21,9 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(((mu_a - mu_b) ** 2).sum() + np.trace(s_a) + np.trace(s_b) - 2 * cross)
 
 
-def kernel_inception_distance(a: np.ndarray, b: np.ndarray, subsets: int = 10, subset_size: int = 1000,
-                              seed: int = 0) -> float:
+def kernel_inception_distance(
+    a: np.ndarray, b: np.ndarray, subsets: int = 10, subset_size: int = 1000, seed: int = 0
+) -> float:
     """Unbiased MMD^2 with the cubic polynomial kernel (x.y/d + 1)^3, averaged over random subsets (Binkowski 2018)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     rng = np.random.default_rng(seed)
@@ -68,7 +69,7 @@ def at_size(figure, real: np.ndarray, fake: np.ndarray, size: int):
     """
     if not 1 <= size <= len(fake):
         raise ValueError(f"size must be in 1..{len(fake)}, got {size}")
-    values = [figure(real, fake[i:i + size]) for i in range(0, len(fake) - size + 1, size)]
+    values = [figure(real, fake[i : i + size]) for i in range(0, len(fake) - size + 1, size)]
     return np.mean(values, axis=0)
 
 

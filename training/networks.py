@@ -24,8 +24,14 @@ def _plan(image_size: int, width: int) -> tuple[int, list[int]]:
 
 
 def build_generator(
-    latent_dim: int, image_size: int, channels: int, num_classes: int = 0, width: int = 64, name: str = "generator",
-    synchronized: bool = False, class_norm: bool = False,
+    latent_dim: int,
+    image_size: int,
+    channels: int,
+    num_classes: int = 0,
+    width: int = 64,
+    name: str = "generator",
+    synchronized: bool = False,
+    class_norm: bool = False,
 ) -> keras.Model:
     """z [b, latent_dim] (+ y [b, num_classes]) -> images [b, size, size, channels] in [-1, 1] (tanh).
     `synchronized`: batch norm statistics over the global batch when training on several replicas (the weights

@@ -45,8 +45,12 @@ def _conv(x, w, b, a) -> tf.Tensor:
     if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1, 1])):
         raise TrainingError("Conv with groups or dilations is not supported")
     nhwc = tf.transpose(x, [0, 2, 3, 1])
-    out = tf.nn.conv2d(nhwc, tf.transpose(w, [2, 3, 1, 0]), strides=[1, *a.get("strides", [1, 1]), 1],
-                       padding=_pads(a.get("pads", [0, 0, 0, 0])))
+    out = tf.nn.conv2d(
+        nhwc,
+        tf.transpose(w, [2, 3, 1, 0]),
+        strides=[1, *a.get("strides", [1, 1]), 1],
+        padding=_pads(a.get("pads", [0, 0, 0, 0])),
+    )
     if b is not None:
         out = out + b
     return tf.transpose(out, [0, 3, 1, 2])
@@ -62,8 +66,13 @@ def _conv_transpose(x, w, b, a) -> tf.Tensor:
     nhwc = tf.transpose(x, [0, 2, 3, 1])
     n, h, wd = tf.shape(nhwc)[0], int(nhwc.shape[1]), int(nhwc.shape[2])
     out_h, out_w = (h - 1) * sh + kh - top - bottom, (wd - 1) * sw + kw - left - right
-    out = tf.nn.conv2d_transpose(nhwc, tf.transpose(w, [2, 3, 1, 0]), output_shape=tf.stack([n, out_h, out_w, w.shape[1]]),
-                                 strides=[1, sh, sw, 1], padding=_pads([top, left, bottom, right]))
+    out = tf.nn.conv2d_transpose(
+        nhwc,
+        tf.transpose(w, [2, 3, 1, 0]),
+        output_shape=tf.stack([n, out_h, out_w, w.shape[1]]),
+        strides=[1, sh, sw, 1],
+        padding=_pads([top, left, bottom, right]),
+    )
     if b is not None:
         out = out + b
     return tf.transpose(out, [0, 3, 1, 2])
@@ -107,7 +116,7 @@ OPS: dict[str, Callable] = {
     "Concat": lambda i, a: tf.concat(i, axis=a["axis"]),
     "Transpose": lambda i, a: tf.transpose(i[0], a["perm"]),
     "Reshape": lambda i, a: _reshape(i[0], i[1]),
-    "Flatten": lambda i, a: tf.reshape(i[0], [-1, int(np.prod(i[0].shape[a.get("axis", 1):]))]),
+    "Flatten": lambda i, a: tf.reshape(i[0], [-1, int(np.prod(i[0].shape[a.get("axis", 1) :]))]),
     "Conv": lambda i, a: _conv(i[0], i[1], i[2] if len(i) > 2 else None, a),
     "ConvTranspose": lambda i, a: _conv_transpose(i[0], i[1], i[2] if len(i) > 2 else None, a),
     "Softmax": lambda i, a: tf.nn.softmax(i[0], axis=a.get("axis", -1)),
@@ -140,14 +149,19 @@ class OnnxFunction:
         unknown = sorted({n.op_type for n in self.nodes} - set(OPS))
         if unknown:
             raise TrainingError(f"{model_path}: operators {', '.join(unknown)} cannot be run in TensorFlow here")
-        feeds = {i for n in self.nodes for i in n.input} - set(self.constants) - {o for n in self.nodes for o in n.output}
+        feeds = (
+            {i for n in self.nodes for i in n.input} - set(self.constants) - {o for n in self.nodes for o in n.output}
+        )
         self.inputs = tuple(i.name for i in graph.input if i.name in feeds)
 
     def __call__(self, **feeds: tf.Tensor) -> dict[str, tf.Tensor]:
         missing = [name for name in self.inputs if name not in feeds]
         if missing:
             raise TrainingError(f"missing input(s) {', '.join(missing)}")
-        values: dict[str, tf.Tensor] = {**self.constants, **{k: tf.convert_to_tensor(v, tf.float32) for k, v in feeds.items()}}
+        values: dict[str, tf.Tensor] = {
+            **self.constants,
+            **{k: tf.convert_to_tensor(v, tf.float32) for k, v in feeds.items()},
+        }
         for node in self.nodes:
             result = OPS[node.op_type]([values[i] if i else None for i in node.input], _attrs(node))
             values[node.output[0]] = result

@@ -26,8 +26,9 @@ def deterministic_scatter(model_proto):
         rewritten += [
             helper.make_node("Shape", [updates], [shape], name=f"{node.name}_Shape"),
             helper.make_node("Expand", [indices, shape], [expanded], name=f"{node.name}_Expand"),
-            helper.make_node("ScatterElements", [data, expanded, updates], list(node.output), name=node.name,
-                             axis=0, reduction="add"),
+            helper.make_node(
+                "ScatterElements", [data, expanded, updates], list(node.output), name=node.name, axis=0, reduction="add"
+            ),
         ]
     del graph.node[:]
     graph.node.extend(rewritten)
@@ -41,8 +42,10 @@ def _stable_order(graph) -> None:
     key is a graph input's name, an initializer's content hash, or the position of the node that made it."""
     import hashlib
 
-    init_key = {t.name: hashlib.sha256(t.SerializeToString().replace(t.name.encode(), b"")).hexdigest()
-                for t in graph.initializer}
+    init_key = {
+        t.name: hashlib.sha256(t.SerializeToString().replace(t.name.encode(), b"")).hexdigest()
+        for t in graph.initializer
+    }
     import heapq
 
     made_by = {out: i for i, node in enumerate(graph.node) for out in node.output if out}
@@ -120,8 +123,11 @@ def canonical_names(model_proto):
         for k, dim in enumerate(info.type.tensor_type.shape.dim):
             if dim.dim_param:
                 dim.dim_param = dims.setdefault(dim.dim_param, "batch" if k == 0 else f"dim_{len(dims)}")
-    graph.doc_string = ("ganimate generator: images = clip((G(z[, y]) + 1) / 2, 0, 1)" if len(graph.output) == 1 else
-                        "ganimate parameter generator: params = ranges(G(z, y)); images = render(params, y)")
+    graph.doc_string = (
+        "ganimate generator: images = clip((G(z[, y]) + 1) / 2, 0, 1)"
+        if len(graph.output) == 1
+        else "ganimate parameter generator: params = ranges(G(z, y)); images = render(params, y)"
+    )
     return model_proto
 
 

@@ -35,7 +35,11 @@ CLASS_LOSSES = ("ce", "hinge")
 
 # The GAN losses (training/gan.py implements them; a loss named here also sets model_family when it is its own
 # family, as WGAN-GP is); here so that --help and --dry-run need no TensorFlow.
-LOSSES: dict[str, str] = {"bce": "non-saturating, the default", "hinge": "hinge", "wgan-gp": "Wasserstein with gradient penalty"}
+LOSSES: dict[str, str] = {
+    "bce": "non-saturating, the default",
+    "hinge": "hinge",
+    "wgan-gp": "Wasserstein with gradient penalty",
+}
 LOSS_FAMILIES = {"wgan-gp": "wgan-gp"}
 
 
@@ -43,6 +47,7 @@ def model_family(model: str, loss: str) -> str:
     """config.json's model_family for a run's --model and --loss."""
     family = MODELS[model][1]
     return LOSS_FAMILIES.get(loss, family) if family == "dcgan" else family
+
 
 @dataclass
 class TrainOptions:
@@ -147,20 +152,31 @@ class TrainOptions:
             raise InputError(f"unknown --precision {self.precision!r}; choose {', '.join(PRECISIONS)}")
         if self.loss not in LOSSES:
             raise InputError(f"unknown --loss {self.loss!r}; choose {', '.join(LOSSES)}")
-        for name in ("epochs", "batch_size", "latent_dim", "log_every", "checkpoint_every", "sample_every", "max_steps",
-                     "width"):
+        for name in (
+            "epochs",
+            "batch_size",
+            "latent_dim",
+            "log_every",
+            "checkpoint_every",
+            "sample_every",
+            "max_steps",
+            "width",
+        ):
             if getattr(self, name) is not None and getattr(self, name) <= 0:
                 raise InputError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
         if self.microbatches is not None and not 1 <= self.microbatches <= self.batch_size // 2:
-            raise InputError(f"--microbatches must be 1..{self.batch_size // 2} (half of --batch-size), "
-                             f"got {self.microbatches}")
+            raise InputError(
+                f"--microbatches must be 1..{self.batch_size // 2} (half of --batch-size), got {self.microbatches}"
+            )
 
     def _check_model_fits_data(self) -> None:
         params_data = dataset_kind(self.dataset) in PARAM_KINDS
         if (self.model == "params") != params_data:
-            raise InputError("--model params trains on --dataset mathart-params or params:FILE.csv, and only it does"
-                             if self.model == "params" else
-                             f"--dataset {self.dataset} holds parameter vectors; train it with --model params")
+            raise InputError(
+                "--model params trains on --dataset mathart-params or params:FILE.csv, and only it does"
+                if self.model == "params"
+                else f"--dataset {self.dataset} holds parameter vectors; train it with --model params"
+            )
         if self.model == "params":
             if not self.conditional:
                 raise InputError("--model params is conditional on the family: add --conditional")
@@ -222,15 +238,20 @@ GPU: pip install 'tensorflow[and-cuda]==2.21.0' in place of tensorflow-cpu; seve
 def _data_and_model_args(p: argparse.ArgumentParser, d: TrainOptions) -> None:
     """What is trained: the data, the model family, its size and its loss."""
     p.add_argument("--dataset", default=None, help=f"{dataset_names()} (default {d.dataset})")
-    p.add_argument("--model", default=None, choices=list(MODELS),
-                   help="; ".join(f"{name}: {what}" for name, (what, _) in MODELS.items()))
+    p.add_argument(
+        "--model",
+        default=None,
+        choices=list(MODELS),
+        help="; ".join(f"{name}: {what}" for name, (what, _) in MODELS.items()),
+    )
     p.add_argument("--conditional", action="store_true", default=None, help="condition on class labels")
     p.add_argument("--epochs", type=int, default=None, help=f"passes over the data (default {d.epochs})")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in total")
     p.add_argument("--batch-size", type=int, default=None, help=f"default {d.batch_size}")
     p.add_argument("--latent-dim", type=int, default=None, help=f"default {d.latent_dim}")
-    p.add_argument("--loss", default=None, choices=list(LOSSES),
-                   help="; ".join(f"{name}: {what}" for name, what in LOSSES.items()))
+    p.add_argument(
+        "--loss", default=None, choices=list(LOSSES), help="; ".join(f"{name}: {what}" for name, what in LOSSES.items())
+    )
 
 
 def _recipe_args(p: argparse.ArgumentParser, d: TrainOptions) -> None:
@@ -239,50 +260,97 @@ def _recipe_args(p: argparse.ArgumentParser, d: TrainOptions) -> None:
     p.add_argument("--spectral-norm", action="store_true", default=None, help="spectral normalisation in D")
     p.add_argument("--ema", type=float, default=None, help=f"EMA decay of G's weights, 0 = off (default {d.ema})")
     p.add_argument("--augment", action="store_true", default=None, help="differentiable augmentation (small data)")
-    p.add_argument("--class-weight", type=float, default=None,
-                   help="class head (AC-GAN) loss weight, with --conditional dcgan: raises class accuracy at some cost "
-                        "in FCD (the shipped digit recipe: 0.03 with --class-loss hinge); default 0 (off)")
-    p.add_argument("--class-loss", default=None, choices=CLASS_LOSSES,
-                   help="the class head's loss: ce (AC-GAN cross-entropy, default) or hinge (multi-class hinge, "
-                        "which stops pushing once a digit is classified with a margin)")
-    p.add_argument("--class-norm", default=None, action=argparse.BooleanOptionalAction,
-                   help="class-conditional batch norm in the generator (with --conditional; default off)")
-    p.add_argument("--updates", default=None, choices=UPDATES,
-                   help="simultaneous (default: one G and D pass per step) or alternating (D, then G on fresh noise)")
-    p.add_argument("--microbatches", type=int, default=None,
-                   help="cut each step's batch into N parts whose gradients are summed (the same step); the parts run "
-                        "at once on the CPU's cores (default on a CPU: parts of 32 rows or more, at most 4; 1 on GPUs)")
+    p.add_argument(
+        "--class-weight",
+        type=float,
+        default=None,
+        help="class head (AC-GAN) loss weight, with --conditional dcgan: raises class accuracy at some cost "
+        "in FCD (the shipped digit recipe: 0.03 with --class-loss hinge); default 0 (off)",
+    )
+    p.add_argument(
+        "--class-loss",
+        default=None,
+        choices=CLASS_LOSSES,
+        help="the class head's loss: ce (AC-GAN cross-entropy, default) or hinge (multi-class hinge, "
+        "which stops pushing once a digit is classified with a margin)",
+    )
+    p.add_argument(
+        "--class-norm",
+        default=None,
+        action=argparse.BooleanOptionalAction,
+        help="class-conditional batch norm in the generator (with --conditional; default off)",
+    )
+    p.add_argument(
+        "--updates",
+        default=None,
+        choices=UPDATES,
+        help="simultaneous (default: one G and D pass per step) or alternating (D, then G on fresh noise)",
+    )
+    p.add_argument(
+        "--microbatches",
+        type=int,
+        default=None,
+        help="cut each step's batch into N parts whose gradients are summed (the same step); the parts run "
+        "at once on the CPU's cores (default on a CPU: parts of 32 rows or more, at most 4; 1 on GPUs)",
+    )
 
 
 def _optimizer_args(p: argparse.ArgumentParser, d: TrainOptions) -> None:
     """The optimiser and the data: rates, schedule, width, sizes, seed, compilation."""
     p.add_argument("--lr", type=float, default=None, help=f"Adam learning rate (default {d.lr})")
     p.add_argument("--d-lr", type=float, default=None, help="D's learning rate (default: --lr)")
-    p.add_argument("--lr-decay", type=float, default=None, help="both rates fall linearly to 0 over this last share of steps")
+    p.add_argument(
+        "--lr-decay", type=float, default=None, help="both rates fall linearly to 0 over this last share of steps"
+    )
     p.add_argument("--beta1", type=float, default=None, help=f"Adam beta1 (default {d.beta1})")
-    p.add_argument("--beta2", type=float, default=None, help=f"Adam beta2 (default {d.beta2}; 0.9 with hinge + spectral norm)")
+    p.add_argument(
+        "--beta2", type=float, default=None, help=f"Adam beta2 (default {d.beta2}; 0.9 with hinge + spectral norm)"
+    )
     p.add_argument("--width", type=int, default=None, help="base channel width (default 32, or 16 at 64x64)")
     p.add_argument("--image-size", type=int, default=None, help="28, 32 or 64 (default: the dataset's own)")
-    p.add_argument("--dataset-size", type=int, default=None, help=f"mathart images or parameter vectors to draw (default {d.dataset_size})")
+    p.add_argument(
+        "--dataset-size",
+        type=int,
+        default=None,
+        help=f"mathart images or parameter vectors to draw (default {d.dataset_size})",
+    )
     p.add_argument("--seed", type=int, default=None, help="seeds data order, noise and initial weights")
     p.add_argument("--jit", action="store_true", default=None, help="compile the train step with XLA")
 
 
 def _run_args(p: argparse.ArgumentParser, d: TrainOptions) -> None:
     """How the run goes: precision, records, devices, quality probes and its folder."""
-    p.add_argument("--precision", default=None, choices=PRECISIONS,
-                   help="float32 (default) or mixed_bfloat16 (bf16 maths, float32 weights; fast on CPUs with "
-                        "AVX-512 BF16/AMX and on recent GPUs)")
+    p.add_argument(
+        "--precision",
+        default=None,
+        choices=PRECISIONS,
+        help="float32 (default) or mixed_bfloat16 (bf16 maths, float32 weights; fast on CPUs with "
+        "AVX-512 BF16/AMX and on recent GPUs)",
+    )
     p.add_argument("--log-every", type=int, default=None, help=f"history row every N steps (default {d.log_every})")
     p.add_argument("--checkpoint-every", type=int, default=None, help=f"default {d.checkpoint_every} steps")
-    p.add_argument("--sample-every", type=int, default=None, help=f"sample grid every N epochs (default {d.sample_every})")
-    p.add_argument("--devices", type=int, default=None,
-                   help="replicas for tf.distribute: N GPUs, or the CPU split into N devices (default: every GPU)")
-    p.add_argument("--worker-timeout", type=int, default=None,
-                   help="multi-worker (TF_CONFIG): seconds before a silent worker stops the run (default 300)")
-    p.add_argument("--eval-every", type=int, default=None,
-                   help="measure FCD ratio, precision, recall, class accuracy every N steps (quality.csv) and print "
-                        "when the --quality targets are first met")
+    p.add_argument(
+        "--sample-every", type=int, default=None, help=f"sample grid every N epochs (default {d.sample_every})"
+    )
+    p.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="replicas for tf.distribute: N GPUs, or the CPU split into N devices (default: every GPU)",
+    )
+    p.add_argument(
+        "--worker-timeout",
+        type=int,
+        default=None,
+        help="multi-worker (TF_CONFIG): seconds before a silent worker stops the run (default 300)",
+    )
+    p.add_argument(
+        "--eval-every",
+        type=int,
+        default=None,
+        help="measure FCD ratio, precision, recall, class accuracy every N steps (quality.csv) and print "
+        "when the --quality targets are first met",
+    )
     p.add_argument("--quality", default=None, help=f"targets for --eval-every (default {DEFAULT_QUALITY})")
     p.add_argument("--out", default=None, help="run folder (required)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -306,13 +374,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Options that may change when a run is resumed; everything else comes from the stored options.json.
-RESUMABLE_OVERRIDES = ("epochs", "max_steps", "jit", "log_every", "checkpoint_every", "sample_every", "eval_every",
-                       "quality", "devices", "worker_timeout")
+RESUMABLE_OVERRIDES = (
+    "epochs",
+    "max_steps",
+    "jit",
+    "log_every",
+    "checkpoint_every",
+    "sample_every",
+    "eval_every",
+    "quality",
+    "devices",
+    "worker_timeout",
+)
 
 
 def resolve(args: argparse.Namespace) -> TrainOptions:
     """Merge the command line over defaults (or over the stored options when resuming), then validate."""
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainOptions) if getattr(args, f.name, None) is not None}
+    given = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(TrainOptions)
+        if getattr(args, f.name, None) is not None
+    }
     if not args.out:
         raise InputError("--out is required: the run folder to write (or to resume with --resume)")
     opts = resumed_options(Path(args.out), given, strict=True) if args.resume else TrainOptions(**given)

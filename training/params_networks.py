@@ -33,8 +33,9 @@ def build_param_generator(latent_dim: int, num_classes: int, width: int = 256, n
     return keras.Model([z, y], out, name=name)
 
 
-def build_param_discriminator(num_classes: int, width: int = 256, spectral_norm: bool = True,
-                              name: str = "discriminator") -> keras.Model:
+def build_param_discriminator(
+    num_classes: int, width: int = 256, spectral_norm: bool = True, name: str = "discriminator"
+) -> keras.Model:
     """unit parameters [b, P], y [b, families] -> one logit per vector, with a projection head on the family."""
     x = keras.Input((len(mathart.PARAMS),), name="images")
     y = keras.Input((num_classes,), name="y")

@@ -33,8 +33,17 @@ PROBE_SAMPLES = 2000
 class QualityProbe(keras.callbacks.Callback):
     """Every `every` steps: figures of the sampling generator; prints and records when `targets` first hold."""
 
-    def __init__(self, run_dir: Path, data, spec: str, every: int, targets: str = DEFAULT_TARGETS,
-                 latent_dim: int = 64, conditional: bool = False, printer=print) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        data,
+        spec: str,
+        every: int,
+        targets: str = DEFAULT_TARGETS,
+        latent_dim: int = 64,
+        conditional: bool = False,
+        printer=print,
+    ) -> None:
         super().__init__()
         self.run_dir, self.data, self.spec, self.every = Path(run_dir), data, spec, every
         self.checks = parse_checks(targets)
@@ -49,8 +58,10 @@ class QualityProbe(keras.callbacks.Callback):
         try:
             self.judge = judge_for(self.data, self.spec, size, retrain=False)
         except InputError:  # data with no shipped judge (a folder, a table of one's own): train one for this run
-            self.printer("notice: no shipped judge for this data; training one for the probes (a judge of its own, "
-                         "so these figures compare only within this run's data)")
+            self.printer(
+                "notice: no shipped judge for this data; training one for the probes (a judge of its own, "
+                "so these figures compare only within this run's data)"
+            )
             self.judge = judge_for(self.data, self.spec, size, retrain=True, verbose=False)
         train_x, _, val_x, _ = reference(self.data, self.spec, size, "val")
         self.f_train = self.judge(train_x)[0]
@@ -69,9 +80,18 @@ class QualityProbe(keras.callbacks.Callback):
 
     def figures(self) -> dict[str, float]:
         gen = self.model.sampling_generator
-        images = np.concatenate([  # direct calls: predict() would split the batch over a strategy's replicas
-            np.asarray(gen([self.z[i:i + 500], self.y[i:i + 500]] if self.conditional else self.z[i:i + 500],
-                           training=False), np.float32) for i in range(0, len(self.z), 500)])
+        images = np.concatenate(
+            [  # direct calls: predict() would split the batch over a strategy's replicas
+                np.asarray(
+                    gen(
+                        [self.z[i : i + 500], self.y[i : i + 500]] if self.conditional else self.z[i : i + 500],
+                        training=False,
+                    ),
+                    np.float32,
+                )
+                for i in range(0, len(self.z), 500)
+            ]
+        )
         feats, probs = self.judge(images)
         fcd = float(metrics.at_size(metrics.frechet_distance, self.f_train, feats, self.size))
         precision, recall = metrics.at_size(metrics.precision_recall, self.f_train, feats, self.size)
@@ -98,10 +118,16 @@ class QualityProbe(keras.callbacks.Callback):
         self.state["train_s_at_last_probe"] = round(train_s, 2)
         met = not failed_checks({"figures": {k: {"model": v} for k, v in figures.items()}}, self.checks)
         if met and "reached_step" not in self.state:
-            self.state.update(reached_step=step, reached_train_min=round(train_s / 60, 2), figures=row,
-                              targets=", ".join(f"{n}{op}{v:g}" for n, op, v in self.checks))
-            self.printer(f"quality reached at step {step} after {train_s / 60:.1f} min of training: "
-                         + ", ".join(f"{k} {v:.3g}" for k, v in figures.items()))
+            self.state.update(
+                reached_step=step,
+                reached_train_min=round(train_s / 60, 2),
+                figures=row,
+                targets=", ".join(f"{n}{op}{v:g}" for n, op, v in self.checks),
+            )
+            self.printer(
+                f"quality reached at step {step} after {train_s / 60:.1f} min of training: "
+                + ", ".join(f"{k} {v:.3g}" for k, v in figures.items())
+            )
         write_atomic(self.state_path, (json.dumps(self.state, indent=2) + "\n").encode())
         self.probe_s += time.perf_counter() - probe_started
 
@@ -123,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    p = argparse.ArgumentParser(prog="python -m training.quality",
-                                description="Choose a run's checkpoint on its validation probes (quality.csv).")
+    p = argparse.ArgumentParser(
+        prog="python -m training.quality",
+        description="Choose a run's checkpoint on its validation probes (quality.csv).",
+    )
     p.add_argument("--run", required=True, help="run folder trained with --eval-every")
     p.add_argument("--quality", default=DEFAULT_TARGETS, help=f"targets (default {DEFAULT_TARGETS})")
     args = p.parse_args(argv)
@@ -134,8 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
     step = int(row["step"])
-    print(f"best validation probe: step {step} (" + ", ".join(f"{k} {v:g}" for k, v in row.items() if k != "step")
-          + f")\nexport it: python -m training.export --run {args.run} --step {step} --out exported/NAME")
+    print(
+        f"best validation probe: step {step} ("
+        + ", ".join(f"{k} {v:g}" for k, v in row.items() if k != "step")
+        + f")\nexport it: python -m training.export --run {args.run} --step {step} --out exported/NAME"
+    )
     return 0
 
 

@@ -61,7 +61,12 @@ def quantize_int8(model_path: Path, feed: dict, threads: int = 2) -> QuantReport
         out.unlink()
         return f"int8 copy not kept: max |diff| {float(diff.max()):.3f} > {QUANT_TOLERANCE}"
     return QuantReport(
-        file=QUANT_FILE, sha256=sha256_file(out), bytes=out.stat().st_size, fp32_bytes=model_path.stat().st_size,
-        parity_max_abs_diff=float(diff.max()), parity_mean_abs_diff=float(diff.mean()),
-        fp32_ms_batch64=_median_ms(fp32, feed), int8_ms_batch64=_median_ms(int8, feed),
+        file=QUANT_FILE,
+        sha256=sha256_file(out),
+        bytes=out.stat().st_size,
+        fp32_bytes=model_path.stat().st_size,
+        parity_max_abs_diff=float(diff.max()),
+        parity_mean_abs_diff=float(diff.mean()),
+        fp32_ms_batch64=_median_ms(fp32, feed),
+        int8_ms_batch64=_median_ms(int8, feed),
     )

@@ -78,19 +78,47 @@ class Session:
 STUDIO_CONDITIONAL = True
 
 
-def parse_options(session: Session, dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs, max_steps,
-                  ema, spectral_norm, augment, width, log_every, run_name) -> TrainOptions:
+def parse_options(
+    session: Session,
+    dataset,
+    model,
+    conditional,
+    loss,
+    latent_dim,
+    batch_size,
+    lr,
+    epochs,
+    max_steps,
+    ema,
+    spectral_norm,
+    augment,
+    width,
+    log_every,
+    run_name,
+) -> TrainOptions:
     """TrainOptions from the form, validated like the CLI; any mistake is one gr.Error."""
     name = str(run_name or "").strip()
     if not name or "/" in name or name.startswith("."):
         raise gr.Error("run name must be a plain folder name, like mnist-studio")
     try:
         opts = TrainOptions(
-            dataset=str(dataset).strip(), model=str(model), conditional=bool(conditional), loss=str(loss),
-            latent_dim=int(latent_dim), batch_size=int(batch_size), lr=float(lr), epochs=int(epochs),
-            max_steps=int(max_steps) if max_steps else None, ema=float(ema), spectral_norm=bool(spectral_norm),
-            augment=bool(augment), width=int(width) if width else None, log_every=int(log_every), sample_every=1,
-            checkpoint_every=max(50, int(log_every) * 10), out=str(session.runs / name),
+            dataset=str(dataset).strip(),
+            model=str(model),
+            conditional=bool(conditional),
+            loss=str(loss),
+            latent_dim=int(latent_dim),
+            batch_size=int(batch_size),
+            lr=float(lr),
+            epochs=int(epochs),
+            max_steps=int(max_steps) if max_steps else None,
+            ema=float(ema),
+            spectral_norm=bool(spectral_norm),
+            augment=bool(augment),
+            width=int(width) if width else None,
+            log_every=int(log_every),
+            sample_every=1,
+            checkpoint_every=max(50, int(log_every) * 10),
+            out=str(session.runs / name),
         )
         opts.validate()
     except (TypeError, ValueError, InputError) as exc:  # int()/float() of form text, or a refused option
@@ -114,17 +142,40 @@ def status(session: Session):
         return "idle: choose options and press Start", None, None, None, 0
     run_dir = Path(session.opts.out)
     rows = history_rows(run_dir)
-    losses = pd.DataFrame([{"step": int(r["step"]), "loss": float(r[k]), "series": k}
-                           for r in rows for k in ("d_loss", "g_loss") if r.get(k)])
-    accuracy = pd.DataFrame([{"step": int(r["step"]), "accuracy": float(r[k]), "series": k}
-                             for r in rows for k in ("d_acc_real", "d_acc_fake") if r.get(k)])
+    losses = pd.DataFrame(
+        [
+            {"step": int(r["step"]), "loss": float(r[k]), "series": k}
+            for r in rows
+            for k in ("d_loss", "g_loss")
+            if r.get(k)
+        ]
+    )
+    accuracy = pd.DataFrame(
+        [
+            {"step": int(r["step"]), "accuracy": float(r[k]), "series": k}
+            for r in rows
+            for k in ("d_acc_real", "d_acc_fake")
+            if r.get(k)
+        ]
+    )
     samples = sorted((run_dir / "samples").glob("*.png"), key=lambda p: p.stat().st_mtime)
-    state = ("error: " + session.error) if session.error else ("training" if session.active and
-             session.control.running.is_set() else "paused" if session.active else
-             ("stopped" if session.control.stop.is_set() else "finished") if session.finished else "starting")
+    state = (
+        ("error: " + session.error)
+        if session.error
+        else (
+            "training"
+            if session.active and session.control.running.is_set()
+            else "paused"
+            if session.active
+            else ("stopped" if session.control.stop.is_set() else "finished")
+            if session.finished
+            else "starting"
+        )
+    )
     last = rows[-1] if rows else {}
-    text = f"{run_dir.name}: {state}" + (f" · step {last.get('step')} · {float(last.get('images_per_s') or 0):.0f} images/s"
-                                         if last else "")
+    text = f"{run_dir.name}: {state}" + (
+        f" · step {last.get('step')} · {float(last.get('images_per_s') or 0):.0f} images/s" if last else ""
+    )
     sample = None
     if samples:  # a copy: Gradio serves only its cache and the temp folder, never the run folder itself
         target = Path(tempfile.gettempdir()) / "ganimate-studio" / f"{run_dir.name}-{samples[-1].name}"
@@ -137,10 +188,42 @@ def status(session: Session):
 def _handlers(session: Session):
     """The studio's buttons: start (or resume), pause/continue, stop, export the stopped run and animate it."""
 
-    def on_start(dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs, max_steps, ema,
-                 spectral_norm, augment, width, log_every, run_name, resume):
-        opts = parse_options(session, dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs,
-                             max_steps, ema, spectral_norm, augment, width, log_every, run_name)
+    def on_start(
+        dataset,
+        model,
+        conditional,
+        loss,
+        latent_dim,
+        batch_size,
+        lr,
+        epochs,
+        max_steps,
+        ema,
+        spectral_norm,
+        augment,
+        width,
+        log_every,
+        run_name,
+        resume,
+    ):
+        opts = parse_options(
+            session,
+            dataset,
+            model,
+            conditional,
+            loss,
+            latent_dim,
+            batch_size,
+            lr,
+            epochs,
+            max_steps,
+            ema,
+            spectral_norm,
+            augment,
+            width,
+            log_every,
+            run_name,
+        )
         return session.start(opts, bool(resume))
 
     def on_pause():
@@ -175,8 +258,10 @@ def _handlers(session: Session):
         seeds = (1, 2, 3, 4)
         gif = render(gen, Recipe(seeds=seeds, path="cubic", frames=16, size=256, bundle_sha256=gen.config.sha256))
         path = write_atomic(Path(tempfile.gettempdir()) / "ganimate-studio" / f"{name}-{time.time_ns()}.gif", gif)
-        return (f"exported {out} (sha256 {gen.config.sha256[:12]}…, parity {gen.config.parity_max_abs_diff:.1e}); "
-                f"open it in the Space: GANIMATE_MODEL={out} python space/app.py"), str(path)
+        return (
+            f"exported {out} (sha256 {gen.config.sha256[:12]}…, parity {gen.config.parity_max_abs_diff:.1e}); "
+            f"open it in the Space: GANIMATE_MODEL={out} python space/app.py"
+        ), str(path)
 
     return on_start, on_pause, on_stop, on_export
 
@@ -187,8 +272,13 @@ def build(session: Session) -> gr.Blocks:
         gr.Markdown("# ganimate studio\nTrain a GAN and watch it learn. Everything runs on this machine.")
         with gr.Row():
             with gr.Column(scale=1):
-                dataset = gr.Dropdown([k for k, kind in DATASETS.items() if ":" not in kind.shown], value=d.dataset, allow_custom_value=True,
-                                      label="Dataset", info="or type folder:PATH")
+                dataset = gr.Dropdown(
+                    [k for k, kind in DATASETS.items() if ":" not in kind.shown],
+                    value=d.dataset,
+                    allow_custom_value=True,
+                    label="Dataset",
+                    info="or type folder:PATH",
+                )
                 model = gr.Dropdown(list(MODELS), value=d.model, label="Model")
                 conditional = gr.Checkbox(STUDIO_CONDITIONAL, label="Conditional (class labels)")
                 loss = gr.Dropdown(list(LOSSES), value=d.loss, label="Loss")
@@ -216,17 +306,36 @@ def build(session: Session) -> gr.Blocks:
             with gr.Column(scale=2):
                 state = gr.Textbox(label="Status", interactive=False)
                 losses = gr.LinePlot(x="step", y="loss", color="series", label="Losses", height=220)
-                accuracy = gr.LinePlot(x="step", y="accuracy", color="series", label="D accuracy", height=220, y_lim=[0, 1])
+                accuracy = gr.LinePlot(
+                    x="step", y="accuracy", color="series", label="D accuracy", height=220, y_lim=[0, 1]
+                )
                 sample = gr.Image(label="Fixed-seed samples (latest epoch)", type="filepath", interactive=False)
                 rows = gr.Number(label="History rows", visible=False)
                 with gr.Row():
-                    export_name = gr.Textbox("studio-model", label="Bundle name", info=f"folder under {session.exported}")
+                    export_name = gr.Textbox(
+                        "studio-model", label="Bundle name", info=f"folder under {session.exported}"
+                    )
                     export = gr.Button("Export bundle")
                 exported_info = gr.Textbox(label="Export", interactive=False)
                 animation = gr.Image(label="Animate: the exported bundle", type="filepath", interactive=False)
 
-        form = [dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs, max_steps, ema, spectral_norm,
-                augment, width, log_every, run_name]
+        form = [
+            dataset,
+            model,
+            conditional,
+            loss,
+            latent_dim,
+            batch_size,
+            lr,
+            epochs,
+            max_steps,
+            ema,
+            spectral_norm,
+            augment,
+            width,
+            log_every,
+            run_name,
+        ]
 
         on_start, on_pause, on_stop, on_export = _handlers(session)
         start.click(on_start, [*form, resume], state, api_name="start")
@@ -247,7 +356,8 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     build(Session(Path(args.runs), Path(args.exported))).queue(default_concurrency_limit=4).launch(
-        server_name="127.0.0.1", server_port=args.port)
+        server_name="127.0.0.1", server_port=args.port
+    )
 
 
 if __name__ == "__main__":

@@ -55,8 +55,14 @@ class Control:
             pass
 
 
-def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None = None, verbose: bool = True,
-                 control: Control | None = None, report: dict | None = None) -> Path:
+def run_training(
+    opts: TrainOptions,
+    resume: bool = False,
+    data: Dataset | None = None,
+    verbose: bool = True,
+    control: Control | None = None,
+    report: dict | None = None,
+) -> Path:
     """Train per `opts` into `opts.out`; returns the run folder. `data` overrides loading (tests use it);
     `control` lets another thread pause or stop the run between steps; `report`, when given, receives the final
     step, the replica count, whether this process is the chief, and a sha256 of the generator's weights."""
@@ -87,18 +93,30 @@ def run_training(opts: TrainOptions, resume: bool = False, data: Dataset | None 
         per_replica = strategy.run(model.train_step, args=(batch,))
         return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in per_replica.items()}
 
-    loop = _Loop(tf.function(one_step, jit_compile=opts.jit, reduce_retracing=True), iter(dataset), model,
-                 *_callbacks(opts, data, run_dir, chief, model, steps_per_epoch, total_steps, start_step, verbose),
-                 steps_per_epoch, total_steps, chief, strategy.extended._in_multi_worker_mode())  # noqa: SLF001
+    loop = _Loop(
+        tf.function(one_step, jit_compile=opts.jit, reduce_retracing=True),
+        iter(dataset),
+        model,
+        *_callbacks(opts, data, run_dir, chief, model, steps_per_epoch, total_steps, start_step, verbose),
+        steps_per_epoch,
+        total_steps,
+        chief,
+        strategy.extended._in_multi_worker_mode(),
+    )  # noqa: SLF001
     step = _train_loop(loop, start_step, opts.worker_timeout, control, verbose)
     if report is not None:  # what every worker can compare: the generator's weights after the last step
-        report.update(step=step, weights_sha256=weights_sha256(model.sampling_generator), chief=chief,
-                      replicas=strategy.num_replicas_in_sync)
+        report.update(
+            step=step,
+            weights_sha256=weights_sha256(model.sampling_generator),
+            chief=chief,
+            replicas=strategy.num_replicas_in_sync,
+        )
     return run_dir
 
 
-def _prepare_data(opts: TrainOptions, data: Dataset | None, replicas: int, run_dir: Path,
-                  chief: bool) -> tuple[Dataset, int, int]:
+def _prepare_data(
+    opts: TrainOptions, data: Dataset | None, replicas: int, run_dir: Path, chief: bool
+) -> tuple[Dataset, int, int]:
     """(dataset, steps per epoch, total steps) after the checks that need the data; the chief writes
     options.json and dataset.json into the run folder."""
     from training.data import dataset_sha256, load_dataset
@@ -118,9 +136,18 @@ def _prepare_data(opts: TrainOptions, data: Dataset | None, replicas: int, run_d
     if chief:
         run_dir.mkdir(parents=True, exist_ok=True)
         write_atomic(run_dir / "options.json", (opts.to_json() + "\n").encode())
-        facts = {"name": data.name, "spec": opts.dataset, "sha256": dataset_sha256(data), "source": data.source,
-                 "class_names": data.class_names, "image_shape": data.image_shape, "train_images": len(data.images),
-                 "val_images": len(data.val_images), "test_images": len(data.test_images), "notes": data.notes}
+        facts = {
+            "name": data.name,
+            "spec": opts.dataset,
+            "sha256": dataset_sha256(data),
+            "source": data.source,
+            "class_names": data.class_names,
+            "image_shape": data.image_shape,
+            "train_images": len(data.images),
+            "val_images": len(data.val_images),
+            "test_images": len(data.test_images),
+            "notes": data.notes,
+        }
         write_atomic(run_dir / "dataset.json", (json.dumps(facts, indent=2) + "\n").encode())
     return data, steps_per_epoch, total_steps
 
@@ -138,8 +165,17 @@ def _restore(model, run_dir: Path, verbose: bool) -> int:
     return start_step
 
 
-def _callbacks(opts: TrainOptions, data: Dataset, run_dir: Path, chief: bool, model, steps_per_epoch: int,
-               total_steps: int, start_step: int, verbose: bool) -> tuple:
+def _callbacks(
+    opts: TrainOptions,
+    data: Dataset,
+    run_dir: Path,
+    chief: bool,
+    model,
+    steps_per_epoch: int,
+    total_steps: int,
+    start_step: int,
+    verbose: bool,
+) -> tuple:
     """(Keras callback list, checkpointer, progress bar or None): what the chief writes as the run goes."""
     import keras
 
@@ -152,8 +188,14 @@ def _callbacks(opts: TrainOptions, data: Dataset, run_dir: Path, chief: bool, mo
     saver = Checkpointer(run_dir, opts.checkpoint_every, opts.eval_every)
     side_effects = [
         HistoryLogger(run_dir, opts.log_every, opts.batch_size, steps_per_epoch, start_step, printer),
-        SampleGrid(run_dir, opts.latent_dim, data.class_names, opts.conditional, opts.sample_every,
-                   **({"decode": draw_params} if opts.model == "params" else {})),
+        SampleGrid(
+            run_dir,
+            opts.latent_dim,
+            data.class_names,
+            opts.conditional,
+            opts.sample_every,
+            **({"decode": draw_params} if opts.model == "params" else {}),
+        ),
         saver,
     ]
     if opts.eval_every and chief:
@@ -163,8 +205,18 @@ def _callbacks(opts: TrainOptions, data: Dataset, run_dir: Path, chief: bool, mo
         if data.num_classes < 2:
             raise InputError(f"--eval-every needs class labels for its domain classifier; {opts.dataset} has none")
         parse_checks(opts.quality)  # a malformed target is a usage error before any training
-        side_effects.append(QualityProbe(run_dir, data, opts.dataset, opts.eval_every, opts.quality, opts.latent_dim,
-                                         opts.conditional, printer=lambda line: print(line, flush=True)))
+        side_effects.append(
+            QualityProbe(
+                run_dir,
+                data,
+                opts.dataset,
+                opts.eval_every,
+                opts.quality,
+                opts.latent_dim,
+                opts.conditional,
+                printer=lambda line: print(line, flush=True),
+            )
+        )
     callbacks = keras.callbacks.CallbackList(side_effects if chief else [], model=model)
     progress = keras.utils.Progbar(total_steps, stateful_metrics=None) if verbose and sys.stdout.isatty() else None
     return callbacks, saver, progress
@@ -324,8 +376,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     where = f"samples in {run_dir / 'samples'}" if report.get("chief", True) else "a worker: the chief writes the run"
-    print(f"done: {run_dir} in {time.perf_counter() - started:.0f}s ({where}); step {report.get('step')}, "
-          f"{report.get('replicas')} replica(s), generator weights sha256 {report.get('weights_sha256', '')[:16]}")
+    print(
+        f"done: {run_dir} in {time.perf_counter() - started:.0f}s ({where}); step {report.get('step')}, "
+        f"{report.get('replicas')} replica(s), generator weights sha256 {report.get('weights_sha256', '')[:16]}"
+    )
     reached = _quality_reached(run_dir)
     if reached:
         print(reached)
@@ -340,8 +394,10 @@ def _quality_reached(run_dir: Path) -> str:
     state = json.loads(path.read_text())
     if "reached_step" not in state:
         return f"quality targets not reached yet (see {run_dir / 'quality.csv'})"
-    return (f"quality ({state['targets']}) reached at step {state['reached_step']} after "
-            f"{state['reached_train_min']:.1f} min of training")
+    return (
+        f"quality ({state['targets']}) reached at step {state['reached_step']} after "
+        f"{state['reached_train_min']:.1f} min of training"
+    )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,9 @@ class VAE(keras.Model):
 
     def _vae_losses(self, images, y, training: bool):
         enc_in = [images, y] if self.num_classes else images
-        mean, log_var = (tf.cast(t, tf.float32) for t in self.encoder(enc_in, training=training))  # bf16 under mixed precision
+        mean, log_var = (
+            tf.cast(t, tf.float32) for t in self.encoder(enc_in, training=training)
+        )  # bf16 under mixed precision
         eps = keras.random.normal(tf.shape(mean), seed=self.seed_generator)
         z = mean + tf.exp(0.5 * log_var) * eps
         recon = self.decoder([z, y] if self.num_classes else z, training=training)
@@ -77,5 +79,11 @@ class VAE(keras.Model):
         """Every variable a checkpoint must hold to resume exactly, keyed by path."""
         from training.checkpoint import keyed
 
-        return keyed({"encoder": self.encoder.weights, "decoder": self.decoder.weights,
-                      "optimizer": self.vae_optimizer, "state": {"rng": self.seed_generator.state}})
+        return keyed(
+            {
+                "encoder": self.encoder.weights,
+                "decoder": self.decoder.weights,
+                "optimizer": self.vae_optimizer,
+                "state": {"rng": self.seed_generator.state},
+            }
+        )

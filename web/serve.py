@@ -24,13 +24,22 @@ HIDDEN = ("node_modules",)
 def allowed(url_path: str) -> bool:
     """True for a URL path inside SERVED, with no hidden or dot segment (checked before any file is opened)."""
     parts = [p for p in urllib.parse.unquote(url_path.split("?", 1)[0].split("#", 1)[0]).split("/") if p]
-    return (bool(parts) and parts[0] in SERVED and not any(p.startswith(".") or p in HIDDEN for p in parts)
-            and "\\" not in url_path)
+    return (
+        bool(parts)
+        and parts[0] in SERVED
+        and not any(p.startswith(".") or p in HIDDEN for p in parts)
+        and "\\" not in url_path
+    )
 
 
 class Handler(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript", ".js": "text/javascript",
-                      ".wasm": "application/wasm", ".onnx": "application/octet-stream"}
+    extensions_map = {
+        **SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript",
+        ".js": "text/javascript",
+        ".wasm": "application/wasm",
+        ".onnx": "application/octet-stream",
+    }
 
     def send_head(self):
         if not allowed(self.path):

@@ -24,7 +24,11 @@ from serving.generator import Generator
 if TYPE_CHECKING:
     from serving.gallery import Gallery
 
-PREFERRED = ("mnist-cdcgan", "mnist-cvae", "mathart-params")  # the order the model menu lists them; the first present opens the app
+PREFERRED = (
+    "mnist-cdcgan",
+    "mnist-cvae",
+    "mathart-params",
+)  # the order the model menu lists them; the first present opens the app
 
 __all__ = ["PREFERRED", "SpaceApp", "build_demo", "load_models", "main", "model_sources", "open_gallery", "start"]
 
@@ -129,8 +133,9 @@ def main(space_dir: Path, exported: Path | None = None) -> None:
 
     card = space_dir / "README.md"
     try:
-        sources = model_sources(os.environ.get("GANIMATE_MODEL", ""),
-                                card.read_text(encoding="utf-8") if card.is_file() else None, exported)
+        sources = model_sources(
+            os.environ.get("GANIMATE_MODEL", ""), card.read_text(encoding="utf-8") if card.is_file() else None, exported
+        )
         demo = start(sources, os.environ.get("GANIMATE_GALLERY", ""))
     except GanimateError as exc:
         print(f"error: {exc}", file=sys.stderr)

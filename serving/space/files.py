@@ -32,12 +32,30 @@ if __name__ == "__main__":
 '''
 
 # What the Space installs: the serving library's and Gradio's distributions, pinned to the versions running now.
-SPACE_DISTRIBUTIONS = ("numpy", "onnxruntime", "onnx", "protobuf", "imageio", "imageio-ffmpeg", "pillow", "threadpoolctl",
-                       "gradio", "gradio_client", "huggingface_hub")
+SPACE_DISTRIBUTIONS = (
+    "numpy",
+    "onnxruntime",
+    "onnx",
+    "protobuf",
+    "imageio",
+    "imageio-ffmpeg",
+    "pillow",
+    "threadpoolctl",
+    "gradio",
+    "gradio_client",
+    "huggingface_hub",
+)
 
 SPACE_METADATA = {
-    "title": "ganimate", "emoji": "🌀", "colorFrom": "indigo", "colorTo": "pink", "sdk": "gradio",
-    "python_version": "3.11", "app_file": "app.py", "pinned": False, "license": "apache-2.0",
+    "title": "ganimate",
+    "emoji": "🌀",
+    "colorFrom": "indigo",
+    "colorTo": "pink",
+    "sdk": "gradio",
+    "python_version": "3.11",
+    "app_file": "app.py",
+    "pinned": False,
+    "license": "apache-2.0",
     "short_description": "Seeded, looping latent animations from ONNX GAN generators",
     "tags": ["gan", "onnx", "latent-interpolation", "generative-art", "ganimate"],
 }
@@ -96,8 +114,9 @@ def space_readme(model_repo: str = "", revision: str = "") -> str:
     if model_repo:
         files = "config.json,model.onnx,README.md,samples.png"  # encoder.onnx, where there is one, at start
         metadata["preload_from_hub"] = [f"{model_repo} {files} {revision}".strip()]
-    return space_card([model_repo] if model_repo else [], f"{model_repo}@{revision}" if model_repo else "",
-                      SPACE_BODY, metadata)
+    return space_card(
+        [model_repo] if model_repo else [], f"{model_repo}@{revision}" if model_repo else "", SPACE_BODY, metadata
+    )
 
 
 def serving_sources() -> dict[str, bytes]:
@@ -117,5 +136,9 @@ def serving_sources() -> dict[str, bytes]:
 
 def space_files(model_repo: str, revision: str) -> dict[str, bytes]:
     """Everything the Space needs to run as it is: app, the serving package, requirements, card."""
-    return {"app.py": LAUNCHER.encode(), "requirements.txt": space_requirements().encode(),
-            "README.md": space_readme(model_repo, revision).encode(), **serving_sources()}
+    return {
+        "app.py": LAUNCHER.encode(),
+        "requirements.txt": space_requirements().encode(),
+        "README.md": space_readme(model_repo, revision).encode(),
+        **serving_sources(),
+    }

@@ -87,8 +87,12 @@ class UploadGate:
             wait = self.work.wait(_client(scope))
             if wait:
                 await _drain(receive)
-                await _answer(send, 429, f"too many requests from you; try again in {wait} s",
-                              [(b"retry-after", str(wait).encode())])
+                await _answer(
+                    send,
+                    429,
+                    f"too many requests from you; try again in {wait} s",
+                    [(b"retry-after", str(wait).encode())],
+                )
                 return
         if scope["type"] != "http" or not _is_upload(scope):
             await self.app(scope, receive, send)
@@ -99,7 +103,9 @@ class UploadGate:
         wait = self._wait(scope)
         if wait:
             await _drain(receive)
-            await _answer(send, 429, f"too many uploads from you; try again in {wait} s", [(b"retry-after", str(wait).encode())])
+            await _answer(
+                send, 429, f"too many uploads from you; try again in {wait} s", [(b"retry-after", str(wait).encode())]
+            )
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         length = headers.get("content-length", "")
@@ -171,7 +177,9 @@ def client_key(peer: str, forwarded: str | None, hops: int = PROXY_HOPS) -> str:
 
 
 def _client(scope: Scope) -> str:
-    forwarded = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"x-forwarded-for"), None)
+    forwarded = next(
+        (v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"x-forwarded-for"), None
+    )
     return client_key((scope.get("client") or ("?", 0))[0], forwarded)
 
 
@@ -192,9 +200,17 @@ def _is_upload(scope: Scope) -> bool:
 
 async def _answer(send: Callable, status: int, text: str, extra: list | None = None) -> None:
     body = (text + "\n").encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()), *(extra or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                *(extra or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -54,8 +54,22 @@ GALLERY_SHOWN = 24
 THUMBNAIL_SIZE = 128
 # The examples shown as animated thumbnails under the form; clicking one fills the form (Animate's field order).
 EXAMPLES = (
-    ("4 seeds, cubic", (DEFAULT_SEEDS, "", DEFAULT.path, DEFAULT.frames, DEFAULT.fps, True, "linear",
-                                    DEFAULT.truncation, DEFAULT_GRID, DEFAULT.size, DEFAULT.format)),
+    (
+        "4 seeds, cubic",
+        (
+            DEFAULT_SEEDS,
+            "",
+            DEFAULT.path,
+            DEFAULT.frames,
+            DEFAULT.fps,
+            True,
+            "linear",
+            DEFAULT.truncation,
+            DEFAULT_GRID,
+            DEFAULT.size,
+            DEFAULT.format,
+        ),
+    ),
     ("3x3 lissajous", ("10,20", "", "lissajous", 48, 24, True, "linear", 0.8, "3x3", 384, "gif")),
     ("4x4, slerp", ("0-15", "", "slerp", 12, 20, True, "ease-in-out", 0.8, "4x4", 512, "gif")),
 )
@@ -128,9 +142,15 @@ def _in_lane(fn: Callable[..., bytes], *args, **kwargs) -> bytes:
 class SpaceApp:
     """The handlers of one Space process: `models` (name -> Generator, menu order) and an optional gallery."""
 
-    def __init__(self, models: dict[str, Generator], gallery: Gallery | None = None,
-                 out_dir: Path | None = None, results_bytes: int | None = None, per_client: int | None = None,
-                 proxy_hops: int | None = None) -> None:
+    def __init__(
+        self,
+        models: dict[str, Generator],
+        gallery: Gallery | None = None,
+        out_dir: Path | None = None,
+        results_bytes: int | None = None,
+        per_client: int | None = None,
+        proxy_hops: int | None = None,
+    ) -> None:
         if not models:
             raise GanimateError("no model to serve")
         self.models = models
@@ -158,8 +178,9 @@ class SpaceApp:
         # Work requests one client may have running at once (GANIMATE_CLIENT_CONCURRENCY, default 1): a client
         # that sends many is answered "try again" for the rest at once, so it holds one worker, never all of them.
         if per_client is None:
-            per_client = check.whole("GANIMATE_CLIENT_CONCURRENCY",
-                                     os.environ.get("GANIMATE_CLIENT_CONCURRENCY", "").strip() or 1, 1, 10**6)
+            per_client = check.whole(
+                "GANIMATE_CLIENT_CONCURRENCY", os.environ.get("GANIMATE_CLIENT_CONCURRENCY", "").strip() or 1, 1, 10**6
+            )
         self.per_client = per_client
         from serving.space.gate import PROXY_HOPS
 
@@ -247,8 +268,10 @@ class SpaceApp:
         if render_seconds(gen, recipe) <= HEAVY_SECONDS:
             return render(gen, recipe, SPACE, audio=audio)
         if not self._heavy.acquire(blocking=False):
-            raise InputError("another long render is running here; try again in a few seconds, or ask for fewer "
-                             "frames, seeds or grid cells, or a smaller size")
+            raise InputError(
+                "another long render is running here; try again in a few seconds, or ask for fewer "
+                "frames, seeds or grid cells, or a smaller size"
+            )
         try:
             return self._heavy_thread.submit(_in_lane, render, gen, recipe, SPACE, audio=audio).result()
         finally:
@@ -279,8 +302,10 @@ class SpaceApp:
         key = client_key(peer, request.headers.get("x-forwarded-for"), self.proxy_hops)
         with self._running_lock:
             if self._running.get(key, 0) >= self.per_client:
-                raise InputError(f"{'a request' if self.per_client == 1 else f'{self.per_client} requests'} of yours "
-                                 "still running here; try again when it is done")
+                raise InputError(
+                    f"{'a request' if self.per_client == 1 else f'{self.per_client} requests'} of yours "
+                    "still running here; try again when it is done"
+                )
             self._running[key] = self._running.get(key, 0) + 1
         try:
             yield
@@ -292,8 +317,9 @@ class SpaceApp:
 
     # ---- Animate ---------------------------------------------------------------------------------------------
 
-    def build_recipe(self, model, seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt,
-                     recipe_json) -> tuple[Generator, Recipe]:
+    def build_recipe(
+        self, model, seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt, recipe_json
+    ) -> tuple[Generator, Recipe]:
         """(Generator, Recipe) from raw request values; a pasted recipe wins over the other fields."""
         recipe_json = check.text("recipe", recipe_json).strip()
         if recipe_json:
@@ -321,19 +347,50 @@ class SpaceApp:
         return gen, recipe
 
     @user_errors
-    def animate(self, model=None, seeds=DEFAULT_SEEDS, classes="", path=DEFAULT.path, frames=DEFAULT.frames,
-                fps=DEFAULT.fps, loop=DEFAULT.loop, easing=DEFAULT.easing, truncation=DEFAULT.truncation,
-                grid=DEFAULT_GRID, size=DEFAULT.size, format=DEFAULT.format, recipe="", music=None,
-                beats_per_key=4, react="truncation", react_band="all", react_amount=0.5,
-                progress=gr.Progress(), request: gr.Request = None):  # noqa: B008 (Gradio injects both)
+    def animate(
+        self,
+        model=None,
+        seeds=DEFAULT_SEEDS,
+        classes="",
+        path=DEFAULT.path,
+        frames=DEFAULT.frames,
+        fps=DEFAULT.fps,
+        loop=DEFAULT.loop,
+        easing=DEFAULT.easing,
+        truncation=DEFAULT.truncation,
+        grid=DEFAULT_GRID,
+        size=DEFAULT.size,
+        format=DEFAULT.format,
+        recipe="",
+        music=None,
+        beats_per_key=4,
+        react="truncation",
+        react_band="all",
+        react_amount=0.5,
+        progress=gr.Progress(),  # noqa: B008 (Gradio injects it, and the request)
+        request: gr.Request = None,
+    ):
         """Render a looping latent animation. Returns the file and the recipe JSON that reproduces it. With `music`
         (a song) the walk follows it for up to 30 s, as an MP4 with its sound (serving/space/song.py)."""
         with self.turn(request):
             from serving.space.song import with_music
 
             progress(0.05, desc="checking the request")
-            gen, parsed = self.build_recipe(model or self.default_model, seeds, classes, path, frames, fps, loop, easing,
-                                            truncation, grid, size, format, recipe)
+            gen, parsed = self.build_recipe(
+                model or self.default_model,
+                seeds,
+                classes,
+                path,
+                frames,
+                fps,
+                loop,
+                easing,
+                truncation,
+                grid,
+                size,
+                format,
+                recipe,
+            )
             track = self.songs.track(music, self.out_dir)
             if track is not None:
                 parsed = with_music(parsed, track, beats_per_key, react, react_band, react_amount)
@@ -344,8 +401,9 @@ class SpaceApp:
             return self.rendered(gen, parsed, record=track is None, audio=track), parsed.to_pretty_json()
 
     @user_errors
-    def project(self, model=None, picture=None, following="5,6,7",
-                request: gr.Request = None) -> tuple[str, str, str, str]:
+    def project(
+        self, model=None, picture=None, following="5,6,7", request: gr.Request = None
+    ) -> tuple[str, str, str, str]:
         """Your picture -> (the picture as the model saw it beside its version, the latent JSON, an animation that
         starts from it, its recipe). The uploaded file is removed once this returns (serving/space/picture.py)."""
         with self.turn(request):
@@ -383,8 +441,10 @@ class SpaceApp:
         try:
             recipe = Recipe.from_json(text[:20_000])
             # The model that made it, when it is served here; else the one on screen.
-            name = next((n for n, g in self.models.items() if g.config.sha256 == recipe.bundle_sha256),
-                        model if model in self.models else self.default_model)
+            name = next(
+                (n for n, g in self.models.items() if g.config.sha256 == recipe.bundle_sha256),
+                model if model in self.models else self.default_model,
+            )
             file, shown = self.animate(name, recipe=recipe.to_json())
         except (GanimateError, gr.Error) as exc:
             gr.Warning(f"the link's recipe cannot be rendered: {getattr(exc, 'message', exc)}")
@@ -413,12 +473,17 @@ class SpaceApp:
         gen = self.model(model or self.default_model)
         items = []
         for label, (seeds, classes, path, frames, fps, loop, easing, psi, grid, _size, _fmt) in EXAMPLES:
-            _, recipe = self.build_recipe(gen.config.name, seeds, classes, path, frames, fps, loop, easing, psi, grid,
-                                          THUMBNAIL_SIZE, "gif", "")
+            _, recipe = self.build_recipe(
+                gen.config.name, seeds, classes, path, frames, fps, loop, easing, psi, grid, THUMBNAIL_SIZE, "gif", ""
+            )
             key = f"thumb-{recipe_hash(recipe)[:16]}"
             cached = self.out_dir / f"{key}.gif"
-            items.append((str(cached) if cached.is_file() else self.save(render(gen, recipe, SPACE), key, "gif", keep=True),
-                          label))
+            items.append(
+                (
+                    str(cached) if cached.is_file() else self.save(render(gen, recipe, SPACE), key, "gif", keep=True),
+                    label,
+                )
+            )
         return items
 
     @staticmethod
@@ -436,14 +501,30 @@ class SpaceApp:
         """The default second model for a comparison with `name`: the first other model drawing the same classes
         (the VAE beside the GAN), else `name` itself."""
         gen = self.model(name or self.default_model)
-        same = [n for n, g in self.models.items()
-                if g is not gen and list(g.config.class_names) == list(gen.config.class_names)]
+        same = [
+            n
+            for n, g in self.models.items()
+            if g is not gen and list(g.config.class_names) == list(gen.config.class_names)
+        ]
         return same[0] if same else gen.config.name
 
     @user_errors
-    def compare(self, model_a=None, model_b=None, seeds=DEFAULT_SEEDS, classes="", path=DEFAULT.path,
-                frames=DEFAULT.frames, fps=DEFAULT.fps, loop=DEFAULT.loop, easing=DEFAULT.easing,
-                truncation=DEFAULT.truncation, size=DEFAULT.size, format=DEFAULT.format, request: gr.Request = None):
+    def compare(
+        self,
+        model_a=None,
+        model_b=None,
+        seeds=DEFAULT_SEEDS,
+        classes="",
+        path=DEFAULT.path,
+        frames=DEFAULT.frames,
+        fps=DEFAULT.fps,
+        loop=DEFAULT.loop,
+        easing=DEFAULT.easing,
+        truncation=DEFAULT.truncation,
+        size=DEFAULT.size,
+        format=DEFAULT.format,
+        request: gr.Request = None,
+    ):
         """The same seeds, classes and path rendered by two models side by side, in one animation.
         Returns the file and the recipe (without a bundle: it names both models)."""
         with self.turn(request):
@@ -453,8 +534,9 @@ class SpaceApp:
             name_b = check.choice("model_b", model_b, list(self.models))
             gen_a, gen_b = self.models[name_a], self.models[name_b]
             compare_check(gen_a, gen_b)
-            _, recipe = self.build_recipe(name_a, seeds, classes, path, frames, fps, loop, easing, truncation,
-                                          DEFAULT_GRID, size, format, "")
+            _, recipe = self.build_recipe(
+                name_a, seeds, classes, path, frames, fps, loop, easing, truncation, DEFAULT_GRID, size, format, ""
+            )
             data = render_compare(gen_a, gen_b, recipe, SPACE)
             shown = json.loads(recipe.to_json())
             shown.pop("bundle_sha256", None)
@@ -469,8 +551,14 @@ class SpaceApp:
     # ---- Sample ----------------------------------------------------------------------------------------------
 
     @user_errors
-    def sample_grid(self, model=None, seeds=DEFAULT_SAMPLE_SEEDS, classes="", truncation=DEFAULT.truncation,
-                    request: gr.Request = None):
+    def sample_grid(
+        self,
+        model=None,
+        seeds=DEFAULT_SAMPLE_SEEDS,
+        classes="",
+        truncation=DEFAULT.truncation,
+        request: gr.Request = None,
+    ):
         """A grid of images (PNG) and the same images with labels (.npz), one per seed."""
         with self.turn(request):
             gen = self.model(model or self.default_model)
@@ -479,16 +567,32 @@ class SpaceApp:
             class_list = parse_classes(class_text, gen.config.class_names) if class_text else None
             psi = form_value("truncation", truncation)
             samples = sample(gen, seed_list, class_list, psi, SPACE)
-            key = Recipe(seeds=tuple(seed_list), classes=tuple(class_list or ()), truncation=psi, name="sample",
-                         bundle_sha256=gen.config.sha256)
+            key = Recipe(
+                seeds=tuple(seed_list),
+                classes=tuple(class_list or ()),
+                truncation=psi,
+                name="sample",
+                bundle_sha256=gen.config.sha256,
+            )
             stem = f"{gen.config.name}-{recipe_hash(key)[:12]}"
             return self.save(to_png(samples), stem, "png"), self.save(to_npz(samples), stem, "npz"), summary(samples)
 
     # ---- Explore ---------------------------------------------------------------------------------------------
 
     @user_errors
-    def explore(self, model=None, seed=7, d1=0.0, d2=0.0, d3=0.0, class_a="", class_b="", mix=0.0,
-                truncation=DEFAULT.truncation, size=DEFAULT.size):
+    def explore(
+        self,
+        model=None,
+        seed=7,
+        d1=0.0,
+        d2=0.0,
+        d3=0.0,
+        class_a="",
+        class_b="",
+        mix=0.0,
+        truncation=DEFAULT.truncation,
+        size=DEFAULT.size,
+    ):
         """One image: z(seed) with three sliders (named directions in z, or a math-art model's real parameters),
         and (conditional models) class A mixed toward class B."""
         from PIL import Image
@@ -533,8 +637,12 @@ class SpaceApp:
         items, recipes = [], []
         for e in self.gallery.latest(limit):
             if e.path.is_file():  # copy out of the gallery folder: Gradio serves files from its cache only
-                items.append((self.save(e.path.read_bytes(), f"gallery-{e.recipe_hash[:16]}", e.recipe.format),
-                              f"#{e.id} {e.recipe.path} {e.recipe.name}".strip()))
+                items.append(
+                    (
+                        self.save(e.path.read_bytes(), f"gallery-{e.recipe_hash[:16]}", e.recipe.format),
+                        f"#{e.id} {e.recipe.path} {e.recipe.name}".strip(),
+                    )
+                )
                 recipes.append(e.recipe.to_json())
         return items, recipes
 

@@ -18,14 +18,7 @@ from serving.generator import Generator
 from serving.paths import EASINGS, PATH_KINDS
 from serving.recipe import BOUNDS, MAX_FPS, MAX_FRAMES_PER_TRANSITION, span
 from serving.sample import DEFAULT_SAMPLE_SEEDS
-from serving.space.handlers import (
-    DEFAULT,
-    DEFAULT_GRID,
-    DEFAULT_SEEDS,
-    MAX_SAMPLE_SEEDS,
-    PARTNER,
-    SpaceApp,
-)
+from serving.space.handlers import DEFAULT, DEFAULT_GRID, DEFAULT_SEEDS, MAX_SAMPLE_SEEDS, PARTNER, SpaceApp
 
 GRIDS = ("1x1", "2x2", "3x3", "4x4")
 CSS = """
@@ -66,10 +59,16 @@ def launch_options(requests_per_min: int | None = None) -> dict:
     if requests_per_min is None:
         from serving import inputs as check
 
-        requests_per_min = check.whole("GANIMATE_REQUESTS_PER_MIN",
-                                       os.environ.get("GANIMATE_REQUESTS_PER_MIN", "").strip() or 120, 1, 10**9)
-    return {"show_error": True, "max_file_size": "5mb", "css": CSS, "theme": gr.themes.Soft(),
-            "app_kwargs": {"middleware": [Middleware(UploadGate, requests_per_min=requests_per_min)]}}
+        requests_per_min = check.whole(
+            "GANIMATE_REQUESTS_PER_MIN", os.environ.get("GANIMATE_REQUESTS_PER_MIN", "").strip() or 120, 1, 10**9
+        )
+    return {
+        "show_error": True,
+        "max_file_size": "5mb",
+        "css": CSS,
+        "theme": gr.themes.Soft(),
+        "app_kwargs": {"middleware": [Middleware(UploadGate, requests_per_min=requests_per_min)]},
+    }
 
 
 class SpaceBlocks(gr.Blocks):
@@ -78,7 +77,7 @@ class SpaceBlocks(gr.Blocks):
     failing with Gradio's multi-line "didn't receive enough input values" (issue: too few arguments)."""
 
     def validate_inputs(self, block_fn, inputs: list) -> None:
-        missing = block_fn.inputs[len(inputs):]
+        missing = block_fn.inputs[len(inputs) :]
         if isinstance(inputs, list) and missing and all(isinstance(c, gr.components.Component) for c in missing):
             inputs.extend(c.value for c in missing)
         super().validate_inputs(block_fn, inputs)
@@ -136,32 +135,51 @@ def preview(file):
 def walk_controls(size_label: str, size_text: str) -> tuple:
     """The walk's form fields, in rows: path, easing, loop; frames, fps; truncation, size (Animate and Compare)."""
     with gr.Row():
-        path = described(gr.Dropdown(list(PATH_KINDS), value=DEFAULT.path, label="Path"),
-                         "through keyframes: lerp, slerp, cubic; closed orbits of two seeds: circle, lissajous, spiral")
-        easing = described(gr.Dropdown(list(EASINGS), value=DEFAULT.easing, label="Easing"),
-                           f"timing between keyframes: {', '.join(EASINGS)}")
-    loop = described(gr.Checkbox(DEFAULT.loop, label="Loop: the last frame flows into the first"),
-                     "true: the last frame flows back into the first")
+        path = described(
+            gr.Dropdown(list(PATH_KINDS), value=DEFAULT.path, label="Path"),
+            "through keyframes: lerp, slerp, cubic; closed orbits of two seeds: circle, lissajous, spiral",
+        )
+        easing = described(
+            gr.Dropdown(list(EASINGS), value=DEFAULT.easing, label="Easing"),
+            f"timing between keyframes: {', '.join(EASINGS)}",
+        )
+    loop = described(
+        gr.Checkbox(DEFAULT.loop, label="Loop: the last frame flows into the first"),
+        "true: the last frame flows back into the first",
+    )
     with gr.Row():
-        frames = described(gr.Slider(1, MAX_FRAMES_PER_TRANSITION, DEFAULT.frames, step=1, precision=0,
-                                     label="Frames per transition"),
-                           f"frames between two keyframes, 1..{MAX_FRAMES_PER_TRANSITION}")
-        fps = described(gr.Slider(1, MAX_FPS, DEFAULT.fps, step=1, precision=0, label="FPS"),
-                        f"frames per second, 1..{MAX_FPS}")
+        frames = described(
+            gr.Slider(1, MAX_FRAMES_PER_TRANSITION, DEFAULT.frames, step=1, precision=0, label="Frames per transition"),
+            f"frames between two keyframes, 1..{MAX_FRAMES_PER_TRANSITION}",
+        )
+        fps = described(
+            gr.Slider(1, MAX_FPS, DEFAULT.fps, step=1, precision=0, label="FPS"), f"frames per second, 1..{MAX_FPS}"
+        )
     with gr.Row():
-        truncation = described(gr.Slider(*BOUNDS["truncation"], DEFAULT.truncation, step=0.05, label="Truncation ψ"),
-                               f"psi, {span('truncation')}: scales z toward the average picture (lower: tamer)")
-        size = described(gr.Slider(*BOUNDS["size"], DEFAULT.size, step=16, precision=0, label=size_label),
-                         f"{size_text}, {span('size')}")
+        truncation = described(
+            gr.Slider(*BOUNDS["truncation"], DEFAULT.truncation, step=0.05, label="Truncation ψ"),
+            f"psi, {span('truncation')}: scales z toward the average picture (lower: tamer)",
+        )
+        size = described(
+            gr.Slider(*BOUNDS["size"], DEFAULT.size, step=16, precision=0, label=size_label),
+            f"{size_text}, {span('size')}",
+        )
     return path, easing, loop, frames, fps, truncation, size
 
 
 def recipe_box(app: SpaceApp):
     """Animate's recipe field, and a drop zone that fills it from a GIF, PNG or WebP ganimate made."""
-    recipe_in = described(gr.Code("", language="json", label="Recipe to reproduce"),
-                          "a recipe JSON from an earlier render; when given, it overrides every field")
-    dropped = gr.File(label="... or drop a GIF, PNG or WebP that ganimate made (it carries its recipe)",
-                      file_types=[".gif", ".png", ".webp"], type="filepath", height=130, elem_id="gm-drop")
+    recipe_in = described(
+        gr.Code("", language="json", label="Recipe to reproduce"),
+        "a recipe JSON from an earlier render; when given, it overrides every field",
+    )
+    dropped = gr.File(
+        label="... or drop a GIF, PNG or WebP that ganimate made (it carries its recipe)",
+        file_types=[".gif", ".png", ".webp"],
+        type="filepath",
+        height=130,
+        elem_id="gm-drop",
+    )
     dropped.upload(app.recipe_from_file, dropped, recipe_in, api_visibility="private", preprocess=False)
     return recipe_in
 
@@ -172,32 +190,44 @@ def music_box() -> tuple:
     from serving.space.song import REACTIONS
 
     with gr.Accordion("Music: the walk follows a song", open=False, elem_id="gm-music"):
-        song = described(gr.Audio(sources=["upload", "microphone"], type="filepath", label="Song (optional)",
-                                  elem_id="gm-song"),
-                         "a WAV, MP3, OGG or FLAC of at most 5 MB; its first 30 s are used and the result is an MP4 "
-                         "with its sound (null: no music)")
-        gr.Markdown("The picture moves on the hits, changes on the beat and breathes with the loudness; the result is "
-                    "an MP4 with the sound, as long as the song (at most 30 s here).")
+        song = described(
+            gr.Audio(sources=["upload", "microphone"], type="filepath", label="Song (optional)", elem_id="gm-song"),
+            "a WAV, MP3, OGG or FLAC of at most 5 MB; its first 30 s are used and the result is an MP4 "
+            "with its sound (null: no music)",
+        )
+        gr.Markdown(
+            "The picture moves on the hits, changes on the beat and breathes with the loudness; the result is "
+            "an MP4 with the sound, as long as the song (at most 30 s here)."
+        )
         with gr.Row():
-            beats = described(gr.Slider(1, 16, 4, step=1, precision=0, label="Beats per keyframe"),
-                              "with a song: a new keyframe every N beats, 1..64")
-            react = described(gr.Dropdown(list(REACTIONS), value="truncation", label="Loudness moves",
-                                          allow_custom_value=True),
-                              "with a song: truncation, none, or one of the model's named directions")
+            beats = described(
+                gr.Slider(1, 16, 4, step=1, precision=0, label="Beats per keyframe"),
+                "with a song: a new keyframe every N beats, 1..64",
+            )
+            react = described(
+                gr.Dropdown(list(REACTIONS), value="truncation", label="Loudness moves", allow_custom_value=True),
+                "with a song: truncation, none, or one of the model's named directions",
+            )
         with gr.Row():
-            band = described(gr.Dropdown(["all", "low", "high"], value="all", label="Loudness of"),
-                             "all, low (bass, < 200 Hz) or high (> 2 kHz)")
-            amount = described(gr.Slider(-2, 2, 0.5, step=0.05, label="How far"),
-                               "truncation: 0..1; a direction: -2..2")
+            band = described(
+                gr.Dropdown(["all", "low", "high"], value="all", label="Loudness of"),
+                "all, low (bass, < 200 Hz) or high (> 2 kHz)",
+            )
+            amount = described(
+                gr.Slider(-2, 2, 0.5, step=0.05, label="How far"), "truncation: 0..1; a direction: -2..2"
+            )
     return song, beats, react, band, amount
 
 
 def gallery_tab(app: SpaceApp) -> tuple:
     """The Gallery tab: the latest renders and, for the one selected, its recipe. Returns (pictures, their recipes)."""
     with gr.Tab("Gallery"):
-        gr.Markdown("The latest renders from the gallery (`GANIMATE_GALLERY`). Select one to see its recipe; paste "
-                    "it into Animate to render it again, byte for byte." if app.gallery is not None else
-                    "No gallery is configured: set `GANIMATE_GALLERY` to an SQLite file (see `python -m serving batch`).")
+        gr.Markdown(
+            "The latest renders from the gallery (`GANIMATE_GALLERY`). Select one to see its recipe; paste "
+            "it into Animate to render it again, byte for byte."
+            if app.gallery is not None
+            else "No gallery is configured: set `GANIMATE_GALLERY` to an SQLite file (see `python -m serving batch`)."
+        )
         g_items = gr.Gallery(columns=4, height="auto", label="Latest renders")
         g_shown = gr.State([])  # the recipes of the pictures shown, in order: what a selection indexes
         g_recipe = gr.Code(language="json", label="Recipe")
@@ -209,47 +239,98 @@ def gallery_tab(app: SpaceApp) -> tuple:
 
 def share_box() -> gr.Textbox:
     """Where Animate offers the link of the current render."""
-    return gr.Textbox("", label="Share link (opens this render)", interactive=False, buttons=["copy"],
-                      elem_id="gm-share", max_lines=2)
+    return gr.Textbox(
+        "", label="Share link (opens this render)", interactive=False, buttons=["copy"], elem_id="gm-share", max_lines=2
+    )
 
 
 def picture_tab(app: SpaceApp, model) -> None:
-    """"Your picture": upload, paste, take or draw a picture; the model's version of it and an animation from it."""
+    """ "Your picture": upload, paste, take or draw a picture; the model's version of it and an animation from it."""
     from serving.space.picture import DEFAULT_FOLLOWING
 
     encoded = [n for n, g in app.models.items() if g.has_encoder]
     with gr.Tab("Your picture"):
-        gr.Markdown("Bring a picture of your own (a digit on paper, a drawing): the model finds the latent that draws "
-                    "it and an animation starts from it. Models with an encoder: "
-                    + (", ".join(encoded) if encoded else "none loaded") + ". Pictures: PNG, JPEG, WebP, GIF or BMP, "
-                    "at most 1 MB and 4096x4096; removed once projected.")
+        gr.Markdown(
+            "Bring a picture of your own (a digit on paper, a drawing): the model finds the latent that draws "
+            "it and an animation starts from it. Models with an encoder: "
+            + (", ".join(encoded) if encoded else "none loaded")
+            + ". Pictures: PNG, JPEG, WebP, GIF or BMP, "
+            "at most 1 MB and 4096x4096; removed once projected."
+        )
         with gr.Row(elem_id="gm-picture-row"):
             with gr.Column(min_width=300):
                 with gr.Tab("Upload, paste or webcam"):
-                    picture = gr.Image(sources=["upload", "clipboard", "webcam"], type="filepath", label="Your picture",
-                                       elem_id="gm-picture", height=280)
+                    picture = gr.Image(
+                        sources=["upload", "clipboard", "webcam"],
+                        type="filepath",
+                        label="Your picture",
+                        elem_id="gm-picture",
+                        height=280,
+                    )
                     p_go = gr.Button("Find it in the model", variant="primary", elem_id="gm-project")
                 with gr.Tab("Draw"):
-                    sketch = gr.Sketchpad(type="filepath", label="Draw with the mouse or a finger", elem_id="gm-sketch",
-                                          height=320, canvas_size=(320, 320))
+                    sketch = gr.Sketchpad(
+                        type="filepath",
+                        label="Draw with the mouse or a finger",
+                        elem_id="gm-sketch",
+                        height=320,
+                        canvas_size=(320, 320),
+                    )
                     d_go = gr.Button("Find my drawing in the model", variant="primary")
-                following = described(gr.Textbox(DEFAULT_FOLLOWING, label="Seeds after your picture"),
-                                      "keyframe seeds the animation visits after your picture, like 5,6,7 (at most 8)")
+                following = described(
+                    gr.Textbox(DEFAULT_FOLLOWING, label="Seeds after your picture"),
+                    "keyframe seeds the animation visits after your picture, like 5,6,7 (at most 8)",
+                )
             with gr.Column():
-                pair = gr.Image(label="As the model saw it · the model's version", type="filepath", interactive=False,
-                                elem_id="gm-pair", height=200)
-                p_anim = gr.Image(label="An animation from your picture", type="filepath", interactive=False,
-                                  elem_id="gm-from-picture")
+                pair = gr.Image(
+                    label="As the model saw it · the model's version",
+                    type="filepath",
+                    interactive=False,
+                    elem_id="gm-pair",
+                    height=200,
+                )
+                p_anim = gr.Image(
+                    label="An animation from your picture",
+                    type="filepath",
+                    interactive=False,
+                    elem_id="gm-from-picture",
+                )
                 # Textboxes, not gr.Code: a code box here grows to the height of the whole column.
-                latent = gr.Textbox("", label="Latent found (JSON)", lines=3, max_lines=6, interactive=False,
-                                    buttons=["copy"], elem_id="gm-latent")
-                p_recipe = gr.Textbox("", label="Recipe (paste it on Animate to render it again)", lines=6,
-                                      max_lines=12, interactive=False, buttons=["copy"], elem_id="gm-picture-recipe")
+                latent = gr.Textbox(
+                    "",
+                    label="Latent found (JSON)",
+                    lines=3,
+                    max_lines=6,
+                    interactive=False,
+                    buttons=["copy"],
+                    elem_id="gm-latent",
+                )
+                p_recipe = gr.Textbox(
+                    "",
+                    label="Recipe (paste it on Animate to render it again)",
+                    lines=6,
+                    max_lines=12,
+                    interactive=False,
+                    buttons=["copy"],
+                    elem_id="gm-picture-recipe",
+                )
         outputs = [pair, latent, p_anim, p_recipe]
-        p_go.click(app.project, [model, described(picture, "a picture file (PNG, JPEG, WebP, GIF, BMP; at most 1 MB)"),
-                                 following], outputs, api_name="project", preprocess=False, concurrency_limit=2)
-        d_go.click(app.project, [model, sketch, following], outputs, api_visibility="private", preprocess=False,
-                   concurrency_limit=2)
+        p_go.click(
+            app.project,
+            [model, described(picture, "a picture file (PNG, JPEG, WebP, GIF, BMP; at most 1 MB)"), following],
+            outputs,
+            api_name="project",
+            preprocess=False,
+            concurrency_limit=2,
+        )
+        d_go.click(
+            app.project,
+            [model, sketch, following],
+            outputs,
+            api_visibility="private",
+            preprocess=False,
+            concurrency_limit=2,
+        )
 
 
 def animate_tab(app: SpaceApp, model, opening: tuple) -> dict:
@@ -260,64 +341,110 @@ def animate_tab(app: SpaceApp, model, opening: tuple) -> dict:
         with gr.Row(elem_id="gm-animate-row"):
             with gr.Column(scale=2, min_width=300):
                 with gr.Row():
-                    seeds = described(gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7",
-                                                 scale=4), "keyframe seeds: 1,2,3 or ranges 0-7; each 0..4294967295")
+                    seeds = described(
+                        gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7", scale=4),
+                        "keyframe seeds: 1,2,3 or ranges 0-7; each 0..4294967295",
+                    )
                     dice = gr.Button("Random", scale=0, min_width=90)
-                classes = described(gr.Textbox("", label="Classes per keyframe",
-                                               info="numbers or names; one for all; empty: each seed's own"),
-                                    "class per keyframe, by number or name, or one for all; '' = each seed's own")
-                path, easing, loop, frames, fps, truncation, size = walk_controls("Size (px)",
-                                                                                  "output width in pixels")
+                classes = described(
+                    gr.Textbox(
+                        "", label="Classes per keyframe", info="numbers or names; one for all; empty: each seed's own"
+                    ),
+                    "class per keyframe, by number or name, or one for all; '' = each seed's own",
+                )
+                path, easing, loop, frames, fps, truncation, size = walk_controls("Size (px)", "output width in pixels")
                 with gr.Row():
-                    grid = described(gr.Dropdown(list(GRIDS), value=DEFAULT_GRID, label="Grid",
-                                                 allow_custom_value=True),
-                                     "rows x columns of independent walks, like 2x3; each side 1..8")
-                    fmt = described(gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"),
-                                    "gif, webp, mp4 (H.264), or png (all frames side by side)")
+                    grid = described(
+                        gr.Dropdown(list(GRIDS), value=DEFAULT_GRID, label="Grid", allow_custom_value=True),
+                        "rows x columns of independent walks, like 2x3; each side 1..8",
+                    )
+                    fmt = described(
+                        gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"),
+                        "gif, webp, mp4 (H.264), or png (all frames side by side)",
+                    )
                 recipe_in = recipe_box(app)
                 music = music_box()
                 go = gr.Button("Render", variant="primary", elem_id="gm-render")
             with gr.Column(scale=3):
-                shown = gr.Image(opening_file, label="Animation", type="filepath", elem_id="gm-preview",
-                                 interactive=False)
+                shown = gr.Image(
+                    opening_file, label="Animation", type="filepath", elem_id="gm-preview", interactive=False
+                )
                 video = gr.Video(label="Animation", visible=False, interactive=False)
                 file_out = gr.File(opening_file, label="Download", interactive=False)
-                recipe_out = gr.Code(opening_recipe, language="json",
-                                     label="Recipe of this render", interactive=False)
+                recipe_out = gr.Code(opening_recipe, language="json", label="Recipe of this render", interactive=False)
                 share = share_box()
-        animate_inputs = [model, seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt,
-                          recipe_in, *music]
+        animate_inputs = [
+            model,
+            seeds,
+            classes,
+            path,
+            frames,
+            fps,
+            loop,
+            easing,
+            truncation,
+            grid,
+            size,
+            fmt,
+            recipe_in,
+            *music,
+        ]
         # Three at once: a long render in the heavy lane (one core) leaves two workers for short ones.
-        go.click(app.animate, animate_inputs, [file_out, recipe_out], api_name="animate", preprocess=False,
-                 concurrency_limit=3).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False
-                                           ).then(app.share_link, recipe_out, share, api_visibility="private")
+        go.click(
+            app.animate,
+            animate_inputs,
+            [file_out, recipe_out],
+            api_name="animate",
+            preprocess=False,
+            concurrency_limit=3,
+        ).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False).then(
+            app.share_link, recipe_out, share, api_visibility="private"
+        )
         dice.click(random_seeds, None, seeds, api_visibility="private")
-        examples = gr.Gallery(label="Try one (click to fill the form)", columns=3, height="auto",
-                              object_fit="contain", allow_preview=False, elem_id="gm-examples")
+        examples = gr.Gallery(
+            label="Try one (click to fill the form)",
+            columns=3,
+            height="auto",
+            object_fit="contain",
+            allow_preview=False,
+            elem_id="gm-examples",
+        )
         examples.select(SpaceApp.example_values, None, animate_inputs[1:13], api_visibility="private")
-    return dict(examples=examples, shown=shown, file_out=file_out, recipe_out=recipe_out, share=share,
-                recipe_in=recipe_in)
+    return dict(
+        examples=examples, shown=shown, file_out=file_out, recipe_out=recipe_out, share=share, recipe_in=recipe_in
+    )
 
 
 def sample_tab(app: SpaceApp, model) -> None:
     """The Sample tab: a grid of seeds as PNG and the same images with labels as .npz."""
     with gr.Tab("Sample"):
         with gr.Row():
-            s_seeds = described(gr.Textbox(DEFAULT_SAMPLE_SEEDS, label="Seeds", info=f"at most {MAX_SAMPLE_SEEDS}",
-                                           scale=4), f"seeds like 0-31,40; at most {MAX_SAMPLE_SEEDS}")
+            s_seeds = described(
+                gr.Textbox(DEFAULT_SAMPLE_SEEDS, label="Seeds", info=f"at most {MAX_SAMPLE_SEEDS}", scale=4),
+                f"seeds like 0-31,40; at most {MAX_SAMPLE_SEEDS}",
+            )
             s_dice = gr.Button("Random", scale=0, min_width=90)
-        s_classes = described(gr.Textbox("", label="Classes",
-                                         info="one for all, one per seed, or empty to cycle through all"),
-                              "class numbers or names: one for all, one per seed, or '' to cycle through all")
-        s_trunc = described(gr.Slider(*BOUNDS["truncation"], DEFAULT.truncation, step=0.05, label="Truncation ψ"), f"psi, {span('truncation')}")
+        s_classes = described(
+            gr.Textbox("", label="Classes", info="one for all, one per seed, or empty to cycle through all"),
+            "class numbers or names: one for all, one per seed, or '' to cycle through all",
+        )
+        s_trunc = described(
+            gr.Slider(*BOUNDS["truncation"], DEFAULT.truncation, step=0.05, label="Truncation ψ"),
+            f"psi, {span('truncation')}",
+        )
         s_go = gr.Button("Sample", variant="primary")
         s_image = gr.Image(label="Grid", type="filepath", interactive=False)
         with gr.Row():
             s_png = gr.File(label="PNG grid", interactive=False)
             s_npz = gr.File(label="images + labels (.npz)", interactive=False)
         s_stats = gr.Textbox(label="What was generated", interactive=False)
-        s_go.click(app.sample_grid, [model, s_seeds, s_classes, s_trunc], [s_png, s_npz, s_stats],
-                   api_name="sample", preprocess=False).then(SpaceApp.shown_file, s_png, s_image, api_visibility="private", preprocess=False)
+        s_go.click(
+            app.sample_grid,
+            [model, s_seeds, s_classes, s_trunc],
+            [s_png, s_npz, s_stats],
+            api_name="sample",
+            preprocess=False,
+        ).then(SpaceApp.shown_file, s_png, s_image, api_visibility="private", preprocess=False)
         s_dice.click(random_seed_range, None, s_seeds, api_visibility="private")
 
 
@@ -329,23 +456,42 @@ def explore_tab(app: SpaceApp, model) -> tuple:
         with gr.Row():
             with gr.Column():
                 e_seed = described(gr.Number(7, label="Seed", precision=0, minimum=0), "a seed, 0..4294967295")
-                e_dirs = [described(gr.Slider(-5, 5, 0, step=0.1, label=label),
-                                    f"steps along direction {i + 1} (named in the model's config), -5..5")
-                          for i, label in enumerate(app.direction_labels(first))]
+                e_dirs = [
+                    described(
+                        gr.Slider(-5, 5, 0, step=0.1, label=label),
+                        f"steps along direction {i + 1} (named in the model's config), -5..5",
+                    )
+                    for i, label in enumerate(app.direction_labels(first))
+                ]
                 with gr.Row():
-                    e_a = described(gr.Textbox("", label="Class A", info="empty: the seed's own"),
-                                    "a class number or name; '' = the seed's own")
+                    e_a = described(
+                        gr.Textbox("", label="Class A", info="empty: the seed's own"),
+                        "a class number or name; '' = the seed's own",
+                    )
                     e_b = described(gr.Textbox("", label="Class B"), "a class number or name; '' = class A")
                 e_mix = described(gr.Slider(0, 1, 0, step=0.05, label="Mix A → B"), "0: class A .. 1: class B")
-                e_trunc = described(gr.Slider(*BOUNDS["truncation"], DEFAULT.truncation, step=0.05, label="Truncation ψ"),
-                                    f"psi, {span('truncation')}")
-                e_size = described(gr.Slider(*BOUNDS["size"], DEFAULT.size, step=16, precision=0, label="Size (px)"),
-                                   f"image width in pixels, {span('size')}")
-            e_image = gr.Image(app.explore(), label="Image", type="pil", interactive=False, format="png",
-                               elem_id="gm-explore")
+                e_trunc = described(
+                    gr.Slider(*BOUNDS["truncation"], DEFAULT.truncation, step=0.05, label="Truncation ψ"),
+                    f"psi, {span('truncation')}",
+                )
+                e_size = described(
+                    gr.Slider(*BOUNDS["size"], DEFAULT.size, step=16, precision=0, label="Size (px)"),
+                    f"image width in pixels, {span('size')}",
+                )
+            e_image = gr.Image(
+                app.explore(), label="Image", type="pil", interactive=False, format="png", elem_id="gm-explore"
+            )
         e_inputs = [model, e_seed, *e_dirs, e_a, e_b, e_mix, e_trunc, e_size]
-        gr.on([c.change for c in e_inputs], app.explore, e_inputs, e_image, api_name="explore", preprocess=False,
-              trigger_mode="always_last", show_progress="hidden")
+        gr.on(
+            [c.change for c in e_inputs],
+            app.explore,
+            e_inputs,
+            e_image,
+            api_name="explore",
+            preprocess=False,
+            trigger_mode="always_last",
+            show_progress="hidden",
+        )
     return e_seed, e_a, e_dirs
 
 
@@ -353,35 +499,52 @@ def compare_tab(app: SpaceApp) -> None:
     """The Compare tab: one walk drawn by two models (or one model at two truncations) side by side, in step."""
     first = app.default_model
     with gr.Tab("Compare"):
-        gr.Markdown("The same seeds, classes and path drawn by two models side by side, in step: a GAN beside a "
-                    "VAE shows what each family is good at.")
+        gr.Markdown(
+            "The same seeds, classes and path drawn by two models side by side, in step: a GAN beside a "
+            "VAE shows what each family is good at."
+        )
         with gr.Row():
             with gr.Column(scale=2):
                 with gr.Row():
-                    c_a = described(gr.Dropdown(list(app.models), value=first, label="Left model"),
-                                    f"the left model, one of: {', '.join(app.models)}")
-                    c_b = described(gr.Dropdown([PARTNER, *app.models], value=PARTNER, label="Right model"),
-                                    f"the right model, drawing the same classes as the left; '{PARTNER}': the "
-                                    "first other model that does, else the left one at half its truncation")
-                c_seeds = described(gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7"),
-                                    "keyframe seeds: 1,2,3 or ranges 0-7")
-                c_classes = described(gr.Textbox("", label="Classes per keyframe", info="empty: each seed's own"),
-                                      "class per keyframe, by number or name, or one for all")
+                    c_a = described(
+                        gr.Dropdown(list(app.models), value=first, label="Left model"),
+                        f"the left model, one of: {', '.join(app.models)}",
+                    )
+                    c_b = described(
+                        gr.Dropdown([PARTNER, *app.models], value=PARTNER, label="Right model"),
+                        f"the right model, drawing the same classes as the left; '{PARTNER}': the "
+                        "first other model that does, else the left one at half its truncation",
+                    )
+                c_seeds = described(
+                    gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7"),
+                    "keyframe seeds: 1,2,3 or ranges 0-7",
+                )
+                c_classes = described(
+                    gr.Textbox("", label="Classes per keyframe", info="empty: each seed's own"),
+                    "class per keyframe, by number or name, or one for all",
+                )
                 c_path, c_easing, c_loop, c_frames, c_fps, c_trunc, c_size = walk_controls(
-                    "Size of each (px)", "each half's width")
-                c_fmt = described(gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"),
-                                  "gif, webp, mp4 or png")
+                    "Size of each (px)", "each half's width"
+                )
+                c_fmt = described(
+                    gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"), "gif, webp, mp4 or png"
+                )
                 c_go = gr.Button("Compare", variant="primary", elem_id="gm-compare")
             with gr.Column(scale=3):
-                c_shown = gr.Image(label="Side by side", show_label=False, type="filepath", interactive=False,
-                                   elem_id="gm-compared")  # no label badge over the left model's name
+                c_shown = gr.Image(
+                    label="Side by side", show_label=False, type="filepath", interactive=False, elem_id="gm-compared"
+                )  # no label badge over the left model's name
                 c_video = gr.Video(label="Side by side", visible=False, interactive=False)
                 c_file = gr.File(label="Download", interactive=False)
                 c_recipe = gr.Code(language="json", label="Recipe (both models)", interactive=False)
-        c_go.click(app.compare, [c_a, c_b, c_seeds, c_classes, c_path, c_frames, c_fps, c_loop, c_easing, c_trunc,
-                                 c_size, c_fmt], [c_file, c_recipe], api_name="compare", preprocess=False,
-                   concurrency_limit=2).then(preview, c_file, [c_shown, c_video], api_visibility="private",
-                                             preprocess=False)
+        c_go.click(
+            app.compare,
+            [c_a, c_b, c_seeds, c_classes, c_path, c_frames, c_fps, c_loop, c_easing, c_trunc, c_size, c_fmt],
+            [c_file, c_recipe],
+            api_name="compare",
+            preprocess=False,
+            concurrency_limit=2,
+        ).then(preview, c_file, [c_shown, c_video], api_visibility="private", preprocess=False)
 
 
 def about_tab() -> tuple:
@@ -397,18 +560,26 @@ def about_tab() -> tuple:
     return a_card, a_api, a_samples
 
 
-def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out_dir: Path | None = None,
-               app: SpaceApp | None = None) -> gr.Blocks:
+def build_demo(
+    models: dict[str, Generator],
+    gallery: Gallery | None = None,
+    out_dir: Path | None = None,
+    app: SpaceApp | None = None,
+) -> gr.Blocks:
     """The Space over `models` (name -> Generator, in menu order) and an optional gallery; not launched."""
     app = app or SpaceApp(models, gallery, out_dir)
     first = app.default_model
     opening = app.initial_animation()  # the page opens with an animation playing
     # delete_cache: Gradio's own copies of results older than an hour are removed every 30 minutes.
     with SpaceBlocks(title="ganimate: living pictures from GANs", delete_cache=(1800, 3600)) as demo:
-        gr.HTML("<div class='gm-header'><h1>ganimate</h1><p>Seeded, looping latent animations from trained GAN "
-                "generators, rendered with onnxruntime. Every render is a recipe you can copy and replay.</p></div>")
-        model = described(gr.Dropdown(list(app.models), value=first, label="Model"),
-                          f"the model's name, one of: {', '.join(app.models)}")
+        gr.HTML(
+            "<div class='gm-header'><h1>ganimate</h1><p>Seeded, looping latent animations from trained GAN "
+            "generators, rendered with onnxruntime. Every render is a recipe you can copy and replay.</p></div>"
+        )
+        model = described(
+            gr.Dropdown(list(app.models), value=first, label="Model"),
+            f"the model's name, one of: {', '.join(app.models)}",
+        )
         hint = gr.Markdown(app.class_hint(first))
         a = animate_tab(app, model, opening)
         picture_tab(app, model)
@@ -417,19 +588,46 @@ def build_demo(models: dict[str, Generator], gallery: Gallery | None = None, out
         compare_tab(app)
         g_items, g_shown = gallery_tab(app)
         a_card, a_api, a_samples = about_tab()
-        model.change(lambda n: (app.class_hint(n), *app.about(n), app.example_thumbnails(n), *app.opening(n)), model,
-                     [hint, a_card, a_api, a_samples, a["examples"], a["shown"], a["file_out"], a["recipe_out"],
-                      a["share"]],  # no stale panel
-                     api_visibility="private", preprocess=False)
+        model.change(
+            lambda n: (app.class_hint(n), *app.about(n), app.example_thumbnails(n), *app.opening(n)),
+            model,
+            [
+                hint,
+                a_card,
+                a_api,
+                a_samples,
+                a["examples"],
+                a["shown"],
+                a["file_out"],
+                a["recipe_out"],
+                a["share"],
+            ],  # no stale panel
+            api_visibility="private",
+            preprocess=False,
+        )
         # Slider names follow the model (and, for math art, class A's family, which is the seed's own when empty).
-        gr.on([model.change, e_seed.change, e_a.change],
-              lambda n, s, a: [gr.update(label=label) for label in app.direction_labels(n, s, a)],
-              [model, e_seed, e_a], e_dirs, api_visibility="private", preprocess=False, trigger_mode="always_last")
-        demo.load(lambda n: (*app.about(n), *app.gallery_items(), app.example_thumbnails(n)), model,
-                  [a_card, a_api, a_samples, g_items, g_shown, a["examples"]], api_visibility="private",
-                  preprocess=False)
-        demo.load(app.from_link, model, [model, a["recipe_in"], a["shown"], a["file_out"], a["recipe_out"], a["share"]],
-                  api_visibility="private")
+        gr.on(
+            [model.change, e_seed.change, e_a.change],
+            lambda n, s, a: [gr.update(label=label) for label in app.direction_labels(n, s, a)],
+            [model, e_seed, e_a],
+            e_dirs,
+            api_visibility="private",
+            preprocess=False,
+            trigger_mode="always_last",
+        )
+        demo.load(
+            lambda n: (*app.about(n), *app.gallery_items(), app.example_thumbnails(n)),
+            model,
+            [a_card, a_api, a_samples, g_items, g_shown, a["examples"]],
+            api_visibility="private",
+            preprocess=False,
+        )
+        demo.load(
+            app.from_link,
+            model,
+            [model, a["recipe_in"], a["shown"], a["file_out"], a["recipe_out"], a["share"]],
+            api_visibility="private",
+        )
 
     demo.queue(max_size=32, default_concurrency_limit=2)
     demo.ganimate_app = app  # the handlers behind this demo, for callers that want them directly

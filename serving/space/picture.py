@@ -73,8 +73,13 @@ def project_picture(app, model: Any, picture: Any, following: Any = DEFAULT_FOLL
     classes = None
     if gen.config.conditional:
         classes = (found.class_index, *default_classes(seeds, gen.config.num_classes))
-    recipe = Recipe(seeds=(0, *seeds), classes=classes, latents=(latent, *([None] * len(seeds))),
-                    bundle_sha256=gen.config.sha256, name="from your picture")
+    recipe = Recipe(
+        seeds=(0, *seeds),
+        classes=classes,
+        latents=(latent, *([None] * len(seeds))),
+        bundle_sha256=gen.config.sha256,
+        name="from your picture",
+    )
     pair = app.save(to_png_row([found.prepared, found.image], scale=8), f"project-{found_key(latent)}", "png")
     fields = found.to_dict(gen.config.sha256)
     # The class and the distance first, the 64 numbers last: what a person reads, then what a program takes.
@@ -98,7 +103,9 @@ def recipe_from_file(value: Any, results: Path) -> str:
         path = uploaded_path(value, results)
         data = read_binary_file(path, "file", MAX_PICTURE_BYTES)
         if data[4:8] == b"ftyp":  # never run ffmpeg on a stranger's file; the CLI reads MP4s
-            raise InputError("drop a GIF, PNG or WebP here; an MP4's recipe is read by python -m serving render --recipe")
+            raise InputError(
+                "drop a GIF, PNG or WebP here; an MP4's recipe is read by python -m serving render --recipe"
+            )
         return Recipe.from_json(recipe_text(data)).to_pretty_json()
     finally:
         drop_upload(value, results)

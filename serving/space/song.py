@@ -65,11 +65,15 @@ def with_music(recipe: Recipe, track: Track, beats_per_key: Any, react: Any, ban
     this song keeps its own settings."""
     if recipe.audio is not None:
         return recipe  # serving.render checks that the song given is the recipe's own
-    music = parse_music("audio", {  # the recipe schema's own checks, from the form's values
-        "sha256": track.sha256, "seconds": min(track.seconds, SPACE.audio_seconds),
-        "beats_per_key": check.whole("beats_per_key", beats_per_key, 1, MAX_BEATS_PER_KEY),
-        "react": check.text("react", react, 100) or "truncation",
-        "band": check.choice("band", band or "all", BANDS),
-        "amount": check.number("amount", amount, -2.0, 2.0),
-    })
+    music = parse_music(
+        "audio",
+        {  # the recipe schema's own checks, from the form's values
+            "sha256": track.sha256,
+            "seconds": min(track.seconds, SPACE.audio_seconds),
+            "beats_per_key": check.whole("beats_per_key", beats_per_key, 1, MAX_BEATS_PER_KEY),
+            "react": check.text("react", react, 100) or "truncation",
+            "band": check.choice("band", band or "all", BANDS),
+            "amount": check.number("amount", amount, -2.0, 2.0),
+        },
+    )
     return dataclasses.replace(recipe, audio=music, format="mp4")

@@ -20,8 +20,9 @@ def rgb_partner(tmp_path_factory):
     """Same four classes as tiny-cgan, but RGB and another latent size: still comparable."""
     from tests.tiny_onnx import make_bundle
 
-    return Generator.from_pretrained(make_bundle(tmp_path_factory.mktemp("p") / "b", "tiny-rgb", latent_dim=6,
-                                                 num_classes=4, channels=3, seed=5))
+    return Generator.from_pretrained(
+        make_bundle(tmp_path_factory.mktemp("p") / "b", "tiny-rgb", latent_dim=6, num_classes=4, channels=3, seed=5)
+    )
 
 
 def test_each_half_is_that_model_rendering_the_same_recipe(tiny_bundles, rgb_partner):
@@ -32,9 +33,9 @@ def test_each_half_is_that_model_rendering_the_same_recipe(tiny_bundles, rgb_par
     left = render_frames(gray, dataclasses.replace(RECIPE, bundle_sha256=gray.config.sha256))
     right = render_frames(rgb_partner, RECIPE)
     np.testing.assert_array_equal(frames[:, LABEL_HEIGHT:, :32], np.repeat(left, 3, axis=3))  # gray shown as RGB
-    np.testing.assert_array_equal(frames[:, LABEL_HEIGHT:, 32 + GAP:], right)
+    np.testing.assert_array_equal(frames[:, LABEL_HEIGHT:, 32 + GAP :], right)
     assert frames[:, :LABEL_HEIGHT, :32].max() > 200  # the model's name is written above its half
-    assert not np.array_equal(frames[:, LABEL_HEIGHT:, :32], frames[:, LABEL_HEIGHT:, 32 + GAP:])
+    assert not np.array_equal(frames[:, LABEL_HEIGHT:, :32], frames[:, LABEL_HEIGHT:, 32 + GAP :])
 
 
 def test_same_request_same_bytes(tiny_bundles, rgb_partner):

@@ -15,7 +15,7 @@ DOC = (REPO / "docs" / "format.md").read_text()
 
 def _table(after: str) -> list[list[str]]:
     """The rows of the first table after the text `after`, without its header."""
-    section = DOC[DOC.index(after) + len(after):]
+    section = DOC[DOC.index(after) + len(after) :]
     rows = []
     for line in section.splitlines():
         if line.startswith("|") and not line.startswith("|---"):

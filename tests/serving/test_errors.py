@@ -51,8 +51,10 @@ def test_the_cli_outside_its_environment_says_what_to_install():
 
     from tests.conftest import REPO
 
-    code = "import sys, runpy; sys.modules['onnx'] = None; sys.argv = ['serving', '--help']; " \
-           "runpy.run_module('serving', run_name='__main__')"
+    code = (
+        "import sys, runpy; sys.modules['onnx'] = None; sys.argv = ['serving', '--help']; "
+        "runpy.run_module('serving', run_name='__main__')"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "needs onnx" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

@@ -64,23 +64,33 @@ def test_cli_batch_list_show_regenerate(tiny_bundles, tmp_path, capsys, monkeypa
     original = gallery_mod.random_recipe
     monkeypatch.setattr(gallery_mod, "random_recipe", lambda *a, **k: _small(original(*a, **k)))
     bundle, db = str(tiny_bundles["cgan"]), str(tmp_path / "g.sqlite")
-    assert main(["batch", "--bundle", bundle, "--count", "3", "--db", db, "--out", str(tmp_path / "files"), "--quiet"]) == 0
+    assert (
+        main(["batch", "--bundle", bundle, "--count", "3", "--db", db, "--out", str(tmp_path / "files"), "--quiet"])
+        == 0
+    )
     files = ["--files", str(tmp_path / "files")]  # where batch --out wrote them
     assert main(["gallery", "list", "--db", db, *files]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 4  # summary line + three rows
     assert main(["gallery", "show", "2", "--db", db, *files]) == 0
     assert '"recipe"' in capsys.readouterr().out
-    assert main(["gallery", "regenerate", "2", "--db", db, *files, "--bundle", bundle,
-                 "--out", str(tmp_path / "again.gif")]) == 0
+    assert (
+        main(
+            ["gallery", "regenerate", "2", "--db", db, *files, "--bundle", bundle, "--out", str(tmp_path / "again.gif")]
+        )
+        == 0
+    )
     assert "byte-identical" in capsys.readouterr().out
     with Gallery(db, tmp_path / "files") as g:
         assert (tmp_path / "again.gif").read_bytes() == g.get(2).path.read_bytes()
         g.get(2).path.write_bytes(b"tampered")
     assert main(["gallery", "regenerate", "2", "--db", db, *files, "--bundle", bundle]) == 1
     capsys.readouterr()
-    for argv in (["gallery", "show", "99", "--db", db], ["gallery", "list", "--db", str(tmp_path / "none.sqlite")],
-                 ["batch", "--bundle", bundle, "--count", "3", "--db", db, "--shard", "2/2"],
-                 ["batch", "--bundle", bundle, "--count", "0", "--db", db]):
+    for argv in (
+        ["gallery", "show", "99", "--db", db],
+        ["gallery", "list", "--db", str(tmp_path / "none.sqlite")],
+        ["batch", "--bundle", bundle, "--count", "3", "--db", db, "--shard", "2/2"],
+        ["batch", "--bundle", bundle, "--count", "0", "--db", db],
+    ):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("error:") and len(err.splitlines()) == 1
@@ -93,8 +103,16 @@ def test_shards_opening_one_new_sqlite_gallery_at_once_all_succeed(tmp_path):
     from tests.conftest import REPO
 
     code = "import sys; from serving.gallery import Gallery; g = Gallery(sys.argv[1]); print(g.count())"
-    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "g.sqlite")], cwd=REPO,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path / "g.sqlite")],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
     results = [(p.wait(timeout=120), p.stdout.read().strip(), p.stderr.read()) for p in procs]
     assert all(code == 0 and out == "0" for code, out, _ in results), results
 
@@ -107,15 +125,22 @@ def plant_bad_rows(gallery: Gallery, victim) -> dict[str, int]:
     rows = {
         "foreign path": (digest, good.to_json(), str(victim), 10),
         "bad hash": ("../x", good.to_json(), "x.gif", 10),
-        "escaping name": ("f" * 64, Recipe(seeds=(7, 8), classes=(0,), frames=2, size=32).to_json(),
-                          f"../{'f' * 16}.gif", 10),
+        "escaping name": (
+            "f" * 64,
+            Recipe(seeds=(7, 8), classes=(0,), frames=2, size=32).to_json(),
+            f"../{'f' * 16}.gif",
+            10,
+        ),
         "bad json": ("a" * 64, "{not json", f"{'a' * 16}.gif", 10),
         "huge number": ("b" * 64, '{"seeds": [' + "9" * 5000 + "]}", f"{'b' * 16}.gif", 10),
     }
     ids = {}
     for kind, (dig, recipe_json, path, size) in rows.items():
-        gallery.db.run("INSERT INTO renders (recipe_hash, recipe, bundle_sha256, path, bytes, render_ms, created_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (dig, recipe_json, "", path, size, 1.0, "2026-01-01T00:00:00"))
+        gallery.db.run(
+            "INSERT INTO renders (recipe_hash, recipe, bundle_sha256, path, bytes, render_ms, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (dig, recipe_json, "", path, size, 1.0, "2026-01-01T00:00:00"),
+        )
         ids[kind] = int(gallery.db.rows("SELECT id FROM renders WHERE recipe_hash = ?", (dig,))[0][0])
     return ids
 

@@ -57,8 +57,24 @@ def test_cli_batch_list_show_regenerate_pin_on_postgres(fresh, tiny_bundles, tmp
     assert "rendered 0, already stored 3" in capsys.readouterr().out  # resumed: nothing twice
     assert main(["gallery", "list", "--db", fresh, "--files", files]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 3  # one row per render
-    assert main(["gallery", "regenerate", "2", "--db", fresh, "--files", files, "--bundle", bundle,
-                 "--out", str(tmp_path / "a.gif")]) == 0
+    assert (
+        main(
+            [
+                "gallery",
+                "regenerate",
+                "2",
+                "--db",
+                fresh,
+                "--files",
+                files,
+                "--bundle",
+                bundle,
+                "--out",
+                str(tmp_path / "a.gif"),
+            ]
+        )
+        == 0
+    )
     assert "byte-identical" in capsys.readouterr().out
     assert main(["gallery", "pin", "1", "--db", fresh]) == 0
     with Gallery(fresh, files, max_rows=1) as g:
@@ -78,9 +94,28 @@ def test_sql_in_a_recipe_name_is_stored_verbatim_on_postgres(fresh, tiny_bundles
 
 
 def _shard(bundle: str, url: str, files: Path, i: int, count: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "serving", "batch", "--bundle", bundle, "--count", str(count),
-                             "--db", url, "--out", str(files), "--shard", f"{i}/4"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "serving",
+            "batch",
+            "--bundle",
+            bundle,
+            "--count",
+            str(count),
+            "--db",
+            url,
+            "--out",
+            str(files),
+            "--shard",
+            f"{i}/4",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.slow
@@ -118,16 +153,18 @@ def test_four_shards_at_once_one_killed_and_restarted(fresh, tiny_bundles, tmp_p
 
 
 @pytest.mark.parametrize("kind", ["password", "unreachable", "malformed"])
-def test_bad_postgres_urls_are_one_line_exit_2_and_never_show_the_password(pg_url, tiny_bundles, tmp_path, capsys,
-                                                                           kind):
+def test_bad_postgres_urls_are_one_line_exit_2_and_never_show_the_password(
+    pg_url, tiny_bundles, tmp_path, capsys, kind
+):
     from tests.postgres_server import USER
 
     host_port = pg_url.split("@", 1)[1]
-    url = {"password": f"postgresql://{USER}:wrong-{PASSWORD}@{host_port}",
-           "unreachable": f"postgresql://{USER}:{PASSWORD}@127.0.0.1:1/gallery",
-           "malformed": f"postgresql://{USER}:{PASSWORD}@127.0.0.1:notaport/gallery"}[kind]
-    code = main(["batch", "--bundle", str(tiny_bundles["cgan"]), "--count", "1", "--db", url,
-                 "--out", str(tmp_path)])
+    url = {
+        "password": f"postgresql://{USER}:wrong-{PASSWORD}@{host_port}",
+        "unreachable": f"postgresql://{USER}:{PASSWORD}@127.0.0.1:1/gallery",
+        "malformed": f"postgresql://{USER}:{PASSWORD}@127.0.0.1:notaport/gallery",
+    }[kind]
+    code = main(["batch", "--bundle", str(tiny_bundles["cgan"]), "--count", "1", "--db", url, "--out", str(tmp_path)])
     captured = capsys.readouterr()
     assert code == 2
     assert captured.err.startswith("error: ") and len(captured.err.strip().splitlines()) == 1

@@ -132,11 +132,36 @@ def test_class_morph_with_fixed_z_changes_the_image(tiny_bundles):
 def test_cli_render_sample_and_errors(tiny_bundles, tmp_path, capsys):
     bundle = str(tiny_bundles["cgan"])
     out = tmp_path / "a.gif"
-    assert main(["render", "--bundle", bundle, "--seeds", "1,2", "--classes", "3", "--frames", "4", "--size", "64",
-                 "--out", str(out), "--save-recipe", str(tmp_path / "r.json")]) == 0
-    assert main(["render", "--bundle", bundle, "--recipe", str(tmp_path / "r.json"), "--out", str(tmp_path / "b.gif")]) == 0
+    assert (
+        main(
+            [
+                "render",
+                "--bundle",
+                bundle,
+                "--seeds",
+                "1,2",
+                "--classes",
+                "3",
+                "--frames",
+                "4",
+                "--size",
+                "64",
+                "--out",
+                str(out),
+                "--save-recipe",
+                str(tmp_path / "r.json"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["render", "--bundle", bundle, "--recipe", str(tmp_path / "r.json"), "--out", str(tmp_path / "b.gif")])
+        == 0
+    )
     assert out.read_bytes() == (tmp_path / "b.gif").read_bytes()
-    assert main(["sample", "--bundle", bundle, "--seeds", "0-9", "--classes", "2", "--out", str(tmp_path / "d.npz")]) == 0
+    assert (
+        main(["sample", "--bundle", bundle, "--seeds", "0-9", "--classes", "2", "--out", str(tmp_path / "d.npz")]) == 0
+    )
     data = np.load(tmp_path / "d.npz")
     assert data["images"].shape == (10, 28, 28, 1) and set(data["labels"].tolist()) == {2}
     capsys.readouterr()

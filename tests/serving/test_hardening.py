@@ -31,11 +31,14 @@ def _one_line_exit_2(argv, capsys) -> str:
 
 # 1. One budget: generator images, output pixels and file size, before any work; frames streamed in chunks.
 
+
 def test_budget_counts_generator_images_and_frames_stream(tiny_bundles, monkeypatch):
     import importlib
 
     # serving.render the module (the package's `render` attribute is the function of that name)
-    monkeypatch.setattr(importlib.import_module("serving.render"), "CHUNK_BYTES", 4 << 20)  # 4 MB of float images at a time
+    monkeypatch.setattr(
+        importlib.import_module("serving.render"), "CHUNK_BYTES", 4 << 20
+    )  # 4 MB of float images at a time
     gen = Generator.from_pretrained(tiny_bundles["gan"])
     recipe = Recipe(seeds=(1, 2), frames=240, grid=(5, 5), size=16)  # 480 frames x 25 cells = 12,000 images
     with pytest.raises(BudgetError, match="12,000 generator images"):
@@ -49,6 +52,7 @@ def test_budget_counts_generator_images_and_frames_stream(tiny_bundles, monkeypa
 
 
 # 2. Output files: only regular files are replaced; umask honoured; nothing half-written, even on Ctrl-C.
+
 
 @pytest.mark.parametrize("kind", ["symlink", "fifo"])
 def test_out_never_replaces_a_link_or_a_device(tiny_bundles, tmp_path, capsys, kind):
@@ -92,11 +96,13 @@ def test_ctrl_c_during_a_render_exits_130_with_one_line(tiny_bundles, tmp_path, 
 @pytest.mark.parametrize("where", ["folder", "proc"])
 def test_unwritable_out_is_one_line(tiny_bundles, tmp_path, capsys, where):
     out = str(tmp_path) if where == "folder" else "/proc/ganimate-test.gif"
-    _one_line_exit_2(["render", "--bundle", str(tiny_bundles["gan"]), "--seeds", "1,2", "--frames", "2",
-                      "--out", out], capsys)
+    _one_line_exit_2(
+        ["render", "--bundle", str(tiny_bundles["gan"]), "--seeds", "1,2", "--frames", "2", "--out", out], capsys
+    )
 
 
 # 3. The Space's working folder is its own: a planted symlink is never followed, and prune only removes its files.
+
 
 def test_space_output_folder_ignores_a_planted_symlink(tiny_bundles, tmp_path, monkeypatch):
     import tempfile
@@ -118,6 +124,7 @@ def test_space_output_folder_ignores_a_planted_symlink(tiny_bundles, tmp_path, m
 
 
 # 4. Bundle checks: every hiding place of external data and functions, every dimension, sane config values.
+
 
 def _rebundle(tmp_path, model, config_changes=None):
     folder = make_bundle(tmp_path / "b", "tiny-gan")
@@ -150,9 +157,16 @@ def test_bundle_checks_refuse_before_a_session(tmp_path, case):
         model.graph.sparse_initializer.append(helper.make_sparse_tensor(values, indices, [4]))
         message = "external data"
     elif case == "function":
-        model.functions.append(helper.make_function("local", "Hidden", ["x"], ["y"],
-                                                    [helper.make_node("Identity", ["x"], ["y"])],
-                                                    [helper.make_opsetid("", 17)]))
+        model.functions.append(
+            helper.make_function(
+                "local",
+                "Hidden",
+                ["x"],
+                ["y"],
+                [helper.make_node("Identity", ["x"], ["y"])],
+                [helper.make_opsetid("", 17)],
+            )
+        )
         message = "local functions"
     elif case == "fixed-batch":
         model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1
@@ -168,18 +182,21 @@ def test_bundle_checks_refuse_before_a_session(tmp_path, case):
     assert "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"train_steps": "abc"}, "'train_steps'"),
-    ({"num_classes": 10**9}, "'num_classes' must be in 0..10000"),
-    ({"image_size": [28.5, 28]}, "'image_size'"),
-    ({"versions": [1, 2]}, "'versions' must be an object"),
-    ({"name": {"deep": True}}, "'name' must be text"),
-    ({"inputs": 5}, "'inputs' must be a list of tensor names"),
-    ({"outputs": 7}, "'outputs' must be a list of tensor names"),
-    ({"channels": 1.5}, "'channels'"),
-    ({"channels": True}, "'channels'"),
-    ({"latent_dim": 10**400}, "401 digits"),  # refused by the JSON gate, before the schema
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"train_steps": "abc"}, "'train_steps'"),
+        ({"num_classes": 10**9}, "'num_classes' must be in 0..10000"),
+        ({"image_size": [28.5, 28]}, "'image_size'"),
+        ({"versions": [1, 2]}, "'versions' must be an object"),
+        ({"name": {"deep": True}}, "'name' must be text"),
+        ({"inputs": 5}, "'inputs' must be a list of tensor names"),
+        ({"outputs": 7}, "'outputs' must be a list of tensor names"),
+        ({"channels": 1.5}, "'channels'"),
+        ({"channels": True}, "'channels'"),
+        ({"latent_dim": 10**400}, "401 digits"),  # refused by the JSON gate, before the schema
+    ],
+)
 def test_config_values_are_checked_and_named(tmp_path, change, message):
     folder = make_bundle(tmp_path / "b", "tiny-gan")
     cfg = json.loads((folder / "config.json").read_text())
@@ -200,18 +217,22 @@ def test_config_that_is_not_utf8_or_nests_deeply_names_the_file(tmp_path):
 
 # 5-6. Recipes: one strict schema; the gallery stores what really rendered, under a printable name.
 
-@pytest.mark.parametrize("field, value, message", [
-    ("frames", "24", "frames must be a whole number"),
-    ("grid", [2.5, 2], "grid must be a whole number"),
-    ("grid", [2], "grid must be a list of 2"),
-    ("truncation", "0.5", "truncation must be a number"),
-    ("seeds", 5, "seeds must be a list"),
-    ("lissajous", [3], "lissajous must be a list of 2"),
-    ("loop", "yes", "loop must be true or false"),
-    ("name", ["x"], "name must be text"),
-    ("bundle_sha256", 7, "bundle_sha256 must be empty or 64 hex"),
-    ("classes", [1, "a"], "classes must be a whole number"),
-])
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("frames", "24", "frames must be a whole number"),
+        ("grid", [2.5, 2], "grid must be a whole number"),
+        ("grid", [2], "grid must be a list of 2"),
+        ("truncation", "0.5", "truncation must be a number"),
+        ("seeds", 5, "seeds must be a list"),
+        ("lissajous", [3], "lissajous must be a list of 2"),
+        ("loop", "yes", "loop must be true or false"),
+        ("name", ["x"], "name must be text"),
+        ("bundle_sha256", 7, "bundle_sha256 must be empty or 64 hex"),
+        ("classes", [1, "a"], "classes must be a whole number"),
+    ],
+)
 def test_recipe_schema_refuses_wrong_types_in_one_line(field, value, message):
     with pytest.raises(InputError, match=message):
         Recipe.from_dict({field: value})
@@ -251,12 +272,16 @@ def test_gallery_quota_removes_oldest_unpinned_and_leaves_no_orphans(tmp_path):
 
 # 8-9. Command-line values that used to give tracebacks or hang.
 
-@pytest.mark.parametrize("argv, message", [
-    (["gallery", "show", "99999999999999999999999"], "ID must be in 1.."),
-    (["gallery", "list", "--limit", "1e20"], "--limit must be a whole number in 1..100000"),
-    (["gallery", "show", "1.0"], "ID must be a whole number"),
-    (["render", "--bundle", "exported/mnist-cdcgan", "--threads", "100000"], "--threads must be in 1.."),
-])
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["gallery", "show", "99999999999999999999999"], "ID must be in 1.."),
+        (["gallery", "list", "--limit", "1e20"], "--limit must be a whole number in 1..100000"),
+        (["gallery", "show", "1.0"], "ID must be a whole number"),
+        (["render", "--bundle", "exported/mnist-cdcgan", "--threads", "100000"], "--threads must be in 1.."),
+    ],
+)
 def test_out_of_range_numbers_are_usage_errors(tmp_path, capsys, argv, message):
     db = tmp_path / "g.sqlite"
     Gallery(db).close()
@@ -267,14 +292,17 @@ def test_out_of_range_numbers_are_usage_errors(tmp_path, capsys, argv, message):
 
 def test_a_5000_character_bundle_name_is_one_line(capsys):
     assert "not a folder or a Hub repo id" in _one_line_exit_2(
-        ["render", "--bundle", "alice/" + "x" * 5000, "--out", "never.gif"], capsys)
+        ["render", "--bundle", "alice/" + "x" * 5000, "--out", "never.gif"], capsys
+    )
 
 
 def test_a_recipe_file_that_is_not_utf8_is_one_line(tmp_path, capsys):
     recipe = tmp_path / "r.json"
     recipe.write_bytes(b'{"name": "\xff"}')
-    assert "not UTF-8" in _one_line_exit_2(["render", "--bundle", "exported/mnist-cdcgan", "--recipe", str(recipe),
-                                            "--out", str(tmp_path / "x.gif")], capsys)
+    assert "not UTF-8" in _one_line_exit_2(
+        ["render", "--bundle", "exported/mnist-cdcgan", "--recipe", str(recipe), "--out", str(tmp_path / "x.gif")],
+        capsys,
+    )
 
 
 def test_samples_of_a_huge_model_are_bounded_by_its_real_image_size(tmp_path, capsys):
@@ -286,4 +314,5 @@ def test_samples_of_a_huge_model_are_bounded_by_its_real_image_size(tmp_path, ca
         sample(gen, list(range(300)), budget=SPACE)  # 78.6M pixels: over the Space's 72M
     assert sample(gen, list(range(40)), budget=SPACE).images.shape == (40, 512, 512, 1)  # made in chunks
     assert "use fewer seeds" in _one_line_exit_2(
-        ["sample", "--bundle", str(tmp_path / "wide"), "--seeds", "0-999", "--out", str(tmp_path / "x.npz")], capsys)
+        ["sample", "--bundle", str(tmp_path / "wide"), "--seeds", "0-999", "--out", str(tmp_path / "x.npz")], capsys
+    )

@@ -103,8 +103,21 @@ def _tampered_pull_is_refused_then_mended(state, endpoint, tmp_path, sha, local_
     # and --force-download fetches it again.
     again = _pull(endpoint, tmp_path / "home2", "alice/tiny-cgan", sha)
     assert again.returncode != 0 and b"--force-download" in again.stderr and b"model.onnx" in again.stderr
-    args = ["render", "--bundle", f"alice/tiny-cgan@{sha}", "--seeds", "1,2", "--classes", "0,3", "--frames", "3",
-            "--size", "32", "--out", str(tmp_path / "fixed.gif")]
+    args = [
+        "render",
+        "--bundle",
+        f"alice/tiny-cgan@{sha}",
+        "--seeds",
+        "1,2",
+        "--classes",
+        "0,3",
+        "--frames",
+        "3",
+        "--size",
+        "32",
+        "--out",
+        str(tmp_path / "fixed.gif"),
+    ]
     assert _run(args, _env(endpoint, tmp_path / "home2")).returncode == 2  # still refused without the flag
     fixed = _run([*args, "--force-download"], _env(endpoint, tmp_path / "home2"))
     assert fixed.returncode == 0, fixed.stderr
@@ -127,16 +140,20 @@ def _pushed_space_runs_from_a_bare_folder(state, endpoint, home, tmp_path, bundl
     for name, data in files.items():
         (site / name).parent.mkdir(parents=True, exist_ok=True)
         (site / name).write_bytes(data)
-    run_space = ("import json, runpy, sys\n"
-                 "runpy.run_path('app.py')  # the uploaded launcher puts this folder on sys.path\n"
-                 "import serving\n"
-                 "from serving.space import SpaceApp, load_models, model_sources\n"
-                 "app = SpaceApp(load_models(model_sources('', open('README.md').read(), None)))\n"
-                 "path, recipe = app.animate(seeds='1,2', frames=2, size=64)\n"
-                 "print(list(app.models), serving.__file__, json.loads(recipe)['bundle_sha256'])\n")
+    run_space = (
+        "import json, runpy, sys\n"
+        "runpy.run_path('app.py')  # the uploaded launcher puts this folder on sys.path\n"
+        "import serving\n"
+        "from serving.space import SpaceApp, load_models, model_sources\n"
+        "app = SpaceApp(load_models(model_sources('', open('README.md').read(), None)))\n"
+        "path, recipe = app.animate(seeds='1,2', frames=2, size=64)\n"
+        "print(list(app.models), serving.__file__, json.loads(recipe)['bundle_sha256'])\n"
+    )
     env = _env(endpoint, tmp_path / "home3", token=None)
     env.pop("PYTHONPATH", None)
-    out = subprocess.run([sys.executable, "-c", run_space], env=env, cwd=site, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", run_space], env=env, cwd=site, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     config = json.loads((bundle / "config.json").read_text())
     assert out.stdout.split()[-1] == config["sha256"] and str(site) in out.stdout
@@ -161,9 +178,14 @@ def test_push_errors_are_one_line_exit_2(hub, tiny_bundles, tmp_path):
 def test_dry_run_contacts_nothing(hub, tiny_bundles, tmp_path):
     state, endpoint = hub
     asked = len(state.requests)
-    out = _run(["push", "--bundle", str(tiny_bundles["gan"]), "--repo", "alice/dry", "--dry-run"], _env(endpoint, tmp_path))
+    out = _run(
+        ["push", "--bundle", str(tiny_bundles["gan"]), "--repo", "alice/dry", "--dry-run"], _env(endpoint, tmp_path)
+    )
     assert out.returncode == 0 and "model.onnx" in out.stdout and "nothing was contacted" in out.stdout
-    out = _run(["push-space", "--space", "alice/s", "--model-repo", "alice/dry@" + "a" * 40, "--dry-run"], _env(endpoint, tmp_path))
+    out = _run(
+        ["push-space", "--space", "alice/s", "--model-repo", "alice/dry@" + "a" * 40, "--dry-run"],
+        _env(endpoint, tmp_path),
+    )
     assert out.returncode == 0 and "serving/render.py" in out.stdout
     assert len(state.requests) == asked
 
@@ -210,8 +232,19 @@ def test_force_download_repairs_a_cache_pointer_sent_elsewhere(hub, tiny_bundles
     for pointer in pointers:
         pointer.unlink()
         pointer.symlink_to("/dev/zero")  # someone sends the cached model elsewhere
-    args = ["render", "--bundle", f"alice/pointer@{sha}", "--seeds", "1,2", "--frames", "2", "--size", "32",
-            "--out", str(tmp_path / "x.gif")]
+    args = [
+        "render",
+        "--bundle",
+        f"alice/pointer@{sha}",
+        "--seeds",
+        "1,2",
+        "--frames",
+        "2",
+        "--size",
+        "32",
+        "--out",
+        str(tmp_path / "x.gif"),
+    ]
     refused = _run(args, _env(endpoint, home))
     assert refused.returncode == 2 and "--force-download" in refused.stderr and "Traceback" not in refused.stderr
     fixed = _run([*args, "--force-download"], _env(endpoint, home))

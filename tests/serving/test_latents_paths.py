@@ -20,7 +20,9 @@ def test_z_is_standard_normal_and_prefix_stable():
     np.testing.assert_allclose(z_batch([3], 8, psi=0.5)[0], 0.5 * z_from_seed(3, 8))
 
 
-@pytest.mark.parametrize("text, expected", [("0-3,9,7", [0, 1, 2, 3, 9, 7]), (" 5 ", [5]), ("4294967295", [4294967295])])
+@pytest.mark.parametrize(
+    "text, expected", [("0-3,9,7", [0, 1, 2, 3, 9, 7]), (" 5 ", [5]), ("4294967295", [4294967295])]
+)
 def test_parse_seeds(text, expected):
     assert parse_int_list(text) == expected
 

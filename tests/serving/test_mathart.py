@@ -22,19 +22,42 @@ def vector(family: str, **values: float) -> np.ndarray:
 
 
 GOOD = {
-    "lissajous": vector("lissajous", lis_f1=2.0, lis_f2=3.0, lis_f3=3.0, lis_f4=2.0, lis_p1=0.3, lis_p2=1.9,
-                        lis_p3=2.5, lis_p4=4.0, lis_damping=0.01, lis_ratio=0.7, lis_detune=0.01),
+    "lissajous": vector(
+        "lissajous",
+        lis_f1=2.0,
+        lis_f2=3.0,
+        lis_f3=3.0,
+        lis_f4=2.0,
+        lis_p1=0.3,
+        lis_p2=1.9,
+        lis_p3=2.5,
+        lis_p4=4.0,
+        lis_damping=0.01,
+        lis_ratio=0.7,
+        lis_detune=0.01,
+    ),
     "rose": vector("rose", rose_k=2.5, rose_offset=0.1, rose_rotation=0.4),
     "hypotrochoid": vector("hypotrochoid", hypo_lobes=7.0, hypo_loops=3.0, hypo_pen=0.9, hypo_rotation=0.0),
     "julia": vector("julia", julia_angle=2.653, julia_radius=1.022, julia_zoom=1.25, julia_rotation=0.0),
     "clifford": vector("clifford", cl_a=1.7, cl_b=1.6, cl_c=-0.6, cl_d=1.2),
 }
 DEGENERATE = {
-    "lissajous": vector("lissajous", lis_f1=1.0, lis_f2=1.0, lis_f3=1.0, lis_f4=1.0, lis_p1=0.0, lis_p2=0.0,
-                        lis_p3=0.0, lis_p4=0.0, lis_detune=0.0),  # x = y: one diagonal line
+    "lissajous": vector(
+        "lissajous",
+        lis_f1=1.0,
+        lis_f2=1.0,
+        lis_f3=1.0,
+        lis_f4=1.0,
+        lis_p1=0.0,
+        lis_p2=0.0,
+        lis_p3=0.0,
+        lis_p4=0.0,
+        lis_detune=0.0,
+    ),  # x = y: one diagonal line
     "rose": vector("rose", rose_k=1.0, rose_offset=0.0),  # k = 1: a small circle beside the centre
-    "hypotrochoid": vector("hypotrochoid", hypo_lobes=4.0, hypo_loops=2.0, hypo_pen=0.3, background=0.15,
-                           saturation=0.4, gain=0.6),  # R = 2r: a plain, faint ellipse
+    "hypotrochoid": vector(
+        "hypotrochoid", hypo_lobes=4.0, hypo_loops=2.0, hypo_pen=0.3, background=0.15, saturation=0.4, gain=0.6
+    ),  # R = 2r: a plain, faint ellipse
     "julia": vector("julia", julia_angle=np.pi, julia_radius=0.95, julia_zoom=1.1),  # deep inside: a plain blob
     "clifford": vector("clifford", cl_a=0.9, cl_b=0.9, cl_c=0.2, cl_d=0.2),  # collapses to a fixed point
 }
@@ -65,8 +88,16 @@ def _change(family: str, slot: int, fraction: float) -> float:
     return float(np.abs(mathart.render(vec, family, 128) - mathart.render(nudged, family, 128)).mean())
 
 
-@pytest.mark.parametrize("family, name", [("lissajous", "lis_p1"), ("rose", "rose_offset"), ("hypotrochoid", "hypo_pen"),
-                                          ("julia", "julia_angle"), ("clifford", "cl_a")])
+@pytest.mark.parametrize(
+    "family, name",
+    [
+        ("lissajous", "lis_p1"),
+        ("rose", "rose_offset"),
+        ("hypotrochoid", "hypo_pen"),
+        ("julia", "julia_angle"),
+        ("clifford", "cl_a"),
+    ],
+)
 def test_small_change_in_parameters_is_a_small_change_in_pixels(family, name):
     """The renderer is continuous: the pixel change shrinks with the parameter change (no jumps in a latent walk)."""
     slot = NAMES.index(name)
@@ -159,13 +190,27 @@ def _table(tmp_path, text: str):
     return path
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda rows: [rows[0].replace(",gain", ""), *[",".join(r.split(",")[:5] + r.split(",")[6:]) for r in rows[1:]]],
-     "line 1: missing column(s) gain"),
-    (lambda rows: [rows[0], "mandelbrot" + rows[1][rows[1].index(","):]], "line 2: unknown family 'mandelbrot'"),
-    (lambda rows: [rows[0], rows[1], rows[2].replace(rows[2].split(",")[1], "abc", 1)], "line 3: column hue holds 'abc'"),
-    (lambda rows: [rows[0], rows[1].replace(rows[1].split(",")[1], "7.5", 1)], "line 2: hue is 7.5, outside its range 0..1"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda rows: [
+                rows[0].replace(",gain", ""),
+                *[",".join(r.split(",")[:5] + r.split(",")[6:]) for r in rows[1:]],
+            ],
+            "line 1: missing column(s) gain",
+        ),
+        (lambda rows: [rows[0], "mandelbrot" + rows[1][rows[1].index(",") :]], "line 2: unknown family 'mandelbrot'"),
+        (
+            lambda rows: [rows[0], rows[1], rows[2].replace(rows[2].split(",")[1], "abc", 1)],
+            "line 3: column hue holds 'abc'",
+        ),
+        (
+            lambda rows: [rows[0], rows[1].replace(rows[1].split(",")[1], "7.5", 1)],
+            "line 2: hue is 7.5, outside its range 0..1",
+        ),
+    ],
+)
 def test_bad_tables_name_the_line_and_exit_2(tmp_path, edit, message, capsys):
     params, labels = mathart.sample_accepted(2, seed=2)
     rows = to_csv(params, labels).splitlines()
@@ -189,5 +234,7 @@ def test_csv_cli_writes_atomically_and_refuses_bad_options(tmp_path):
     np.testing.assert_array_equal(params, expected)
     bad = subprocess.run([*run, "--count", "0", "--out", str(tmp_path / "none.csv")], capture_output=True, text=True)
     assert bad.returncode == 2 and "--count" in bad.stderr and not (tmp_path / "none.csv").exists()
-    missing = subprocess.run([*run, "--count", "2", "--out", str(out / "inside-a-file.csv")], capture_output=True, text=True)
+    missing = subprocess.run(
+        [*run, "--count", "2", "--out", str(out / "inside-a-file.csv")], capture_output=True, text=True
+    )
     assert missing.returncode == 2 and "Traceback" not in missing.stderr

@@ -32,8 +32,12 @@ def song():
 
 
 def _recipe(track, fmt="mp4", **music) -> Recipe:
-    return Recipe(seeds=(1, 2, 3, 4), size=96, format=fmt,
-                  audio=Music(sha256=track.sha256, seconds=track.seconds, **{"beats_per_key": 2, **music}))
+    return Recipe(
+        seeds=(1, 2, 3, 4),
+        size=96,
+        format=fmt,
+        audio=Music(sha256=track.sha256, seconds=track.seconds, **{"beats_per_key": 2, **music}),
+    )
 
 
 @pytest.mark.parametrize("bpm", [90.0, 120.0, 150.0])
@@ -62,8 +66,8 @@ def test_bass_and_treble_are_told_apart():
     high = np.sin(2 * np.pi * 5000 * t) * (t >= 2)
     a = audio.analyze(audio.read_track(tracks.wav_bytes(0.5 * (low + high))), FPS)
     half = a.frames // 2
-    assert a.low[:half - 2].min() > 0.9 and a.low[half + 2:].max() < 0.1
-    assert a.high[half + 2:].min() > 0.9 and a.high[:half - 2].max() < 0.1
+    assert a.low[: half - 2].min() > 0.9 and a.low[half + 2 :].max() < 0.1
+    assert a.high[half + 2 :].min() > 0.9 and a.high[: half - 2].max() < 0.1
 
 
 @pytest.mark.parametrize("name", ["mnist-cdcgan", "mathart-params"])
@@ -99,8 +103,9 @@ def test_loudness_drives_truncation_or_a_named_direction(gens):
         recipe = dataclasses.replace(base, audio=Music(sha256=tone.sha256, seconds=4.0, react=react, amount=1.0))
         frames = render_frames(gen, recipe, audio=tone).astype(np.float64)
         quiet_loud[react] = (frames[2], frames[-1])
-    still = render_frames(gen, dataclasses.replace(
-        base, audio=Music(sha256=tone.sha256, seconds=4.0, react="none")), audio=tone)
+    still = render_frames(
+        gen, dataclasses.replace(base, audio=Music(sha256=tone.sha256, seconds=4.0, react="none")), audio=tone
+    )
     assert np.array_equal(still[0], still[-1])  # one seed, no onsets after the start, nothing reacts: no motion
     ink = {k: (q.mean(), loud.mean()) for k, (q, loud) in quiet_loud.items()}
     assert ink["thickness"][1] > ink["thickness"][0] * 1.2  # louder: thicker strokes, more ink
@@ -118,8 +123,24 @@ def test_the_mp4_carries_the_song_and_the_same_recipe_gives_the_same_bytes(gens,
     data = render(gens[name], recipe, audio=track)
     assert render(gens[name], recipe, audio=track) == data
     (tmp_path / "v.mp4").write_bytes(data)
-    decoded = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(tmp_path / "v.mp4"), "-f",
-                              "f32le", "-ac", "1", "-ar", str(tracks.RATE), "-"], capture_output=True, check=True).stdout
+    decoded = subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(tmp_path / "v.mp4"),
+            "-f",
+            "f32le",
+            "-ac",
+            "1",
+            "-ar",
+            str(tracks.RATE),
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     heard = np.frombuffer(decoded, "<f4").astype(np.float64)
     original = track.mono()
     assert abs(len(heard) - len(original)) / tracks.RATE < 0.05  # the same duration
@@ -145,7 +166,9 @@ def test_gif_and_webp_have_the_same_motion_without_sound(gens, song):
     distinct = [0, *(np.flatnonzero(np.abs(np.diff(frames, axis=0)).max(axis=(1, 2)) > 0) + 1)]
     for fmt in ("webp", "gif"):  # a still stretch (the silence) may be one frame shown longer
         shown = Image.open(io.BytesIO(render(gen, _recipe(track, fmt), audio=track)))
-        pictures = [(np.asarray(f.convert("L"), dtype=np.int64), f.info["duration"]) for f in ImageSequence.Iterator(shown)]
+        pictures = [
+            (np.asarray(f.convert("L"), dtype=np.int64), f.info["duration"]) for f in ImageSequence.Iterator(shown)
+        ]
         assert abs(sum(d for _, d in pictures) - 1000 * track.seconds) < 50  # as long as the song
         if fmt == "webp":  # lossless: exactly the frames, each change kept
             assert np.array_equal(np.stack([p for p, _ in pictures]), frames[distinct])
@@ -170,16 +193,19 @@ def test_a_recipe_names_its_song_and_refuses_another(gens, song):
     assert "audio" not in Recipe().to_json()  # a recipe without a song keeps its old bytes
 
 
-@pytest.mark.parametrize("bad, words", [
-    ({"sha256": "xyz", "seconds": 3}, "sha256"),
-    ({"sha256": "a" * 64}, "seconds"),
-    ({"sha256": "a" * 64, "seconds": "3"}, "seconds"),
-    ({"sha256": "a" * 64, "seconds": 3, "beats_per_key": 0}, "beats_per_key"),
-    ({"sha256": "a" * 64, "seconds": 3, "band": "mid"}, "band"),
-    ({"sha256": "a" * 64, "seconds": 3, "amount": 5}, "amount"),
-    ({"sha256": "a" * 64, "seconds": 3, "volume": 1}, "unknown"),
-    ("song.wav", "object"),
-])
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        ({"sha256": "xyz", "seconds": 3}, "sha256"),
+        ({"sha256": "a" * 64}, "seconds"),
+        ({"sha256": "a" * 64, "seconds": "3"}, "seconds"),
+        ({"sha256": "a" * 64, "seconds": 3, "beats_per_key": 0}, "beats_per_key"),
+        ({"sha256": "a" * 64, "seconds": 3, "band": "mid"}, "band"),
+        ({"sha256": "a" * 64, "seconds": 3, "amount": 5}, "amount"),
+        ({"sha256": "a" * 64, "seconds": 3, "volume": 1}, "unknown"),
+        ("song.wav", "object"),
+    ],
+)
 def test_the_audio_field_is_checked_like_the_rest_of_a_recipe(bad, words):
     with pytest.raises(InputError, match=words):
         Recipe.from_dict({"audio": bad})
@@ -209,8 +235,9 @@ def test_compressed_songs_are_decoded_by_ffmpeg_and_keep_their_beat(tmp_path, co
     times = tracks.beat_grid(120.0, 8.0)
     wav = tracks.write(tmp_path / "s.wav", tracks.clicks(times, 8.0))
     out = tmp_path / f"s.{ext}"
-    done = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(wav), "-c:a", codec, str(out)],
-                          capture_output=True)
+    done = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(wav), "-c:a", codec, str(out)], capture_output=True
+    )
     if done.returncode != 0:
         pytest.skip(f"this ffmpeg has no {codec} encoder")
     track = audio.read_track(out)
@@ -218,11 +245,14 @@ def test_compressed_songs_are_decoded_by_ffmpeg_and_keep_their_beat(tmp_path, co
     assert abs(audio.analyze(track, FPS).tempo - 120.0) < 2.0
 
 
-@pytest.mark.parametrize("data, words", [
-    (b"<html>not a song</html>", "not WAV, MP3, OGG or FLAC"),
-    (b"OggS" + b"\0" * 200, "cannot be decoded"),
-    (tracks.wav_bytes(np.zeros(100)), "less than 0.1 s"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (b"<html>not a song</html>", "not WAV, MP3, OGG or FLAC"),
+        (b"OggS" + b"\0" * 200, "cannot be decoded"),
+        (tracks.wav_bytes(np.zeros(100)), "less than 0.1 s"),
+    ],
+)
 def test_a_bad_audio_file_is_one_clear_line(data, words):
     with pytest.raises(InputError, match=words):
         audio.read_track(data)

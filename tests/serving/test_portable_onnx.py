@@ -16,11 +16,20 @@ def _unsqueeze_model() -> onnx.ModelProto:
     """x [2, 3] -> Unsqueeze(axes=[0, 2]) -> [1, 2, 1, 3] -> Relu: the multi-axis form tf2onnx writes."""
     axes = helper.make_tensor("axes", TensorProto.INT64, [2], [2, 0])
     graph = helper.make_graph(
-        [helper.make_node("Unsqueeze", ["x", "axes"], ["u"], name="u"), helper.make_node("Relu", ["u"], ["y"], name="r")],
-        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 1, 3])], [axes])
-    return helper.make_model(graph, ir_version=8,  # what tf2onnx writes at opset 17
-                             opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 2)])
+        [
+            helper.make_node("Unsqueeze", ["x", "axes"], ["u"], name="u"),
+            helper.make_node("Relu", ["u"], ["y"], name="r"),
+        ],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 1, 3])],
+        [axes],
+    )
+    return helper.make_model(
+        graph,
+        ir_version=8,  # what tf2onnx writes at opset 17
+        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 2)],
+    )
 
 
 def _opencv(model: onnx.ModelProto, feeds: dict, output: str, folder) -> np.ndarray:

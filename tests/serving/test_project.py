@@ -26,8 +26,10 @@ from tests.tiny_onnx import add_encoder, make_bundle
 @pytest.fixture(scope="module")
 def encoded(tmp_path_factory):
     root = tmp_path_factory.mktemp("encoded")
-    return {"cgan": add_encoder(make_bundle(root / "cgan", "tiny-cgan", num_classes=4, seed=1)),
-            "gan": add_encoder(make_bundle(root / "gan", "tiny-gan"))}
+    return {
+        "cgan": add_encoder(make_bundle(root / "cgan", "tiny-cgan", num_classes=4, seed=1)),
+        "gan": add_encoder(make_bundle(root / "gan", "tiny-gan")),
+    }
 
 
 def _one_line_exit_2(argv, capsys) -> str:
@@ -59,12 +61,15 @@ def test_the_search_never_does_worse_than_the_encoder(encoded):
         project(gen, picture, class_index=1)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda raw, f: raw["encoder"].update(file="../model.onnx"), "encoder.file"),
-    (lambda raw, f: raw["encoder"].update(sha256="0" * 64), "does not match"),
-    (lambda raw, f: raw["encoder"].update(outputs=["z"]), "must declare"),
-    (lambda raw, f: (f / "encoder.onnx").unlink(), "has no encoder.onnx"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda raw, f: raw["encoder"].update(file="../model.onnx"), "encoder.file"),
+        (lambda raw, f: raw["encoder"].update(sha256="0" * 64), "does not match"),
+        (lambda raw, f: raw["encoder"].update(outputs=["z"]), "must declare"),
+        (lambda raw, f: (f / "encoder.onnx").unlink(), "has no encoder.onnx"),
+    ],
+)
 def test_a_bundle_encoder_is_checked_like_the_model(encoded, tmp_path, change, message):
     import shutil
 
@@ -150,8 +155,9 @@ def test_latent_keyframes_in_recipes(encoded):
     plain = Recipe(seeds=(1, 2), classes=(0, 1), frames=3, size=32)
     assert "latents" not in plain.to_json()  # recipes from before the field keep their bytes and hashes
     z = np.round(np.random.default_rng(1).standard_normal(gen.latent_dim), 3).astype(np.float32)
-    recipe = Recipe(seeds=(0, 2), classes=(3, 1), frames=3, size=28, path="lerp",
-                    latents=(tuple(float(v) for v in z), None))
+    recipe = Recipe(
+        seeds=(0, 2), classes=(3, 1), frames=3, size=28, path="lerp", latents=(tuple(float(v) for v in z), None)
+    )
     back = Recipe.from_json(recipe.to_json())
     assert back == recipe
     frames = render_frames(gen, recipe)
@@ -162,14 +168,17 @@ def test_latent_keyframes_in_recipes(encoded):
     assert render(gen, plain) == render(gen, Recipe.from_json(plain.to_json()))
 
 
-@pytest.mark.parametrize("latents, message", [
-    ([[1.0] * 8, None, None], "3 entries for 2 keyframes"),
-    ([[1.0] * 7, None], "latentdim|latent_dim is 8"),
-    ([["1"] * 8, None], "numbers only"),
-    ([[1e9] * 8, None], "must be in"),
-    ("zzz", "latents must be a list"),
-    ([5, None], "must be null or a list"),
-])
+@pytest.mark.parametrize(
+    "latents, message",
+    [
+        ([[1.0] * 8, None, None], "3 entries for 2 keyframes"),
+        ([[1.0] * 7, None], "latentdim|latent_dim is 8"),
+        ([["1"] * 8, None], "numbers only"),
+        ([[1e9] * 8, None], "must be in"),
+        ("zzz", "latents must be a list"),
+        ([5, None], "must be null or a list"),
+    ],
+)
 def test_bad_latents_are_one_line(encoded, latents, message):
     from serving.render import validate
 
@@ -183,17 +192,55 @@ def test_cli_project_and_render_from_image(encoded, tmp_path, capsys):
     picture = tmp_path / "me.png"
     _drawn_digit().save(picture)
     bundle = str(encoded["cgan"])
-    assert cli.main(["project", "--bundle", bundle, "--image", str(picture), "--out", str(tmp_path / "p.json"),
-                     "--preview", str(tmp_path / "p.png")]) == 0
+    assert (
+        cli.main(
+            [
+                "project",
+                "--bundle",
+                bundle,
+                "--image",
+                str(picture),
+                "--out",
+                str(tmp_path / "p.json"),
+                "--preview",
+                str(tmp_path / "p.png"),
+            ]
+        )
+        == 0
+    )
     found = json.loads((tmp_path / "p.json").read_text())
     assert len(found["latent"]) == 8 and found["class"] in range(4) and len(found["bundle_sha256"]) == 64
     assert Image.open(tmp_path / "p.png").size[0] > 2 * 28
     assert "projected" in capsys.readouterr().err
     out, saved = tmp_path / "a.gif", tmp_path / "a.json"
-    assert cli.main(["render", "--bundle", bundle, "--from-image", str(picture), "--seeds", "5,6", "--frames", "3",
-                     "--size", "32", "--out", str(out), "--save-recipe", str(saved)]) == 0
+    assert (
+        cli.main(
+            [
+                "render",
+                "--bundle",
+                bundle,
+                "--from-image",
+                str(picture),
+                "--seeds",
+                "5,6",
+                "--frames",
+                "3",
+                "--size",
+                "32",
+                "--out",
+                str(out),
+                "--save-recipe",
+                str(saved),
+            ]
+        )
+        == 0
+    )
     recipe = json.loads(saved.read_text())
-    assert recipe["seeds"] == [0, 5, 6] and recipe["latents"][0] == found["latent"] and recipe["latents"][1:] == [None, None]
+    assert (
+        recipe["seeds"] == [0, 5, 6]
+        and recipe["latents"][0] == found["latent"]
+        and recipe["latents"][1:] == [None, None]
+    )
     assert recipe["classes"][0] == found["class"]
     again = tmp_path / "b.gif"
     assert cli.main(["render", "--bundle", bundle, "--recipe", str(saved), "--out", str(again)]) == 0
@@ -206,11 +253,19 @@ def test_cli_project_refusals_are_one_line(encoded, tiny_bundles, tmp_path, caps
     (tmp_path / "bomb.png").write_bytes(_png_claiming(50_000, 50_000))
     (tmp_path / "page.html").write_text("<html></html>")
     bundle = str(encoded["cgan"])
-    assert "no encoder" in _one_line_exit_2(["project", "--bundle", str(tiny_bundles["gan"]), "--image", str(picture)], capsys)
-    assert "4096x4096" in _one_line_exit_2(["project", "--bundle", bundle, "--image", str(tmp_path / "bomb.png")], capsys)
-    assert "not a picture" in _one_line_exit_2(["project", "--bundle", bundle, "--image", str(tmp_path / "page.html")], capsys)
+    assert "no encoder" in _one_line_exit_2(
+        ["project", "--bundle", str(tiny_bundles["gan"]), "--image", str(picture)], capsys
+    )
+    assert "4096x4096" in _one_line_exit_2(
+        ["project", "--bundle", bundle, "--image", str(tmp_path / "bomb.png")], capsys
+    )
+    assert "not a picture" in _one_line_exit_2(
+        ["project", "--bundle", bundle, "--image", str(tmp_path / "page.html")], capsys
+    )
     assert "not a regular file" in _one_line_exit_2(["project", "--bundle", bundle, "--image", "/dev/zero"], capsys)
-    assert "--class" in _one_line_exit_2(["project", "--bundle", bundle, "--image", str(picture), "--class", "c1,c2"], capsys)
+    assert "--class" in _one_line_exit_2(
+        ["project", "--bundle", bundle, "--image", str(picture), "--class", "c1,c2"], capsys
+    )
 
 
 @pytest.mark.parametrize("fmt", ["gif", "png", "webp", "mp4"])
@@ -219,8 +274,17 @@ def test_every_file_carries_its_recipe_and_renders_again_from_it(encoded, tmp_pa
 
     gen = Generator.from_pretrained(encoded["cgan"])
     z = tuple(float(v) for v in np.round(np.random.default_rng(3).standard_normal(8), 4))
-    recipe = Recipe(seeds=(0, 2), classes=(1, 3), frames=3, size=32, path="lerp", format=fmt, name="a=b;c#d\\e",
-                    latents=(z, None), bundle_sha256=gen.config.sha256)
+    recipe = Recipe(
+        seeds=(0, 2),
+        classes=(1, 3),
+        frames=3,
+        size=32,
+        path="lerp",
+        format=fmt,
+        name="a=b;c#d\\e",
+        latents=(z, None),
+        bundle_sha256=gen.config.sha256,
+    )
     first = tmp_path / f"a.{fmt}"
     first.write_bytes(render(gen, recipe))
     assert Recipe.from_json(recipe_text(first.read_bytes(), str(first))) == recipe
@@ -234,7 +298,9 @@ def test_a_file_without_a_recipe_is_one_line(tmp_path, capsys):
     plain = tmp_path / "plain.png"
     Image.new("L", (8, 8)).save(plain)
     assert "carries no ganimate recipe" in _one_line_exit_2(
-        ["render", "--bundle", "exported/mnist-cdcgan", "--recipe", str(plain), "--out", str(tmp_path / "x.gif")], capsys)
+        ["render", "--bundle", "exported/mnist-cdcgan", "--recipe", str(plain), "--out", str(tmp_path / "x.gif")],
+        capsys,
+    )
 
 
 def test_the_package_offers_project_as_the_issue_names_it(encoded):

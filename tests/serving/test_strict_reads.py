@@ -25,17 +25,20 @@ def _one_line_exit_2(argv, capsys) -> str:
     return err
 
 
-@pytest.mark.parametrize("text, message", [
-    ('{"seeds": [1], "seeds": [2]}', "names 'seeds' twice"),
-    ('{"truncation": NaN}', "holds NaN"),
-    ('{"truncation": Infinity}', "holds Infinity"),
-    ('{"truncation": -Infinity}', "holds -Infinity"),
-    ('{"truncation": 1e999}', "too large"),
-    ('{"frames": ' + "9" * 5000 + "}", "5000 digits"),
-    ('{"frames": -' + "9" * 41 + "}", "42 digits"),
-    ("[" * 33 + "]" * 33, "nests deeper than 32"),
-    ('{"name": "' + "x" * (inputs.MAX_JSON_CHARS + 1) + '"}', "too long"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('{"seeds": [1], "seeds": [2]}', "names 'seeds' twice"),
+        ('{"truncation": NaN}', "holds NaN"),
+        ('{"truncation": Infinity}', "holds Infinity"),
+        ('{"truncation": -Infinity}', "holds -Infinity"),
+        ('{"truncation": 1e999}', "too large"),
+        ('{"frames": ' + "9" * 5000 + "}", "5000 digits"),
+        ('{"frames": -' + "9" * 41 + "}", "42 digits"),
+        ("[" * 33 + "]" * 33, "nests deeper than 32"),
+        ('{"name": "' + "x" * (inputs.MAX_JSON_CHARS + 1) + '"}', "too long"),
+    ],
+)
 def test_hostile_json_is_one_line(text, message):
     with pytest.raises(InputError, match=message):
         inputs.load_json(text, "recipe")
@@ -53,7 +56,7 @@ def test_strict_json_still_reads_what_the_project_writes():
 def test_config_json_with_a_duplicate_key_or_a_huge_number_is_refused(tmp_path):
     folder = make_bundle(tmp_path / "b", "tiny-gan")
     text = (folder / "config.json").read_text()
-    (folder / "config.json").write_text(text.replace('{', '{"latent_dim": 8, ', 1))
+    (folder / "config.json").write_text(text.replace("{", '{"latent_dim": 8, ', 1))
     with pytest.raises(BundleError, match="names 'latent_dim' twice"):
         Generator.from_pretrained(folder)
     cfg = json.loads(text)
@@ -69,8 +72,9 @@ def test_recipe_that_is_not_a_small_regular_file_is_one_line(where, tmp_path, ca
         big = tmp_path / "big.json"
         big.write_bytes(b" " * (inputs.MAX_JSON_CHARS + 10))
         path = str(big)
-    err = _one_line_exit_2(["render", "--bundle", "exported/mnist-cdcgan", "--recipe", path,
-                            "--out", str(tmp_path / "x.gif")], capsys)
+    err = _one_line_exit_2(
+        ["render", "--bundle", "exported/mnist-cdcgan", "--recipe", path, "--out", str(tmp_path / "x.gif")], capsys
+    )
     assert "not a regular file" in err or "larger than" in err
     assert not (tmp_path / "x.gif").exists()
 
@@ -79,22 +83,61 @@ def test_recipe_naming_a_fifo_with_no_writer_does_not_hang(tmp_path):
     fifo = tmp_path / "recipe.fifo"
     os.mkfifo(fifo)
     # In a child with a timeout: a hang here would otherwise hang the test run.
-    done = subprocess.run([sys.executable, "-m", "serving", "render", "--bundle", "exported/mnist-cdcgan",
-                           "--recipe", str(fifo), "--out", str(tmp_path / "x.gif")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "serving",
+            "render",
+            "--bundle",
+            "exported/mnist-cdcgan",
+            "--recipe",
+            str(fifo),
+            "--out",
+            str(tmp_path / "x.gif"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and "not a regular file" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_save_recipe_onto_the_render_is_refused_before_any_work(tmp_path, capsys):
     out = tmp_path / "x.gif"
-    err = _one_line_exit_2(["render", "--bundle", "exported/mnist-cdcgan", "--seeds", "1,2", "--out", str(out),
-                            "--save-recipe", str(tmp_path / "." / "x.gif")], capsys)
+    err = _one_line_exit_2(
+        [
+            "render",
+            "--bundle",
+            "exported/mnist-cdcgan",
+            "--seeds",
+            "1,2",
+            "--out",
+            str(out),
+            "--save-recipe",
+            str(tmp_path / "." / "x.gif"),
+        ],
+        capsys,
+    )
     assert "same file" in err and not out.exists()
 
 
 def test_negative_batch_seed_is_one_line(tmp_path, capsys):
-    err = _one_line_exit_2(["batch", "--bundle", "exported/mnist-cdcgan", "--count", "1", "--batch-seed", "-1",
-                            "--db", str(tmp_path / "g.sqlite")], capsys)
+    err = _one_line_exit_2(
+        [
+            "batch",
+            "--bundle",
+            "exported/mnist-cdcgan",
+            "--count",
+            "1",
+            "--batch-seed",
+            "-1",
+            "--db",
+            str(tmp_path / "g.sqlite"),
+        ],
+        capsys,
+    )
     assert "--batch-seed" in err
 
 
@@ -116,8 +159,28 @@ def test_parameter_tables_are_read_with_a_bound(tmp_path, capsys):
     assert "larger than" in capsys.readouterr().err
 
 
-IDS = ["a/b", "a/b--c", "a/.", "a/b-", "a/b.git", "a/-b", "-a/b", ".a/b", "a/b.", "_a/b_", "alice/mnist-cdcgan",
-       "x" * 96 + "/y", "x" * 97 + "/y", "a/b/c", "a", "a/", "/b", "a/b c", "a/..", "A.b/C-d.e_f"]
+IDS = [
+    "a/b",
+    "a/b--c",
+    "a/.",
+    "a/b-",
+    "a/b.git",
+    "a/-b",
+    "-a/b",
+    ".a/b",
+    "a/b.",
+    "_a/b_",
+    "alice/mnist-cdcgan",
+    "x" * 96 + "/y",
+    "x" * 97 + "/y",
+    "a/b/c",
+    "a",
+    "a/",
+    "/b",
+    "a/b c",
+    "a/..",
+    "A.b/C-d.e_f",
+]
 
 
 @pytest.mark.parametrize("text", IDS)
@@ -134,8 +197,20 @@ def test_a_repo_id_we_accept_is_one_the_hub_accepts(text):
     assert ours == hub_ok or text.count("/") != 1  # the Hub's one-part ids are not bundle names here
 
 
-@pytest.mark.parametrize("source", ["a/b--c", "a/.", "a/b-", "a/b.git", "alice/x@../../../../evil-ref",
-                                    "alice/x@refs/../../x", "alice/x@.hidden", "alice/x@a//b", "alice/x@x.lock"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "a/b--c",
+        "a/.",
+        "a/b-",
+        "a/b.git",
+        "alice/x@../../../../evil-ref",
+        "alice/x@refs/../../x",
+        "alice/x@.hidden",
+        "alice/x@a//b",
+        "alice/x@x.lock",
+    ],
+)
 def test_bad_hub_ids_and_revisions_are_one_line_before_any_download(source, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens: any download would be an error line
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))

@@ -34,7 +34,13 @@ def server(app):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(requests_per_min=10**6))
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        **launch_options(requests_per_min=10**6),
+    )
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

@@ -11,27 +11,85 @@ import urllib.request
 
 import pytest
 
-NUMBERS_BAD = [None, "", "abc", math.nan, math.inf, -math.inf, 1e300, -(10**30), 10**30, 10**400, [], {}, [1, 2],
-               {"a": 1}]
+NUMBERS_BAD = [
+    None,
+    "",
+    "abc",
+    math.nan,
+    math.inf,
+    -math.inf,
+    1e300,
+    -(10**30),
+    10**30,
+    10**400,
+    [],
+    {},
+    [1, 2],
+    {"a": 1},
+]
 TEXT_BAD = [5, 2.5, True, [], {"x": 1}, ["1,2"], "x" * 30_000, "\ud800", "1-99999999999", "0-1000000"]
 CHOICE_BAD = [None, 7, "", "../../etc/passwd", "/etc/passwd", "NaN", ["gif"], "\x00", "x" * 5000]
 MODEL_BAD = CHOICE_BAD[1:2] + CHOICE_BAD[3:]  # an empty model (None or "") means the default one
-ANIMATE = ["model", "seeds", "classes", "path", "frames", "fps", "loop", "easing", "truncation", "grid", "size",
-           "format", "recipe"]
+ANIMATE = [
+    "model",
+    "seeds",
+    "classes",
+    "path",
+    "frames",
+    "fps",
+    "loop",
+    "easing",
+    "truncation",
+    "grid",
+    "size",
+    "format",
+    "recipe",
+]
 VALID = ["mnist-cdcgan", "1,2", "", "lerp", 2, 12, True, "linear", 1.0, "1x1", 64, "gif", ""]
 BAD_FIELDS = {
-    "model": MODEL_BAD, "seeds": TEXT_BAD, "classes": [5, [], {}, "banana", "99", "\ud800", "x" * 3000],
-    "path": CHOICE_BAD, "frames": NUMBERS_BAD + [0, 241, 2.5], "fps": NUMBERS_BAD + [0, 61],
-    "loop": [None, "maybe", 2, [], {}], "easing": CHOICE_BAD, "truncation": NUMBERS_BAD + [-0.1, 2.5],
-    "grid": [None, 5, "9x9", "0x1", "axb", "1x1x1", [2, 2], "x" * 100], "size": NUMBERS_BAD + [8, 5000],
-    "format": CHOICE_BAD, "recipe": [5, "{not json", "[]", '{"frames": "24"}', '{"seeds": 5}', '{"grid": [2]}',
-                                     '{"truncation": "0.5"}', '{"evil": 1}', '{"seeds": [' + "9" * 400 + "]}", '{"name": 7}', '{"lissajous": [1]}',
-                                     "[" * 5_000, "[" * 50_000, '{"seeds": [' + ",".join(["1"] * 65) + "]}"],
+    "model": MODEL_BAD,
+    "seeds": TEXT_BAD,
+    "classes": [5, [], {}, "banana", "99", "\ud800", "x" * 3000],
+    "path": CHOICE_BAD,
+    "frames": NUMBERS_BAD + [0, 241, 2.5],
+    "fps": NUMBERS_BAD + [0, 61],
+    "loop": [None, "maybe", 2, [], {}],
+    "easing": CHOICE_BAD,
+    "truncation": NUMBERS_BAD + [-0.1, 2.5],
+    "grid": [None, 5, "9x9", "0x1", "axb", "1x1x1", [2, 2], "x" * 100],
+    "size": NUMBERS_BAD + [8, 5000],
+    "format": CHOICE_BAD,
+    "recipe": [
+        5,
+        "{not json",
+        "[]",
+        '{"frames": "24"}',
+        '{"seeds": 5}',
+        '{"grid": [2]}',
+        '{"truncation": "0.5"}',
+        '{"evil": 1}',
+        '{"seeds": [' + "9" * 400 + "]}",
+        '{"name": 7}',
+        '{"lissajous": [1]}',
+        "[" * 5_000,
+        "[" * 50_000,
+        '{"seeds": [' + ",".join(["1"] * 65) + "]}",
+    ],
 }
-SAMPLE_BAD = {"model": MODEL_BAD[:4], "seeds": ["0-999", "abc", 5, None, "\ud800"], "classes": ["banana", 5],
-              "truncation": [math.nan, "x", 9]}
-EXPLORE_BAD = {"model": MODEL_BAD[:3], "seed": [-1, 2**33, "x", math.inf, None, 10**400], "d1": [math.nan, 99, "x", -(10**400)],
-               "class_a": ["banana", 5], "mix": [2, math.nan], "size": [1, 10**9]}
+SAMPLE_BAD = {
+    "model": MODEL_BAD[:4],
+    "seeds": ["0-999", "abc", 5, None, "\ud800"],
+    "classes": ["banana", 5],
+    "truncation": [math.nan, "x", 9],
+}
+EXPLORE_BAD = {
+    "model": MODEL_BAD[:3],
+    "seed": [-1, 2**33, "x", math.inf, None, 10**400],
+    "d1": [math.nan, 99, "x", -(10**400)],
+    "class_a": ["banana", 5],
+    "mix": [2, math.nan],
+    "size": [1, 10**9],
+}
 SAMPLE = ["model", "seeds", "classes", "truncation"]
 EXPLORE = ["model", "seed", "d1", "d2", "d3", "class_a", "class_b", "mix", "truncation", "size"]
 
@@ -44,8 +102,9 @@ def _rss_mb() -> float:
 def _call(server: str, name: str, data: list) -> tuple[str, object]:
     """POST the raw API, then read its event stream: ("complete", data) or ("error", message)."""
     body = json.dumps({"data": data}).encode()  # NaN and Infinity go as the bare tokens a hostile client sends
-    req = urllib.request.Request(f"{server}gradio_api/call/{name}", data=body,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{server}gradio_api/call/{name}", data=body, headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
             event_id = json.loads(r.read())["event_id"]
@@ -102,10 +161,18 @@ def _files_under(folder) -> int:
     return sum(1 for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
 
 
-@pytest.mark.parametrize("name, size, head", [("evil.html", 100, b""), ("evil.svg", 100, b""),
-                                              ("../../escape.txt", 10, b""), ("small.bin", 1000, b""),
-                                              ("big.bin", 6 * 2**20, b""), ("big.png", 2 * 2**20, b"\x89PNG\r\n\x1a\n"),
-                                              ("big.wav", 6 * 2**20, b"RIFF\0\0\0\0WAVE")])
+@pytest.mark.parametrize(
+    "name, size, head",
+    [
+        ("evil.html", 100, b""),
+        ("evil.svg", 100, b""),
+        ("../../escape.txt", 10, b""),
+        ("small.bin", 1000, b""),
+        ("big.bin", 6 * 2**20, b""),
+        ("big.png", 2 * 2**20, b"\x89PNG\r\n\x1a\n"),
+        ("big.wav", 6 * 2**20, b"RIFF\0\0\0\0WAVE"),
+    ],
+)
 def test_uploads_that_are_not_small_pictures_are_one_line_and_nothing_is_kept(server, name, size, head):
     from pathlib import Path
 
@@ -114,16 +181,26 @@ def test_uploads_that_are_not_small_pictures_are_one_line_and_nothing_is_kept(se
     folder = Path(get_upload_folder())
     before = _files_under(folder)
     boundary = "ganimateboundary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode() + head + b"x" * size + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + head
+        + b"x" * size
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     for route in ("gradio_api/upload", "gradio_api/upload/"):
-        req = urllib.request.Request(f"{server}{route}", data=body,
-                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        req = urllib.request.Request(
+            f"{server}{route}", data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        )
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(req, timeout=60)
         message = refused.value.read().decode()
         assert refused.value.code == (413 if size > 2**20 else 415), (route, refused.value.code)
-        assert message.count("\n") == 1 and ("only pictures" in message or "at most 1 MB, a song at most 5 MB" in message)
+        assert message.count("\n") == 1 and (
+            "only pictures" in message or "at most 1 MB, a song at most 5 MB" in message
+        )
     assert _files_under(folder) == before
 
 
@@ -146,10 +223,12 @@ def test_private_ui_events_called_directly_log_no_traceback(server, capfd):
     hostile = [None, "../../etc/passwd", {"path": "/etc/passwd"}, planted, 10**400, ["x"], {"index": "a"}]
     for dep in private:
         for value in hostile:
-            body = json.dumps({"data": [value] * len(dep["inputs"]), "fn_index": dep["id"],
-                               "session_hash": "adversary"}).encode()
-            req = urllib.request.Request(f"{server}gradio_api/run/predict", data=body,
-                                         headers={"Content-Type": "application/json"})
+            body = json.dumps(
+                {"data": [value] * len(dep["inputs"]), "fn_index": dep["id"], "session_hash": "adversary"}
+            ).encode()
+            req = urllib.request.Request(
+                f"{server}gradio_api/run/predict", data=body, headers={"Content-Type": "application/json"}
+            )
             try:
                 urllib.request.urlopen(req, timeout=60).read()
             except urllib.error.HTTPError as exc:

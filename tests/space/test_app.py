@@ -35,8 +35,9 @@ def test_same_inputs_same_bytes_and_recipe_replays(app, models, tmp_path):
     data = open(a, "rb").read()
     assert b != a and data == open(b, "rb").read() and data[:4] == b"RIFF"
     # A pasted recipe overrides every other field, including the model (found by the recipe's bundle sha256).
-    c, _ = SpaceApp(models, out_dir=tmp_path / "c").animate(app.default_model, "1", "", "lerp", 1, 1, False,
-                                                            "linear", 1.0, "1x1", 64, "gif", recipe)
+    c, _ = SpaceApp(models, out_dir=tmp_path / "c").animate(
+        app.default_model, "1", "", "lerp", 1, 1, False, "linear", 1.0, "1x1", 64, "gif", recipe
+    )
     assert open(c, "rb").read() == data
 
 
@@ -88,8 +89,21 @@ def test_class_names_select_classes(app):
     ],
 )
 def test_bad_animate_input_is_one_clear_gradio_error(app, field, value, message):
-    args = dict(model=MNIST, seeds="1,2", classes="", path="lerp", frames=2, fps=12, loop=True, easing="linear",
-                truncation=1.0, grid="1x1", size=64, format="gif", recipe="")
+    args = dict(
+        model=MNIST,
+        seeds="1,2",
+        classes="",
+        path="lerp",
+        frames=2,
+        fps=12,
+        loop=True,
+        easing="linear",
+        truncation=1.0,
+        grid="1x1",
+        size=64,
+        format="gif",
+        recipe="",
+    )
     args[field] = value
     with pytest.raises(gr.Error, match=message):
         app.animate(**args)
@@ -137,7 +151,9 @@ def test_math_art_explore_moves_real_parameters(app):
     rose = np.asarray(app.explore("mathart-params", 3, 0, 0, 0, "rose", "", 0.0, 1.0, 128), np.float64)
     more_petals = np.asarray(app.explore("mathart-params", 3, 4, 0, 0, "rose", "", 0.0, 1.0, 128), np.float64)
     recoloured = np.asarray(app.explore("mathart-params", 3, 0, 0, 3, "rose", "", 0.0, 1.0, 128), np.float64)
-    assert rose.shape == (128, 128, 3) and np.abs(rose - more_petals).mean() > 1 and np.abs(rose - recoloured).mean() > 1
+    assert (
+        rose.shape == (128, 128, 3) and np.abs(rose - more_petals).mean() > 1 and np.abs(rose - recoloured).mean() > 1
+    )
     with pytest.raises(gr.Error, match="d1"):
         app.explore("mathart-params", 3, 9, 0, 0, "rose")
 
@@ -215,8 +231,19 @@ def test_pasted_recipe_is_stored_with_the_real_bundle_and_regenerates(models, tm
     app.animate(MNIST, recipe=forged)
     entry = app.gallery.latest(1)[0]
     assert entry.bundle_sha256 == entry.recipe.bundle_sha256 == models[MNIST].config.sha256
-    code = cli.main(["gallery", "regenerate", str(entry.id), "--db", str(tmp_path / "g.sqlite"),
-                     "--files", str(tmp_path / "files"), "--bundle", str(REPO / "exported" / MNIST)])
+    code = cli.main(
+        [
+            "gallery",
+            "regenerate",
+            str(entry.id),
+            "--db",
+            str(tmp_path / "g.sqlite"),
+            "--files",
+            str(tmp_path / "files"),
+            "--bundle",
+            str(REPO / "exported" / MNIST),
+        ]
+    )
     assert code == 0 and "byte-identical" in capsys.readouterr().out
     with pytest.raises(gr.Error, match="name must be text"):  # refused before anything is stored
         app.animate(MNIST, recipe=json.dumps({"seeds": [3, 4], "name": 7}))

@@ -34,7 +34,9 @@ def _space(browser, server: str):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)"
+)
 def test_click_render_shows_an_animation(server, artifacts):
     with _browser() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
@@ -77,7 +79,9 @@ def test_click_render_shows_an_animation(server, artifacts):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)"
+)
 def test_upload_a_picture_and_animate_from_it(server, artifacts, tmp_path):
     from PIL import ImageDraw
 
@@ -104,7 +108,9 @@ def test_upload_a_picture_and_animate_from_it(server, artifacts, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)"
+)
 def test_draw_a_digit_and_find_it(server, artifacts):
     with _browser() as browser:
         page = _space(browser, server)
@@ -130,24 +136,34 @@ def test_draw_a_digit_and_find_it(server, artifacts):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)"
+)
 def test_drop_a_gif_to_restore_its_recipe(server, tmp_path):
     from serving import Generator, Recipe, render
     from tests.conftest import REPO
 
     gen = Generator.from_pretrained(REPO / "exported" / "mnist-cdcgan")
-    made = Recipe(seeds=(11, 12, 13), classes=(1, 2, 3), frames=5, size=64, path="slerp", bundle_sha256=gen.config.sha256)
+    made = Recipe(
+        seeds=(11, 12, 13), classes=(1, 2, 3), frames=5, size=64, path="slerp", bundle_sha256=gen.config.sha256
+    )
     gif = tmp_path / "made.gif"
     gif.write_bytes(render(gen, made))
     with _browser() as browser:
         page = _space(browser, server)
         opening = page.locator("#gm-preview img").get_attribute("src")
         page.locator("#gm-drop input[type=file]").set_input_files(str(gif))
-        page.wait_for_function("() => [...document.querySelectorAll('.cm-content')].some("
-                               "e => e.innerText.includes('\"slerp\"'))", timeout=30_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.cm-content')].some(e => e.innerText.includes('\"slerp\"'))",
+            timeout=30_000,
+        )
         page.get_by_role("button", name="Render", exact=True).click()
-        page.wait_for_function("(old) => { const i = document.querySelector('#gm-preview img');"
-                               " return i && i.getAttribute('src') !== old; }", arg=opening, timeout=60_000)
+        page.wait_for_function(
+            "(old) => { const i = document.querySelector('#gm-preview img');"
+            " return i && i.getAttribute('src') !== old; }",
+            arg=opening,
+            timeout=60_000,
+        )
         src = page.locator("#gm-preview img").get_attribute("src")
     url = src if src.startswith("http") else server.rstrip("/") + "/" + src.lstrip("/")
     with urllib.request.urlopen(url, timeout=30) as resp:
@@ -155,7 +171,9 @@ def test_drop_a_gif_to_restore_its_recipe(server, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)"
+)
 def test_on_a_phone_the_animation_is_the_first_thing_seen(server, artifacts):
     with _browser() as browser:
         page = browser.new_page(viewport={"width": 412, "height": 915}, is_mobile=True, has_touch=True)
@@ -178,27 +196,37 @@ def test_on_a_phone_the_animation_is_the_first_thing_seen(server, artifacts):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)"
+)
 def test_a_share_link_opens_the_same_render(server):
     with _browser() as browser:
         page = _space(browser, server)
         page.locator("#gm-render").click()  # the defaults' render, then its link
-        page.wait_for_function("() => (document.querySelector('#gm-share textarea, #gm-share input') || "
-                               "{value: ''}).value.includes('?recipe=')", timeout=60_000)
+        page.wait_for_function(
+            "() => (document.querySelector('#gm-share textarea, #gm-share input') || "
+            "{value: ''}).value.includes('?recipe=')",
+            timeout=60_000,
+        )
         link = page.locator("#gm-share textarea, #gm-share input").first.input_value()
         first = page.locator("#gm-preview img").get_attribute("src")
         other = browser.new_page(viewport={"width": 1280, "height": 1000})
         base, _, query = link.partition("?recipe=")
         changed = {**json.loads(urllib.parse.unquote(query)), "seeds": [9, 8]}  # another render, by its link
         other.goto(f"{base}?recipe={urllib.parse.quote(json.dumps(changed))}", timeout=60_000)
-        other.wait_for_function("() => (document.querySelector('#gm-share textarea, #gm-share input') || "
-                                "{value: ''}).value.includes('%5B9%2C%208%5D')", timeout=60_000)
+        other.wait_for_function(
+            "() => (document.querySelector('#gm-share textarea, #gm-share input') || "
+            "{value: ''}).value.includes('%5B9%2C%208%5D')",
+            timeout=60_000,
+        )
         opened = other.locator("#gm-preview img").get_attribute("src")
     assert "?recipe=" in link and first and opened and opened != first  # the link's own recipe was rendered
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)"
+)
 def test_a_song_dropped_on_animate_plays_as_a_video_with_its_sound(server, artifacts, tmp_path):
     from tests import tracks
 
@@ -208,12 +236,14 @@ def test_a_song_dropped_on_animate_plays_as_a_video_with_its_sound(server, artif
         page.get_by_text("Music: the walk follows a song").click()
         page.locator("#gm-song input[type=file]").set_input_files(str(song))
         page.locator("#gm-song audio, #gm-song [data-testid='waveform-Song (optional)']").first.wait_for(
-            state="attached", timeout=30_000)
+            state="attached", timeout=30_000
+        )
         page.get_by_role("button", name="Render", exact=True).click(timeout=30_000)
         video = page.locator("video").first
         video.wait_for(state="visible", timeout=90_000)
-        page.wait_for_function("() => { const v = document.querySelector('video'); return v && v.duration > 0 }",
-                               timeout=30_000)
+        page.wait_for_function(
+            "() => { const v = document.querySelector('video'); return v && v.duration > 0 }", timeout=30_000
+        )
         duration = page.evaluate("document.querySelector('video').duration")
         src = video.get_attribute("src")
         page.wait_for_timeout(500)

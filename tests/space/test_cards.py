@@ -17,9 +17,11 @@ BUNDLES = sorted(p.parent.name for p in (REPO / "exported").glob("*/README.md"))
 LOCAL_SPACE = "http://127.0.0.1:7860/"
 TOKEN = "hf_loopback_card_token"
 # What a stranger's Python does not have: ganimate's own packages and its heavy dependencies.
-WITHOUT_GANIMATE = ("import sys\n"
-                    "for name in ('serving', 'training', 'tensorflow', 'keras', 'gradio', 'space'):\n"
-                    "    sys.modules[name] = None  # import fails as in a venv with only the install line\n")
+WITHOUT_GANIMATE = (
+    "import sys\n"
+    "for name in ('serving', 'training', 'tensorflow', 'keras', 'gradio', 'space'):\n"
+    "    sys.modules[name] = None  # import fails as in a venv with only the install line\n"
+)
 
 
 def python_blocks(card: str) -> list[str]:
@@ -37,9 +39,23 @@ def hub(tmp_path_factory):
     env.update(HF_ENDPOINT=endpoint, HF_HOME=str(home), HF_HUB_DISABLE_XET="1", HF_HUB_DISABLE_TELEMETRY="1")
     try:
         for name in BUNDLES:
-            done = subprocess.run([sys.executable, "-m", "serving", "push", "--bundle", str(REPO / "exported" / name),
-                                   "--repo", f"alice/{name}"], env={**env, "HF_TOKEN": TOKEN}, cwd=REPO,
-                                  capture_output=True, text=True, timeout=300)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "serving",
+                    "push",
+                    "--bundle",
+                    str(REPO / "exported" / name),
+                    "--repo",
+                    f"alice/{name}",
+                ],
+                env={**env, "HF_TOKEN": TOKEN},
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             assert done.returncode == 0, done.stderr
         yield state, env
     finally:
@@ -67,8 +83,14 @@ def test_card_snippets_run_from_the_hub_as_written(bundle, hub, server, tmp_path
     # 1. The stranger's snippet: no ganimate, an empty folder, only the loopback Hub.
     stranger = tmp_path / "stranger"
     stranger.mkdir()
-    done = subprocess.run([sys.executable, "-I", "-c", WITHOUT_GANIMATE + blocks[0]], cwd=stranger, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", WITHOUT_GANIMATE + blocks[0]],
+        cwd=stranger,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, f"{blocks[0]}\n{done.stderr[-2000:]}"
     assert "saved samples-1-2-3.png in" in done.stdout
     saved = np.asarray(Image.open(stranger / "samples-1-2-3.png"))
@@ -86,8 +108,14 @@ def test_card_snippets_run_from_the_hub_as_written(bundle, hub, server, tmp_path
             assert LOCAL_SPACE in code
             code = code.replace(LOCAL_SPACE, server)
         # PYTHONPATH: what the card's note on getting ganimate gives a user (a checkout's root).
-        done = subprocess.run([sys.executable, "-c", code + "\nprint('snippet ok')\n"], cwd=tmp_path,
-                              env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "-c", code + "\nprint('snippet ok')\n"],
+            cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0 and done.stdout.strip().endswith("snippet ok"), f"{code}\n{done.stderr[-2000:]}"
         if "from serving" in code:
             assert "not on PyPI" in card  # ... and the card says where ganimate's code comes from

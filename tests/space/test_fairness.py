@@ -17,8 +17,13 @@ def fair_server(models):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                **launch_options(requests_per_min=10**6))
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        **launch_options(requests_per_min=10**6),
+    )
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
@@ -47,8 +52,10 @@ def test_a_greedy_client_is_told_to_wait_and_the_others_are_served(fair_server):
     ordinary = [_client(fair_server, f"198.51.100.{i}") for i in range(3)]
     with concurrent.futures.ThreadPoolExecutor(7) as pool:  # all at once: the greedy four, then three others
         greedy_calls = [pool.submit(greedy_call, i) for i in range(4)]
-        others = [pool.submit(c.predict, model="mnist-cdcgan", seeds=f"5,{i}", frames=4, size=64, api_name="/animate")
-                  for i, c in enumerate(ordinary)]
+        others = [
+            pool.submit(c.predict, model="mnist-cdcgan", seeds=f"5,{i}", frames=4, size=64, api_name="/animate")
+            for i, c in enumerate(ordinary)
+        ]
         answers = [f.result() for f in greedy_calls]
         served = [f.result() for f in others]
     assert "served" in answers  # the greedy client gets one at a time ...

@@ -8,7 +8,10 @@ from tests.conftest import REPO
 
 
 def test_checkout_space_folder_matches_the_package():
-    assert "from serving.space import main" in LAUNCHER and "from serving.space import main" in (REPO / "space" / "app.py").read_text()
+    assert (
+        "from serving.space import main" in LAUNCHER
+        and "from serving.space import main" in (REPO / "space" / "app.py").read_text()
+    )
     assert (REPO / "space" / "README.md").read_text() == space_readme()
     assert (REPO / "space" / "requirements.txt").read_text() == space_requirements()
 
@@ -36,6 +39,9 @@ def test_the_space_with_no_model_says_so_in_one_line(tmp_path):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(data)
     env = {k: v for k, v in os.environ.items() if k not in ("GANIMATE_MODEL", "PYTHONPATH")}
-    done = subprocess.run([sys.executable, "app.py"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 2 and done.stderr.strip().startswith("error: no model") and "\n" not in done.stderr.strip()
+    done = subprocess.run(
+        [sys.executable, "app.py"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert (
+        done.returncode == 2 and done.stderr.strip().startswith("error: no model") and "\n" not in done.stderr.strip()
+    )

@@ -17,15 +17,22 @@ def _png(size=(8, 8)) -> bytes:
 
 
 def _multipart(files: list[tuple[str, bytes]], boundary: str = "b0undary") -> tuple[bytes, str]:
-    body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-                    f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n" for name, data in files)
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n".encode()
+        + data
+        + b"\r\n"
+        for name, data in files
+    )
     return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def _call(gate, body: bytes, content_type: str, client="10.0.0.1", length: bool = True, path="/gradio_api/upload"):
-    headers = [(b"content-type", content_type.encode())] + ([(b"content-length", str(len(body)).encode())] if length else [])
+    headers = [(b"content-type", content_type.encode())] + (
+        [(b"content-length", str(len(body)).encode())] if length else []
+    )
     scope = {"type": "http", "method": "POST", "path": path, "headers": headers, "client": (client, 1234)}
-    chunks = [body[i:i + 65536] for i in range(0, len(body), 65536)] or [b""]
+    chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)] or [b""]
     messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
     sent = []
 
@@ -60,13 +67,16 @@ def test_a_small_picture_passes_unchanged(reached):
     assert _call(UploadGate(app), body, ctype) == (200, "stored") and seen == [body]
 
 
-@pytest.mark.parametrize("files, status, words", [
-    ([("evil.html", b"<script>alert(1)</script>")], 415, "only pictures"),
-    ([("evil.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>")], 415, "only pictures"),
-    ([("../../escape.png", b"not really a png")], 415, "only pictures"),
-    ([("a.png", _png())] * 5, 415, "only pictures"),
-    ([("big.png", _png() + b"x" * MAX_REQUEST_BYTES)], 413, "at most 1 MB"),
-])
+@pytest.mark.parametrize(
+    "files, status, words",
+    [
+        ([("evil.html", b"<script>alert(1)</script>")], 415, "only pictures"),
+        ([("evil.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>")], 415, "only pictures"),
+        ([("../../escape.png", b"not really a png")], 415, "only pictures"),
+        ([("a.png", _png())] * 5, 415, "only pictures"),
+        ([("big.png", _png() + b"x" * MAX_REQUEST_BYTES)], 413, "at most 1 MB"),
+    ],
+)
 def test_anything_but_a_few_small_pictures_is_one_line_and_never_reaches_gradio(reached, files, status, words):
     seen, app = reached
     body, ctype = _multipart(files)
@@ -99,8 +109,10 @@ def test_other_routes_are_untouched(reached):
 def test_one_greedy_client_is_held_back_and_the_others_are_not(reached):
     seen, app = reached
     gate = UploadGate(app, requests_per_min=5)
-    calls = [_call(gate, b'{"data": []}', "application/json", client="10.0.0.9", path="/gradio_api/call/animate")
-             for _ in range(7)]
+    calls = [
+        _call(gate, b'{"data": []}', "application/json", client="10.0.0.9", path="/gradio_api/call/animate")
+        for _ in range(7)
+    ]
     assert [c[0] for c in calls] == [200] * 5 + [429] * 2 and "try again in" in calls[-1][1]
     for path in ("/gradio_api/queue/join", "/gradio_api/run/animate"):  # the page's and the other API's way in
         assert _call(gate, b"{}", "application/json", client="10.0.0.9", path=path)[0] == 429
@@ -110,14 +122,19 @@ def test_one_greedy_client_is_held_back_and_the_others_are_not(reached):
     assert page[0] == 200
 
 
-@pytest.mark.parametrize("content_type, disposition", [
-    ("multipart/form-data; xboundary=b0undary; boundary=other", 'filename="a.png"'),  # the parser's boundary wins
-    ("multipart/form-data; boundary=b0undary", "filename*=UTF-8''evil.html"),
-])
+@pytest.mark.parametrize(
+    "content_type, disposition",
+    [
+        ("multipart/form-data; xboundary=b0undary; boundary=other", 'filename="a.png"'),  # the parser's boundary wins
+        ("multipart/form-data; boundary=b0undary", "filename*=UTF-8''evil.html"),
+    ],
+)
 def test_the_gate_reads_multipart_as_gradio_does(reached, content_type, disposition):
     seen, app = reached
-    body = (f'--b0undary\r\nContent-Disposition: form-data; name="files"; {disposition}\r\n\r\n'
-            "<script>alert(1)</script>\r\n--b0undary--\r\n").encode()
+    body = (
+        f'--b0undary\r\nContent-Disposition: form-data; name="files"; {disposition}\r\n\r\n'
+        "<script>alert(1)</script>\r\n--b0undary--\r\n"
+    ).encode()
     code, _ = _call(UploadGate(app), body, content_type)
     assert code in (415,) and seen == []
 
@@ -136,8 +153,13 @@ def test_a_strange_length_is_one_line(reached):
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "method": "POST", "path": "/gradio_api/upload", "client": ("10.0.0.1", 1),
-             "headers": [(b"content-type", ctype.encode()), (b"content-length", "²³".encode())]}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/gradio_api/upload",
+        "client": ("10.0.0.1", 1),
+        "headers": [(b"content-type", ctype.encode()), (b"content-length", "²³".encode())],
+    }
     _asyncio.run(gate(scope, receive, send))
     assert sent[0]["status"] == 411 and seen == []
 

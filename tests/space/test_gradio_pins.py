@@ -22,11 +22,15 @@ GRADIO_CHECKED = "6.31.0"  # the version the overrides were read against; space/
 
 
 def test_gradio_is_the_version_the_overrides_were_checked_against():
-    pinned = next(line.split("==")[1].strip() for line in (REPO / "space" / "requirements.txt").read_text().splitlines()
-                  if line.startswith("gradio=="))
+    pinned = next(
+        line.split("==")[1].strip()
+        for line in (REPO / "space" / "requirements.txt").read_text().splitlines()
+        if line.startswith("gradio==")
+    )
     assert gr.__version__ == GRADIO_CHECKED == pinned, (
         f"gradio {gr.__version__} (pinned {pinned}): re-read the private methods SpaceBlocks overrides "
-        f"(see this file's docstring) before moving GRADIO_CHECKED from {GRADIO_CHECKED}")
+        f"(see this file's docstring) before moving GRADIO_CHECKED from {GRADIO_CHECKED}"
+    )
 
 
 def test_private_methods_keep_the_signatures_the_overrides_call():

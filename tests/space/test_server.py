@@ -15,8 +15,22 @@ from PIL import Image
 from tests.conftest import REPO
 
 MNIST = "mnist-cdcgan"
-R1 = dict(model=MNIST, seeds="1,2,3,4", classes="3,8,0,5", path="cubic", frames=24, fps=24, loop=True,
-          easing="linear", truncation=1.0, grid="1x1", size=256, format="gif", recipe="", api_name="/animate")
+R1 = dict(
+    model=MNIST,
+    seeds="1,2,3,4",
+    classes="3,8,0,5",
+    path="cubic",
+    frames=24,
+    fps=24,
+    loop=True,
+    easing="linear",
+    truncation=1.0,
+    grid="1x1",
+    size=256,
+    format="gif",
+    recipe="",
+    api_name="/animate",
+)
 
 
 def test_every_endpoint_with_defaults(client, app):
@@ -50,7 +64,9 @@ def test_compare_refuses_models_of_different_classes_naming_both(client, app):
     with pytest.raises(AppError) as exc:
         client.predict(model_a=MNIST, model_b=other, api_name="/compare")
     text = str(exc.value)
-    assert f"{MNIST} (classes: 0, 1, 2" in text and f"{other} (classes: {app.models[other].config.class_names[0]}" in text
+    assert (
+        f"{MNIST} (classes: 0, 1, 2" in text and f"{other} (classes: {app.models[other].config.class_names[0]}" in text
+    )
 
 
 def test_api_lists_named_endpoints_with_defaults(client):
@@ -94,7 +110,11 @@ def test_bad_input_through_the_client_is_a_clear_error_and_serving_goes_on(clien
 def test_files_outside_the_cache_are_not_served(server, app, target):
     if target == "MODEL":
         target = str((REPO / "exported" / MNIST / "model.onnx").resolve())
-    for url in (f"{server}gradio_api/file={target}", f"{server}file={target}", f"{server}gradio_api/file=..%2F..%2F..{target}"):
+    for url in (
+        f"{server}gradio_api/file={target}",
+        f"{server}file={target}",
+        f"{server}gradio_api/file=..%2F..%2F..{target}",
+    ):
         try:
             with urllib.request.urlopen(url, timeout=10) as resp:
                 body = resp.read()
@@ -123,7 +143,9 @@ def test_load_8_clients_x_5_renders_of_r1(server):
         times = [t for ts in pool.map(worker, range(8), timeout=600) for t in ts]
     assert len(times) == 40
     p50, p95 = np.percentile(times, [50, 95])
-    print(f"\nload: 8 clients x 5 R1 renders: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
+    print(
+        f"\nload: 8 clients x 5 R1 renders: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
+    )
 
 
 def _thick_pen_digit(path):
@@ -139,8 +161,9 @@ def test_project_a_picture_through_the_api_and_replay_its_recipe(client, tmp_pat
     from gradio_client import handle_file
 
     picture = _thick_pen_digit(tmp_path / "me.png")
-    pair, latent, gif, recipe = client.predict(model="mnist-cdcgan", picture=handle_file(str(picture)),
-                                               following="5,6", api_name="/project")
+    pair, latent, gif, recipe = client.predict(
+        model="mnist-cdcgan", picture=handle_file(str(picture)), following="5,6", api_name="/project"
+    )
     found = json.loads(latent)
     assert len(found["latent"]) == 64 and found["class"] == 7
     shown = json.loads(recipe)
@@ -182,13 +205,14 @@ def test_math_art_is_compared_with_itself_at_a_tamer_truncation_never_twice_the_
     from serving.compare import GAP, LABEL_HEIGHT
 
     assert app.compare_partner("mathart-params") == "mathart-params"  # no other model draws its classes
-    gif, recipe = client.predict(model_a="mathart-params", seeds="3,4", frames=2, size=64, path="lerp",
-                                 api_name="/compare")
+    gif, recipe = client.predict(
+        model_a="mathart-params", seeds="3,4", frames=2, size=64, path="lerp", api_name="/compare"
+    )
     shown = json.loads(recipe)
     assert shown["right_truncation"] == 0.5 and shown["truncation"] == 1.0
     with Image.open(gif) as im:
         frame = np.asarray(im.convert("RGB"))
-    left, right = frame[LABEL_HEIGHT:, :64], frame[LABEL_HEIGHT:, 64 + GAP:]
+    left, right = frame[LABEL_HEIGHT:, :64], frame[LABEL_HEIGHT:, 64 + GAP :]
     assert not np.array_equal(left, right)  # two different pictures, not the same panel twice
 
 
@@ -217,8 +241,13 @@ def test_every_about_snippet_runs_for_its_model(app, server, name, tmp_path):
     from tests import tracks
 
     tracks.write(tmp_path / "song.wav", tracks.song(3.0)[0])
-    done = subprocess.run([sys.executable, "-c", code + "\nprint('snippet ok')"], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", code + "\nprint('snippet ok')"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0 and done.stdout.strip().endswith("snippet ok"), done.stderr[-2000:]
 
 
@@ -232,8 +261,16 @@ def test_a_song_through_the_api_gives_a_video_with_its_sound_and_a_replayable_re
 
     x, _ = tracks.song(6.0)
     song = tracks.write(tmp_path / "song.wav", x)
-    video, recipe = client.predict(model=MNIST, seeds="1,2,3", size=64, music=handle_file(str(song)),
-                                   beats_per_key=2, react="thickness", react_amount=1.0, api_name="/animate")
+    video, recipe = client.predict(
+        model=MNIST,
+        seeds="1,2,3",
+        size=64,
+        music=handle_file(str(song)),
+        beats_per_key=2,
+        react="thickness",
+        react_amount=1.0,
+        api_name="/animate",
+    )
     video = video["video"] if isinstance(video, dict) else video
     shown = json.loads(recipe)
     assert shown["format"] == "mp4" and shown["audio"]["seconds"] == 6.0 and shown["audio"]["react"] == "thickness"

@@ -28,9 +28,21 @@ def main() -> int:
     from training.options import TrainOptions
     from training.train import run_training
 
-    opts = TrainOptions(dataset="mnist-sample", latent_dim=8, width=4, batch_size=16, conditional=True, out=args.out,
-                        max_steps=args.steps, epochs=100_000, log_every=1, checkpoint_every=2, sample_every=1000,
-                        devices=args.devices, worker_timeout=args.timeout)
+    opts = TrainOptions(
+        dataset="mnist-sample",
+        latent_dim=8,
+        width=4,
+        batch_size=16,
+        conditional=True,
+        out=args.out,
+        max_steps=args.steps,
+        epochs=100_000,
+        log_every=1,
+        checkpoint_every=2,
+        sample_every=1000,
+        devices=args.devices,
+        worker_timeout=args.timeout,
+    )
     report: dict = {}
     try:
         run_training(opts, resume=args.resume, data=tiny_data(1, 4, 64), verbose=False, report=report)
@@ -40,8 +52,11 @@ def main() -> int:
     history = Path(args.out) / "history.csv"
     if report.get("chief") and history.exists():
         with open(history) as fh:
-            report["losses"] = [(int(r["step"]), float(r["d_loss"]), float(r["g_loss"]))
-                                for r in csv.DictReader(fh) if r["kind"] == "step"]
+            report["losses"] = [
+                (int(r["step"]), float(r["d_loss"]), float(r["g_loss"]))
+                for r in csv.DictReader(fh)
+                if r["kind"] == "step"
+            ]
     print(json.dumps(report), flush=True)
     return 0
 

@@ -22,12 +22,15 @@ def test_quick_study_writes_a_table_and_a_plot(tmp_path, capsys):
     assert "| 10 |" in (tmp_path / "table.md").read_text() and "+100/class mnist-cdcgan" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--n", "10000"], "more than the training split holds"),
-    (["--m", "0,-5"], "--m values must be >= 0"),
-    (["--bundles", "exported/no-such-bundle"], "unknown bundle"),
-    (["--n", "ten"], "whole numbers"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--n", "10000"], "more than the training split holds"),
+        (["--m", "0,-5"], "--m values must be >= 0"),
+        (["--bundles", "exported/no-such-bundle"], "unknown bundle"),
+        (["--n", "ten"], "whole numbers"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
     args = ["--bundles", BUNDLE, *argv] if "--bundles" not in argv else argv
     assert main([*args, "--out", str(tmp_path), "--quiet"]) == 2

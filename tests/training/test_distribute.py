@@ -24,8 +24,14 @@ TOLERANCE = 1e-4
 
 
 def _run(out, *args, env=None, timeout=240):
-    proc = subprocess.run([sys.executable, "-m", "tests.training.distributed_run", str(out), *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.training.distributed_run", str(out), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -67,10 +73,25 @@ def _workers(out, steps, timeout=300):
     hosts = [f"127.0.0.1:{p}" for p in _free_ports(2)]
     procs = []
     for config in tf_configs(hosts):
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "tests.training.distributed_run", str(out), "--steps", str(steps),
-             "--timeout", str(timeout)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "TF_CONFIG": config, "TF_CPP_MIN_LOG_LEVEL": "3"}))
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.training.distributed_run",
+                    str(out),
+                    "--steps",
+                    str(steps),
+                    "--timeout",
+                    str(timeout),
+                ],
+                cwd=REPO,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "TF_CONFIG": config, "TF_CPP_MIN_LOG_LEVEL": "3"},
+            )
+        )
     return procs
 
 
@@ -108,26 +129,63 @@ def test_a_killed_worker_stops_the_run_with_a_clear_message(tmp_path):
     assert "a worker of the cluster stopped answering" in err and "--resume" in err
 
 
-@pytest.mark.parametrize("text, message", [
-    ("{not json", "TF_CONFIG is not valid JSON"),
-    ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 5}}', "task index 5"),
-    ('{"cluster": {"ps": ["a:1"]}, "task": {"type": "ps", "index": 0}}', "'worker' list"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{not json", "TF_CONFIG is not valid JSON"),
+        ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 5}}', "task index 5"),
+        ('{"cluster": {"ps": ["a:1"]}, "task": {"type": "ps", "index": 0}}', "'worker' list"),
+    ],
+)
 def test_malformed_tf_config_is_one_line_and_exit_2(tmp_path, text, message):
     from serving.errors import InputError
 
     with pytest.raises(InputError, match=message):
         parse_tf_config(text)
-    proc = subprocess.run([sys.executable, "-m", "training.train", "--dataset", "mnist-sample", "--max-steps", "1",
-                           "--out", str(tmp_path / "r")], cwd=REPO, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "TF_CONFIG": text})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "training.train",
+            "--dataset",
+            "mnist-sample",
+            "--max-steps",
+            "1",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TF_CONFIG": text},
+    )
     assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_more_devices_than_the_machine_has_is_exit_2(tmp_path):
     too_many = (os.cpu_count() or 1) + 1
-    proc = subprocess.run([sys.executable, "-m", "training.train", "--dataset", "mnist-sample", "--max-steps", "1",
-                           "--batch-size", str(16 * too_many), "--devices", str(too_many), "--out", str(tmp_path / "r")],
-                          cwd=REPO, capture_output=True, text=True, timeout=120, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "training.train",
+            "--dataset",
+            "mnist-sample",
+            "--max-steps",
+            "1",
+            "--batch-size",
+            str(16 * too_many),
+            "--devices",
+            str(too_many),
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
+    )
     assert proc.returncode == 2 and f"--devices {too_many}" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

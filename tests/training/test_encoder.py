@@ -34,9 +34,12 @@ def test_an_unknown_operator_is_named(tmp_path):
     from serving.errors import TrainingError
     from training.onnx_graph import OnnxFunction
 
-    graph = helper.make_graph([helper.make_node("Erf", ["z"], ["images"])], "g",
-                              [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["b", 2])],
-                              [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["b", 2])])
+    graph = helper.make_graph(
+        [helper.make_node("Erf", ["z"], ["images"])],
+        "g",
+        [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["b", 2])],
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["b", 2])],
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "m.onnx"))
     with pytest.raises(TrainingError, match="Erf"):
         OnnxFunction(tmp_path / "m.onnx")

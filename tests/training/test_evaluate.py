@@ -17,8 +17,11 @@ def test_metrics_separate_same_from_shifted_distributions():
     a, b, shifted = rng.normal(size=(800, 8)), rng.normal(size=(800, 8)), rng.normal(0.8, 1, size=(800, 8))
     assert metrics.frechet_distance(a, b) < 0.2 < metrics.frechet_distance(a, shifted)
     assert abs(metrics.frechet_distance(a, shifted) - 8 * 0.8**2) < 1.0  # mean term dominates: 8 * 0.64
-    assert metrics.kernel_inception_distance(a, b, subsets=3, subset_size=300) < 0.02 < \
-        metrics.kernel_inception_distance(a, shifted, subsets=3, subset_size=300)
+    assert (
+        metrics.kernel_inception_distance(a, b, subsets=3, subset_size=300)
+        < 0.02
+        < metrics.kernel_inception_distance(a, shifted, subsets=3, subset_size=300)
+    )
     p_same, r_same = metrics.precision_recall(a, b)
     p_far, r_far = metrics.precision_recall(a, rng.normal(5, 1, size=(800, 8)))
     assert p_same > 0.6 and r_same > 0.6 and p_far < 0.05 and r_far < 0.05
@@ -72,13 +75,19 @@ def test_evaluate_writes_metrics_and_card_and_check_exits(trained_bundles, tmp_p
     rc = main(["--bundle", str(bundle), "--samples", "200", "--check", "precision>=0.99"])
     assert rc == 1 and "check failed: precision" in capsys.readouterr().err
     result = json.loads((bundle / "metrics.json").read_text())
-    assert {"fcd", "fcd_ratio", "kid", "precision", "recall", "class_accuracy", "class_coverage", "path_length"} <= set(result["figures"])
+    assert {"fcd", "fcd_ratio", "kid", "precision", "recall", "class_accuracy", "class_coverage", "path_length"} <= set(
+        result["figures"]
+    )
     assert result["figures"]["fcd"]["model"] > result["figures"]["fcd"]["floor"]
     assert result["samples"]["generated"] == 200
     # The protocol, the judge and the data are named: what judged, on which split, with which seeds.
     shipped = json.loads((JUDGES_DIR / "mnist-sample-28.json").read_text())
     assert result["judge"]["sha256"] == shipped["sha256"] and result["judge"]["name"] == "mnist-sample-28"
-    assert result["protocol"]["split"] == "test" and result["protocol"]["seeds"]["samples"] == [EVAL_SEED_BASE, EVAL_SEED_BASE + 199, 200]
+    assert result["protocol"]["split"] == "test" and result["protocol"]["seeds"]["samples"] == [
+        EVAL_SEED_BASE,
+        EVAL_SEED_BASE + 199,
+        200,
+    ]
     assert result["dataset"]["name"] == "mnist-sample" and result["dataset"]["test"] == 500
     assert result["protocol"]["checkpoint"]["chosen_by"] == "the run's last checkpoint"
     card = (bundle / "README.md").read_text()
@@ -94,8 +103,13 @@ def test_the_same_bundle_gives_the_same_figures_in_fresh_processes(trained_bundl
     for name in ("one", "two"):  # two processes, two empty caches: nothing is trained, nothing is carried over
         bundle = _bundle_on(trained_bundles, tmp_path / name)
         env = {**os.environ, "GANIMATE_CACHE": str(tmp_path / f"cache-{name}")}
-        proc = subprocess.run([sys.executable, "-m", "training.evaluate", "--bundle", str(bundle), "--samples", "300"],
-                              capture_output=True, text=True, env=env, timeout=600)
+        proc = subprocess.run(
+            [sys.executable, "-m", "training.evaluate", "--bundle", str(bundle), "--samples", "300"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
         assert proc.returncode == 0, proc.stderr
         results.append(json.loads((bundle / "metrics.json").read_text()))
     one, two = results

@@ -30,7 +30,9 @@ def test_bundle_validates_and_matches_contract(trained_bundles, name, conditiona
     # parity, and the named directions fitted on its images (gray models; refittable later without a new export)
     meta = json.loads({p.key: p.value for p in model.metadata_props}["ganimate_config"])
     named = config.extra.get("directions")
-    assert (named is not None) == (config.channels == 1) and all(len(d["vector"]) == config.latent_dim for d in named or [])
+    assert (named is not None) == (config.channels == 1) and all(
+        len(d["vector"]) == config.latent_dim for d in named or []
+    )
     expected = {**config.to_dict(), "extra": {k: v for k, v in config.extra.items() if k != "directions"}}
     assert {**meta, "sha256": config.sha256, "parity_max_abs_diff": config.parity_max_abs_diff} == expected
     card = (bundle / "README.md").read_text()
@@ -118,8 +120,11 @@ def test_quantized_copy_is_kept_with_its_figures(trained_bundles, tmp_path):
     assert sha256_file(out / q["file"]) == q["sha256"] and q["bytes"] == (out / q["file"]).stat().st_size
     # The recorded parity is what the two files give on the export's parity seeds, recomputed here.
     z, y = parity_inputs(config["latent_dim"], config["num_classes"])
-    run_one = lambda name: ort.InferenceSession(str(out / name), providers=["CPUExecutionProvider"]).run(
-        ["images"], {"z": z, "y": y})[0]
+
+    def run_one(name):
+        session = ort.InferenceSession(str(out / name), providers=["CPUExecutionProvider"])
+        return session.run(["images"], {"z": z, "y": y})[0]
+
     diff = np.abs(run_one("model.onnx") - run_one(q["file"]))
     assert abs(float(diff.max()) - q["parity_max_abs_diff"]) < 1e-6
     assert abs(float(diff.mean()) - q["parity_mean_abs_diff"]) < 1e-6
@@ -162,8 +167,9 @@ def test_export_is_reproducible_byte_for_byte(trained_bundles, tmp_path):
     from training.export import export_run
 
     first = trained_bundles["cgan"]
-    again = export_run(first.parent / "runs" / "cgan", tmp_path / "again", name=json.loads(
-        (first / "config.json").read_text())["name"])
+    again = export_run(
+        first.parent / "runs" / "cgan", tmp_path / "again", name=json.loads((first / "config.json").read_text())["name"]
+    )
     assert (again / "model.onnx").read_bytes() == (first / "model.onnx").read_bytes()
     names = [n.name for n in onnx.load(str(again / "model.onnx")).graph.node]
     assert names[0].startswith("000_") and len(set(names)) == len(names)

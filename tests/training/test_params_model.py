@@ -23,11 +23,33 @@ def params_bundle(tmp_path_factory):
     root = tmp_path_factory.mktemp("params")
     params, labels = mathart.sample_accepted(20, seed=5)
     unit = to_unit_params(params)
-    data = Dataset("params", unit, labels, list(mathart.FAMILIES), unit[:5], labels[:5], unit[5:10], labels[5:10],
-                   "20 test vectors", drawn_shape=(256, 256, 3))
-    opts = TrainOptions(dataset="mathart-params", model="params", conditional=True, loss="hinge", spectral_norm=True,
-                        latent_dim=8, width=16, batch_size=8, epochs=1, max_steps=3, log_every=1, sample_every=1,
-                        out=str(root / "run"))
+    data = Dataset(
+        "params",
+        unit,
+        labels,
+        list(mathart.FAMILIES),
+        unit[:5],
+        labels[:5],
+        unit[5:10],
+        labels[5:10],
+        "20 test vectors",
+        drawn_shape=(256, 256, 3),
+    )
+    opts = TrainOptions(
+        dataset="mathart-params",
+        model="params",
+        conditional=True,
+        loss="hinge",
+        spectral_norm=True,
+        latent_dim=8,
+        width=16,
+        batch_size=8,
+        epochs=1,
+        max_steps=3,
+        log_every=1,
+        sample_every=1,
+        out=str(root / "run"),
+    )
     run_training(opts, data=data, verbose=False)
     assert (root / "run" / "samples" / "final.png").exists()  # sample grids are renders of the parameters
     return export_run(root / "run", root / "bundle")
@@ -127,11 +149,14 @@ def test_bad_parameter_table_exits_2_and_writes_nothing(tmp_path, capsys):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--dataset", "mnist-sample", "--model", "params", "--conditional"], "--model params trains on"),
-    (["--dataset", "mathart-params", "--model", "dcgan"], "train it with --model params"),
-    (["--dataset", "mathart-params", "--model", "params"], "add --conditional"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--dataset", "mnist-sample", "--model", "params", "--conditional"], "--model params trains on"),
+        (["--dataset", "mathart-params", "--model", "dcgan"], "train it with --model params"),
+        (["--dataset", "mathart-params", "--model", "params"], "add --conditional"),
+    ],
+)
 def test_params_options_are_checked(tmp_path, capsys, argv, message):
     assert train_main([*argv, "--out", str(tmp_path / "run")]) == 2
     assert message in capsys.readouterr().err

@@ -29,9 +29,23 @@ def studio(tmp_path_factory):
 
 
 # Long enough that Stop always finds it training (stop checkpoints; the test never waits for the end).
-FORM = dict(dataset="mnist-sample", model="dcgan", conditional=True, loss="bce", latent_dim=8, batch_size=16, lr=2e-4,
-            epochs=50, max_steps=20000, ema=0.9, spectral_norm=False, augment=False, width=4, log_every=2,
-            run_name="tiny")
+FORM = dict(
+    dataset="mnist-sample",
+    model="dcgan",
+    conditional=True,
+    loss="bce",
+    latent_dim=8,
+    batch_size=16,
+    lr=2e-4,
+    epochs=50,
+    max_steps=20000,
+    ema=0.9,
+    spectral_norm=False,
+    augment=False,
+    width=4,
+    log_every=2,
+    run_name="tiny",
+)
 
 
 def _rows(client) -> int:

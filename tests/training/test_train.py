@@ -13,7 +13,16 @@ from training.build import build_model
 from training.options import TrainOptions
 from training.train import main, run_training
 
-TINY = dict(dataset="mnist-sample", latent_dim=8, width=4, batch_size=8, epochs=1, log_every=1, checkpoint_every=2, sample_every=1)
+TINY = dict(
+    dataset="mnist-sample",
+    latent_dim=8,
+    width=4,
+    batch_size=8,
+    epochs=1,
+    log_every=1,
+    checkpoint_every=2,
+    sample_every=1,
+)
 
 
 def _generator_weights(run_dir, opts, num_classes):
@@ -103,7 +112,9 @@ def test_vae_loss_falls(tmp_path, tiny_mnist_like):
     rng = np.random.default_rng(1)
     patterns = rng.uniform(-1, 1, size=(4, 28, 28, 1)).astype(np.float32)
     data = dataclasses.replace(tiny_mnist_like, images=patterns[tiny_mnist_like.labels])
-    opts = TrainOptions(**{**TINY, "epochs": 25, "log_every": 4, "sample_every": 100}, model="vae", lr=2e-3, out=str(tmp_path / "vae"))
+    opts = TrainOptions(
+        **{**TINY, "epochs": 25, "log_every": 4, "sample_every": 100}, model="vae", lr=2e-3, out=str(tmp_path / "vae")
+    )
     run_dir = run_training(opts, data=data, verbose=False)
     with open(run_dir / "history.csv") as fh:
         losses = [float(r["loss"]) for r in csv.DictReader(fh) if r["kind"] == "step"]
@@ -143,12 +154,16 @@ def test_cli_existing_run_and_unwritable_out(tmp_path, capsys):
 def test_cli_dry_run_and_real_exit_code(tmp_path):
     ok = subprocess.run(
         [sys.executable, "-m", "training.train", "--dry-run", "--conditional", "--out", str(tmp_path / "r")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert ok.returncode == 0 and '"conditional": true' in ok.stdout
     bad = subprocess.run(
         [sys.executable, "-m", "training.train", "--loss", "bce", "--lr", "5", "--out", str(tmp_path / "r")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "--lr" in bad.stderr
 
@@ -156,8 +171,9 @@ def test_cli_dry_run_and_real_exit_code(tmp_path):
 def test_eval_every_records_quality_and_when_targets_are_first_met(tmp_path, tiny_mnist_like, capsys):
     import json
 
-    opts = TrainOptions(**TINY, conditional=True, out=str(tmp_path / "q"), max_steps=4, eval_every=2,
-                        quality="fcd_ratio<=1e9,recall>=0")
+    opts = TrainOptions(
+        **TINY, conditional=True, out=str(tmp_path / "q"), max_steps=4, eval_every=2, quality="fcd_ratio<=1e9,recall>=0"
+    )
     run_dir = run_training(opts, data=tiny_mnist_like, verbose=False)
     with open(run_dir / "quality.csv") as fh:
         rows = list(csv.DictReader(fh))
@@ -219,10 +235,22 @@ def _tiny_gan(microbatches: int, updates: str, loss: str):
     from training.gan import GAN
 
     keras.utils.set_random_seed(3)
-    g = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="tanh"), keras.layers.Dense(28 * 28),
-                          keras.layers.Reshape((28, 28, 1))])
-    d = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(8, activation="relu"),
-                          keras.layers.Dense(1)])
+    g = keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(16, activation="tanh"),
+            keras.layers.Dense(28 * 28),
+            keras.layers.Reshape((28, 28, 1)),
+        ]
+    )
+    d = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
     model = GAN(g, d, 8, loss=loss, ema_decay=0.0, updates=updates, microbatches=microbatches, seed=5)
     model.compile(keras.optimizers.SGD(1.0), keras.optimizers.SGD(1.0))
     return model
@@ -238,8 +266,10 @@ def test_microbatches_take_the_whole_batch_gradient(updates, loss):
     for k in (1, 3):
         model = _tiny_gan(k, updates, loss)
         logs = tf.function(model.train_step)((x, labels))
-        steps[k] = ([w.numpy() for w in model.generator.weights + model.discriminator.weights],
-                    {name: float(v) for name, v in logs.items()})
+        steps[k] = (
+            [w.numpy() for w in model.generator.weights + model.discriminator.weights],
+            {name: float(v) for name, v in logs.items()},
+        )
     for one, three in zip(steps[1][0], steps[3][0]):
         np.testing.assert_allclose(three, one, rtol=1e-4, atol=1e-5)
     for name, value in steps[1][1].items():
@@ -249,10 +279,10 @@ def test_microbatches_take_the_whole_batch_gradient(updates, loss):
 def test_microbatch_class_logits_are_joined_real_first():
     from training.gan import GAN
 
-    parts = [(tf.constant(1.0), tf.constant(2.0), tf.constant([[1.0]]), tf.constant([[2.0]]),
-              tf.constant([[10.0], [20.0]])),
-             (tf.constant(3.0), tf.constant(4.0), tf.constant([[3.0]]), tf.constant([[4.0]]),
-              tf.constant([[30.0], [40.0]]))]
+    parts = [
+        (tf.constant(1.0), tf.constant(2.0), tf.constant([[1.0]]), tf.constant([[2.0]]), tf.constant([[10.0], [20.0]])),
+        (tf.constant(3.0), tf.constant(4.0), tf.constant([[3.0]]), tf.constant([[4.0]]), tf.constant([[30.0], [40.0]])),
+    ]
     d_loss, g_loss, real, fake, classes = GAN._joined(parts)
     assert (float(d_loss), float(g_loss)) == (4.0, 6.0)
     assert real.numpy().ravel().tolist() == [1.0, 3.0] and fake.numpy().ravel().tolist() == [2.0, 4.0]

@@ -13,5 +13,14 @@ def tiny_data(channels: int = 1, classes: int = 4, count: int = 16) -> Dataset:
     images = rng.uniform(-1, 1, size=(count + 8, 28, 28, channels)).astype(np.float32)
     labels = np.arange(count + 8, dtype=np.int64) % max(classes, 1)
     names = [f"c{i}" for i in range(classes)]
-    return Dataset("tiny", images[:count], labels[:count], names, images[count:count + 4], labels[count:count + 4],
-                   images[count + 4:], labels[count + 4:], "random test data")
+    return Dataset(
+        "tiny",
+        images[:count],
+        labels[:count],
+        names,
+        images[count : count + 4],
+        labels[count : count + 4],
+        images[count + 4 :],
+        labels[count + 4 :],
+        "random test data",
+    )

@@ -70,18 +70,26 @@ def test_the_page_draws_what_python_renders(page):
     py = _python_frames(Recipe(seeds=(1, 2), classes=(3, 8), path="slerp", frames=4, size=28))
     assert js.shape == (len(py), 28 * 28 * 4) and len(py) == 8
     assert np.abs(js.reshape(len(py), 28, 28, 4)[..., 0] - py).max() <= 1  # within 1/255 per pixel
-    drawn = np.asarray(page.evaluate(
-        "(() => { const c = document.getElementById('canvas'); return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); })()"
-    ), dtype=int).reshape(28, 28, 4)[..., 0]
+    drawn = np.asarray(
+        page.evaluate(
+            "(() => { const c = document.getElementById('canvas'); return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); })()"
+        ),
+        dtype=int,
+    ).reshape(28, 28, 4)[..., 0]
     assert min(np.abs(drawn - frame).max() for frame in py) <= 1  # the canvas shows one of those frames
 
 
 @pytest.mark.parametrize("path, easing", [("cubic", "ease-in-out"), ("lerp", "linear")])
 def test_other_paths_and_default_classes_match(page, path, easing):
     recipe = dict(seeds=[5, 6, 9], classes=None, path=path, easing=easing, loop=True, frames=3, truncation=0.7)
-    js = np.asarray(page.evaluate(
-        "async (r) => { const b = await window.ganimate.loadBundle('/exported/mnist-cdcgan/');"
-        " return (await window.ganimate.renderFrames(b, r)).map(f => Array.from(f)); }", recipe), dtype=int)
+    js = np.asarray(
+        page.evaluate(
+            "async (r) => { const b = await window.ganimate.loadBundle('/exported/mnist-cdcgan/');"
+            " return (await window.ganimate.renderFrames(b, r)).map(f => Array.from(f)); }",
+            recipe,
+        ),
+        dtype=int,
+    )
     py = _python_frames(Recipe(seeds=(5, 6, 9), path=path, easing=easing, frames=3, truncation=0.7, size=28))
     assert np.abs(js.reshape(len(py), 28, 28, 4)[..., 0] - py).max() <= 1
 
@@ -100,14 +108,17 @@ def _error_after_generate(page, query: str) -> str:
     return page.text_content("#error")
 
 
-@pytest.mark.parametrize("query, message", [
-    ("seeds=0-255&frames=120", "at most 64 keyframes"),  # 30,720 frames once froze the tab
-    ("seeds=0-40&frames=120", "over the page's 2048"),
-    ("seeds=1,2&frames=241", "frames per transition must be in 1..240"),
-    ("seeds=1,2&truncation=abc", "truncation must be a number"),
-    ("seeds=1,2&fps=0", "fps must be in 1..60"),
-    ("seeds=1,2&classes=banana", "cannot read \"banana\" as a class"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("seeds=0-255&frames=120", "at most 64 keyframes"),  # 30,720 frames once froze the tab
+        ("seeds=0-40&frames=120", "over the page's 2048"),
+        ("seeds=1,2&frames=241", "frames per transition must be in 1..240"),
+        ("seeds=1,2&truncation=abc", "truncation must be a number"),
+        ("seeds=1,2&fps=0", "fps must be in 1..60"),
+        ("seeds=1,2&classes=banana", 'cannot read "banana" as a class'),
+    ],
+)
 def test_the_page_caps_its_work_as_the_space_does(page, query, message):
     assert message in _error_after_generate(page, query)
 
@@ -142,8 +153,17 @@ def test_the_server_serves_the_page_and_bundles_only(page):
     import urllib.request
 
     assert urllib.request.urlopen(f"{page.base}/exported/mnist-cdcgan/config.json", timeout=10).status == 200
-    for path in ("/.git/config", "/.venv/pyvenv.cfg", "/README.md", "/serving/cli.py", "/web/node_modules/",
-                 "/exported/", "/web/%2e%2e/README.md", "/exported/../.git/config", "/web/.hidden"):
+    for path in (
+        "/.git/config",
+        "/.venv/pyvenv.cfg",
+        "/README.md",
+        "/serving/cli.py",
+        "/web/node_modules/",
+        "/exported/",
+        "/web/%2e%2e/README.md",
+        "/exported/../.git/config",
+        "/web/.hidden",
+    ):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{page.base}{path}", timeout=10)
         assert refused.value.code == 404, path
