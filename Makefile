@@ -81,7 +81,10 @@ demo-cli: $(SPACE_VENV)/.installed
 		--path cubic --frames 24 --fps 24 --loop --size 256 --format gif --out demo.gif
 	@echo "open demo.gif to see the animation"
 
+# Style and the quoted figures: ruff's formatter and linter (pyproject.toml), then every figure the docs quote
+# checked against bench/results.json and the bundles' metrics.json. CI runs it after the tests.
 lint: $(VENV)/.installed
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(PY) -m bench.figures
 

@@ -21,17 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--quick", action="store_true", help="a one-minute subset (R1, M1, one generator, 20 steps)")
     args = p.parse_args(argv)
     # after --help: they import numpy and more
-    from bench import (
-        cold_start,
-        format_error,
-        gallery_shards,
-        generator_speed,
-        music,
-        projection,
-        render,
-        space_load,
-        train_speed,
-    )
+    from bench import generator_speed, render, train_speed
     from bench.results import RESULTS, TABLE, record, write_table
 
     print(
@@ -47,15 +37,8 @@ def main(argv: list[str] | None = None) -> None:
             render.main(["--only", request, "--repeats", "3"])
     else:
         for row in render.main([]):
-            for key, unit in (
-                ("ours_p50_ms", "ms"),
-                ("ours_p95_ms", "ms"),
-                ("naive_p50_ms", "ms"),
-                ("speedup_p50", "x"),
-                ("floor_ms", "ms"),
-                ("x_floor_p50", "x"),
-            ):
-                figures[f"render.{row['request']}.{key}"] = (row[key], unit)
+            for key in ("ours_p50_ms", "ours_p95_ms", "naive_p50_ms", "speedup_p50", "floor_ms", "x_floor_p50"):
+                figures[f"render.{row['request']}.{key}"] = (row[key], "ms" if key.endswith("_ms") else "x")
     print("\n## Training throughput against the tutorial-style loop\n")
     speeds = train_speed.main(["--steps", "20", "--quick"] if args.quick else [])
     if not args.quick:
@@ -63,30 +46,35 @@ def main(argv: list[str] | None = None) -> None:
             key = "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")
             figures[f"train.{key}.images_per_s"] = (ips, "images/s")
             figures[f"train.{key}.x_tutorial"] = (ips / speeds[train_speed.TUTORIAL], "x")
-        print("\n## The Space under load\n")
-        figures.update(_space_figures(space_load.main([])))
-        print("\n## Space cold start\n")
-        start = cold_start.main([])
-        figures.update({f"cold_start.{k}": (start[k], "s") for k in ("import_gradio_s", "ready_s", "after_import_s")})
-        print("\n## Music-driven walks: a 30 s MP4 with its song, beside the same frames without\n")
-        figures.update({k: (v, "x" if k.endswith("ratio") else "s") for k, v in music.main([]).items()})
-        print("\n## Your own picture: projection against the encoder alone\n")
-        figures.update({f"projection.{b}.{k}": (v, "ms") for b, r in projection.main([]).items() for k, v in r.items()})
-        print("\n## Error of each format against the lossless PNG strip\n")
-        figures.update(
-            {
-                f"format_error.{b}.{fmt}.{k}": (v, "levels")
-                for b, per in format_error.main([]).items()
-                for fmt, r in per.items()
-                for k, v in r.items()
-            }
-        )
-        print("\n## Gallery shards: SQLite and PostgreSQL\n")
-        gallery_shards.main([])
+        figures.update(_service_figures())
         # Only the full run writes the results file that README, docs and cards quote.
         record(figures, "python -m bench", machine())
         write_table()
         print(f"\nwrote {RESULTS} and {TABLE}")
+
+
+def _service_figures() -> dict[str, tuple[float, str]]:
+    """The full run's figures where people wait: the Space under load and at start, music, projection, formats."""
+    from bench import cold_start, format_error, gallery_shards, music, projection, space_load
+
+    figures = {}
+    print("\n## The Space under load\n")
+    figures.update(_space_figures(space_load.main([])))
+    print("\n## Space cold start\n")
+    start = cold_start.main([])
+    figures.update({f"cold_start.{k}": (start[k], "s") for k in ("import_gradio_s", "ready_s", "after_import_s")})
+    print("\n## Music-driven walks: a 30 s MP4 with its song, beside the same frames without\n")
+    figures.update({k: (v, "x" if k.endswith("ratio") else "s") for k, v in music.main([]).items()})
+    print("\n## Your own picture: projection against the encoder alone\n")
+    figures.update({f"projection.{b}.{k}": (v, "ms") for b, r in projection.main([]).items() for k, v in r.items()})
+    print("\n## Error of each format against the lossless PNG strip\n")
+    errors = format_error.main([])
+    figures.update(
+        {f"format_error.{b}.{f}.{k}": (v, "levels") for b in errors for f in errors[b] for k, v in errors[b][f].items()}
+    )
+    print("\n## Gallery shards: SQLite and PostgreSQL\n")
+    gallery_shards.main([])
+    return figures
 
 
 def _space_figures(rows) -> dict[str, tuple[float, str]]:

@@ -340,6 +340,33 @@ def cmd_push_space(args: argparse.Namespace) -> int:
     return 0
 
 
+def _regenerate(args: argparse.Namespace, entry) -> int:
+    """`gallery regenerate ID`: exit 0 when the render is byte-identical (or its lost file is restored), 1 if not."""
+    # Render the stored recipe again and compare with the stored file, byte for byte.
+    if not args.bundle:
+        raise InputError("gallery regenerate needs --bundle (the bundle the render was made with)")
+    out = _out(args.out, args.force) if args.out else None
+    gen = _load(args)
+    if gen.config.sha256 != entry.bundle_sha256:
+        raise InputError(
+            f"render {entry.id} was made with bundle {entry.bundle_sha256[:12]}..., not {gen.config.sha256[:12]}..."
+        )
+    data = render(gen, entry.recipe)
+    stored = entry.path.read_bytes() if entry.path.is_file() else None  # removed since it was read
+    if out is not None:
+        _write(out, data, force=args.force)
+    if stored is None:  # the gallery's own file, lost: the recipe makes it again
+        write_atomic(entry.path, data)
+        print(f"render {entry.id}: {len(data)} bytes, its stored file was missing and is restored")
+        return 0
+    same = stored == data
+    print(
+        f"render {entry.id}: {len(data)} bytes, "
+        + ("byte-identical to the stored file" if same else "DIFFERS from the stored file")
+    )
+    return 0 if same else 1
+
+
 def cmd_gallery(args: argparse.Namespace) -> int:
     with _gallery(args) as gallery:
         if args.action == "list":
@@ -367,44 +394,11 @@ def cmd_gallery(args: argparse.Namespace) -> int:
         if entry is None:
             raise InputError(f"gallery has no render {args.id}")
         if args.action == "show":
-            print(
-                json.dumps(
-                    {
-                        "id": entry.id,
-                        "path": str(entry.path),
-                        "bytes": entry.bytes,
-                        "render_ms": entry.render_ms,
-                        "created_at": entry.created_at,
-                        "bundle_sha256": entry.bundle_sha256,
-                        "recipe": json.loads(entry.recipe.to_json()),
-                    },
-                    indent=2,
-                )
-            )
+            fields = ("id", "path", "bytes", "render_ms", "created_at", "bundle_sha256")
+            shown = {k: str(v) if k == "path" else v for k, v in ((k, getattr(entry, k)) for k in fields)}
+            print(json.dumps({**shown, "recipe": json.loads(entry.recipe.to_json())}, indent=2))
             return 0
-        # regenerate: render the stored recipe again and compare with the stored file, byte for byte.
-        if not args.bundle:
-            raise InputError("gallery regenerate needs --bundle (the bundle the render was made with)")
-        out = _out(args.out, args.force) if args.out else None
-        gen = _load(args)
-        if gen.config.sha256 != entry.bundle_sha256:
-            raise InputError(
-                f"render {entry.id} was made with bundle {entry.bundle_sha256[:12]}..., not {gen.config.sha256[:12]}..."
-            )
-        data = render(gen, entry.recipe)
-        stored = entry.path.read_bytes() if entry.path.is_file() else None  # removed since it was read
-        if out is not None:
-            _write(out, data, force=args.force)
-        if stored is None:  # the gallery's own file, lost: the recipe makes it again
-            write_atomic(entry.path, data)
-            print(f"render {entry.id}: {len(data)} bytes, its stored file was missing and is restored")
-            return 0
-        same = stored == data
-        print(
-            f"render {entry.id}: {len(data)} bytes, "
-            + ("byte-identical to the stored file" if same else "DIFFERS from the stored file")
-        )
-        return 0 if same else 1
+        return _regenerate(args, entry)
 
 
 def _repo_id(text: str, revision: bool = False) -> str:

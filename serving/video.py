@@ -38,6 +38,24 @@ def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
         w.writeframes(pcm.tobytes())
 
 
+def _with_sound(video: Path, audio, seconds: float | None, params: list[str]) -> bytes:
+    """The finished video with the song's first `seconds` as its sound (AAC), by a second ffmpeg pass."""
+    import imageio_ffmpeg
+
+    # The sound goes in by a second pass over two finished files: muxed while the frames still stream in, the
+    # order of the packets (and so the bytes) would follow the timing of ffmpeg's threads.
+    used = audio.samples[: int(round((seconds or audio.seconds) * audio.rate))]
+    song, out = video.with_name("song.wav"), video.with_name("out.mp4")
+    write_wav(song, used, audio.rate)
+    streams = ["-i", str(video), "-i", str(song), *"-map 0:v:0 -map 1:a:0 -c:v copy -c:a aac".split()]
+    exact = ["-b:a", AUDIO_BITRATE, "-flags:a", "+bitexact", *params, "-fflags", "+bitexact", str(out)]
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", *streams, *exact]
+    done = subprocess.run(cmd, capture_output=True, timeout=600, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not add the sound: {done.stderr.decode('utf-8', 'replace')[-300:]}")
+    return out.read_bytes()
+
+
 def encode_mp4(
     chunks: Iterable[np.ndarray], fps: int, params: list[str], audio=None, seconds: float | None = None
 ) -> bytes:
@@ -74,38 +92,4 @@ def encode_mp4(
         writer.close()
         if audio is None:
             return video.read_bytes()
-        # The sound goes in by a second pass over two finished files: muxed while the frames still stream in, the
-        # order of the packets (and so the bytes) would follow the timing of ffmpeg's threads.
-        used = audio.samples[: int(round((seconds or audio.seconds) * audio.rate))]
-        write_wav(Path(tmp) / "song.wav", used, audio.rate)
-        out = Path(tmp) / "out.mp4"
-        cmd = [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-nostdin",
-            "-v",
-            "error",
-            "-i",
-            str(video),
-            "-i",
-            str(Path(tmp) / "song.wav"),
-            "-map",
-            "0:v:0",
-            "-map",
-            "1:a:0",
-            "-c:v",
-            "copy",
-            "-c:a",
-            "aac",
-            "-b:a",
-            AUDIO_BITRATE,
-            "-flags:a",
-            "+bitexact",
-            *params,
-            "-fflags",
-            "+bitexact",
-            str(out),
-        ]
-        done = subprocess.run(cmd, capture_output=True, timeout=600, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"ffmpeg could not add the sound: {done.stderr.decode('utf-8', 'replace')[-300:]}")
-        return out.read_bytes()
+        return _with_sound(video, audio, seconds, params)

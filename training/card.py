@@ -279,6 +279,35 @@ def _eval_results(bundle: Path, config: GeneratorConfig, dataset_tag: str | None
     ]
 
 
+def _projection_figures(report: dict, name: str) -> str:
+    """The projection's figures on test, from metrics.json: math art (family, closeness) or digits (class, SSIM)."""
+    k = f"metrics:{name}:projection"
+    if "family_accuracy" in report:
+        return (
+            f"On {report['pictures']} pictures the numpy renderer drew from the prior's test draw (never in the "
+            f"training table): the family comes back for {report['family_accuracy'] * 100:.1f}"
+            f"<!-- {k}.family_accuracy % -->% (aim >= 95%: {_met(report, 'family_accuracy')}), and the redrawn "
+            f"picture is closer (pixel distance at 64x64) than the best of {report['random_samples']:,} random samples "
+            f"of its family for {report['beats_random'] * 100:.1f}<!-- {k}.beats_random % -->% (aim >= 80%: "
+            f"{_met(report, 'beats_random')}). A projection takes "
+            f"{report['ms_p50']:.0f}<!-- {k}.ms_p50 --> ms (p50 here; the encoder alone "
+            f"{report['encoder_ms_p50']:.1f}<!-- {k}.encoder_ms_p50 --> ms). `{report['command']}` measures it. "
+            "A curve drawn by hand is off the model's manifold: what comes back is the nearest picture the model "
+            "draws, shown above.\n"
+        )
+    return (
+        f"On the {report['pictures']} test pictures (never seen by the generator, the encoder or any choice of "
+        f"their recipes): the judge reads the right class on the projection for "
+        f"{report['class_accuracy'] * 100:.1f}<!-- {k}.class_accuracy % -->% (aim {AIMS_TEXT['class']}), and the "
+        f"projection is closer to the picture (SSIM) than the best of {report['random_seeds']:,} random seeds of "
+        f"its class for {report['beats_random'] * 100:.1f}<!-- {k}.beats_random % -->% (aim {AIMS_TEXT['random']}); "
+        f"mean SSIM {report['ssim']:.3f}<!-- {k}.ssim --> against {report['random_best_ssim']:.3f}<!-- {k}.random_best_ssim -->. "
+        f"A projection takes {report['ms_p50']:.0f}<!-- {k}.ms_p50 --> ms (p50 on the CPU that measured it; the "
+        f"encoder alone {report['encoder_ms_p50']:.1f}<!-- {k}.encoder_ms_p50 --> ms). "
+        f"`{report['command']}` measures it.\n"
+    )
+
+
 def _projection_section(bundle: Path, config: GeneratorConfig) -> str:
     """'Your own picture': what encoder.onnx is, its figures on test (from metrics.json) and how to call it."""
     if config.encoder is None:
@@ -308,33 +337,8 @@ ground as the generator draws them, gives {outputs}. `python -m serving project`
             "![a picture a person would send, as the model saw it, and the model's version of it](projection.png) "
             "![an animation that starts from the drawn picture](projection.gif)\n"
         )
-    if report and "family_accuracy" in report:
-        k = f"metrics:{name}:projection"
-        lines.append(
-            f"On {report['pictures']} pictures the numpy renderer drew from the prior's test draw (never in the "
-            f"training table): the family comes back for {report['family_accuracy'] * 100:.1f}"
-            f"<!-- {k}.family_accuracy % -->% (aim >= 95%: {_met(report, 'family_accuracy')}), and the redrawn "
-            f"picture is closer (pixel distance at 64x64) than the best of {report['random_samples']:,} random samples "
-            f"of its family for {report['beats_random'] * 100:.1f}<!-- {k}.beats_random % -->% (aim >= 80%: "
-            f"{_met(report, 'beats_random')}). A projection takes "
-            f"{report['ms_p50']:.0f}<!-- {k}.ms_p50 --> ms (p50 here; the encoder alone "
-            f"{report['encoder_ms_p50']:.1f}<!-- {k}.encoder_ms_p50 --> ms). `{report['command']}` measures it. "
-            "A curve drawn by hand is off the model's manifold: what comes back is the nearest picture the model "
-            "draws, shown above.\n"
-        )
-    elif report:
-        k = f"metrics:{name}:projection"
-        lines.append(
-            f"On the {report['pictures']} test pictures (never seen by the generator, the encoder or any choice of "
-            f"their recipes): the judge reads the right class on the projection for "
-            f"{report['class_accuracy'] * 100:.1f}<!-- {k}.class_accuracy % -->% (aim {AIMS_TEXT['class']}), and the "
-            f"projection is closer to the picture (SSIM) than the best of {report['random_seeds']:,} random seeds of "
-            f"its class for {report['beats_random'] * 100:.1f}<!-- {k}.beats_random % -->% (aim {AIMS_TEXT['random']}); "
-            f"mean SSIM {report['ssim']:.3f}<!-- {k}.ssim --> against {report['random_best_ssim']:.3f}<!-- {k}.random_best_ssim -->. "
-            f"A projection takes {report['ms_p50']:.0f}<!-- {k}.ms_p50 --> ms (p50 on the CPU that measured it; the "
-            f"encoder alone {report['encoder_ms_p50']:.1f}<!-- {k}.encoder_ms_p50 --> ms). "
-            f"`{report['command']}` measures it.\n"
-        )
+    if report:
+        lines.append(_projection_figures(report, name))
     lines.append(
         """```bash
 python -m serving project --bundle USER/NAME --image my-picture.png --preview seen.png      # the latent as JSON

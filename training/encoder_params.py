@@ -79,11 +79,20 @@ def build(shape: tuple[int, int, int], latent_dim: int, num_classes: int):
     return keras.Model(image, outputs, name="encoder"), core
 
 
+def _validation(core, vx, vfamily) -> dict:
+    """The encoder on validation draws: how often the family comes back, and the size of the z it finds."""
+    z_hat, logits = core(vx, training=False)
+    return {
+        "val_family_accuracy": round(float(np.mean(np.argmax(logits, 1) == vfamily)), 4),
+        "val_z_rms": round(float(np.sqrt(np.mean(np.square(z_hat)))), 3),
+    }
+
+
 def train(bundle: Path, steps: int = STEPS, seed: int = SEED, log=print, pictures: int = PICTURES):
     """(full encoder, validation report), from `pictures` drawn pairs."""
     import tensorflow as tf
 
-    from serving import Generator
+    from serving import Generator, mathart
     from training.onnx_graph import OnnxFunction
 
     config = _bundle_config(bundle)
@@ -95,8 +104,6 @@ def train(bundle: Path, steps: int = STEPS, seed: int = SEED, log=print, picture
     vx, vz, vfamily = draw_pairs(gen, min(VAL_PICTURES, pictures), seed + 1)  # validation: other draws
     rx, rparams, rfamily = prior_pairs(pictures // 2, config.image_size[0])
     log(f"drew {len(x) + len(vx) + len(rx)} pictures in {time.perf_counter() - started:.0f} s")
-    from serving import mathart
-
     masks = np.stack([mathart.family_mask(f) for f in range(config.num_classes)]).astype(np.float32)
     spec = config.extra["params"]
     span = np.asarray(spec["high"], np.float32) - np.asarray(spec["low"], np.float32)
@@ -132,14 +139,8 @@ def train(bundle: Path, steps: int = STEPS, seed: int = SEED, log=print, picture
         loss = step(x[rows], z[rows], family[rows].astype(np.int64), rx[real], rparams[real], rfamily[real])
         if i % 250 == 0 or i == steps:
             log(f"step {i}/{steps}  loss {float(loss):.4f}  {time.perf_counter() - started:.0f} s")
-    z_hat, logits = core(vx, training=False)
-    report = {
-        "val_family_accuracy": round(float(np.mean(np.argmax(logits, 1) == vfamily)), 4),
-        "val_z_rms": round(float(np.sqrt(np.mean(np.square(z_hat)))), 3),
-        "train_s": round(time.perf_counter() - started, 1),
-        "steps": steps,
-        "pictures": pictures,
-    }
+    report = {**_validation(core, vx, vfamily), "train_s": round(time.perf_counter() - started, 1)}
+    report.update(steps=steps, pictures=pictures)
     log("validation: " + json.dumps(report))
     return full, report
 

@@ -117,28 +117,8 @@ def _checkpoint(cfg) -> dict:
     }
 
 
-def evaluate(bundle: Path, samples: int = 5000, retrain_classifier: bool = False, verbose: bool = True) -> dict:
-    """Every figure for the bundle and its real-data floor; returns the metrics.json content."""
-    from training.data import dataset_sha256
-    from training.judge import judge_for
-
-    gen = Generator.from_pretrained(bundle)
-    cfg = gen.config
-    spec, size, data = bundle_data(gen, bundle)
-    judge = judge_for(data, spec, size, retrain_classifier, verbose)
-    train_x, train_y, held_x, held_y = reference(data, spec, size, "test")
-    z, y, fake_y = _eval_inputs(gen, samples)
-    fake_x = walks.pictures(gen, z, y)
-    (f_train, _), (f_held, p_held), (f_fake, p_fake) = (judge(x) for x in (train_x, held_x, fake_x))
-    figures: dict[str, dict] = {}
-
-    def put(name: str, model, floor, better: str) -> None:
-        figures[name] = {
-            "model": round(float(model), 6),
-            "floor": None if floor is None else round(float(floor), 6),
-            "better": better,
-        }
-
+def _distribution_figures(put, f_train, f_held, f_fake) -> tuple[int, int]:
+    """FCD (and its ratio to the floor), KID, precision and recall; returns the matched size and chunk count."""
     # FCD and k-NN recall depend on how many samples they see (FCD's bias falls as 1/n; k-NN balls shrink as n
     # grows), so the model is measured at the test set's size: the mean over disjoint chunks of that size.
     # Comparing 5,000 samples against a 500-image floor would flatter the floor's FCD and sink the model's recall.
@@ -158,6 +138,44 @@ def evaluate(bundle: Path, samples: int = 5000, retrain_classifier: bool = False
     p_floor, r_floor = metrics.precision_recall(f_train, f_held[:size])
     put("precision", p_model, p_floor, "higher")
     put("recall", r_model, r_floor, "higher")
+    return size, chunks
+
+
+def _dataset_record(spec: str, data, cfg) -> dict:
+    from training.data import dataset_sha256
+
+    parts = {"train": data.images, "validation": data.val_images, "test": data.test_images}
+    return {
+        "name": spec,
+        "sha256": dataset_sha256(data),
+        "source": data.source,
+        **{k: int(len(v)) for k, v in parts.items()},
+        "trained_on": cfg.dataset,
+    }
+
+
+def evaluate(bundle: Path, samples: int = 5000, retrain_classifier: bool = False, verbose: bool = True) -> dict:
+    """Every figure for the bundle and its real-data floor; returns the metrics.json content."""
+    from training.judge import judge_for
+
+    gen = Generator.from_pretrained(bundle)
+    cfg = gen.config
+    spec, size, data = bundle_data(gen, bundle)
+    judge = judge_for(data, spec, size, retrain_classifier, verbose)
+    train_x, train_y, held_x, held_y = reference(data, spec, size, "test")
+    z, y, fake_y = _eval_inputs(gen, samples)
+    fake_x = walks.pictures(gen, z, y)
+    (f_train, _), (f_held, p_held), (f_fake, p_fake) = (judge(x) for x in (train_x, held_x, fake_x))
+    figures: dict[str, dict] = {}
+
+    def put(name: str, model, floor, better: str) -> None:
+        figures[name] = {
+            "model": round(float(model), 6),
+            "floor": None if floor is None else round(float(floor), 6),
+            "better": better,
+        }
+
+    size, chunks = _distribution_figures(put, f_train, f_held, f_fake)
     test_accuracy = float((p_held.argmax(1) == held_y).mean())
     if gen.num_classes:
         put("class_accuracy", (p_fake.argmax(1) == fake_y).mean(), test_accuracy, "higher")
@@ -186,15 +204,7 @@ def evaluate(bundle: Path, samples: int = 5000, retrain_classifier: bool = False
         "bundle_sha256": cfg.sha256,
         "protocol": _protocol(cfg, samples),
         "judge": {**judge.summary(), "test_accuracy": round(test_accuracy, 6)},
-        "dataset": {
-            "name": spec,
-            "sha256": dataset_sha256(data),
-            "source": data.source,
-            "train": int(len(data.images)),
-            "validation": int(len(data.val_images)),
-            "test": int(len(data.test_images)),
-            "trained_on": cfg.dataset,
-        },
+        "dataset": _dataset_record(spec, data, cfg),
         "figures": figures,
         "samples": {
             "generated": int(len(fake_x)),

@@ -185,8 +185,8 @@ def status(session: Session):
     return text, (losses if len(losses) else None), (accuracy if len(accuracy) else None), sample, len(rows)
 
 
-def _handlers(session: Session):
-    """The studio's buttons: start (or resume), pause/continue, stop, export the stopped run and animate it."""
+def _start_handler(session: Session):
+    """Start (or resume) a run from the form; the parameter names are the /start API's."""
 
     def on_start(
         dataset,
@@ -206,25 +206,15 @@ def _handlers(session: Session):
         run_name,
         resume,
     ):
-        opts = parse_options(
-            session,
-            dataset,
-            model,
-            conditional,
-            loss,
-            latent_dim,
-            batch_size,
-            lr,
-            epochs,
-            max_steps,
-            ema,
-            spectral_norm,
-            augment,
-            width,
-            log_every,
-            run_name,
-        )
+        form = (dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs, max_steps, ema, spectral_norm)
+        opts = parse_options(session, *form, augment, width, log_every, run_name)
         return session.start(opts, bool(resume))
+
+    return on_start
+
+
+def _handlers(session: Session):
+    """The studio's buttons: start (or resume), pause/continue, stop, export the stopped run and animate it."""
 
     def on_pause():
         if not session.active:
@@ -263,7 +253,22 @@ def _handlers(session: Session):
             f"open it in the Space: GANIMATE_MODEL={out} python space/app.py"
         ), str(path)
 
-    return on_start, on_pause, on_stop, on_export
+    return on_pause, on_stop, on_export
+
+
+def _progress(session: Session) -> tuple:
+    """The studio's right column: status, loss and accuracy charts, the latest samples, export and its animation."""
+    state = gr.Textbox(label="Status", interactive=False)
+    losses = gr.LinePlot(x="step", y="loss", color="series", label="Losses", height=220)
+    accuracy = gr.LinePlot(x="step", y="accuracy", color="series", label="D accuracy", height=220, y_lim=[0, 1])
+    sample = gr.Image(label="Fixed-seed samples (latest epoch)", type="filepath", interactive=False)
+    rows = gr.Number(label="History rows", visible=False)
+    with gr.Row():
+        export_name = gr.Textbox("studio-model", label="Bundle name", info=f"folder under {session.exported}")
+        export = gr.Button("Export bundle")
+    exported_info = gr.Textbox(label="Export", interactive=False)
+    animation = gr.Image(label="Animate: the exported bundle", type="filepath", interactive=False)
+    return state, losses, accuracy, sample, rows, export_name, export, exported_info, animation
 
 
 def build(session: Session) -> gr.Blocks:
@@ -304,40 +309,15 @@ def build(session: Session) -> gr.Blocks:
                     pause = gr.Button("Pause / continue")
                     stop = gr.Button("Stop", variant="stop")
             with gr.Column(scale=2):
-                state = gr.Textbox(label="Status", interactive=False)
-                losses = gr.LinePlot(x="step", y="loss", color="series", label="Losses", height=220)
-                accuracy = gr.LinePlot(
-                    x="step", y="accuracy", color="series", label="D accuracy", height=220, y_lim=[0, 1]
+                state, losses, accuracy, sample, rows, export_name, export, exported_info, animation = _progress(
+                    session
                 )
-                sample = gr.Image(label="Fixed-seed samples (latest epoch)", type="filepath", interactive=False)
-                rows = gr.Number(label="History rows", visible=False)
-                with gr.Row():
-                    export_name = gr.Textbox(
-                        "studio-model", label="Bundle name", info=f"folder under {session.exported}"
-                    )
-                    export = gr.Button("Export bundle")
-                exported_info = gr.Textbox(label="Export", interactive=False)
-                animation = gr.Image(label="Animate: the exported bundle", type="filepath", interactive=False)
 
-        form = [
-            dataset,
-            model,
-            conditional,
-            loss,
-            latent_dim,
-            batch_size,
-            lr,
-            epochs,
-            max_steps,
-            ema,
-            spectral_norm,
-            augment,
-            width,
-            log_every,
-            run_name,
-        ]
+        form = [dataset, model, conditional, loss, latent_dim, batch_size, lr, epochs, max_steps, ema, spectral_norm]
+        form += [augment, width, log_every, run_name]
 
-        on_start, on_pause, on_stop, on_export = _handlers(session)
+        on_pause, on_stop, on_export = _handlers(session)
+        on_start = _start_handler(session)
         start.click(on_start, [*form, resume], state, api_name="start")
         pause.click(on_pause, None, state, api_name="pause")
         stop.click(on_stop, None, state, api_name="stop")

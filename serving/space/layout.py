@@ -244,10 +244,73 @@ def share_box() -> gr.Textbox:
     )
 
 
-def picture_tab(app: SpaceApp, model) -> None:
-    """ "Your picture": upload, paste, take or draw a picture; the model's version of it and an animation from it."""
+def _picture_inputs() -> tuple:
+    """Your picture's left column: upload, paste or webcam; a sketchpad; the seeds that follow it."""
     from serving.space.picture import DEFAULT_FOLLOWING
 
+    with gr.Column(min_width=300):
+        with gr.Tab("Upload, paste or webcam"):
+            picture = gr.Image(
+                sources=["upload", "clipboard", "webcam"],
+                type="filepath",
+                label="Your picture",
+                elem_id="gm-picture",
+                height=280,
+            )
+            p_go = gr.Button("Find it in the model", variant="primary", elem_id="gm-project")
+        with gr.Tab("Draw"):
+            sketch = gr.Sketchpad(
+                type="filepath",
+                label="Draw with the mouse or a finger",
+                elem_id="gm-sketch",
+                height=320,
+                canvas_size=(320, 320),
+            )
+            d_go = gr.Button("Find my drawing in the model", variant="primary")
+        following = described(
+            gr.Textbox(DEFAULT_FOLLOWING, label="Seeds after your picture"),
+            "keyframe seeds the animation visits after your picture, like 5,6,7 (at most 8)",
+        )
+    return picture, p_go, sketch, d_go, following
+
+
+def _picture_results() -> tuple:
+    """Your picture's right column: the pair (as seen, the model's version), the animation, latent and recipe."""
+    with gr.Column():
+        pair = gr.Image(
+            label="As the model saw it · the model's version",
+            type="filepath",
+            interactive=False,
+            elem_id="gm-pair",
+            height=200,
+        )
+        p_anim = gr.Image(
+            label="An animation from your picture", type="filepath", interactive=False, elem_id="gm-from-picture"
+        )
+        # Textboxes, not gr.Code: a code box here grows to the height of the whole column.
+        latent = gr.Textbox(
+            "",
+            label="Latent found (JSON)",
+            lines=3,
+            max_lines=6,
+            interactive=False,
+            buttons=["copy"],
+            elem_id="gm-latent",
+        )
+        p_recipe = gr.Textbox(
+            "",
+            label="Recipe (paste it on Animate to render it again)",
+            lines=6,
+            max_lines=12,
+            interactive=False,
+            buttons=["copy"],
+            elem_id="gm-picture-recipe",
+        )
+    return pair, latent, p_anim, p_recipe
+
+
+def picture_tab(app: SpaceApp, model) -> None:
+    """ "Your picture": upload, paste, take or draw a picture; the model's version of it and an animation from it."""
     encoded = [n for n, g in app.models.items() if g.has_encoder]
     with gr.Tab("Your picture"):
         gr.Markdown(
@@ -258,62 +321,8 @@ def picture_tab(app: SpaceApp, model) -> None:
             "at most 1 MB and 4096x4096; removed once projected."
         )
         with gr.Row(elem_id="gm-picture-row"):
-            with gr.Column(min_width=300):
-                with gr.Tab("Upload, paste or webcam"):
-                    picture = gr.Image(
-                        sources=["upload", "clipboard", "webcam"],
-                        type="filepath",
-                        label="Your picture",
-                        elem_id="gm-picture",
-                        height=280,
-                    )
-                    p_go = gr.Button("Find it in the model", variant="primary", elem_id="gm-project")
-                with gr.Tab("Draw"):
-                    sketch = gr.Sketchpad(
-                        type="filepath",
-                        label="Draw with the mouse or a finger",
-                        elem_id="gm-sketch",
-                        height=320,
-                        canvas_size=(320, 320),
-                    )
-                    d_go = gr.Button("Find my drawing in the model", variant="primary")
-                following = described(
-                    gr.Textbox(DEFAULT_FOLLOWING, label="Seeds after your picture"),
-                    "keyframe seeds the animation visits after your picture, like 5,6,7 (at most 8)",
-                )
-            with gr.Column():
-                pair = gr.Image(
-                    label="As the model saw it · the model's version",
-                    type="filepath",
-                    interactive=False,
-                    elem_id="gm-pair",
-                    height=200,
-                )
-                p_anim = gr.Image(
-                    label="An animation from your picture",
-                    type="filepath",
-                    interactive=False,
-                    elem_id="gm-from-picture",
-                )
-                # Textboxes, not gr.Code: a code box here grows to the height of the whole column.
-                latent = gr.Textbox(
-                    "",
-                    label="Latent found (JSON)",
-                    lines=3,
-                    max_lines=6,
-                    interactive=False,
-                    buttons=["copy"],
-                    elem_id="gm-latent",
-                )
-                p_recipe = gr.Textbox(
-                    "",
-                    label="Recipe (paste it on Animate to render it again)",
-                    lines=6,
-                    max_lines=12,
-                    interactive=False,
-                    buttons=["copy"],
-                    elem_id="gm-picture-recipe",
-                )
+            picture, p_go, sketch, d_go, following = _picture_inputs()
+            pair, latent, p_anim, p_recipe = _picture_results()
         outputs = [pair, latent, p_anim, p_recipe]
         p_go.click(
             app.project,
@@ -333,6 +342,35 @@ def picture_tab(app: SpaceApp, model) -> None:
         )
 
 
+def _animate_form(app: SpaceApp) -> tuple[list, gr.Button, gr.Button]:
+    """Animate's form: the fields /animate takes after the model (in its order), the Render and Random buttons."""
+    with gr.Row():
+        seeds = described(
+            gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7", scale=4),
+            "keyframe seeds: 1,2,3 or ranges 0-7; each 0..4294967295",
+        )
+        dice = gr.Button("Random", scale=0, min_width=90)
+    classes = described(
+        gr.Textbox("", label="Classes per keyframe", info="numbers or names; one for all; empty: each seed's own"),
+        "class per keyframe, by number or name, or one for all; '' = each seed's own",
+    )
+    path, easing, loop, frames, fps, truncation, size = walk_controls("Size (px)", "output width in pixels")
+    with gr.Row():
+        grid = described(
+            gr.Dropdown(list(GRIDS), value=DEFAULT_GRID, label="Grid", allow_custom_value=True),
+            "rows x columns of independent walks, like 2x3; each side 1..8",
+        )
+        fmt = described(
+            gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"),
+            "gif, webp, mp4 (H.264), or png (all frames side by side)",
+        )
+    recipe_in = recipe_box(app)
+    music = music_box()
+    go = gr.Button("Render", variant="primary", elem_id="gm-render")
+    fields = [seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt, recipe_in, *music]
+    return fields, go, dice
+
+
 def animate_tab(app: SpaceApp, model, opening: tuple) -> dict:
     """The Animate tab: the form, the animation (the page opens with one playing), its recipe and share link,
     and the examples. Returns the components the page's model switch and share links update."""
@@ -340,31 +378,7 @@ def animate_tab(app: SpaceApp, model, opening: tuple) -> dict:
     with gr.Tab("Animate"):
         with gr.Row(elem_id="gm-animate-row"):
             with gr.Column(scale=2, min_width=300):
-                with gr.Row():
-                    seeds = described(
-                        gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7", scale=4),
-                        "keyframe seeds: 1,2,3 or ranges 0-7; each 0..4294967295",
-                    )
-                    dice = gr.Button("Random", scale=0, min_width=90)
-                classes = described(
-                    gr.Textbox(
-                        "", label="Classes per keyframe", info="numbers or names; one for all; empty: each seed's own"
-                    ),
-                    "class per keyframe, by number or name, or one for all; '' = each seed's own",
-                )
-                path, easing, loop, frames, fps, truncation, size = walk_controls("Size (px)", "output width in pixels")
-                with gr.Row():
-                    grid = described(
-                        gr.Dropdown(list(GRIDS), value=DEFAULT_GRID, label="Grid", allow_custom_value=True),
-                        "rows x columns of independent walks, like 2x3; each side 1..8",
-                    )
-                    fmt = described(
-                        gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"),
-                        "gif, webp, mp4 (H.264), or png (all frames side by side)",
-                    )
-                recipe_in = recipe_box(app)
-                music = music_box()
-                go = gr.Button("Render", variant="primary", elem_id="gm-render")
+                fields, go, dice = _animate_form(app)
             with gr.Column(scale=3):
                 shown = gr.Image(
                     opening_file, label="Animation", type="filepath", elem_id="gm-preview", interactive=False
@@ -373,22 +387,7 @@ def animate_tab(app: SpaceApp, model, opening: tuple) -> dict:
                 file_out = gr.File(opening_file, label="Download", interactive=False)
                 recipe_out = gr.Code(opening_recipe, language="json", label="Recipe of this render", interactive=False)
                 share = share_box()
-        animate_inputs = [
-            model,
-            seeds,
-            classes,
-            path,
-            frames,
-            fps,
-            loop,
-            easing,
-            truncation,
-            grid,
-            size,
-            fmt,
-            recipe_in,
-            *music,
-        ]
+        animate_inputs = [model, *fields]
         # Three at once: a long render in the heavy lane (one core) leaves two workers for short ones.
         go.click(
             app.animate,
@@ -400,7 +399,7 @@ def animate_tab(app: SpaceApp, model, opening: tuple) -> dict:
         ).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False).then(
             app.share_link, recipe_out, share, api_visibility="private"
         )
-        dice.click(random_seeds, None, seeds, api_visibility="private")
+        dice.click(random_seeds, None, fields[0], api_visibility="private")
         examples = gr.Gallery(
             label="Try one (click to fill the form)",
             columns=3,
@@ -411,7 +410,7 @@ def animate_tab(app: SpaceApp, model, opening: tuple) -> dict:
         )
         examples.select(SpaceApp.example_values, None, animate_inputs[1:13], api_visibility="private")
     return dict(
-        examples=examples, shown=shown, file_out=file_out, recipe_out=recipe_out, share=share, recipe_in=recipe_in
+        examples=examples, shown=shown, file_out=file_out, recipe_out=recipe_out, share=share, recipe_in=fields[11]
     )
 
 
@@ -560,6 +559,12 @@ def about_tab() -> tuple:
     return a_card, a_api, a_samples
 
 
+HEADER = (
+    "<div class='gm-header'><h1>ganimate</h1><p>Seeded, looping latent animations from trained GAN "
+    "generators, rendered with onnxruntime. Every render is a recipe you can copy and replay.</p></div>"
+)
+
+
 def build_demo(
     models: dict[str, Generator],
     gallery: Gallery | None = None,
@@ -572,10 +577,7 @@ def build_demo(
     opening = app.initial_animation()  # the page opens with an animation playing
     # delete_cache: Gradio's own copies of results older than an hour are removed every 30 minutes.
     with SpaceBlocks(title="ganimate: living pictures from GANs", delete_cache=(1800, 3600)) as demo:
-        gr.HTML(
-            "<div class='gm-header'><h1>ganimate</h1><p>Seeded, looping latent animations from trained GAN "
-            "generators, rendered with onnxruntime. Every render is a recipe you can copy and replay.</p></div>"
-        )
+        gr.HTML(HEADER)
         model = described(
             gr.Dropdown(list(app.models), value=first, label="Model"),
             f"the model's name, one of: {', '.join(app.models)}",
@@ -588,20 +590,11 @@ def build_demo(
         compare_tab(app)
         g_items, g_shown = gallery_tab(app)
         a_card, a_api, a_samples = about_tab()
+        # Switching model leaves no stale panel: hint, About, examples and Animate's render all follow it.
         model.change(
             lambda n: (app.class_hint(n), *app.about(n), app.example_thumbnails(n), *app.opening(n)),
             model,
-            [
-                hint,
-                a_card,
-                a_api,
-                a_samples,
-                a["examples"],
-                a["shown"],
-                a["file_out"],
-                a["recipe_out"],
-                a["share"],
-            ],  # no stale panel
+            [hint, a_card, a_api, a_samples, *(a[k] for k in ("examples", "shown", "file_out", "recipe_out", "share"))],
             api_visibility="private",
             preprocess=False,
         )
