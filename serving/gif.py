@@ -3,8 +3,8 @@
 GIF frames are independent LZW streams under one header, so frames can be coded anywhere and joined. Each frame's
 image block is Pillow's own GIF coder run straight on the frame's palette indices (`Image.tobytes("gif", ...)`),
 with the same settings Pillow's `save` uses (8-bit code size, interlaced), so a block is byte-for-byte what
-`save` writes for that frame, without `save`'s per-frame header work. Pillow's coder holds the GIL (about 0.5 ms
-per 256x256 frame), so threads cannot share it out: `serving.gif_helpers` codes part of the frames in helper
+`save` writes for that frame, without `save`'s per-frame header work. Pillow's coder holds the GIL for
+the whole frame, so threads cannot share it out: `serving.gif_helpers` codes part of the frames in helper
 processes. The bytes depend only on the frames, the palette and the timing, never on where a frame was coded.
 """
 

@@ -4,7 +4,7 @@ Pillow's GIF coder holds the GIL, so a second thread cannot code frames at the s
 A helper is a child Python (`python -c HELPER_MAIN`) on two pipes: it reads frames and a palette, answers
 with the frames' image blocks (`serving.gif_blocks.frame_blocks`), and exits when its pipe closes or anything goes
 wrong. The frames travel through a shared memory file the two map (Linux `memfd`; elsewhere through the pipe,
-about 8 ms for R1's 3 MB). The protocol is a JSON line and raw bytes (no pickle), so nothing a helper reads can
+one more copy). The protocol is a JSON line and raw bytes (no pickle), so nothing a helper reads can
 run code, and every answer carries its request's number, so an answer can never be taken for another's.
 
 A render splits its frames between itself and every helper that is idle at that moment; a busy helper is skipped,
@@ -14,6 +14,14 @@ than `ANSWER_TIMEOUT_S`, is dropped and its frames are coded here: the output is
 Helpers start with `start()` (the Space does this while it loads), or by themselves the first time a GIF of at
 least `AUTO_START_PIXELS` pixels is coded: a child costs about a quarter of a second to start, which a small
 one-off render from the command line would not win back.
+
+Why not `concurrent.futures.ProcessPoolExecutor` with `multiprocessing.shared_memory` (tried): its children
+start by `spawn` or `forkserver`, and both import the caller's `__main__` again in every child, which runs
+`python -m serving` and `space/app.py` (and any user script without an `if __name__ == "__main__":` guard) a
+second time; `fork` would copy a process mid-way through onnxruntime's and the web server's threads. Python 3.11's
+SharedMemory also registers every attach with the shared resource tracker, so a child's attach and the parent's
+unlink disagree. A `python -c` child on two pipes has none of these problems. What it earns is measured by
+`python -m bench.render` ("ours" against "ours, no helper process").
 """
 
 from __future__ import annotations

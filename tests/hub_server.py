@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -45,6 +46,16 @@ class HubState:
         self.tamper: set[tuple[str, str]] = set()  # (repo_id, path) served with one byte flipped
         self.requests: list[str] = []
         self.lock = threading.Lock()
+
+
+def hub_env(endpoint: str, home, token: str | None = None, **extra: str) -> dict:
+    """The environment a child process needs to use the loopback Hub at `endpoint` (and nothing of the real one):
+    this machine's variables without any HF_*, a fresh HF_HOME, no Xet, no telemetry, and the token if given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(home), HF_HUB_DISABLE_XET="1", HF_HUB_DISABLE_TELEMETRY="1", **extra)
+    if token:
+        env["HF_TOKEN"] = token
+    return env
 
 
 def _git_blob_sha(data: bytes) -> str:

@@ -6,9 +6,8 @@ and the oneDNN notice) from C++, before TF_CPP_MIN_LOG_LEVEL is read, so no sett
 level during the import and replayed without those known lines, so a real import error is never hidden.
 
 Grappler's remapper fails on the GAN train step ("remapper failed: ... fanout ... LeakyReluGrad", printed at
-every trace) and so fuses nothing there; turning it off removes the error line and costs nothing: measured with
-`python -m bench.train_speed --steps 30`, ganimate's step went from 831 to 1,011 img/s (the tutorial loop from
-1,148 to 1,288) on the 2-core CPU.
+every trace) and so fuses nothing there; turning it off removes the error line and costs nothing
+(`python -m bench.train_speed` measures the step either way).
 """
 
 from __future__ import annotations

@@ -62,13 +62,24 @@ def load_models(sources: list[str] | str, threads: int | None = None) -> dict[st
     sources = [s.strip() for s in sources.split(",")] if isinstance(sources, str) else sources
     if not [s for s in sources if s]:
         raise InputError("no model: set GANIMATE_MODEL to a bundle folder or user/name@revision, or add exported/NAME")
-    models, refused = {}, []
-    for source in filter(None, sources):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def load(source: str) -> Generator | GanimateError:
         try:
-            gen = Generator.from_pretrained(source, threads=threads)
+            return Generator.from_pretrained(source, threads=threads)
         except GanimateError as exc:  # one bad bundle does not take the Space down: it is named and skipped
-            refused.append(f"{source}: {exc}")
-            print(f"warning: not serving {source}: {exc}", file=sys.stderr)
+            return exc
+
+    # One thread per bundle: onnxruntime builds a session outside the GIL, and a large graph (the math-art
+    # renderer) takes most of the load, so the small ones finish beside it rather than after it.
+    wanted = list(filter(None, sources))
+    with ThreadPoolExecutor(max(1, len(wanted)), thread_name_prefix="ganimate-bundle") as pool:
+        loaded = list(pool.map(load, wanted))
+    models, refused = {}, []
+    for source, gen in zip(wanted, loaded):
+        if isinstance(gen, GanimateError):
+            refused.append(f"{source}: {gen}")
+            print(f"warning: not serving {source}: {gen}", file=sys.stderr)
             continue
         models[gen.config.name] = gen
     if not models:

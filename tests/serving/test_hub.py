@@ -5,7 +5,6 @@ user runs the CLI; nothing here reaches the internet.
 """
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 from huggingface_hub import SpaceCard
 
 from tests.conftest import REPO
-from tests.hub_server import serve
+from tests.hub_server import hub_env, serve
 
 TOKEN = "hf_loopback_secret_token_123"
 
@@ -27,11 +26,7 @@ def hub():
 
 
 def _env(endpoint: str, home, token: str | None = TOKEN, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(home), HF_HUB_DISABLE_XET="1", HF_HUB_DISABLE_TELEMETRY="1", **extra)
-    if token:
-        env["HF_TOKEN"] = token
-    return env
+    return hub_env(endpoint, home, token, **extra)
 
 
 def _run(args: list[str], env: dict, cwd=REPO, code: str | None = None) -> subprocess.CompletedProcess:

@@ -3,7 +3,6 @@ pushed to a loopback Hub (tests/hub_server.py) with `python -m serving push`, an
 against that repo id. The first snippet runs as the card's install line promises: without ganimate (its packages
 cannot be imported), from an empty folder, saving a picture that must be the model's own."""
 
-import os
 import re
 import subprocess
 import sys
@@ -31,12 +30,11 @@ def python_blocks(card: str) -> list[str]:
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     """A loopback Hub holding every shipped bundle as alice/NAME, pushed by the project's own CLI."""
-    from tests.hub_server import serve
+    from tests.hub_server import hub_env, serve
 
     server, state, endpoint = serve({TOKEN: "alice"})
     home = tmp_path_factory.mktemp("hf-home")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(home), HF_HUB_DISABLE_XET="1", HF_HUB_DISABLE_TELEMETRY="1")
+    env = hub_env(endpoint, home)
     try:
         for name in BUNDLES:
             done = subprocess.run(
