@@ -131,8 +131,17 @@ def _ints(lo: int, hi: int, count: tuple[int, int]) -> Callable[[str, Any], tupl
 
 
 def _seeds(key: str, value: Any) -> tuple[int, ...]:
-    whole = _ints(-(2**63), 2**63, (1, MAX_KEYFRAMES))(key, value)  # a list of whole numbers, of a keyframe count
-    return tuple(check_seed(s) for s in whole)  # each in the seed range, said the way the CLI and Space say it
+    """A list of 1..MAX_KEYFRAMES whole numbers, each a seed (0..MAX_SEED), said the way the CLI and Space say it."""
+    if not isinstance(value, (list, tuple)) or not value:
+        raise InputError(f"{key} must be a list of 1..{MAX_KEYFRAMES} whole numbers, got {str(value)[:60]!r}")
+    if len(value) > MAX_KEYFRAMES:
+        raise InputError(f"at most {MAX_KEYFRAMES} keyframe seeds, got {len(value)}")
+    seeds = []
+    for v in value:
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)  # 2.0 in JSON is 2
+        seeds.append(check_seed(v))
+    return tuple(seeds)
 
 
 def _choice(key: str, value: Any) -> str:

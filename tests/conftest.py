@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Offline by construction: every test process refuses to open a connection beyond this machine, so a test that
 # would reach the internet fails in one line here instead of passing on a networked machine and hanging offline.
-# Child processes started by tests inherit the telemetry switches; loopback servers (the Hub, the Space) still work.
+# Child processes started by tests are not patched; they inherit the telemetry switches and are pointed at loopback
+# servers (the Hub, the Space), which still work.
 os.environ.update(GRADIO_ANALYTICS_ENABLED="False", HF_HUB_DISABLE_TELEMETRY="1", DO_NOT_TRACK="1")
 
 
@@ -41,6 +42,26 @@ def _go_offline() -> None:
 
     socket.socket.connect = _loopback_only(socket.socket.connect)
     socket.socket.connect_ex = _loopback_only(socket.socket.connect_ex)
+    lookup = socket.getaddrinfo
+
+    def local_lookup(host, *args, **kwargs):  # a name lookup can hang offline before any connect is tried
+        if isinstance(host, bytes):
+            host = host.decode()
+        if host not in (None, "", "localhost") and not _is_address(host):
+            raise OSError(f"tests run offline: no name lookup for {host} (use a loopback server)")
+        return lookup(host, *args, **kwargs)
+
+    socket.getaddrinfo = local_lookup
+
+
+def _is_address(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return False
+    return True
 
 
 _go_offline()

@@ -70,10 +70,11 @@ def load_models(sources: list[str] | str, threads: int | None = None) -> dict[st
         except GanimateError as exc:  # one bad bundle does not take the Space down: it is named and skipped
             return exc
 
-    # One thread per bundle: onnxruntime builds a session outside the GIL, and a large graph (the math-art
-    # renderer) takes most of the load, so the small ones finish beside it rather than after it.
+    # A thread per bundle (at most 4): a large graph (the math-art renderer) takes most of the load, and the
+    # small ones finish beside it rather than after it (its session build holds the GIL much of the time, so
+    # this saves less than the cores would allow: docs/benchmarks.md, cold start).
     wanted = list(filter(None, sources))
-    with ThreadPoolExecutor(max(1, len(wanted)), thread_name_prefix="ganimate-bundle") as pool:
+    with ThreadPoolExecutor(max(1, min(4, len(wanted))), thread_name_prefix="ganimate-bundle") as pool:
         loaded = list(pool.map(load, wanted))
     models, refused = {}, []
     for source, gen in zip(wanted, loaded):
@@ -116,7 +117,7 @@ def open_gallery(db: str, max_rows: int = GALLERY_MAX_ROWS, max_mb: int = GALLER
 
 def start(sources: list[str], gallery_db: str = ""):
     """The demo over `sources`, built as fast as a cold process allows: the bundles load (and verify) on a second
-    thread while Gradio imports on this one, since onnxruntime builds its sessions outside the GIL. The GIF helper
+    thread while Gradio imports on this one (onnxruntime lets go of the GIL for part of each build). The GIF helper
     processes (serving.gif_helpers) start once the demo is built, so their own start-up does not slow Gradio's."""
     from concurrent.futures import ThreadPoolExecutor
 

@@ -11,6 +11,8 @@ def test_a_connection_beyond_loopback_is_refused_in_one_line():
         sock.connect(("192.0.2.1", 443))  # TEST-NET-1: never reached, refused before any packet leaves
     with pytest.raises(OSError, match="tests run offline"):
         urllib.request.urlopen("http://192.0.2.1/", timeout=1)
+    with pytest.raises(OSError, match="tests run offline"):
+        socket.getaddrinfo("huggingface.co", 443)  # no lookup either: offline it could hang
 
 
 def test_loopback_still_connects():
