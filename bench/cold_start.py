@@ -38,6 +38,8 @@ from serving.space.layout import launch_options
 demo = start(model_sources("", None, Path("exported")))
 demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True,
             **launch_options())
+from serving.space.pending import warm
+warming = warm(demo.ganimate_app.models)  # as main() does: the other sessions build while the page is served
 base = demo.local_url.rstrip("/")
 for path in ("/", "/gradio_api/info"):
     for _ in range(600):  # bounded: 60 s at most
@@ -49,6 +51,10 @@ for path in ("/", "/gradio_api/info"):
             time.sleep(0.1)
 ready = time.perf_counter()
 models = list(demo.ganimate_app.models)
+with urllib.request.urlopen(base + "/", timeout=60) as answer:  # a second page while the rest load
+    answer.read()
+if warming is not None:
+    warming.join()  # never exit while a session is half built
 demo.close()
 print(json.dumps({"ready_s": ready - t0, "models": models}))
 """

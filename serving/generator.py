@@ -16,6 +16,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -108,6 +109,29 @@ def _in_hub_cache(path: Path) -> bool:
     return real.is_file() and Path(constants.HF_HUB_CACHE).resolve() in real.parents
 
 
+@dataclass(frozen=True)
+class CheckedBundle:
+    """A bundle whose files passed every check that needs no session (Generator.checked)."""
+
+    bundle: Path
+    config: GeneratorConfig
+    model_bytes: bytes
+    encoder_bytes: bytes | None
+    source: str
+
+    def load(self, threads: int | None = None) -> Generator:
+        """Sessions built from the bytes that were hashed and checked (never by reopening the path), each proved
+        on a real run before anything is served. One session for every thread: as fast as a session per thread,
+        with one model in memory and a faster start."""
+        threads = check_threads(threads)
+        session = make_session(self.bundle / "model.onnx", self.model_bytes)
+        probe(session, self.config, self.bundle / "model.onnx")
+        encoder = make_session(self.bundle / "encoder.onnx", self.encoder_bytes) if self.encoder_bytes else None
+        if encoder is not None:
+            probe_encoder(encoder, self.config, self.bundle / "encoder.onnx")
+        return Generator(self.bundle, self.config, session, self.source, threads, encoder)
+
+
 class Generator:
     """A loaded, verified bundle. Call it with z [n, latent_dim] (and y [n, num_classes]) to get images."""
 
@@ -138,6 +162,14 @@ class Generator:
         running the session single-threaded (default <= 4, at most the cores here); `force_download` fetches a
         Hub bundle again even when it is cached."""
         threads = check_threads(threads)
+        return cls.checked(path_or_repo_id, revision, force_download).load(threads)
+
+    @classmethod
+    def checked(
+        cls, path_or_repo_id: str | os.PathLike, revision: str | None = None, force_download: bool = False
+    ) -> CheckedBundle:
+        """The bundle's files read and verified (sha256, contract, static graph checks) without building a
+        session: what `load` turns into a Generator. Cheap; a refused bundle is refused here."""
         bundle, from_hub = resolve_bundle(path_or_repo_id, revision, force_download)
         try:
             config, model_bytes = _verified(bundle)
@@ -150,14 +182,7 @@ class Generator:
                 f"{exc}; this is a cached download: fetch it again with --force-download "
                 f"(force_download=True) or delete {bundle.resolve()}"
             ) from None
-        # The session is built from the bytes that were hashed and checked, never by reopening the path. One
-        # session for every thread: as fast as a session per thread, with one model in memory and a faster start.
-        session = make_session(bundle / "model.onnx", model_bytes)
-        probe(session, config, bundle / "model.onnx")  # proved on a real run before anything is served
-        encoder = make_session(bundle / "encoder.onnx", encoder_bytes) if encoder_bytes else None
-        if encoder is not None:
-            probe_encoder(encoder, config, bundle / "encoder.onnx")
-        return cls(bundle, config, session, str(path_or_repo_id), threads, encoder)
+        return CheckedBundle(bundle, config, model_bytes, encoder_bytes, str(path_or_repo_id))
 
     @property
     def has_encoder(self) -> bool:

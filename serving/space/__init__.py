@@ -57,36 +57,44 @@ def model_sources(spec: str, card_text: str | None, exported: Path | None) -> li
     return sorted(str(p.parent) for p in exported.glob("*/config.json")) if exported and exported.is_dir() else []
 
 
-def load_models(sources: list[str] | str, threads: int | None = None) -> dict[str, Generator]:
-    """name -> Generator for each source, in the menu's order (PREFERRED first, then by name)."""
-    sources = [s.strip() for s in sources.split(",")] if isinstance(sources, str) else sources
-    if not [s for s in sources if s]:
-        raise InputError("no model: set GANIMATE_MODEL to a bundle folder or user/name@revision, or add exported/NAME")
+def load_models(sources: list[str] | str, threads: int | None = None, defer: bool = False) -> dict[str, Generator]:
+    """name -> Generator for each source, in the menu's order (PREFERRED first, then by name). Every bundle is read
+    and verified first; a bad one is named on stderr and skipped. With `defer` (the Space's start) only the first
+    model's session is built now and the others are PendingGenerators, built on first use or by `pending.warm`."""
     from concurrent.futures import ThreadPoolExecutor
 
-    def load(source: str) -> Generator | GanimateError:
-        try:
-            return Generator.from_pretrained(source, threads=threads)
-        except GanimateError as exc:  # one bad bundle does not take the Space down: it is named and skipped
-            return exc
+    from serving.space.pending import PendingGenerator
 
-    # A thread per bundle (at most 4): a large graph (the math-art renderer) takes most of the load, and the
-    # small ones finish beside it rather than after it (its session build holds the GIL much of the time, so
-    # this saves less than the cores would allow: docs/benchmarks.md, cold start).
+    sources = [s.strip() for s in sources.split(",")] if isinstance(sources, str) else sources
     wanted = list(filter(None, sources))
+    if not wanted:
+        raise InputError("no model: set GANIMATE_MODEL to a bundle folder or user/name@revision, or add exported/NAME")
+    refused: list[str] = []
+
+    def attempt(step, source):
+        try:
+            return step()
+        except GanimateError as exc:  # one bad bundle does not take the Space down: it is named and skipped
+            refused.append(f"{source}: {exc}")
+            print(f"warning: not serving {source}: {exc}", file=sys.stderr)
+            return None
+
+    # A thread per bundle (at most 4): downloads and hashing overlap, and without `defer` the small sessions are
+    # built beside a large one rather than after it.
     with ThreadPoolExecutor(max(1, min(4, len(wanted))), thread_name_prefix="ganimate-bundle") as pool:
-        loaded = list(pool.map(load, wanted))
-    models, refused = {}, []
-    for source, gen in zip(wanted, loaded):
-        if isinstance(gen, GanimateError):
-            refused.append(f"{source}: {gen}")
-            print(f"warning: not serving {source}: {gen}", file=sys.stderr)
-            continue
-        models[gen.config.name] = gen
+        checked = [c for c in pool.map(lambda s: attempt(lambda: Generator.checked(s), s), wanted) if c is not None]
+        by_name = {c.config.name: c for c in checked}
+        order = [n for n in PREFERRED if n in by_name] + sorted(n for n in by_name if n not in PREFERRED)
+        now = order if not defer else order[:1]
+        built = pool.map(lambda n: attempt(lambda: by_name[n].load(threads), by_name[n].source), now)
+        models: dict[str, Any] = {n: g for n, g in zip(now, built) if g is not None}
+    if defer and not models and len(order) > 1:  # the first one failed at its probe: build the next at once
+        return load_models([by_name[n].source for n in order[1:]], threads, defer)
+    for name in order[len(now) :]:
+        models[name] = PendingGenerator(by_name[name], threads)
     if not models:
         raise InputError("no model could be loaded: " + "; ".join(refused)[:2000])
-    order = [n for n in PREFERRED if n in models] + sorted(n for n in models if n not in PREFERRED)
-    return {n: models[n] for n in order}
+    return {n: models[n] for n in order if n in models}
 
 
 # The Space's gallery quota: every visitor's render is kept, so the oldest unpinned ones make room.
@@ -116,16 +124,17 @@ def open_gallery(db: str, max_rows: int = GALLERY_MAX_ROWS, max_mb: int = GALLER
 
 
 def start(sources: list[str], gallery_db: str = ""):
-    """The demo over `sources`, built as fast as a cold process allows: the bundles load (and verify) on a second
-    thread while Gradio imports on this one (onnxruntime lets go of the GIL for part of each build). The GIF helper
-    processes (serving.gif_helpers) start once the demo is built, so their own start-up does not slow Gradio's."""
+    """The demo over `sources`, built as fast as a cold process allows: the bundles are verified and the first
+    model's session built on a second thread while Gradio imports on this one; the other models' sessions are
+    built later (serving.space.pending: `main` warms them once the server answers). The GIF helper processes
+    (serving.gif_helpers) start once the demo is built, so their own start-up does not slow Gradio's."""
     from concurrent.futures import ThreadPoolExecutor
 
     from serving import gif_helpers
 
     results_bytes, gallery_mb = disk_budget(os.environ.get("GANIMATE_DISK_MB", ""))
     with ThreadPoolExecutor(1, thread_name_prefix="ganimate-load") as pool:
-        loading = pool.submit(load_models, sources)
+        loading = pool.submit(load_models, sources, None, True)
         from serving.space.handlers import SpaceApp
         from serving.space.layout import build_demo  # imports Gradio: about 3 s on a 2-core machine
 
@@ -153,5 +162,12 @@ def main(space_dir: Path, exported: Path | None = None) -> None:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     from serving.space.layout import launch_options
+    from serving.space.pending import warm
 
-    demo.launch(**launch_options())
+    demo.launch(prevent_thread_lock=True, **launch_options())
+    warming = warm(demo.ganimate_app.models)  # the other models' sessions, now that the first page can be served
+    try:
+        demo.block_thread()
+    finally:
+        if warming is not None:
+            warming.join()  # a process must not end while onnxruntime is half way through building a session

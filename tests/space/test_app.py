@@ -250,7 +250,8 @@ def test_pasted_recipe_is_stored_with_the_real_bundle_and_regenerates(models, tm
     assert app.gallery.count() == 1 and len(list((tmp_path / "files").iterdir())) == 1
 
 
-def test_the_space_starts_with_the_good_bundles_and_names_the_bad_one(tmp_path, capsys):
+@pytest.mark.parametrize("defer", [False, True])
+def test_the_space_starts_with_the_good_bundles_and_names_the_bad_one(tmp_path, capsys, defer):
     import shutil
 
     from serving.space import load_models
@@ -258,9 +259,36 @@ def test_the_space_starts_with_the_good_bundles_and_names_the_bad_one(tmp_path, 
     bad = tmp_path / "bad"
     shutil.copytree(REPO / "exported" / "mnist-cvae", bad)
     (bad / "model.onnx").write_bytes(b"not a model")
-    models = load_models([str(REPO / "exported" / "mnist-cdcgan"), str(bad)])
-    assert list(models) == ["mnist-cdcgan"]
+    models = load_models([str(REPO / "exported" / "mnist-cdcgan"), str(bad)], defer=defer)
+    assert list(models) == ["mnist-cdcgan"]  # refused before the Space starts, deferred or not
     err = capsys.readouterr().err
     assert f"not serving {bad}" in err and "sha256" in err and "Traceback" not in err
     with pytest.raises(InputError, match="no model could be loaded"):
-        load_models([str(bad)])
+        load_models([str(bad)], defer=defer)
+
+
+def test_deferred_models_are_listed_at_once_and_draw_the_same_bytes_when_built():
+    from pathlib import Path
+
+    from serving import Recipe, render
+    from serving.generator import Generator
+    from serving.space import SpaceApp, load_models
+    from serving.space.pending import PendingGenerator, warm
+
+    names = ["mathart-params", "mnist-cdcgan", "mnist-cvae"]
+    models = load_models([str(REPO / "exported" / n) for n in names], defer=True)
+    assert list(models) == ["mnist-cdcgan", "mnist-cvae", "mathart-params"]  # menu order, all listed
+    assert isinstance(models["mnist-cdcgan"], Generator)  # the page's first model is ready now
+    pending = [models["mnist-cvae"], models["mathart-params"]]
+    assert all(isinstance(m, PendingGenerator) and not m.ready for m in pending)
+    assert pending[1].has_encoder and pending[1].config.name == "mathart-params"  # what the page needs, unbuilt
+    assert not pending[1].ready
+    assert pending[1].config.class_names[0] == "lissajous" and not pending[1].ready
+    app = SpaceApp(models)
+    assert not pending[0].ready and not pending[1].ready  # the app starts without building them
+    path, recipe = app.animate("mnist-cvae", seeds="1,2", frames=3, size=64)  # built by its first request
+    assert pending[0].ready and Path(path).read_bytes() == render(
+        Generator.from_pretrained(REPO / "exported" / "mnist-cvae"), Recipe.from_json(recipe)
+    )
+    warm(models).join()  # the rest, on a background thread
+    assert pending[1].ready
