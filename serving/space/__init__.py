@@ -85,13 +85,19 @@ def load_models(sources: list[str] | str, threads: int | None = None, defer: boo
         checked = [c for c in pool.map(lambda s: attempt(lambda: Generator.checked(s), s), wanted) if c is not None]
         by_name = {c.config.name: c for c in checked}
         order = [n for n in PREFERRED if n in by_name] + sorted(n for n in by_name if n not in PREFERRED)
-        now = order if not defer else order[:1]
-        built = pool.map(lambda n: attempt(lambda: by_name[n].load(threads), by_name[n].source), now)
-        models: dict[str, Any] = {n: g for n, g in zip(now, built) if g is not None}
-    if defer and not models and len(order) > 1:  # the first one failed at its probe: build the next at once
-        return load_models([by_name[n].source for n in order[1:]], threads, defer)
-    for name in order[len(now) :]:
-        models[name] = PendingGenerator(by_name[name], threads)
+
+        def build(name: str) -> Generator | None:
+            return attempt(lambda: by_name[name].load(threads), by_name[name].source)
+
+        models: dict[str, Any] = {}
+        if not defer:
+            models = {n: g for n, g in zip(order, pool.map(build, order)) if g is not None}
+        else:  # the first model that builds opens the page; the ones after it wait as PendingGenerators
+            for i, name in enumerate(order):
+                gen = build(name)
+                if gen is not None:
+                    models = {name: gen, **{n: PendingGenerator(by_name[n], threads) for n in order[i + 1 :]}}
+                    break
     if not models:
         raise InputError("no model could be loaded: " + "; ".join(refused)[:2000])
     return {n: models[n] for n in order if n in models}

@@ -56,8 +56,7 @@ class PendingGenerator:
                     self._error = exc
                     print(f"warning: not serving {self.source}: {exc}", file=sys.stderr)
                     raise
-                finally:
-                    self._checked = None if self._generator is not None else self._checked
+                self._checked = None  # its bytes live in the sessions now
             return self._generator
 
     def __call__(self, *args: Any, **kwargs: Any):
