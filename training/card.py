@@ -163,6 +163,39 @@ and mean |diff| {q["parity_mean_abs_diff"]:.5f} (image values in [0, 1]); batch 
 """
 
 
+def _static_section(config: GeneratorConfig) -> str:
+    """model-static.onnx, where the bundle has one (training/static_export.py): what it is for, and OpenCV code."""
+    copy = config.extra.get("static_copy")
+    if not copy:
+        return ""
+    fit = copy["agreement"]
+    return f"""
+## Other runtimes: OpenCV
+
+`model.onnx` draws each picture with its own family only, so shapes inside the graph depend on the classes
+asked for; OpenCV's DNN module (4.x) fixes every shape when it loads a graph and cannot run it.
+`{copy["file"]}` (sha256 `{copy["sha256"]}`) draws the same pictures with every shape fixed:
+batch {copy["batch"]}, and every family drawn before the picture's own is kept, so five renders per picture instead
+of one. Against `model.onnx` in onnxruntime on {fit["rows"]} rows (every family, and half-way morphs): params max
+|diff| {fit["params_max_abs_diff"]:.1e}, {fit["share_within_1e-3"]:.3%} of pixels within 1e-3, mean |diff|
+{fit["mean_abs_diff"]:.1e} (the chaotic Julia and Clifford pixels move most).
+
+```python
+# After the first snippet above (it made `folder` and `feed`); pip install opencv-python-headless
+import cv2
+net = cv2.dnn.readNetFromONNX(f"{{folder}}/{copy["file"]}")
+drawn = []
+for i in range(len(feed["z"])):                     # one picture at a time: the batch is fixed at {copy["batch"]}
+    net.setInput(feed["z"][i : i + 1], "z")
+    net.setInput(feed["y"][i : i + 1], "y")
+    drawn.append(net.forward("images")[0])
+row = (np.concatenate(drawn, axis=1) * 255 + 0.5).astype(np.uint8)
+Image.fromarray(row).save("samples-1-2-3-opencv.png")
+print("saved samples-1-2-3-opencv.png in", __import__("os").getcwd())
+```
+"""
+
+
 def _what_it_is(config: GeneratorConfig, kind: str) -> str:
     if "params" in config.outputs:
         return (
@@ -538,7 +571,7 @@ Seeds are portable: seed `s` always gives the same `z` in any language (algorith
 {chr(10).join(facts)}
 
 Training records are in `training/` (options, per-step history, loss curves).
-{_quantized_section(config)}{_params_section(config)}{_directions_section(config)}{_projection_section(bundle, config)}{_music_section(config)}
+{_quantized_section(config)}{_static_section(config)}{_params_section(config)}{_directions_section(config)}{_projection_section(bundle, config)}{_music_section(config)}
 ## Metrics
 
 {_metrics_table(bundle)}{_augment_section(bundle)}""",

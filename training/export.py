@@ -129,16 +129,20 @@ def convert(generator, latent_dim: int, num_classes: int, opset: int, renderer_s
 
     fn, signature = serving_function(generator, latent_dim, num_classes, renderer_size)
     model_proto, _ = tf2onnx.convert.from_function(fn, input_signature=signature, opset=opset)
-    # tf2onnx names outputs after graph tensors, in the order of the sorted dict keys; rename them to the contract.
     wanted = ["images"] if renderer_size is None else ["images", "params"]
+    return canonical_names(portable(deterministic_scatter(contract_names(model_proto, wanted))))
+
+
+def contract_names(model_proto, wanted: list[str]):
+    """Rename the graph's outputs to `wanted`, in place: tf2onnx names them after graph tensors, in the order of
+    the sorted dict keys of the traced function's result."""
     renames = {out.name: name for out, name in zip(model_proto.graph.output, wanted) if out.name != name}
     for node in model_proto.graph.node:
         node.output[:] = [renames.get(o, o) for o in node.output]
         node.input[:] = [renames.get(i, i) for i in node.input]
     for out in model_proto.graph.output:
         out.name = renames.get(out.name, out.name)
-    model_proto = portable(deterministic_scatter(model_proto))
-    return canonical_names(model_proto)
+    return model_proto
 
 
 def parity_inputs(latent_dim: int, num_classes: int, count: int = PARITY_SEEDS):
@@ -351,6 +355,11 @@ def export_run(
         # 2. Validate before anything else is written.
         config = _verified(model_path, config, generator, renderer_size, quantize)
         (staging / "config.json").write_text(config.to_json())
+        if renderer_size is not None:  # a fixed-shape copy for OpenCV, which cannot load the renderer's NonZero
+            from training.static_export import add_static_copy
+
+            add_static_copy(staging)
+            config = GeneratorConfig.from_json((staging / "config.json").read_text())
         if renderer_size is None and config.channels == 1:  # gray pixel models: named directions for Explore
             from serving.directions import add_to_bundle
 

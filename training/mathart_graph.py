@@ -1,9 +1,11 @@
 """The math-art renderer in TensorFlow ops, so it can live inside `model.onnx` (tf2onnx, opset 17).
 
 Same arithmetic as the numpy renderer (`serving/mathart_render.py`), batched: params [b, P] in real units ->
-images [b, S, S, 3] in [0, 1]. Families draw channels first ([b, 3, S, S]) and one transpose makes NHWC at the end. Splatting is `tf.tensor_scatter_nd_add` (ONNX ScatterND with reduction=add), the
-Julia and Clifford iterations are unrolled Python loops. Each row is drawn only by its own family: rows are
-gathered per family (ONNX NonZero + Gather) and scattered back, so a batch costs one render per row.
+images [b, S, S, 3] in [0, 1]. Families draw channels first ([b, 3, S, S]) and one transpose makes NHWC at the
+end. Splatting is `tf.tensor_scatter_nd_add` (ONNX ScatterND with reduction=add), the Julia and Clifford
+iterations are unrolled Python loops. Each row is drawn only by its own family: rows are gathered per family (ONNX
+NonZero + Gather) and put back in order, so a batch costs one render per row. A few forms are chosen so OpenCV's
+importer reads the graph too (masks multiplied rather than And-ed, reshapes rather than new-axis slices).
 
 Class mixtures (soft y) fade through the background: the dominant family is drawn with strength
 top1(y) - top2(y), so a morph from a rose to a Julia set dims the rose to the background colour and brightens
@@ -77,8 +79,12 @@ def planar_gradient(stops: tf.Tensor, t: tf.Tensor) -> tf.Tensor:
 
 def _over_background(alpha: tf.Tensor, colour: tf.Tensor, background: tf.Tensor) -> tf.Tensor:
     """bg + alpha (colour - bg): alpha [b, h, w], colour [b, 3, h, w], background [b, 3] -> [b, 3, h, w]."""
-    bg = background[:, :, None, None]
-    return bg + alpha[:, None] * (colour - bg)
+    bg = tf.reshape(background, [-1, 3, 1, 1])  # a reshape, not [:, :, None, None]: OpenCV misreads that slice
+    return bg + tf.expand_dims(alpha, 1) * (colour - bg)
+
+
+def _mask(condition: tf.Tensor) -> tf.Tensor:
+    return tf.cast(condition, tf.float32)
 
 
 def splat(x: tf.Tensor, y: tf.Tensor, weight: tf.Tensor, shade: tf.Tensor, size: int, batch: tf.Tensor) -> tf.Tensor:
@@ -97,7 +103,8 @@ def splat(x: tf.Tensor, y: tf.Tensor, weight: tf.Tensor, shade: tf.Tensor, size:
     indices, updates = [], []
     for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
         xi, yi = x0 + dx, y0 + dy
-        ok = tf.cast((xi >= 0) & (xi < size) & (yi >= 0) & (yi < size), tf.float32)
+        # A product of 0/1 masks rather than a logical And: OpenCV's ONNX importer has no And.
+        ok = _mask(xi >= 0) * _mask(xi < size) * _mask(yi >= 0) * _mask(yi < size)
         col = tf.cast(tf.clip_by_value(xi, 0, size - 1), tf.int64)
         flat = row + tf.cast(tf.clip_by_value(yi, 0, size - 1), tf.int64) * size + col
         mass = w * ok * weight
@@ -224,14 +231,9 @@ def clifford(params: tf.Tensor, size: int) -> tf.Tensor:
 RENDERERS = {"lissajous": lissajous, "rose": rose, "hypotrochoid": hypotrochoid, "julia": julia, "clifford": clifford}
 
 
-def render(params: tf.Tensor, y: tf.Tensor, size: int) -> tf.Tensor:
-    """params [b, P] (real units), y [b, families] soft one-hot -> images [b, size, size, 3] in [0, 1].
-
-    Each row is drawn by its dominant family, faded toward the background by top1(y) - top2(y).
-    """
-    family = tf.argmax(y, axis=1, output_type=tf.int32)
-    top = tf.math.top_k(y, k=2).values
-    strength = tf.clip_by_value(top[:, 0] - top[:, 1], 0.0, 1.0)[:, None, None]
+def _by_own_family(params: tf.Tensor, family: tf.Tensor, size: int) -> tf.Tensor:
+    """Each row drawn by its own family only: rows are gathered per family (ONNX NonZero, so shapes inside the
+    graph depend on the classes asked for) -> [b, 3, S, S]."""
     rows, drawn = [], []
     for k, name in enumerate(mathart.FAMILIES):
         mine = tf.where(tf.equal(family, k))[:, 0]  # this family's rows
@@ -240,7 +242,29 @@ def render(params: tf.Tensor, y: tf.Tensor, size: int) -> tf.Tensor:
     # Drawn images come grouped by family; put them back in batch order with the inverse permutation (a gather,
     # not a scatter, so no row is ever written twice).
     order = tf.argsort(tf.concat(rows, 0), stable=True)
-    planar = tf.gather(tf.concat(drawn, 0), order)  # [b, 3, S, S]
+    return tf.gather(tf.concat(drawn, 0), order)
+
+
+def _by_every_family(params: tf.Tensor, family: tf.Tensor, size: int) -> tf.Tensor:
+    """Every row drawn by every family, then each row's own picture picked -> [b, 3, S, S]. Five renders per row,
+    but no shape depends on the data, which runtimes that fix shapes at load time (OpenCV's DNN) need."""
+    batch = tf.shape(params)[0]
+    drawn = tf.concat([RENDERERS[name](params, size) for name in mathart.FAMILIES], 0)  # family-major
+    picked = tf.gather(drawn, family * batch + tf.range(batch))
+    return tf.reshape(picked, [-1, 3, size, size])  # OpenCV's Gather keeps an extra axis without it
+
+
+def render(params: tf.Tensor, y: tf.Tensor, size: int, every_family: bool = False) -> tf.Tensor:
+    """params [b, P] (real units), y [b, families] soft one-hot -> images [b, size, size, 3] in [0, 1].
+
+    Each row is drawn by its dominant family, faded toward the background by top1(y) - top2(y). `every_family`
+    draws the same pictures with fixed shapes at five times the work (training/static_export.py).
+    """
+    family = tf.argmax(y, axis=1, output_type=tf.int32)
+    top = tf.math.top_k(y, k=2).values
+    # A reshape, not [:, None, None]: OpenCV reads that slice as one more axis.
+    strength = tf.reshape(tf.clip_by_value(top[:, 0] - top[:, 1], 0.0, 1.0), [-1, 1, 1])
+    planar = (_by_every_family if every_family else _by_own_family)(params, family, size)
     _, background = palette(params)
     faded = _over_background(strength, planar, background)
     return tf.transpose(tf.clip_by_value(faded, 0.0, 1.0), [0, 2, 3, 1])  # NHWC, the contract's layout

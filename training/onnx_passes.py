@@ -40,13 +40,9 @@ def _stable_order(graph) -> None:
     feeding two Dense layers) come out in the order their names happened to sort, which varied between exports.
     Among the nodes ready at each point, the one whose (op type, inputs) key is smallest goes first; an input's
     key is a graph input's name, an initializer's content hash, or the position of the node that made it."""
-    import hashlib
-
-    init_key = {
-        t.name: hashlib.sha256(t.SerializeToString().replace(t.name.encode(), b"")).hexdigest()
-        for t in graph.initializer
-    }
     import heapq
+
+    init_key = {t.name: _content_key(t) for t in graph.initializer}
 
     made_by = {out: i for i, node in enumerate(graph.node) for out in node.output if out}
     waiting = [sum(1 for x in node.input if x in made_by) for node in graph.node]  # producers not yet placed
@@ -79,6 +75,19 @@ def _stable_order(graph) -> None:
     nodes = [graph.node[i] for i in order]
     del graph.node[:]
     graph.node.extend(nodes)
+
+
+def _content_key(tensor) -> str:
+    """A constant's identity by content alone: the sha256 of its serialization without its name (cutting the name's
+    bytes out of the serialization is not enough: the field's length prefix stays, and tf2onnx's names vary)."""
+    import hashlib
+
+    from onnx import TensorProto
+
+    copy = TensorProto()
+    copy.CopyFrom(tensor)
+    copy.ClearField("name")
+    return hashlib.sha256(copy.SerializeToString()).hexdigest()
 
 
 def canonical_names(model_proto):

@@ -1,5 +1,6 @@
-"""Bundles read by a runtime other than onnxruntime: OpenCV's DNN module (4.x), and the export pass that makes a
-graph portable (training/onnx_passes.py `portable`: one-axis Unsqueezes, no unused opset imports)."""
+"""Bundles read by a runtime other than onnxruntime: OpenCV's DNN module (4.x), the export pass that makes a
+graph portable (training/onnx_passes.py `portable`: one-axis Unsqueezes, no unused opset imports), and the math-art
+bundle's fixed-shape copy (training/static_export.py)."""
 
 import numpy as np
 import onnx
@@ -58,21 +59,53 @@ def test_the_portable_pass_makes_a_graph_opencv_reads_without_changing_a_bit(tmp
     assert np.array_equal(_opencv(after, {"x": x}, "y", tmp_path).reshape(want.shape), want)
 
 
-@pytest.mark.parametrize("bundle", ["mnist-cdcgan", "mnist-cvae"])
-def test_shipped_digit_bundles_load_and_agree_in_opencv(bundle):
-    """mathart-params is not here: its renderer uses NonZero, TopK and ScatterElements, which OpenCV 4.x has no
-    layer for (docs/hub.md says so); onnxruntime and onnxruntime-web run it."""
-    folder = REPO / "exported" / bundle
-    from serving.config import GeneratorConfig
+def _shipped_feeds(config):
     from serving.latents import one_hot, z_batch
 
+    feeds = {"z": z_batch([1, 2, 3, 4, 5], config.latent_dim)}
+    if config.conditional:  # five classes: every math-art family; on digits 3, 8, 0, 5, 1
+        feeds["y"] = one_hot([c % config.num_classes for c in (3, 8, 0, 5, 1)], config.num_classes)
+    return feeds
+
+
+@pytest.mark.parametrize("bundle", ["mnist-cdcgan", "mnist-cvae"])
+def test_shipped_digit_bundles_load_and_agree_in_opencv(bundle):
+    """The digit bundles' own model.onnx, the whole batch at once."""
+    from serving.config import GeneratorConfig
+
+    folder = REPO / "exported" / bundle
     config = GeneratorConfig.from_json((folder / "config.json").read_text())
-    feeds = {"z": z_batch([1, 2, 3, 4], config.latent_dim)}
-    if config.conditional:
-        feeds["y"] = one_hot([3, 8, 0, 5], config.num_classes)
+    assert "static_copy" not in config.extra  # OpenCV reads model.onnx itself
+    feeds = _shipped_feeds(config)
     want = ort.InferenceSession(str(folder / "model.onnx")).run(["images"], feeds)[0]
     net = cv2.dnn.readNetFromONNX(str(folder / "model.onnx"))
     for name, value in feeds.items():
         net.setInput(value, name)
     got = net.forward("images").reshape(want.shape)
     assert np.abs(got - want).max() < 1e-4
+
+
+def test_the_math_art_bundle_loads_and_agrees_in_opencv_through_its_static_copy():
+    """model.onnx picks each row's family with NonZero, which OpenCV 4.x cannot load; model-static.onnx (fixed
+    shapes, every family drawn) is the bundle's file for it: its sha256 is the one config.json records, and OpenCV
+    draws with it what onnxruntime draws with model.onnx, picture by picture (the export's own image-parity rule:
+    99% of pixels within 1e-3, 95% in the worst picture; chaotic Julia and Clifford pixels may move more)."""
+    from serving.config import GeneratorConfig
+    from serving.generator import sha256_file
+
+    folder = REPO / "exported" / "mathart-params"
+    config = GeneratorConfig.from_json((folder / "config.json").read_text())
+    with pytest.raises(cv2.error):  # why the copy exists
+        cv2.dnn.readNetFromONNX(str(folder / "model.onnx"))
+    copy = config.extra["static_copy"]
+    assert sha256_file(folder / copy["file"]) == copy["sha256"]
+    feeds = _shipped_feeds(config)
+    images, params = ort.InferenceSession(str(folder / "model.onnx")).run(["images", "params"], feeds)
+    net = cv2.dnn.readNetFromONNX(str(folder / copy["file"]))
+    for i in range(len(feeds["z"])):  # its batch is fixed at 1
+        for name, value in feeds.items():
+            net.setInput(value[i : i + 1], name)
+        got_images, got_params = net.forward(["images", "params"])
+        assert np.abs(got_params - params[i : i + 1]).max() < 1e-4
+        within = (np.abs(got_images - images[i : i + 1]).max(axis=-1) <= 1e-3).mean()
+        assert got_images.shape == images[i : i + 1].shape and within >= 0.95, (i, within)

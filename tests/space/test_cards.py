@@ -14,6 +14,7 @@ from tests.conftest import REPO
 
 BUNDLES = sorted(p.parent.name for p in (REPO / "exported").glob("*/README.md"))
 LOCAL_SPACE = "http://127.0.0.1:7860/"
+AFTER_FIRST = "# After the first snippet above"  # a snippet that reuses what the first one made
 TOKEN = "hf_loopback_card_token"
 # What a stranger's Python does not have: ganimate's own packages and its heavy dependencies.
 WITHOUT_GANIMATE = (
@@ -99,8 +100,14 @@ def test_card_snippets_run_from_the_hub_as_written(bundle, hub, server, tmp_path
     assert saved.shape == expected.squeeze().shape
     assert np.abs(saved.astype(int) - expected.squeeze().astype(int)).max() <= 1  # the model's own three pictures
 
-    # 2. The rest: the Space API (the test's own Space on loopback) and ganimate's serving package, from the Hub.
-    for code in blocks[1:]:
+    # 2. A snippet that goes on from the first (OpenCV on model-static.onnx): the same stranger, the same pictures.
+    static = "static_copy" in gen.config.extra  # a bundle with model-static.onnx shows OpenCV code for it
+    assert sum(b.startswith(AFTER_FIRST) for b in blocks) == int(static)
+    for code in [b for b in blocks[1:] if b.startswith(AFTER_FIRST)]:
+        _run_after_first(blocks[0] + code, stranger, env, expected.squeeze())
+
+    # 3. The rest: the Space API (the test's own Space on loopback) and ganimate's serving package, from the Hub.
+    for code in [b for b in blocks[1:] if not b.startswith(AFTER_FIRST)]:
         assert "USER/SPACE" not in code
         if "gradio_client" in code:
             assert LOCAL_SPACE in code
@@ -117,6 +124,27 @@ def test_card_snippets_run_from_the_hub_as_written(bundle, hub, server, tmp_path
         assert done.returncode == 0 and done.stdout.strip().endswith("snippet ok"), f"{code}\n{done.stderr[-2000:]}"
         if "from serving" in code:
             assert "not on PyPI" in card  # ... and the card says where ganimate's code comes from
+
+
+def _run_after_first(code: str, folder, env: dict, expected: np.ndarray) -> None:
+    """Run a snippet that goes on from the first one, without ganimate; the picture it saves must be the model's own
+    three (the chaotic math-art pixels may move a little in another runtime)."""
+    from PIL import Image
+
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", WITHOUT_GANIMATE + code],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"{code}\n{done.stderr[-2000:]}"
+    name = re.search(r"saved (\S+\.png) in", done.stdout).group(1)
+    saved = np.asarray(Image.open(folder / name)).astype(int)
+    assert saved.shape == expected.shape
+    off = np.abs(saved - expected.astype(int))
+    assert (off <= 1).mean() >= 0.99 and off.mean() < 0.5, (off.mean(), (off <= 1).mean())
 
 
 @pytest.mark.parametrize("bundle", BUNDLES)

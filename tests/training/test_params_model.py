@@ -71,6 +71,27 @@ def test_bundle_has_images_and_params_outputs(params_bundle):
     assert "| `params` |" in card and "rose_k" in card and "1e-3" in card
 
 
+def test_export_adds_a_static_copy_that_draws_alike_and_is_written_byte_for_byte_again(params_bundle, tmp_path):
+    """model-static.onnx (fixed shapes, for OpenCV): recorded with its sha256 and its agreement with model.onnx;
+    written again from the same bundle, the same bytes (so the shipped copy is what the code makes)."""
+    import shutil
+
+    from serving.generator import sha256_file
+    from training.static_export import STATIC_FILE, add_static_copy, main
+
+    record = GeneratorConfig.from_json((params_bundle / "config.json").read_text()).extra["static_copy"]
+    assert record["file"] == STATIC_FILE and record["sha256"] == sha256_file(params_bundle / STATIC_FILE)
+    assert record["agreement"]["params_max_abs_diff"] <= 1e-6 and record["agreement"]["share_within_1e-3"] >= 0.999
+    model = onnx.load(str(params_bundle / STATIC_FILE))
+    assert "NonZero" not in {n.op_type for n in model.graph.node}
+    assert all(d.dim_value > 0 for v in model.graph.input for d in v.type.tensor_type.shape.dim)  # every size fixed
+    again = tmp_path / "again"
+    shutil.copytree(params_bundle, again)
+    (again / STATIC_FILE).unlink()
+    assert add_static_copy(again)["sha256"] == record["sha256"]
+    assert main(["--bundle", str(tmp_path / "nothing-here")]) == 2
+
+
 def test_rendering_is_deterministic_on_several_threads(params_bundle):
     """onnxruntime's multi-threaded ScatterND lost additions; the exported splat gives the same pixels every run."""
     gen = Generator.from_pretrained(params_bundle, threads=2)

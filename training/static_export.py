@@ -1,0 +1,155 @@
+"""A fixed-shape copy of a math-art bundle's model, for runtimes that fix every shape when they load a graph.
+
+model.onnx draws each row with its own family only: it gathers each family's rows (ONNX NonZero), so shapes inside
+the graph depend on the classes asked for. OpenCV's DNN module (4.x) has no NonZero and fixes every shape at load
+time, so it cannot run that graph. model-static.onnx draws every row with every family and keeps the row's own
+picture: the same pictures, five renders per row instead of one, at a batch fixed when it is written (1). The
+Space, `Generator` and the web page keep model.onnx; this copy is for OpenCV and runtimes like it.
+
+The parameter network is read from model.onnx itself (training/onnx_graph.py), so the copy needs no Keras weights
+and can be added to a bundle that is already published:
+
+    python -m training.static_export --bundle exported/mathart-params
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from serving.atomic import write_atomic
+from serving.config import GeneratorConfig
+from serving.errors import GanimateError, InputError, TrainingError
+
+STATIC_FILE = "model-static.onnx"
+STATIC_BATCH = 1
+# How near the copy must draw to model.onnx in onnxruntime, per pixel (images in [0, 1]): the same arithmetic, so
+# only the chaotic Julia and Clifford pixels may move (see training/export.py RENDERER_PARITY_TOLERANCE).
+PARAMS_TOLERANCE = 1e-6
+SHARE_WITHIN = 0.999
+
+
+def static_graph(bundle: Path, batch: int = STATIC_BATCH):
+    """The ModelProto of model-static.onnx: inputs z [batch, latent] and y [batch, families], outputs images and
+    params, every shape fixed."""
+    import tensorflow as tf
+    import tf2onnx
+
+    from training import mathart_graph
+    from training.export import contract_names
+    from training.onnx_graph import OnnxFunction
+    from training.onnx_passes import canonical_names, deterministic_scatter, portable
+
+    config = _renderer_config(bundle)
+    signature = [
+        tf.TensorSpec([batch, config.latent_dim], tf.float32, name="z"),
+        tf.TensorSpec([batch, config.num_classes], tf.float32, name="y"),
+    ]
+
+    def serve(z, y):
+        # Read inside the traced function, so the weights become constants of the graph, not captured inputs.
+        params = OnnxFunction(bundle / "model.onnx", outputs=("params",))(z=z, y=y)["params"]
+        return {"images": mathart_graph.render(params, y, config.image_size[0], every_family=True), "params": params}
+
+    proto, _ = tf2onnx.convert.from_function(tf.function(serve, input_signature=signature), signature, opset=17)
+    proto = canonical_names(portable(deterministic_scatter(contract_names(proto, ["images", "params"]))))
+    meta = proto.metadata_props.add()
+    meta.key, meta.value = "ganimate_static_copy_of", config.sha256  # the model.onnx it draws like
+    return proto
+
+
+def _renderer_config(bundle: Path) -> GeneratorConfig:
+    path = bundle / "config.json"
+    if not path.is_file():
+        raise InputError(f"{bundle} is not a bundle folder (no config.json)")
+    config = GeneratorConfig.from_json(path.read_text())
+    if "params" not in config.outputs:
+        raise InputError(
+            f"{config.name} draws pixels, not parameters: OpenCV reads its model.onnx as it is (only a "
+            "math-art model needs a static copy)"
+        )
+    return config
+
+
+def agreement(bundle: Path, static_path: Path, count: int = 64) -> dict:
+    """model-static.onnx against model.onnx in onnxruntime, one row at a time over `count` parity rows (every
+    family, plus mixtures between neighbours): params max |diff|, and per pixel the max, mean and share within 1e-3."""
+    import onnxruntime as ort
+
+    from training.export import RENDERER_PARITY_TOLERANCE, parity_inputs
+
+    config = _renderer_config(bundle)
+    z, y = parity_inputs(config.latent_dim, config.num_classes, count)
+    y[1::4] = 0.5 * y[1::4] + 0.5 * np.roll(y[1::4], 1, axis=1)  # half-way morphs draw with half strength
+    options = {"providers": ["CPUExecutionProvider"]}
+    full = ort.InferenceSession(str(bundle / "model.onnx"), **options)
+    static = ort.InferenceSession(str(static_path), **options)
+    images, params = full.run(["images", "params"], {"z": z, "y": y})
+    rows = [static.run(["images", "params"], {"z": z[i : i + 1], "y": y[i : i + 1]}) for i in range(count)]
+    pixel = np.abs(np.concatenate([r[0] for r in rows]) - images).max(axis=-1)
+    return {
+        "params_max_abs_diff": float(np.abs(np.concatenate([r[1] for r in rows]) - params).max()),
+        "max_abs_diff": float(pixel.max()),
+        "mean_abs_diff": float(pixel.mean()),
+        "share_within_1e-3": round(float((pixel <= RENDERER_PARITY_TOLERANCE).mean()), 6),
+        "rows": count,
+    }
+
+
+def add_static_copy(bundle: Path) -> dict:
+    """Write model-static.onnx beside model.onnx (temp file, then rename), check it draws like model.onnx, and
+    record it in config.json's `extra.static_copy`; returns that record. Refuses a copy that draws differently."""
+    import onnx
+
+    from serving.generator import sha256_file
+
+    bundle = Path(bundle)
+    proto = static_graph(bundle)
+    target = bundle / STATIC_FILE
+    staged = bundle / f".{STATIC_FILE}.partial"
+    onnx.save_model(proto, str(staged))
+    try:
+        onnx.checker.check_model(str(staged), full_check=True)
+        figures = agreement(bundle, staged)
+        if figures["params_max_abs_diff"] > PARAMS_TOLERANCE or figures["share_within_1e-3"] < SHARE_WITHIN:
+            raise TrainingError(f"{STATIC_FILE} draws unlike model.onnx: {json.dumps(figures)}")
+        staged.replace(target)
+    finally:
+        staged.unlink(missing_ok=True)
+    config = _renderer_config(bundle)
+    record = {"file": STATIC_FILE, "sha256": sha256_file(target), "batch": STATIC_BATCH, "agreement": figures}
+    config = config.replace(extra={**config.extra, "static_copy": record})
+    write_atomic(bundle / "config.json", config.to_json().encode())
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m training.static_export",
+        description="Add model-static.onnx (fixed shapes, for OpenCV's DNN) to a math-art bundle.",
+    )
+    p.add_argument("--bundle", required=True, help="bundle folder, e.g. exported/mathart-params")
+    args = p.parse_args(argv)
+    from training.tf_setup import import_tensorflow
+
+    import_tensorflow()
+    try:
+        record = add_static_copy(Path(args.bundle))
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except GanimateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote {Path(args.bundle) / STATIC_FILE}: sha256 {record['sha256'][:12]}..., {json.dumps(record['agreement'])}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
