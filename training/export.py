@@ -24,19 +24,15 @@ import numpy as np
 import serving
 from serving.config import GeneratorConfig
 from serving.errors import BundleError, GanimateError, InputError, TrainingError
-from serving.latents import one_hot, z_batch
-from training.onnx_passes import canonical_names, deterministic_scatter, portable
+from training.onnx_passes import canonical_names, contract_names, deterministic_scatter, portable
 from training.options import model_family
-
-PARITY_TOLERANCE = 1e-4
-# A renderer model's images: Julia pixels next to the set's boundary and Clifford orbits are chaotic, and stretch the
-# last-bit differences between TensorFlow's and onnxruntime's float arithmetic (fused multiply-adds, vector code)
-# until a few pixels differ by more than any fixed tolerance (measured: 0.04% of Julia and 0.6% of Clifford pixels
-# beyond 1e-3). The rest agree within 1e-3; the share is recorded in config.json and the card.
-RENDERER_PARITY_TOLERANCE = 1e-3
-IMAGE_PARITY_SHARE = 0.99
-WORST_IMAGE_SHARE = 0.95
-PARITY_SEEDS = 64
+from training.parity import (  # noqa: F401 (parity_inputs: the export's inputs, for the tests too)
+    IMAGE_PARITY_SHARE,
+    PARITY_TOLERANCE,
+    RENDERER_PARITY_TOLERANCE,
+    WORST_IMAGE_SHARE,
+    parity_inputs,
+)
 
 
 def load_run(run_dir: Path, step: int | None = None):
@@ -131,24 +127,6 @@ def convert(generator, latent_dim: int, num_classes: int, opset: int, renderer_s
     model_proto, _ = tf2onnx.convert.from_function(fn, input_signature=signature, opset=opset)
     wanted = ["images"] if renderer_size is None else ["images", "params"]
     return canonical_names(portable(deterministic_scatter(contract_names(model_proto, wanted))))
-
-
-def contract_names(model_proto, wanted: list[str]):
-    """Rename the graph's outputs to `wanted`, in place: tf2onnx names them after graph tensors, in the order of
-    the sorted dict keys of the traced function's result."""
-    renames = {out.name: name for out, name in zip(model_proto.graph.output, wanted) if out.name != name}
-    for node in model_proto.graph.node:
-        node.output[:] = [renames.get(o, o) for o in node.output]
-        node.input[:] = [renames.get(i, i) for i in node.input]
-    for out in model_proto.graph.output:
-        out.name = renames.get(out.name, out.name)
-    return model_proto
-
-
-def parity_inputs(latent_dim: int, num_classes: int, count: int = PARITY_SEEDS):
-    z = z_batch(list(range(count)), latent_dim)
-    y = one_hot(np.arange(count) % num_classes, num_classes) if num_classes else None
-    return z, y
 
 
 def validate(model_path: Path, config: GeneratorConfig, reference) -> tuple[float, dict | None]:

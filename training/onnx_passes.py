@@ -180,3 +180,15 @@ def portable(model_proto):
     del model_proto.opset_import[:]
     model_proto.opset_import.extend(kept)
     return model_proto
+
+
+def contract_names(model_proto, wanted: list[str]):
+    """Rename the graph's outputs to `wanted`, in place: tf2onnx names them after graph tensors, in the order of
+    the sorted dict keys of the traced function's result."""
+    renames = {out.name: name for out, name in zip(model_proto.graph.output, wanted) if out.name != name}
+    for node in model_proto.graph.node:
+        node.output[:] = [renames.get(o, o) for o in node.output]
+        node.input[:] = [renames.get(i, i) for i in node.input]
+    for out in model_proto.graph.output:
+        out.name = renames.get(out.name, out.name)
+    return model_proto

@@ -28,7 +28,7 @@ from serving.errors import GanimateError, InputError, TrainingError
 STATIC_FILE = "model-static.onnx"
 STATIC_BATCH = 1
 # How near the copy must draw to model.onnx in onnxruntime, per pixel (images in [0, 1]): the same arithmetic, so
-# only the chaotic Julia and Clifford pixels may move (see training/export.py RENDERER_PARITY_TOLERANCE).
+# only the chaotic Julia and Clifford pixels may move (see training/parity.py RENDERER_PARITY_TOLERANCE).
 PARAMS_TOLERANCE = 1e-6
 SHARE_WITHIN = 0.999
 
@@ -40,9 +40,8 @@ def static_graph(bundle: Path, batch: int = STATIC_BATCH):
     import tf2onnx
 
     from training import mathart_graph
-    from training.export import contract_names
     from training.onnx_graph import OnnxFunction
-    from training.onnx_passes import canonical_names, deterministic_scatter, portable
+    from training.onnx_passes import canonical_names, contract_names, deterministic_scatter, portable
 
     config = _renderer_config(bundle)
     signature = [
@@ -80,7 +79,7 @@ def agreement(bundle: Path, static_path: Path, count: int = 64) -> dict:
     family, plus mixtures between neighbours): params max |diff|, and per pixel the max, mean and share within 1e-3."""
     import onnxruntime as ort
 
-    from training.export import RENDERER_PARITY_TOLERANCE, parity_inputs
+    from training.parity import RENDERER_PARITY_TOLERANCE, parity_inputs
 
     config = _renderer_config(bundle)
     z, y = parity_inputs(config.latent_dim, config.num_classes, count)
