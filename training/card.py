@@ -175,8 +175,8 @@ def _static_section(config: GeneratorConfig) -> str:
 `model.onnx` draws each picture with its own family only, so shapes inside the graph depend on the classes
 asked for; OpenCV's DNN module (4.x) fixes every shape when it loads a graph and cannot run it.
 `{copy["file"]}` (sha256 `{copy["sha256"]}`) draws the same pictures with every shape fixed:
-batch {copy["batch"]}, and every family drawn before the picture's own is kept, so five renders per picture instead
-of one. Against `model.onnx` in onnxruntime on {fit["rows"]} rows (every family, and half-way morphs): params max
+batch {copy["batch"]}, every family drawn and the picture's own kept, so five renders per picture instead of one.
+Against `model.onnx` in onnxruntime on {fit["rows"]} rows (every family, and morphs part-way between two): params max
 |diff| {fit["params_max_abs_diff"]:.1e}, {fit["share_within_1e-3"]:.3%} of pixels within 1e-3, mean |diff|
 {fit["mean_abs_diff"]:.1e} (the chaotic Julia and Clifford pixels move most).
 

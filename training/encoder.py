@@ -173,7 +173,7 @@ def _onnx_bytes(encoder, shape: tuple[int, int, int], classes: int) -> bytes:
     import tensorflow as tf
     import tf2onnx
 
-    from training.onnx_passes import canonical_names
+    from training.onnx_passes import canonical_names, contract_names, portable
 
     signature = [tf.TensorSpec([None, *shape], tf.float32, name="image")]
     names = ["z", "logits"] if classes else ["z"]
@@ -185,13 +185,7 @@ def _onnx_bytes(encoder, shape: tuple[int, int, int], classes: int) -> bytes:
         return {name: tf.identity(t, name=name) for name, t in zip(names, out)}
 
     proto, _ = tf2onnx.convert.from_function(encode, input_signature=signature, opset=17)
-    renames = {o.name: want for o, want in zip(proto.graph.output, sorted(names)) if o.name != want}
-    for node in proto.graph.node:
-        node.output[:] = [renames.get(o, o) for o in node.output]
-        node.input[:] = [renames.get(i, i) for i in node.input]
-    for o in proto.graph.output:
-        o.name = renames.get(o.name, o.name)
-    return canonical_names(proto).SerializeToString()
+    return canonical_names(portable(contract_names(proto, sorted(names)))).SerializeToString()
 
 
 def export_encoder(encoder, bundle: Path, report: dict) -> dict:

@@ -336,7 +336,7 @@ def export_run(
         if renderer_size is not None:  # a fixed-shape copy for OpenCV, which cannot load the renderer's NonZero
             from training.static_export import add_static_copy
 
-            add_static_copy(staging)
+            add_static_copy(staging, opset)
             config = GeneratorConfig.from_json((staging / "config.json").read_text())
         if renderer_size is None and config.channels == 1:  # gray pixel models: named directions for Explore
             from serving.directions import add_to_bundle

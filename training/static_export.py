@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +35,7 @@ PARAMS_TOLERANCE = 1e-6
 SHARE_WITHIN = 0.999
 
 
-def static_graph(bundle: Path, batch: int = STATIC_BATCH):
+def static_graph(bundle: Path, batch: int = STATIC_BATCH, opset: int = 17):
     """The ModelProto of model-static.onnx: inputs z [batch, latent] and y [batch, families], outputs images and
     params, every shape fixed."""
     import tensorflow as tf
@@ -54,7 +56,7 @@ def static_graph(bundle: Path, batch: int = STATIC_BATCH):
         params = OnnxFunction(bundle / "model.onnx", outputs=("params",))(z=z, y=y)["params"]
         return {"images": mathart_graph.render(params, y, config.image_size[0], every_family=True), "params": params}
 
-    proto, _ = tf2onnx.convert.from_function(tf.function(serve, input_signature=signature), signature, opset=17)
+    proto, _ = tf2onnx.convert.from_function(tf.function(serve, input_signature=signature), signature, opset=opset)
     proto = canonical_names(portable(deterministic_scatter(contract_names(proto, ["images", "params"]))))
     meta = proto.metadata_props.add()
     meta.key, meta.value = "ganimate_static_copy_of", config.sha256  # the model.onnx it draws like
@@ -65,6 +67,8 @@ def _renderer_config(bundle: Path) -> GeneratorConfig:
     path = bundle / "config.json"
     if not path.is_file():
         raise InputError(f"{bundle} is not a bundle folder (no config.json)")
+    if not (bundle / "model.onnx").is_file():
+        raise InputError(f"{bundle} has no model.onnx")
     config = GeneratorConfig.from_json(path.read_text())
     if "params" not in config.outputs:
         raise InputError(
@@ -83,7 +87,9 @@ def agreement(bundle: Path, static_path: Path, count: int = 64) -> dict:
 
     config = _renderer_config(bundle)
     z, y = parity_inputs(config.latent_dim, config.num_classes, count)
-    y[1::4] = 0.5 * y[1::4] + 0.5 * np.roll(y[1::4], 1, axis=1)  # half-way morphs draw with half strength
+    # Morphs part-way between two families: 0.75 / 0.25 draws the first at strength 0.5 (at 0.5 / 0.5 a row would be
+    # background alone, which would flatter the figures).
+    y[1::4] = 0.75 * y[1::4] + 0.25 * np.roll(y[1::4], 1, axis=1)
     options = {"providers": ["CPUExecutionProvider"]}
     full = ort.InferenceSession(str(bundle / "model.onnx"), **options)
     static = ort.InferenceSession(str(static_path), **options)
@@ -99,7 +105,7 @@ def agreement(bundle: Path, static_path: Path, count: int = 64) -> dict:
     }
 
 
-def add_static_copy(bundle: Path) -> dict:
+def add_static_copy(bundle: Path, opset: int = 17) -> dict:
     """Write model-static.onnx beside model.onnx (temp file, then rename), check it draws like model.onnx, and
     record it in config.json's `extra.static_copy`; returns that record. Refuses a copy that draws differently."""
     import onnx
@@ -107,22 +113,26 @@ def add_static_copy(bundle: Path) -> dict:
     from serving.generator import sha256_file
 
     bundle = Path(bundle)
-    proto = static_graph(bundle)
+    proto = static_graph(bundle, opset=opset)
     target = bundle / STATIC_FILE
-    staged = bundle / f".{STATIC_FILE}.partial"
-    onnx.save_model(proto, str(staged))
+    handle, name = tempfile.mkstemp(prefix=f".{STATIC_FILE}-", dir=bundle)
+    os.close(handle)
+    staged = Path(name)
     try:
+        onnx.save_model(proto, str(staged))
         onnx.checker.check_model(str(staged), full_check=True)
         figures = agreement(bundle, staged)
         if figures["params_max_abs_diff"] > PARAMS_TOLERANCE or figures["share_within_1e-3"] < SHARE_WITHIN:
             raise TrainingError(f"{STATIC_FILE} draws unlike model.onnx: {json.dumps(figures)}")
+        record = {"file": STATIC_FILE, "sha256": sha256_file(staged), "batch": STATIC_BATCH, "agreement": figures}
+        config = _renderer_config(bundle)
+        staged.chmod(0o644)  # mkstemp makes it private; a bundle is meant to be read by others
         staged.replace(target)
     finally:
         staged.unlink(missing_ok=True)
-    config = _renderer_config(bundle)
-    record = {"file": STATIC_FILE, "sha256": sha256_file(target), "batch": STATIC_BATCH, "agreement": figures}
-    config = config.replace(extra={**config.extra, "static_copy": record})
-    write_atomic(bundle / "config.json", config.to_json().encode())
+    write_atomic(
+        bundle / "config.json", config.replace(extra={**config.extra, "static_copy": record}).to_json().encode()
+    )
     return record
 
 
@@ -133,19 +143,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--bundle", required=True, help="bundle folder, e.g. exported/mathart-params")
     args = p.parse_args(argv)
-    from training.tf_setup import import_tensorflow
-
-    import_tensorflow()
+    bundle = Path(args.bundle)
     try:
-        record = add_static_copy(Path(args.bundle))
+        _renderer_config(bundle)  # a wrong folder is told at once, before TensorFlow's import
+        from training.tf_setup import import_tensorflow
+
+        import_tensorflow()
+        record = add_static_copy(bundle)
+        from training.card import refresh_card
+
+        refresh_card(bundle)  # the card shows the copy's sha256, agreement and OpenCV code
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except GanimateError as exc:
+    except (GanimateError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(
-        f"wrote {Path(args.bundle) / STATIC_FILE}: sha256 {record['sha256'][:12]}..., {json.dumps(record['agreement'])}"
+        f"wrote {bundle / STATIC_FILE} (sha256 {record['sha256'][:12]}...) and the card: {json.dumps(record['agreement'])}"
     )
     return 0
 

@@ -62,9 +62,10 @@ def test_the_portable_pass_makes_a_graph_opencv_reads_without_changing_a_bit(tmp
 def _shipped_feeds(config):
     from serving.latents import one_hot, z_batch
 
-    feeds = {"z": z_batch([1, 2, 3, 4, 5], config.latent_dim)}
-    if config.conditional:  # five classes: every math-art family; on digits 3, 8, 0, 5, 1
-        feeds["y"] = one_hot([c % config.num_classes for c in (3, 8, 0, 5, 1)], config.num_classes)
+    classes = [3, 8, 0, 5, 1] if config.num_classes >= 10 else list(range(config.num_classes))  # every family
+    feeds = {"z": z_batch(list(range(1, len(classes) + 1)), config.latent_dim)}
+    if config.conditional:
+        feeds["y"] = one_hot(classes, config.num_classes)
     return feeds
 
 
@@ -99,13 +100,18 @@ def test_the_math_art_bundle_loads_and_agrees_in_opencv_through_its_static_copy(
         cv2.dnn.readNetFromONNX(str(folder / "model.onnx"))
     copy = config.extra["static_copy"]
     assert sha256_file(folder / copy["file"]) == copy["sha256"]
+    declared = onnx.load(str(folder / copy["file"])).opset_import
+    assert [(o.domain, o.version) for o in declared] == [("", 17)]  # no unused ai.onnx.ml
     feeds = _shipped_feeds(config)
     images, params = ort.InferenceSession(str(folder / "model.onnx")).run(["images", "params"], feeds)
+    assert len(feeds["z"]) == 5  # one picture of each family
     net = cv2.dnn.readNetFromONNX(str(folder / copy["file"]))
+    shares = []
     for i in range(len(feeds["z"])):  # its batch is fixed at 1
         for name, value in feeds.items():
             net.setInput(value[i : i + 1], name)
         got_images, got_params = net.forward(["images", "params"])
         assert np.abs(got_params - params[i : i + 1]).max() < 1e-4
-        within = (np.abs(got_images - images[i : i + 1]).max(axis=-1) <= 1e-3).mean()
-        assert got_images.shape == images[i : i + 1].shape and within >= 0.95, (i, within)
+        assert got_images.shape == images[i : i + 1].shape
+        shares.append((np.abs(got_images - images[i : i + 1]).max(axis=-1) <= 1e-3).mean())
+    assert min(shares) >= 0.95 and np.mean(shares) >= 0.99, shares

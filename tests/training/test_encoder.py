@@ -59,6 +59,10 @@ def test_a_short_encoder_run_leaves_the_model_alone_and_loads(tmp_path, capsys):
     gen = Generator.from_pretrained(bundle)  # the new encoder passes every bundle check
     z, logits = gen.encode(np.zeros((2, 28, 28, 1), np.float32))
     assert z.shape == (2, 64) and logits.shape == (2, 10)
+    import onnx
+
+    written = onnx.load(str(bundle / "encoder.onnx"))
+    assert [(o.domain, o.version) for o in written.opset_import] == [("", 17)]  # no unused ai.onnx.ml
     assert main(["--bundle", str(tmp_path / "nothing"), "--steps", "5"]) == 2
     assert "not a bundle folder" in capsys.readouterr().err
 

@@ -10,6 +10,7 @@ import pytest
 from serving import mathart
 from serving.config import GeneratorConfig
 from serving.generator import Generator
+from tests.conftest import REPO
 from training.data import Dataset, to_unit_params
 from training.export import export_run
 from training.options import TrainOptions
@@ -84,12 +85,16 @@ def test_export_adds_a_static_copy_that_draws_alike_and_is_written_byte_for_byte
     assert record["agreement"]["params_max_abs_diff"] <= 1e-6 and record["agreement"]["share_within_1e-3"] >= 0.999
     model = onnx.load(str(params_bundle / STATIC_FILE))
     assert "NonZero" not in {n.op_type for n in model.graph.node}
-    assert all(d.dim_value > 0 for v in model.graph.input for d in v.type.tensor_type.shape.dim)  # every size fixed
+    ends = [*model.graph.input, *model.graph.output]
+    assert all(d.dim_value > 0 for v in ends for d in v.type.tensor_type.shape.dim)  # every size fixed
     again = tmp_path / "again"
     shutil.copytree(params_bundle, again)
     (again / STATIC_FILE).unlink()
     assert add_static_copy(again)["sha256"] == record["sha256"]
     assert main(["--bundle", str(tmp_path / "nothing-here")]) == 2
+    (again / "model.onnx").unlink()
+    assert main(["--bundle", str(again)]) == 2  # one line, not onnx's FileNotFoundError
+    assert main(["--bundle", str(REPO / "exported" / "mnist-cdcgan")]) == 2  # pixels: OpenCV reads model.onnx
 
 
 def test_rendering_is_deterministic_on_several_threads(params_bundle):
