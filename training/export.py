@@ -26,7 +26,7 @@ from serving.config import GeneratorConfig
 from serving.errors import BundleError, GanimateError, InputError, TrainingError
 from training.onnx_passes import canonical_names, contract_names, deterministic_scatter, portable
 from training.options import model_family
-from training.parity import (  # noqa: F401 (parity_inputs: the export's inputs, for the tests too)
+from training.parity import (
     IMAGE_PARITY_SHARE,
     PARITY_TOLERANCE,
     RENDERER_PARITY_TOLERANCE,

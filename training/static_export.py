@@ -35,9 +35,9 @@ PARAMS_TOLERANCE = 1e-6
 SHARE_WITHIN = 0.999
 
 
-def static_graph(bundle: Path, batch: int = STATIC_BATCH, opset: int = 17):
-    """The ModelProto of model-static.onnx: inputs z [batch, latent] and y [batch, families], outputs images and
-    params, every shape fixed."""
+def static_graph(bundle: Path, config: GeneratorConfig, batch: int = STATIC_BATCH, opset: int = 17):
+    """The ModelProto of model-static.onnx for the bundle whose checked config is `config` (`renderer_config`):
+    inputs z [batch, latent] and y [batch, families], outputs images and params, every shape fixed."""
     import tensorflow as tf
     import tf2onnx
 
@@ -45,7 +45,6 @@ def static_graph(bundle: Path, batch: int = STATIC_BATCH, opset: int = 17):
     from training.onnx_graph import OnnxFunction
     from training.onnx_passes import canonical_names, contract_names, deterministic_scatter, portable
 
-    config = _renderer_config(bundle)
     signature = [
         tf.TensorSpec([batch, config.latent_dim], tf.float32, name="z"),
         tf.TensorSpec([batch, config.num_classes], tf.float32, name="y"),
@@ -63,7 +62,8 @@ def static_graph(bundle: Path, batch: int = STATIC_BATCH, opset: int = 17):
     return proto
 
 
-def _renderer_config(bundle: Path) -> GeneratorConfig:
+def renderer_config(bundle: Path) -> GeneratorConfig:
+    """The bundle's config.json, checked to be a math-art bundle with its model.onnx, or InputError."""
     path = bundle / "config.json"
     if not path.is_file():
         raise InputError(f"{bundle} is not a bundle folder (no config.json)")
@@ -78,14 +78,13 @@ def _renderer_config(bundle: Path) -> GeneratorConfig:
     return config
 
 
-def agreement(bundle: Path, static_path: Path, count: int = 64) -> dict:
+def agreement(bundle: Path, config: GeneratorConfig, static_path: Path, count: int = 64) -> dict:
     """model-static.onnx against model.onnx in onnxruntime, one row at a time over `count` parity rows (every
     family, plus mixtures between neighbours): params max |diff|, and per pixel the max, mean and share within 1e-3."""
     import onnxruntime as ort
 
     from training.parity import RENDERER_PARITY_TOLERANCE, parity_inputs
 
-    config = _renderer_config(bundle)
     z, y = parity_inputs(config.latent_dim, config.num_classes, count)
     # Morphs part-way between two families: 0.75 / 0.25 draws the first at strength 0.5 (at 0.5 / 0.5 a row would be
     # background alone, which would flatter the figures).
@@ -113,7 +112,8 @@ def add_static_copy(bundle: Path, opset: int = 17) -> dict:
     from serving.generator import sha256_file
 
     bundle = Path(bundle)
-    proto = static_graph(bundle, opset=opset)
+    config = renderer_config(bundle)
+    proto = static_graph(bundle, config, opset=opset)
     target = bundle / STATIC_FILE
     handle, name = tempfile.mkstemp(prefix=f".{STATIC_FILE}-", dir=bundle)
     os.close(handle)
@@ -121,11 +121,10 @@ def add_static_copy(bundle: Path, opset: int = 17) -> dict:
     try:
         onnx.save_model(proto, str(staged))
         onnx.checker.check_model(str(staged), full_check=True)
-        figures = agreement(bundle, staged)
+        figures = agreement(bundle, config, staged)
         if figures["params_max_abs_diff"] > PARAMS_TOLERANCE or figures["share_within_1e-3"] < SHARE_WITHIN:
             raise TrainingError(f"{STATIC_FILE} draws unlike model.onnx: {json.dumps(figures)}")
         record = {"file": STATIC_FILE, "sha256": sha256_file(staged), "batch": STATIC_BATCH, "agreement": figures}
-        config = _renderer_config(bundle)
         staged.chmod(0o644)  # mkstemp makes it private; a bundle is meant to be read by others
         staged.replace(target)
     finally:
@@ -145,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     bundle = Path(args.bundle)
     try:
-        _renderer_config(bundle)  # a wrong folder is told at once, before TensorFlow's import
+        renderer_config(bundle)  # a wrong folder is told at once, before TensorFlow's import
         from training.tf_setup import import_tensorflow
 
         import_tensorflow()
