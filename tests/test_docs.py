@@ -58,3 +58,28 @@ def test_every_command_the_guides_name_answers_help(module):
         [sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0 and "usage" in done.stdout.lower(), done.stderr[-2000:]
+
+
+def _guide_command(page: str, module: str, marker: str) -> list[str]:
+    """The arguments of the `python -m MODULE` command in a guide's bash block that contains `marker`."""
+    import shlex
+
+    text = (REPO / "docs" / page).read_text(encoding="utf-8")
+    for block in re.findall(r"```bash\n(.*?)```", text, re.S):
+        for command in block.replace("\\\n", " ").splitlines():
+            if f"-m {module} " in command and marker in command:
+                words = shlex.split(command, comments=True)
+                return words[words.index(module) + 1 :]
+    raise AssertionError(f"no {module} command with {marker} in docs/{page}")
+
+
+def test_the_guides_digit_recipe_trained_the_shipped_digit_model():
+    """docs/training.md's command is the recipe of exported/mnist-cdcgan: same options but the run folder."""
+    from training.options import TrainOptions, build_parser, resolve
+
+    guide = resolve(build_parser().parse_args(_guide_command("training.md", "training.train", "mnist-mine")))
+    shipped = TrainOptions.from_json((REPO / "exported/mnist-cdcgan/training/options.json").read_text())
+    differs = {
+        k: (v, getattr(shipped, k)) for k, v in vars(guide).items() if k != "out" and getattr(shipped, k) != v
+    }
+    assert differs == {}
