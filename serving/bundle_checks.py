@@ -13,6 +13,7 @@ from pathlib import Path
 
 from serving.config import GeneratorConfig
 from serving.errors import BundleError
+from serving.onnx_proto import onnx_pb2, parse_model
 from serving.ort_session import error_line, onnxruntime_errors
 
 STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
@@ -63,15 +64,10 @@ def _tensors(graph) -> Iterator[tuple[str, object]]:
 
 def _load_checked(model_path: Path, data: bytes | None):
     """The ModelProto after the static checks every bundle file passes (see the module docstring)."""
-    import onnx
-    from onnx import TensorProto
-
     try:
-        model = (
-            onnx.load_model_from_string(data)
-            if data is not None
-            else onnx.load(str(model_path), load_external_data=False)
-        )
+        model = parse_model(data if data is not None else Path(model_path).read_bytes())
+    except OSError as exc:
+        raise BundleError(f"{model_path} cannot be read ({exc.strerror or type(exc).__name__})") from None
     except Exception as exc:  # untrusted bytes: the protobuf parser may raise anything; none of it is our bug
         raise BundleError(f"{model_path} is not a readable ONNX model ({type(exc).__name__})") from None
 
@@ -83,9 +79,10 @@ def _load_checked(model_path: Path, data: bytes | None):
     for opset in model.opset_import:
         if opset.domain not in STANDARD_DOMAINS:
             raise BundleError(f"{model_path} imports non-standard operator domain {opset.domain!r}")
+    external = onnx_pb2().TensorProto.EXTERNAL
     for graph in _graphs(model.graph):
         for where, tensor in _tensors(graph):
-            if tensor.data_location == TensorProto.EXTERNAL or len(tensor.external_data):
+            if tensor.data_location == external or len(tensor.external_data):
                 raise BundleError(f"{model_path} refers to external data ({where}); bundles must be self-contained")
         for node in graph.node:
             if node.domain not in STANDARD_DOMAINS:
@@ -104,8 +101,7 @@ def _check_contract(
 ) -> None:
     """Inputs and outputs by name (outputs in order unless not `ordered`), float32, a dynamic batch first and then
     exactly the sizes in `want`."""
-    from onnx import TensorProto
-
+    float32 = onnx_pb2().TensorProto.FLOAT
     initializers = {t.name for t in model.graph.initializer}
     inputs = {v.name: v for v in model.graph.input if v.name not in initializers}
     outputs = {v.name: v for v in model.graph.output}
@@ -116,7 +112,7 @@ def _check_contract(
     for kind, values in (("input", inputs), ("output", outputs)):
         for name, value in values.items():
             shape = dims(value)
-            if value.type.tensor_type.elem_type != TensorProto.FLOAT:
+            if value.type.tensor_type.elem_type != float32:
                 raise BundleError(f"{what} {kind} {name!r} must be float32")
             if shape[1:] != want[name] or not shape:
                 raise BundleError(

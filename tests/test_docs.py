@@ -79,7 +79,5 @@ def test_the_guides_digit_recipe_trained_the_shipped_digit_model():
 
     guide = resolve(build_parser().parse_args(_guide_command("training.md", "training.train", "mnist-mine")))
     shipped = TrainOptions.from_json((REPO / "exported/mnist-cdcgan/training/options.json").read_text())
-    differs = {
-        k: (v, getattr(shipped, k)) for k, v in vars(guide).items() if k != "out" and getattr(shipped, k) != v
-    }
+    differs = {k: (v, getattr(shipped, k)) for k, v in vars(guide).items() if k != "out" and getattr(shipped, k) != v}
     assert differs == {}

@@ -10,8 +10,10 @@ import keras
 import tensorflow as tf
 
 
-def diff_augment(images: tf.Tensor, seed_generator: keras.random.SeedGenerator) -> tf.Tensor:
-    """Random brightness, saturation, contrast, translation (1/8 of the side) and cutout (1/2 of the side)."""
+def diff_augment(images: tf.Tensor, seed_generator: keras.random.SeedGenerator, translate=None) -> tf.Tensor:
+    """Random brightness, saturation, contrast, translation (1/8 of the side) and cutout (1/2 of the side).
+    `translate(images, sx, sy)` moves the pixels (default `shift_pixels`; bench.train_speed passes the paper's
+    gather to time the two)."""
     b = tf.shape(images)[0]
     size = images.shape[1]
     channels = images.shape[3]
@@ -27,16 +29,12 @@ def diff_augment(images: tf.Tensor, seed_generator: keras.random.SeedGenerator) 
     mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
     x = (x - mean) * uniform((b, 1, 1, 1), 0.5, 1.5) + mean
 
-    # 2. Translation by up to size/8 pixels, zero padded, via a per-sample gather.
+    # 2. Translation by up to size/8 pixels, zero outside.
     shift = size // 8
     sx = tf.cast(tf.floor(uniform((b, 1, 1), -shift, shift + 1)), tf.int32)
     sy = tf.cast(tf.floor(uniform((b, 1, 1), -shift, shift + 1)), tf.int32)
+    x = (translate or shift_pixels)(x, sx, sy)
     grid_y, grid_x = tf.meshgrid(tf.range(size), tf.range(size), indexing="ij")
-    ys = tf.clip_by_value(grid_y[None] + sy + shift, 0, size + 2 * shift - 1)
-    xs = tf.clip_by_value(grid_x[None] + sx + shift, 0, size + 2 * shift - 1)
-    padded = tf.pad(x, [[0, 0], [shift, shift], [shift, shift], [0, 0]])
-    batch_idx = tf.broadcast_to(tf.range(b)[:, None, None], tf.shape(ys))
-    x = tf.gather_nd(padded, tf.stack([batch_idx, ys, xs], axis=-1))
 
     # 3. Cutout: one square of half the side set to zero per image.
     half = size // 2
@@ -44,3 +42,15 @@ def diff_augment(images: tf.Tensor, seed_generator: keras.random.SeedGenerator) 
     cx = tf.cast(tf.floor(uniform((b, 1, 1), 0, size)), tf.int32)
     inside = (tf.abs(grid_y[None] - cy) < half // 2) & (tf.abs(grid_x[None] - cx) < half // 2)
     return x * tf.cast(~inside, x.dtype)[..., None]
+
+
+def shift_pixels(images: tf.Tensor, sx: tf.Tensor, sy: tf.Tensor) -> tf.Tensor:
+    """images [b, h, w, c] moved by (sx, sy) pixels ([b, 1, 1] int32 each; output (i, j) reads input
+    (i + sy, j + sx)), zero where that falls outside. A one-hot matrix product per sample on each axis: the same
+    pixels as the paper's gather (`tf.gather_nd`), but its gradient is a matrix product too, where a gather's is
+    a scatter-add (`python -m bench.train_speed` times both)."""
+    height, width = images.shape[1], images.shape[2]
+    rows = tf.cast(tf.equal(tf.range(height)[None, :, None] + sy, tf.range(height)[None, None, :]), images.dtype)
+    cols = tf.cast(tf.equal(tf.range(width)[None, :, None] + sx, tf.range(width)[None, None, :]), images.dtype)
+    moved = tf.einsum("bij,bjkc->bikc", rows, images)
+    return tf.einsum("bkl,bilc->bikc", cols, moved)

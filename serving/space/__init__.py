@@ -141,14 +141,39 @@ def start(sources: list[str], gallery_db: str = ""):
     results_bytes, gallery_mb = disk_budget(os.environ.get("GANIMATE_DISK_MB", ""))
     with ThreadPoolExecutor(1, thread_name_prefix="ganimate-load") as pool:
         loading = pool.submit(load_models, sources, None, True)
+        opening = pool.submit(lambda: opening_render(loading.result()))  # then the page's first animation
         from serving.space.handlers import SpaceApp
         from serving.space.layout import build_demo  # imports Gradio: about 3 s on a 2-core machine
 
         models = loading.result()
+        made = opening.result()
     gallery = open_gallery(gallery_db, max_mb=gallery_mb)
-    demo = build_demo(models, gallery, app=SpaceApp(models, gallery, results_bytes=results_bytes))
+    app = SpaceApp(models, gallery, results_bytes=results_bytes, made=made)
+    demo = build_demo(models, gallery, app=app)
     gif_helpers.start()
     return demo
+
+
+def opening_render(models: dict[str, Generator]) -> dict[str, bytes]:
+    """{recipe hash: bytes} of the animation the page opens with (the default recipe on the first model), made on the
+    loading thread, which is idle while Gradio imports; empty when that model is not built yet or the render fails
+    (the app then renders it itself, and reports what went wrong)."""
+    import dataclasses
+
+    from serving.budget import SPACE
+    from serving.gallery import recipe_hash
+    from serving.recipe import Recipe
+    from serving.render import render
+    from serving.space.pending import PendingGenerator
+
+    gen = next(iter(models.values()))
+    if isinstance(gen, PendingGenerator):
+        return {}
+    recipe = dataclasses.replace(Recipe(), bundle_sha256=gen.config.sha256)  # handlers.DEFAULT is Recipe() too
+    try:
+        return {recipe_hash(recipe): render(gen, recipe, SPACE)}
+    except GanimateError:
+        return {}
 
 
 def main(space_dir: Path, exported: Path | None = None) -> None:

@@ -150,10 +150,14 @@ class SpaceApp:
         results_bytes: int | None = None,
         per_client: int | None = None,
         proxy_hops: int | None = None,
+        made: dict[str, bytes] | None = None,
     ) -> None:
+        """`made`: renders made before the app existed, by recipe hash (serving.space.start renders the opening
+        animation while Gradio imports); each is used once, by the first `rendered` call for its recipe."""
         if not models:
             raise GanimateError("no model to serve")
         self.models = models
+        self._made = dict(made or {})
         self.default_model = next(iter(models))
         self.gallery = gallery
         # Results are written inside Gradio's own cache folder, so Gradio serves them where they are instead of
@@ -254,7 +258,7 @@ class SpaceApp:
                 except FileNotFoundError:
                     pass
             started = time.perf_counter()
-            data = self._render(gen, recipe, audio)
+            data = self._made.pop(digest, None) or self._render(gen, recipe, audio)
             if record and self.gallery is not None:
                 self.gallery.add(recipe, data, (time.perf_counter() - started) * 1000)
             return self.save(data, key, recipe.format, keep)

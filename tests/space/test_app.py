@@ -292,3 +292,19 @@ def test_deferred_models_are_listed_at_once_and_draw_the_same_bytes_when_built()
     )
     warm(models).join()  # the rest, on a background thread
     assert pending[1].ready
+
+
+def test_the_opening_animation_made_while_gradio_imports_is_the_one_the_app_would_render(tmp_path):
+    from pathlib import Path
+
+    from serving.space import SpaceApp, load_models, opening_render
+
+    models = load_models([str(REPO / "exported" / "mnist-cdcgan"), str(REPO / "exported" / "mnist-cvae")], defer=True)
+    made = opening_render(models)
+    assert len(made) == 1 and opening_render({"mnist-cvae": models["mnist-cvae"]}) == {}  # an unbuilt model: none
+    early = SpaceApp(models, out_dir=tmp_path / "early", made=made)
+    data = next(iter(made.values()))
+    path, _ = early.initial_animation()
+    assert Path(path).read_bytes() == data and early._made == {}  # used once, then gone
+    itself = SpaceApp(models, out_dir=tmp_path / "itself")  # no early render: the app makes the same bytes
+    assert Path(itself.initial_animation()[0]).read_bytes() == data and _frames(path) == 96

@@ -1,0 +1,50 @@
+"""ONNX's protobuf messages (ModelProto, TensorProto) without `import onnx`.
+
+The bundle checks only parse a model and read its fields. `import onnx` also imports its helpers and, through them,
+ml_dtypes, whose extension takes most of a second to initialise while holding the GIL: at the Space's start that
+second was spent beside Gradio's import and slowed it down (`python -X importtime -c "import onnx"`;
+`python -m bench.cold_start`). The generated module `onnx/onnx_ml_pb2.py` needs only protobuf, so it is loaded from
+onnx's own package folder under its own name: a later `import onnx` in the same process finds it in `sys.modules`
+and uses the same message classes, so nothing is registered twice.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+from types import ModuleType
+
+PB2 = "onnx.onnx_ml_pb2"
+_lock = threading.Lock()  # the Space checks its bundles on several threads at once
+
+
+def onnx_pb2() -> ModuleType:
+    """The module that defines ModelProto and TensorProto (onnx's own, from the installed onnx package)."""
+    with _lock:
+        if PB2 in sys.modules:
+            return sys.modules[PB2]
+        if "onnx" in sys.modules:  # onnx is imported already (training, export): its package loads the module
+            import onnx.onnx_ml_pb2
+
+            return onnx.onnx_ml_pb2
+        package = importlib.util.find_spec("onnx")  # finds the folder; a top-level find_spec imports nothing
+        if package is None or not package.submodule_search_locations:
+            raise ImportError("the onnx package is not installed (pip install -r space/requirements.txt)", name="onnx")
+        location = f"{list(package.submodule_search_locations)[0]}/onnx_ml_pb2.py"
+        spec = importlib.util.spec_from_file_location(PB2, location)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[PB2] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[PB2]
+            raise
+        return module
+
+
+def parse_model(data: bytes):
+    """A ModelProto parsed from `data` (raises protobuf's DecodeError, or anything else the parser raises)."""
+    model = onnx_pb2().ModelProto()
+    model.ParseFromString(data)
+    return model
