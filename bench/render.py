@@ -101,13 +101,15 @@ def floor_seconds(gen: Generator, recipe: Recipe, repeats: int) -> tuple[float, 
     z, y = build_inputs(recipe, gen.latent_dim, gen.num_classes)
     # The generator at its best here: every image in one call, or in the slices of rows that suit the caches better.
     # A batch onnxruntime may not hold here (R2's 4,096 drawings in one call ask for GBs) is no candidate.
-    times = []
+    times, refused = [], None
     for b in sorted({len(z), 64, 32, 16, 8}):
         if b <= len(z):
             try:
                 times.append(np.median(_times(lambda b=b: gen(z, y, batch_size=b, output="float"), repeats)))
-            except BundleError:
-                continue
+            except BundleError as exc:
+                refused = exc
+    if not times:
+        raise refused
     generate = min(times)
     frames = render_frames(gen, recipe)
     palette = Palette.for_frames(frames)

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import os
 import time
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ def _tutorial_step(generator, discriminator, g_opt, d_opt, latent_dim):
     return step
 
 
-def gather_shift(images, sx, sy):
+def gather_shift(images: Any, sx: Any, sy: Any) -> Any:
     """DiffAugment's translation as the paper's TensorFlow code writes it: pad, then `tf.gather_nd` the moved
     pixels (the same pixels as training.augment.shift_pixels)."""
     import tensorflow as tf
@@ -246,6 +247,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--quick", action="store_true", help="only the tutorial loops, the defaults and 1 microbatch")
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)  # internal: measure one loop, print JSON
     args = p.parse_args(argv)
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
     if args.one is not None:
         import json
 
@@ -267,10 +270,8 @@ def main(argv: list[str] | None = None) -> dict:
         each = ", ".join(f"{v:,.0f}" for v in rounds[label])
         print(f"| {label} | {ips:,.0f} | {ips / tutorial_ips:.2f} | {each} |")
     ratio = feature_for_feature(rounds)
-    print(
-        f"\nfeature for feature: the trainer's {RECIPE} step at {ratio:.2f}x the {TUTORIAL_RECIPE} "
-        f"(median of the rounds' ratios: {', '.join(f'{r:.2f}' for r in np.asarray(rounds[RECIPE]) / rounds[TUTORIAL_RECIPE])})"
-    )
+    each = ", ".join(f"{r:.2f}" for r in np.asarray(rounds[RECIPE]) / np.asarray(rounds[TUTORIAL_RECIPE]))
+    print(f"\nfeature for feature: the trainer's {RECIPE} step at {ratio:.2f}x the {TUTORIAL_RECIPE} (rounds: {each})")
     results[FEATURE_FOR_FEATURE] = ratio
     return results
 

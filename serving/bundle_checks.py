@@ -64,8 +64,9 @@ def _tensors(graph) -> Iterator[tuple[str, object]]:
 
 def _load_checked(model_path: Path, data: bytes | None):
     """The ModelProto after the static checks every bundle file passes (see the module docstring)."""
+    pb2 = onnx_pb2()  # outside the try: a broken install is not the bundle's fault
     try:
-        model = parse_model(data if data is not None else Path(model_path).read_bytes())
+        model = parse_model(data if data is not None else Path(model_path).read_bytes(), pb2)
     except OSError as exc:
         raise BundleError(f"{model_path} cannot be read ({exc.strerror or type(exc).__name__})") from None
     except Exception as exc:  # untrusted bytes: the protobuf parser may raise anything; none of it is our bug
@@ -79,7 +80,7 @@ def _load_checked(model_path: Path, data: bytes | None):
     for opset in model.opset_import:
         if opset.domain not in STANDARD_DOMAINS:
             raise BundleError(f"{model_path} imports non-standard operator domain {opset.domain!r}")
-    external = onnx_pb2().TensorProto.EXTERNAL
+    external = pb2.TensorProto.EXTERNAL
     for graph in _graphs(model.graph):
         for where, tensor in _tensors(graph):
             if tensor.data_location == external or len(tensor.external_data):

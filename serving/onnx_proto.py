@@ -5,7 +5,8 @@ ml_dtypes, whose extension takes most of a second to initialise while holding th
 second was spent beside Gradio's import and slowed it down (`python -X importtime -c "import onnx"`;
 `python -m bench.cold_start`). The generated module `onnx/onnx_ml_pb2.py` needs only protobuf, so it is loaded from
 onnx's own package folder under its own name: a later `import onnx` in the same process finds it in `sys.modules`
-and uses the same message classes, so nothing is registered twice.
+and uses the same message classes, so nothing is registered twice. (Python then leaves the package without an
+`onnx_ml_pb2` attribute: `from onnx import onnx_ml_pb2`, which onnx itself uses, still works.)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import importlib.util
 import sys
 import threading
 from types import ModuleType
+from typing import Any
 
 PB2 = "onnx.onnx_ml_pb2"
 _lock = threading.Lock()  # the Space checks its bundles on several threads at once
@@ -34,17 +36,13 @@ def onnx_pb2() -> ModuleType:
         location = f"{list(package.submodule_search_locations)[0]}/onnx_ml_pb2.py"
         spec = importlib.util.spec_from_file_location(PB2, location)
         module = importlib.util.module_from_spec(spec)
-        sys.modules[PB2] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[PB2]
-            raise
-        return module
+        spec.loader.exec_module(module)  # whole before anyone sees it; running it twice gives the same classes
+        return sys.modules.setdefault(PB2, module)
 
 
-def parse_model(data: bytes):
-    """A ModelProto parsed from `data` (raises protobuf's DecodeError, or anything else the parser raises)."""
-    model = onnx_pb2().ModelProto()
+def parse_model(data: bytes, pb2: ModuleType | None = None) -> Any:
+    """A ModelProto parsed from `data` (raises protobuf's DecodeError, or anything else the parser raises);
+    `pb2`: `onnx_pb2()` when the caller has it already."""
+    model = (pb2 or onnx_pb2()).ModelProto()
     model.ParseFromString(data)
     return model

@@ -6,11 +6,15 @@ not pushed to reproduce the augmentation. Helps a lot when the dataset is small 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 import tensorflow as tf
 
 
-def diff_augment(images: tf.Tensor, seed_generator: keras.random.SeedGenerator, translate=None) -> tf.Tensor:
+def diff_augment(
+    images: tf.Tensor, seed_generator: keras.random.SeedGenerator, translate: Callable | None = None
+) -> tf.Tensor:
     """Random brightness, saturation, contrast, translation (1/8 of the side) and cutout (1/2 of the side).
     `translate(images, sx, sy)` moves the pixels (default `shift_pixels`; bench.train_speed passes the paper's
     gather to time the two)."""
@@ -46,9 +50,10 @@ def diff_augment(images: tf.Tensor, seed_generator: keras.random.SeedGenerator, 
 
 def shift_pixels(images: tf.Tensor, sx: tf.Tensor, sy: tf.Tensor) -> tf.Tensor:
     """images [b, h, w, c] moved by (sx, sy) pixels ([b, 1, 1] int32 each; output (i, j) reads input
-    (i + sy, j + sx)), zero where that falls outside. A one-hot matrix product per sample on each axis: the same
-    pixels as the paper's gather (`tf.gather_nd`), but its gradient is a matrix product too, where a gather's is
-    a scatter-add (`python -m bench.train_speed` times both)."""
+    (i + sy, j + sx)), zero where that falls outside. A one-hot matrix product per sample on each axis: on a CPU
+    the same pixels as the paper's gather (`tf.gather_nd`; a GPU that runs float32 products in TF32 rounds them),
+    and its gradient is a matrix product too, where a gather's is a scatter-add (`python -m bench.train_speed`
+    times both)."""
     height, width = images.shape[1], images.shape[2]
     rows = tf.cast(tf.equal(tf.range(height)[None, :, None] + sy, tf.range(height)[None, None, :]), images.dtype)
     cols = tf.cast(tf.equal(tf.range(width)[None, :, None] + sx, tf.range(width)[None, None, :]), images.dtype)

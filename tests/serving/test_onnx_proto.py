@@ -28,7 +28,23 @@ def test_loading_a_bundle_leaves_onnx_unimported_and_importable():
     assert done.stdout.split("\n")[:3] == ["[]", "True True", "checked"]
 
 
-def test_parse_model_refuses_what_is_not_a_model(tmp_path):
+IMPORT_THEN_LOAD = """
+import onnx
+from serving import Generator
+from serving.onnx_proto import onnx_pb2
+Generator.from_pretrained("exported/mnist-cvae")
+print(onnx_pb2().ModelProto is onnx.ModelProto)
+"""
+
+
+def test_with_onnx_imported_first_the_checks_use_its_module():
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_THEN_LOAD], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr[-2000:]
+
+
+def test_check_model_refuses_what_is_not_a_model(tmp_path):
     import pytest
 
     from serving.bundle_checks import check_model
