@@ -13,7 +13,7 @@ from pathlib import Path
 
 from serving.config import GeneratorConfig
 from serving.errors import BundleError
-from serving.onnx_proto import onnx_pb2, parse_model
+from serving.onnx_proto import onnx_pb2
 from serving.ort_session import error_line, onnxruntime_errors
 
 STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
@@ -65,8 +65,9 @@ def _tensors(graph) -> Iterator[tuple[str, object]]:
 def _load_checked(model_path: Path, data: bytes | None):
     """The ModelProto after the static checks every bundle file passes (see the module docstring)."""
     pb2 = onnx_pb2()  # outside the try: a broken install is not the bundle's fault
+    model = pb2.ModelProto()
     try:
-        model = parse_model(data if data is not None else Path(model_path).read_bytes(), pb2)
+        model.ParseFromString(data if data is not None else Path(model_path).read_bytes())
     except OSError as exc:
         raise BundleError(f"{model_path} cannot be read ({exc.strerror or type(exc).__name__})") from None
     except Exception as exc:  # untrusted bytes: the protobuf parser may raise anything; none of it is our bug

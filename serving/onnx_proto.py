@@ -15,21 +15,17 @@ import importlib.util
 import sys
 import threading
 from types import ModuleType
-from typing import Any
 
 PB2 = "onnx.onnx_ml_pb2"
 _lock = threading.Lock()  # the Space checks its bundles on several threads at once
 
 
 def onnx_pb2() -> ModuleType:
-    """The module that defines ModelProto and TensorProto (onnx's own, from the installed onnx package)."""
+    """The module that defines ModelProto and TensorProto (onnx's own, from the installed onnx package): parse a
+    model with `onnx_pb2().ModelProto().ParseFromString(data)`."""
     with _lock:
-        if PB2 in sys.modules:
+        if PB2 in sys.modules:  # loaded here before, or by `import onnx` (training and export import it)
             return sys.modules[PB2]
-        if "onnx" in sys.modules:  # onnx is imported already (training, export): its package loads the module
-            import onnx.onnx_ml_pb2
-
-            return onnx.onnx_ml_pb2
         package = importlib.util.find_spec("onnx")  # finds the folder; a top-level find_spec imports nothing
         if package is None or not package.submodule_search_locations:
             raise ImportError("the onnx package is not installed (pip install -r space/requirements.txt)", name="onnx")
@@ -38,11 +34,3 @@ def onnx_pb2() -> ModuleType:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)  # whole before anyone sees it; running it twice gives the same classes
         return sys.modules.setdefault(PB2, module)
-
-
-def parse_model(data: bytes, pb2: ModuleType | None = None) -> Any:
-    """A ModelProto parsed from `data` (raises protobuf's DecodeError, or anything else the parser raises);
-    `pb2`: `onnx_pb2()` when the caller has it already."""
-    model = (pb2 or onnx_pb2()).ModelProto()
-    model.ParseFromString(data)
-    return model
