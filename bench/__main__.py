@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     speeds = train_speed.main(["--steps", "20", "--quick", "--rounds", "1"] if args.quick else [])
     if not args.quick:
         figures["train.feature_for_feature.x"] = (speeds.pop(train_speed.FEATURE_FOR_FEATURE), "x")
+        figures["train.feature_for_feature_classic.x"] = (speeds.pop(train_speed.FEATURE_FOR_FEATURE_CLASSIC), "x")
         for label, ips in speeds.items():
             key = "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")
             figures[f"train.{key}.images_per_s"] = (ips, "images/s")

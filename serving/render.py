@@ -196,7 +196,12 @@ def frame_chunks(
             images = np.stack([tile(images[i], rows, cols) for i in range(stop - start)])
         out[start - first : stop - first] = resize_frames(images, height, width, recipe.resample)
 
-    spans = [(a, min(n, a + step)) for a in range(0, n, step)]
+    # As many spans as the memory cap asks for, rounded up to a multiple of the threads and cut evenly: a last
+    # group of fewer spans than threads would leave a core idle while one thread draws it alone.
+    needed = -(-n // step)  # spans the cap asks for
+    count = -(-needed // threads) * threads
+    bounds = np.linspace(0, n, count + 1).round().astype(int)
+    spans = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     with blas_threads(threads):  # the chunks share the cores out (see serving.resize)
         for i in range(0, len(spans), threads):  # one span per thread at a time
             group = spans[i : i + threads]

@@ -8,6 +8,8 @@ state is checkpointed, so a resumed run draws the same noise an uninterrupted on
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
@@ -147,7 +149,7 @@ class GAN(keras.Model):
         step = tf.cast(self.ema_step, tf.float32)
         decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
         for ema_w, w in zip(self.ema_generator.weights, self.generator.weights):
-            ema_w.assign(decay * ema_w + (1.0 - decay) * w)
+            ema_w.assign_sub((1.0 - decay) * (ema_w - w))  # decay * ema + (1 - decay) * w in fewer passes
 
     def _step_losses(self, real, fake, y, batch):
         """(d_loss, g_loss, real logits, fake logits, class logits) from one D pass over real and fake together:
@@ -215,14 +217,20 @@ class GAN(keras.Model):
         return self._joined(parts)
 
     def _alternating(self, real, y, batch, replicas):
-        """D's update first, then G's with fresh noise against the updated D (the classic GAN step): one more G
-        and D pass than the simultaneous step."""
+        """D's update first, then G's against the updated D (the classic GAN step). With updates="alternating" G's
+        update draws fresh noise and a fresh G pass; with "reuse" it scores the fakes D's update saw, whose G pass
+        was recorded for it: G has not changed in between, so they are what G draws for that noise (PyTorch's
+        DCGAN example does this), and the step makes one G pass fewer, the most costly network pass here."""
         d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
+        reuse = self.updates == "reuse"
         spans = self._parts(batch, y)
-        d_grads, parts = None, []
+        d_grads, parts, kept = None, [], []
         z_all = self._noise(batch)
         for lo, hi, n, share, part_y in spans:
-            fake = self.generator(self._inputs(z_all[lo:hi], part_y), training=True)
+            g_tape = tf.GradientTape()
+            with g_tape if reuse else contextlib.nullcontext():  # records G's pass only when G's update reuses it
+                fake = self.generator(self._inputs(z_all[lo:hi], part_y), training=True)
+            kept.append((g_tape, fake))
             with tf.GradientTape() as tape:
                 d_loss, _, real_logits, fake_logits, class_logits = self._step_losses(real[lo:hi], fake, part_y, n)
                 scaled = d_loss * share / replicas  # inside the tape: the gradient is taken of this
@@ -230,16 +238,18 @@ class GAN(keras.Model):
             parts.append((d_loss * share, 0.0, real_logits, fake_logits, class_logits))
         self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
         g_grads, g_total = None, 0.0
-        z_all = self._noise(batch)
-        for lo, hi, _, share, part_y in spans:
-            with tf.GradientTape() as tape:
-                fake = self.generator(self._inputs(z_all[lo:hi], part_y), training=True)
+        if not reuse:
+            z_all = self._noise(batch)
+        for (lo, hi, _, share, part_y), (g_tape, fake) in zip(spans, kept):
+            with g_tape:  # a reused part's tape goes on from its G pass; otherwise a fresh tape and G pass
+                if not reuse:
+                    fake = self.generator(self._inputs(z_all[lo:hi], part_y), training=True)
                 fake_logits_g, fake_class = self._d(fake, part_y)
                 g_loss = self._g_loss(fake_logits_g)
                 if fake_class is not None:
                     g_loss += self.class_weight * tf.reduce_mean(self._class_loss(part_y, fake_class))
                 scaled = g_loss * share / replicas
-            g_grads = self._add(g_grads, tape.gradient(scaled, g_vars))
+            g_grads = self._add(g_grads, g_tape.gradient(scaled, g_vars))
             g_total += g_loss * share
         self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
         d_loss, _, real_logits, fake_logits, class_logits = self._joined(parts)

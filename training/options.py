@@ -27,8 +27,9 @@ DEFAULT_QUALITY = "fcd_ratio<=2,recall>=0.6"
 # AVX-512 BF16 or AMX and recent GPUs run natively. Export always writes a float32 model.
 PRECISIONS = ("float32", "mixed_bfloat16")
 
-# How a GAN step updates D and G: both from one pass (simultaneous, fastest) or D first, then G (alternating).
-UPDATES = ("simultaneous", "alternating")
+# How a GAN step updates D and G: both from one pass (simultaneous, fastest); D first, then G on fresh noise
+# (alternating, the classic step); or D first, then G scoring the fakes D's update saw (reuse: one G pass fewer).
+UPDATES = ("simultaneous", "alternating", "reuse")
 
 # The class head's loss with --class-weight: softmax cross-entropy (AC-GAN) or the multi-class hinge (MHingeGAN).
 CLASS_LOSSES = ("ce", "hinge")
@@ -284,7 +285,7 @@ def _recipe_args(p: argparse.ArgumentParser, d: TrainOptions) -> None:
         "--updates",
         default=None,
         choices=UPDATES,
-        help="simultaneous (default: one G and D pass per step) or alternating (D, then G on fresh noise)",
+        help="simultaneous (default: one G and D pass per step), alternating (D, then G on fresh noise) or reuse (D, then G scoring the same fakes: one G pass fewer)",
     )
     p.add_argument(
         "--microbatches",

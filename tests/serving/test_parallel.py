@@ -196,3 +196,42 @@ def test_a_thread_in_the_heavy_lane_keeps_its_work_on_itself(helpers, monkeypatc
         assert resize.resize_frames(frames, 64, 64, "lanczos").shape == (8, 64, 64, 3)
     assert helpers[0].frames_coded > coded
     monkeypatch.setattr(resize, "ThreadPoolExecutor", real_pool)
+
+
+def test_every_group_of_frames_keeps_every_thread_busy(monkeypatch):
+    """When the memory cap cuts a walk into more spans than threads, the spans are cut evenly into a multiple of
+    the threads: no group is left for one thread to draw alone. The frames are those of one uncut call."""
+    import sys
+
+    render_mod = sys.modules["serving.render"]  # the module (the package's `serving.render` is the function)
+    gen = _two_threads(MNIST)
+    recipe = Recipe(seeds=(1, 2, 3), classes=(3, 8, 0), frames=8, size=64)  # 24 frames
+    whole = render_mod.render_frames(gen, recipe)
+    image_bytes = 28 * 28 * 4
+    monkeypatch.setattr(render_mod, "CHUNK_BYTES", 5 * image_bytes * 2)  # 5 frames per span on two threads
+    groups = []
+    in_parallel = gen.in_parallel
+
+    def spy(work, items):  # the render's groups of spans (the generator's own row slices go through it too)
+        if isinstance(items[0], tuple):
+            groups.append(list(items))
+        return in_parallel(work, items)
+
+    monkeypatch.setattr(gen, "in_parallel", spy)
+    cut = render_mod.render_frames(gen, recipe)
+    assert len(groups) == 3 and all(len(g) == 2 for g in groups)  # 24 frames: 6 spans of 4, not 5, 5, 5, 5, 4
+    assert all(b - a == 4 for g in groups for a, b in g)
+    np.testing.assert_array_equal(cut, whole)
+
+
+def test_resizing_a_few_frames_at_a_time_is_the_same_as_all_at_once(monkeypatch):
+    """The dense Lanczos resize works through the frames a cache-sized block at a time: one frame per block gives
+    the bytes of one block for all."""
+    from serving import resize
+
+    frames = np.random.default_rng(2).random((7, 28, 28, 3), dtype=np.float32)
+    monkeypatch.setattr(resize, "CACHE_BYTES", 1 << 30)
+    whole = resize.resize_frames(frames, 200, 130, "lanczos")
+    monkeypatch.setattr(resize, "CACHE_BYTES", 1)
+    np.testing.assert_array_equal(resize.resize_frames(frames, 200, 130, "lanczos"), whole)
+    assert whole.shape == (7, 200, 130, 3) and whole.dtype == np.uint8

@@ -211,9 +211,9 @@ def test_hinge_class_loss_stops_at_the_margin():
         TrainOptions(**TINY, conditional=True, class_loss="focal", out="x").validate()
 
 
-@pytest.mark.parametrize("updates", ["simultaneous", "alternating"])
+@pytest.mark.parametrize("updates", ["simultaneous", "alternating", "reuse"])
 @pytest.mark.parametrize("loss", ["hinge", "wgan-gp"])
-def test_both_update_orders_train_every_network(updates, loss):
+def test_every_update_order_train_every_network(updates, loss):
     opts = TrainOptions(**TINY, conditional=True, updates=updates, loss=loss, out="x")
     model = build_model(opts, 1, 4)
     before = [w.numpy().copy() for w in model.generator.trainable_weights + model.discriminator.trainable_weights]
@@ -256,7 +256,7 @@ def _tiny_gan(microbatches: int, updates: str, loss: str):
     return model
 
 
-@pytest.mark.parametrize("updates", ["simultaneous", "alternating"])
+@pytest.mark.parametrize("updates", ["simultaneous", "alternating", "reuse"])
 @pytest.mark.parametrize("loss", ["bce", "hinge"])
 def test_microbatches_take_the_whole_batch_gradient(updates, loss):
     """Cut into 3 uneven parts (11 rows), a step moves every weight as the step in one piece does."""
@@ -274,6 +274,25 @@ def test_microbatches_take_the_whole_batch_gradient(updates, loss):
         np.testing.assert_allclose(three, one, rtol=1e-4, atol=1e-5)
     for name, value in steps[1][1].items():
         assert steps[3][1][name] == pytest.approx(value, rel=1e-4, abs=1e-6), name
+
+
+@pytest.mark.parametrize("microbatches", [1, 3])
+def test_reuse_is_the_alternating_step_on_the_same_noise(microbatches):
+    """updates="reuse" scores D's fakes again after D's update; alternating on noise that repeats itself draws
+    those same fakes with a second G pass. Both must move every weight alike, and reuse must have moved G."""
+    x = tf.random.uniform((11, 28, 28, 1), -1, 1, seed=2)
+    labels = tf.zeros((11,), tf.int64)
+    z = tf.random.normal((11, 8), seed=4)
+    weights = {}
+    for updates in ("alternating", "reuse"):
+        model = _tiny_gan(microbatches, updates, "hinge")
+        before = [w.numpy() for w in model.generator.weights]
+        model._noise = lambda batch: z  # every draw the same noise
+        tf.function(model.train_step)((x, labels))
+        weights[updates] = [w.numpy() for w in model.generator.weights + model.discriminator.weights]
+    for a, b in zip(weights["alternating"], weights["reuse"]):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    assert any(not np.allclose(b, a) for b, a in zip(before, weights["reuse"]))
 
 
 def test_microbatch_class_logits_are_joined_real_first():
