@@ -144,6 +144,8 @@ def shipped_recipe(path: Path = SHIPPED_OPTIONS) -> dict:
 
 
 RECIPE_OPTIONS = shipped_recipe()
+# What _tutorial_recipe_step writes out by hand (its EMA decay and class weight are read from the recipe).
+TUTORIAL_WRITES = dict(conditional=True, loss="hinge", spectral_norm=True, augment=True, class_loss="hinge")
 SHIPPED = dict(RECIPE_OPTIONS, updates="simultaneous", class_weight=0.0)  # its features on the one-pass step
 TUTORIAL, TUTORIAL_1T = "tutorial-style loop", "tutorial-style loop, one thread per op"
 # The shipped recipe's features in the tutorial's style, and ours with the same features: the pair that says
@@ -199,6 +201,12 @@ def measure_one(label: str, steps: int, batch_size: int) -> float:
     it = iter(make_pipeline(data, batch_size, 0))
     labelled = [next(it) for _ in range(steps + 3)]
     if label == TUTORIAL_RECIPE:
+        differs = {k: RECIPE_OPTIONS[k] for k, v in TUTORIAL_WRITES.items() if RECIPE_OPTIONS[k] != v}
+        if differs or not (RECIPE_OPTIONS["ema"] and RECIPE_OPTIONS["class_weight"]):
+            raise SystemExit(
+                f"the shipped recipe's step has {differs or 'no EMA or class head'}, which the tutorial-style loop "
+                "does not write: update bench.train_speed._tutorial_recipe_step to match it"
+            )
         keras.utils.set_random_seed(0)
         width = opts.resolved_width()
         g, ema = (build_generator(64, 28, 1, 10, width, name=n) for n in ("generator", "ema_generator"))

@@ -220,7 +220,10 @@ class GAN(keras.Model):
         """D's update first, then G's against the updated D (the classic GAN step). With updates="alternating" G's
         update draws fresh noise and a fresh G pass; with "reuse" it scores the fakes D's update saw, whose G pass
         was recorded for it: G has not changed in between, so they are what G draws for that noise (PyTorch's
-        DCGAN example does this), and the step makes one G pass fewer, the most costly network pass here."""
+        DCGAN example does this), and the step makes one G pass fewer, the most costly network pass here. Its
+        trainable weights move as the classic step's would if its second draw of noise equalled the first; G's
+        batch-norm statistics are updated once per step instead of twice. Every microbatch's G activations are
+        kept until G's update, so reuse holds a whole batch's of them at once whatever --microbatches says."""
         d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
         reuse = self.updates == "reuse"
         spans = self._parts(batch, y)

@@ -235,3 +235,21 @@ def test_resizing_a_few_frames_at_a_time_is_the_same_as_all_at_once(monkeypatch)
     monkeypatch.setattr(resize, "CACHE_BYTES", 1)
     np.testing.assert_array_equal(resize.resize_frames(frames, 200, 130, "lanczos"), whole)
     assert whole.shape == (7, 200, 130, 3) and whole.dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    "shape, height, width",
+    [((48, 28, 28, 1), 256, 256), ((5, 28, 28, 3), 200, 130), ((3, 64, 64, 4), 256, 96), ((2, 28, 28, 1), 14, 14)],
+)
+def test_the_block_resize_makes_the_bytes_of_one_product_over_the_batch(shape, height, width):
+    """Against the formula the resize had before it worked a block at a time: one product over every frame's
+    columns, quantised as a whole."""
+    from serving.resize import lanczos_matrix, resize_frames
+
+    frames = np.random.default_rng(3).random(shape, dtype=np.float32)
+    n, h, w, c = shape
+    wy, wx = lanczos_matrix(h, height), lanczos_matrix(w, width)
+    rows = (np.moveaxis(frames, 3, 1).reshape(n * c * h, w) @ wx.T).reshape(n * c, h, width)
+    cols = (wy @ np.ascontiguousarray(rows.transpose(1, 0, 2)).reshape(h, n * c * width)).reshape(height, n, c, width)
+    expected = np.clip(cols * 255.0 + 0.5, 0.0, 255.0).transpose(1, 0, 3, 2).astype(np.uint8)
+    np.testing.assert_array_equal(resize_frames(frames, height, width, "lanczos"), expected)
