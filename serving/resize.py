@@ -93,17 +93,18 @@ def _dense(frames: np.ndarray, height: int, width: int) -> np.ndarray:
     n, h, w, c = frames.shape
     wy, wx = lanczos_matrix(h, height), lanczos_matrix(w, width)
     x = np.ascontiguousarray(np.moveaxis(frames.astype(np.float32, copy=False), 3, 1))  # [n, c, h, w]
-    rows = (x.reshape(n * c * h, w) @ wx.T).reshape(n, c, h, width)  # along each row: [n, c, h, width]
+    rows = (x.reshape(n * c * h, w) @ wx.T).reshape(n * c, h, width)  # along each row: [n*c, h, width]
+    rows = np.ascontiguousarray(rows.transpose(1, 0, 2))  # [h, n*c, width]: a block's columns side by side
     out = np.empty((n, height, width, c), dtype=np.uint8)
     block = max(1, min(n, CACHE_BYTES // (c * height * width * 4)))
-    buf = np.empty((block, c, height, width), dtype=np.float32)
     for a in range(0, n, block):
         b = min(n, a + block)
-        part = np.matmul(wy, rows[a:b], out=buf[: b - a])  # along each column: [k, c, height, width]
+        # One product per block (not one per frame: small products split badly over BLAS threads).
+        part = (wy @ rows[:, a * c : b * c].reshape(h, -1)).reshape(height, b - a, c, width)
         np.multiply(part, 255.0, out=part)
         np.add(part, 0.5, out=part)
         np.clip(part, 0.0, 255.0, out=part)
-        out[a:b] = part.transpose(0, 2, 3, 1)  # to uint8: truncation of the rounded, clipped values
+        out[a:b] = part.transpose(1, 0, 3, 2)  # to uint8: truncation of the rounded, clipped values
     return out
 
 
