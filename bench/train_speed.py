@@ -61,7 +61,7 @@ def gather_shift(images: Any, sx: Any, sy: Any) -> Any:
 
 
 def _tutorial_recipe_step(
-    generator, discriminator, ema_generator, g_opt, d_opt, latent_dim, num_classes, class_weight=0.03, ema_decay=0.999
+    generator, discriminator, ema_generator, g_opt, d_opt, latent_dim, num_classes, class_weight, ema_decay
 ):
     """The shipped MNIST recipe's features written the tutorial's way: conditional G and a projection D with
     spectral norm and a class head, DiffAugment on everything D sees, hinge losses, the multi-class hinge on the

@@ -86,10 +86,10 @@ def lanczos_matrix(size_in: int, size_out: int) -> np.ndarray:
 def _dense(frames: np.ndarray, height: int, width: int) -> np.ndarray:
     """frames [n, h, w, c] float in [0, 1] -> uint8 [n, height, width, c] by two matrix products.
 
-    The rows of every frame are resized in one large product. The columns are then resized a few frames at a
-    time into a buffer that stays in the CPU's cache, where the frames are also quantised: a whole chunk's
-    float output (12 MB for 48 frames at 256 px) would go out to memory and back for every pass that quantises
-    it, and on two busy cores those passes cost more than the products."""
+    The rows of every frame are resized in one large product. The columns are then resized a block of a few
+    frames at a time (CACHE_BYTES of floats, which stay in the CPU's cache), one product per block, and each
+    block is quantised there: a whole chunk's float output (12 MB for 48 frames at 256 px) would go out to memory
+    and back for every pass that quantises it, and on two busy cores those passes cost more than the products."""
     n, h, w, c = frames.shape
     wy, wx = lanczos_matrix(h, height), lanczos_matrix(w, width)
     x = np.ascontiguousarray(np.moveaxis(frames.astype(np.float32, copy=False), 3, 1))  # [n, c, h, w]

@@ -35,11 +35,10 @@ class FusedAdam(keras.optimizers.Adam):
             return super().update_step(gradient, variable, learning_rate)
         index = self._get_variable_index(variable)
         local_step = tf.cast(self.iterations + 1, tf.float32)
-        handle = variable.handle if isinstance(variable, tf.Variable) else variable.value.handle
-        tf.raw_ops.ResourceApplyAdam(
-            var=handle,
-            m=self._momentums[index].value.handle,
-            v=self._velocities[index].value.handle,
+        tf.raw_ops.ResourceApplyAdam(  # a tf.Variable and a Keras variable both expose their resource handle
+            var=variable.handle,
+            m=self._momentums[index].handle,
+            v=self._velocities[index].handle,
             beta1_power=tf.pow(tf.constant(self.beta_1, tf.float32), local_step),
             beta2_power=tf.pow(tf.constant(self.beta_2, tf.float32), local_step),
             lr=tf.cast(learning_rate, tf.float32),
