@@ -38,12 +38,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(port: int, concurrency: int | None, fair: bool = False) -> None:
+def serve(port: int, concurrency: int | None, fair: bool = False, before: bool = False) -> None:
     """The Space as shipped, on 127.0.0.1:`port`, until stdin closes (run by run_load in a child process).
-    `fair`: clients told apart by X-Forwarded-For, one running request each (as behind a Hugging Face proxy)."""
+    `fair`: clients told apart by X-Forwarded-For, one running request each (as behind a Hugging Face proxy).
+    `before`: as it was before the per-request costs were cut, for a side-by-side figure: numpy's BLAS on its
+    default threads (serving.resize.one_blas_thread not called) and Gradio's own eager session state
+    (serving/space/sessions.py not used)."""
     import sys
 
+    import serving.resize
     from serving import gif_helpers
+
+    if before:
+        serving.resize.one_blas_thread = lambda: False
     from serving.space import SpaceApp, build_demo, load_models, model_sources
     from serving.space.layout import launch_options
 
@@ -54,6 +61,12 @@ def serve(port: int, concurrency: int | None, fair: bool = False) -> None:
         proxy_hops=1 if fair else 0,
     )
     demo = build_demo(app.models, app=app)
+    if before:
+        from gradio import route_utils, state_holder
+
+        from serving.space.sessions import LeanSessionState
+
+        state_holder.SessionState = route_utils.SessionState = LeanSessionState.__base__  # Gradio's own
     if concurrency is not None:  # the same demo with another limit on the render events
         for fn in demo.fns.values():
             if fn.api_name in ("animate", "compare"):
@@ -147,7 +160,7 @@ def run_load(
 
 
 @contextlib.contextmanager
-def _space(fair: bool, concurrency: int | None = None) -> Iterator[str]:
+def _space(fair: bool, concurrency: int | None = None, before: bool = False) -> Iterator[str]:
     """The shipped Space in a child process on loopback (`fair`: per-client limits on); yields its URL, and
     makes sure the child goes when the block ends."""
     import subprocess
@@ -163,6 +176,7 @@ def _space(fair: bool, concurrency: int | None = None) -> Iterator[str]:
             str(port),
             *(["--concurrency", str(concurrency)] if concurrency is not None else []),
             *(["--fair"] if fair else []),
+            *(["--before"] if before else []),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -246,14 +260,27 @@ def _picture() -> bytes:
     return buf.getvalue()
 
 
-def run_mixed(clients: int = 16, calls: int = 4) -> dict:
+def run_mixed(clients: int = 16, calls: int = 4, before: bool = False) -> dict:
     """`clients` HTTP clients, each its own address (as behind a proxy, so the shipped per-client limits hold),
     alternating an R1-sized /animate of their own seeds and a /project of an uploaded picture. Latency of each
-    kind and of all calls."""
+    kind and of all calls. `before`: the Space as it was before the per-request costs were cut (serve)."""
     import httpx
 
     picture = _picture()
-    with _space(True) as url:
+    with _space(True, before=before) as url:
+        # Warm, as the Space's main() warms itself once it answers: the first call of each kind pays one-time
+        # costs (imports Gradio makes on its first event, onnxruntime's first allocations) that are start-up,
+        # not load.
+        warm_headers = {"X-Forwarded-For": "198.51.100.250"}
+        with httpx.Client(timeout=300) as http:
+            _http_call(http, url, ["mnist-cdcgan", "1,2,3,4"], warm_headers)
+            _http_call(
+                http,
+                url,
+                ["mnist-cdcgan", _uploaded(http, url, picture, warm_headers), "5,6,7"],
+                warm_headers,
+                "project",
+            )
 
         def one_client(index: int) -> list[tuple[str, float]]:
             headers = {"X-Forwarded-For": f"198.51.100.{index + 1}"}
@@ -262,13 +289,7 @@ def run_mixed(clients: int = 16, calls: int = 4) -> dict:
                 for k in range(calls):
                     started = time.perf_counter()
                     if k % 2:
-                        up = http.post(
-                            url + "gradio_api/upload",
-                            files=[("files", ("digit.png", picture, "image/png"))],
-                            headers=headers,
-                        )
-                        up.raise_for_status()
-                        image = {"path": up.json()[0], "meta": {"_type": "gradio.FileData"}}
+                        image = _uploaded(http, url, picture, headers)
                         _http_call(http, url, ["mnist-cdcgan", image, "5,6,7"], headers, "project")
                         out.append(("project", time.perf_counter() - started))
                     else:
@@ -285,16 +306,29 @@ def run_mixed(clients: int = 16, calls: int = 4) -> dict:
     return result
 
 
+def _uploaded(http, url: str, picture: bytes, headers: dict) -> dict:
+    """Upload `picture` as the page does; the file value a /project call names it by."""
+    up = http.post(url + "gradio_api/upload", files=[("files", ("digit.png", picture, "image/png"))], headers=headers)
+    up.raise_for_status()
+    return {"path": up.json()[0], "meta": {"_type": "gradio.FileData"}}
+
+
 def mixed_table(clients: int = 16, calls: int = 4) -> list[tuple[tuple[str, str], dict]]:
-    r = run_mixed(clients, calls)
+    """The mixed load on the Space as shipped and, side by side, as it was before the per-request costs were cut."""
+    shipped, before = run_mixed(clients, calls), run_mixed(clients, calls, before=True)
     print(
         f"\n{clients} HTTP clients, each its own address, alternating an R1-sized /animate (own seeds) and a "
-        f"/project of an uploaded 112 px picture, {calls} calls each ({r['wall_s']:.1f} s)"
+        f"/project of an uploaded 112 px picture, {calls} calls each ({shipped['wall_s']:.1f} s as shipped, "
+        f"{before['wall_s']:.1f} s before); before: numpy's BLAS on its own threads, Gradio's eager session state"
     )
-    print("| calls | p50 s | p95 s |\n|---|---|---|")
+    print("| calls | p50 s | p95 s | p95 s before |\n|---|---|---|---|")
     for kind in ("animate", "project", "all"):
-        print(f"| {kind} | {r[f'{kind}_p50_s']:.2f} | {r[f'{kind}_p95_s']:.2f} |")
-    return [(("mixed", "renders and projections"), r)]
+        print(
+            f"| {kind} | {shipped[f'{kind}_p50_s']:.2f} | {shipped[f'{kind}_p95_s']:.2f} | "
+            f"{before[f'{kind}_p95_s']:.2f} |"
+        )
+    before["ratio"] = before["all_p95_s"] / shipped["all_p95_s"]
+    return [(("mixed", "renders and projections"), shipped), (("mixed", "before per request cuts"), before)]
 
 
 def _ordinary(url: str, client: int, offset: int, calls: int) -> list[float]:
@@ -334,11 +368,12 @@ def main(argv: list[str] | None = None) -> list[tuple[tuple[str, str], dict]]:
     p.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)  # internal: the server process
     p.add_argument("--concurrency", type=int, default=None, help=argparse.SUPPRESS)
     p.add_argument("--fair", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--before", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--greedy-only", action="store_true", help="only the greedy-client comparison")
     p.add_argument("--mixed-only", action="store_true", help="only the mixed load of renders and projections")
     args = p.parse_args(argv)
     if args.serve is not None:
-        serve(args.serve, args.concurrency, args.fair)
+        serve(args.serve, args.concurrency, args.fair, args.before)
         return []
     if args.greedy_only:
         return greedy_table()

@@ -47,7 +47,7 @@ class Palette:
 
         if self.gray_levels:
             levels = self.gray_levels
-            ramp = [v for i in range(levels) for v in (round(i * 255 / (levels - 1)),) * 3]
+            ramp = bytes(v for i in range(levels) for v in (round(i * 255 / (levels - 1)),) * 3)
             for frame in frames:
                 # (v * (levels - 1) + 127) // 255 rounds each 0..255 value to its nearest level.
                 image = Image.fromarray(

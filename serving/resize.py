@@ -47,7 +47,11 @@ def blas_threads(workers: int) -> Iterator[None]:
     """numpy's BLAS on cores // workers threads while `workers` chunks of frames are resized at once.
 
     OpenBLAS's own threads keep spinning for a while after each product; beside onnxruntime sessions and other
-    chunks on the same cores they only steal time (bench.render measures it). The limit is process-wide, so the first render in sets it and the last one out gives it back."""
+    chunks on the same cores they only steal time (bench.render measures it). The limit is process-wide, so the
+    first render in sets it and the last one out gives it back. OpenBLAS (0.3.31, numpy 2.4's) takes a new thread
+    count only from the thread that set one first: in a program that renders from one thread (the command line)
+    this limits every render; on a server's worker threads it changes nothing, so a server calls
+    one_blas_thread() once instead."""
     global _blas_users, _blas_limit
     controller = _blas_controller()
     if controller is None or workers <= 1:
@@ -65,6 +69,20 @@ def blas_threads(workers: int) -> Iterator[None]:
             if _blas_users == 0 and _blas_limit is not None:
                 _blas_limit.restore_original_limits()
                 _blas_limit = None
+
+
+def one_blas_thread() -> bool:
+    """numpy's BLAS on one thread for the rest of this process; True when it took. For a server whose renders run
+    on its worker threads: call it on the main thread before any render (the first thread to set OpenBLAS's
+    count is the only one whose later settings take, see blas_threads). Its renders split their own work over
+    the cores (serving.generator, serving.render), so BLAS threads only add OpenBLAS's spinning: about 125 ms of
+    a core after each product on a machine of 2 cores, which doubled a Space request's CPU time."""
+    controller = _blas_controller()
+    if controller is None:
+        return False
+    controller.limit(limits=1, user_api="blas")  # kept: never restored
+    libs = controller.select(user_api="blas").lib_controllers
+    return bool(libs) and all(lib.num_threads == 1 for lib in libs)
 
 
 def _lanczos(x: np.ndarray, a: int = 3) -> np.ndarray:

@@ -137,7 +137,9 @@ def start(sources: list[str], gallery_db: str = ""):
     from concurrent.futures import ThreadPoolExecutor
 
     from serving import gif_helpers
+    from serving.resize import one_blas_thread
 
+    one_blas_thread()  # here, before the loading thread's opening render could claim OpenBLAS's setting
     results_bytes, gallery_mb = disk_budget(os.environ.get("GANIMATE_DISK_MB", ""))
     with ThreadPoolExecutor(1, thread_name_prefix="ganimate-load") as pool:
         loading = pool.submit(load_models, sources, None, True)

@@ -156,6 +156,11 @@ class SpaceApp:
         animation while Gradio imports); each is used once, by the first `rendered` call for its recipe."""
         if not models:
             raise GanimateError("no model to serve")
+        from serving.resize import one_blas_thread
+
+        # Requests render on Gradio's worker threads, each render spreading over the cores itself: numpy's BLAS
+        # threads would only spin beside them (serving.resize.one_blas_thread). Built on the main thread.
+        one_blas_thread()
         self.models = models
         self._made = dict(made or {})
         self.default_model = next(iter(models))

@@ -572,6 +572,9 @@ def build_demo(
     app: SpaceApp | None = None,
 ) -> gr.Blocks:
     """The Space over `models` (name -> Generator, in menu order) and an optional gallery; not launched."""
+    from serving.space.sessions import use_lean_sessions
+
+    use_lean_sessions()  # every API call is a Gradio session: not a copy of ~150 block configs each
     app = app or SpaceApp(models, gallery, out_dir)
     first = app.default_model
     opening = app.initial_animation()  # the page opens with an animation playing
