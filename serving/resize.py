@@ -30,6 +30,7 @@ WORKERS = max(1, min(4, os.cpu_count() or 1))
 _blas_lock = threading.Lock()
 _blas_users = 0  # renders inside blas_threads() right now
 _blas_limit = None  # threadpoolctl's limiter while any render is inside
+_one_thread = False  # one_blas_thread() took: BLAS stays on one thread, nothing for a render to limit
 
 
 @functools.lru_cache(maxsize=1)
@@ -54,7 +55,7 @@ def blas_threads(workers: int) -> Iterator[None]:
     one_blas_thread() once instead."""
     global _blas_users, _blas_limit
     controller = _blas_controller()
-    if controller is None or workers <= 1:
+    if controller is None or workers <= 1 or _one_thread:
         yield
         return
     with _blas_lock:
@@ -77,12 +78,15 @@ def one_blas_thread() -> bool:
     count is the only one whose later settings take, see blas_threads). Its renders split their own work over
     the cores (serving.generator, serving.render), so BLAS threads only add OpenBLAS's spinning: about 125 ms of
     a core after each product on a machine of 2 cores, which doubled a Space request's CPU time."""
+    global _one_thread
     controller = _blas_controller()
     if controller is None:
         return False
-    controller.limit(limits=1, user_api="blas")  # kept: never restored
-    libs = controller.select(user_api="blas").lib_controllers
-    return bool(libs) and all(lib.num_threads == 1 for lib in libs)
+    with _blas_lock:
+        controller.limit(limits=1, user_api="blas")  # kept: never restored
+        libs = controller.select(user_api="blas").lib_controllers
+        _one_thread = bool(libs) and all(lib.num_threads == 1 for lib in libs)
+        return _one_thread
 
 
 def _lanczos(x: np.ndarray, a: int = 3) -> np.ndarray:

@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
@@ -40,6 +41,8 @@ from serving.recipe import MAX_GRID, Recipe, form_value
 from serving.render import render, render_seconds
 from serving.sample import DEFAULT_SAMPLE_SEEDS, sample, summary, to_npz, to_png
 from serving.space.explore import edit_params, explore_directions, param_labels
+
+log = logging.getLogger(__name__)
 
 PARTNER = "its partner"  # Compare's right model by default: chosen for the left one (compare_partner)
 DEFAULT = Recipe()  # the one source of defaults for the form, the API and the examples
@@ -160,7 +163,8 @@ class SpaceApp:
 
         # Requests render on Gradio's worker threads, each render spreading over the cores itself: numpy's BLAS
         # threads would only spin beside them (serving.resize.one_blas_thread). Built on the main thread.
-        one_blas_thread()
+        if not one_blas_thread():
+            log.warning("numpy's BLAS threads could not be limited to one: renders will share the cores with them")
         self.models = models
         self._made = dict(made or {})
         self.default_model = next(iter(models))

@@ -2,15 +2,16 @@
 
 Gradio (6.31) keeps a SessionState per session hash, and every call through the REST API (`/gradio_api/call/...`)
 is a session of its own. Each new SessionState copies the config of every block on the page (`config_values`,
-for deep links and for updates a handler sends back): here about 150 blocks, 10-17 ms of the event loop's time
+for deep links and for updates a handler sends back): here about 150 blocks, 10-19 ms of the event loop's time
 (it holds the GIL meanwhile, so the renders beside it wait) and about 240 KB kept per session, up to Gradio's
-10,000 sessions. LeanSessionState builds a block's config the first time Gradio reads or updates it; a whole
-list (`components`, a deep link's snapshot) is built in full when asked for, equal to Gradio's own
+10,000 sessions. LeanSessionState builds a block's config the first time Gradio updates it; a whole list
+(`components`, a deep link's snapshot) is built when asked for and not kept, equal to Gradio's own
 (tests/space/test_sessions.py compares them).
 
-`use_lean_sessions()` makes Gradio build these instead (serving.space.layout.build_demo calls it): Gradio
-creates SessionState in two places, StateHolder (every call with a session hash) and route_utils (a call
-without one), both by their module's global name.
+`use_lean_sessions()` makes Gradio build these for the calls of a served app: StateHolder (every call with a
+session hash, which Gradio gives every queued call) and route_utils (a call without one) look SessionState up by
+their module's global name. Gradio's MCP server and a Blocks called as a function keep their own (this Space
+serves neither).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from gradio.state_holder import SessionState
 
 class _NoBlocks:
     """The page seen with no block of its own: Gradio's SessionState.__init__ then copies the page's config and
-    builds the per-block configs of none of them."""
+    builds the per-block configs of none of them (tests/space/test_gradio_pins.py pins what it reads)."""
 
     def __init__(self, blocks: Any) -> None:
         self.default_config = blocks.default_config
@@ -36,26 +37,23 @@ class LeanSessionState(SessionState):
 
     def __init__(self, blocks: Any) -> None:
         super().__init__(_NoBlocks(blocks))
-        self._page = blocks  # its block ids are the ones Gradio's eager copy covers
 
     @property
     def components(self) -> Iterator[dict]:
-        """Every block's config, in the page's order, as Gradio's own session lists them."""
+        """Every block's config, in the page's order, as Gradio's own session lists them. What was not updated is
+        built here and not kept: a deep link (which reads this on a worker thread) must neither race an update
+        on the event loop nor leave the whole page's copy behind."""
+        page = self.blocks_config.root_block.blocks  # the blocks Gradio's eager copy covers
         for key, block in self.blocks_config.blocks.items():
-            if key not in self.config_values:
-                if key not in self._page.blocks:
-                    continue
-                self.config_values[key] = self.blocks_config.config_for_block(key, [], block)
-            config = self.config_values[key]
+            config = self.config_values.get(key)
+            if config is None and key in page:
+                config = self.blocks_config.config_for_block(key, [], block)
             if config:
-                yield config
-        # Blocks set on this session that the page's config does not list (Gradio keeps those too).
-        for key, config in list(self.config_values.items()):
-            if key not in self.blocks_config.blocks and config:
                 yield config
 
 
 def use_lean_sessions() -> None:
-    """Make Gradio build LeanSessionState for every new session of this process (idempotent)."""
+    """Make Gradio build LeanSessionState for every new session of this process, for every Blocks it serves
+    (idempotent; never undone)."""
     state_holder.SessionState = LeanSessionState
     route_utils.SessionState = LeanSessionState

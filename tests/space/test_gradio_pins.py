@@ -6,8 +6,10 @@ serving/space/layout.py overrides two private `gr.Blocks` methods and wraps one 
 - `SpaceBlocks.preprocess_data(block_fn, inputs, state, explicit_call)` turns Gradio's own checks of file values
   (InvalidPathError, pydantic errors) into one-line messages instead of tracebacks;
 - `described(component)` wraps `Component.api_info` to give each API parameter its description.
-If a test here fails after an upgrade, read the new Gradio's `Blocks.validate_inputs`, `Blocks.preprocess_data`
-and `Blocks.get_api_info`, mend the overrides, then move GRADIO_CHECKED to the new version.
+serving/space/sessions.py subclasses `gradio.state_holder.SessionState` (built lazily) and puts it where Gradio
+looks the class up by name: `StateHolder.__getitem__` and `route_utils.restore_session_state`.
+If a test here fails after an upgrade, read the new Gradio's `Blocks.validate_inputs`, `Blocks.preprocess_data`,
+`Blocks.get_api_info` and `gradio/state_holder.py`, mend the overrides, then move GRADIO_CHECKED to the new version.
 """
 
 import inspect
@@ -41,6 +43,24 @@ def test_private_methods_keep_the_signatures_the_overrides_call():
     import gradio.exceptions
 
     assert issubclass(gradio.exceptions.InvalidPathError, Exception)
+
+
+def test_session_state_is_still_built_the_way_the_lean_one_expects():
+    """LeanSessionState hands SessionState.__init__ a stand-in holding only `default_config` and `blocks`, lists
+    the page through `blocks_config.root_block` and `config_for_block`, and is found by its module-global name."""
+    import re
+
+    from gradio import route_utils, state_holder
+    from gradio.blocks import BlocksConfig
+
+    read = set(re.findall(r"(?<![\w.])blocks\.(\w+)", inspect.getsource(state_holder.SessionState.__init__)))
+    assert read == {"default_config", "blocks"}, read
+    assert "self.config_values = {" in inspect.getsource(state_holder.SessionState.__init__)
+    assert "SessionState(self.blocks)" in inspect.getsource(state_holder.StateHolder.__getitem__)
+    assert "SessionState(app.get_blocks())" in inspect.getsource(route_utils.restore_session_state)
+    assert list(inspect.signature(BlocksConfig.config_for_block).parameters)[:3] == ["_id", "rendered_ids", "block"]
+    assert "self.root_block = root_block" in inspect.getsource(BlocksConfig.__init__)
+    assert isinstance(inspect.getattr_static(state_holder.SessionState, "components"), property)
 
 
 def test_missing_trailing_inputs_are_filled_with_the_forms_defaults(server):
