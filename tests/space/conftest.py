@@ -1,6 +1,8 @@
 """The Space under test: built by the factory over the shipped bundles, and served on 127.0.0.1."""
 
+import contextlib
 import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -24,13 +26,11 @@ def app(models, tmp_path_factory):
     return SpaceApp(models, per_client=10**6)
 
 
-@pytest.fixture(scope="session")
-def server(app):
-    """The real app on a free loopback port; yields its URL, closed at the end of the session."""
-    from serving.space import build_demo
+@contextlib.contextmanager
+def served(demo) -> Iterator[str]:
+    """`demo` launched as the Space launches it, on a free loopback port; yields its URL, closed when done."""
     from serving.space.layout import launch_options
 
-    demo = build_demo(app.models, app=app)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -45,6 +45,15 @@ def server(app):
         yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="session")
+def server(app):
+    """The real app on a free loopback port; yields its URL, closed at the end of the session."""
+    from serving.space import build_demo
+
+    with served(build_demo(app.models, app=app)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

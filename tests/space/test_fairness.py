@@ -2,32 +2,19 @@
 proxy appends (X-Forwarded-For, as on a Hugging Face Space), with one running request per client."""
 
 import concurrent.futures
-import socket
 
 import pytest
+
+from tests.space.conftest import served
 
 
 @pytest.fixture(scope="module")
 def fair_server(models):
     from serving.space import SpaceApp, build_demo
-    from serving.space.layout import launch_options
 
     app = SpaceApp(models, per_client=1, proxy_hops=1)
-    demo = build_demo(app.models, app=app)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        quiet=True,
-        **launch_options(requests_per_min=10**6),
-    )
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with served(build_demo(app.models, app=app)) as url:
+        yield url
 
 
 def _client(url: str, address: str):

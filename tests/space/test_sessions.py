@@ -1,9 +1,9 @@
 """What every request pays before its work: Gradio's per-session state (serving/space/sessions.py) and numpy's
 BLAS threads (serving.resize.one_blas_thread), in the Space as built."""
 
-import socket
-
 import pytest
+
+from tests.space.conftest import served
 
 
 @pytest.fixture(scope="module")
@@ -40,21 +40,9 @@ def test_api_calls_keep_no_copy_of_the_page(demo):
     call touched, not the whole page's."""
     import httpx
 
-    from serving.space.layout import launch_options
     from serving.space.sessions import LeanSessionState
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        quiet=True,
-        **launch_options(requests_per_min=10**6),
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/"
+    with served(demo) as url:
         before = set(demo.state_holder.session_data)
         with httpx.Client(timeout=120) as http:
             for seed in (31, 32, 33):
@@ -64,8 +52,6 @@ def test_api_calls_keep_no_copy_of_the_page(demo):
                 stream = http.get(url + f"gradio_api/call/animate/{event.json()['event_id']}").text
                 assert "event: complete" in stream, stream[:300]
         sessions = [demo.state_holder.session_data[k] for k in set(demo.state_holder.session_data) - before]
-    finally:
-        demo.close()
     assert len(sessions) == 3
     animate = next(fn for fn in demo.fns.values() if fn.api_name == "animate")
     touched = {c._id for c in (*animate.inputs, *animate.outputs)}  # what Gradio updates for the call
