@@ -74,7 +74,14 @@ def launch_options(requests_per_min: int | None = None) -> dict:
 class SpaceBlocks(gr.Blocks):
     """gr.Blocks whose raw REST API fills in missing trailing inputs with the form's defaults, as gradio_client
     does: `POST /gradio_api/call/animate {"data": ["mnist-cdcgan"]}` renders the default animation instead of
-    failing with Gradio's multi-line "didn't receive enough input values" (issue: too few arguments)."""
+    failing with Gradio's multi-line "didn't receive enough input values" (issue: too few arguments). Its
+    sessions are built lazily (serving/space/sessions.py): every API call is a Gradio session of its own."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        from serving.space.sessions import use_lean_sessions
+
+        use_lean_sessions()
+        super().__init__(*args, **kwargs)
 
     def validate_inputs(self, block_fn, inputs: list) -> None:
         missing = block_fn.inputs[len(inputs) :]
@@ -572,9 +579,6 @@ def build_demo(
     app: SpaceApp | None = None,
 ) -> gr.Blocks:
     """The Space over `models` (name -> Generator, in menu order) and an optional gallery; not launched."""
-    from serving.space.sessions import use_lean_sessions
-
-    use_lean_sessions()  # every API call is a Gradio session: not a copy of ~150 block configs each
     app = app or SpaceApp(models, gallery, out_dir)
     first = app.default_model
     opening = app.initial_animation()  # the page opens with an animation playing

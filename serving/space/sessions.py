@@ -8,10 +8,10 @@ for deep links and for updates a handler sends back): here about 150 blocks, 10-
 (`components`, a deep link's snapshot) is built when asked for and not kept, equal to Gradio's own
 (tests/space/test_sessions.py compares them).
 
-`use_lean_sessions()` makes Gradio build these for the calls of a served app: StateHolder (every call with a
-session hash, which Gradio gives every queued call) and route_utils (a call without one) look SessionState up by
-their module's global name. Gradio's MCP server and a Blocks called as a function keep their own (this Space
-serves neither).
+`use_lean_sessions()` (called by serving.space.layout.SpaceBlocks) makes Gradio build these for the calls of a
+served app: StateHolder (every call with a session hash, which Gradio gives every queued call) and route_utils (a
+call without one) look SessionState up by their module's global name. Gradio's MCP server and a Blocks called as
+a function keep their own (this Space serves neither).
 """
 
 from __future__ import annotations
