@@ -10,10 +10,15 @@ disk. The components that take a file are "Your picture" and Animate's music, so
 Anything else gets one line (403, 411, 413, 415 or 429 with Retry-After) and nothing is written. The body of a
 checked request is held in memory (bounded) and handed to Gradio unchanged.
 
-Every request that starts work (the page's queue joins, the REST API's /call and /run) counts toward its client's
-`requests_per_min` (GANIMATE_REQUESTS_PER_MIN, default 120: a person clicking fast sends a few a minute, each
-click two or three events): past it, 429 "try again in N s", so one greedy client cannot fill the queue that
-everyone shares. A pure ASGI middleware.
+Every request that starts work (the page's queue joins, the REST API's /call, /call/v2 and /run, and /api, which
+the Space answers only for events outside the queue: none) counts toward its client's `requests_per_min`
+(GANIMATE_REQUESTS_PER_MIN, default 120: a person clicking fast sends a few a minute, each click two or three
+events): past it, 429 "try again in N s", so one greedy client cannot fill the queue that everyone shares.
+
+Two routes of Gradio's this page never uses are closed (404), because each writes to the Space's disk for anyone
+who asks: /gradio_api/deep_link (a snapshot of the session's whole page, about 170 KB, a new file for every
+session whose values differ) and /gradio_api/process_recording (a screen recording's post-processing: the upload
+is copied to disk and handed to ffmpeg). A pure ASGI middleware.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ TOO_BIG = "a picture may be at most 1 MB, a song at most 5 MB"
 NOT_TAKEN = "only pictures (PNG, JPEG, WebP, GIF or BMP, at most 1 MB) and songs (WAV, MP3, OGG or FLAC, at most 5 MB) are taken"
 RATE = 30  # uploads per client per minute
 REQUESTS_PER_MIN = 120
-WORK_PATHS = re.compile(r"/gradio_api/(queue/join|call/[\w-]+|run/[\w-]+)/?$")
+WORK_PATHS = re.compile(r"/gradio_api/(queue/join|call/(v2/)?[\w-]+|run/[\w-]+|api/[\w-]+)/?$")
+CLOSED_PATHS = re.compile(r"/gradio_api/(deep_link|process_recording)/?$")
 # A refused body is read and dropped up to this much, so a client sending a song a little over its cap (the
 # usual mistake) reads the one-line answer instead of a reset connection; past it the connection just closes.
 DRAIN_BYTES = 2 * MAX_REQUEST_BYTES
@@ -83,6 +89,10 @@ class UploadGate:
         self.work = _Window(requests_per_min)
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http" and CLOSED_PATHS.search(scope.get("path", "")):
+            await _drain(receive)
+            await _answer(send, 404, "not served here")
+            return
         if scope["type"] == "http" and scope.get("method") == "POST" and WORK_PATHS.search(scope.get("path", "")):
             wait = self.work.wait(_client(scope))
             if wait:

@@ -629,6 +629,8 @@ def build_demo(
             api_visibility="private",
         )
 
-    demo.queue(max_size=32, default_concurrency_limit=2)
+    # api_open=False: Gradio's /api/<name> would run a queued event beside the queue, past its concurrency limits
+    # (Gradio closes it by itself only on a Hugging Face Space; a self-hosted Space gets the same).
+    demo.queue(max_size=32, default_concurrency_limit=2, api_open=False)
     demo.ganimate_app = app  # the handlers behind this demo, for callers that want them directly
     return demo

@@ -8,6 +8,7 @@ import json
 import math
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -238,3 +239,23 @@ def test_private_ui_events_called_directly_log_no_traceback(server, capfd):
     assert "Traceback" not in log.err + log.out, (log.err + log.out)[-3000:]
     assert "/etc/passwd" not in json.dumps(config)
     assert _call(server, "animate", VALID)[0] == "complete"
+
+
+def test_the_real_space_refuses_the_api_beside_the_queue_and_writes_no_page_snapshot(server):
+    """/api/<name> would run a queued event past the queue's limits; /deep_link would write a file per session."""
+    from gradio.utils import get_upload_folder
+
+    snapshots = Path(get_upload_folder()) / "deep_links"
+    before = set(snapshots.iterdir()) if snapshots.is_dir() else set()
+    request = urllib.request.Request(
+        server + "gradio_api/api/animate", data=b'{"data": ["mnist-cdcgan", "1,2"]}', method="POST"
+    )
+    request.add_header("Content-Type", "application/json")
+    for url, req in (
+        (server + "gradio_api/api/animate", request),
+        (server + "gradio_api/deep_link?session_hash=x", None),
+    ):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(req or url, timeout=60)
+        assert refused.value.code == 404, url
+    assert (set(snapshots.iterdir()) if snapshots.is_dir() else set()) == before

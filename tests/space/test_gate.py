@@ -114,12 +114,25 @@ def test_one_greedy_client_is_held_back_and_the_others_are_not(reached):
         for _ in range(7)
     ]
     assert [c[0] for c in calls] == [200] * 5 + [429] * 2 and "try again in" in calls[-1][1]
-    for path in ("/gradio_api/queue/join", "/gradio_api/run/animate"):  # the page's and the other API's way in
-        assert _call(gate, b"{}", "application/json", client="10.0.0.9", path=path)[0] == 429
+    # The page's way in and every other API route that starts work.
+    for path in (
+        "/gradio_api/queue/join",
+        "/gradio_api/run/animate",
+        "/gradio_api/call/v2/animate",
+        "/gradio_api/api/animate",
+    ):
+        assert _call(gate, b"{}", "application/json", client="10.0.0.9", path=path)[0] == 429, path
     for visitor in ("10.0.0.10", "10.0.0.11", "10.0.0.12"):
         assert _call(gate, b"{}", "application/json", client=visitor, path="/gradio_api/queue/join")[0] == 200
     page = _call(gate, b"", "text/html", client="10.0.0.9", path="/")  # the page itself is never held back
     assert page[0] == 200
+
+
+@pytest.mark.parametrize("path", ["/gradio_api/deep_link", "/gradio_api/process_recording/"])
+def test_routes_that_write_for_anyone_are_closed_and_never_reach_gradio(reached, path):
+    seen, app = reached
+    body, ctype = _multipart([("clip.mp4", b"\x00" * 1000)])
+    assert _call(UploadGate(app), body, ctype, path=path) == (404, "not served here\n") and seen == []
 
 
 @pytest.mark.parametrize(
