@@ -83,6 +83,8 @@ def one_blas_thread() -> bool:
     if controller is None:
         return False
     with _blas_lock:
+        if _one_thread:  # the Space's start and its SpaceApp both ask; the limit is set once
+            return True
         controller.limit(limits=1, user_api="blas")  # kept: never restored
         libs = controller.select(user_api="blas").lib_controllers
         _one_thread = bool(libs) and all(lib.num_threads == 1 for lib in libs)
