@@ -67,7 +67,7 @@ def measure(bundle: Path, peak: float) -> list[dict]:
     import tensorflow as tf
 
     from serving import Generator
-    from serving.latents import one_hot, z_batch
+    from serving.latent.latents import one_hot, z_batch
     from training.networks import build_generator
 
     gen = Generator.from_pretrained(bundle)
@@ -121,7 +121,7 @@ def op_profile(bundle: Path, batch: int = 64, runs: int = 20) -> list[tuple[str,
     import onnxruntime as ort
 
     from serving import Generator
-    from serving.latents import one_hot, z_batch
+    from serving.latent.latents import one_hot, z_batch
 
     cfg = Generator.from_pretrained(bundle).config  # verifies the bundle first
     opts = ort.SessionOptions()

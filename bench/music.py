@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from serving.audio import Track, analyze, read_track
-from serving.generator import Generator
-from serving.music import Music
-from serving.recipe import Recipe
-from serving.render import render, render_frames
+from serving.bundle.generator import Generator
+from serving.music.audio import Track, analyze, read_track
+from serving.music.walk import Music
+from serving.rendering.recipe import Recipe
+from serving.rendering.render import render, render_frames
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLES = ("mnist-cdcgan", "mnist-cvae", "mathart-params")

@@ -1,9 +1,9 @@
-"""Where a visitor's own picture waits: `serving.project` against the encoder alone, per shipped bundle, in one run.
+"""Where a visitor's own picture waits: `serving.picture.project` against the encoder alone, per shipped bundle, in one run.
 
 The pictures are what a person sends: for the digit models a digit drawn by the model itself, inverted to dark
 ink on light paper and scaled to 112 px (so `prepare` inverts, crops and centres it); for math art a picture the
 model drew at 256 px. "encoder alone" is one encoder call and one generator call (the answer without the
-search); "project" is the whole `serving.project`: preparing the picture, the encoder and the bounded refinement.
+search); "project" is the whole `serving.picture.project`: preparing the picture, the encoder and the bounded refinement.
 
     python -m bench.projection [--pictures 12]
 """
@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from serving import Generator, project
-from serving.latents import one_hot, z_batch
+from serving.latent.latents import one_hot, z_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLES = ("mnist-cdcgan", "mnist-cvae", "mathart-params")

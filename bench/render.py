@@ -2,7 +2,7 @@
 
 The naive reference is how the keras-io conditional GAN example makes its animation: the same latents, but
 the model is called once per frame, frames are resized one by one and written with `imageio.mimsave`.
-Ours is `serving.render`: all frames in large batches, a slice per core, one global palette, GIF frames
+Ours is `serving.rendering.render`: all frames in large batches, a slice per core, one global palette, GIF frames
 coded here and in helper processes (as the Space runs it; the "no helper process" column is a one-off program).
 
     python -m bench.render [--repeats 7]
@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from serving import Generator, Recipe, gif_helpers, render
+from serving import Generator, Recipe, render
 from serving.errors import BundleError
-from serving.grid import tile, to_uint8
-from serving.render import build_inputs, render_frames
+from serving.files import gif_helpers
+from serving.files.grid import tile, to_uint8
+from serving.rendering.render import build_inputs, render_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,7 +99,7 @@ def floor_parts(gen: Generator, recipe: Recipe, tries: int = 3) -> tuple[Callabl
     fastest of those, chosen here); `code` runs the GIF coder over the finished frames in this process, whose time
     divided over every core is its ideal share-out. Nothing in between: no latents, no tiling, no resizing, no
     palette, no Python."""
-    from serving.gif_blocks import Palette, frame_blocks
+    from serving.files.gif_blocks import Palette, frame_blocks
 
     z, y = build_inputs(recipe, gen.latent_dim, gen.num_classes)
     # A batch onnxruntime may not hold here (R2's 4,096 drawings in one call ask for GBs) is no candidate.
@@ -149,7 +150,7 @@ def measure(name: str, repeats: int, threads: int | None = None, naive_repeats: 
     gen = Generator.from_pretrained(bundle, threads=threads)
     recipe = dataclasses.replace(recipe, bundle_sha256=gen.config.sha256)
     # Ours as a one-off program renders (frames coded in this process), then as the Space serves (helper processes
-    # for GIF coding are running: serving.gif_helpers), each round beside the floor.
+    # for GIF coding are running: serving.files.gif_helpers), each round beside the floor.
     gif_helpers.stop()
     alone = _times(lambda: render(gen, recipe), max(3, repeats // 2))
     gif_helpers.start()

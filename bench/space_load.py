@@ -42,15 +42,15 @@ def serve(port: int, concurrency: int | None, fair: bool = False, before: bool =
     """The Space as shipped, on 127.0.0.1:`port`, until stdin closes (run by run_load in a child process).
     `fair`: clients told apart by X-Forwarded-For, one running request each (as behind a Hugging Face proxy).
     `before`: as it was before the per-request costs were cut, for a side-by-side figure: numpy's BLAS on its
-    default threads (serving.resize.one_blas_thread not called) and Gradio's own eager session state
+    default threads (serving.rendering.resize.one_blas_thread not called) and Gradio's own eager session state
     (serving/space/sessions.py not used)."""
     import sys
 
-    import serving.resize
-    from serving import gif_helpers
+    import serving.rendering.resize
+    from serving.files import gif_helpers
 
     if before:
-        serving.resize.one_blas_thread = lambda: False
+        serving.rendering.resize.one_blas_thread = lambda: False
     from serving.space import SpaceApp, build_demo, load_models, model_sources
     from serving.space.layout import launch_options
 
@@ -252,7 +252,7 @@ def _picture() -> bytes:
     from PIL import Image
 
     from serving import Generator
-    from serving.latents import one_hot, z_batch
+    from serving.latent.latents import one_hot, z_batch
 
     gen = Generator.from_pretrained(ROOT / "exported" / "mnist-cdcgan")
     digit = 255 - gen(z_batch([3], gen.latent_dim), one_hot([7], gen.num_classes))[0, ..., 0]

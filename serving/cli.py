@@ -15,15 +15,15 @@ import numpy as np
 
 from serving import inputs as check
 from serving.atomic import check_target, write_atomic
+from serving.bundle.generator import Generator
 from serving.errors import GanimateError, InputError
-from serving.formats import FORMATS
-from serving.generator import Generator
-from serving.latents import MAX_SEEDS, parse_classes, parse_int_list
-from serving.paths import EASINGS, PATH_KINDS
-from serving.recipe import MAX_GRID, Recipe, clean_name, span
-from serving.render import render
-from serving.resize import RESAMPLES
-from serving.sample import DEFAULT_SAMPLE_SEEDS
+from serving.files.formats import FORMATS
+from serving.latent.latents import MAX_SEEDS, parse_classes, parse_int_list
+from serving.latent.paths import EASINGS, PATH_KINDS
+from serving.rendering.recipe import MAX_GRID, Recipe, clean_name, span
+from serving.rendering.render import render
+from serving.rendering.resize import RESAMPLES
+from serving.rendering.sample import DEFAULT_SAMPLE_SEEDS
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
@@ -127,8 +127,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def _track(path: str):
     """The song of --audio: its first ten minutes (the command line's cap), with a note when it is longer."""
-    from serving.audio import read_track
-    from serving.budget import CLI
+    from serving.music.audio import read_track
+    from serving.rendering.budget import CLI
 
     track = read_track(path, max_seconds=CLI.audio_seconds + 1.0)
     if track.seconds > CLI.audio_seconds:
@@ -142,7 +142,7 @@ def _track(path: str):
 
 
 def _music(args: argparse.Namespace, track):
-    from serving.music import parse_music
+    from serving.music.walk import parse_music
 
     seconds = track.seconds if args.audio_seconds is None else min(args.audio_seconds, track.seconds)
     fields = {
@@ -179,7 +179,7 @@ def _progress_bar(total: int):
 def _recipe_json(path: str) -> str:
     """The recipe JSON of --recipe: a JSON file, or a GIF, PNG, WebP or MP4 that ganimate wrote (it carries its
     recipe). GIF and PNG keep it near their start, so only their first MB is read."""
-    from serving import recipe_file
+    from serving.files import recipe_file
 
     head = check.read_binary_file(path, "--recipe", 16, partial=True)
     kind = recipe_file.kind_of(head)
@@ -194,8 +194,8 @@ def _recipe_json(path: str) -> str:
 
 def _with_picture(gen: Generator, image: str, seeds: list[int], classes: list[int] | None):
     """(seeds, classes, latents) with the projected picture as keyframe 0 (its seed slot is 0, unused)."""
-    from serving.project import open_picture, project
-    from serving.render import default_classes
+    from serving.picture.project import open_picture, project
+    from serving.rendering.render import default_classes
 
     found = project(gen, open_picture(image))
     latents = (tuple(float(v) for v in found.latent), *([None] * len(seeds)))
@@ -210,7 +210,7 @@ def _with_picture(gen: Generator, image: str, seeds: list[int], classes: list[in
 
 
 def cmd_project(args: argparse.Namespace) -> int:
-    from serving.project import open_picture, project
+    from serving.picture.project import open_picture, project
 
     out = _out(args.out, args.force) if args.out else None
     preview = _out(args.preview, args.force) if args.preview else None
@@ -234,7 +234,7 @@ def cmd_project(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     if preview is not None:
-        from serving.sample import to_png_row
+        from serving.rendering.sample import to_png_row
 
         _write(preview, to_png_row([found.prepared, found.image]), force=args.force)
     label = "" if found.class_index is None else f", class {gen.config.class_names[found.class_index]}"
@@ -247,7 +247,7 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from serving.sample import sample, summary, to_npz, to_png
+    from serving.rendering.sample import sample, summary, to_npz, to_png
 
     out = _out(args.out, args.force)
     gen = _load(args)
@@ -274,8 +274,8 @@ def _shard(text: str) -> tuple[int, int]:
 
 
 def _gallery(args: argparse.Namespace):
-    from serving.gallery import Gallery
-    from serving.gallery_db import is_url
+    from serving.galleries.gallery import Gallery
+    from serving.galleries.gallery_db import is_url
 
     db = args.db if is_url(args.db) else Path(args.db)
     if args.command == "gallery" and isinstance(db, Path) and not db.is_file():
@@ -287,7 +287,7 @@ def _gallery(args: argparse.Namespace):
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from serving.gallery import run_batch
+    from serving.galleries.gallery import run_batch
 
     if not 1 <= args.count <= 1_000_000:
         raise InputError(f"--count must be in 1..1000000, got {args.count}")
@@ -302,7 +302,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_push(args: argparse.Namespace) -> int:
-    from serving import hub
+    from serving.publish import hub
 
     bundle = Path(args.bundle)
     if not (bundle / "config.json").is_file():
@@ -323,7 +323,7 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def cmd_push_space(args: argparse.Namespace) -> int:
-    from serving import hub
+    from serving.publish import hub
 
     if args.dry_run:
         repo, _, rev = args.model_repo.partition("@")
@@ -545,7 +545,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_audio_args(r: argparse.ArgumentParser) -> None:
-    """render's music flags (serving/music.py)."""
+    """render's music flags (serving/music/walk.py)."""
     r.add_argument(
         "--audio",
         default=None,

@@ -1,6 +1,6 @@
 """The ganimate Space from a checkout: `python space/app.py` (or `make demo`) serves the bundles in exported/.
 
-The app is `serving.space`; a push uploads `serving/` with the launcher in `serving/space/files.py` instead.
+The app is `serving.space`; a push uploads `serving/` with the launcher in `serving/publish/space_files.py` instead.
 """
 
 import sys

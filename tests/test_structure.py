@@ -101,3 +101,72 @@ def test_no_import_circles():
         if name not in state:
             visit(name, [name])
     assert not circles, "import circles (move the shared part into a module both import): " + "; ".join(circles)
+
+
+# What each part of serving/ may import (besides itself and the standard library): the layers of
+# docs/structure.md, lowest first. A package that is not listed may import nothing of serving's.
+FOUNDATION = {"serving.errors", "serving.atomic", "serving.inputs"}
+ALLOWED = {
+    "serving.errors": set(),
+    "serving.atomic": {"serving.errors"},
+    "serving.inputs": {"serving.errors"},
+    "serving.latent": FOUNDATION,
+    "serving.art": FOUNDATION,
+    "serving.files": FOUNDATION | {"serving.latent"},
+    "serving.bundle": FOUNDATION | {"serving.latent", "serving.files"},
+    "serving.music": FOUNDATION | {"serving.latent", "serving.files"},
+    "serving.picture": FOUNDATION | {"serving.latent", "serving.files", "serving.bundle"},
+    "serving.rendering": FOUNDATION
+    | {"serving.latent", "serving.files", "serving.bundle", "serving.music", "serving.art"},
+    "serving.galleries": FOUNDATION | {"serving.latent", "serving.files", "serving.bundle", "serving.rendering"},
+    "serving.publish": FOUNDATION | {"serving.latent", "serving.files", "serving.bundle"},
+    "serving.cli": FOUNDATION
+    | {
+        f"serving.{p}"
+        for p in ("latent", "files", "bundle", "music", "picture", "rendering", "art", "galleries", "publish")
+    },
+    "serving.__main__": {"serving.cli"},
+    "serving": FOUNDATION | {"serving.bundle", "serving.picture", "serving.rendering"},
+}
+ALLOWED["serving.space"] = set(ALLOWED) - {"serving", "serving.__main__", "serving.cli", "serving.space"}
+
+
+def _part(module: str) -> str:
+    """The part of serving/ a module belongs to: its subpackage, or the top-level module itself."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "serving" and len(parts) > 1 else module
+
+
+def test_each_part_of_serving_imports_only_the_parts_below_it():
+    graph = _import_graph()
+    wrong = []
+    for module, targets in sorted(graph.items()):
+        if module.split(".")[0] != "serving":
+            continue
+        part = _part(module)
+        assert part in ALLOWED, f"{part} is a part of serving/ with no import rule: add it to ALLOWED and docs"
+        for target in sorted(targets):
+            if target.split(".")[0] == "serving" and _part(target) != part and _part(target) not in ALLOWED[part]:
+                wrong.append(f"{module} -> {target}")
+    assert not wrong, "imports against the layers of docs/structure.md: " + "; ".join(wrong)
+
+
+def test_import_serving_loads_no_heavy_package():
+    code = (
+        "import sys, serving\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'onnxruntime', 'PIL', 'onnx', 'gradio'})\n"
+        "print(heavy)\n"
+        "assert serving.Recipe.__name__ == 'Recipe'\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_license_ships_with_the_package_and_every_bundle():
+    text = (REPO / "LICENSE").read_bytes()
+    assert b"Apache License" in text and b"Version 2.0" in text
+    assert (REPO / "serving" / "publish" / "LICENSE").read_bytes() == text  # what push and export publish
+    for bundle in sorted((REPO / "exported").iterdir()):
+        if (bundle / "model.onnx").is_file():
+            assert (bundle / "LICENSE").read_bytes() == text, bundle.name

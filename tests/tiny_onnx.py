@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from serving.config import GeneratorConfig
-from serving.generator import sha256_file
+from serving.bundle.config import GeneratorConfig
+from serving.bundle.generator import sha256_file
 
 
 def tiny_model(latent_dim: int, num_classes: int, size: int, channels: int, seed: int = 0):
@@ -80,11 +80,11 @@ def make_bundle(
 
 def _write_card(folder: Path) -> None:
     """README.md, samples.png and interpolation.gif, made with the serving library as an export makes them."""
-    from serving.cards import card_text
-    from serving.generator import Generator
-    from serving.grid import sample_sheet
-    from serving.recipe import Recipe
-    from serving.render import render
+    from serving.bundle.generator import Generator
+    from serving.files.grid import sample_sheet
+    from serving.publish.cards import card_text
+    from serving.rendering.recipe import Recipe
+    from serving.rendering.render import render
 
     gen = Generator.from_pretrained(folder)
     c = gen.config

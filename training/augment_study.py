@@ -74,7 +74,7 @@ def mnist_bundles(root: Path = Path("exported")) -> tuple[Path, ...]:
 
 def check_bundle(path: Path, class_names: list[str]):
     """The bundle's Generator, or InputError: it must exist, load, and draw the study's classes."""
-    from serving.generator import Generator
+    from serving.bundle.generator import Generator
 
     if not (path / "config.json").is_file():
         raise InputError(f"unknown bundle {path}: no config.json there (a bundle folder, like exported/mnist-cdcgan)")
@@ -95,7 +95,7 @@ def pick_real(labels: np.ndarray, n: int, num_classes: int, seed: int) -> np.nda
 
 def synthetic(gen, m: int, num_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """m digits per class from `gen` in [-1, 1] (the data's scale), with their requested labels."""
-    from serving.latents import one_hot, z_batch
+    from serving.latent.latents import one_hot, z_batch
 
     count = m * num_classes
     start = SYNTH_SEED_BASE + seed * 1_000_000

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from serving.atomic import write_atomic
-from serving.grid import sample_sheet, to_uint8
+from serving.files.grid import sample_sheet, to_uint8
 from training import checkpoint
 
 

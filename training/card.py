@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from serving.atomic import write_atomic
-from serving.cards import card_text
-from serving.config import GeneratorConfig
-from serving.generator import Generator
-from serving.grid import sample_sheet
-from serving.recipe import Recipe
-from serving.render import render
+from serving.bundle.config import GeneratorConfig
+from serving.bundle.generator import Generator
+from serving.files.grid import sample_sheet
+from serving.publish.cards import card_text
+from serving.rendering.recipe import Recipe
+from serving.rendering.render import render
 
 RUN_RECORDS = ("options.json", "history.csv", "loss.png", "dataset.json", "quality.csv", "quality.json")
 CARD_RECIPE = dict(seeds=(0, 1, 2, 3), path="cubic", frames=16, size=256, fps=20, loop=True)
@@ -223,7 +223,7 @@ def _params_section(config: GeneratorConfig) -> str:
     """For a model whose graph ends in the math-art renderer: what it draws, the parameters, the parity reason."""
     if "params" not in config.outputs:
         return ""
-    from serving.mathart import PARAMS
+    from serving.art.mathart import PARAMS
 
     parity = config.extra.get("image_parity", {})
     rows = "\n".join(
@@ -237,12 +237,13 @@ at {config.image_size[0]}x{config.image_size[1]}: damped harmonographs (`lissajo
 Julia sets and Clifford attractors. Lines stay sharp because they are drawn, not learned, and every latent walk is a
 smooth morph between real curves. A class mixture fades the dominant family toward its background by
 `top1(y) - top2(y)`, so a morph from one family to another dips through the background instead of jumping.
-Renderer `{config.extra.get("params", {}).get("renderer", "")}`; `serving/mathart.py` in ganimate redraws a `params`
+Renderer `{config.extra.get("params", {}).get("renderer", "")}`; `serving/art/mathart.py` in ganimate redraws a `params`
 row at any size with the same arithmetic in numpy:
 
 ```python
-from serving import Generator, mathart                       # ganimate's TensorFlow-free serving package
-from serving.latents import one_hot, z_batch
+from serving import Generator                       # ganimate's TensorFlow-free serving package
+from serving.art import mathart
+from serving.latent.latents import one_hot, z_batch
 
 gen = Generator.from_pretrained("USER/NAME")                 # this repository (or a bundle folder)
 params = gen.params(z_batch([1], gen.latent_dim), one_hot([3], gen.num_classes))  # seed 1 as a Julia set
@@ -273,7 +274,7 @@ def _directions_section(config: GeneratorConfig) -> str:
 ## Named directions
 
 Unit vectors in `z` (in `config.json`, `extra.directions`) found by regressing measured attributes on `z` over 4,096
-seeds, with the class as a covariate (InterFaceGAN-style; `serving/directions.py`): `z + t * vector` changes the
+seeds, with the class as a covariate (InterFaceGAN-style; `serving/rendering/directions.py`): `z + t * vector` changes the
 attribute by about `per_unit` standard deviations per unit of `t`, and leaves the class alone. The Space's Explore
 tab names its sliders after them. r2: how much of the attribute a linear function of `z` explains.
 

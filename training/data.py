@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from serving import mathart, mathart_render
+from serving.art import mathart, mathart_render
 from serving.atomic import write_atomic
 from serving.errors import InputError
 
@@ -256,7 +256,7 @@ def from_unit_params(unit: np.ndarray) -> np.ndarray:
 
 def _read_table(path: str) -> tuple[np.ndarray, np.ndarray]:
     """A `params:FILE.csv` table, its errors as one-line DataErrors."""
-    from serving.mathart_csv import read_csv
+    from serving.art.mathart_csv import read_csv
 
     if not path:
         raise InputError("params: needs a file, e.g. --dataset params:./favourites.csv")

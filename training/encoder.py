@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from serving.atomic import write_atomic
-from serving.config import GeneratorConfig
+from serving.bundle.config import GeneratorConfig
 from serving.errors import GanimateError, InputError, TrainingError
 from serving.inputs import read_text_file
 

@@ -36,7 +36,7 @@ W_CLASS, W_Z, W_PARAMS = 1.0, 0.2, 4.0
 
 def draw_pairs(gen, count: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(pictures float32 [n, 64, 64, 3] pooled, z [n, latent], family [n]) drawn by the generator itself."""
-    from serving.latents import one_hot
+    from serving.latent.latents import one_hot
 
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((count, gen.latent_dim)).astype(np.float32)
@@ -53,7 +53,7 @@ def prior_pairs(count: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """(pictures [n, 64, 64, 3] pooled, params float32 [n, P], family [n]) from the training table (the prior's draw
     seed 0: the generator's own training data, never the test draw), drawn by the numpy renderer. These have no z:
     they teach the encoder the prior's pictures, not only the generator's."""
-    from serving import mathart
+    from serving.art import mathart
     from training.data import MATHART_SEEDS, mathart_params_cached
 
     params, labels = mathart_params_cached(count, MATHART_SEEDS["train"])
@@ -92,7 +92,8 @@ def train(bundle: Path, steps: int = STEPS, seed: int = SEED, log=print, picture
     """(full encoder, validation report), from `pictures` drawn pairs."""
     import tensorflow as tf
 
-    from serving import Generator, mathart
+    from serving import Generator
+    from serving.art import mathart
     from training.onnx_graph import OnnxFunction
 
     config = _bundle_config(bundle)

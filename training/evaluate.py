@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from serving.atomic import write_atomic
+from serving.bundle.generator import Generator
 from serving.errors import GanimateError, InputError
-from serving.generator import Generator
-from serving.latents import one_hot, z_batch
+from serving.latent.latents import one_hot, z_batch
 from training import evaluate_walks as walks
 from training import metrics
 from training.checks import failed_checks, parse_checks
@@ -195,7 +195,7 @@ def evaluate(bundle: Path, samples: int = 5000, retrain_classifier: bool = False
     put("path_length", _path_length(gen, judge, min(PATH_PAIRS, samples)), None, "lower")
     if walks.is_params_model(gen):
         # Beside the broad prior's rate: how much better than drawing at random the model's inventions are.
-        from serving.mathart import prior_acceptance_rate
+        from serving.art.mathart import prior_acceptance_rate
 
         put("acceptance_rate", walks.acceptance(gen, z, y), prior_acceptance_rate(PRIOR_DRAWS), "higher")
     for name, value in walks.frame_changes(gen).items():

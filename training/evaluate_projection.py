@@ -4,7 +4,7 @@
     python -m training.evaluate_projection --bundle exported/mnist-cdcgan --no-write # prints only
 
 On the test part of the bundle's dataset (never seen by the generator, the encoder or any choice of their
-recipes), each digit is projected with `serving.project` and judged twice:
+recipes), each digit is projected with `serving.picture.project` and judged twice:
 - class: the shipped judge reads the digit's own label on the projection (G's picture of the latent found);
 - closeness: the projection's SSIM to the input beats the best SSIM of 4,096 random seeds of the right class.
 Time per projection is measured side by side with the encoder alone (one encoder call plus one generator call).
@@ -25,7 +25,7 @@ import numpy as np
 from serving import Generator
 from serving.atomic import write_atomic
 from serving.errors import GanimateError, InputError
-from serving.latents import one_hot, z_batch
+from serving.latent.latents import one_hot, z_batch
 
 RANDOM_SEEDS = 4096
 RANDOM_SEED_BASE = 4_000_000_000  # a range no other figure uses
@@ -66,7 +66,7 @@ def _best_random(gen: Generator, targets: np.ndarray, labels: np.ndarray) -> np.
 
 def evaluate_projection(bundle: Path, limit: int | None = None, verbose: bool = True) -> dict:
     """The projection figures of `bundle` on its dataset's test part (the first `limit` digits, default all)."""
-    from serving.project import project
+    from serving.picture.project import project
     from training.evaluate import bundle_data
     from training.judge import judge_for
 
@@ -129,8 +129,8 @@ def evaluate_params_projection(gen: Generator, bundle: Path, count: int = MATH_P
     """Math art: pictures drawn by the numpy renderer from the prior's test draw (seed MATHART_SEEDS["test"], never
     in the training table), projected; the family must come back, and the redrawn picture must be closer (pixel
     distance at 64x64) than the best of 1,024 random samples of that family."""
-    from serving import mathart
-    from serving.project import project
+    from serving.art import mathart
+    from serving.picture.project import project
     from training.data import MATHART_SEEDS, mathart_params_cached
 
     params, labels = mathart_params_cached(count, MATHART_SEEDS["test"])
@@ -200,7 +200,7 @@ def math_pictures(size: int = 256):
     """Pictures for a math-art model: one its renderer drew from the test draw, and curves drawn by hand on paper."""
     from PIL import Image, ImageDraw
 
-    from serving import mathart
+    from serving.art import mathart
     from training.data import MATHART_SEEDS, mathart_params_cached
 
     params, labels = mathart_params_cached(64, MATHART_SEEDS["test"])
@@ -227,9 +227,9 @@ def draw_examples(bundle: Path) -> None:
 
     from PIL import Image
 
-    from serving.project import project
-    from serving.recipe import Recipe
-    from serving.render import render
+    from serving.picture.project import project
+    from serving.rendering.recipe import Recipe
+    from serving.rendering.render import render
 
     gen = Generator.from_pretrained(bundle)
     pictures = math_pictures() if "params" in gen.config.outputs else person_pictures()

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from serving.generator import Generator
-from serving.recipe import Recipe
-from serving.render import render_frames
+from serving.bundle.generator import Generator
+from serving.rendering.recipe import Recipe
+from serving.rendering.render import render_frames
 
 PARAMS_EVAL_SIZE = 64
 WALKS = 10  # conditional models: half keep one class, half morph (each seed's own class)
@@ -38,7 +38,7 @@ def classifier_dataset(gen: Generator, spec: str) -> tuple[str, int | None]:
 def pictures(gen: Generator, z: np.ndarray, y: np.ndarray | None) -> np.ndarray:
     """What the classifier sees for inputs z, y: images in [-1, 1] at the classifier's size."""
     if is_params_model(gen):
-        from serving import mathart
+        from serving.art import mathart
 
         drawn = mathart.render_batch(gen.params(z, y).astype(np.float64), np.argmax(y, axis=1), PARAMS_EVAL_SIZE)
         return drawn * 2.0 - 1.0
@@ -47,7 +47,7 @@ def pictures(gen: Generator, z: np.ndarray, y: np.ndarray | None) -> np.ndarray:
 
 def acceptance(gen: Generator, z: np.ndarray, y: np.ndarray) -> float:
     """Share of the model's parameter vectors that pass the same acceptance rule as the data."""
-    from serving import mathart
+    from serving.art import mathart
 
     params = gen.params(z, y).astype(np.float64)
     return float(np.mean([mathart.accept(p, int(k)) for p, k in zip(params, np.argmax(y, axis=1))]))

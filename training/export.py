@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 import serving
-from serving.config import GeneratorConfig
+from serving.bundle.config import GeneratorConfig
 from serving.errors import BundleError, GanimateError, InputError, TrainingError
+from serving.publish.license import license_text
 from training.onnx_passes import canonical_names, contract_names, deterministic_scatter, portable
 from training.options import model_family
 from training.parity import (
@@ -100,7 +101,7 @@ def serving_function(generator, latent_dim: int, num_classes: int, renderer_size
     def outputs(raw, y):
         if renderer_size is None:
             return {"images": tf.clip_by_value((raw + 1.0) / 2.0, 0.0, 1.0)}
-        from serving import mathart
+        from serving.art import mathart
         from training import mathart_graph
 
         low, high = tf.constant(mathart.LOW, tf.float32), tf.constant(mathart.HIGH, tf.float32)
@@ -137,7 +138,7 @@ def validate(model_path: Path, config: GeneratorConfig, reference) -> tuple[floa
     import onnx
     import onnxruntime as ort
 
-    from serving.bundle_checks import check_model
+    from serving.bundle.bundle_checks import check_model
 
     try:
         onnx.checker.check_model(str(model_path), full_check=True)
@@ -182,7 +183,7 @@ def validate(model_path: Path, config: GeneratorConfig, reference) -> tuple[floa
 
 def params_contract() -> dict:
     """What the `params` output holds, for config.json: names, ranges and the renderer that draws them."""
-    from serving import mathart
+    from serving.art import mathart
 
     return {
         "renderer": mathart.RENDERER_VERSION,
@@ -258,7 +259,7 @@ def _verified(
 ) -> GeneratorConfig:
     """Check the written model against the Keras one (parity, contract, dynamic batch) and, with `quantize`, add
     the measured int8 copy; returns the config with those figures."""
-    from serving.generator import sha256_file
+    from serving.bundle.generator import sha256_file
 
     config = config.replace(sha256=sha256_file(model_path))
     reference, _ = serving_function(generator, config.latent_dim, config.num_classes, renderer_size)
@@ -339,12 +340,13 @@ def export_run(
             add_static_copy(staging, opset)
             config = GeneratorConfig.from_json((staging / "config.json").read_text())
         if renderer_size is None and config.channels == 1:  # gray pixel models: named directions for Explore
-            from serving.directions import add_to_bundle
+            from serving.rendering.directions import add_to_bundle
 
             add_to_bundle(staging)
             config = GeneratorConfig.from_json((staging / "config.json").read_text())
-        # 3. Card, pictures (rendered from the ONNX model itself) and the run's records.
+        # 3. Card, pictures (rendered from the ONNX model itself), the run's records and the license.
         write_card_assets(staging, config, run_dir)
+        (staging / "LICENSE").write_bytes(license_text())
         _swap_into_place(staging, out_dir)  # 4.
     finally:
         if staging.exists():

@@ -1,6 +1,6 @@
 """The math-art renderer in TensorFlow ops, so it can live inside `model.onnx` (tf2onnx, opset 17).
 
-Same arithmetic as the numpy renderer (`serving/mathart_render.py`), batched: params [b, P] in real units ->
+Same arithmetic as the numpy renderer (`serving/art/mathart_render.py`), batched: params [b, P] in real units ->
 images [b, S, S, 3] in [0, 1]. Families draw channels first ([b, 3, S, S]) and one transpose makes NHWC at the
 end. Splatting is `tf.tensor_scatter_nd_add` (ONNX ScatterND with reduction=add), the Julia and Clifford
 iterations are unrolled Python loops. Each row is drawn only by its own family: rows are gathered per family (ONNX
@@ -19,8 +19,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from serving import mathart
-from serving.mathart_render import (
+from serving.art import mathart
+from serving.art.mathart_render import (
     CLIFFORD_ITERS,
     CLIFFORD_SIDE,
     CLIFFORD_SKIP,

@@ -1,7 +1,7 @@
 """Generator and discriminator of the parameter GAN (`--model params`): MLPs over math-art parameter vectors.
 
 The generator maps (z, family) to a vector in [-1, 1] per slot (tanh); export maps it affinely onto the
-documented ranges (`serving.mathart.PARAMS`) and draws it with the graph renderer. The discriminator sees only
+documented ranges (`serving.art.mathart.PARAMS`) and draws it with the graph renderer. The discriminator sees only
 the slots the family reads (the palette and its own shape values): slots a family ignores carry no information,
 and letting D look at them would only teach G to copy the dataset's filler values.
 """
@@ -12,7 +12,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from serving import mathart
+from serving.art import mathart
 from training.networks import _maybe_sn
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from serving.latents import one_hot, z_batch
+from serving.latent.latents import one_hot, z_batch
 
 PARITY_TOLERANCE = 1e-4
 # A renderer model's images: Julia pixels next to the set's boundary and Clifford orbits are chaotic, and stretch the

@@ -21,7 +21,7 @@ import numpy as np
 
 from serving.atomic import write_atomic
 from serving.errors import InputError
-from serving.latents import one_hot, z_batch
+from serving.latent.latents import one_hot, z_batch
 from training import metrics
 from training.checks import failed_checks, parse_checks
 from training.evaluate import probe_seeds, reference

@@ -47,7 +47,7 @@ def quantize_int8(model_path: Path, feed: dict, threads: int = 2) -> QuantReport
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from serving.generator import sha256_file
+    from serving.bundle.generator import sha256_file
 
     out = model_path.with_name(QUANT_FILE)
     quantize_dynamic(str(model_path), str(out), weight_type=QuantType.QInt8)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from serving.atomic import write_atomic
-from serving.config import GeneratorConfig
+from serving.bundle.config import GeneratorConfig
 from serving.errors import GanimateError, InputError, TrainingError
 
 STATIC_FILE = "model-static.onnx"
@@ -109,7 +109,7 @@ def add_static_copy(bundle: Path, opset: int = 17) -> dict:
     record it in config.json's `extra.static_copy`; returns that record. Refuses a copy that draws differently."""
     import onnx
 
-    from serving.generator import sha256_file
+    from serving.bundle.generator import sha256_file
 
     bundle = Path(bundle)
     config = renderer_config(bundle)

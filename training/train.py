@@ -321,7 +321,7 @@ def draw_params(raw, y):
     """Sample grids of the parameter GAN: its unit parameters drawn by the numpy renderer at 64x64."""
     import numpy as np
 
-    from serving import mathart
+    from serving.art import mathart
     from training.data import from_unit_params
 
     return mathart.render_batch(from_unit_params(raw), np.argmax(y, axis=1), 64)

@@ -1,6 +1,6 @@
 // ganimate in the browser: the portable z(seed), the keyframe paths and the render loop of serving/, in plain
 // JavaScript, running a bundle's model.onnx with onnxruntime-web (vendored in ./vendor by `npm run build`).
-// The frames match `serving.render.render_frames` for the same recipe within 1/255 per pixel (tested).
+// The frames match `serving.rendering.render.render_frames` for the same recipe within 1/255 per pixel (tested).
 
 import * as ort from "./vendor/ort.wasm.min.mjs";
 
@@ -35,7 +35,7 @@ export function zFromSeed(seed, dim) {
   return Float32Array.from(z.subarray(0, dim));
 }
 
-// The Space's caps (serving/recipe.py, serving/budget.py), so one link cannot freeze a visitor's tab.
+// The Space's caps (serving/rendering/recipe.py, serving/rendering/budget.py), so one link cannot freeze a visitor's tab.
 export const MAX_KEYFRAMES = 64, MAX_FRAMES_PER_TRANSITION = 240, MAX_TOTAL_FRAMES = 2048;
 
 export function parseList(text, what, max) {
@@ -71,7 +71,7 @@ export function parseNumber(text, what, lo, hi) {
   return x;
 }
 
-// ---- paths: serving/paths.py keyframe paths (lerp, slerp, cubic), loop and easing ----
+// ---- paths: serving/latent/paths.py keyframe paths (lerp, slerp, cubic), loop and easing ----
 const ease = (t, easing) => (easing === "ease-in-out" ? 0.5 - 0.5 * Math.cos(Math.PI * t) : t);
 
 function segments(k, frames, loop, easing) {
@@ -144,7 +144,7 @@ export function buildInputs(recipe, config) {
 
 // ---- model ----
 // A bundle is trusted no further than the Python loader trusts it: model.onnx must have the sha256 its
-// config.json names, and the config's sizes must be within the same bounds (serving/config.py).
+// config.json names, and the config's sizes must be within the same bounds (serving/bundle/config.py).
 export async function loadBundle(url) {
   const base = url.endsWith("/") ? url : url + "/";
   const got = async (name) => {
@@ -184,7 +184,7 @@ export async function renderFrames(bundle, recipe, onProgress = () => {}) {
       for (let p = 0; p < h * w; p++) {
         for (let ch = 0; ch < 3; ch++) {
           const v = images[(i * h * w + p) * c + (c === 1 ? 0 : ch)];
-          rgba[p * 4 + ch] = Math.floor(Math.min(1, Math.max(0, v)) * 255 + 0.5); // serving.grid.to_uint8
+          rgba[p * 4 + ch] = Math.floor(Math.min(1, Math.max(0, v)) * 255 + 0.5); // serving.files.grid.to_uint8
         }
         rgba[p * 4 + 3] = 255;
       }

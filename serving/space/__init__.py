@@ -18,11 +18,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from serving.bundle.generator import Generator
 from serving.errors import GanimateError, InputError
-from serving.generator import Generator
 
 if TYPE_CHECKING:
-    from serving.gallery import Gallery
+    from serving.galleries.gallery import Gallery
 
 PREFERRED = (
     "mnist-cdcgan",
@@ -34,7 +34,7 @@ __all__ = ["PREFERRED", "SpaceApp", "build_demo", "load_models", "main", "model_
 
 
 def __getattr__(name: str) -> Any:
-    """`build_demo` and `SpaceApp` import Gradio: loaded on first use, so `serving.space.files` (what a push
+    """`build_demo` and `SpaceApp` import Gradio: loaded on first use, so `serving.publish.space_files` (what a push
     uploads) works where Gradio is not installed."""
     if name == "build_demo":
         from serving.space.layout import build_demo
@@ -49,7 +49,7 @@ def __getattr__(name: str) -> Any:
 
 def model_sources(spec: str, card_text: str | None, exported: Path | None) -> list[str]:
     """What to load: `spec` (comma-separated), else the card's pinned model, else every bundle under `exported`."""
-    from serving.cards import pinned_model
+    from serving.publish.cards import pinned_model
 
     spec = spec.strip() or (pinned_model(card_text) if card_text else "")
     if spec:
@@ -121,7 +121,7 @@ def disk_budget(text: str = "") -> tuple[int, int]:
 
 def open_gallery(db: str, max_rows: int = GALLERY_MAX_ROWS, max_mb: int = GALLERY_MAX_MB) -> Gallery | None:
     """The gallery at `db` with the Space's quota (`python -m serving gallery pin ID` keeps a render for good)."""
-    from serving.gallery import Gallery
+    from serving.galleries.gallery import Gallery
 
     if not db.strip():
         return None
@@ -133,11 +133,11 @@ def start(sources: list[str], gallery_db: str = ""):
     """The demo over `sources`, built as fast as a cold process allows: the bundles are verified and the first
     model's session built on a second thread while Gradio imports on this one; the other models' sessions are
     built later (serving.space.pending: `main` warms them once the server answers). The GIF helper processes
-    (serving.gif_helpers) start once the demo is built, so their own start-up does not slow Gradio's."""
+    (serving.files.gif_helpers) start once the demo is built, so their own start-up does not slow Gradio's."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from serving import gif_helpers
-    from serving.resize import one_blas_thread
+    from serving.files import gif_helpers
+    from serving.rendering.resize import one_blas_thread
 
     one_blas_thread()  # here, before the loading thread's opening render could claim OpenBLAS's setting
     results_bytes, gallery_mb = disk_budget(os.environ.get("GANIMATE_DISK_MB", ""))
@@ -162,10 +162,10 @@ def opening_render(models: dict[str, Generator]) -> dict[str, bytes]:
     (the app then renders it itself, and reports what went wrong)."""
     import dataclasses
 
-    from serving.budget import SPACE
-    from serving.gallery import recipe_hash
-    from serving.recipe import Recipe
-    from serving.render import render
+    from serving.galleries.gallery import recipe_hash
+    from serving.rendering.budget import SPACE
+    from serving.rendering.recipe import Recipe
+    from serving.rendering.render import render
     from serving.space.pending import PendingGenerator
 
     gen = next(iter(models.values()))

@@ -1,6 +1,6 @@
 """Explore's three sliders: what they move for each kind of model, and their names.
 
-- A pixel model with named directions in config.json (`serving/directions.py`: stroke thickness, slant, width for
+- A pixel model with named directions in config.json (`serving/rendering/directions.py`: stroke thickness, slant, width for
   the digit model) moves z along them.
 - A renderer model (a `params` output, the math-art model) moves its real parameters: the three that shape class
   A's family most, each slider step a tenth of the parameter's range, then draws with the numpy renderer.
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from serving.latents import z_from_seed
+from serving.latent.latents import z_from_seed
 
 EXPLORE_DIRECTIONS = 3
 EXPLORE_DIRECTION_SEEDS = (1_000_001, 1_000_002, 1_000_003)  # fixed, so an explore URL means the same everywhere
 DIRECTION_LABELS = {"thickness": "Stroke thickness", "slant": "Slant (leans right)", "width": "Width"}
-# The parameters each math-art family's sliders move (serving/mathart.py names them and their ranges).
+# The parameters each math-art family's sliders move (serving/art/mathart.py names them and their ranges).
 FAMILY_SLIDERS = {
     "lissajous": ("lis_f1", "lis_damping", "hue"),
     "rose": ("rose_k", "rose_offset", "hue"),
@@ -43,7 +43,7 @@ def param_labels(family: str) -> list[str]:
 
 def edit_params(params: np.ndarray, family: str, steps: list[float]) -> np.ndarray:
     """`params` with family's slider parameters moved by steps (each step a tenth of the range), kept in range."""
-    from serving import mathart
+    from serving.art import mathart
 
     out = np.array(params, dtype=np.float64)
     for name, step in zip(FAMILY_SLIDERS[family], steps):

@@ -58,7 +58,7 @@ def is_picture(head: bytes) -> bool:
 
 def file_cap(head: bytes) -> int:
     """The most bytes a file starting with `head` may have: a picture 1 MB, a song 5 MB, anything else 0."""
-    from serving.audio import audio_kind
+    from serving.music.audio import audio_kind
 
     if is_picture(head):
         return MAX_PICTURE_BYTES

@@ -29,17 +29,17 @@ import numpy as np
 
 from serving import inputs as check
 from serving.atomic import write_atomic
-from serving.budget import SPACE
-from serving.compare import check_comparable as compare_check
-from serving.compare import render_compare
+from serving.bundle.generator import Generator
+from serving.bundle.lanes import on_this_thread
 from serving.errors import GanimateError, InputError
-from serving.gallery import Gallery, recipe_hash
-from serving.generator import Generator
-from serving.lanes import on_this_thread
-from serving.latents import MAX_SEED, class_mix, parse_classes, parse_int_list, z_from_seed
-from serving.recipe import MAX_GRID, Recipe, form_value
-from serving.render import render, render_seconds
-from serving.sample import DEFAULT_SAMPLE_SEEDS, sample, summary, to_npz, to_png
+from serving.galleries.gallery import Gallery, recipe_hash
+from serving.latent.latents import MAX_SEED, class_mix, parse_classes, parse_int_list, z_from_seed
+from serving.rendering.budget import SPACE
+from serving.rendering.compare import check_comparable as compare_check
+from serving.rendering.compare import render_compare
+from serving.rendering.recipe import MAX_GRID, Recipe, form_value
+from serving.rendering.render import render, render_seconds
+from serving.rendering.sample import DEFAULT_SAMPLE_SEEDS, sample, summary, to_npz, to_png
 from serving.space.explore import edit_params, explore_directions, param_labels
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ DEFAULT_SEEDS = ",".join(map(str, DEFAULT.seeds))
 DEFAULT_GRID = "x".join(map(str, DEFAULT.grid))
 MAX_SAMPLE_SEEDS = 256
 # A render estimated to take longer than this here goes through the heavy lane (SpaceApp._render). R1-sized
-# renders (0.1 s) never do; the largest allowed ones (about 10 s, serving.cost) always do.
+# renders (0.1 s) never do; the largest allowed ones (about 10 s, serving.rendering.cost) always do.
 HEAVY_SECONDS = 1.0
 RESULTS_BYTES = 512 * 2**20  # the results' share of the default 1 GB disk budget (serving.space.disk_budget)
 GALLERY_SHOWN = 24
@@ -137,7 +137,7 @@ def _lower_priority() -> None:
 
 
 def _in_lane(fn: Callable[..., bytes], *args, **kwargs) -> bytes:
-    """fn(...) with its work kept on this thread (serving.lanes)."""
+    """fn(...) with its work kept on this thread (serving.bundle.lanes)."""
     with on_this_thread():
         return fn(*args, **kwargs)
 
@@ -159,10 +159,10 @@ class SpaceApp:
         animation while Gradio imports); each is used once, by the first `rendered` call for its recipe."""
         if not models:
             raise GanimateError("no model to serve")
-        from serving.resize import one_blas_thread
+        from serving.rendering.resize import one_blas_thread
 
         # Requests render on Gradio's worker threads, each render spreading over the cores itself: numpy's BLAS
-        # threads would only spin beside them (serving.resize.one_blas_thread). Built on the main thread.
+        # threads would only spin beside them (serving.rendering.resize.one_blas_thread). Built on the main thread.
         if not one_blas_thread():
             log.warning("numpy's BLAS threads could not be limited to one: renders will share the cores with them")
         self.models = models
@@ -251,7 +251,7 @@ class SpaceApp:
         a file this process already wrote for it is the answer. Identical requests arriving together (a link
         shared, everyone pressing Animate on the defaults) wait for one render instead of each making their own.
         `record`: also keep it in the gallery (when there is one), including a file made earlier unrecorded.
-        `audio`: the song (serving.audio.Track) a recipe with `audio` follows."""
+        `audio`: the song (serving.music.audio.Track) a recipe with `audio` follows."""
         digest = recipe_hash(recipe)
         key = f"ganimate-{digest[:16]}"
         with self._render_locks[int(digest[:8], 16) % len(self._render_locks)]:
@@ -276,7 +276,7 @@ class SpaceApp:
     def _render(self, gen: Generator, recipe: Recipe, audio=None) -> bytes:
         """The file's bytes. A long render (estimated over HEAVY_SECONDS) goes through the heavy lane: only when no
         other long one is running, on the lane's own thread at a lower CPU priority, and on that thread alone
-        (serving.lanes): short renders keep the generator's pool and the cores, so one visitor's largest request
+        (serving.bundle.lanes): short renders keep the generator's pool and the cores, so one visitor's largest request
         cannot make everyone else's small one wait behind it. A second long render meanwhile is answered "try
         again" at once instead of holding a worker while it waits."""
         if render_seconds(gen, recipe) <= HEAVY_SECONDS:
@@ -293,7 +293,7 @@ class SpaceApp:
 
     def _in_gallery(self, digest: str) -> bool:
         """Whether the gallery holds a usable render of this recipe (a bad row counts as none: add replaces it)."""
-        from serving.gallery import BadRow
+        from serving.galleries.gallery import BadRow
 
         try:
             return self.gallery.find(digest) is not None
@@ -556,7 +556,7 @@ class SpaceApp:
             shown.pop("bundle_sha256", None)
             shown["models"] = {name_a: gen_a.config.sha256, name_b: gen_b.config.sha256}
             if name_a == name_b:  # one model beside itself, at a tamer truncation on the right
-                from serving.compare import tamer_truncation
+                from serving.rendering.compare import tamer_truncation
 
                 shown["right_truncation"] = tamer_truncation(recipe.truncation)
             text = json.dumps(shown, indent=1, sort_keys=True)
@@ -619,7 +619,7 @@ class SpaceApp:
         a, y = self._explore_classes(gen, seed, class_a, class_b, mix)
         z = z_from_seed(seed, gen.latent_dim).astype(np.float64)
         if "params" in gen.config.outputs:  # move the picture's own parameters, then draw it at the size shown
-            from serving import mathart
+            from serving.art import mathart
 
             params = gen.params((z * psi)[None].astype(np.float32), y)[0]
             edited = edit_params(params, gen.config.class_names[a], steps)
@@ -692,7 +692,7 @@ class SpaceApp:
         return self.model_card(name), usage.replace("{model}", name), self.samples_image(name)
 
     def model_card(self, name: Any) -> str:
-        from serving.cards import card_body
+        from serving.publish.cards import card_body
 
         gen = self.model(name)
         path = gen.bundle_dir / "README.md"

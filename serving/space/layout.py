@@ -12,12 +12,12 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from serving.formats import FORMATS
-from serving.gallery import Gallery
-from serving.generator import Generator
-from serving.paths import EASINGS, PATH_KINDS
-from serving.recipe import BOUNDS, MAX_FPS, MAX_FRAMES_PER_TRANSITION, span
-from serving.sample import DEFAULT_SAMPLE_SEEDS
+from serving.bundle.generator import Generator
+from serving.files.formats import FORMATS
+from serving.galleries.gallery import Gallery
+from serving.latent.paths import EASINGS, PATH_KINDS
+from serving.rendering.recipe import BOUNDS, MAX_FPS, MAX_FRAMES_PER_TRANSITION, span
+from serving.rendering.sample import DEFAULT_SAMPLE_SEEDS
 from serving.space.handlers import DEFAULT, DEFAULT_GRID, DEFAULT_SEEDS, MAX_SAMPLE_SEEDS, PARTNER, SpaceApp
 
 GRIDS = ("1x1", "2x2", "3x3", "4x4")
@@ -192,7 +192,7 @@ def recipe_box(app: SpaceApp):
 
 
 def music_box() -> tuple:
-    """Animate's music: a song to follow, and how (serving/music.py). Returns (song, beats per key, react, band,
+    """Animate's music: a song to follow, and how (serving/music/walk.py). Returns (song, beats per key, react, band,
     amount), Animate's last inputs."""
     from serving.space.song import REACTIONS
 

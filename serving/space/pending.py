@@ -14,8 +14,8 @@ import sys
 import threading
 from typing import Any
 
+from serving.bundle.generator import CheckedBundle, Generator
 from serving.errors import GanimateError
-from serving.generator import CheckedBundle, Generator
 
 
 class PendingGenerator:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from serving.errors import InputError
-from serving.latents import parse_int_list
-from serving.recipe import Recipe
-from serving.render import default_classes
+from serving.latent.latents import parse_int_list
+from serving.rendering.recipe import Recipe
+from serving.rendering.render import default_classes
 
 MAX_PICTURE_BYTES = 1 * 2**20  # the Space's cap (the library and CLI take more)
 DEFAULT_FOLLOWING = "5,6,7"  # the seeds after the picture in the animation it starts
@@ -58,8 +58,8 @@ def drop_upload(value: Any, results: Path) -> None:
 
 def project_picture(app, model: Any, picture: Any, following: Any = DEFAULT_FOLLOWING) -> tuple[str, str, str, str]:
     """(side-by-side PNG of the picture as the model saw it and its version, latent JSON, animation GIF, recipe)."""
-    from serving.project import open_picture, project
-    from serving.sample import to_png_row
+    from serving.picture.project import open_picture, project
+    from serving.rendering.sample import to_png_row
 
     gen = app.model(model or app.default_model)
     if not gen.has_encoder:
@@ -94,10 +94,10 @@ def found_key(latent: tuple[float, ...]) -> str:
 
 
 def recipe_from_file(value: Any, results: Path) -> str:
-    """The recipe a dropped GIF, PNG or WebP carries (serving/recipe_file.py), checked by the recipe schema,
+    """The recipe a dropped GIF, PNG or WebP carries (serving/files/recipe_file.py), checked by the recipe schema,
     as the text for Animate's recipe box; the upload is removed once read."""
+    from serving.files.recipe_file import recipe_text
     from serving.inputs import read_binary_file
-    from serving.recipe_file import recipe_text
 
     try:
         path = uploaded_path(value, results)

@@ -1,7 +1,7 @@
 """Animate's music: a visitor's song (upload or microphone) -> a walk that follows it, as an MP4 with its sound.
 
 The song arrives as a file Gradio stored (the front gate, serving/space/gate.py, let through only WAV, MP3, OGG or
-FLAC of at most 5 MB); it is read from Gradio's upload folder only, its first 30 s decoded (serving.audio: PCM WAV
+FLAC of at most 5 MB); it is read from Gradio's upload folder only, its first 30 s decoded (serving.music.audio: PCM WAV
 in Python, the others by ffmpeg from a pipe with its demuxer forced) and the upload removed at once. The decoded
 song stays in memory (a few, least recently used first out), so rendering again with other settings needs no
 second upload. Music renders are not kept in the gallery: replaying one needs the song, which the Space does not
@@ -16,11 +16,11 @@ from collections import OrderedDict
 from typing import Any
 
 from serving import inputs as check
-from serving.audio import Track, read_track
-from serving.budget import SPACE
 from serving.errors import InputError
-from serving.music import BANDS, MAX_BEATS_PER_KEY, parse_music
-from serving.recipe import Recipe
+from serving.music.audio import Track, read_track
+from serving.music.walk import BANDS, MAX_BEATS_PER_KEY, parse_music
+from serving.rendering.budget import SPACE
+from serving.rendering.recipe import Recipe
 from serving.space.gate import MAX_SONG_BYTES
 
 SONGS_KEPT = 8  # decoded songs held in memory: 30 s of 44.1 kHz stereo float is 10 MB
@@ -64,7 +64,7 @@ def with_music(recipe: Recipe, track: Track, beats_per_key: Any, react: Any, ban
     """`recipe` following `track` (its first 30 s) as an MP4 with the sound; a pasted recipe that already follows
     this song keeps its own settings."""
     if recipe.audio is not None:
-        return recipe  # serving.render checks that the song given is the recipe's own
+        return recipe  # serving.rendering.render checks that the song given is the recipe's own
     music = parse_music(
         "audio",
         {  # the recipe schema's own checks, from the form's values

@@ -7,8 +7,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from serving.bundle.generator import Generator, sha256_file
 from serving.errors import BundleError
-from serving.generator import Generator, sha256_file
 from tests.tiny_onnx import make_bundle
 
 

@@ -1,16 +1,16 @@
-"""Two models side by side (serving.compare) on tiny real ONNX bundles: layout, sync, refusals, budget."""
+"""Two models side by side (serving.rendering.compare) on tiny real ONNX bundles: layout, sync, refusals, budget."""
 
 import dataclasses
 
 import numpy as np
 import pytest
 
-from serving.budget import SPACE
-from serving.compare import GAP, LABEL_HEIGHT, compare_frames, render_compare
+from serving.bundle.generator import Generator
 from serving.errors import BudgetError, InputError
-from serving.generator import Generator
-from serving.recipe import Recipe
-from serving.render import render_frames
+from serving.rendering.budget import SPACE
+from serving.rendering.compare import GAP, LABEL_HEIGHT, compare_frames, render_compare
+from serving.rendering.recipe import Recipe
+from serving.rendering.render import render_frames
 
 RECIPE = Recipe(seeds=(1, 2), classes=(0, 3), path="lerp", frames=4, size=32, fps=10)
 

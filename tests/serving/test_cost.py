@@ -1,15 +1,15 @@
-"""The time cap: a request's work turned into seconds measured on this machine (serving.cost)."""
+"""The time cap: a request's work turned into seconds measured on this machine (serving.rendering.cost)."""
 
 import dataclasses
 
 import pytest
 
-from serving import cost
-from serving.budget import CLI, SPACE
+from serving.bundle.generator import Generator
 from serving.errors import BudgetError
-from serving.generator import Generator
-from serving.recipe import Recipe
-from serving.render import render
+from serving.rendering import cost
+from serving.rendering.budget import CLI, SPACE
+from serving.rendering.recipe import Recipe
+from serving.rendering.render import render
 from tests.conftest import REPO
 
 

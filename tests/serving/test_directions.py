@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from serving import Generator
-from serving.directions import add_to_bundle, main, measures
 from serving.errors import InputError
-from serving.latents import one_hot, z_batch
+from serving.latent.latents import one_hot, z_batch
+from serving.rendering.directions import add_to_bundle, main, measures
 from tests.conftest import REPO
 
 MNIST = REPO / "exported" / "mnist-cdcgan"

@@ -6,8 +6,8 @@ import re
 
 import numpy as np
 
-from serving.latents import z_from_seed
-from serving.recipe import Recipe
+from serving.latent.latents import z_from_seed
+from serving.rendering.recipe import Recipe
 from tests.conftest import REPO
 
 DOC = (REPO / "docs" / "format.md").read_text()
@@ -42,7 +42,7 @@ def test_recipe_table_lists_every_field_with_its_default():
 
 
 def test_config_table_names_the_bounds_the_loader_uses():
-    from serving import config
+    from serving.bundle import config
 
     assert f"1..{config.MAX_LATENT_DIM}" in DOC and f"0..{config.MAX_CLASSES:,}" in DOC
     assert re.search(rf"each 1\.\.{config.MAX_IMAGE_SIDE}", DOC)

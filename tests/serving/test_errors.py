@@ -30,7 +30,7 @@ def test_an_injected_bug_is_not_turned_into_exit_2(tiny_bundles, tmp_path, monke
 
 
 def test_the_space_shows_user_errors_and_lets_bugs_through(tiny_bundles, tmp_path, monkeypatch):
-    from serving.generator import Generator
+    from serving.bundle.generator import Generator
     from serving.space import SpaceApp, handlers
 
     app = SpaceApp({"tiny-gan": Generator.from_pretrained(tiny_bundles["gan"])}, out_dir=tmp_path)

@@ -3,11 +3,11 @@ import sqlite3
 
 import pytest
 
+from serving.bundle.generator import Generator
 from serving.cli import main
-from serving.gallery import Gallery, random_recipe, recipe_hash, run_batch
-from serving.generator import Generator
-from serving.recipe import Recipe
-from serving.render import render
+from serving.galleries.gallery import Gallery, random_recipe, recipe_hash, run_batch
+from serving.rendering.recipe import Recipe
+from serving.rendering.render import render
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def _small(recipe: Recipe) -> Recipe:
 
 
 def test_batch_resumes_without_duplicates_and_shards_split_the_work(gen, tmp_path, monkeypatch):
-    import serving.gallery as gallery_mod
+    import serving.galleries.gallery as gallery_mod
 
     original = gallery_mod.random_recipe
     monkeypatch.setattr(gallery_mod, "random_recipe", lambda *a, **k: _small(original(*a, **k)))
@@ -39,7 +39,7 @@ def test_batch_resumes_without_duplicates_and_shards_split_the_work(gen, tmp_pat
 
 
 def test_random_recipes_are_fixed_by_index_and_valid(gen):
-    from serving.render import validate
+    from serving.rendering.render import validate
 
     a = [random_recipe(i, gen.config.sha256, gen.num_classes) for i in range(20)]
     assert a == [random_recipe(i, gen.config.sha256, gen.num_classes) for i in range(20)]
@@ -59,7 +59,7 @@ def test_sql_in_a_recipe_name_is_stored_verbatim(gen, tmp_path):
 
 
 def test_cli_batch_list_show_regenerate(tiny_bundles, tmp_path, capsys, monkeypatch):
-    import serving.gallery as gallery_mod
+    import serving.galleries.gallery as gallery_mod
 
     original = gallery_mod.random_recipe
     monkeypatch.setattr(gallery_mod, "random_recipe", lambda *a, **k: _small(original(*a, **k)))
@@ -102,7 +102,7 @@ def test_shards_opening_one_new_sqlite_gallery_at_once_all_succeed(tmp_path):
 
     from tests.conftest import REPO
 
-    code = "import sys; from serving.gallery import Gallery; g = Gallery(sys.argv[1]); print(g.count())"
+    code = "import sys; from serving.galleries.gallery import Gallery; g = Gallery(sys.argv[1]); print(g.count())"
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", code, str(tmp_path / "g.sqlite")],

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from serving.bundle.generator import Generator
 from serving.cli import main
-from serving.gallery import Gallery
-from serving.generator import Generator
-from serving.recipe import Recipe
-from serving.render import render
+from serving.galleries.gallery import Gallery
+from serving.rendering.recipe import Recipe
+from serving.rendering.render import render
 from tests.conftest import REPO
 from tests.postgres_server import PASSWORD, PostgresServer
 

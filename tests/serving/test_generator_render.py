@@ -9,11 +9,11 @@ import onnx
 import pytest
 from PIL import Image
 
+from serving.bundle.generator import Generator, sha256_file
 from serving.cli import main
 from serving.errors import BundleError, InputError
-from serving.generator import Generator, sha256_file
-from serving.recipe import Recipe
-from serving.render import render, validate
+from serving.rendering.recipe import Recipe
+from serving.rendering.render import render, validate
 from tests.conftest import REPO
 
 
@@ -123,7 +123,7 @@ def test_recipe_rejects_bad_input_before_work(changes, message):
 
 def test_class_morph_with_fixed_z_changes_the_image(tiny_bundles):
     gen = Generator.from_pretrained(tiny_bundles["cgan"])
-    from serving.render import render_frames
+    from serving.rendering.render import render_frames
 
     frames = render_frames(gen, Recipe(seeds=(7,), classes=(0, 3), path="lerp", frames=4, loop=False, size=28))
     assert len(frames) == 5 and not np.array_equal(frames[0], frames[-1])
@@ -194,7 +194,7 @@ def test_serving_never_imports_tensorflow_and_default_bundles_verify():
 
 
 def test_gray_gif_is_within_two_levels_of_the_frames(tiny_bundles):
-    from serving.render import render_frames
+    from serving.rendering.render import render_frames
 
     gen = Generator.from_pretrained(tiny_bundles["gan"])
     recipe = Recipe(seeds=(3, 4), frames=3, size=56, path="lerp")
@@ -220,7 +220,7 @@ def test_a_gif_plays_at_the_fps_it_was_asked_for(tiny_bundles, fps):
 def test_webp_keeps_every_pixel(tiny_bundles):
     from PIL import ImageSequence
 
-    from serving.render import render_frames
+    from serving.rendering.render import render_frames
 
     gen = Generator.from_pretrained(tiny_bundles["vae"])  # colour
     recipe = Recipe(seeds=(1, 2), classes=(0, 1), frames=3, size=32, path="lerp", format="webp")

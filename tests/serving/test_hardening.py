@@ -13,12 +13,12 @@ from onnx import TensorProto, helper
 
 from serving import cli
 from serving.atomic import UMASK, write_atomic
-from serving.budget import SPACE
+from serving.bundle.generator import Generator, sha256_file
 from serving.errors import BudgetError, BundleError, InputError
-from serving.gallery import Gallery
-from serving.generator import Generator, sha256_file
-from serving.recipe import Recipe
-from serving.render import render, render_frames
+from serving.galleries.gallery import Gallery
+from serving.rendering.budget import SPACE
+from serving.rendering.recipe import Recipe
+from serving.rendering.render import render, render_frames
 from tests.tiny_onnx import make_bundle, tiny_model
 
 
@@ -33,12 +33,9 @@ def _one_line_exit_2(argv, capsys) -> str:
 
 
 def test_budget_counts_generator_images_and_frames_stream(tiny_bundles, monkeypatch):
-    import importlib
+    from serving.rendering import render as render_mod
 
-    # serving.render the module (the package's `render` attribute is the function of that name)
-    monkeypatch.setattr(
-        importlib.import_module("serving.render"), "CHUNK_BYTES", 4 << 20
-    )  # 4 MB of float images at a time
+    monkeypatch.setattr(render_mod, "CHUNK_BYTES", 4 << 20)  # 4 MB of float images at a time
     gen = Generator.from_pretrained(tiny_bundles["gan"])
     recipe = Recipe(seeds=(1, 2), frames=240, grid=(5, 5), size=16)  # 480 frames x 25 cells = 12,000 images
     with pytest.raises(BudgetError, match="12,000 generator images"):
@@ -306,8 +303,8 @@ def test_a_recipe_file_that_is_not_utf8_is_one_line(tmp_path, capsys):
 
 
 def test_samples_of_a_huge_model_are_bounded_by_its_real_image_size(tmp_path, capsys):
-    from serving.budget import SPACE
-    from serving.sample import sample
+    from serving.rendering.budget import SPACE
+    from serving.rendering.sample import sample
 
     gen = Generator.from_pretrained(make_bundle(tmp_path / "wide", "wide", size=512))  # 262,144 pixels an image
     with pytest.raises(BudgetError, match="use fewer seeds"):

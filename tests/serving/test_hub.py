@@ -66,6 +66,7 @@ def test_push_pull_space_tamper_offline(hub, tiny_bundles, tmp_path):
     assert len(repo.commits) == 2 and repo.branches["main"] == sha
     assert repo.commits[-1]["files"]["model.onnx"] == (bundle / "model.onnx").read_bytes()
     assert {"config.json", "README.md", "samples.png", "interpolation.gif"} <= set(repo.commits[-1]["files"])
+    assert repo.commits[-1]["files"]["LICENSE"] == (REPO / "LICENSE").read_bytes()  # the license travels with it
     published = repo.commits[-1]["files"]["README.md"].decode()
     assert "`alice/tiny-cgan`" in published and "USER/NAME" not in published  # the placeholder became the repo
     assert "USER/NAME" in (bundle / "README.md").read_text()  # the local bundle is left as it was
@@ -126,7 +127,14 @@ def _pushed_space_runs_from_a_bare_folder(state, endpoint, home, tmp_path, bundl
     space = state.repos[("space", "alice/ganimate")]
     files = space.commits[-1]["files"]
     assert len(space.commits) == 2 and space.sdk == "gradio"
-    assert {"app.py", "requirements.txt", "README.md", "serving/generator.py", "serving/render.py"} <= set(files)
+    assert {
+        "app.py",
+        "requirements.txt",
+        "README.md",
+        "serving/bundle/generator.py",
+        "serving/rendering/render.py",
+    } <= set(files)
+    assert files["LICENSE"] == (REPO / "LICENSE").read_bytes()
     readme = files["README.md"].decode()
     card = SpaceCard(readme).data.to_dict()
     assert card["sdk"] == "gradio" and card["models"] == ["alice/tiny-cgan"]
@@ -181,7 +189,7 @@ def test_dry_run_contacts_nothing(hub, tiny_bundles, tmp_path):
         ["push-space", "--space", "alice/s", "--model-repo", "alice/dry@" + "a" * 40, "--dry-run"],
         _env(endpoint, tmp_path),
     )
-    assert out.returncode == 0 and "serving/render.py" in out.stdout
+    assert out.returncode == 0 and "serving/rendering/render.py" in out.stdout
     assert len(state.requests) == asked
 
 
@@ -198,8 +206,8 @@ def test_a_broken_bundle_is_never_pushed(hub, tiny_bundles, tmp_path):
 
 
 def test_local_file_errors_are_not_reported_as_network_errors():
-    from serving import hub
     from serving.errors import HubError
+    from serving.publish import hub
 
     def local(*args, **kwargs):
         raise PermissionError(13, "Permission denied", "/data/bundle/model.onnx")

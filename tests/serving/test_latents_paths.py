@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from serving.errors import InputError
-from serving.latents import class_mix, one_hot, parse_int_list, splitmix64, z_batch, z_from_seed
-from serving.paths import keyframe_path, math_path
+from serving.latent.latents import class_mix, one_hot, parse_int_list, splitmix64, z_batch, z_from_seed
+from serving.latent.paths import keyframe_path, math_path
 
 
 def test_design_test_vectors():
@@ -82,7 +82,7 @@ def test_math_paths_are_exactly_periodic(kind):
 
 
 def test_parse_classes_by_index_range_or_name():
-    from serving.latents import parse_classes
+    from serving.latent.latents import parse_classes
 
     names = ("lissajous", "rose", "hypotrochoid", "julia", "clifford")
     assert parse_classes("rose, 3,0-1,Clifford", names) == [1, 3, 0, 1, 4]
@@ -96,8 +96,8 @@ def test_parse_classes_by_index_range_or_name():
 
 
 def test_conditional_render_without_classes_uses_each_seeds_class():
-    from serving.recipe import Recipe
-    from serving.render import build_inputs
+    from serving.rendering.recipe import Recipe
+    from serving.rendering.render import build_inputs
 
     z, y = build_inputs(Recipe(seeds=(5, 6, 7), path="lerp", frames=2, loop=False), latent_dim=8, num_classes=4)
     # Keyframes sit at frames 0, 2 and 4: classes 5%4, 6%4, 7%4; frame 1 is halfway between the first two.

@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from serving import mathart
+from serving.art import mathart
+from serving.art.mathart import FAMILIES, NAMES
+from serving.art.mathart_csv import HEADER, read_csv, to_csv
 from serving.errors import InputError
-from serving.mathart import FAMILIES, NAMES
-from serving.mathart_csv import HEADER, read_csv, to_csv
 
 
 def vector(family: str, **values: float) -> np.ndarray:
@@ -106,7 +106,7 @@ def test_small_change_in_parameters_is_a_small_change_in_pixels(family, name):
 
 
 def test_snap_lingers_on_whole_numbers_and_never_jumps():
-    from serving.mathart_render import snap
+    from serving.art.mathart_render import snap
 
     x = np.linspace(1.0, 4.0, 30001)
     y = snap(x)
@@ -217,7 +217,7 @@ def test_bad_tables_name_the_line_and_exit_2(tmp_path, edit, message, capsys):
     path = _table(tmp_path, "\n".join(edit(rows)) + "\n")
     with pytest.raises(InputError, match=re.escape(message)):
         read_csv(path)
-    from serving.mathart_csv import main
+    from serving.art.mathart_csv import main
 
     assert main(["--check", str(path)]) == 2
     err = capsys.readouterr().err
@@ -226,7 +226,7 @@ def test_bad_tables_name_the_line_and_exit_2(tmp_path, edit, message, capsys):
 
 def test_csv_cli_writes_atomically_and_refuses_bad_options(tmp_path):
     out = tmp_path / "params.csv"
-    run = [sys.executable, "-m", "serving.mathart_csv"]
+    run = [sys.executable, "-m", "serving.art.mathart_csv"]
     done = subprocess.run([*run, "--count", "5", "--seed", "3", "--out", str(out)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     params, labels = read_csv(out)

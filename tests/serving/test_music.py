@@ -8,12 +8,12 @@ import subprocess
 import numpy as np
 import pytest
 
-from serving import audio
+from serving.bundle.generator import Generator
 from serving.errors import InputError
-from serving.generator import Generator
-from serving.music import Music
-from serving.recipe import Recipe
-from serving.render import render, render_frames
+from serving.music import audio
+from serving.music.walk import Music
+from serving.rendering.recipe import Recipe
+from serving.rendering.render import render, render_frames
 from tests import tracks
 from tests.conftest import REPO
 
@@ -83,7 +83,7 @@ def test_the_picture_moves_with_the_onsets_and_rests_in_silence(gens, song, name
 
 
 def test_keyframes_change_on_the_beat(gens, song):
-    from serving.music import positions
+    from serving.music.walk import positions
 
     track, times = song
     a = audio.analyze(track, FPS)
@@ -212,7 +212,7 @@ def test_the_audio_field_is_checked_like_the_rest_of_a_recipe(bad, words):
 
 
 def test_the_space_budget_uses_30_seconds_of_a_song(gens):
-    from serving.budget import SPACE
+    from serving.rendering.budget import SPACE
 
     long_song = audio.read_track(tracks.wav_bytes(tracks.clicks(tracks.beat_grid(120, 40), 40.0)))
     recipe = Recipe(seeds=(1, 2), size=64, format="mp4", audio=Music(sha256=long_song.sha256, seconds=40.0))

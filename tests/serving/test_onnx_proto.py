@@ -12,7 +12,7 @@ from serving import Generator
 gen = Generator.from_pretrained("exported/mnist-cdcgan")   # every static check and the probes
 print(sorted(m for m in ("onnx", "onnx.helper", "ml_dtypes") if m in sys.modules))
 import onnx
-from serving.onnx_proto import onnx_pb2
+from serving.bundle.onnx_proto import onnx_pb2
 model = onnx.load("exported/mnist-cdcgan/model.onnx")
 print(onnx.ModelProto is onnx_pb2().ModelProto, isinstance(model, onnx_pb2().ModelProto))
 onnx.checker.check_model(model)
@@ -31,7 +31,7 @@ def test_loading_a_bundle_leaves_onnx_unimported_and_importable():
 IMPORT_THEN_LOAD = """
 import onnx
 from serving import Generator
-from serving.onnx_proto import onnx_pb2
+from serving.bundle.onnx_proto import onnx_pb2
 Generator.from_pretrained("exported/mnist-cvae")
 print(onnx_pb2().ModelProto is onnx.ModelProto)
 """
@@ -47,8 +47,8 @@ def test_with_onnx_imported_first_the_checks_use_its_module():
 def test_check_model_refuses_what_is_not_a_model(tmp_path):
     import pytest
 
-    from serving.bundle_checks import check_model
-    from serving.config import GeneratorConfig
+    from serving.bundle.bundle_checks import check_model
+    from serving.bundle.config import GeneratorConfig
     from serving.errors import BundleError
 
     config = GeneratorConfig.from_dict(

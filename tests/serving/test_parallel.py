@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from serving import gif_helpers
-from serving.generator import Generator
-from serving.gif import write_gif
-from serving.gif_blocks import Palette, frame_block, frame_blocks
-from serving.recipe import Recipe
-from serving.render import render
+from serving.bundle.generator import Generator
+from serving.files import gif_helpers
+from serving.files.gif import write_gif
+from serving.files.gif_blocks import Palette, frame_block, frame_blocks
+from serving.rendering.recipe import Recipe
+from serving.rendering.render import render
 from tests.conftest import REPO
 
 MNIST = REPO / "exported" / "mnist-cdcgan"
@@ -137,7 +137,7 @@ def test_a_failed_helper_is_dropped_and_its_frames_coded_here(helpers, caplog, m
             helper.proc.kill()
 
         monkeypatch.setattr(helper, "send", send_then_die)
-    with caplog.at_level(logging.WARNING, logger="serving.gif_helpers"):
+    with caplog.at_level(logging.WARNING, logger="serving.files.gif_helpers"):
         assert write_gif(frames, 10, True) == expected
     assert gif_helpers._helpers == [] and "GIF helper process failed" in caplog.text
 
@@ -178,9 +178,10 @@ def test_a_helper_answers_a_bad_message_with_an_error_and_stops():
 
 
 def test_a_thread_in_the_heavy_lane_keeps_its_work_on_itself(helpers, monkeypatch):
-    """serving.lanes.on_this_thread: the same bytes, with no generator pool and no resize threads (each would take
+    """serving.bundle.lanes.on_this_thread: the same bytes, with no generator pool and no resize threads (each would take
     a core from the short renders beside it); the GIF helpers still code (in-process coding holds the GIL)."""
-    from serving import lanes, resize
+    from serving.bundle import lanes
+    from serving.rendering import resize
 
     recipe = Recipe(seeds=(1, 2), classes=(3, 8), frames=12, size=128)
     gen = _two_threads(MNIST)
@@ -201,9 +202,8 @@ def test_a_thread_in_the_heavy_lane_keeps_its_work_on_itself(helpers, monkeypatc
 def test_every_group_of_frames_keeps_every_thread_busy(monkeypatch):
     """When the memory cap cuts a walk into more spans than threads, the spans are cut evenly into a multiple of
     the threads: no group is left for one thread to draw alone. The frames are those of one uncut call."""
-    import sys
+    from serving.rendering import render as render_mod
 
-    render_mod = sys.modules["serving.render"]  # the module (the package's `serving.render` is the function)
     gen = _two_threads(MNIST)
     recipe = Recipe(seeds=(1, 2, 3), classes=(3, 8, 0), frames=8, size=64)  # 24 frames
     whole = render_mod.render_frames(gen, recipe)
@@ -227,7 +227,7 @@ def test_every_group_of_frames_keeps_every_thread_busy(monkeypatch):
 def test_resizing_a_few_frames_at_a_time_is_the_same_as_all_at_once(monkeypatch):
     """The dense Lanczos resize works through the frames a cache-sized block at a time: one frame per block gives
     the bytes of one block for all."""
-    from serving import resize
+    from serving.rendering import resize
 
     frames = np.random.default_rng(2).random((7, 28, 28, 3), dtype=np.float32)
     monkeypatch.setattr(resize, "CACHE_BYTES", 1 << 30)
@@ -244,7 +244,7 @@ def test_resizing_a_few_frames_at_a_time_is_the_same_as_all_at_once(monkeypatch)
 def test_the_block_resize_makes_the_bytes_of_one_product_over_the_batch(shape, height, width):
     """Against the formula the resize had before it worked a block at a time: one product over every frame's
     columns, quantised as a whole."""
-    from serving.resize import lanczos_matrix, resize_frames
+    from serving.rendering.resize import lanczos_matrix, resize_frames
 
     frames = np.random.default_rng(3).random(shape, dtype=np.float32)
     n, h, w, c = shape

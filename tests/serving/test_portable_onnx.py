@@ -60,7 +60,7 @@ def test_the_portable_pass_makes_a_graph_opencv_reads_without_changing_a_bit(tmp
 
 
 def _shipped_feeds(config):
-    from serving.latents import one_hot, z_batch
+    from serving.latent.latents import one_hot, z_batch
 
     classes = [3, 8, 0, 5, 1] if config.num_classes >= 10 else list(range(config.num_classes))  # every family
     feeds = {"z": z_batch(list(range(1, len(classes) + 1)), config.latent_dim)}
@@ -72,7 +72,7 @@ def _shipped_feeds(config):
 @pytest.mark.parametrize("bundle", ["mnist-cdcgan", "mnist-cvae"])
 def test_shipped_digit_bundles_load_and_agree_in_opencv(bundle):
     """The digit bundles' own model.onnx, the whole batch at once."""
-    from serving.config import GeneratorConfig
+    from serving.bundle.config import GeneratorConfig
 
     folder = REPO / "exported" / bundle
     config = GeneratorConfig.from_json((folder / "config.json").read_text())
@@ -91,8 +91,8 @@ def test_the_math_art_bundle_loads_and_agrees_in_opencv_through_its_static_copy(
     shapes, every family drawn) is the bundle's file for it: its sha256 is the one config.json records, and OpenCV
     draws with it what onnxruntime draws with model.onnx, picture by picture (the export's own image-parity rule:
     99% of pixels within 1e-3, 95% in the worst picture; chaotic Julia and Clifford pixels may move more)."""
-    from serving.config import GeneratorConfig
-    from serving.generator import sha256_file
+    from serving.bundle.config import GeneratorConfig
+    from serving.bundle.generator import sha256_file
 
     folder = REPO / "exported" / "mathart-params"
     config = GeneratorConfig.from_json((folder / "config.json").read_text())

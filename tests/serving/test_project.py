@@ -14,12 +14,12 @@ import pytest
 from PIL import Image, ImageDraw
 
 from serving import cli
+from serving.bundle.generator import Generator
 from serving.errors import BundleError, InputError
-from serving.generator import Generator
-from serving.latents import one_hot, z_from_seed
-from serving.project import open_picture, prepare, project
-from serving.recipe import Recipe
-from serving.render import render, render_frames
+from serving.latent.latents import one_hot, z_from_seed
+from serving.picture.project import open_picture, prepare, project
+from serving.rendering.recipe import Recipe
+from serving.rendering.render import render, render_frames
 from tests.tiny_onnx import add_encoder, make_bundle
 
 
@@ -85,7 +85,7 @@ def test_a_bundle_encoder_is_checked_like_the_model(encoded, tmp_path, change, m
 def test_an_encoder_for_another_latent_size_is_refused(encoded, tmp_path):
     import shutil
 
-    from serving.generator import sha256_file
+    from serving.bundle.generator import sha256_file
 
     folder = tmp_path / "b"
     shutil.copytree(encoded["gan"], folder)
@@ -180,7 +180,7 @@ def test_latent_keyframes_in_recipes(encoded):
     ],
 )
 def test_bad_latents_are_one_line(encoded, latents, message):
-    from serving.render import validate
+    from serving.rendering.render import validate
 
     gen = Generator.from_pretrained(encoded["gan"])
     with pytest.raises(InputError, match=message):
@@ -270,7 +270,7 @@ def test_cli_project_refusals_are_one_line(encoded, tiny_bundles, tmp_path, caps
 
 @pytest.mark.parametrize("fmt", ["gif", "png", "webp", "mp4"])
 def test_every_file_carries_its_recipe_and_renders_again_from_it(encoded, tmp_path, capsys, fmt):
-    from serving.recipe_file import recipe_text
+    from serving.files.recipe_file import recipe_text
 
     gen = Generator.from_pretrained(encoded["cgan"])
     z = tuple(float(v) for v in np.round(np.random.default_rng(3).standard_normal(8), 4))

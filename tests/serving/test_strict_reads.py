@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from serving import cli, inputs
+from serving.bundle.generator import Generator
 from serving.errors import BundleError, InputError
-from serving.generator import Generator
-from serving.recipe import Recipe
+from serving.rendering.recipe import Recipe
 from tests.tiny_onnx import make_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,7 +142,7 @@ def test_negative_batch_seed_is_one_line(tmp_path, capsys):
 
 
 def test_parameter_tables_are_read_with_a_bound(tmp_path, capsys):
-    from serving import mathart_csv
+    from serving.art import mathart_csv
 
     for path in ("/dev/zero", str(tmp_path)):
         assert mathart_csv.main(["--check", path]) == 2

@@ -137,7 +137,7 @@ def test_explore_moves_along_directions_and_classes(app):
 
 
 def test_explore_sliders_are_named_directions_that_do_what_they_say(app):
-    from serving.directions import measures
+    from serving.rendering.directions import measures
 
     assert app.direction_labels(MNIST) == ["Stroke thickness", "Slant (leans right)", "Width"]
     assert app.direction_labels("mathart-params", 7, "") == ["hypo lobes", "hypo pen", "hue"]  # 7 % 5: spirograph
@@ -174,7 +174,7 @@ def test_the_page_opens_with_an_animation_and_example_thumbnails_fill_the_form(a
 
 
 def test_gallery_records_and_lists_renders(models, tmp_path):
-    from serving.gallery import Gallery
+    from serving.galleries.gallery import Gallery
     from serving.space import SpaceApp
 
     app = SpaceApp(models, Gallery(tmp_path / "g.sqlite"), tmp_path / "out")
@@ -186,7 +186,7 @@ def test_gallery_records_and_lists_renders(models, tmp_path):
 
 def test_gallery_selection_shows_the_recipe_of_the_picture_selected(models, tmp_path):
     """A render whose file is gone is not shown; selecting the first picture shown gives that picture's recipe."""
-    from serving.gallery import Gallery
+    from serving.galleries.gallery import Gallery
     from serving.space import SpaceApp
 
     app = SpaceApp(models, Gallery(tmp_path / "g.sqlite"), tmp_path / "out")
@@ -223,7 +223,7 @@ def test_space_never_imports_tensorflow():
 
 def test_pasted_recipe_is_stored_with_the_real_bundle_and_regenerates(models, tmp_path, capsys):
     from serving import cli
-    from serving.gallery import Gallery
+    from serving.galleries.gallery import Gallery
     from serving.space import SpaceApp
 
     app = SpaceApp(models, Gallery(tmp_path / "g.sqlite", tmp_path / "files"), tmp_path / "out")
@@ -271,7 +271,7 @@ def test_deferred_models_are_listed_at_once_and_draw_the_same_bytes_when_built()
     from pathlib import Path
 
     from serving import Recipe, render
-    from serving.generator import Generator
+    from serving.bundle.generator import Generator
     from serving.space import SpaceApp, load_models
     from serving.space.pending import PendingGenerator, warm
 

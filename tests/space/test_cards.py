@@ -69,7 +69,7 @@ def _published_card(state, name: str) -> str:
 def test_card_snippets_run_from_the_hub_as_written(bundle, hub, server, tmp_path):
 
     from serving import Generator
-    from serving.latents import one_hot, z_batch
+    from serving.latent.latents import one_hot, z_batch
 
     state, env = hub
     card = _published_card(state, bundle)
@@ -149,7 +149,7 @@ def test_card_metadata_is_a_model_index_of_this_model(bundle):
     shown = {r.metric_type: r.metric_value for r in data.eval_results}
     assert shown == {name: fig["model"] for name, fig in metrics["figures"].items()}
     assert data.model_name == bundle
-    from serving.config import GeneratorConfig
+    from serving.bundle.config import GeneratorConfig
 
     conditional = GeneratorConfig.from_json((folder / "config.json").read_text()).conditional
     # The Hub has no class-conditional pipeline tag; "unconditional" on a conditional model would mislabel it.

@@ -60,7 +60,7 @@ def test_a_long_render_goes_through_the_heavy_lane_alone_and_on_one_thread(model
 
     from serving import Recipe
     from serving.errors import InputError
-    from serving.render import render_seconds
+    from serving.rendering.render import render_seconds
     from serving.space import SpaceApp, handlers
 
     app = SpaceApp(models, out_dir=tmp_path, per_client=10**6)

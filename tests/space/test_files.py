@@ -2,8 +2,8 @@
 
 from huggingface_hub import SpaceCard
 
-from serving.cards import pinned_model
-from serving.space.files import LAUNCHER, space_files, space_readme, space_requirements
+from serving.publish.cards import pinned_model
+from serving.publish.space_files import LAUNCHER, space_files, space_readme, space_requirements
 from tests.conftest import REPO
 
 
@@ -33,7 +33,7 @@ def test_the_space_with_no_model_says_so_in_one_line(tmp_path):
     import subprocess
     import sys
 
-    from serving.space.files import serving_sources
+    from serving.publish.space_files import serving_sources
 
     for name, data in {"app.py": LAUNCHER.encode(), "README.md": space_readme().encode(), **serving_sources()}.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

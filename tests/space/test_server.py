@@ -46,7 +46,7 @@ def test_every_endpoint_with_defaults(client, app):
 def test_compare_with_defaults_draws_the_model_beside_its_partner(client, app):
     import json
 
-    from serving.compare import GAP, LABEL_HEIGHT
+    from serving.rendering.compare import GAP, LABEL_HEIGHT
 
     gif, recipe = client.predict(api_name="/compare")
     shown = json.loads(recipe)
@@ -202,7 +202,7 @@ def test_a_visitor_cannot_make_the_space_read_or_delete_its_own_results(app):
 def test_math_art_is_compared_with_itself_at_a_tamer_truncation_never_twice_the_same(client, app):
     import json
 
-    from serving.compare import GAP, LABEL_HEIGHT
+    from serving.rendering.compare import GAP, LABEL_HEIGHT
 
     assert app.compare_partner("mathart-params") == "mathart-params"  # no other model draws its classes
     gif, recipe = client.predict(
@@ -219,7 +219,7 @@ def test_math_art_is_compared_with_itself_at_a_tamer_truncation_never_twice_the_
 def test_switching_model_shows_that_models_own_animation(app):
     import json
 
-    from serving.recipe_file import recipe_text
+    from serving.files.recipe_file import recipe_text
 
     path, file, recipe, link = app.opening("mathart-params")
     assert path == file and link == ""

@@ -1,5 +1,5 @@
 """What every request pays before its work: Gradio's per-session state (serving/space/sessions.py) and numpy's
-BLAS threads (serving.resize.one_blas_thread), in the Space as built."""
+BLAS threads (serving.rendering.resize.one_blas_thread), in the Space as built."""
 
 import pytest
 
@@ -63,7 +63,7 @@ def test_api_calls_keep_no_copy_of_the_page(demo):
 
 def test_the_space_renders_with_one_blas_thread_on_every_thread():
     """A Space process started as main() starts it has numpy's BLAS on one thread, as its worker threads see it (a
-    render's own limit, set from a worker thread, would not take: serving.resize.blas_threads). In a fresh process:
+    render's own limit, set from a worker thread, would not take: serving.rendering.resize.blas_threads). In a fresh process:
     which thread set OpenBLAS's count first decides whose settings take."""
     import json
     import subprocess

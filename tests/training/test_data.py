@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from serving import mathart
+from serving.art import mathart
 from serving.errors import InputError
 from training.data import dataset_sha256, load_dataset, make_pipeline
 

@@ -5,9 +5,9 @@ import numpy as np
 import onnx
 import pytest
 
-from serving.config import GeneratorConfig
+from serving.bundle.config import GeneratorConfig
+from serving.bundle.generator import Generator, sha256_file
 from serving.errors import TrainingError
-from serving.generator import Generator, sha256_file
 from training import export as export_mod
 from training.export import export_run, main, parity_inputs
 
@@ -110,7 +110,7 @@ def test_run_without_checkpoint_is_refused(tmp_path, capsys):
 def test_quantized_copy_is_kept_with_its_figures(trained_bundles, tmp_path):
     import onnxruntime as ort
 
-    from serving.generator import sha256_file
+    from serving.bundle.generator import sha256_file
     from training.export import export_run, parity_inputs
 
     run = trained_bundles["cgan"].parent / "runs" / "cgan"

@@ -7,9 +7,9 @@ import numpy as np
 import onnx
 import pytest
 
-from serving import mathart
-from serving.config import GeneratorConfig
-from serving.generator import Generator
+from serving.art import mathart
+from serving.bundle.config import GeneratorConfig
+from serving.bundle.generator import Generator
 from tests.conftest import REPO
 from training.data import Dataset, to_unit_params
 from training.export import export_run
@@ -77,7 +77,7 @@ def test_export_adds_a_static_copy_that_draws_alike_and_is_written_byte_for_byte
     written again from the same bundle, the same bytes (so the shipped copy is what the code makes)."""
     import shutil
 
-    from serving.generator import sha256_file
+    from serving.bundle.generator import sha256_file
     from training.static_export import STATIC_FILE, add_static_copy, main
 
     record = GeneratorConfig.from_json((params_bundle / "config.json").read_text()).extra["static_copy"]
@@ -124,7 +124,7 @@ def test_params_at_the_float32_limits_are_drawn(params_bundle):
 
 
 def test_onnx_images_match_the_numpy_renderer(params_bundle):
-    """model.onnx and serving.mathart draw the same parameters alike: within 2/255 on 99% of pixels."""
+    """model.onnx and serving.art.mathart draw the same parameters alike: within 2/255 on 99% of pixels."""
     gen = Generator.from_pretrained(params_bundle)
     z = np.random.default_rng(1).standard_normal((12, gen.latent_dim)).astype(np.float32)
     y = np.eye(5, dtype=np.float32)[np.arange(12) % 5]
@@ -190,7 +190,7 @@ def test_params_options_are_checked(tmp_path, capsys, argv, message):
 
 def test_params_dataset_round_trips_through_a_table(tmp_path):
     """--dataset params:FILE.csv loads a user's table: the same vectors, scaled to [-1, 1], with a held-out split."""
-    from serving.mathart_csv import to_csv
+    from serving.art.mathart_csv import to_csv
     from training.data import from_unit_params, load_dataset
 
     params, labels = mathart.sample_accepted(20, seed=6)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from serving import Generator, Recipe
-from serving.latents import z_from_seed
-from serving.render import render_frames
+from serving.latent.latents import z_from_seed
+from serving.rendering.render import render_frames
 from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, REPO
 
 VENDOR = REPO / "web" / "vendor" / "ort.wasm.min.mjs"

@@ -1,0 +1,270 @@
+"""Projection: a person's own picture -> the latent (and class) from which the bundle's generator draws it.
+
+    from serving import Generator
+    from serving.picture.project import project, open_picture
+    gen = Generator.from_pretrained("exported/mnist-cdcgan")
+    p = project(gen, open_picture("my-digit.png"))
+    p.latent, p.class_index, p.image          # float32 [latent_dim], int or None, uint8 [h, w, c]
+
+Three steps, on numpy, Pillow and onnxruntime alone:
+1. `prepare` makes the picture look like the training data: alpha flattened, dark ink on light paper inverted
+   (MNIST is light on dark), uneven light and paper texture taken out, cropped to its content and centred by
+   its centre of mass in a box of the training data's proportions.
+2. The bundle's encoder (encoder.onnx, trained against this very generator) gives a first z and class.
+3. A bounded search refines z on the generator itself: a few rounds of batched candidates around the best so far,
+   with shrinking steps, scored by pixel distance to the prepared picture (a candidate is kept only when it is
+   closer, so the answer is never worse than the encoder's) and bounded to the prior's region. Seeded, so the
+   same picture always gives the same latent.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from serving.errors import InputError
+
+MAX_PICTURE_BYTES = 20 * 2**20  # the library and the CLI; the Space takes far less (serving.space)
+MAX_PICTURE_PIXELS = 4096 * 4096
+ROUNDS = 5
+CANDIDATES = 96
+FIRST_STEP = 0.5  # of the prior's standard deviation; halved each round
+MAX_SHELL = 3.0  # candidates with mean z^2 beyond this are out: G was never trained that far from its prior
+SEARCH_SEED = 0
+SEARCH_SIDE = 128  # pictures this large or larger are compared at a quarter of their side (search_scale)
+CONTENT_BOX = 20 / 28  # MNIST's digits fit a 20x20 box in a 28x28 frame
+
+
+@dataclass(frozen=True)
+class Projection:
+    latent: np.ndarray  # float32 [latent_dim]
+    class_index: int | None
+    image: np.ndarray  # uint8 [h, w, c]: the generator's picture of (latent, class)
+    prepared: np.ndarray  # uint8 [h, w, c]: the input as the model was shown it
+    # Mean squared pixel difference between the two, in [0, 1] units, at the size the search compares at
+    # (search_scale: a quarter of the side for math art, full size for digits).
+    distance: float
+    encoder_distance: float  # the same for the encoder's answer alone, before the search
+
+    def to_dict(self, bundle_sha256: str) -> dict:
+        return {
+            "latent": [float(v) for v in self.latent],
+            "class": self.class_index,
+            "bundle_sha256": bundle_sha256,
+            "distance": round(self.distance, 6),
+        }
+
+
+def open_picture(
+    source: str | Path | bytes, max_bytes: int = MAX_PICTURE_BYTES, max_pixels: int = MAX_PICTURE_PIXELS
+) -> Image.Image:
+    """A picture file (path or bytes) decoded by Pillow, within the caps, its metadata ignored; InputError with one
+    line for anything that is not a picture, too large, or a decompression bomb (checked before decoding)."""
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    else:
+        from serving.inputs import read_binary_file
+
+        data = read_binary_file(source, "picture", max_bytes)
+    if len(data) > max_bytes:
+        raise InputError(f"the picture is {len(data):,} bytes; at most {max_bytes:,}")
+    try:
+        im = Image.open(io.BytesIO(data), formats=("PNG", "JPEG", "WEBP", "GIF", "BMP"))
+        width, height = im.size
+        if width * height > max_pixels or width > 4096 or height > 4096:
+            raise InputError(f"the picture is {width}x{height} pixels; at most 4096x4096")
+        im.seek(0)
+        im.load()
+    except InputError:
+        raise
+    except Image.DecompressionBombError:  # Pillow's own guard, for sizes far beyond ours
+        raise InputError("the picture claims more pixels than 4096x4096; at most 4096x4096") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InputError(f"not a picture Pillow can read (PNG, JPEG, WebP, GIF or BMP): {type(exc).__name__}") from None
+    return im
+
+
+def _flatten(im: Image.Image) -> Image.Image:
+    """RGB with any transparency composited away: over white when the opaque strokes are dark (ink), over black
+    when they are light, so a drawing on a transparent canvas keeps its strokes either way."""
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        alpha = np.asarray(rgba)[..., 3]
+        opaque = np.asarray(rgba.convert("L"))[alpha > 127]
+        ground = (255, 255, 255) if opaque.size == 0 or opaque.mean() < 128 else (0, 0, 0)
+        canvas = Image.new("RGBA", rgba.size, (*ground, 255))
+        return Image.alpha_composite(canvas, rgba).convert("RGB")
+    return im.convert("RGB")
+
+
+def _paper_is_light(gray: np.ndarray) -> bool:
+    """Whether the border of a gray picture [h, w] in [0, 1] (the paper, the ground) is light."""
+    h, w = gray.shape
+    ring = max(1, min(h, w) // 20)
+    border = np.concatenate(
+        [gray[:ring].ravel(), gray[-ring:].ravel(), gray[:, :ring].ravel(), gray[:, -ring:].ravel()]
+    )
+    return bool(np.median(border) > 0.5)
+
+
+def _light_on_dark(gray: np.ndarray) -> np.ndarray:
+    """Gray [h, w] in [0, 1] as light strokes on a dark ground: inverted when the border (the paper) is light."""
+    return 1.0 - gray if _paper_is_light(gray) else gray
+
+
+def _flatten_light(strokes: np.ndarray) -> np.ndarray:
+    """Uneven light and paper texture out: subtract a grey opening (what is left once every stroke is erased), then
+    stretch so the strokes reach 1 and clear what stays below a fifth of that. The opening is taken on a 48-pixel
+    copy with a window of a third of it, wider than any pen stroke of a digit (a window narrower than a thick
+    stroke would count the stroke as paper), and scaled back up smoothly."""
+    h, w = strokes.shape
+    im = Image.fromarray(np.uint8(np.clip(strokes * 255, 0, 255)))
+    small = im.resize((max(1, round(48 * w / max(h, w))), max(1, round(48 * h / max(h, w)))), Image.Resampling.BOX)
+    window = 17
+    ground = small.filter(ImageFilter.MinFilter(window)).filter(ImageFilter.MaxFilter(window))
+    ground = (
+        np.asarray(ground.filter(ImageFilter.BoxBlur(4)).resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
+        / 255
+    )
+    ink = np.clip(strokes - ground, 0, 1)
+    top = np.percentile(ink, 99.5)
+    if top < 0.05:
+        raise InputError("the picture looks blank: no strokes stand out from the background")
+    ink = np.clip(ink / top, 0, 1)
+    ink[ink < 0.2] = 0.0
+    return ink
+
+
+def _prepare_colour(picture: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """A colour picture as a math-art model draws: bright strokes on a dark ground, the whole picture fitted into
+    the frame (its aspect kept, the rest dark). Ink on paper is inverted; colours are kept otherwise."""
+    rgb = _flatten(picture)
+    h, w = size
+    rgb.thumbnail((w, h), Image.Resampling.LANCZOS)
+    pixels = np.asarray(rgb, dtype=np.float32) / 255
+    if _paper_is_light(pixels.mean(axis=2)):
+        pixels = 1.0 - pixels
+    out = np.zeros((h, w, 3), np.float32)
+    top, left = (h - pixels.shape[0]) // 2, (w - pixels.shape[1]) // 2
+    out[top : top + pixels.shape[0], left : left + pixels.shape[1]] = pixels
+    return out
+
+
+def prepare(picture: Image.Image, size: tuple[int, int], channels: int) -> np.ndarray:
+    """float32 [h, w, channels] in [0, 1]: the picture as the model's training data would show it."""
+    if channels == 3:
+        return _prepare_colour(picture, size)
+    rgb = _flatten(picture)
+    rgb.thumbnail((160, 160), Image.Resampling.LANCZOS)  # ample for a 28 px target, and fast to clean
+    gray = np.asarray(rgb.convert("L"), dtype=np.float32) / 255
+    ink = _flatten_light(_light_on_dark(gray))
+    rows, cols = np.nonzero(ink > 0.3)
+    if rows.size == 0:
+        raise InputError("the picture looks blank: no strokes stand out from the background")
+    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    h, w = size
+    box = max(1, round(min(h, w) * CONTENT_BOX))
+    scale = box / max(crop.shape)
+    new = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    small = (
+        np.asarray(Image.fromarray(np.uint8(crop * 255)).resize(new, Image.Resampling.LANCZOS), dtype=np.float32) / 255
+    )
+    # Centre of mass to the middle of the frame, as MNIST was made.
+    total = small.sum()
+    cy = (small.sum(1) @ np.arange(small.shape[0])) / total if total else small.shape[0] / 2
+    cx = (small.sum(0) @ np.arange(small.shape[1])) / total if total else small.shape[1] / 2
+    top = int(np.clip(round(h / 2 - cy - 0.5), 0, h - small.shape[0]))
+    left = int(np.clip(round(w / 2 - cx - 0.5), 0, w - small.shape[1]))
+    out = np.zeros((h, w), np.float32)
+    out[top : top + small.shape[0], left : left + small.shape[1]] = small
+    return out[..., None]
+
+
+def search_scale(size: tuple[int, int]) -> int:
+    """How much the search shrinks pictures before comparing: drawings of SEARCH_SIDE px or more (math art at 256)
+    are compared at a quarter of their side, where a line one pixel off is still the same line (at full size the
+    distance jumps with every pixel, and the search stalls on thin strokes); small pictures (digits) as they are."""
+    return 4 if min(size) >= SEARCH_SIDE and size[0] % 4 == 0 and size[1] % 4 == 0 else 1
+
+
+def _shrink(images: np.ndarray, k: int) -> np.ndarray:
+    """[n, h, w, c] -> [n, h/k, w/k, c], each pixel the mean of its k x k block (strided adds: no copy per block)."""
+    if k == 1:
+        return images
+    cols = sum(images[:, :, i::k] for i in range(k))
+    return sum(cols[:, i::k] for i in range(k)) / (k * k)
+
+
+def _score(images: np.ndarray, target: np.ndarray, z: np.ndarray, k: int = 1) -> np.ndarray:
+    """Pixel distance to the (already shrunk) target at 1/k size; a candidate outside the prior's region scores
+    infinitely badly."""
+    pixels = np.mean((_shrink(images, k) - target) ** 2, axis=(1, 2, 3))
+    return np.where(np.mean(z.astype(np.float64) ** 2, axis=1) > MAX_SHELL, np.inf, pixels)
+
+
+def refine(
+    gen,
+    target: np.ndarray,
+    z0: np.ndarray,
+    y: np.ndarray | None,
+    rounds: int = ROUNDS,
+    candidates: int = CANDIDATES,
+    seed: int = SEARCH_SEED,
+) -> tuple[np.ndarray, float]:
+    """(best z, its pixel distance): `rounds` of `candidates` around the best so far, steps halving each round,
+    compared at 1/search_scale of the picture's side."""
+    rng = np.random.default_rng(seed)
+    k = search_scale(target.shape[:2])
+    small = _shrink(target[None], k)[0]
+    best = z0.astype(np.float32)
+    best_score = float(_score(gen(best[None], y, output="float"), small, best[None], k)[0])
+    step = FIRST_STEP
+    for _ in range(rounds):
+        trial = (best + step * rng.standard_normal((candidates, best.size))).astype(np.float32)
+        drawn = gen(trial, None if y is None else np.repeat(y, candidates, 0), output="float")
+        scores = _score(drawn, small, trial, k)
+        i = int(np.argmin(scores))
+        if scores[i] < best_score:
+            best, best_score = trial[i], float(scores[i])
+        step *= 0.5
+    return best, best_score
+
+
+def project(
+    gen,
+    picture: Image.Image | np.ndarray,
+    class_index: int | None = None,
+    rounds: int = ROUNDS,
+    candidates: int = CANDIDATES,
+) -> Projection:
+    """The latent and class of `picture` (a PIL image, or an already prepared float array [h, w, c] in [0, 1])."""
+    from serving.files.grid import to_uint8
+    from serving.latent.latents import one_hot
+
+    config = gen.config
+    if class_index is not None and not (config.conditional and 0 <= int(class_index) < config.num_classes):
+        raise InputError(
+            f"class must be in 0..{config.num_classes - 1}"
+            if config.conditional
+            else "this model is not conditional; give no class"
+        )
+    target = picture if isinstance(picture, np.ndarray) else prepare(picture, config.image_size, config.channels)
+    target = target.astype(np.float32)
+    z, logits = gen.encode(target[None])
+    cls = None
+    y = None
+    if config.conditional:
+        cls = int(class_index) if class_index is not None else int(np.argmax(logits[0]))
+        y = one_hot([cls], config.num_classes)
+    shell = float(np.mean(z.astype(np.float64) ** 2))
+    if shell > MAX_SHELL:  # a picture unlike the training data: start from the prior's shell, not beyond it
+        z = (z / np.sqrt(shell)).astype(np.float32)
+    k = search_scale(target.shape[:2])
+    first = float(_score(gen(z, y, output="float"), _shrink(target[None], k)[0], z, k)[0])
+    latent, distance = refine(gen, target, z[0], y, rounds, candidates)
+    image = gen(latent[None], y)[0]
+    return Projection(latent.astype(np.float32), cls, image, to_uint8(target[None])[0], distance, first)

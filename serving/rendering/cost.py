@@ -1,0 +1,101 @@
+"""What a request costs in seconds on this machine: the work caps (serving.rendering.budget) turned into time.
+
+The generator's seconds per image is measured once per loaded model (64 rows through its real call path), and the
+encoder's fixed cost and seconds per output pixel once per format (a short and a longer clip of a smooth colour
+test card); a request's estimate is images x the one plus the encoder's cost of its output pixels. The Space refuses a request whose estimate passes its
+`Budget.seconds` (about 10 s), so no visitor can hold a worker for minutes with a request the other caps allow.
+Measured here, not typed: a slower machine gets a lower cap in frames, never a longer wait.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from serving.errors import BudgetError
+from serving.rendering.budget import Budget
+
+SAMPLE_ROWS = 64
+_LOCK = threading.Lock()
+_ENCODER: dict[str, tuple[float, float]] = {}
+
+
+def seconds_per_image(generator) -> float:
+    """The generator's seconds per image on this machine (its threads included), measured on first use."""
+    cached = getattr(generator, "_seconds_per_image", None)
+    if cached is not None:
+        return cached
+    from serving.latent.latents import z_batch
+
+    z = z_batch(np.arange(SAMPLE_ROWS), generator.latent_dim)
+    y = (
+        np.eye(generator.num_classes, dtype=np.float32)[np.arange(SAMPLE_ROWS) % generator.num_classes]
+        if generator.num_classes
+        else None
+    )
+    best = float("inf")
+    for _ in range(2):  # the first call may pay for warm-up; the better of two is the steady cost
+        started = time.perf_counter()
+        generator(z, y, batch_size=generator.batch_hint, output="float")
+        best = min(best, time.perf_counter() - started)
+    generator._seconds_per_image = best / SAMPLE_ROWS
+    return generator._seconds_per_image
+
+
+def encoder_cost(fmt: str) -> tuple[float, float]:
+    """(fixed seconds, seconds per output pixel) of the encoder for `fmt`, measured once per process from a short
+    and a longer clip of a smooth colour test card (an MP4 pays for starting ffmpeg once, then little per pixel)."""
+    with _LOCK:
+        if fmt in _ENCODER:
+            return _ENCODER[fmt]
+    from serving.files.formats import encode
+
+    h = w = 128
+    ramp = np.linspace(0, 255, w, dtype=np.float64)
+    frames = np.stack(
+        [
+            np.stack(
+                [
+                    np.roll(ramp, 9 * i)[None, :].repeat(h, 0),
+                    np.roll(ramp, 5 * i)[:, None].repeat(w, 1).T,
+                    np.full((h, w), 40.0 * (i % 6)),
+                ],
+                axis=-1,
+            )
+            for i in range(24)
+        ]
+    ).astype(np.uint8)
+    times = []
+    for count in (4, 24):
+        best = float("inf")
+        for _ in range(2):
+            started = time.perf_counter()
+            encode(frames[:count], fmt, 24)
+            best = min(best, time.perf_counter() - started)
+        times.append(best)
+    per_pixel = max(times[1] - times[0], 1e-9) / (20 * h * w)
+    cost = (max(0.0, times[0] - 4 * h * w * per_pixel), per_pixel)
+    with _LOCK:
+        _ENCODER[fmt] = cost
+        return cost
+
+
+def estimate(parts: list[tuple[object, int]], pixels: int, fmt: str) -> float:
+    """Seconds a request takes here: `parts` (generator, its images) and `pixels` output pixels in `fmt`."""
+    fixed, per_pixel = encoder_cost(fmt)
+    return sum(images * seconds_per_image(g) for g, images in parts) + fixed + pixels * per_pixel
+
+
+def check_time(parts: list[tuple[object, int]], pixels: int, fmt: str, budget: Budget) -> float | None:
+    """The estimate, or BudgetError when it passes `budget.seconds` (None: no time cap, nothing measured)."""
+    if budget.seconds is None:
+        return None
+    seconds = estimate(parts, pixels, fmt)
+    if seconds > budget.seconds:
+        raise BudgetError(
+            f"this render would take about {seconds:.0f} s here; {budget.where} allows "
+            f"{budget.seconds:.0f} s: use fewer frames, seeds or grid cells, or a smaller size"
+        )
+    return seconds
