@@ -4,8 +4,13 @@ VENV := .venv
 SPACE_VENV := .venv-space
 PY := $(VENV)/bin/python
 SPACE_PY := $(SPACE_VENV)/bin/python
+# A second Gradio release of the same major version: the Space uses Gradio's public API only, so it must pass on
+# both (make test-gradio-alt, which CI runs). Move it when Gradio releases; it never replaces the pin.
+GRADIO_ALT ?= 6.30.0
+ALT_VENV := .venv-gradio-alt
+ALT_PY := $(ALT_VENV)/bin/python
 
-.PHONY: install test test-tf-free test-full test-fast demo demo-cli browser postgres web lint bench clean
+.PHONY: install test test-tf-free test-full test-fast test-gradio-alt demo demo-cli browser postgres web lint bench clean
 
 # All dependencies (training, export, serving, Space, tests); reinstalled when a requirements file changes.
 $(VENV)/.installed: requirements.txt space/requirements.txt tests/requirements.txt pyproject.toml
@@ -28,6 +33,14 @@ $(SPACE_VENV)/.installed: space/requirements.txt
 # The same environment plus the test tools: the serving and Space tests run here, where TensorFlow is absent.
 $(SPACE_VENV)/.tests-installed: $(SPACE_VENV)/.installed tests/requirements.txt
 	$(SPACE_PY) -m pip install --quiet -r tests/requirements.txt
+	touch $@
+
+# The Space's environment with Gradio $(GRADIO_ALT) instead of the pinned release (and the gradio_client it asks for).
+$(ALT_VENV)/.installed-$(GRADIO_ALT): space/requirements.txt tests/requirements.txt
+	$(PYTHON) -m venv $(ALT_VENV)
+	$(ALT_PY) -m pip install --quiet --upgrade pip
+	sed 's/^gradio==.*/gradio==$(GRADIO_ALT)/; /^gradio_client==/d' space/requirements.txt > $(ALT_VENV)/requirements.txt
+	$(ALT_PY) -m pip install --quiet -r $(ALT_VENV)/requirements.txt -r tests/requirements.txt
 	touch $@
 
 # Debian's Chromium for the browser test (Playwright drives it; no browser download). Needs root or sudo;
@@ -54,13 +67,18 @@ web/vendor/.built: web/package.json web/package-lock.json web/build.mjs
 
 web: web/vendor/.built
 
-# Everything CI runs: the TensorFlow-free part in the Space's environment, the rest in the full one.
-test: test-tf-free test-full
+# Everything CI runs: the TensorFlow-free part in the Space's environment, the rest in the full one, and the
+# Space's own tests again on a second Gradio release.
+test: test-tf-free test-full test-gradio-alt
 
 # The serving library and the Space, in an environment that has no TensorFlow at all.
 TF_FREE_TESTS := tests/serving tests/space
 test-tf-free: $(SPACE_VENV)/.tests-installed browser postgres
 	$(SPACE_PY) -m pytest -q $(TF_FREE_TESTS)
+
+# The Space's tests on Gradio $(GRADIO_ALT): a Gradio upgrade is a version bump, not a re-read of its source.
+test-gradio-alt: $(ALT_VENV)/.installed-$(GRADIO_ALT) browser
+	$(ALT_PY) -m pytest -q tests/space
 
 # Training, export, evaluation, the web page and the repository checks, with TensorFlow.
 test-full: $(VENV)/.installed browser web/vendor/.built
@@ -92,4 +110,4 @@ bench: $(VENV)/.installed
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) $(SPACE_VENV) .pytest_cache .ruff_cache .gradio
+	rm -rf $(VENV) $(SPACE_VENV) $(ALT_VENV) .pytest_cache .ruff_cache .gradio

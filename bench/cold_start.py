@@ -37,7 +37,7 @@ from serving.space import model_sources, start
 from serving.space.layout import launch_options
 demo = start(model_sources("", None, Path("exported")))
 demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True,
-            **launch_options())
+            **launch_options(demo.ganimate_app))
 from serving.space.pending import warm
 warming = warm(demo.ganimate_app.models)  # as main() does: the other sessions build while the page is served
 base = demo.local_url.rstrip("/")

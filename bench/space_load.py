@@ -42,15 +42,15 @@ def serve(port: int, concurrency: int | None, fair: bool = False, before: bool =
     """The Space as shipped, on 127.0.0.1:`port`, until stdin closes (run by run_load in a child process).
     `fair`: clients told apart by X-Forwarded-For, one running request each (as behind a Hugging Face proxy).
     `before`: as it was before the per-request costs were cut, for a side-by-side figure: numpy's BLAS on its
-    default threads (serving.rendering.resize.one_blas_thread not called) and Gradio's own eager session state
-    (serving/space/sessions.py not used)."""
+    default threads (serving.space.one_blas_thread not called)."""
     import sys
 
-    import serving.rendering.resize
     from serving.files import gif_helpers
 
-    if before:
-        serving.rendering.resize.one_blas_thread = lambda: False
+    if not before:  # as main() does; `before` keeps numpy's BLAS on its default threads
+        from serving.space import one_blas_thread
+
+        one_blas_thread()
     from serving.space import SpaceApp, build_demo, load_models, model_sources
     from serving.space.layout import launch_options
 
@@ -61,12 +61,6 @@ def serve(port: int, concurrency: int | None, fair: bool = False, before: bool =
         proxy_hops=1 if fair else 0,
     )
     demo = build_demo(app.models, app=app)
-    if before:
-        from gradio import route_utils, state_holder
-
-        from serving.space.sessions import LeanSessionState
-
-        state_holder.SessionState = route_utils.SessionState = LeanSessionState.__base__  # Gradio's own
     if concurrency is not None:  # the same demo with another limit on the render events
         for fn in demo.fns.values():
             if fn.api_name in ("animate", "compare"):
@@ -77,7 +71,7 @@ def serve(port: int, concurrency: int | None, fair: bool = False, before: bool =
         server_port=port,
         prevent_thread_lock=True,
         quiet=True,
-        **launch_options(requests_per_min=10**6),
+        **launch_options(demo.ganimate_app, requests_per_min=10**6),
     )
     print("ready", flush=True)
     sys.stdin.read()  # the parent closes it when the clients are done
@@ -321,7 +315,7 @@ def mixed_table(clients: int = 16, calls: int = 4) -> list[tuple[tuple[str, str]
     print(
         f"\n{clients} HTTP clients, each its own address, alternating an R1-sized /animate (own seeds) and a "
         f"/project of an uploaded 112 px picture, {calls} calls each ({shipped['wall_s']:.1f} s as shipped, "
-        f"{before['wall_s']:.1f} s before); before: numpy's BLAS on its own threads, Gradio's eager session state"
+        f"{before['wall_s']:.1f} s before); before: numpy's BLAS on its own threads"
     )
     print("| calls | p50 s | p95 s | p95 s before |\n|---|---|---|---|")
     for kind in ("animate", "project", "all"):

@@ -30,7 +30,6 @@ WORKERS = max(1, min(4, os.cpu_count() or 1))
 _blas_lock = threading.Lock()
 _blas_users = 0  # renders inside blas_threads() right now
 _blas_limit = None  # threadpoolctl's limiter while any render is inside
-_one_thread = False  # one_blas_thread() took: BLAS stays on one thread, nothing for a render to limit
 
 
 @functools.lru_cache(maxsize=1)
@@ -45,22 +44,23 @@ def _blas_controller():
 
 @contextlib.contextmanager
 def blas_threads(workers: int) -> Iterator[None]:
-    """numpy's BLAS on cores // workers threads while `workers` chunks of frames are resized at once.
+    """numpy's BLAS on at most cores // workers threads while `workers` chunks of frames are resized at once.
 
-    OpenBLAS's own threads keep spinning for a while after each product; beside onnxruntime sessions and other
-    chunks on the same cores they only steal time (bench.render measures it). The limit is process-wide, so the
-    first render in sets it and the last one out gives it back. OpenBLAS (0.3.31, numpy 2.4's) takes a new thread
-    count only from the thread that set one first: in a program that renders from one thread (the command line)
-    this limits every render; on a server's worker threads it changes nothing, so a server calls
-    one_blas_thread() once instead."""
+    BLAS threads keep spinning for a while after each product; beside onnxruntime sessions and other chunks on the
+    same cores they only steal time (bench.render measures it). The limit is process-wide (threadpoolctl's public
+    `limit`), so the first render in sets it and the last one out gives it back; it never raises a count that is
+    lower already, such as the Space's one thread (serving.space.main sets the BLAS libraries' own variables)."""
     global _blas_users, _blas_limit
     controller = _blas_controller()
-    if controller is None or workers <= 1 or _one_thread:
+    wanted = max(1, (os.cpu_count() or 1) // max(1, workers))
+    if controller is None or workers <= 1:
         yield
         return
     with _blas_lock:
         if _blas_users == 0:
-            _blas_limit = controller.limit(limits=max(1, (os.cpu_count() or 1) // workers), user_api="blas")
+            now = [lib.num_threads for lib in controller.select(user_api="blas").lib_controllers]
+            if now and max(now) > wanted:
+                _blas_limit = controller.limit(limits=wanted, user_api="blas")
         _blas_users += 1
     try:
         yield
@@ -70,25 +70,6 @@ def blas_threads(workers: int) -> Iterator[None]:
             if _blas_users == 0 and _blas_limit is not None:
                 _blas_limit.restore_original_limits()
                 _blas_limit = None
-
-
-def one_blas_thread() -> bool:
-    """numpy's BLAS on one thread for the rest of this process; True when it took. For a server whose renders run
-    on its worker threads: call it on the main thread before any render (the first thread to set OpenBLAS's
-    count is the only one whose later settings take, see blas_threads). Its renders split their own work over
-    the cores (serving.bundle.generator, serving.rendering.render), so BLAS threads only add OpenBLAS's spinning: about 125 ms of
-    a core after each product on a machine of 2 cores, which doubled a Space request's CPU time."""
-    global _one_thread
-    controller = _blas_controller()
-    if controller is None:
-        return False
-    with _blas_lock:
-        if _one_thread:  # the Space's start and its SpaceApp both ask; the limit is set once
-            return True
-        controller.limit(limits=1, user_api="blas")  # kept: never restored
-        libs = controller.select(user_api="blas").lib_controllers
-        _one_thread = bool(libs) and all(lib.num_threads == 1 for lib in libs)
-        return _one_thread
 
 
 def _lanczos(x: np.ndarray, a: int = 3) -> np.ndarray:

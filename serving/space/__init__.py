@@ -137,9 +137,7 @@ def start(sources: list[str], gallery_db: str = ""):
     from concurrent.futures import ThreadPoolExecutor
 
     from serving.files import gif_helpers
-    from serving.rendering.resize import one_blas_thread
 
-    one_blas_thread()  # here, before the loading thread's opening render could claim OpenBLAS's setting
     results_bytes, gallery_mb = disk_budget(os.environ.get("GANIMATE_DISK_MB", ""))
     with ThreadPoolExecutor(1, thread_name_prefix="ganimate-load") as pool:
         loading = pool.submit(load_models, sources, None, True)
@@ -178,11 +176,31 @@ def opening_render(models: dict[str, Generator]) -> dict[str, bytes]:
         return {}
 
 
+# The variables numpy's BLAS libraries (OpenBLAS, MKL, BLIS through OpenMP) read when they load.
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def one_blas_thread() -> None:
+    """numpy's BLAS on one thread for the Space's process, unless the environment already says otherwise. Each
+    render splits its own work over the cores (serving.bundle.generator, serving.rendering.render); BLAS threads
+    beside them only spin, which doubled a request's CPU time on 2 cores (docs/space.md). The libraries' own
+    variables take effect when numpy loads; where numpy is loaded already, threadpoolctl's public limit does it."""
+    import sys
+
+    for name in BLAS_THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+    if "numpy" in sys.modules and all(os.environ[name] == "1" for name in BLAS_THREAD_VARIABLES):
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
+
+
 def main(space_dir: Path, exported: Path | None = None) -> None:
     """Load what the environment and the Space card name, build the demo and serve it (blocks). A missing or
     refused model is one line on stderr and exit code 2 (the Space's log shows it), not a traceback."""
     import sys
 
+    one_blas_thread()
     from serving.errors import GanimateError
 
     card = space_dir / "README.md"
@@ -197,7 +215,7 @@ def main(space_dir: Path, exported: Path | None = None) -> None:
     from serving.space.layout import launch_options
     from serving.space.pending import warm
 
-    demo.launch(prevent_thread_lock=True, **launch_options())
+    demo.launch(prevent_thread_lock=True, **launch_options(demo.ganimate_app))
     warming = warm(demo.ganimate_app.models)  # the other models' sessions, now that the first page can be served
     try:
         demo.block_thread()

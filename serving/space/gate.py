@@ -13,7 +13,9 @@ checked request is held in memory (bounded) and handed to Gradio unchanged.
 Every request that starts work (the page's queue joins, the REST API's /call, /call/v2 and /run, and /api, which
 the Space answers only for events outside the queue: none) counts toward its client's `requests_per_min`
 (GANIMATE_REQUESTS_PER_MIN, default 120: a person clicking fast sends a few a minute, each click two or three
-events): past it, 429 "try again in N s", so one greedy client cannot fill the queue that everyone shares.
+events): past it, 429 "try again in N s", so one greedy client cannot fill the queue that everyone shares. Such a
+request's JSON is held (at most MAX_CALL_BYTES) and its file values checked for Gradio's shape, so a malformed one
+gets one line (400) instead of pydantic's report.
 
 Two routes of Gradio's this page never uses are closed (404), because each writes to the Space's disk for anyone
 who asks: /gradio_api/deep_link (a snapshot of the session's whole page, about 170 KB, a new file for every
@@ -23,6 +25,7 @@ is copied to disk and handed to ffmpeg). A pure ASGI middleware.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -39,16 +42,37 @@ MAX_PICTURE_BYTES = 2**20
 MAX_SONG_BYTES = 5 * 2**20
 MAX_REQUEST_BYTES = MAX_SONG_BYTES + 64 * 2**10
 MAX_FILES = 4
+MAX_CALL_BYTES = 2**20  # a call's JSON (its values and a recipe; files go by upload): far above the page's own
+BAD_FILE_VALUE = 'a file value is {"path": "<a file uploaded to this page>"}'
 TOO_BIG = "a picture may be at most 1 MB, a song at most 5 MB"
 NOT_TAKEN = "only pictures (PNG, JPEG, WebP, GIF or BMP, at most 1 MB) and songs (WAV, MP3, OGG or FLAC, at most 5 MB) are taken"
 RATE = 30  # uploads per client per minute
 REQUESTS_PER_MIN = 120
 WORK_PATHS = re.compile(r"/gradio_api/(queue/join|call/(v2/)?[\w-]+|run/[\w-]+|api/[\w-]+)/?$")
+POSITIONAL_CALL = re.compile(r"/gradio_api/call/([\w-]+)/?$")
 CLOSED_PATHS = re.compile(r"/gradio_api/(deep_link|process_recording)/?$")
 # A refused body is read and dropped up to this much, so a client sending a song a little over its cap (the
 # usual mistake) reads the one-line answer instead of a reset connection; past it the connection just closes.
 DRAIN_BYTES = 2 * MAX_REQUEST_BYTES
 MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
+
+
+def file_values_well_formed(call: Any) -> bool:
+    """Whether every file value in a call's parsed JSON has Gradio's shape: a dict with a "path" holds a string
+    there (and a string or null "url"). Gradio checks the same with pydantic, whose message runs to several lines
+    with a link; a malformed value is refused here in one."""
+    stack = [call]
+    while stack:  # iterative: nesting depth is bounded by the JSON parser, the walk by the body's size
+        value = stack.pop()
+        if isinstance(value, dict):
+            if "path" in value and not isinstance(value["path"], str):
+                return False
+            if "path" in value and not isinstance(value.get("url"), (str, type(None))):
+                return False
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return True
 
 
 def is_picture(head: bytes) -> bool:
@@ -82,8 +106,15 @@ def file_parts(body: bytes, boundary: bytes) -> list[tuple[bytes, int]] | None:
 class UploadGate:
     """Lets only small pictures, at a bounded rate per client, through to Gradio's upload route."""
 
-    def __init__(self, app: ASGIApp, rate: int = RATE, requests_per_min: int = REQUESTS_PER_MIN) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        rate: int = RATE,
+        requests_per_min: int = REQUESTS_PER_MIN,
+        api_defaults: dict[str, list] | None = None,
+    ) -> None:
         self.app = app
+        self.api_defaults = api_defaults or {}
         self.rate = rate
         self.uploads = _Window(rate)
         self.work = _Window(requests_per_min)
@@ -104,6 +135,16 @@ class UploadGate:
                     [(b"retry-after", str(wait).encode())],
                 )
                 return
+            body = await _read(receive, MAX_CALL_BYTES)
+            if body is None:
+                await _answer(send, 413, f"a request may be at most {MAX_CALL_BYTES // 2**10} KB")
+                return
+            call = _json(body)  # None: not JSON, left to Gradio's own answer
+            if not file_values_well_formed(call):
+                await _answer(send, 400, BAD_FILE_VALUE)
+                return
+            scope, body = self._filled(scope, call, body)
+            receive = _replay(body, receive)
         if scope["type"] != "http" or not _is_upload(scope):
             await self.app(scope, receive, send)
             return
@@ -141,6 +182,24 @@ class UploadGate:
             await _answer(send, 413, TOO_BIG)
             return
         await self.app(scope, _replay(body, receive), send)
+
+    def _filled(self, scope: Scope, call: Any, body: bytes) -> tuple[Scope, bytes]:
+        """A positional call (/gradio_api/call/<name>) that leaves out its last values gets the form's values for
+        them, as gradio_client and Gradio's named route (/call/v2/<name>) do; Gradio itself would refuse it with a
+        multi-line message. Anything else passes unchanged."""
+        found = POSITIONAL_CALL.search(scope.get("path", ""))
+        defaults = self.api_defaults.get(found.group(1)) if found else None
+        if (
+            not defaults
+            or not isinstance(call, dict)
+            or not isinstance(call.get("data"), list)
+            or len(call["data"]) >= len(defaults)
+        ):
+            return scope, body
+        call["data"] = call["data"] + defaults[len(call["data"]) :]
+        body = json.dumps(call).encode()
+        headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"content-length"]
+        return {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}, body
 
     def _wait(self, scope: Scope) -> int:
         return self.uploads.wait(_client(scope))
@@ -191,6 +250,14 @@ def _client(scope: Scope) -> str:
         (v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"x-forwarded-for"), None
     )
     return client_key((scope.get("client") or ("?", 0))[0], forwarded)
+
+
+def _json(body: bytes) -> Any:
+    """A request's JSON, or None when it is not JSON."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
 
 
 def _boundary(content_type: str) -> bytes | None:

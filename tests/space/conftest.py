@@ -39,7 +39,7 @@ def served(demo) -> Iterator[str]:
         server_port=port,
         prevent_thread_lock=True,
         quiet=True,
-        **launch_options(requests_per_min=10**6),
+        **launch_options(demo.ganimate_app, requests_per_min=10**6),
     )
     try:
         yield f"http://127.0.0.1:{port}/"

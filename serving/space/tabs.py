@@ -1,0 +1,178 @@
+"""The Sample, Explore, Compare, Gallery and About tabs: each builds its part of the page and wires its events."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from serving.files.formats import FORMATS
+from serving.rendering.recipe import BOUNDS, span
+from serving.rendering.sample import DEFAULT_SAMPLE_SEEDS
+from serving.space.api_docs import api, described
+from serving.space.handlers import SpaceApp
+from serving.space.handling import DEFAULT, DEFAULT_SEEDS, MAX_SAMPLE_SEEDS, PARTNER
+from serving.space.widgets import preview, random_seed_range, walk_controls
+
+
+def sample_tab(app: SpaceApp, model) -> None:
+    """The Sample tab: a grid of seeds as PNG and the same images with labels as .npz."""
+    with gr.Tab("Sample"):
+        with gr.Row():
+            s_seeds = described(
+                gr.Textbox(DEFAULT_SAMPLE_SEEDS, label="Seeds", info=f"at most {MAX_SAMPLE_SEEDS}", scale=4),
+                f"seeds like 0-31,40; at most {MAX_SAMPLE_SEEDS}",
+            )
+            s_dice = gr.Button("Random", scale=0, min_width=90)
+        s_classes = described(
+            gr.Textbox("", label="Classes", info="one for all, one per seed, or empty to cycle through all"),
+            "class numbers or names: one for all, one per seed, or '' to cycle through all",
+        )
+        s_trunc = described(
+            gr.Slider(*BOUNDS["truncation"], DEFAULT.truncation, step=0.05, label="Truncation ψ"),
+            f"psi, {span('truncation')}",
+        )
+        s_go = gr.Button("Sample", variant="primary")
+        s_image = gr.Image(label="Grid", type="filepath", interactive=False)
+        with gr.Row():
+            s_png = gr.File(label="PNG grid", interactive=False)
+            s_npz = gr.File(label="images + labels (.npz)", interactive=False)
+        s_stats = gr.Textbox(label="What was generated", interactive=False)
+        s_inputs = [model, s_seeds, s_classes, s_trunc]
+        s_go.click(
+            app.sample_grid,
+            s_inputs,
+            [s_png, s_npz, s_stats],
+            **api(app, "sample", app.sample_grid, s_inputs),
+            preprocess=False,
+        ).then(SpaceApp.shown_file, s_png, s_image, api_visibility="private", preprocess=False)
+        s_dice.click(random_seed_range, None, s_seeds, api_visibility="private")
+
+
+def explore_tab(app: SpaceApp, model) -> tuple:
+    """The Explore tab: one image under three direction sliders and a class mix; returns the seed, class A and
+    the sliders (their labels follow the model and the family)."""
+    first = app.default_model
+    with gr.Tab("Explore"):
+        with gr.Row():
+            with gr.Column():
+                e_seed = described(gr.Number(7, label="Seed", precision=0, minimum=0), "a seed, 0..4294967295")
+                e_dirs = [
+                    described(
+                        gr.Slider(-5, 5, 0, step=0.1, label=label),
+                        f"steps along direction {i + 1} (named in the model's config), -5..5",
+                    )
+                    for i, label in enumerate(app.direction_labels(first))
+                ]
+                with gr.Row():
+                    e_a = described(
+                        gr.Textbox("", label="Class A", info="empty: the seed's own"),
+                        "a class number or name; '' = the seed's own",
+                    )
+                    e_b = described(gr.Textbox("", label="Class B"), "a class number or name; '' = class A")
+                e_mix = described(gr.Slider(0, 1, 0, step=0.05, label="Mix A → B"), "0: class A .. 1: class B")
+                e_trunc = described(
+                    gr.Slider(*BOUNDS["truncation"], DEFAULT.truncation, step=0.05, label="Truncation ψ"),
+                    f"psi, {span('truncation')}",
+                )
+                e_size = described(
+                    gr.Slider(*BOUNDS["size"], DEFAULT.size, step=16, precision=0, label="Size (px)"),
+                    f"image width in pixels, {span('size')}",
+                )
+            e_image = gr.Image(
+                app.explore(), label="Image", type="pil", interactive=False, format="png", elem_id="gm-explore"
+            )
+        e_inputs = [model, e_seed, *e_dirs, e_a, e_b, e_mix, e_trunc, e_size]
+        gr.on(
+            [c.change for c in e_inputs],
+            app.explore,
+            e_inputs,
+            e_image,
+            **api(app, "explore", app.explore, e_inputs),
+            preprocess=False,
+            trigger_mode="always_last",
+            show_progress="hidden",
+        )
+    return e_seed, e_a, e_dirs
+
+
+def compare_tab(app: SpaceApp) -> None:
+    """The Compare tab: one walk drawn by two models (or one model at two truncations) side by side, in step."""
+    first = app.default_model
+    with gr.Tab("Compare"):
+        gr.Markdown(
+            "The same seeds, classes and path drawn by two models side by side, in step: a GAN beside a "
+            "VAE shows what each family is good at."
+        )
+        with gr.Row():
+            with gr.Column(scale=2):
+                with gr.Row():
+                    c_a = described(
+                        gr.Dropdown(list(app.models), value=first, label="Left model"),
+                        f"the left model, one of: {', '.join(app.models)}",
+                    )
+                    c_b = described(
+                        gr.Dropdown([PARTNER, *app.models], value=PARTNER, label="Right model"),
+                        f"the right model, drawing the same classes as the left; '{PARTNER}': the "
+                        "first other model that does, else the left one at half its truncation",
+                    )
+                c_seeds = described(
+                    gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7"),
+                    "keyframe seeds: 1,2,3 or ranges 0-7",
+                )
+                c_classes = described(
+                    gr.Textbox("", label="Classes per keyframe", info="empty: each seed's own"),
+                    "class per keyframe, by number or name, or one for all",
+                )
+                c_path, c_easing, c_loop, c_frames, c_fps, c_trunc, c_size = walk_controls(
+                    "Size of each (px)", "each half's width"
+                )
+                c_fmt = described(
+                    gr.Dropdown(list(FORMATS), value=DEFAULT.format, label="Format"), "gif, webp, mp4 or png"
+                )
+                c_go = gr.Button("Compare", variant="primary", elem_id="gm-compare")
+            with gr.Column(scale=3):
+                c_shown = gr.Image(
+                    label="Side by side", show_label=False, type="filepath", interactive=False, elem_id="gm-compared"
+                )  # no label badge over the left model's name
+                c_video = gr.Video(label="Side by side", visible=False, interactive=False)
+                c_file = gr.File(label="Download", interactive=False)
+                c_recipe = gr.Code(language="json", label="Recipe (both models)", interactive=False)
+        c_inputs = [c_a, c_b, c_seeds, c_classes, c_path, c_frames, c_fps, c_loop, c_easing, c_trunc, c_size, c_fmt]
+        c_go.click(
+            app.compare,
+            c_inputs,
+            [c_file, c_recipe],
+            **api(app, "compare", app.compare, c_inputs),
+            preprocess=False,
+            concurrency_limit=2,
+        ).then(preview, c_file, [c_shown, c_video], api_visibility="private", preprocess=False)
+
+
+def gallery_tab(app: SpaceApp) -> tuple:
+    """The Gallery tab: the latest renders and, for the one selected, its recipe. Returns (pictures, their recipes)."""
+    with gr.Tab("Gallery"):
+        gr.Markdown(
+            "The latest renders from the gallery (`GANIMATE_GALLERY`). Select one to see its recipe; paste "
+            "it into Animate to render it again, byte for byte."
+            if app.gallery is not None
+            else "No gallery is configured: set `GANIMATE_GALLERY` to an SQLite file (see `python -m serving batch`)."
+        )
+        g_items = gr.Gallery(columns=4, height="auto", label="Latest renders")
+        g_shown = gr.State([])  # the recipes of the pictures shown, in order: what a selection indexes
+        g_recipe = gr.Code(language="json", label="Recipe")
+        g_refresh = gr.Button("Refresh")
+        g_refresh.click(app.gallery_items, None, [g_items, g_shown], api_visibility="private")
+        g_items.select(app.gallery_recipe, g_shown, g_recipe, api_visibility="private")
+    return g_items, g_shown
+
+
+def about_tab() -> tuple:
+    """The About tab: the model's card, its samples and API snippets (filled when the page loads)."""
+    with gr.Tab("About"):
+        with gr.Row():
+            with gr.Column(scale=3):
+                a_card = gr.Markdown()
+            with gr.Column(scale=2):
+                a_samples = gr.Image(type="filepath", interactive=False, show_label=False)
+                gr.Markdown("### Call the API")
+                a_api = gr.Markdown()
+    return a_card, a_api, a_samples
