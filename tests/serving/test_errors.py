@@ -4,6 +4,7 @@ import gradio as gr
 import pytest
 
 from serving import cli
+from serving.commands import render as render_command
 from serving.errors import BudgetError, BundleError, GanimateError, HubError, InputError, TrainingError
 
 
@@ -23,7 +24,7 @@ def test_an_injected_bug_is_not_turned_into_exit_2(tiny_bundles, tmp_path, monke
     def broken(*args, **kwargs):
         raise bug
 
-    monkeypatch.setattr(cli, "render", broken)
+    monkeypatch.setattr(render_command, "render", broken)
     with pytest.raises(type(bug)):
         cli.main(["render", "--bundle", str(tiny_bundles["gan"]), "--seeds", "1,2", "--out", str(tmp_path / "x.gif")])
     assert not (tmp_path / "x.gif").exists()

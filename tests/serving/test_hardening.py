@@ -14,6 +14,7 @@ from onnx import TensorProto, helper
 from serving import cli
 from serving.atomic import UMASK, write_atomic
 from serving.bundle.generator import Generator, sha256_file
+from serving.commands import render as render_command
 from serving.errors import BudgetError, BundleError, InputError
 from serving.galleries.gallery import Gallery
 from serving.rendering.budget import SPACE
@@ -84,7 +85,7 @@ def test_ctrl_c_during_a_render_exits_130_with_one_line(tiny_bundles, tmp_path, 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "render", interrupted)
+    monkeypatch.setattr(render_command, "render", interrupted)
     out = tmp_path / "x.gif"
     assert cli.main(["render", "--bundle", str(tiny_bundles["gan"]), "--out", str(out)]) == 130
     assert capsys.readouterr().err.strip() == "interrupted: nothing was written" and not out.exists()
