@@ -31,24 +31,22 @@ def test_trainer_help_and_dry_run_need_no_tensorflow(args):
     assert ("usage:" in out.stdout) if args == ["--help"] else ('"loss": "hinge"' in out.stdout)
 
 
-# Functions a person can hold in their head: about 60 lines at most. A longer one is cut into named parts
-# (set-up, loop, finish; one function per tab). Files are split by purpose, never by size.
-FUNCTION_LINES = 62
+# Files are split where their purposes part, never to meet a length (docs/structure.md's review guidance). A file
+# in serving/ or training/ that grows past LONG_FILE lines says in its docstring why it stays one file.
+LONG_FILE = 450
 
 
-def test_no_function_grows_past_its_limit():
+def test_a_long_file_says_why_it_stays_whole():
     import ast
 
-    long = {}
-    for folder in ("serving", "space", "training", "bench", "tests"):
+    unexplained = {}
+    for folder in ("serving", "training"):
         for path in sorted((REPO / folder).rglob("*.py")):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    key = f"{path.relative_to(REPO)}::{node.name}"
-                    lines = node.end_lineno - node.lineno + 1
-                    if lines > FUNCTION_LINES:
-                        long[key] = lines
-    assert not long, f"shorten these functions (about 60 lines at most): {long}"
+            text = path.read_text(encoding="utf-8")
+            lines = text.count("\n")
+            if lines > LONG_FILE and "one file:" not in (ast.get_docstring(ast.parse(text)) or ""):
+                unexplained[str(path.relative_to(REPO))] = lines
+    assert not unexplained, f"split by purpose, or say 'one file: <why>' in the docstring: {unexplained}"
 
 
 def _import_graph() -> dict[str, set[str]]:
@@ -106,6 +104,11 @@ def test_no_import_circles():
 # What each part of serving/ may import (besides itself and the standard library): the layers of
 # docs/structure.md, lowest first. A package that is not listed may import nothing of serving's.
 FOUNDATION = {"serving.errors", "serving.atomic", "serving.inputs"}
+# the command line (serving/cli.py and its subcommands in serving/commands/): every part except the Space
+COMMANDS = FOUNDATION | {
+    f"serving.{p}"
+    for p in ("latent", "files", "bundle", "music", "picture", "rendering", "art", "galleries", "publish")
+}
 ALLOWED = {
     "serving.errors": set(),
     "serving.atomic": {"serving.errors"},
@@ -120,15 +123,18 @@ ALLOWED = {
     | {"serving.latent", "serving.files", "serving.bundle", "serving.music", "serving.art"},
     "serving.galleries": FOUNDATION | {"serving.latent", "serving.files", "serving.bundle", "serving.rendering"},
     "serving.publish": FOUNDATION | {"serving.latent", "serving.files", "serving.bundle"},
-    "serving.cli": FOUNDATION
-    | {
-        f"serving.{p}"
-        for p in ("latent", "files", "bundle", "music", "picture", "rendering", "art", "galleries", "publish")
-    },
+    "serving.commands": COMMANDS,
+    "serving.cli": COMMANDS | {"serving.commands"},
     "serving.__main__": {"serving.cli"},
     "serving": FOUNDATION | {"serving.bundle", "serving.picture", "serving.rendering"},
 }
-ALLOWED["serving.space"] = set(ALLOWED) - {"serving", "serving.__main__", "serving.cli", "serving.space"}
+ALLOWED["serving.space"] = set(ALLOWED) - {
+    "serving",
+    "serving.__main__",
+    "serving.cli",
+    "serving.commands",
+    "serving.space",
+}
 
 
 def _part(module: str) -> str:

@@ -14,6 +14,9 @@ parts, so metrics.json can say exactly what was used.
 
 Specs: `mnist`, `mnist-sample`, `fashion_mnist`, `mathart`, `folder:PATH`, and for the parameter GAN (`--model params`)
 `mathart-params` and `params:FILE.csv`, whose "images" are parameter vectors scaled to [-1, 1] per slot.
+
+Why one file: each source is a short loader, and all of them share the three-part split, the cache and the
+fingerprint; split apart, the rule that the parts never mix would live in several places.
 """
 
 from __future__ import annotations
