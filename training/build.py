@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import keras
 
-from training.fused_adam import FusedAdam
 from training.gan import GAN
 from training.networks import build_discriminator, build_encoder, build_generator
 from training.options import TrainOptions
@@ -65,7 +64,7 @@ def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool
         )
         encoder = build_encoder(opts.latent_dim, size, channels, classes, width)
         model = VAE(encoder, decoder, opts.latent_dim, classes, seed=opts.seed)
-        model.compile(FusedAdam(opts.lr, beta_1=opts.beta1, beta_2=opts.beta2))
+        model.compile(keras.optimizers.Adam(opts.lr, beta_1=opts.beta1, beta_2=opts.beta2))
         return model
     if opts.model == "params":
         from training.params_networks import build_param_discriminator, build_param_generator
@@ -109,8 +108,10 @@ def _build(opts: TrainOptions, channels: int, num_classes: int, for_export: bool
         seed=opts.seed,
     )
     model.compile(
-        g_optimizer=FusedAdam(learning_rate(opts.lr, opts.lr_decay, total_steps), beta_1=opts.beta1, beta_2=opts.beta2),
-        d_optimizer=FusedAdam(
+        g_optimizer=keras.optimizers.Adam(
+            learning_rate(opts.lr, opts.lr_decay, total_steps), beta_1=opts.beta1, beta_2=opts.beta2
+        ),
+        d_optimizer=keras.optimizers.Adam(
             learning_rate(opts.d_lr or opts.lr, opts.lr_decay, total_steps), beta_1=opts.beta1, beta_2=opts.beta2
         ),
     )
