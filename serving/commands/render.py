@@ -224,18 +224,11 @@ def _progress_bar(total: int) -> Callable[[int, int], None] | None:
 
 def _recipe_json(path: str) -> str:
     """The recipe JSON of --recipe: a JSON file, or a GIF, PNG, WebP or MP4 that ganimate wrote (it carries its
-    recipe). GIF and PNG keep it near their start, so only their first MB is read."""
+    recipe; serving/files/recipe_file.py reads only the part that holds it, and refuses a file over its cap)."""
     from serving.files import recipe_file
 
-    head = check.read_binary_file(path, "--recipe", 16, partial=True)
-    kind = recipe_file.kind_of(head)
-    if kind is None:
-        return check.read_text_file(path, "--recipe")
-    if kind in ("gif", "png"):
-        return recipe_file.recipe_text(check.read_binary_file(path, "--recipe", 2**20, partial=True))
-    if kind == "webp":
-        return recipe_file.recipe_text(check.read_binary_file(path, "--recipe", 256 * 2**20))
-    return recipe_file.recipe_text(head, path)
+    carried = recipe_file.recipe_in_file(path, "--recipe")
+    return carried if carried is not None else check.read_text_file(path, "--recipe")
 
 
 def _with_picture(
