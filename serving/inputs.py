@@ -21,10 +21,32 @@ def _shown(x: float) -> str:
     return str(int(x)) if float(x).is_integer() and abs(x) < 1e18 else f"{x:g}"
 
 
+# Numbers as text are ASCII only. Python's float() and int() also read other scripts' digits (١٢, １２) and
+# underscores (1_000), and str.isdigit() passes superscripts (¹) that int() then refuses: a form field that means
+# 12 is written 0-9, and anything else is refused here rather than read as a number nobody typed.
+_DECIMAL = re.compile(r"[ \t\r\n]*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[ \t\r\n]*")
+_NOT_FINITE = re.compile(r"[ \t\r\n]*[+-]?(?:inf|infinity|nan)[ \t\r\n]*", re.IGNORECASE)  # refused below as not finite
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def ascii_whole(text: str) -> int | None:
+    """The whole number that `text` writes in ASCII digits 0-9 alone (no sign, space or underscore), else None."""
+    return int(text) if _DIGITS.fullmatch(text) and len(text) <= MAX_INT_DIGITS else None
+
+
+def _numeric_text(value: Any) -> bool:
+    """True for a value float() may read: not text at all (numbers, numpy scalars), or text of ASCII digits."""
+    if isinstance(value, (bytes, bytearray)):  # float(b"1_0") is 10.0: bytes are no request value
+        return False
+    if not isinstance(value, str):
+        return True
+    return (_DECIMAL.fullmatch(value) or _NOT_FINITE.fullmatch(value)) is not None
+
+
 def number(name: str, value: Any, lo: float, hi: float) -> float:
-    """A finite float in [lo, hi]; numeric text like '0.8' is accepted, anything else refused."""
-    if isinstance(value, bool) or value is None:
-        raise InputError(f"{name} must be a number in {lo:g}..{hi:g}, got {value!r}")
+    """A finite float in [lo, hi]; numeric text like '0.8' (ASCII digits) is accepted, anything else refused."""
+    if isinstance(value, bool) or value is None or not _numeric_text(value):
+        raise InputError(f"{name} must be a number in {lo:g}..{hi:g}, got {str(value)[:40]!r}")
     try:
         x = float(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: an int with hundreds of digits
@@ -72,12 +94,12 @@ def text(name: str, value: Any, max_len: int = 20_000) -> str:
 
 
 def grid(value: Any, max_side: int) -> tuple[int, int]:
-    """'2x3' -> (2, 3)."""
+    """'2x3' -> (2, 3); rows and columns in ASCII digits (see ascii_whole)."""
     raw = text("grid", value, 20).lower().replace(" ", "")
-    parts = raw.split("x")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+    parts = [ascii_whole(p) for p in raw.split("x")]
+    if len(parts) != 2 or None in parts:
         raise InputError(f"grid must look like 2x3, got {raw!r}")
-    rows, cols = int(parts[0]), int(parts[1])
+    rows, cols = parts
     if not (1 <= rows <= max_side and 1 <= cols <= max_side):
         raise InputError(f"grid rows and columns must be in 1..{max_side}, got {raw}")
     return rows, cols

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from serving.bundle.config import GeneratorConfig
 from serving.bundle.onnx_proto import onnx_pb2
@@ -21,6 +22,10 @@ STANDARD_DOMAINS = {"", "ai.onnx", "ai.onnx.ml"}
 # project's generators needs it; a bundle that has it is refused rather than run under a watchdog.
 REFUSED_OPS = {"Loop", "Scan", "If"}
 PROBE_SECONDS = 20.0
+# Batch sizes the load probe runs: 1 and 2 alone let a graph whose shape logic breaks above 2 rows (a Slice, a
+# fixed Reshape) load and fail on the first real render; 3 and 8 catch it at load for a few rows' cost.
+PROBE_BATCHES = (1, 2, 3, 8)
+PROBE_SEED = 0  # probe latents are random but fixed, so a refusal is the same on every load
 
 
 def dims(value_info) -> list:
@@ -149,47 +154,80 @@ def check_encoder(encoder_path: Path, config: GeneratorConfig, data: bytes) -> N
 
 
 def probe(session, config: GeneratorConfig, what: Path, seconds: float = PROBE_SECONDS) -> None:
-    """One tiny run at load, batch 1 and 2, under a time limit: the real output shapes and dtypes must be what the
-    contract says (a model can declare [b, 28, 28, 1] and return anything), and the run must end in time (a graph
-    that allocates or computes far beyond its size is stopped: onnxruntime's RunOptions.terminate)."""
+    """Tiny runs at load, batches PROBE_BATCHES, each under a time limit: the real outputs must be what the
+    contract says (a model can declare [b, 28, 28, 1] and return anything: another size, NaN, values past 1), and
+    each run must end in time (a graph that allocates or computes far beyond its size is stopped: onnxruntime's
+    RunOptions.terminate). Latents are random, not zero, so a graph that is only right at the origin shows it."""
     import numpy as np
 
-    def feed(batch: int) -> dict:
-        z = {"z": np.zeros((batch, config.latent_dim), np.float32)}
-        if config.num_classes:
-            z["y"] = np.full((batch, config.num_classes), 1.0 / config.num_classes, np.float32)
-        return z
-
+    rng = np.random.default_rng(PROBE_SEED)
     want = {"images": (*config.image_size, config.channels), "params": (len(config.param_names),)}
-    _proved(session, list(config.outputs), want, feed, seconds, what)
+    _proved(session, list(config.outputs), want, lambda batch: probe_feed(config, batch, rng), seconds, what)
+
+
+def probe_feed(config: GeneratorConfig, batch: int, rng) -> dict:
+    """z [batch, latent_dim] standard normal, and for a conditional model y [batch, num_classes]: one-hot rows
+    (every class in turn) alternating with random soft mixes, the two kinds of y that renders send."""
+    import numpy as np
+
+    feed = {"z": rng.standard_normal((batch, config.latent_dim)).astype(np.float32)}
+    if config.num_classes:
+        y = rng.dirichlet(np.ones(config.num_classes), batch).astype(np.float32)
+        y[0::2] = np.eye(config.num_classes, dtype=np.float32)[np.arange(0, batch, 2) % config.num_classes]
+        feed["y"] = y
+    return feed
 
 
 def probe_encoder(session, config: GeneratorConfig, what: Path, seconds: float = PROBE_SECONDS) -> None:
-    """The same proof for encoder.onnx: batch 1 and 2 of blank pictures give z (and logits) of the declared sizes."""
+    """The same proof for encoder.onnx: random pictures in [0, 1] give finite z (and logits) of the declared
+    sizes at every probe batch."""
     import numpy as np
 
+    rng = np.random.default_rng(PROBE_SEED)
     want = {"z": (config.latent_dim,), "logits": (config.num_classes,)}
+    shape = (*config.image_size, config.channels)
     _proved(
         session,
         list(config.encoder["outputs"]),
         want,
-        lambda batch: {"image": np.zeros((batch, *config.image_size, config.channels), np.float32)},
+        lambda batch: {"image": rng.random((batch, *shape), dtype=np.float32)},
         seconds,
         what,
     )
 
 
 def _proved(session, names: list[str], want: dict, feed, seconds: float, what: Path) -> None:
-    """Run `feed(batch)` for batch 1 and 2 under the time limit; every output float32 [batch, *want[name]]."""
+    """Run `feed(batch)` for each of PROBE_BATCHES under the time limit; every output float32 [batch, *want[name]],
+    finite, and images in [0, 1]."""
+    for batch in PROBE_BATCHES:
+        for name, value in zip(names, run_bounded(session, names, feed(batch), seconds, what)):
+            check_output(name, value, (batch, *want[name]), what)
+            check_values(name, value, batch, what)
+
+
+def check_output(name: str, value: Any, shape: tuple[int, ...], what: Path) -> None:
+    """An output's dtype and shape against the contract (cheap: run on every call, not only at load);
+    BundleError in one line, before numpy could broadcast a wrong shape into the caller's array."""
     import numpy as np
 
-    for batch in (1, 2):
-        for name, value in zip(names, run_bounded(session, names, feed(batch), seconds, what)):
-            if value.dtype != np.float32 or value.shape != (batch, *want[name]):
-                raise BundleError(
-                    f"{what}: output {name!r} is {value.dtype} {list(value.shape)} for a batch of {batch}; "
-                    f"the contract says float32 {[batch, *want[name]]}"
-                )
+    if not isinstance(value, np.ndarray) or value.dtype != np.float32 or value.shape != shape:
+        got = f"{value.dtype} {list(value.shape)}" if isinstance(value, np.ndarray) else type(value).__name__
+        raise BundleError(
+            f"{what}: output {name!r} is {got} for a batch of {shape[0]}; the contract says float32 {list(shape)}"
+        )
+
+
+def check_values(name: str, value, batch: int, what: Path) -> None:
+    """Finite values, and images in [0, 1] (docs/format.md): what every frame written from them assumes."""
+    import numpy as np
+
+    if not np.all(np.isfinite(value)):
+        raise BundleError(f"{what}: output {name!r} holds NaN or Inf for a batch of {batch} of probe latents")
+    if name == "images" and value.size and not (value.min() >= 0.0 and value.max() <= 1.0):
+        raise BundleError(
+            f"{what}: output 'images' runs {value.min():g}..{value.max():g} for a batch of {batch} of probe "
+            "latents; the contract says values in [0, 1]"
+        )
 
 
 def run_bounded(session, names: list[str], feed: dict, seconds: float, what: Path) -> list:

@@ -23,7 +23,7 @@ from typing import TypeVar
 import numpy as np
 
 from serving.bundle import lanes
-from serving.bundle.bundle_checks import check_encoder, check_model, probe, probe_encoder, run_bounded
+from serving.bundle.bundle_checks import check_encoder, check_model, check_output, probe, probe_encoder, run_bounded
 from serving.bundle.config import GeneratorConfig
 from serving.bundle.ort_session import error_line, make_session, onnxruntime_errors
 from serving.errors import BundleError, InputError
@@ -198,9 +198,11 @@ class Generator:
         if images.ndim != 4 or images.shape[1:] != (h, w, self.config.channels):
             raise InputError(f"pictures must be [n, {h}, {w}, {self.config.channels}], got {list(images.shape)}")
         names = ["z", "logits"] if self.conditional_encoder else ["z"]
-        out = run_bounded(
-            self.encoder_session, names, {"image": images}, ENCODE_SECONDS, self.bundle_dir / "encoder.onnx"
-        )
+        what = self.bundle_dir / "encoder.onnx"
+        out = run_bounded(self.encoder_session, names, {"image": images}, ENCODE_SECONDS, what)
+        sizes = {"z": self.latent_dim, "logits": self.num_classes}
+        for name, value in zip(names, out):  # checked on every call, as the generator's outputs are
+            check_output(name, value, (len(images), sizes[name]), what)
         return out[0], (out[1] if len(out) > 1 else None)
 
     @property
@@ -299,11 +301,15 @@ class Generator:
             rows = order[start : start + batch_size]
             feed = {"z": z[rows], **({"y": y[rows]} if y is not None else {})}
             try:
-                out[rows] = session.run([name], feed)[0]
+                result = session.run([name], feed)[0]
             except onnxruntime_errors() as exc:
                 raise BundleError(
                     f"{self.bundle_dir}: onnxruntime could not run the model: {error_line(exc)}"
                 ) from None
+            # The load probe tried a few batch sizes, not this one: a graph can still return another shape here,
+            # which numpy would broadcast into `out` without a word (one row for many) or refuse with a traceback.
+            check_output(name, result, (len(rows), *out.shape[1:]), self.bundle_dir / "model.onnx")
+            out[rows] = result
 
     def __call__(
         self, z: np.ndarray, y: np.ndarray | None = None, batch_size: int = 256, output: str = "uint8"

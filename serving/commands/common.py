@@ -116,9 +116,9 @@ def repo_id_arg(text: str, revision: bool = False) -> str:
 
 def bounded_int(text: str, name: str, lo: int, hi: int) -> int:
     """A whole number in lo..hi, written as digits (1.0 or 1e3 is not an ID)."""
-    if not (isinstance(text, str) and text.strip().isdigit() and len(text.strip()) <= 30):
+    value = check.ascii_whole(text.strip()) if isinstance(text, str) else None
+    if value is None:  # ASCII digits only: str.isdigit() and int() also take other scripts' digits
         raise argparse.ArgumentTypeError(f"{name} must be a whole number in {lo}..{hi}, got {str(text)[:40]!r}")
-    value = int(text)
     if not lo <= value <= hi:
         raise argparse.ArgumentTypeError(f"{name} must be in {lo}..{hi}, got {value}")
     return value

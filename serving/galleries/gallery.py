@@ -134,7 +134,7 @@ class Gallery:
         """Delete the oldest unpinned renders (rows and files) until max_rows and max_bytes hold; returns how many."""
         removed = 0
         while True:
-            rows, size = self.db.rows("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM renders")[0]
+            rows, size = self._usage()
             over = (self.max_rows is not None and rows > self.max_rows) or (
                 self.max_bytes is not None and size > self.max_bytes
             )
@@ -150,6 +150,18 @@ class Gallery:
             except BadRow as exc:
                 log.warning("gallery: %s; its row was removed, no file deleted", exc)
             removed += 1
+
+    def _usage(self) -> tuple[int, int]:
+        """(rows, bytes) as the quota counts them. Rows are untrusted: each row's bytes is clamped to
+        0..max_bytes + 1 in SQL, since a planted negative size would cancel real ones and switch the quota off,
+        and a huge one would overflow SQLite's SUM; one over max_bytes still puts the gallery over on its own."""
+        cap = (self.max_bytes or 0) + 1
+        rows, size = self.db.rows(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN bytes > ? THEN ? WHEN bytes > 0 THEN bytes ELSE 0 END), 0) "
+            "FROM renders",
+            (cap, cap),
+        )[0]
+        return int(rows), int(size)
 
     def file_of(self, row_id: Any, stored: Any, digest: Any) -> Path:
         """The file of row `row_id`: `files_dir` / the name the gallery gave it, checked to stay inside the folder

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from serving.errors import InputError
+from serving.inputs import ascii_whole
 
 LATENT_ALGORITHM = "splitmix64-boxmuller-v1"
 MAX_SEED = 2**32 - 1
@@ -75,14 +76,14 @@ def parse_int_list(text: str, what: str = "seed", max_value: int = MAX_SEED, max
         raise InputError(f"the {what} list is empty; give numbers like 0-7,12")
     out: list[int] = []
     for part in text.replace(" ", "").split(","):
+        part = part.strip("\t\r\n")  # a list pasted over lines
         if not part:
             continue
         lo_text, sep, hi_text = part.partition("-")
-        try:
-            lo = int(lo_text)
-            hi = int(hi_text) if sep else lo
-        except ValueError:
-            raise InputError(f"cannot read {part!r} as a {what} or a range like 3-9") from None
+        # ASCII digits only: int() would also read "١", "１２" and "1_000" (see serving.inputs.ascii_whole)
+        lo, hi = ascii_whole(lo_text), ascii_whole(hi_text if sep else lo_text)
+        if lo is None or hi is None:
+            raise InputError(f"cannot read {part[:40]!r} as a {what} or a range like 3-9")
         if lo > hi:
             raise InputError(f"{what} range {part!r} runs backwards")
         if lo < 0 or hi > max_value:
@@ -107,7 +108,7 @@ def parse_classes(text: str, class_names: list[str] | tuple[str, ...]) -> list[i
             continue
         if part.lower() in names:  # a name first: MNIST's class names are the digits themselves
             out.append(names[part.lower()])
-        elif part[0].isdigit():
+        elif part[0] in "0123456789":  # isdigit() would also pass "١" and "¹"
             out.extend(parse_int_list(part, "class", len(class_names) - 1))
         else:
             raise InputError(
