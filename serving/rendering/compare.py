@@ -10,6 +10,7 @@ would show nothing.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 
@@ -66,8 +67,22 @@ def halves_of(a: Generator, b: Generator, recipe: Recipe) -> list[tuple[str, Rec
     return [(a.config.name, left), (b.config.name, dataclasses.replace(recipe, bundle_sha256=b.config.sha256))]
 
 
-def compare_frames(a: Generator, b: Generator, recipe: Recipe, budget: Budget = CLI) -> np.ndarray:
-    """uint8 frames [n, LABEL_HEIGHT + h, 2w + GAP, c]: model a on the left, model b on the right."""
+def compare_seconds(a: Generator, b: Generator, recipe: Recipe) -> float:
+    """About how many seconds the side-by-side animation takes here (serving.rendering.cost), before any work."""
+    from serving.rendering.cost import estimate
+
+    h, w = recipe.output_shape()
+    images = recipe.frame_total() * recipe.grid[0] * recipe.grid[1]
+    return estimate(
+        [(a, images), (b, images)], recipe.frame_total() * (h + LABEL_HEIGHT) * (2 * w + GAP), recipe.format
+    )
+
+
+def compare_frames(
+    a: Generator, b: Generator, recipe: Recipe, budget: Budget = CLI, progress: Callable[[int, int], None] | None = None
+) -> np.ndarray:
+    """uint8 frames [n, LABEL_HEIGHT + h, 2w + GAP, c]: model a on the left, model b on the right.
+    `progress(done, total)`: called as each half's frames are made."""
     check_comparable(a, b)
     validate(recipe, a.config.latent_dim, a.config.num_classes, budget)
     h, w = recipe.output_shape()
@@ -80,7 +95,7 @@ def compare_frames(a: Generator, b: Generator, recipe: Recipe, budget: Budget = 
         [(a, images), (b, images)], recipe.frame_total() * (h + LABEL_HEIGHT) * (2 * w + GAP), recipe.format, budget
     )  # both halves and the encoder together
     labelled = halves_of(a, b, recipe)
-    halves = [render_frames(g, r, budget) for g, (_, r) in zip((a, b), labelled)]
+    halves = [render_frames(g, r, budget, progress=progress) for g, (_, r) in zip((a, b), labelled)]
     channels = max(f.shape[3] for f in halves)
     halves = [np.repeat(f, 3, axis=3) if f.shape[3] < channels else f for f in halves]
     n = halves[0].shape[0]
@@ -92,6 +107,8 @@ def compare_frames(a: Generator, b: Generator, recipe: Recipe, budget: Budget = 
     return out
 
 
-def render_compare(a: Generator, b: Generator, recipe: Recipe, budget: Budget = CLI) -> bytes:
+def render_compare(
+    a: Generator, b: Generator, recipe: Recipe, budget: Budget = CLI, progress: Callable[[int, int], None] | None = None
+) -> bytes:
     """The encoded side-by-side animation; byte-identical for the same two bundles and recipe."""
-    return encode(compare_frames(a, b, recipe, budget), recipe.format, recipe.fps, recipe.loop)
+    return encode(compare_frames(a, b, recipe, budget, progress), recipe.format, recipe.fps, recipe.loop)

@@ -1,9 +1,10 @@
 """What a request costs in seconds on this machine: the work caps (serving.rendering.budget) turned into time.
 
-The generator's seconds per image is measured once per loaded model (64 rows through its real call path), and the
-encoder's fixed cost and seconds per output pixel once per format (a short and a longer clip of a smooth colour
-test card); a request's estimate is images x the one plus the encoder's cost of its output pixels. The Space refuses a request whose estimate passes its
-`Budget.seconds` (about 10 s), so no visitor can hold a worker for minutes with a request the other caps allow.
+The generator's seconds per image is measured per loaded model (64 rows through its real call path), and the
+encoder's fixed cost and seconds per output pixel per format (a short and a longer clip of a smooth colour
+test card), each again every minute it is asked for and read as the best of the last few (`Recent`: a start
+on a busy machine does not freeze a high estimate); a request's estimate is images x the one plus the encoder's
+cost of its output pixels. The Space refuses a request whose estimate passes its `Budget.seconds` (about 10 s), so no visitor can hold a worker for minutes with a request the other caps allow.
 Measured here, not typed: a slower machine gets a lower cap in frames, never a longer wait.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 
 import numpy as np
 
@@ -19,14 +21,43 @@ from serving.rendering.budget import Budget
 
 SAMPLE_ROWS = 64
 _LOCK = threading.Lock()
-_ENCODER: dict[str, tuple[float, float]] = {}
+_ENCODER: dict[str, Recent] = {}
+
+
+class Recent:
+    """A cost measured on demand again every REFRESH_S, read as the best of the last few measurements: a busy
+    moment (a measurement taken while the machine was loaded) is outvoted by the next quiet one instead of
+    freezing a high estimate for the process's life, and a machine that really got slower shows within minutes."""
+
+    REFRESH_S = 60.0
+
+    def __init__(self, measure, keep: int = 5) -> None:
+        self.measure = measure
+        self.seen: deque = deque(maxlen=keep)
+        self.at = -float("inf")
+        self.lock = threading.Lock()
+
+    def value(self):
+        with self.lock:
+            if time.monotonic() - self.at > self.REFRESH_S:
+                self.seen.append(self.measure())
+                self.at = time.monotonic()
+            if isinstance(self.seen[0], tuple):  # each part's best (an encoder's fixed and per-pixel costs)
+                return tuple(map(min, zip(*self.seen)))
+            return min(self.seen)
 
 
 def seconds_per_image(generator) -> float:
-    """The generator's seconds per image on this machine (its threads included), measured on first use."""
-    cached = getattr(generator, "_seconds_per_image", None)
-    if cached is not None:
-        return cached
+    """The generator's seconds per image on this machine (its threads included), measured on first use and again
+    each minute it is asked for (Recent)."""
+    recent = getattr(generator, "_seconds_per_image", None)
+    if recent is None:
+        recent = generator._seconds_per_image = Recent(lambda: _measure_generator(generator))
+    return recent.value()
+
+
+def _measure_generator(generator) -> float:
+    """Seconds per image of SAMPLE_ROWS rows through the generator's real call path, the better of two calls."""
     from serving.latent.latents import z_batch
 
     z = z_batch(np.arange(SAMPLE_ROWS), generator.latent_dim)
@@ -40,16 +71,20 @@ def seconds_per_image(generator) -> float:
         started = time.perf_counter()
         generator(z, y, batch_size=generator.batch_hint, output="float")
         best = min(best, time.perf_counter() - started)
-    generator._seconds_per_image = best / SAMPLE_ROWS
-    return generator._seconds_per_image
+    return best / SAMPLE_ROWS
 
 
 def encoder_cost(fmt: str) -> tuple[float, float]:
-    """(fixed seconds, seconds per output pixel) of the encoder for `fmt`, measured once per process from a short
-    and a longer clip of a smooth colour test card (an MP4 pays for starting ffmpeg once, then little per pixel)."""
+    """(fixed seconds, seconds per output pixel) of the encoder for `fmt`, measured on first use and again each
+    minute it is asked for (Recent)."""
     with _LOCK:
-        if fmt in _ENCODER:
-            return _ENCODER[fmt]
+        recent = _ENCODER.setdefault(fmt, Recent(lambda: _measure_encoder(fmt)))
+    return recent.value()
+
+
+def _measure_encoder(fmt: str) -> tuple[float, float]:
+    """From a short and a longer clip of a smooth colour test card (an MP4 pays for starting ffmpeg once, then
+    little per pixel)."""
     from serving.files.formats import encode
 
     h = w = 128
@@ -76,10 +111,7 @@ def encoder_cost(fmt: str) -> tuple[float, float]:
             best = min(best, time.perf_counter() - started)
         times.append(best)
     per_pixel = max(times[1] - times[0], 1e-9) / (20 * h * w)
-    cost = (max(0.0, times[0] - 4 * h * w * per_pixel), per_pixel)
-    with _LOCK:
-        _ENCODER[fmt] = cost
-        return cost
+    return (max(0.0, times[0] - 4 * h * w * per_pixel), per_pixel)
 
 
 def estimate(parts: list[tuple[object, int]], pixels: int, fmt: str) -> float:

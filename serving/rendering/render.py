@@ -27,6 +27,7 @@ from serving.rendering.resize import blas_threads, resize_frames, uses_dense
 # Float generator images held at once, per chunk of frames: 32 MB is 10,000 MNIST digits or 40 math-art drawings
 # at 256x256 RGB (a whole R2 walk at once would be 3.2 GB of floats).
 CHUNK_BYTES = 32 << 20
+PROGRESS_STEPS = 4  # groups of chunks a watched render is cut into at least (serving.space.lane.Deadline)
 GRID_SEED_STRIDE = 7919  # grid cell i walks seeds (s + i * stride) mod 2**32: independent, reproducible walks
 
 
@@ -180,6 +181,8 @@ def frame_chunks(
     threads = generator.threads  # chunks in flight at once: together they hold at most CHUNK_BYTES of floats
     step = max(1, CHUNK_BYTES // (image_bytes * cells * threads))  # frames per chunk
     step = min(step, -(-n // threads))  # at least one chunk per thread when the walk is short
+    if progress is not None:  # someone is watching (a time cap, a progress bar): report at least PROGRESS_STEPS times
+        step = min(step, max(1, -(-n // (threads * PROGRESS_STEPS))))
     # Small frames are resized from the generator's floats by matrix products (quantised once, at the end).
     tiled = (cfg.image_size[0] * rows, cfg.image_size[1] * cols)
     output = "float" if uses_dense(*tiled, height, width, recipe.resample) else "uint8"

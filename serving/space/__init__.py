@@ -195,6 +195,22 @@ def one_blas_thread() -> None:
         threadpool_limits(limits=1, user_api="blas")
 
 
+def _make_thumbnails_after(warming, app) -> None:
+    """Every model's example thumbnails, on a low-priority background thread once the sessions are built, so a
+    model switch reads files instead of rendering (serving.space.animate_handlers.warm_thumbnails)."""
+    import threading
+
+    from serving.space.lane import lower_priority
+
+    def make() -> None:
+        if warming is not None:
+            warming.join()
+        lower_priority()
+        app.warm_thumbnails()
+
+    threading.Thread(target=make, name="ganimate-thumbnails", daemon=True).start()
+
+
 def main(space_dir: Path, exported: Path | None = None) -> None:
     """Load what the environment and the Space card name, build the demo and serve it (blocks). A missing or
     refused model is one line on stderr and exit code 2 (the Space's log shows it), not a traceback."""
@@ -217,6 +233,7 @@ def main(space_dir: Path, exported: Path | None = None) -> None:
 
     demo.launch(prevent_thread_lock=True, **launch_options(demo.ganimate_app))
     warming = warm(demo.ganimate_app.models)  # the other models' sessions, now that the first page can be served
+    _make_thumbnails_after(warming, demo.ganimate_app)
     try:
         demo.block_thread()
     finally:

@@ -5,6 +5,7 @@ share links, the opening animation and the examples. A part of `SpaceApp` (servi
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
 import gradio as gr
@@ -14,7 +15,6 @@ from serving.bundle.generator import Generator
 from serving.errors import GanimateError, InputError
 from serving.galleries.gallery import recipe_hash
 from serving.latent.latents import parse_classes, parse_int_list
-from serving.rendering.budget import SPACE
 from serving.rendering.recipe import MAX_GRID, Recipe, form_value
 from serving.rendering.render import render
 from serving.space.handling import (
@@ -22,10 +22,14 @@ from serving.space.handling import (
     DEFAULT_GRID,
     DEFAULT_SEEDS,
     EXAMPLES,
+    PAGE,
     THUMBNAIL_SIZE,
     _page_url,
+    plain,
     user_errors,
 )
+
+log = logging.getLogger(__name__)
 
 
 class AnimateHandlers:
@@ -126,11 +130,12 @@ class AnimateHandlers:
             return project_picture(self, model, picture, following)
 
     @user_errors
-    def recipe_from_file(self, file=None) -> str:
-        """UI only: the recipe a dropped ganimate file carries, for the recipe box."""
+    def recipe_from_file(self, file=None, request: gr.Request = None) -> str:
+        """UI only: the recipe a dropped ganimate file carries, for the recipe box (one of the visitor's requests)."""
         from serving.space.picture import recipe_from_file
 
-        return recipe_from_file(file, self.out_dir)
+        with self.turn(request):
+            return recipe_from_file(file, self.out_dir)
 
     @staticmethod
     def share_link(recipe_text: Any, request: gr.Request = None) -> str:
@@ -159,9 +164,9 @@ class AnimateHandlers:
                 (n for n, g in self.models.items() if g.config.sha256 == recipe.bundle_sha256),
                 model if model in self.models else self.default_model,
             )
-            file, shown = self.animate(name, recipe=recipe.to_json())
+            file, shown = self.animate(name, recipe=recipe.to_json(), request=request)
         except (GanimateError, gr.Error) as exc:
-            gr.Warning(f"the link's recipe cannot be rendered: {getattr(exc, 'message', exc)}")
+            gr.Warning(f"the link's recipe cannot be rendered: {_message(exc)}")
             return tuple(gr.update() for _ in range(6))
         return name, recipe.to_pretty_json(), file, file, shown, self.share_link(shown, request)
 
@@ -181,24 +186,65 @@ class AnimateHandlers:
         path = self.rendered(gen, recipe, record=False, keep=True)
         return path, path, recipe.to_pretty_json(), ""
 
-    @user_errors
     def example_thumbnails(self, model: Any = None) -> list[tuple[str, str]]:
-        """Each example rendered small on `model`, as (file, caption): a gallery of living thumbnails."""
+        """Each example rendered small on `model`, as (file, caption): a gallery of living thumbnails. Made once
+        per model (`warm_thumbnails` makes them at start), each on its own: one that cannot be made is left out
+        and logged, never the whole gallery. They are the page's own, so no visitor's time cap applies."""
         gen = self.model(model or self.default_model)
         items = []
         for label, (seeds, classes, path, frames, fps, loop, easing, psi, grid, _size, _fmt) in EXAMPLES:
-            _, recipe = self.build_recipe(
-                gen.config.name, seeds, classes, path, frames, fps, loop, easing, psi, grid, THUMBNAIL_SIZE, "gif", ""
-            )
-            key = f"thumb-{recipe_hash(recipe)[:16]}"
-            cached = self.out_dir / f"{key}.gif"
-            items.append(
-                (
-                    str(cached) if cached.is_file() else self.save(render(gen, recipe, SPACE), key, "gif", keep=True),
-                    label,
+            try:
+                _, recipe = self.build_recipe(
+                    gen.config.name,
+                    seeds,
+                    classes,
+                    path,
+                    frames,
+                    fps,
+                    loop,
+                    easing,
+                    psi,
+                    grid,
+                    THUMBNAIL_SIZE,
+                    "gif",
+                    "",
                 )
-            )
+                key = f"thumb-{recipe_hash(recipe)[:16]}"
+                cached = self.out_dir / f"{key}.gif"
+                made = cached if cached.is_file() else self.save(render(gen, recipe, PAGE), key, "gif", keep=True)
+            except GanimateError as exc:
+                log.warning("example %r on %s left out: %s", label, gen.config.name, exc)
+                continue
+            items.append((str(made), label))
         return items
+
+    def warm_thumbnails(self) -> None:
+        """Every model's example thumbnails, made ahead (on a background thread at start): a model switch then
+        only reads files."""
+        for name in self.models:
+            try:
+                self.example_thumbnails(name)
+            except GanimateError as exc:  # a model whose late build failed: its requests say so
+                log.warning("no examples for %s: %s", name, exc)
+
+    def switch_model(self, name: Any) -> tuple:
+        """UI only: everything that follows the model (class hint, About, examples, Animate's render). Each part is
+        made on its own: one that fails keeps what was shown and says why in a warning, instead of turning every
+        panel into an error."""
+        parts = (
+            (lambda: (self.class_hint(name),), 1),
+            (lambda: self.about(name), 3),
+            (lambda: (self.example_thumbnails(name),), 1),
+            (lambda: self.opening(name), 4),
+        )
+        out: list = []
+        for make, count in parts:
+            try:
+                out.extend(make())
+            except (GanimateError, gr.Error) as exc:
+                gr.Warning(_message(exc))
+                out.extend(gr.update() for _ in range(count))
+        return tuple(out)
 
     @staticmethod
     def example_values(evt: gr.SelectData | None = None) -> tuple:
@@ -209,3 +255,8 @@ class AnimateHandlers:
         return (*EXAMPLES[index][1], "")
 
     # ---- Compare ---------------------------------------------------------------------------------------------
+
+
+def _message(exc: Exception) -> str:
+    """The one line an error says, as text (a gr.Error's is escaped already by user_errors)."""
+    return exc.message if isinstance(exc, gr.Error) else plain(exc)

@@ -2,12 +2,13 @@
 
 Gradio's upload route accepts any file up to `max_file_size` from anyone, any number of times, and keeps it on
 disk. The components that take a file are "Your picture" and Animate's music, so an upload passes only when
-- it declares its length, and the whole request is at most MAX_REQUEST_BYTES (a 5 MB song and its form);
+- it declares its length, and the whole request is at most MAX_REQUEST_BYTES (a 10 MB song and its form);
 - every file in it is a picture by its first bytes (PNG, JPEG, WebP, GIF, BMP) of at most 1 MB, or a song (WAV,
-  MP3, OGG, FLAC) of at most 5 MB, at most MAX_FILES of them (a sketchpad sends its layers beside its flattened
+  MP3, OGG, FLAC) of at most 10 MB, at most MAX_FILES of them (a sketchpad sends its layers beside its flattened
   picture);
 - its client has sent at most RATE uploads in the last minute.
-Anything else gets one line (403, 411, 413, 415 or 429 with Retry-After) and nothing is written. The body of a
+Anything else gets one line of JSON, {"error": ...} (403, 411, 413, 415 or 429 with Retry-After), which the page
+shows as "Upload failed: ...", and nothing is written. The body of a
 checked request is held in memory (bounded) and handed to Gradio unchanged.
 
 Every request that starts work (the page's queue joins, the REST API's /call, /call/v2 and /run, and /api, which
@@ -32,6 +33,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 Scope = dict[str, Any]
@@ -39,13 +41,14 @@ ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
 
 UPLOAD_PATHS = ("/gradio_api/upload", "/upload")
 MAX_PICTURE_BYTES = 2**20
-MAX_SONG_BYTES = 5 * 2**20
+MAX_SONG_BYTES = 10 * 2**20  # 30 s of 48 kHz 24-bit stereo WAV (8.6 MB); longer songs are cut to 30 s
 MAX_REQUEST_BYTES = MAX_SONG_BYTES + 64 * 2**10
 MAX_FILES = 4
 MAX_CALL_BYTES = 2**20  # a call's JSON (its values and a recipe; files go by upload): far above the page's own
-BAD_FILE_VALUE = 'a file value is {"path": "<a file uploaded to this page>"}'
-TOO_BIG = "a picture may be at most 1 MB, a song at most 5 MB"
-NOT_TAKEN = "only pictures (PNG, JPEG, WebP, GIF or BMP, at most 1 MB) and songs (WAV, MP3, OGG or FLAC, at most 5 MB) are taken"
+BAD_FILE_VALUE = 'a file value must be {"path": "<a file uploaded to this page>"}'
+MAX_FILE_VALUES = 64
+TOO_BIG = "a picture may be at most 1 MB, a song at most 10 MB"
+NOT_TAKEN = "only pictures (PNG, JPEG, WebP, GIF or BMP, at most 1 MB) and songs (WAV, MP3, OGG or FLAC, at most 10 MB) are taken"
 RATE = 30  # uploads per client per minute
 REQUESTS_PER_MIN = 120
 WORK_PATHS = re.compile(r"/gradio_api/(queue/join|call/(v2/)?[\w-]+|run/[\w-]+|api/[\w-]+)/?$")
@@ -57,18 +60,25 @@ DRAIN_BYTES = 2 * MAX_REQUEST_BYTES
 MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
 
 
-def file_values_well_formed(call: Any) -> bool:
-    """Whether every file value in a call's parsed JSON has Gradio's shape: a dict with a "path" holds a string
-    there (and a string or null "url"). Gradio checks the same with pydantic, whose message runs to several lines
-    with a link; a malformed value is refused here in one."""
-    stack = [call]
+def file_values_well_formed(call: Any, root: Path | None = None) -> bool:
+    """Whether every file value in a call's parsed JSON is one Gradio will take: a dict with a "path" holds a
+    string there (and a string or null "url") naming a file under `root`, Gradio's upload folder, where every upload
+    and every result of this Space lies; at most MAX_FILE_VALUES of them. Gradio refuses the others too, but with
+    pydantic's report over several lines, or a path it will not move with a traceback in the log; here each is one
+    line (BAD_FILE_VALUE) before Gradio sees it."""
+    stack, found = [call], 0
     while stack:  # iterative: nesting depth is bounded by the JSON parser, the walk by the body's size
         value = stack.pop()
         if isinstance(value, dict):
-            if "path" in value and not isinstance(value["path"], str):
-                return False
-            if "path" in value and not isinstance(value.get("url"), (str, type(None))):
-                return False
+            if "path" in value:
+                found += 1
+                path = value["path"]
+                if found > MAX_FILE_VALUES or not isinstance(path, str) or len(path) > 4096:
+                    return False
+                if not isinstance(value.get("url"), (str, type(None))):
+                    return False
+                if root is not None and root not in Path(path).resolve().parents:
+                    return False
             stack.extend(value.values())
         elif isinstance(value, list):
             stack.extend(value)
@@ -81,7 +91,7 @@ def is_picture(head: bytes) -> bool:
 
 
 def file_cap(head: bytes) -> int:
-    """The most bytes a file starting with `head` may have: a picture 1 MB, a song 5 MB, anything else 0."""
+    """The most bytes a file starting with `head` may have: a picture 1 MB, a song 10 MB, anything else 0."""
     from serving.music.audio import audio_kind
 
     if is_picture(head):
@@ -112,8 +122,13 @@ class UploadGate:
         rate: int = RATE,
         requests_per_min: int = REQUESTS_PER_MIN,
         api_defaults: dict[str, list] | None = None,
+        hops: int | None = None,
     ) -> None:
         self.app = app
+        self.hops = proxy_hops() if hops is None else hops
+        from gradio.utils import get_upload_folder  # where Gradio keeps uploads and this Space's results
+
+        self.upload_root = Path(get_upload_folder()).resolve()
         self.api_defaults = api_defaults or {}
         self.rate = rate
         self.uploads = _Window(rate)
@@ -125,7 +140,7 @@ class UploadGate:
             await _answer(send, 404, "not served here")
             return
         if scope["type"] == "http" and scope.get("method") == "POST" and WORK_PATHS.search(scope.get("path", "")):
-            wait = self.work.wait(_client(scope))
+            wait = self.work.wait(_client(scope, self.hops))
             if wait:
                 await _drain(receive)
                 await _answer(
@@ -140,7 +155,7 @@ class UploadGate:
                 await _answer(send, 413, f"a request may be at most {MAX_CALL_BYTES // 2**10} KB")
                 return
             call = _json(body)  # None: not JSON, left to Gradio's own answer
-            if not file_values_well_formed(call):
+            if not file_values_well_formed(call, self.upload_root):
                 await _answer(send, 400, BAD_FILE_VALUE)
                 return
             scope, body = self._filled(scope, call, body)
@@ -202,7 +217,7 @@ class UploadGate:
         return {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}, body
 
     def _wait(self, scope: Scope) -> int:
-        return self.uploads.wait(_client(scope))
+        return self.uploads.wait(_client(scope, self.hops))
 
 
 class _Window:
@@ -229,27 +244,35 @@ class _Window:
         return 0
 
 
-# Behind a reverse proxy (a Hugging Face Space) every request comes from the proxy's address: set
-# GANIMATE_PROXY_HOPS=1 to key clients on the address the proxy appends to X-Forwarded-For (the right-most entry,
-# which a client cannot forge); 0 (the default) uses the socket's address.
-_HOPS = os.environ.get("GANIMATE_PROXY_HOPS", "").strip()
-PROXY_HOPS = int(_HOPS) if re.fullmatch(r"[0-9]", _HOPS) else 0
+def proxy_hops(environ: dict | None = None) -> int:
+    """How many reverse proxies stand between visitors and this server, each appending the address it saw to
+    X-Forwarded-For: `GANIMATE_PROXY_HOPS` (0-9) where set; on a Hugging Face Space (the Hub sets `SPACE_ID`) 1,
+    the Hub's proxy; elsewhere 0, the socket's address. A bad value is one InputError line at start."""
+    from serving import inputs as check
+
+    environ = os.environ if environ is None else environ
+    text = environ.get("GANIMATE_PROXY_HOPS", "").strip()
+    if text:
+        return check.whole("GANIMATE_PROXY_HOPS", text, 0, 9)
+    return 1 if environ.get("SPACE_ID", "").strip() else 0
 
 
-def client_key(peer: str, forwarded: str | None, hops: int = PROXY_HOPS) -> str:
+def client_key(peer: str, forwarded: str | None, hops: int) -> str:
     """Who a request is from: the socket's address, or with `hops` the address that many proxies back in
-    X-Forwarded-For (the right-most entries, which a client cannot forge)."""
+    X-Forwarded-For. Each proxy appends the address it saw on the right, so the right-most `hops` entries are the
+    proxies' own words and a client cannot forge them (whatever it sends goes to their left). A request with
+    fewer entries than `hops` did not come through the proxies: its socket's address."""
     if hops and forwarded:
         seen = [h.strip() for h in forwarded.split(",") if h.strip()]
         return seen[-hops] if len(seen) >= hops else peer
     return peer
 
 
-def _client(scope: Scope) -> str:
+def _client(scope: Scope, hops: int) -> str:
     forwarded = next(
         (v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"x-forwarded-for"), None
     )
-    return client_key((scope.get("client") or ("?", 0))[0], forwarded)
+    return client_key((scope.get("client") or ("?", 0))[0], forwarded, hops)
 
 
 def _json(body: bytes) -> Any:
@@ -276,13 +299,15 @@ def _is_upload(scope: Scope) -> bool:
 
 
 async def _answer(send: Callable, status: int, text: str, extra: list | None = None) -> None:
-    body = (text + "\n").encode()
+    """One line of JSON, {"error": text}: the page's upload shows it as "Upload failed: <text>" (Gradio's client
+    reads `error` from a JSON answer, and says only "Upload failed." otherwise), and API clients read it alike."""
+    body = (json.dumps({"error": text}) + "\n").encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
                 *(extra or []),
             ],

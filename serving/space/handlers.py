@@ -14,7 +14,6 @@ import os
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,8 @@ from serving.rendering.budget import SPACE
 from serving.rendering.recipe import Recipe
 from serving.rendering.render import render, render_seconds
 from serving.space.animate_handlers import AnimateHandlers
-from serving.space.handling import HEAVY_SECONDS, RESULTS_BYTES, _in_lane, _lower_priority
+from serving.space.handling import HEAVY_SECONDS, RESULTS_BYTES
+from serving.space.lane import Deadline, FairLane, lower_priority
 from serving.space.other_handlers import OtherTabHandlers
 from serving.space.page_handlers import PageHandlers
 
@@ -82,13 +82,12 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
                 "GANIMATE_CLIENT_CONCURRENCY", os.environ.get("GANIMATE_CLIENT_CONCURRENCY", "").strip() or 1, 1, 10**6
             )
         self.per_client = per_client
-        from serving.space.gate import PROXY_HOPS
+        from serving.space.gate import proxy_hops as hops_here
 
-        self.proxy_hops = PROXY_HOPS if proxy_hops is None else proxy_hops
+        self.proxy_hops = hops_here() if proxy_hops is None else proxy_hops
         self._running: dict[str, int] = {}
         self._running_lock = threading.Lock()
-        self._heavy = threading.Lock()  # the heavy lane: one long render at a time, on one core (_render)
-        self._heavy_thread = ThreadPoolExecutor(1, thread_name_prefix="ganimate-heavy", initializer=_lower_priority)
+        self.lane = FairLane(initializer=lower_priority)  # long renders, in turn, on one core (serving.space.lane)
 
     # ---- files -----------------------------------------------------------------------------------------------
 
@@ -161,22 +160,19 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
             return self.save(data, key, recipe.format, keep)
 
     def _render(self, gen: Generator, recipe: Recipe, audio=None) -> bytes:
-        """The file's bytes. A long render (estimated over HEAVY_SECONDS) goes through the heavy lane: only when no
-        other long one is running, on the lane's own thread at a lower CPU priority, and on that thread alone
-        (serving.bundle.lanes): short renders keep the generator's pool and the cores, so one visitor's largest request
-        cannot make everyone else's small one wait behind it. A second long render meanwhile is answered "try
-        again" at once instead of holding a worker while it waits."""
-        if render_seconds(gen, recipe) <= HEAVY_SECONDS:
-            return render(gen, recipe, SPACE, audio=audio)
-        if not self._heavy.acquire(blocking=False):
-            raise InputError(
-                "another long render is running here; try again in a few seconds, or ask for fewer "
-                "frames, seeds or grid cells, or a smaller size"
-            )
-        try:
-            return self._heavy_thread.submit(_in_lane, render, gen, recipe, SPACE, audio=audio).result()
-        finally:
-            self._heavy.release()
+        """The file's bytes, stopped if it runs past the Space's time cap. A long render (estimated over
+        HEAVY_SECONDS) waits its turn in the heavy lane (serving.space.lane), so one visitor's largest request
+        cannot make everyone else's small one wait behind it."""
+        return self.in_turn(render_seconds(gen, recipe), render, gen, recipe, SPACE, audio=audio)
+
+    def in_turn(self, seconds: float, fn, *args, **kwargs):
+        """fn(*args, progress=a Deadline at the Space's cap, **kwargs): at once when `seconds` (its estimate) is
+        short, else in the heavy lane."""
+
+        def capped():
+            return fn(*args, progress=Deadline(SPACE.seconds), **kwargs)
+
+        return capped() if seconds <= HEAVY_SECONDS else self.lane.run(capped)
 
     def _in_gallery(self, digest: str) -> bool:
         """Whether the gallery holds a usable render of this recipe (a bad row counts as none: add replaces it)."""

@@ -4,17 +4,17 @@ page address and the heavy lane's thread rules.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import html
 import logging
-import os
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import gradio as gr
 
-from serving.bundle.lanes import on_this_thread
 from serving.errors import GanimateError
+from serving.rendering.budget import SPACE
 from serving.rendering.recipe import Recipe
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,8 @@ MAX_SAMPLE_SEEDS = 256
 # A render estimated to take longer than this here goes through the heavy lane (SpaceApp._render). R1-sized
 # renders (0.1 s) never do; the largest allowed ones (about 10 s, serving.rendering.cost) always do.
 HEAVY_SECONDS = 1.0
+# The page's own renders (the example thumbnails): fixed recipes, made ahead, so no visitor's time cap applies.
+PAGE = dataclasses.replace(SPACE, where="this page's examples", seconds=None)
 RESULTS_BYTES = 512 * 2**20  # the results' share of the default 1 GB disk budget (serving.space.disk_budget)
 GALLERY_SHOWN = 24
 THUMBNAIL_SIZE = 128
@@ -90,6 +92,12 @@ def _page_url(request: Any) -> str:
     return f"{scheme}://{host or url.netloc}{url.path.split('/gradio_api')[0] or '/'}"
 
 
+def plain(text: object) -> str:
+    """A message that may repeat a visitor's value, as text: Gradio shows error and warning messages as HTML, so
+    markup a visitor sent (a share link, a field) must not become elements of the page."""
+    return html.escape(str(text), quote=False)
+
+
 def user_errors(fn: F) -> F:
     """Our errors become gr.Error: one sentence for the user, no traceback, and the server goes on."""
 
@@ -98,20 +106,6 @@ def user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except GanimateError as exc:  # a visitor's mistake: no traceback in the server log either
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(plain(exc), print_exception=False) from None
 
     return wrapper  # type: ignore[return-value]
-
-
-def _lower_priority() -> None:
-    """The heavy lane's thread yields the CPU to the short renders' threads (Linux: nice 10 for this thread)."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    except (AttributeError, OSError):  # no per-thread priority here: the lane still keeps to one core
-        pass
-
-
-def _in_lane(fn: Callable[..., bytes], *args, **kwargs) -> bytes:
-    """fn(...) with its work kept on this thread (serving.bundle.lanes)."""
-    with on_this_thread():
-        return fn(*args, **kwargs)

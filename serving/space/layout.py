@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 
 from serving.bundle.generator import Generator
+from serving.errors import GanimateError
 from serving.files.formats import FORMATS
 from serving.galleries.gallery import Gallery
 from serving.space.api_docs import api, described
@@ -24,6 +25,7 @@ CSS = """
 .gm-header {text-align: center; margin-bottom: 0.5rem}
 .gm-header h1 {font-size: 2rem; margin-bottom: 0}
 #gm-preview img {image-rendering: auto; max-height: 520px; object-fit: contain}
+#gm-video video {max-height: 520px; object-fit: contain}  /* a 256 px music video is shown like an animation */
 #gm-examples img {object-fit: contain !important; background: #000}
 /* Example thumbnails: square pictures with their caption under them, and no empty block below the grid. */
 #gm-examples .grid-wrap {min-height: 0 !important; height: auto !important; max-height: none !important}
@@ -31,7 +33,7 @@ CSS = """
   flex-direction: column}
 #gm-examples .thumbnail-item img {aspect-ratio: 1 / 1; width: 100%; height: auto}
 #gm-examples .caption-label {position: static !important; transform: none !important; max-width: 100% !important;
-  margin: 4px auto 0 !important}
+  margin: 4px auto 0 !important; white-space: normal !important; overflow: visible !important}
 /* A phone: the animation first (it is what the page is for), a smaller header, labels on their own line. */
 @media (max-width: 640px) {
   #gm-animate-row {flex-direction: column-reverse}
@@ -41,7 +43,11 @@ CSS = """
   #gm-preview img, #gm-from-picture img {max-width: 100%}
   .gm-header h1 {font-size: 1.5rem}
   .gm-header p {display: none}
-  #gm-preview img {max-height: 300px}
+  [role="tablist"] button {padding: 4px 6px !important; font-size: 13px !important; min-width: 0 !important}
+  #gm-preview img, #gm-video video {max-height: 300px}
+  #gm-explore-row {flex-direction: column-reverse; flex-wrap: nowrap}  /* the picture right above its sliders */
+  #gm-explore-row > div {min-width: 0 !important; width: 100% !important; flex: none !important}
+  #gm-explore img {max-height: 240px}
 }
 """
 
@@ -63,13 +69,16 @@ def launch_options(app: SpaceApp | None = None, requests_per_min: int | None = N
         )
     return {
         "show_error": True,
-        "max_file_size": "5mb",
+        "max_file_size": "10mb",
         "css": CSS,
         "theme": gr.themes.Soft(),
         "app_kwargs": {
             "middleware": [
                 Middleware(
-                    UploadGate, requests_per_min=requests_per_min, api_defaults=app.api_defaults if app else None
+                    UploadGate,
+                    requests_per_min=requests_per_min,
+                    api_defaults=app.api_defaults if app else None,
+                    hops=app.proxy_hops if app else None,
                 )
             ]
         },
@@ -100,8 +109,13 @@ def music_box() -> tuple:
 
     with gr.Accordion("Music: the walk follows a song", open=False, elem_id="gm-music"):
         song = described(
-            gr.Audio(sources=["upload", "microphone"], type="filepath", label="Song (optional)", elem_id="gm-song"),
-            "a WAV, MP3, OGG or FLAC of at most 5 MB; its first 30 s are used and the result is an MP4 "
+            gr.Audio(
+                sources=["upload", "microphone"],
+                type="filepath",
+                label="Song (optional): WAV, MP3, OGG or FLAC, at most 10 MB; its first 30 s are used",
+                elem_id="gm-song",
+            ),
+            "a WAV, MP3, OGG or FLAC of at most 10 MB; its first 30 s are used and the result is an MP4 "
             "with its sound (null: no music)",
         )
         gr.Markdown(
@@ -227,11 +241,28 @@ def picture_tab(app: SpaceApp, model) -> None:
         )
 
 
+# After a render: the animation into view (on a phone the form is long and the animation above it); a no-op where
+# it is already on screen.
+SHOW_RESULT = "() => { document.querySelector('#gm-preview, #gm-video')?.scrollIntoView({block: 'nearest'}); }"
+
+
+def note_unchanged(file, last):
+    """UI only: a render whose file is the one already shown says so (same recipe, same bytes); returns the file
+    now shown."""
+    try:
+        path, before = SpaceApp.shown_file(file), SpaceApp.shown_file(last)
+    except GanimateError:  # not a file of ours: nothing to compare
+        return last
+    if path and path == before:
+        gr.Info("Nothing changed since the last render: this is the same animation. Change a field to see another.")
+    return path or last
+
+
 def _animate_form(app: SpaceApp) -> tuple[list, gr.Button, gr.Button]:
     """Animate's form: the fields /animate takes after the model (in its order), the Render and Random buttons."""
     with gr.Row():
         seeds = described(
-            gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7", scale=4),
+            gr.Textbox(DEFAULT_SEEDS, label="Keyframe seeds", info="like 1,2,3 or 0-7", scale=4, elem_id="gm-seeds"),
             "keyframe seeds: 1,2,3 or ranges 0-7; each 0..4294967295",
         )
         dice = gr.Button("Random", scale=0, min_width=90)
@@ -268,8 +299,9 @@ def animate_tab(app: SpaceApp, model, opening: tuple) -> dict:
                 shown = gr.Image(
                     opening_file, label="Animation", type="filepath", elem_id="gm-preview", interactive=False
                 )
-                video = gr.Video(label="Animation", visible=False, interactive=False)
+                video = gr.Video(label="Animation", visible=False, interactive=False, elem_id="gm-video")
                 file_out = gr.File(opening_file, label="Download", interactive=False)
+                last = gr.State(opening_file)  # the file shown before this render: a render of it again says so
                 recipe_out = gr.Code(opening_recipe, language="json", label="Recipe of this render", interactive=False)
                 share = share_box()
         animate_inputs = [model, *fields]
@@ -283,6 +315,8 @@ def animate_tab(app: SpaceApp, model, opening: tuple) -> dict:
             concurrency_limit=3,
         ).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False).then(
             app.share_link, recipe_out, share, api_visibility="private"
+        ).then(note_unchanged, [file_out, last], last, api_visibility="private", preprocess=False).then(
+            None, js=SHOW_RESULT
         )
         dice.click(random_seeds, None, fields[0], api_visibility="private")
         examples = gr.Gallery(
@@ -319,7 +353,7 @@ def build_demo(
     with gr.Blocks(title="ganimate: living pictures from GANs", delete_cache=(1800, 3600)) as demo:
         gr.HTML(HEADER)
         model = described(
-            gr.Dropdown(list(app.models), value=first, label="Model"),
+            gr.Dropdown(list(app.models), value=first, label="Model", elem_id="gm-model"),
             f"the model's name, one of: {', '.join(app.models)}",
         )
         hint = gr.Markdown(app.class_hint(first))
@@ -328,11 +362,13 @@ def build_demo(
         sample_tab(app, model)
         e_seed, e_a, e_dirs = explore_tab(app, model)
         compare_tab(app)
-        g_items, g_shown = gallery_tab(app)
+        if app.gallery is not None:  # no Gallery tab without a gallery
+            g_items, g_shown = gallery_tab(app)
+            demo.load(app.gallery_items, None, [g_items, g_shown], api_visibility="private")
         a_card, a_api, a_samples = about_tab()
         # Switching model leaves no stale panel: hint, About, examples and Animate's render all follow it.
         model.change(
-            lambda n: (app.class_hint(n), *app.about(n), app.example_thumbnails(n), *app.opening(n)),
+            app.switch_model,
             model,
             [hint, a_card, a_api, a_samples, *(a[k] for k in ("examples", "shown", "file_out", "recipe_out", "share"))],
             api_visibility="private",
@@ -349,9 +385,9 @@ def build_demo(
             trigger_mode="always_last",
         )
         demo.load(
-            lambda n: (*app.about(n), *app.gallery_items(), app.example_thumbnails(n)),
+            lambda n: (*app.about(n), app.example_thumbnails(n)),
             model,
-            [a_card, a_api, a_samples, g_items, g_shown, a["examples"]],
+            [a_card, a_api, a_samples, a["examples"]],
             api_visibility="private",
             preprocess=False,
         )

@@ -15,7 +15,7 @@ from serving.galleries.gallery import recipe_hash
 from serving.latent.latents import MAX_SEED, class_mix, parse_classes, parse_int_list, z_from_seed
 from serving.rendering.budget import SPACE
 from serving.rendering.compare import check_comparable as compare_check
-from serving.rendering.compare import render_compare
+from serving.rendering.compare import compare_seconds, render_compare
 from serving.rendering.recipe import Recipe, form_value
 from serving.rendering.sample import DEFAULT_SAMPLE_SEEDS, sample, summary, to_npz, to_png
 from serving.space.explore import edit_params, explore_directions
@@ -66,7 +66,7 @@ class OtherTabHandlers:
             _, recipe = self.build_recipe(
                 name_a, seeds, classes, path, frames, fps, loop, easing, truncation, DEFAULT_GRID, size, format, ""
             )
-            data = render_compare(gen_a, gen_b, recipe, SPACE)
+            data = self.in_turn(compare_seconds(gen_a, gen_b, recipe), render_compare, gen_a, gen_b, recipe, SPACE)
             shown = json.loads(recipe.to_json())
             shown.pop("bundle_sha256", None)
             shown["models"] = {name_a: gen_a.config.sha256, name_b: gen_b.config.sha256}
@@ -121,9 +121,14 @@ class OtherTabHandlers:
         mix=0.0,
         truncation=DEFAULT.truncation,
         size=DEFAULT.size,
+        request: gr.Request = None,
     ):
         """One image: z(seed) with three sliders (named directions in z, or a math-art model's real parameters),
         and (conditional models) class A mixed toward class B."""
+        with self.turn(request):
+            return self._explore(model, seed, d1, d2, d3, class_a, class_b, mix, truncation, size)
+
+    def _explore(self, model, seed, d1, d2, d3, class_a, class_b, mix, truncation, size):
         from PIL import Image
 
         gen = self.model(model or self.default_model)

@@ -75,7 +75,8 @@ class PageHandlers:
         gen = self.model(name)
         path = gen.bundle_dir / "README.md"
         body = card_body(path.read_text(encoding="utf-8")) if path.is_file() else ""
-        return re.sub(r"!\[[^\]]*\]\([^)]*\)\n?", "", body)  # relative image links cannot resolve here
+        # Relative picture links cannot resolve in the page: each goes, with the line that introduces it ("...:")
+        return re.sub(r"(?m)(^[^\n]*:[ \t]*\n(?:[ \t]*\n)?)?^!\[[^\]]*\]\([^)]*\)[ \t]*\n?", "", body)
 
     def samples_image(self, name: Any) -> str | None:
         path = self.model(name).bundle_dir / "samples.png"

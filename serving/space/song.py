@@ -1,7 +1,7 @@
 """Animate's music: a visitor's song (upload or microphone) -> a walk that follows it, as an MP4 with its sound.
 
 The song arrives as a file Gradio stored (the front gate, serving/space/gate.py, let through only WAV, MP3, OGG or
-FLAC of at most 5 MB); it is read from Gradio's upload folder only, its first 30 s decoded (serving.music.audio: PCM WAV
+FLAC of at most 10 MB); it is read from Gradio's upload folder only, its first 30 s decoded (serving.music.audio: PCM WAV
 in Python, the others by ffmpeg from a pipe with its demuxer forced) and the upload removed at once. The decoded
 song stays in memory (a few, least recently used first out), so rendering again with other settings needs no
 second upload. Music renders are not kept in the gallery: replaying one needs the song, which the Space does not

@@ -52,7 +52,7 @@ def explore_tab(app: SpaceApp, model) -> tuple:
     the sliders (their labels follow the model and the family)."""
     first = app.default_model
     with gr.Tab("Explore"):
-        with gr.Row():
+        with gr.Row(elem_id="gm-explore-row"):
             with gr.Column():
                 e_seed = described(gr.Number(7, label="Seed", precision=0, minimum=0), "a seed, 0..4294967295")
                 e_dirs = [
@@ -148,13 +148,12 @@ def compare_tab(app: SpaceApp) -> None:
 
 
 def gallery_tab(app: SpaceApp) -> tuple:
-    """The Gallery tab: the latest renders and, for the one selected, its recipe. Returns (pictures, their recipes)."""
+    """The Gallery tab (only where the Space has a gallery): the latest renders and, for the one selected, its
+    recipe. Returns (pictures, their recipes)."""
     with gr.Tab("Gallery"):
         gr.Markdown(
             "The latest renders from the gallery (`GANIMATE_GALLERY`). Select one to see its recipe; paste "
             "it into Animate to render it again, byte for byte."
-            if app.gallery is not None
-            else "No gallery is configured: set `GANIMATE_GALLERY` to an SQLite file (see `python -m serving batch`)."
         )
         g_items = gr.Gallery(columns=4, height="auto", label="Latest renders")
         g_shown = gr.State([])  # the recipes of the pictures shown, in order: what a selection indexes

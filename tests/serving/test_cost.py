@@ -41,3 +41,21 @@ def test_the_command_line_measures_nothing_and_has_no_time_cap(tiny_bundles):
     gen = Generator.from_pretrained(tiny_bundles["gan"])
     render(gen, Recipe(seeds=(1, 2), frames=2, size=16), CLI)
     assert getattr(gen, "_seconds_per_image", None) is None  # CLI has no cap: no measuring run
+
+
+def test_a_busy_moment_does_not_freeze_the_estimate(monkeypatch):
+    """A first measurement taken while the machine was busy is outvoted by the next quiet one."""
+    readings = iter([10.0, 1.0, 5.0, (3.0, 2.0), (1.0, 4.0)])
+    monkeypatch.setattr(cost.Recent, "REFRESH_S", 0.0)
+    recent = cost.Recent(lambda: next(readings))
+    assert [recent.value(), recent.value(), recent.value()] == [10.0, 1.0, 1.0]
+    parts = cost.Recent(lambda: next(readings))
+    assert parts.value() == (3.0, 2.0) and parts.value() == (1.0, 2.0)  # each part's best
+
+
+def test_the_estimate_is_measured_again_once_a_minute_has_passed(digits, monkeypatch):
+    first = cost.seconds_per_image(digits)
+    assert cost.seconds_per_image(digits) == first  # within the minute: the same figure, nothing measured
+    monkeypatch.setattr(cost.Recent, "REFRESH_S", 0.0)
+    cost.seconds_per_image(digits)
+    assert len(digits._seconds_per_image.seen) >= 2

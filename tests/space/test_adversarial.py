@@ -169,9 +169,9 @@ def _files_under(folder) -> int:
         ("evil.svg", 100, b""),
         ("../../escape.txt", 10, b""),
         ("small.bin", 1000, b""),
-        ("big.bin", 6 * 2**20, b""),
+        ("big.bin", 11 * 2**20, b""),
         ("big.png", 2 * 2**20, b"\x89PNG\r\n\x1a\n"),
-        ("big.wav", 6 * 2**20, b"RIFF\0\0\0\0WAVE"),
+        ("big.wav", 11 * 2**20, b"RIFF\0\0\0\0WAVE"),
     ],
 )
 def test_uploads_that_are_not_small_pictures_are_one_line_and_nothing_is_kept(server, name, size, head):
@@ -200,7 +200,7 @@ def test_uploads_that_are_not_small_pictures_are_one_line_and_nothing_is_kept(se
         message = refused.value.read().decode()
         assert refused.value.code == (413 if size > 2**20 else 415), (route, refused.value.code)
         assert message.count("\n") == 1 and (
-            "only pictures" in message or "at most 1 MB, a song at most 5 MB" in message
+            "only pictures" in message or "at most 1 MB, a song at most 10 MB" in message
         )
     assert _files_under(folder) == before
 

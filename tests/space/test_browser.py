@@ -252,3 +252,78 @@ def test_a_song_dropped_on_animate_plays_as_a_video_with_its_sound(server, artif
     assert src and src.split("?")[0].endswith(".mp4")
     assert share == ""  # no link: it could not carry the song
     assert abs(duration - 6.0) < 0.2  # as long as the song
+
+
+def _no_error_badge(page) -> bool:
+    """No panel shows Gradio's red error status (the bare "Error" a failed event leaves)."""
+    return (
+        page.locator(".error, [data-testid='status-tracker'] .error").count() == 0
+        and not page.get_by_text("Error", exact=True).count()
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)"
+)
+@pytest.mark.parametrize("width", [1280, 412])
+def test_switching_to_every_model_shows_no_error_and_its_own_hint(server, app, artifacts, width):
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": width, "height": 1000}, is_mobile=width < 600)
+        page.goto(server, timeout=60_000)
+        page.locator("#gm-preview img").wait_for(state="visible", timeout=60_000)
+        seen = {}
+        for name in app.models:
+            page.locator("#gm-model input").click()
+            page.get_by_role("option", name=name, exact=True).click()
+            hint = app.class_hint(name)
+            page.get_by_text(hint.split(".")[0], exact=False).first.wait_for(state="visible", timeout=120_000)
+            page.locator("#gm-examples img").first.wait_for(state="visible", timeout=120_000)
+            page.wait_for_timeout(1000)  # the switch's other panels have answered
+            page.screenshot(path=str(artifacts / f"space-switch-{name}-{width}.png"), full_page=True)
+            seen[name] = (_no_error_badge(page), page.locator("#gm-examples img").count())
+    assert all(ok for ok, _ in seen.values()), seen
+    assert all(count >= 1 for _, count in seen.values()), seen  # every model shows its examples
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)"
+)
+def test_a_share_link_with_markup_adds_no_element_to_the_page(server):
+    hostile = [
+        '<a href="//evil.test" id="gm-evil">log in</a>',
+        json.dumps({"seeds": [1, 2], "name": '<form id="gm-evil"><input name="password"></form>'}),
+        json.dumps({"seeds": '<img id="gm-evil" src=x>'}),
+    ]
+    with _browser() as browser:
+        for value in hostile:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(f"{server}?recipe={urllib.parse.quote(value)}", timeout=60_000)
+            page.locator("#gm-preview img").wait_for(state="visible", timeout=60_000)
+            page.wait_for_timeout(1500)  # the link's own event has answered (a warning, or a render)
+            assert page.locator("#gm-evil, a[href*='evil.test'], form input[name=password]").count() == 0, value
+            page.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)"
+)
+def test_on_a_phone_render_brings_the_new_animation_into_view(server, artifacts):
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 412, "height": 915}, is_mobile=True, has_touch=True)
+        page.goto(server, timeout=60_000)
+        preview = page.locator("#gm-preview img")
+        preview.wait_for(state="visible", timeout=60_000)
+        before = preview.get_attribute("src")
+        page.locator("#gm-seeds textarea, #gm-seeds input").first.fill("31,41,59")
+        page.locator("#gm-render").scroll_into_view_if_needed()
+        page.locator("#gm-render").click()
+        page.wait_for_function(
+            f"() => (document.querySelector('#gm-preview img') || {{}}).src !== {json.dumps(before)}", timeout=60_000
+        )
+        page.wait_for_timeout(1000)  # the scroll has settled
+        page.screenshot(path=str(artifacts / "space-phone-after-render.png"))
+        box = page.locator("#gm-preview img").bounding_box()
+    assert box and box["y"] >= -box["height"] / 2 and box["y"] + box["height"] / 2 <= 915  # in view, at least half
