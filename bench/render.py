@@ -3,7 +3,7 @@
 The naive reference is how the keras-io conditional GAN example makes its animation: the same latents, but
 the model is called once per frame, frames are resized one by one and written with `imageio.mimsave`.
 Ours is `serving.rendering.render`: all frames in large batches, a slice per core, one global palette, GIF frames
-coded here and in helper processes (as the Space runs it; the "no helper process" column is a one-off program).
+coded in this process (as the Space runs it).
 
     python -m bench.render [--repeats 7]
 """
@@ -22,7 +22,6 @@ import numpy as np
 
 from serving import Generator, Recipe, render
 from serving.errors import BundleError
-from serving.files import gif_helpers
 from serving.files.grid import tile, to_uint8
 from serving.rendering.render import build_inputs, render_frames
 
@@ -149,11 +148,7 @@ def measure(name: str, repeats: int, threads: int | None = None, naive_repeats: 
         return None
     gen = Generator.from_pretrained(bundle, threads=threads)
     recipe = dataclasses.replace(recipe, bundle_sha256=gen.config.sha256)
-    # Ours as a one-off program renders (frames coded in this process), then as the Space serves (helper processes
-    # for GIF coding are running: serving.files.gif_helpers), each round beside the floor.
-    gif_helpers.stop()
-    alone = _times(lambda: render(gen, recipe), max(3, repeats // 2))
-    gif_helpers.start()
+    # Ours, each round beside the floor.
     generate, code = floor_parts(gen, recipe)
     rounds = interleaved(lambda: render(gen, recipe), generate, code, repeats)
     ours, floor = rounds[:, 0], rounds[:, 1]
@@ -167,7 +162,6 @@ def measure(name: str, repeats: int, threads: int | None = None, naive_repeats: 
         "size": f"{recipe.size}x{recipe.output_shape()[0]}",
         "ours_p50_ms": np.percentile(ours, 50) * 1000,
         "ours_p95_ms": np.percentile(ours, 95) * 1000,
-        "alone_p50_ms": np.percentile(alone, 50) * 1000,
         "naive_p50_ms": np.percentile(naive, 50) * 1000,
         "naive_p95_ms": np.percentile(naive, 95) * 1000,
         "floor_ms": np.median(floor) * 1000,
@@ -183,14 +177,13 @@ def measure(name: str, repeats: int, threads: int | None = None, naive_repeats: 
 def table(rows: list[dict]) -> str:
     head = (
         "| request | frames | size | floor ms (generator + GIF coder) | ours p50 ms | ours / floor (rounds' median) | ours p95 ms | "
-        "ours, no helper process, p50 ms | naive p50 ms | naive p95 ms | speed-up (p50) | GIF KiB ours / naive |"
+        "naive p50 ms | naive p95 ms | speed-up (p50) | GIF KiB ours / naive |"
     )
-    lines = [head, "|" + "---|" * 12]
+    lines = [head, "|" + "---|" * 11]
     for r in rows:
         lines.append(
             f"| {r['request']} | {r['frames']} | {r['size']} | {r['floor_ms']:.0f} ({r['floor_generator_ms']:.0f} + "
             f"{r['floor_gif_ms']:.0f}) | {r['ours_p50_ms']:.0f} | {r['x_floor_p50']:.2f}x | {r['ours_p95_ms']:.0f} | "
-            f"{r['alone_p50_ms']:.0f} | "
             f"{r['naive_p50_ms']:.0f} | {r['naive_p95_ms']:.0f} | {r['speedup_p50']:.1f}x | "
             f"{r['ours_kib']:.0f} / {r['naive_kib']:.0f} |"
         )

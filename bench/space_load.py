@@ -2,7 +2,7 @@
 
     python -m bench.space_load [--clients 16] [--calls 3]
 
-The server runs in its own process, as the Space does (with its GIF helper processes), so the clients' Python
+The server runs in its own process, as the Space does, so the clients' Python
 work does not share the server's GIL; both still share this machine's cores. Two kinds of client: `gradio_client`
 (what the README shows; it spends about 140 ms of CPU per call here, so on 2 shared cores the clients, not the
 server, set the pace) and plain HTTP on the Space's REST API (`/gradio_api/call/animate`, then the file; about
@@ -45,8 +45,6 @@ def serve(port: int, concurrency: int | None, fair: bool = False, before: bool =
     default threads (serving.space.one_blas_thread not called)."""
     import sys
 
-    from serving.files import gif_helpers
-
     if not before:  # as main() does; `before` keeps numpy's BLAS on its default threads
         from serving.space import one_blas_thread
 
@@ -65,7 +63,6 @@ def serve(port: int, concurrency: int | None, fair: bool = False, before: bool =
         for fn in demo.fns.values():
             if fn.api_name in ("animate", "compare"):
                 fn.concurrency_limit = concurrency
-    gif_helpers.start()
     demo.launch(
         server_name="127.0.0.1",
         server_port=port,

@@ -1,7 +1,6 @@
 """Which work may spread over every core. A thread in the Space's heavy lane (serving.space.handlers) keeps all
 of its work on itself: the generator's slices and Pillow's resizing threads are left to the short renders running
-beside it. GIF coding still goes to the helper processes: coded here, Pillow's coder would hold the GIL that the
-short renders need."""
+beside it. Its GIF frames are coded on it too, as every render's are (serving.files.gif)."""
 
 from __future__ import annotations
 

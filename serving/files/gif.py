@@ -1,11 +1,11 @@
-"""An animated GIF writer: one global palette, every frame its own LZW stream, frames coded in parallel.
+"""An animated GIF writer: one global palette, every frame its own LZW stream.
 
 GIF frames are independent LZW streams under one header, so frames can be coded anywhere and joined. Each frame's
 image block is Pillow's own GIF coder run straight on the frame's palette indices (`Image.tobytes("gif", ...)`),
 with the same settings Pillow's `save` uses (8-bit code size, interlaced), so a block is byte-for-byte what
-`save` writes for that frame, without `save`'s per-frame header work. Pillow's coder holds the GIL for
-the whole frame, so threads cannot share it out: `serving.files.gif_helpers` codes part of the frames in helper
-processes. The bytes depend only on the frames, the palette and the timing, never on where a frame was coded.
+`save` writes for that frame, without `save`'s per-frame header work. Pillow's coder holds the GIL for the whole
+frame, so the frames are coded one after another in the calling thread. The bytes depend only on the frames, the
+palette and the timing.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import struct
 
 import numpy as np
 
-from serving.files import gif_helpers
-from serving.files.gif_blocks import Palette
+from serving.files.gif_blocks import Palette, frame_blocks
 
 
 def _header(first) -> bytes:
@@ -43,12 +42,12 @@ def frame_delays(count: int, fps: int) -> list[int]:
 
 def write_gif(frames: np.ndarray, fps: int, loop: bool, palette: Palette | None = None) -> bytes:
     """Animated GIF of `frames` ([n, h, w, c] uint8) with one global palette (`Palette.for_frames` unless given).
-    Loops forever when `loop`, else plays once. Helper processes code part of the frames when they are running."""
+    Loops forever when `loop`, else plays once. The frames are coded in the calling thread."""
     if not len(frames):
         raise ValueError("a GIF needs at least one frame")
     palette = palette or Palette.for_frames(frames)
     header = _header(next(palette.indexed(frames[:1])))
-    blocks = gif_helpers.encode(frames, palette)
+    blocks = frame_blocks(frames, palette)
     out = [b"GIF89a", header]
     if loop:
         out.append(b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00")  # repeat forever

@@ -2,8 +2,8 @@
 
 Each frame's image block is Pillow's own GIF coder run straight on the frame's palette indices
 (`Image.tobytes("gif", ...)`), with the settings Pillow's `save` uses (8-bit code size, interlaced), so a block is
-byte-for-byte what `save` writes for that frame. The bytes depend only on the frame and the palette, never on
-where (which process) it was coded: serving.files.gif joins them, serving.files.gif_helpers codes some of them elsewhere.
+byte-for-byte what `save` writes for that frame. The bytes depend only on the frame and the palette:
+serving.files.gif joins them into the file.
 """
 
 from __future__ import annotations

@@ -132,11 +132,8 @@ def open_gallery(db: str, max_rows: int = GALLERY_MAX_ROWS, max_mb: int = GALLER
 def start(sources: list[str], gallery_db: str = ""):
     """The demo over `sources`, built as fast as a cold process allows: the bundles are verified and the first
     model's session built on a second thread while Gradio imports on this one; the other models' sessions are
-    built later (serving.space.pending: `main` warms them once the server answers). The GIF helper processes
-    (serving.files.gif_helpers) start once the demo is built, so their own start-up does not slow Gradio's."""
+    built later (serving.space.pending: `main` warms them once the server answers)."""
     from concurrent.futures import ThreadPoolExecutor
-
-    from serving.files import gif_helpers
 
     results_bytes, gallery_mb = disk_budget(os.environ.get("GANIMATE_DISK_MB", ""))
     with ThreadPoolExecutor(1, thread_name_prefix="ganimate-load") as pool:
@@ -150,7 +147,6 @@ def start(sources: list[str], gallery_db: str = ""):
     gallery = open_gallery(gallery_db, max_mb=gallery_mb)
     app = SpaceApp(models, gallery, results_bytes=results_bytes, made=made)
     demo = build_demo(models, gallery, app=app)
-    gif_helpers.start()
     return demo
 
 

@@ -1,9 +1,7 @@
-"""Rendering on every core: frames generated in slices (one onnxruntime session per core) and GIF frames coded in
-helper processes give the same bytes as one thread does."""
+"""Rendering on every core: frames generated in slices (one onnxruntime session per core) give the same bytes as
+one thread does, GIF frames included."""
 
 import io
-import logging
-import signal
 import threading
 
 import numpy as np
@@ -11,8 +9,6 @@ import pytest
 from PIL import Image
 
 from serving.bundle.generator import Generator
-from serving.files import gif_helpers
-from serving.files.gif import write_gif
 from serving.files.gif_blocks import Palette, frame_block, frame_blocks
 from serving.rendering.recipe import Recipe
 from serving.rendering.render import render
@@ -42,14 +38,6 @@ def _frames(shape, seed=0) -> np.ndarray:
     return frames
 
 
-@pytest.fixture
-def helpers():
-    gif_helpers.stop()
-    assert gif_helpers.start(1) == 1
-    yield gif_helpers._helpers
-    gif_helpers.stop()
-
-
 @pytest.mark.parametrize("shape", [(3, 40, 48, 1), (2, 8, 12, 1), (2, 40, 12, 1), (3, 33, 20, 3)])
 def test_frame_blocks_are_the_blocks_pillow_writes(shape):
     """Pillow's coder called directly writes what `save` writes, interlaced unless a side is under 16 pixels."""
@@ -59,12 +47,10 @@ def test_frame_blocks_are_the_blocks_pillow_writes(shape):
         assert block == frame_block(image) == _pillow_block(image)
 
 
-def test_gif_is_the_same_bytes_on_every_core_and_on_one(helpers):
-    """A 96-frame walk: 2 threads and a helper process against 1 thread and no helper, byte for byte."""
+def test_gif_is_the_same_bytes_on_every_core_and_on_one():
+    """A 96-frame walk: 2 threads against 1 thread, byte for byte."""
     recipe = Recipe(seeds=(1, 2, 3, 4), classes=(3, 8, 0, 5), path="cubic", frames=24, size=128)
     parallel = render(_two_threads(MNIST), recipe)
-    assert helpers[0].frames_coded > 0  # the helper coded part of the frames
-    gif_helpers.stop()
     alone = render(Generator.from_pretrained(MNIST, threads=1), recipe)
     assert parallel == alone
     gif = Image.open(io.BytesIO(parallel))
@@ -96,53 +82,7 @@ def test_in_parallel_raises_only_after_every_run_ended():
     assert finished == [1]  # the other run had ended before the error reached the caller
 
 
-def test_colour_frames_and_a_growing_and_shrinking_part_through_a_helper(helpers, monkeypatch):
-    monkeypatch.setattr(gif_helpers, "KEEP_SHARED_BYTES", 50_000)
-    for shape in [(8, 20, 24, 3), (12, 64, 80, 3), (8, 16, 16, 1)]:  # grows past the kept size, then shrinks
-        frames = _frames(shape, seed=shape[1])
-        palette = Palette.for_frames(frames)
-        coded = helpers[0].frames_coded
-        assert gif_helpers.encode(frames, palette) == frame_blocks(frames, palette)
-        assert helpers[0].frames_coded == coded + shape[0] // 2
-
-
-def test_the_pipe_carries_the_frames_without_shared_memory(monkeypatch):
-    gif_helpers.stop()
-    monkeypatch.delattr(gif_helpers.os, "memfd_create")
-    try:
-        assert gif_helpers.start(1) == 1 and gif_helpers._helpers[0].fd == -1
-        frames = _frames((10, 32, 32, 1))
-        palette = Palette.for_frames(frames)
-        assert gif_helpers.encode(frames, palette) == frame_blocks(frames, palette)
-        assert gif_helpers._helpers[0].frames_coded == 5
-    finally:
-        gif_helpers.stop()
-
-
-@pytest.mark.parametrize("when", ["before it is sent a part", "after it is sent a part"])
-def test_a_failed_helper_is_dropped_and_its_frames_coded_here(helpers, caplog, monkeypatch, when):
-    frames = _frames((12, 24, 24, 1), seed=2)
-    expected = write_gif(frames, 10, True)  # with the helper
-    assert helpers[0].frames_coded == 6
-    helper = helpers[0]
-    if when == "before it is sent a part":
-        helper.proc.kill()
-        helper.proc.wait()
-    else:
-        send = helper.send
-
-        def send_then_die(*a):  # stopped first, so it can never answer before it dies (however fast it is)
-            helper.proc.send_signal(signal.SIGSTOP)
-            send(*a)
-            helper.proc.kill()
-
-        monkeypatch.setattr(helper, "send", send_then_die)
-    with caplog.at_level(logging.WARNING, logger="serving.files.gif_helpers"):
-        assert write_gif(frames, 10, True) == expected
-    assert gif_helpers._helpers == [] and "GIF helper process failed" in caplog.text
-
-
-def test_concurrent_renders_with_a_helper_get_their_own_frames(helpers):
+def test_concurrent_renders_get_their_own_frames():
     gen = _two_threads(MNIST)
     recipes = [Recipe(seeds=(s, s + 1), frames=16, size=64) for s in range(1, 7)]
     expected = [render(gen, r) for r in recipes]
@@ -156,38 +96,18 @@ def test_concurrent_renders_with_a_helper_get_their_own_frames(helpers):
         t.start()
     for t in threads:
         t.join(timeout=120)
-    assert got == expected and helpers[0].frames_coded > 0
+    assert got == expected
 
 
-def test_a_helper_answers_a_bad_message_with_an_error_and_stops():
-    """Garbage on the pipe is an error message back (the parent then codes those frames), never code run; the
-    helper then exits, since its pipe may be out of step."""
-    frames = np.zeros((2, 16, 16, 1), dtype=np.uint8)
-    good = b'{"id": 7, "shape": [2, 16, 16, 1], "gray_levels": 64, "colors": ""}\n' + frames.tobytes()
-    for first in (b'{"id": 3, "shape": "cos(0)"}\n', b"not json\n"):
-        stdout = io.BytesIO()
-        gif_helpers.serve(-1, io.BytesIO(first + good), stdout)
-        stdout.seek(0)
-        with pytest.raises(RuntimeError):
-            gif_helpers._read_answer(stdout)
-        assert stdout.read() == b""  # nothing more: it stopped
-    stdout = io.BytesIO()
-    gif_helpers.serve(-1, io.BytesIO(good), stdout)
-    stdout.seek(0)
-    assert gif_helpers._read_answer(stdout) == (7, frame_blocks(frames, Palette(gray_levels=64)))
-
-
-def test_a_thread_in_the_heavy_lane_keeps_its_work_on_itself(helpers, monkeypatch):
+def test_a_thread_in_the_heavy_lane_keeps_its_work_on_itself(monkeypatch):
     """serving.bundle.lanes.on_this_thread: the same bytes, with no generator pool and no resize threads (each would take
-    a core from the short renders beside it); the GIF helpers still code (in-process coding holds the GIL)."""
+    a core from the short renders beside it)."""
     from serving.bundle import lanes
     from serving.rendering import resize
 
     recipe = Recipe(seeds=(1, 2), classes=(3, 8), frames=12, size=128)
     gen = _two_threads(MNIST)
     expected = render(gen, recipe)
-    coded = helpers[0].frames_coded
-    assert coded > 0
     monkeypatch.setattr(gen._pool, "submit", lambda *a, **k: pytest.fail("the generator's pool was used"))
     real_pool = resize.ThreadPoolExecutor
     monkeypatch.setattr(resize, "ThreadPoolExecutor", lambda *a, **k: pytest.fail("resize threads were used"))
@@ -195,7 +115,6 @@ def test_a_thread_in_the_heavy_lane_keeps_its_work_on_itself(helpers, monkeypatc
         assert render(gen, recipe) == expected
         frames = _frames((8, 40, 40, 3))
         assert resize.resize_frames(frames, 64, 64, "lanczos").shape == (8, 64, 64, 3)
-    assert helpers[0].frames_coded > coded
     monkeypatch.setattr(resize, "ThreadPoolExecutor", real_pool)
 
 
