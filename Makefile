@@ -10,7 +10,7 @@ GRADIO_ALT ?= 6.30.0
 ALT_VENV := .venv-gradio-alt
 ALT_PY := $(ALT_VENV)/bin/python
 
-.PHONY: install test test-tf-free test-full test-fast test-gradio-alt demo demo-cli browser postgres web lint bench clean
+.PHONY: install test test-tf-free test-full test-fast test-gradio-alt demo demo-cli browser postgres nginx web lint bench clean
 
 # All dependencies (training, export, serving, Space, tests); reinstalled when a requirements file changes.
 $(VENV)/.installed: requirements.txt space/requirements.txt tests/requirements.txt pyproject.toml
@@ -59,6 +59,14 @@ postgres:
 	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	  else echo "postgresql not installed and no root: the PostgreSQL gallery tests will be skipped"; fi; }
 
+# Debian's nginx for the hosted rehearsal (tests/space/test_hosted.py starts its own on loopback). Needs root or
+# sudo; without it that rehearsal is skipped with its reason.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1; then sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	  else echo "nginx not installed and no root: the hosted rehearsal will be skipped"; fi; }
+
 # The web page's onnxruntime-web, from npm into web/vendor/ (never a CDN). Without npm the web test is skipped.
 web/vendor/.built: web/package.json web/package-lock.json web/build.mjs
 	@if command -v npm >/dev/null 2>&1; then \
@@ -73,11 +81,11 @@ test: test-tf-free test-full test-gradio-alt
 
 # The serving library and the Space, in an environment that has no TensorFlow at all.
 TF_FREE_TESTS := tests/serving tests/space
-test-tf-free: $(SPACE_VENV)/.tests-installed browser postgres
+test-tf-free: $(SPACE_VENV)/.tests-installed browser postgres nginx
 	$(SPACE_PY) -m pytest -q $(TF_FREE_TESTS)
 
 # The Space's tests on Gradio $(GRADIO_ALT): a Gradio upgrade is a version bump, not a re-read of its source.
-test-gradio-alt: $(ALT_VENV)/.installed-$(GRADIO_ALT) browser
+test-gradio-alt: $(ALT_VENV)/.installed-$(GRADIO_ALT) browser nginx
 	$(ALT_PY) -m pytest -q tests/space
 
 # Training, export, evaluation, the web page and the repository checks, with TensorFlow.
