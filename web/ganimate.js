@@ -159,13 +159,89 @@ export async function loadBundle(url) {
       || !ok(config.num_classes || 0, 0, 10000) || !/^[0-9a-f]{64}$/.test(config.sha256 || "")) {
     throw new Error(`${base}config.json is not a bundle config this page can use`);
   }
-  const bytes = new Uint8Array(await (await got("model.onnx")).arrayBuffer());
+  const bytes = await readCapped(await got("model.onnx"), MAX_MODEL_BYTES, `${base}model.onnx`);
   const digest = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
   if (digest !== config.sha256) {
     throw new Error(`${base}model.onnx has sha256 ${digest.slice(0, 12)}…, not the ${config.sha256.slice(0, 12)}… its config.json names: refusing it`);
   }
+  const refused = controlFlow(bytes);
+  if (refused) {
+    throw new Error(`${base}model.onnx uses ${refused}, control flow whose cost its input decides: refusing it`);
+  }
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
   return { config, session };
+}
+
+// The most bytes a model.onnx may have here: a stranger's link must not make the page read gigabytes before
+// it can say no (the shipped models are a few MB).
+export const MAX_MODEL_BYTES = 128 * 2 ** 20;
+
+// The body of `response`, refused as soon as it passes `cap` bytes (its declared length first, then as it comes).
+async function readCapped(response, cap, what) {
+  const declared = Number(response.headers.get("content-length") || 0);
+  if (declared > cap) throw new Error(`${what} is ${(declared / 2 ** 20).toFixed(0)} MB; at most ${cap / 2 ** 20} MB is read here`);
+  const reader = response.body.getReader();
+  const parts = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > cap) {
+      await reader.cancel();
+      throw new Error(`${what} is over ${cap / 2 ** 20} MB; at most that is read here`);
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) { out.set(part, at); at += part.length; }
+  return out;
+}
+
+// The first control-flow operator (Loop, Scan, If) among the nodes of the model's graph and its functions, or
+// null: the same rule as the Python loader (serving/bundle/bundle_checks.py REFUSED_OPS), read from the protobuf
+// fields directly (ModelProto.graph = 7, .functions = 25; GraphProto/FunctionProto.node = 1/5; NodeProto.op_type = 4).
+export function controlFlow(bytes) {
+  const REFUSED = new Set(["Loop", "Scan", "If"]);
+  const text = new TextDecoder();
+  // [field number, start, end] of each length-delimited field of the message in bytes[start, end)
+  function* fields(start, end) {
+    let at = start;
+    const varint = () => {
+      let value = 0, scale = 1, byte;
+      do {
+        if (at >= end) throw new Error("model.onnx is not a well-formed ONNX file");
+        byte = bytes[at++];
+        value += (byte & 0x7f) * scale;
+        scale *= 128;
+      } while (byte & 0x80);
+      return value;
+    };
+    while (at < end) {
+      const key = varint(), wire = key % 8, field = Math.floor(key / 8);
+      if (wire === 0) varint();
+      else if (wire === 1) at += 8;
+      else if (wire === 5) at += 4;
+      else if (wire === 2) { const n = varint(); yield [field, at, at + n]; at += n; }
+      else throw new Error("model.onnx is not a well-formed ONNX file");
+    }
+  }
+  const opOf = (start, end) => {
+    for (const [f, s, e] of fields(start, end)) if (f === 4) return text.decode(bytes.subarray(s, e));
+    return "";
+  };
+  const inNodes = (start, end, nodeField) => {
+    for (const [f, s, e] of fields(start, end)) {
+      if (f === nodeField && REFUSED.has(opOf(s, e))) return opOf(s, e);
+    }
+    return null;
+  };
+  for (const [f, s, e] of fields(0, bytes.length)) {
+    const found = f === 7 ? inNodes(s, e, 1) : f === 25 ? inNodes(s, e, 5) : null;
+    if (found) return found;
+  }
+  return null;
 }
 
 // RGBA frames (Uint8ClampedArray each) at the model's own resolution, generated in batches of 32.
@@ -195,4 +271,4 @@ export async function renderFrames(bundle, recipe, onProgress = () => {}) {
   return frames;
 }
 
-if (typeof window !== "undefined") window.ganimate = { zFromSeed, splitmix64, parseList, parseClasses, parseNumber, buildInputs, loadBundle, renderFrames };
+if (typeof window !== "undefined") window.ganimate = { zFromSeed, splitmix64, parseList, parseClasses, parseNumber, buildInputs, loadBundle, renderFrames, controlFlow };

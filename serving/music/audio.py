@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import subprocess
 import wave
 from dataclasses import dataclass
@@ -188,11 +189,18 @@ def _ffmpeg_decode(data: bytes, kind: str, max_seconds: float) -> tuple[np.ndarr
         ) from None
     if done.returncode != 0 or not done.stdout:
         reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise InputError(f"the {kind} file cannot be decoded ({(reason[-1] if reason else 'no sound in it')[:120]})")
+        raise InputError(f"the {kind} file cannot be decoded ({_said(reason[-1]) if reason else 'no sound in it'})")
     samples = np.frombuffer(done.stdout[: len(done.stdout) // 8 * 8], "<f4").reshape(-1, 2)
     if not np.isfinite(samples).all():
         raise InputError("the audio file decodes to samples that are not numbers")
     return np.clip(samples, -1.0, 1.0), DECODE_RATE
+
+
+def _said(line: str) -> str:
+    """ffmpeg's last line for a visitor: its "[mp3 @ 0x55d5...]" prefixes name a decoder by its heap address,
+    which tells a stranger about this process's memory and nothing about their file."""
+    line = re.sub(r"\[([\w.-]+) @ 0x[0-9a-fA-F]+\]\s*", r"\1: ", line)
+    return re.sub(r"0x[0-9a-fA-F]{6,}", "...", line)[:120]
 
 
 # ---- analysis ---------------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from serving.space.handling import (
     DEFAULT_GRID,
     DEFAULT_SEEDS,
     EXAMPLES,
+    FIRST_MODEL,
     PAGE,
     THUMBNAIL_SIZE,
     _page_url,
@@ -67,7 +68,7 @@ class AnimateHandlers:
     @user_errors
     def animate(
         self,
-        model=None,
+        model=FIRST_MODEL,
         seeds=DEFAULT_SEEDS,
         classes="",
         path=DEFAULT.path,
@@ -95,7 +96,7 @@ class AnimateHandlers:
 
             progress(0.05, desc="checking the request")
             gen, parsed = self.build_recipe(
-                model or self.default_model,
+                self.default_model if model is FIRST_MODEL else model,
                 seeds,
                 classes,
                 path,
@@ -120,7 +121,7 @@ class AnimateHandlers:
 
     @user_errors
     def project(
-        self, model=None, picture=None, following="5,6,7", request: gr.Request = None
+        self, model=FIRST_MODEL, picture=None, following="5,6,7", request: gr.Request = None
     ) -> tuple[str, str, str, str]:
         """Your picture -> (the picture as the model saw it beside its version, the latent JSON, an animation that
         starts from it, its recipe). The uploaded file is removed once this returns (serving/space/picture.py)."""
@@ -186,11 +187,11 @@ class AnimateHandlers:
         path = self.rendered(gen, recipe, record=False, keep=True)
         return path, path, recipe.to_pretty_json(), ""
 
-    def example_thumbnails(self, model: Any = None) -> list[tuple[str, str]]:
+    def example_thumbnails(self, model: Any = FIRST_MODEL) -> list[tuple[str, str]]:
         """Each example rendered small on `model`, as (file, caption): a gallery of living thumbnails. Made once
         per model (`warm_thumbnails` makes them at start), each on its own: one that cannot be made is left out
         and logged, never the whole gallery. They are the page's own, so no visitor's time cap applies."""
-        gen = self.model(model or self.default_model)
+        gen = self.model(model)
         items = []
         for label, (seeds, classes, path, frames, fps, loop, easing, psi, grid, _size, _fmt) in EXAMPLES:
             try:

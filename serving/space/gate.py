@@ -52,6 +52,7 @@ NOT_TAKEN = "only pictures (PNG, JPEG, WebP, GIF or BMP, at most 1 MB) and songs
 RATE = 30  # uploads per client per minute
 REQUESTS_PER_MIN = 120
 WORK_PATHS = re.compile(r"/gradio_api/(queue/join|call/(v2/)?[\w-]+|run/[\w-]+|api/[\w-]+)/?$")
+NAMED_CALL = re.compile(r"/gradio_api/(?:call/(?:v2/)?|run/|api/)([\w-]+)/?$")
 POSITIONAL_CALL = re.compile(r"/gradio_api/call/([\w-]+)/?$")
 CLOSED_PATHS = re.compile(r"/gradio_api/(deep_link|process_recording)/?$")
 # A refused body is read and dropped up to this much, so a client sending a song a little over its cap (the
@@ -149,6 +150,12 @@ class UploadGate:
                     f"too many requests from you; try again in {wait} s",
                     [(b"retry-after", str(wait).encode())],
                 )
+                return
+            named = NAMED_CALL.search(scope.get("path", ""))
+            if named and self.api_defaults and named.group(1) not in self.api_defaults:
+                await _drain(receive)  # Gradio answers an unknown name with 500 and a traceback in the log
+                known = ", ".join(f"/{name}" for name in self.api_defaults)
+                await _answer(send, 404, f"no endpoint named /{named.group(1)}; this Space's API: {known}")
                 return
             body = await _read(receive, MAX_CALL_BYTES)
             if body is None:

@@ -26,7 +26,7 @@ from serving.rendering.budget import SPACE
 from serving.rendering.recipe import Recipe
 from serving.rendering.render import render, render_seconds
 from serving.space.animate_handlers import AnimateHandlers
-from serving.space.handling import HEAVY_SECONDS, RESULTS_BYTES
+from serving.space.handling import FIRST_MODEL, HEAVY_SECONDS, RESULTS_BYTES
 from serving.space.lane import Deadline, FairLane, lower_priority
 from serving.space.other_handlers import OtherTabHandlers
 from serving.space.page_handlers import PageHandlers
@@ -183,8 +183,12 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
         except BadRow:
             return False
 
-    def model(self, name: Any) -> Generator:
-        return self.models[check.choice("model", name, list(self.models))]
+    def model(self, name: Any, field: str = "model") -> Generator:
+        """The model a request names (FIRST_MODEL: the first one served); anything else is one line naming the
+        models served."""
+        if name is FIRST_MODEL:
+            name = self.default_model
+        return self.models[check.choice(field, name, list(self.models))]
 
     @contextlib.contextmanager
     def turn(self, request: Any):

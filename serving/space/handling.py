@@ -27,6 +27,9 @@ MAX_SAMPLE_SEEDS = 256
 # A render estimated to take longer than this here goes through the heavy lane (SpaceApp._render). R1-sized
 # renders (0.1 s) never do; the largest allowed ones (about 10 s, serving.rendering.cost) always do.
 HEAVY_SECONDS = 1.0
+# A handler's `model` when a Python caller leaves it out: the first model served. A client that sends a value
+# (null included) must name a model; nothing it sends is silently taken for the default.
+FIRST_MODEL = "<the first model>"
 # The page's own renders (the example thumbnails): fixed recipes, made ahead, so no visitor's time cap applies.
 PAGE = dataclasses.replace(SPACE, where="this page's examples", seconds=None)
 RESULTS_BYTES = 512 * 2**20  # the results' share of the default 1 GB disk budget (serving.space.disk_budget)

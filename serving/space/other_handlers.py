@@ -19,7 +19,15 @@ from serving.rendering.compare import compare_seconds, render_compare
 from serving.rendering.recipe import Recipe, form_value
 from serving.rendering.sample import DEFAULT_SAMPLE_SEEDS, sample, summary, to_npz, to_png
 from serving.space.explore import edit_params, explore_directions
-from serving.space.handling import DEFAULT, DEFAULT_GRID, DEFAULT_SEEDS, MAX_SAMPLE_SEEDS, PARTNER, user_errors
+from serving.space.handling import (
+    DEFAULT,
+    DEFAULT_GRID,
+    DEFAULT_SEEDS,
+    FIRST_MODEL,
+    MAX_SAMPLE_SEEDS,
+    PARTNER,
+    user_errors,
+)
 
 
 class OtherTabHandlers:
@@ -40,7 +48,7 @@ class OtherTabHandlers:
     @user_errors
     def compare(
         self,
-        model_a=None,
+        model_a=FIRST_MODEL,
         model_b=None,
         seeds=DEFAULT_SEEDS,
         classes="",
@@ -57,7 +65,7 @@ class OtherTabHandlers:
         """The same seeds, classes and path rendered by two models side by side, in one animation.
         Returns the file and the recipe (without a bundle: it names both models)."""
         with self.turn(request):
-            name_a = check.choice("model_a", model_a or self.default_model, list(self.models))
+            name_a = self.model(model_a, "model_a").config.name
             if model_b in (None, "", PARTNER):
                 model_b = self.compare_partner(name_a)
             name_b = check.choice("model_b", model_b, list(self.models))
@@ -82,7 +90,7 @@ class OtherTabHandlers:
     @user_errors
     def sample_grid(
         self,
-        model=None,
+        model=FIRST_MODEL,
         seeds=DEFAULT_SAMPLE_SEEDS,
         classes="",
         truncation=DEFAULT.truncation,
@@ -90,7 +98,7 @@ class OtherTabHandlers:
     ):
         """A grid of images (PNG) and the same images with labels (.npz), one per seed."""
         with self.turn(request):
-            gen = self.model(model or self.default_model)
+            gen = self.model(model)
             seed_list = parse_int_list(check.text("seeds", seeds, 2000), "seed", max_count=MAX_SAMPLE_SEEDS)
             class_text = check.text("classes", classes, 2000).strip()
             class_list = parse_classes(class_text, gen.config.class_names) if class_text else None
@@ -111,7 +119,7 @@ class OtherTabHandlers:
     @user_errors
     def explore(
         self,
-        model=None,
+        model=FIRST_MODEL,
         seed=7,
         d1=0.0,
         d2=0.0,
@@ -131,7 +139,7 @@ class OtherTabHandlers:
     def _explore(self, model, seed, d1, d2, d3, class_a, class_b, mix, truncation, size):
         from PIL import Image
 
-        gen = self.model(model or self.default_model)
+        gen = self.model(model)
         seed = check.whole("seed", seed, 0, MAX_SEED)
         steps = [check.number(f"d{i + 1}", v, -5.0, 5.0) for i, v in enumerate((d1, d2, d3))]
         psi = form_value("truncation", truncation)

@@ -61,7 +61,7 @@ def project_picture(app, model: Any, picture: Any, following: Any = DEFAULT_FOLL
     from serving.picture.project import open_picture, project
     from serving.rendering.sample import to_png_row
 
-    gen = app.model(model or app.default_model)
+    gen = app.model(model)
     if not gen.has_encoder:
         raise InputError(f"{gen.config.name} has no encoder: pick a model that ships encoder.onnx")
     seeds = parse_int_list(str(following or DEFAULT_FOLLOWING)[:200], "seed", max_count=MAX_FOLLOWING)

@@ -277,3 +277,10 @@ def test_the_command_line_renders_a_music_video_and_replays_it(tmp_path, song, c
     assert cli.main([*args[:4], str(tmp_path / "bad.wav"), "--out", str(tmp_path / "y.mp4")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and not (tmp_path / "y.mp4").exists()
+
+
+def test_ffmpegs_heap_addresses_never_reach_a_visitor():
+    from serving.music.audio import _said
+
+    said = _said("[mp3 @ 0x55d5c8a3c2c0] Failed to read frame size: Could not seek to 1026; at 0x7ffe12345678")
+    assert "0x" not in said and said.startswith("mp3: Failed to read frame size")

@@ -5,6 +5,7 @@ a version bump: these tests run on two Gradio releases (make test-gradio-alt).
 """
 
 import json
+import urllib.error
 import urllib.request
 
 import pytest
@@ -55,3 +56,19 @@ def test_a_planted_file_value_is_refused_in_one_line(server, value):
     # nobody uploaded), in one line either way
     assert kind in ("error", "http") and isinstance(message, str), (kind, message)
     assert "\n" not in message and "Traceback" not in message and "pydantic" not in message
+
+
+@pytest.mark.parametrize("route", ["call/predict", "call/v2/predict", "run/predict", "api/predict"])
+def test_an_unknown_endpoint_is_404_in_one_line(server, route):
+    req = urllib.request.Request(
+        f"{server}gradio_api/{route}", data=b'{"data": []}', headers={"Content-Type": "application/json"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(req, timeout=30)
+    said = json.loads(refused.value.read())["error"]
+    assert refused.value.code == 404 and said.startswith("no endpoint named /predict; this Space's API: /animate")
+
+
+def test_a_named_model_is_never_taken_for_the_default(server):
+    kind, message = _call_named(server, "animate", {"model": None, "seeds": "1,2"})
+    assert kind == "error" and "model must be one of mnist-cdcgan" in str(message), (kind, message)

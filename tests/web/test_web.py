@@ -167,3 +167,41 @@ def test_the_server_serves_the_page_and_bundles_only(page):
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{page.base}{path}", timeout=10)
         assert refused.value.code == 404, path
+
+
+def _loop_model() -> bytes:
+    """A model.onnx-shaped graph with a Loop node (its trip count from the data), as a stranger might host."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"])],
+        "body",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+        ],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, [])],
+    )
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["n", "c"], [], body=body)],
+        "g",
+        [
+            helper.make_tensor_value_info("n", TensorProto.INT64, []),
+            helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+        ],
+        [],
+    )
+    return onnx.helper.make_model(graph).SerializeToString()
+
+
+def test_the_page_refuses_control_flow_as_the_python_loader_does(page):
+    found = page.evaluate("(b) => window.ganimate.controlFlow(new Uint8Array(b))", list(_loop_model()))
+    shipped = [
+        page.evaluate(
+            "(b) => window.ganimate.controlFlow(new Uint8Array(b))", list((bundle / "model.onnx").read_bytes())
+        )
+        for bundle in sorted((REPO / "exported").iterdir())
+        if (bundle / "model.onnx").is_file()
+    ]
+    assert found == "Loop" and shipped == [None] * len(shipped)
