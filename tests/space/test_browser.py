@@ -327,3 +327,39 @@ def test_on_a_phone_render_brings_the_new_animation_into_view(server, artifacts)
         page.screenshot(path=str(artifacts / "space-phone-after-render.png"))
         box = page.locator("#gm-preview img").bounding_box()
     assert box and box["y"] >= -box["height"] / 2 and box["y"] + box["height"] / 2 <= 915  # in view, at least half
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)"
+)
+def test_a_hostile_webp_dropped_on_animate_freezes_nothing(server, tmp_path):
+    """A 1 MB WebP whose every chunk holds the recipe's opening tag (a search for its pair from each one rescans
+    the rest of the file): the page says it carries no recipe, and the API answers meanwhile."""
+    import struct
+    import threading
+    import time
+
+    chunk = b"JUNK" + struct.pack("<I", 18) + b"<ganimate:recipe>\x00"
+    body = chunk * ((2**20 - 100) // len(chunk))
+    hostile = tmp_path / "hostile.webp"
+    hostile.write_bytes(b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body)
+    answered: list[float] = []
+
+    def ask_the_api() -> None:  # another visitor, meanwhile
+        for _ in range(20):
+            started = time.perf_counter()
+            with urllib.request.urlopen(f"{server}gradio_api/info", timeout=30) as resp:
+                resp.read()
+            answered.append(time.perf_counter() - started)
+            time.sleep(0.1)
+
+    with _browser() as browser:
+        page = _space(browser, server)
+        other = threading.Thread(target=ask_the_api)
+        other.start()
+        page.locator("#gm-drop input[type=file]").set_input_files(str(hostile))
+        page.get_by_text("carries no ganimate recipe", exact=False).first.wait_for(state="visible", timeout=60_000)
+        other.join(60)
+        ok = _no_error_badge(page) or page.get_by_text("carries no ganimate recipe", exact=False).count() > 0
+    assert len(answered) == 20 and ok  # the API answered all along (each within the urlopen timeout)
