@@ -109,14 +109,16 @@ GALLERY_MAX_MB = 512
 DISK_MB = 1024  # GANIMATE_DISK_MB: everything the Space writes (results in Gradio's cache, and the gallery)
 
 
-def disk_budget(text: str = "") -> tuple[int, int]:
-    """(results bytes, gallery megabytes) from GANIMATE_DISK_MB (default 1024): half each, the gallery at most
-    GALLERY_MAX_MB. Both are held on every write, oldest (unpinned) first."""
+def disk_budget(text: str = "") -> tuple[int, int, int]:
+    """(results bytes, gallery megabytes, uploads bytes) from GANIMATE_DISK_MB (default 1024): an eighth for
+    uploads and Gradio's copies (serving.space.disk), half for the gallery (at most GALLERY_MAX_MB), the rest for
+    results. Each is held on every write, oldest (unpinned) first."""
     from serving import inputs as check
 
     total = check.whole("GANIMATE_DISK_MB", text.strip() or DISK_MB, 64, 10**7)
     gallery_mb = min(GALLERY_MAX_MB, total // 2)
-    return (total - gallery_mb) * 2**20, gallery_mb
+    uploads_mb = total // 8
+    return (total - gallery_mb - uploads_mb) * 2**20, gallery_mb, uploads_mb * 2**20
 
 
 def open_gallery(db: str, max_rows: int = GALLERY_MAX_ROWS, max_mb: int = GALLERY_MAX_MB) -> Gallery | None:
@@ -135,7 +137,7 @@ def start(sources: list[str], gallery_db: str = ""):
     built later (serving.space.pending: `main` warms them once the server answers)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    results_bytes, gallery_mb = disk_budget(os.environ.get("GANIMATE_DISK_MB", ""))
+    results_bytes, gallery_mb, uploads_bytes = disk_budget(os.environ.get("GANIMATE_DISK_MB", ""))
     with ThreadPoolExecutor(1, thread_name_prefix="ganimate-load") as pool:
         loading = pool.submit(load_models, sources, None, True)
         opening = pool.submit(lambda: opening_render(loading.result()))  # then the page's first animation
@@ -145,7 +147,7 @@ def start(sources: list[str], gallery_db: str = ""):
         models = loading.result()
         made = opening.result()
     gallery = open_gallery(gallery_db, max_mb=gallery_mb)
-    app = SpaceApp(models, gallery, results_bytes=results_bytes, made=made)
+    app = SpaceApp(models, gallery, results_bytes=results_bytes, uploads_bytes=uploads_bytes, made=made)
     demo = build_demo(models, gallery, app=app)
     return demo
 

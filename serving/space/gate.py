@@ -26,6 +26,7 @@ is copied to disk and handed to ffmpeg). A pure ASGI middleware.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -101,17 +102,52 @@ def file_cap(head: bytes) -> int:
 
 
 def file_parts(body: bytes, boundary: bytes) -> list[tuple[bytes, int]] | None:
-    """(first bytes, size) of every file part of a multipart body, or None when it is not well formed."""
-    heads = []
-    for part in body.split(b"--" + boundary)[1:]:
-        if part.startswith(b"--"):
-            break
-        header, sep, data = part.partition(b"\r\n\r\n")
-        if not sep:
+    """(first bytes, size) of every part Gradio's parser stores as a file, or None when the body is not one it
+    reads. Parsed by the parser Gradio's own uses (python-multipart's MultipartParser, a part being a file when its
+    Content-Disposition has a filename, as GradioMultiPartParser decides), so the parts checked here are exactly
+    the parts Gradio stores: no split of our own that a crafted body could read differently."""
+    from python_multipart.exceptions import MultipartParseError
+    from python_multipart.multipart import MultipartParser, parse_options_header
+
+    parts: list[list] = []  # [content-disposition, first bytes, size] of each part
+    header = [b"", b""]  # the header being read: name, value
+
+    def on_part_begin() -> None:
+        parts.append([b"", b"", 0])
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header[0] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header[1] += data[start:end]
+
+    def on_header_end() -> None:
+        if header[0].lower() == b"content-disposition":
+            parts[-1][0] = header[1]
+        header[0] = header[1] = b""
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        part = parts[-1]
+        if len(part[1]) < 16:
+            part[1] += data[start : min(end, start + 16 - len(part[1]))]
+        part[2] += end - start
+
+    callbacks = {"on_part_begin": on_part_begin, "on_part_data": on_part_data, "on_header_field": on_header_field}
+    callbacks.update(on_header_value=on_header_value, on_header_end=on_header_end)
+    try:
+        parser = MultipartParser(boundary, callbacks)
+        parser.write(body)
+        parser.finalize()
+    except (MultipartParseError, ValueError):
+        return None
+    files = []
+    for disposition, head, size in parts:
+        _, options = parse_options_header(disposition)
+        if b"name" not in options:  # Gradio refuses the whole body for such a part
             return None
-        if b"filename" in header.lower():  # filename= and filename*= alike: Gradio stores both as files
-            heads.append((data[:16], max(0, len(data) - 2)))  # the part ends in CRLF before the next boundary
-    return heads
+        if b"filename" in options:
+            files.append((head, size))
+    return files
 
 
 class UploadGate:
@@ -124,8 +160,10 @@ class UploadGate:
         requests_per_min: int = REQUESTS_PER_MIN,
         api_defaults: dict[str, list] | None = None,
         hops: int | None = None,
+        janitor: Any = None,
     ) -> None:
         self.app = app
+        self.janitor = janitor  # serving.space.disk.Janitor: the uploads' share of the disk budget
         self.hops = proxy_hops() if hops is None else hops
         from gradio.utils import get_upload_folder  # where Gradio keeps uploads and this Space's results
 
@@ -202,6 +240,9 @@ class UploadGate:
             return
         if any(size > cap for (_, size), cap in zip(heads, caps)):
             await _answer(send, 413, TOO_BIG)
+            return
+        if self.janitor is not None and not await asyncio.to_thread(self.janitor.fits, len(body)):
+            await _answer(send, 507, "the Space's room for uploads is full just now; try again in a minute")
             return
         await self.app(scope, _replay(body, receive), send)
 

@@ -26,7 +26,8 @@ from serving.rendering.budget import SPACE
 from serving.rendering.recipe import Recipe
 from serving.rendering.render import render, render_seconds
 from serving.space.animate_handlers import AnimateHandlers
-from serving.space.handling import FIRST_MODEL, HEAVY_SECONDS, RESULTS_BYTES
+from serving.space.disk import RESULTS_PREFIX, Janitor
+from serving.space.handling import FIRST_MODEL, HEAVY_SECONDS, RESULTS_BYTES, UPLOADS_BYTES
 from serving.space.lane import Deadline, FairLane, lower_priority
 from serving.space.other_handlers import OtherTabHandlers
 from serving.space.page_handlers import PageHandlers
@@ -43,6 +44,7 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
         gallery: Gallery | None = None,
         out_dir: Path | None = None,
         results_bytes: int | None = None,
+        uploads_bytes: int | None = None,
         per_client: int | None = None,
         proxy_hops: int | None = None,
         made: dict[str, bytes] | None = None,
@@ -56,13 +58,19 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
         self._made = dict(made or {})
         self.default_model = next(iter(models))
         self.gallery = gallery
+        if gallery is not None:  # Gradio serves the gallery's files where they are (no third copy per visit)
+            import gradio as gr
+
+            gr.set_static_paths([str(gallery.files_dir.resolve())])
         # Results are written inside Gradio's own cache folder, so Gradio serves them where they are instead of
         # keeping a second copy of each (it copies only what lies outside its cache).
         from gradio.utils import get_upload_folder
 
         cache = Path(get_upload_folder())
         cache.mkdir(parents=True, exist_ok=True)
-        self.out_dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="ganimate-space-", dir=cache))
+        self.out_dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix=RESULTS_PREFIX, dir=cache))
+        # Uploads and Gradio's copies of what it serves: their own share, swept by the gate and after each result.
+        self.janitor = Janitor(cache, uploads_bytes if uploads_bytes is not None else UPLOADS_BYTES)
         # The results' share of the Space's disk budget (serving.space.disk_budget), held on every write.
         self.results_bytes = results_bytes if results_bytes is not None else RESULTS_BYTES
         self._written: dict[Path, int] = {}  # our files, oldest first, with their sizes
@@ -125,6 +133,7 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
             if keep:
                 self._kept.add(path)
         self._prune()
+        self.janitor.sweep()  # Gradio copies what it serves from elsewhere (an Explore picture): held here too
         return str(path)
 
     def disk_bytes(self) -> int:

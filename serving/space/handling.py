@@ -32,7 +32,8 @@ HEAVY_SECONDS = 1.0
 FIRST_MODEL = "<the first model>"
 # The page's own renders (the example thumbnails): fixed recipes, made ahead, so no visitor's time cap applies.
 PAGE = dataclasses.replace(SPACE, where="this page's examples", seconds=None)
-RESULTS_BYTES = 512 * 2**20  # the results' share of the default 1 GB disk budget (serving.space.disk_budget)
+RESULTS_BYTES = 384 * 2**20  # the results' share of the default 1 GB disk budget (serving.space.disk_budget)
+UPLOADS_BYTES = 128 * 2**20  # uploads' and Gradio's copies' share of it (serving.space.disk)
 GALLERY_SHOWN = 24
 THUMBNAIL_SIZE = 128
 # The examples shown as animated thumbnails under the form; clicking one fills the form (Animate's field order).

@@ -79,6 +79,7 @@ def launch_options(app: SpaceApp | None = None, requests_per_min: int | None = N
                     requests_per_min=requests_per_min,
                     api_defaults=app.api_defaults if app else None,
                     hops=app.proxy_hops if app else None,
+                    janitor=app.janitor if app else None,
                 )
             ]
         },

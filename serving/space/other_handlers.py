@@ -134,6 +134,7 @@ class OtherTabHandlers:
         """One image: z(seed) with three sliders (named directions in z, or a math-art model's real parameters),
         and (conditional models) class A mixed toward class B."""
         with self.turn(request):
+            self.janitor.sweep()  # Gradio keeps a copy of every picture it serves: each slider move leaves one
             return self._explore(model, seed, d1, d2, d3, class_a, class_b, mix, truncation, size)
 
     def _explore(self, model, seed, d1, d2, d3, class_a, class_b, mix, truncation, size):

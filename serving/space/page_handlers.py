@@ -28,13 +28,8 @@ class PageHandlers:
             return [], []
         items, recipes = [], []
         for e in self.gallery.latest(limit):
-            if e.path.is_file():  # copy out of the gallery folder: Gradio serves files from its cache only
-                items.append(
-                    (
-                        self.save(e.path.read_bytes(), f"gallery-{e.recipe_hash[:16]}", e.recipe.format),
-                        f"#{e.id} {e.recipe.path} {e.recipe.name}".strip(),
-                    )
-                )
+            if e.path.is_file():  # served from the gallery's folder itself (a static path: SpaceApp)
+                items.append((str(e.path), f"#{e.id} {e.recipe.path} {e.recipe.name}".strip()))
                 recipes.append(e.recipe.to_json())
         return items, recipes
 

@@ -189,3 +189,42 @@ def test_a_song_of_up_to_10_mb_passes_and_a_picture_stays_at_1_mb(reached):
         code, text = _call(UploadGate(app), body, ctype)
         assert code == 413 and "a picture may be at most 1 MB, a song at most 10 MB" in text
     assert len(seen) == 1
+
+
+def _starlette_files(body: bytes, content_type: str) -> int | None:
+    """How many files Starlette's multipart parser (the one Gradio's is vendored from) stores from `body`."""
+    from starlette.datastructures import Headers, UploadFile
+    from starlette.formparsers import MultiPartException, MultiPartParser
+
+    async def stream():
+        yield body
+
+    async def parse():
+        parser = MultiPartParser(Headers({"content-type": content_type}), stream(), max_files=10**6, max_fields=10**6)
+        form = await parser.parse()
+        return sum(isinstance(v, UploadFile) for _, v in form.multi_items())
+
+    try:
+        return asyncio.run(parse())
+    except MultiPartException:
+        return None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"".join(
+            b'--B\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\n\r\nx\r\n' for _ in range(1000)
+        )
+        + b"--B--\r\n",
+        b"--B\r\nContent-Disposition: form-data; name=\"files\"; filename*=utf-8''a.png\r\n\r\n\x89PNG\r\n--B--\r\n",
+        b'--B\r\nContent-Disposition: form-data; name="files"; filename="a.png"\r\n\r\n--B\r\n\r\n--B--\r\n',
+        b'preamble --B\r\n--B\r\nContent-Disposition: form-data; name="x"\r\n\r\nfilename\r\n--B--\r\n',
+        b'--B\nContent-Disposition: form-data; name="files"; filename="a.png"\n\nxx\n--B--\n',
+    ],
+)
+def test_the_gate_counts_the_files_gradios_parser_would_store(body):
+    from serving.space.gate import file_parts
+
+    parts = file_parts(body, b"B")
+    assert (None if parts is None else len(parts)) == _starlette_files(body, "multipart/form-data; boundary=B")

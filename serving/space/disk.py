@@ -1,0 +1,78 @@
+"""One disk budget for what visitors leave in Gradio's folder: uploads (pictures, songs, dropped files) and
+Gradio's own copies of results it serves (an Explore picture, a sample grid), beside the Space's results (held by
+SpaceApp's own budget) and the gallery (held by its quota).
+
+Every upload is removed by the handler that reads it; an upload nobody uses (a song uploaded and never rendered),
+and Gradio's copies, stay until `sweep` takes them: oldest first once the folder passes its budget, and any older
+than `max_age_s`. The gate sweeps before it lets an upload through, and refuses one that would not fit even then
+("the Space's upload space is full"), so a stranger's uploads cannot fill the disk between Gradio's hourly
+cleanups. The walk is bounded by the files the budget allows (each a few MB at most).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+RESULTS_PREFIX = "ganimate-space-"  # the folder each SpaceApp writes its results in (tempfile.mkdtemp's prefix)
+
+
+class Janitor:
+    """Holds the files under `root` (outside results folders) within `budget_bytes`, oldest first."""
+
+    def __init__(
+        self, root: Path, budget_bytes: int, keep_prefix: str = RESULTS_PREFIX, max_age_s: float = 900.0
+    ) -> None:
+        self.root = Path(root)
+        self.budget_bytes = budget_bytes
+        self.keep_prefix = keep_prefix  # folders of results (each SpaceApp's own, held by its own budget)
+        self.max_age_s = max_age_s
+        self._lock = threading.Lock()
+
+    def files(self) -> list[tuple[float, int, str]]:
+        """(mtime, size, path) of every regular file under root outside results folders, oldest first."""
+        found, stack = [], [str(self.root)]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:  # removed meanwhile (Gradio's own cleanup)
+                continue
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if not entry.name.startswith(self.keep_prefix):
+                            stack.append(entry.path)
+                    elif entry.is_file(follow_symlinks=False):
+                        info = entry.stat(follow_symlinks=False)
+                        found.append((info.st_mtime, info.st_size, entry.path))
+                except OSError:
+                    continue
+        return sorted(found)
+
+    def used(self) -> int:
+        """Bytes under root outside results folders now."""
+        return sum(size for _, size, _ in self.files())
+
+    def sweep(self, room: int = 0) -> int:
+        """Remove files older than max_age_s, then the oldest until `room` more bytes fit in the budget; returns
+        the bytes held afterwards."""
+        with self._lock:
+            files = self.files()
+            held = sum(size for _, size, _ in files)
+            cutoff = time.time() - self.max_age_s
+            for mtime, size, path in files:
+                if mtime >= cutoff and held + room <= self.budget_bytes:
+                    break
+                try:
+                    os.unlink(path)
+                    held -= size
+                except OSError:
+                    pass
+            return held
+
+    def fits(self, size: int) -> bool:
+        """Whether `size` more bytes fit in the budget once the folder is swept."""
+        return size <= self.budget_bytes and self.sweep(room=size) + size <= self.budget_bytes
