@@ -110,7 +110,7 @@ class AnimateHandlers:
                 format,
                 recipe,
             )
-            track = self.songs.track(music, self.out_dir)
+            track = self.songs.track(music, self.out_dir, self.janitor)
             if track is not None:
                 parsed = with_music(parsed, track, beats_per_key, react, react_band, react_amount)
             elif parsed.audio is not None:  # checked here too: an earlier render of it must not answer without the song
@@ -136,7 +136,7 @@ class AnimateHandlers:
         from serving.space.picture import recipe_from_file
 
         with self.turn(request):
-            return recipe_from_file(file, self.out_dir)
+            return recipe_from_file(file, self.out_dir, self.janitor)
 
     @staticmethod
     def share_link(recipe_text: Any, request: gr.Request = None) -> str:

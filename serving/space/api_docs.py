@@ -24,10 +24,11 @@ def described(component, text: str):
 
 def api(app: SpaceApp, name: str, fn, inputs: list) -> dict:
     """An endpoint's public options: its name, and a description made of the handler's first docstring paragraph
-    and one line per parameter (its name in the handler, what it accepts). The form's values are noted as the
-    endpoint's defaults (`app.api_defaults`), which the gate gives a positional call that leaves the last out."""
-    app.api_defaults[name] = [c.value for c in inputs]
-    summary = (inspect.getdoc(fn) or "").split("\n\n")[0].replace("\n", " ")
+    and one line per parameter (its name in the handler, what it accepts). The parameters and the form's values
+    are noted as the endpoint's defaults (`app.api_defaults`, name -> value, in order): the gate gives a
+    positional call that leaves the last out their values, and refuses a named call's unknown names."""
     names = list(inspect.signature(fn).parameters)
+    app.api_defaults[name] = {p: c.value for p, c in zip(names, inputs)}
+    summary = (inspect.getdoc(fn) or "").split("\n\n")[0].replace("\n", " ")
     lines = [f"- {p}: {_DESCRIPTIONS.get(c, getattr(c, 'label', '') or '')}" for p, c in zip(names, inputs)]
     return {"api_name": name, "api_description": "\n".join([summary, "", "Parameters:", *lines])}

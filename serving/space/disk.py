@@ -30,6 +30,9 @@ class Janitor:
         self.keep_prefix = keep_prefix  # folders of results (each SpaceApp's own, held by its own budget)
         self.max_age_s = max_age_s
         self._lock = threading.Lock()
+        # Stored upload path -> uploads of it not yet used. Gradio stores an upload under its content's hash, so two
+        # visitors sending the same picture get the same path: it is removed once the last of them has used it.
+        self._pending: dict[str, int] = {}
 
     def files(self) -> list[tuple[float, int, str]]:
         """(mtime, size, path) of every regular file under root outside results folders, oldest first."""
@@ -52,6 +55,25 @@ class Janitor:
                     continue
         return sorted(found)
 
+    def took(self, paths: list[str]) -> None:
+        """Gradio stored these uploads (one each): count them until they are used."""
+        with self._lock:
+            for path in paths[:64]:
+                path = str(Path(path).resolve())  # as the handlers name it (serving.space.picture.uploaded_path)
+                self._pending[path] = self._pending.get(path, 0) + 1
+            if len(self._pending) > 100_000:  # counts of files long swept
+                self._pending = {k: v for k, v in self._pending.items() if os.path.exists(k)}
+
+    def release(self, path: str) -> bool:
+        """One upload of `path` was used; True when no other is waiting for it (the caller removes the file)."""
+        with self._lock:
+            left = self._pending.get(path, 1) - 1
+            if left > 0:
+                self._pending[path] = left
+                return False
+            self._pending.pop(path, None)
+            return True
+
     def used(self) -> int:
         """Bytes under root outside results folders now."""
         return sum(size for _, size, _ in self.files())
@@ -69,6 +91,7 @@ class Janitor:
                 try:
                     os.unlink(path)
                     held -= size
+                    self._pending.pop(path, None)
                 except OSError:
                     pass
             return held

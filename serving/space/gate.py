@@ -54,6 +54,7 @@ RATE = 30  # uploads per client per minute
 REQUESTS_PER_MIN = 120
 WORK_PATHS = re.compile(r"/gradio_api/(queue/join|call/(v2/)?[\w-]+|run/[\w-]+|api/[\w-]+)/?$")
 NAMED_CALL = re.compile(r"/gradio_api/(?:call/(?:v2/)?|run/|api/)([\w-]+)/?$")
+NAMED_V2 = re.compile(r"/gradio_api/call/v2/([\w-]+)/?$")
 POSITIONAL_CALL = re.compile(r"/gradio_api/call/([\w-]+)/?$")
 CLOSED_PATHS = re.compile(r"/gradio_api/(deep_link|process_recording)/?$")
 # A refused body is read and dropped up to this much, so a client sending a song a little over its cap (the
@@ -158,7 +159,7 @@ class UploadGate:
         app: ASGIApp,
         rate: int = RATE,
         requests_per_min: int = REQUESTS_PER_MIN,
-        api_defaults: dict[str, list] | None = None,
+        api_defaults: dict[str, dict] | None = None,
         hops: int | None = None,
         janitor: Any = None,
     ) -> None:
@@ -203,6 +204,10 @@ class UploadGate:
             if not file_values_well_formed(call, self.upload_root):
                 await _answer(send, 400, BAD_FILE_VALUE)
                 return
+            unknown = self._unknown_names(scope, call)
+            if unknown:
+                await _answer(send, 400, unknown)
+                return
             scope, body = self._filled(scope, call, body)
             receive = _replay(body, receive)
         if scope["type"] != "http" or not _is_upload(scope):
@@ -244,7 +249,38 @@ class UploadGate:
         if self.janitor is not None and not await asyncio.to_thread(self.janitor.fits, len(body)):
             await _answer(send, 507, "the Space's room for uploads is full just now; try again in a minute")
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, _replay(body, receive), self._counting(send))
+
+    def _counting(self, send: Callable) -> Callable:
+        """`send`, telling the janitor which paths Gradio stored the upload at (its JSON answer lists them)."""
+        if self.janitor is None:
+            return send
+        status, chunks = [0], []
+
+        async def counted(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message.get("status", 0)
+            elif message["type"] == "http.response.body" and status[0] == 200:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    stored = _json(b"".join(chunks))
+                    if isinstance(stored, list):
+                        self.janitor.took([p for p in stored if isinstance(p, str)])
+            await send(message)
+
+        return counted
+
+    def _unknown_names(self, scope: Scope, call: Any) -> str:
+        """For a named call (/call/v2/<name>), one line naming the fields the endpoint does not take (Gradio
+        answers them with 500 and a traceback in the log); "" when every name is known."""
+        found = NAMED_V2.search(scope.get("path", ""))
+        params = self.api_defaults.get(found.group(1)) if found else None
+        if params is None or not isinstance(call, dict):
+            return ""
+        unknown = sorted(str(k)[:40] for k in call if k not in params)[:8]
+        if not unknown:
+            return ""
+        return f"/{found.group(1)} takes no {', '.join(unknown)}; it takes {', '.join(params)}"
 
     def _filled(self, scope: Scope, call: Any, body: bytes) -> tuple[Scope, bytes]:
         """A positional call (/gradio_api/call/<name>) that leaves out its last values gets the form's values for
@@ -252,14 +288,12 @@ class UploadGate:
         multi-line message. Anything else passes unchanged."""
         found = POSITIONAL_CALL.search(scope.get("path", ""))
         defaults = self.api_defaults.get(found.group(1)) if found else None
-        if (
-            not defaults
-            or not isinstance(call, dict)
-            or not isinstance(call.get("data"), list)
-            or len(call["data"]) >= len(defaults)
-        ):
+        values = list(defaults.values()) if defaults else []
+        if not values or not isinstance(call, dict) or not isinstance(call.get("data"), list):
             return scope, body
-        call["data"] = call["data"] + defaults[len(call["data"]) :]
+        if len(call["data"]) >= len(values):
+            return scope, body
+        call["data"] = call["data"] + values[len(call["data"]) :]
         body = json.dumps(call).encode()
         headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"content-length"]
         return {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}, body

@@ -54,7 +54,7 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
         if not models:
             raise GanimateError("no model to serve")
         self.models = models
-        self.api_defaults: dict[str, list] = {}  # endpoint -> its form's values (layout.api)
+        self.api_defaults: dict[str, dict] = {}  # endpoint -> {parameter: the form's value} (api_docs.api)
         self._made = dict(made or {})
         self.default_model = next(iter(models))
         self.gallery = gallery

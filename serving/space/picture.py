@@ -43,15 +43,18 @@ def uploaded_path(value: Any, results: Path | None = None, what: str = "picture"
     return resolved
 
 
-def drop_upload(value: Any, results: Path) -> None:
+def drop_upload(value: Any, results: Path, janitor=None) -> None:
     """Remove the uploaded files a value names (an editor sends its layers too): in the upload folder, never
-    among the Space's results."""
+    among the Space's results, and (with the Space's `janitor`) only once no other upload of the same file is
+    waiting to be used."""
     values = [value]
     if isinstance(value, dict) and "composite" in value:
         values = [value.get("background"), value.get("composite"), *(value.get("layers") or [])[:8]]
     for v in values:
         try:
-            uploaded_path(v, results).unlink(missing_ok=True)
+            path = uploaded_path(v, results)
+            if janitor is None or janitor.release(str(path)):
+                path.unlink(missing_ok=True)
         except (InputError, OSError):
             pass
 
@@ -68,7 +71,7 @@ def project_picture(app, model: Any, picture: Any, following: Any = DEFAULT_FOLL
     try:
         found = project(gen, open_picture(uploaded_path(picture, app.out_dir), max_bytes=MAX_PICTURE_BYTES))
     finally:
-        drop_upload(picture, app.out_dir)
+        drop_upload(picture, app.out_dir, app.janitor)
     latent = tuple(float(v) for v in found.latent)
     classes = None
     if gen.config.conditional:
@@ -93,7 +96,7 @@ def found_key(latent: tuple[float, ...]) -> str:
     return hashlib.sha256(json.dumps(latent).encode()).hexdigest()[:16]
 
 
-def recipe_from_file(value: Any, results: Path) -> str:
+def recipe_from_file(value: Any, results: Path, janitor=None) -> str:
     """The recipe a dropped GIF, PNG or WebP carries (serving/files/recipe_file.py), checked by the recipe schema,
     as the text for Animate's recipe box; the upload is removed once read."""
     from serving.files.recipe_file import recipe_text
@@ -108,4 +111,4 @@ def recipe_from_file(value: Any, results: Path) -> str:
             )
         return Recipe.from_json(recipe_text(data)).to_pretty_json()
     finally:
-        drop_upload(value, results)
+        drop_upload(value, results, janitor)

@@ -35,7 +35,7 @@ class Songs:
         self._tracks: OrderedDict[str, Track] = OrderedDict()
         self._lock = threading.Lock()
 
-    def track(self, value: Any, results) -> Track | None:
+    def track(self, value: Any, results, janitor=None) -> Track | None:
         """The song an audio value names (None when none was given), decoded once."""
         from serving.space.picture import drop_upload, uploaded_path
 
@@ -52,7 +52,7 @@ class Songs:
             path = uploaded_path(value, results, what="song")
             track = read_track(path, max_bytes=MAX_SONG_BYTES, max_seconds=SPACE.audio_seconds)
         finally:
-            drop_upload(value, results)
+            drop_upload(value, results, janitor)
         with self._lock:
             self._tracks[key] = track
             while len(self._tracks) > self.kept:

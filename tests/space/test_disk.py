@@ -148,3 +148,31 @@ def test_the_gallery_tab_shows_the_gallerys_own_files(models, tmp_path):
     items, _ = app.gallery_items()
     assert items and all(Path(path).resolve().parent == (tmp_path / "files").resolve() for path, _ in items)
     assert not list((tmp_path / "out").glob("gallery-*"))  # no copy among the results
+
+
+def test_two_visitors_uploading_the_same_picture_each_get_to_use_it(server):
+    """Gradio stores an upload under its content's hash: the first visitor's projection must not remove the
+    second visitor's (identical) upload before the second has used it; the last one out removes it."""
+    import httpx
+
+    from bench.hosted_load import _photo
+
+    picture = _photo()  # a digit as a person would photograph it
+    stored = []
+    for address in ("198.51.100.71", "198.51.100.72"):
+        answer = httpx.post(
+            server + "gradio_api/upload",
+            files=[("files", ("same.png", picture))],
+            headers={"X-Forwarded-For": address},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        stored.append(answer.json()[0])
+    assert stored[0] == stored[1]  # one file for both
+    from tests.space.test_adversarial import _call
+
+    value = {"path": stored[0], "meta": {"_type": "gradio.FileData"}}
+    first = _call(server, "project", ["mnist-cdcgan", value, "5,6,7"])
+    assert first[0] == "complete" and Path(stored[0]).exists()  # the other visitor's upload is still there
+    second = _call(server, "project", ["mnist-cdcgan", value, "5,6,7"])
+    assert second[0] == "complete" and not Path(stored[0]).exists()  # used by both: removed

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,49 +19,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.proxy import free_port, front, nginx, visitor
 from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, REPO
 from tests.hub_server import hub_env, serve
 
 pytestmark = pytest.mark.slow
-NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
 TOKEN = "hf_loopback_hosted_token_42"
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {run}/nginx.pid;
-error_log {run}/error.log warn;
-events {{ worker_connections 512; }}
-http {{
-  access_log off;
-  client_body_temp_path {run}/body;
-  proxy_temp_path {run}/proxy;
-  fastcgi_temp_path {run}/fastcgi;
-  uwsgi_temp_path {run}/uwsgi;
-  scgi_temp_path {run}/scgi;
-  client_max_body_size 12m;
-  server {{
-    listen 127.0.0.1:{listen};
-    location / {{
-      proxy_pass http://127.0.0.1:{space};
-      proxy_bind 127.0.0.2;
-      proxy_http_version 1.1;
-      proxy_set_header Host $http_host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection "upgrade";
-      proxy_buffering off;
-      proxy_read_timeout 300s;
-    }}
-  }}
-}}
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for(url: str, seconds: float, process: subprocess.Popen) -> None:
@@ -118,45 +78,31 @@ def _bare_venv(site: Path, where: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def hosted(tmp_path_factory):
-    """(proxy URL, the Space's own URL): the pushed Space behind nginx, stopped afterwards."""
-    if NGINX is None:
+    """(proxy URL, the Space's log): the pushed Space behind nginx, stopped afterwards."""
+    if nginx() is None:
         pytest.skip("nginx is not installed (make test installs it: apt-get install nginx-light)")
     tmp = tmp_path_factory.mktemp("hosted")
     site, endpoint, hub = _pushed_space(tmp)
     python = _bare_venv(site, tmp / "venv")
-    space_port, proxy_port = _free_port(), _free_port()
+    space_port = free_port()
     env = hub_env(endpoint, tmp / "home-space", None, SPACE_ID="alice/ganimate")
     env.update(GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(space_port), GRADIO_ANALYTICS_ENABLED="False")
     env.pop("PYTHONPATH", None)
     env.pop("GANIMATE_PROXY_HOPS", None)
     log = open(tmp / "space.log", "w")
     space = subprocess.Popen([str(python), "app.py"], cwd=site, env=env, stdout=log, stderr=subprocess.STDOUT)
-    run = tmp / "nginx"
-    run.mkdir()
-    (run / "nginx.conf").write_text(NGINX_CONF.format(run=run, listen=proxy_port, space=space_port))
-    proxy = subprocess.Popen(
-        [NGINX, "-p", str(run), "-c", str(run / "nginx.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
     try:
         _wait_for(f"http://127.0.0.1:{space_port}/gradio_api/info", 300, space)
-        _wait_for(f"http://127.0.0.1:{proxy_port}/gradio_api/info", 30, proxy)
-        yield f"http://127.0.0.1:{proxy_port}/", tmp / "space.log"
+        with front(space_port) as url:
+            yield url, tmp / "space.log"
     finally:
-        for process in (proxy, space):
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        space.terminate()
+        try:
+            space.wait(30)
+        except subprocess.TimeoutExpired:
+            space.kill()
         log.close()
         hub.shutdown()
-
-
-def _visitor(address: str):
-    """An HTTP client whose connections leave from `address` (127.0.0.x): a visitor of its own."""
-    import httpx
-
-    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=300)
 
 
 def _animate(client, url: str, data: dict) -> tuple[str, object]:
@@ -179,15 +125,15 @@ LONG = {"model": "mnist-cdcgan", "grid": "4x4", "frames": 12, "size": 384}  # ab
 
 def test_the_pushed_space_runs_from_its_own_files_in_a_bare_environment(hosted):
     url, log = hosted
-    with _visitor("127.0.0.3") as visitor:
-        kind, data = _animate(visitor, url, {"model": "mnist-cdcgan", "seeds": "1,2"})
+    with visitor("127.0.0.3") as one:
+        kind, data = _animate(one, url, {"model": "mnist-cdcgan", "seeds": "1,2"})
     assert kind == "complete" and data[0]["path"].endswith(".gif"), (kind, data)
     assert "Traceback" not in log.read_text()
 
 
 def test_two_visitors_behind_the_proxy_are_served_at_once_and_one_is_held_to_one(hosted):
     url, _ = hosted
-    with _visitor("127.0.0.3") as a, _visitor("127.0.0.4") as b, _visitor("127.0.0.3") as a_again:
+    with visitor("127.0.0.3") as a, visitor("127.0.0.4") as b, visitor("127.0.0.3") as a_again:
         with concurrent.futures.ThreadPoolExecutor(3) as pool:
             calls = [
                 pool.submit(_animate, a, url, {**LONG, "seeds": "0-15"}),

@@ -72,3 +72,15 @@ def test_an_unknown_endpoint_is_404_in_one_line(server, route):
 def test_a_named_model_is_never_taken_for_the_default(server):
     kind, message = _call_named(server, "animate", {"model": None, "seeds": "1,2"})
     assert kind == "error" and "model must be one of mnist-cdcgan" in str(message), (kind, message)
+
+
+def test_a_named_call_with_a_field_the_endpoint_does_not_take_is_one_line(server):
+    req = urllib.request.Request(
+        f"{server}gradio_api/call/v2/compare",
+        data=json.dumps({"model_a": "mnist-cdcgan", "grid": "4x4"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(req, timeout=30)
+    said = json.loads(refused.value.read())["error"]
+    assert refused.value.code == 400 and said.startswith("/compare takes no grid; it takes model_a, model_b, seeds")
