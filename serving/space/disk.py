@@ -33,6 +33,8 @@ class Janitor:
         # Stored upload path -> uploads of it not yet used. Gradio stores an upload under its content's hash, so two
         # visitors sending the same picture get the same path: it is removed once the last of them has used it.
         self._pending: dict[str, int] = {}
+        self._swept_at = -float("inf")
+        self._held = 0
 
     def files(self) -> list[tuple[float, int, str]]:
         """(mtime, size, path) of every regular file under root outside results folders, oldest first."""
@@ -78,10 +80,16 @@ class Janitor:
         """Bytes under root outside results folders now."""
         return sum(size for _, size, _ in self.files())
 
+    SWEEP_EVERY_S = 2.0  # a sweep walks the folder: after a render it runs at most this often
+
     def sweep(self, room: int = 0) -> int:
         """Remove files older than max_age_s, then the oldest until `room` more bytes fit in the budget; returns
-        the bytes held afterwards."""
+        the bytes held afterwards. Without `room` (after a render) it walks the folder at most every
+        SWEEP_EVERY_S: renders come many a second under load, and a walk per render would cost more than it saves."""
         with self._lock:
+            if not room and time.monotonic() - self._swept_at < self.SWEEP_EVERY_S:
+                return self._held
+            self._swept_at = time.monotonic()
             files = self.files()
             held = sum(size for _, size, _ in files)
             cutoff = time.time() - self.max_age_s
@@ -94,6 +102,7 @@ class Janitor:
                     self._pending.pop(path, None)
                 except OSError:
                     pass
+            self._held = held
             return held
 
     def fits(self, size: int) -> bool:

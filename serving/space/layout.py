@@ -230,7 +230,8 @@ def picture_tab(app: SpaceApp, model) -> None:
             outputs,
             **api(app, "project", app.project, p_inputs),
             preprocess=False,
-            concurrency_limit=2,
+            concurrency_limit=3,
+            concurrency_id="work",
         )
         d_go.click(
             app.project,
@@ -238,7 +239,8 @@ def picture_tab(app: SpaceApp, model) -> None:
             outputs,
             api_visibility="private",
             preprocess=False,
-            concurrency_limit=2,
+            concurrency_limit=3,
+            concurrency_id="work",
         )
 
 
@@ -306,7 +308,8 @@ def animate_tab(app: SpaceApp, model, opening: tuple) -> dict:
                 recipe_out = gr.Code(opening_recipe, language="json", label="Recipe of this render", interactive=False)
                 share = share_box()
         animate_inputs = [model, *fields]
-        # Three at once: a long render in the heavy lane (one core) leaves two workers for short ones.
+        # Work events (Animate, Your picture, Compare) share one limit of three at once (concurrency_id "work"): on
+        # two cores more would only slow each; a long render in the heavy lane (one core) leaves two for short ones.
         go.click(
             app.animate,
             animate_inputs,
@@ -314,6 +317,7 @@ def animate_tab(app: SpaceApp, model, opening: tuple) -> dict:
             **api(app, "animate", app.animate, animate_inputs),
             preprocess=False,
             concurrency_limit=3,
+            concurrency_id="work",
         ).then(preview, file_out, [shown, video], api_visibility="private", preprocess=False).then(
             app.share_link, recipe_out, share, api_visibility="private"
         ).then(note_unchanged, [file_out, last], last, api_visibility="private", preprocess=False).then(

@@ -71,7 +71,9 @@ class PageHandlers:
         path = gen.bundle_dir / "README.md"
         body = card_body(path.read_text(encoding="utf-8")) if path.is_file() else ""
         # Relative picture links cannot resolve in the page: each goes, with the line that introduces it ("...:")
-        return re.sub(r"(?m)(^[^\n]*:[ \t]*\n(?:[ \t]*\n)?)?^!\[[^\]]*\]\([^)]*\)[ \t]*\n?", "", body)
+        picture = r"!\[[^\]\n]*\]\([^)\n]*\)"
+        body = re.sub(rf"(?m)(^[^\n]*:[ \t]*\n(?:[ \t]*\n)?)?^(?:{picture}[ \t]*)+\n?", "", body)  # picture lines
+        return re.sub(picture, "", body)  # and any picture inside a line
 
     def samples_image(self, name: Any) -> str | None:
         path = self.model(name).bundle_dir / "samples.png"

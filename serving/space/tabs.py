@@ -143,7 +143,8 @@ def compare_tab(app: SpaceApp) -> None:
             [c_file, c_recipe],
             **api(app, "compare", app.compare, c_inputs),
             preprocess=False,
-            concurrency_limit=2,
+            concurrency_limit=3,
+            concurrency_id="work",
         ).then(preview, c_file, [c_shown, c_video], api_visibility="private", preprocess=False)
 
 

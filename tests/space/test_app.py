@@ -308,3 +308,24 @@ def test_the_opening_animation_made_while_gradio_imports_is_the_one_the_app_woul
     assert Path(path).read_bytes() == data and early._made == {}  # used once, then gone
     itself = SpaceApp(models, out_dir=tmp_path / "itself")  # no early render: the app makes the same bytes
     assert Path(itself.initial_animation()[0]).read_bytes() == data and _frames(path) == 96
+
+
+def test_about_leaves_no_line_introducing_a_picture_it_cannot_show(app):
+    for name in app.models:
+        card = app.model_card(name)
+        lines = [line for line in card.splitlines() if line.strip()]
+        dangling = [a for a, b in zip(lines, lines[1:] + [""]) if a.rstrip().endswith(":") and b.startswith("#")]
+        assert "![" not in card and not dangling, (name, dangling)
+        assert "class morph at one fixed" not in card  # the morph.gif's caption went with its picture
+
+
+def test_no_gallery_tab_without_a_gallery(models, tmp_path):
+    from serving.galleries.gallery import Gallery
+    from serving.space import SpaceApp, build_demo
+
+    def tabs(demo) -> list[str]:
+        return [c["props"].get("label") for c in demo.config["components"] if c.get("type") == "tabitem"]
+
+    bare = build_demo(models, app=SpaceApp(models, out_dir=tmp_path / "a"))
+    kept = build_demo(models, app=SpaceApp(models, Gallery(tmp_path / "g.db", tmp_path / "f"), out_dir=tmp_path / "b"))
+    assert "Gallery" not in tabs(bare) and "Gallery" in tabs(kept) and "Animate" in tabs(bare)

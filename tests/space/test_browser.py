@@ -363,3 +363,33 @@ def test_a_hostile_webp_dropped_on_animate_freezes_nothing(server, tmp_path):
         other.join(60)
         ok = _no_error_badge(page) or page.get_by_text("carries no ganimate recipe", exact=False).count() > 0
     assert len(answered) == 20 and ok  # the API answered all along (each within the urlopen timeout)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)"
+)
+def test_refusals_say_why_where_the_visitor_looks(server, tmp_path, artifacts):
+    """A song over the cap says the cap ("Upload failed: ..."), not a bare "Error"; a Render with nothing
+    changed says so; Explore's sliders are named for math art once it is chosen."""
+    import numpy as np
+
+    from tests.tracks import wav_bytes
+
+    big = tmp_path / "long.wav"
+    big.write_bytes(wav_bytes(np.zeros(6 * 2**20)))  # 12 MB of 16-bit silence: over the 10 MB cap
+    with _browser() as browser:
+        page = _space(browser, server)
+        page.locator("#gm-music").click()
+        page.locator("#gm-song input[type=file]").set_input_files(str(big))
+        said = page.get_by_text("a song at most 10 MB", exact=False).first
+        said.wait_for(state="visible", timeout=60_000)
+        page.screenshot(path=str(artifacts / "space-song-too-big.png"))
+        page.locator("#gm-render").click()
+        page.get_by_text("Nothing changed since the last render", exact=False).first.wait_for(timeout=60_000)
+        page.locator("#gm-model input").click()
+        page.get_by_role("option", name="mathart-params", exact=True).click()
+        page.get_by_role("tab", name="Explore").click()
+        page.wait_for_timeout(3000)
+        labels = page.locator("#gm-explore-row label").all_inner_texts()
+    assert not any("Stroke thickness" in t for t in labels), labels  # the digits' names are gone on math art

@@ -49,7 +49,14 @@ def test_a_named_call_takes_the_forms_defaults_for_what_it_leaves_out(server):
     assert json.loads(data[1])["seeds"] == [5, 6]
 
 
-@pytest.mark.parametrize("value", [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, {"path": 7}])
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}},
+        {"path": 7},
+        {"path": "http://198.51.100.1/x.png", "url": "http://198.51.100.1/x.png", "meta": {"_type": "gradio.FileData"}},
+    ],
+)
 def test_a_planted_file_value_is_refused_in_one_line(server, value):
     kind, message = _call(server, "project", ["mnist-cdcgan", value, "5,6,7"])
     # refused before any handler runs: by the gate (400, a malformed value) or by Gradio's own check (a path
