@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m bench",
         description=__doc__.splitlines()[0],
         epilog="Each benchmark also runs alone: python -m bench.render --help, "
-        "bench.generator_speed, bench.train_speed, bench.space_load, bench.cold_start, "
+        "bench.generator_speed, bench.train_speed, bench.space_load, bench.hosted_load, bench.cold_start, "
         "bench.gallery_shards.",
     )
     p.add_argument("--quick", action="store_true", help="a one-minute subset (R1, M1, one generator, 20 steps)")
@@ -57,11 +57,17 @@ def main(argv: list[str] | None = None) -> None:
 
 def _service_figures() -> dict[str, tuple[float, str]]:
     """The full run's figures where people wait: the Space under load and at start, music, projection, formats."""
-    from bench import cold_start, format_error, gallery_shards, music, projection, space_load
+    from bench import cold_start, format_error, gallery_shards, hosted_load, music, projection, space_load
+    from bench.proxy import nginx
 
     figures = {}
     print("\n## The Space under load\n")
     figures.update(_space_figures(space_load.main([])))
+    print("\n## The Space as it is hosted: behind nginx, a visitor per address\n")
+    if nginx() is not None:
+        figures.update(hosted_load.main([]))
+    else:
+        print("skipped: nginx is not installed (make nginx)")
     print("\n## Space cold start\n")
     start = cold_start.main([])
     figures.update({f"cold_start.{k}": (start[k], "s") for k in ("import_gradio_s", "ready_s", "after_import_s")})
