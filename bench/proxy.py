@@ -87,6 +87,8 @@ def front(space_port: int) -> Iterator[str]:
                     httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
                     break
                 time.sleep(0.1)
+            else:
+                raise RuntimeError(f"nginx did not answer on 127.0.0.1:{port} within 10 s")
             yield f"http://127.0.0.1:{port}/"
         finally:
             proxy.terminate()

@@ -1,4 +1,4 @@
-"""Which work may spread over every core. A thread in the Space's heavy lane (serving.space.handlers) keeps all
+"""Which work may spread over every core. A thread in the Space's heavy lane (serving.space.lane) keeps all
 of its work on itself: the generator's slices and Pillow's resizing threads are left to the short renders running
 beside it. Its GIF frames are coded on it too, as every render's are (serving.files.gif)."""
 

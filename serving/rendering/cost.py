@@ -25,9 +25,10 @@ _ENCODER: dict[str, Recent] = {}
 
 
 class Recent:
-    """A cost measured on demand again every REFRESH_S, read as the best of the last few measurements: a busy
-    moment (a measurement taken while the machine was loaded) is outvoted by the next quiet one instead of
-    freezing a high estimate for the process's life, and a machine that really got slower shows within minutes."""
+    """A cost measured on first use and again each REFRESH_S it is asked for, read as the best of the last few
+    measurements: a busy moment (a measurement taken while the machine was loaded) is outvoted by the next quiet one
+    instead of freezing a high estimate for the process's life, and a machine that really got slower shows within
+    minutes. Later measurements run on a thread of their own, so no request waits for one."""
 
     REFRESH_S = 60.0
 
@@ -36,23 +37,39 @@ class Recent:
         self.seen: deque = deque(maxlen=keep)
         self.at = -float("inf")
         self.lock = threading.Lock()
+        self.measuring = False
 
     def value(self):
         with self.lock:
-            if time.monotonic() - self.at > self.REFRESH_S:
+            if not self.seen:  # the first one: nothing to answer with yet
                 self.seen.append(self.measure())
                 self.at = time.monotonic()
-            if isinstance(self.seen[0], tuple):  # each part's best (an encoder's fixed and per-pixel costs)
-                return tuple(map(min, zip(*self.seen)))
-            return min(self.seen)
+            elif time.monotonic() - self.at > self.REFRESH_S and not self.measuring:
+                self.measuring, self.at = True, time.monotonic()
+                threading.Thread(target=self._again, name="ganimate-cost", daemon=True).start()
+            return self._best()
+
+    def _again(self) -> None:
+        try:
+            found = self.measure()
+            with self.lock:
+                self.seen.append(found)
+        finally:
+            self.measuring = False
+
+    def _best(self):
+        if isinstance(self.seen[0], tuple):  # each part's best (an encoder's fixed and per-pixel costs)
+            return tuple(map(min, zip(*self.seen)))
+        return min(self.seen)
 
 
 def seconds_per_image(generator) -> float:
     """The generator's seconds per image on this machine (its threads included), measured on first use and again
     each minute it is asked for (Recent)."""
-    recent = getattr(generator, "_seconds_per_image", None)
-    if recent is None:
-        recent = generator._seconds_per_image = Recent(lambda: _measure_generator(generator))
+    with _LOCK:  # one Recent per generator, whoever asks first
+        recent = getattr(generator, "_seconds_per_image", None)
+        if recent is None:
+            recent = generator._seconds_per_image = Recent(lambda: _measure_generator(generator))
     return recent.value()
 
 
@@ -78,7 +95,9 @@ def encoder_cost(fmt: str) -> tuple[float, float]:
     """(fixed seconds, seconds per output pixel) of the encoder for `fmt`, measured on first use and again each
     minute it is asked for (Recent)."""
     with _LOCK:
-        recent = _ENCODER.setdefault(fmt, Recent(lambda: _measure_encoder(fmt)))
+        recent = _ENCODER.get(fmt)
+        if recent is None:
+            recent = _ENCODER[fmt] = Recent(lambda: _measure_encoder(fmt))
     return recent.value()
 
 
@@ -124,8 +143,12 @@ def check_time(parts: list[tuple[object, int]], pixels: int, fmt: str, budget: B
     """The estimate, or BudgetError when it passes `budget.seconds` (None: no time cap, nothing measured)."""
     if budget.seconds is None:
         return None
-    seconds = estimate(parts, pixels, fmt)
-    if seconds > budget.seconds:
+    return over_cap(estimate(parts, pixels, fmt), budget)
+
+
+def over_cap(seconds: float, budget: Budget) -> float:
+    """`seconds`, or BudgetError when an estimate of that many passes `budget.seconds` (no cap: never)."""
+    if budget.seconds is not None and seconds > budget.seconds:
         raise BudgetError(
             f"this render would take about {seconds:.0f} s here; {budget.where} allows "
             f"{budget.seconds:.0f} s: use fewer frames, seeds or grid cells, or a smaller size"

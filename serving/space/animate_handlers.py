@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 class AnimateHandlers:
-    """Animate's handlers (and Your picture's, which starts an animation): the recipe from the form, the render,"""
+    """Animate's and Your picture's handlers, mixed into SpaceApp (serving/space/handlers.py)."""
 
     def build_recipe(
         self, model, seeds, classes, path, frames, fps, loop, easing, truncation, grid, size, fmt, recipe_json
@@ -254,8 +254,6 @@ class AnimateHandlers:
         if not isinstance(index, int) or not 0 <= index < len(EXAMPLES):
             return tuple(gr.update() for _ in range(12))
         return (*EXAMPLES[index][1], "")
-
-    # ---- Compare ---------------------------------------------------------------------------------------------
 
 
 def _message(exc: Exception) -> str:

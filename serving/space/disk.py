@@ -5,7 +5,7 @@ SpaceApp's own budget) and the gallery (held by its quota).
 Every upload is removed by the handler that reads it; an upload nobody uses (a song uploaded and never rendered),
 and Gradio's copies, stay until `sweep` takes them: oldest first once the folder passes its budget, and any older
 than `max_age_s`. The gate sweeps before it lets an upload through, and refuses one that would not fit even then
-("the Space's upload space is full"), so a stranger's uploads cannot fill the disk between Gradio's hourly
+("the Space's room for uploads is full just now"), so a stranger's uploads cannot fill the disk between Gradio's hourly
 cleanups. The walk is bounded by the files the budget allows (each a few MB at most).
 """
 
@@ -19,13 +19,22 @@ from pathlib import Path
 RESULTS_PREFIX = "ganimate-space-"  # the folder each SpaceApp writes its results in (tempfile.mkdtemp's prefix)
 
 
+def under(root: Path, path: object) -> Path | None:
+    """`path` (a stranger's text) resolved, when it names something inside the folder `root` (resolved); None for
+    anything else: not text, too long, a NUL (which `resolve` would raise on), or a place outside `root`."""
+    if not isinstance(path, str) or not path or len(path) > 4096 or "\x00" in path:
+        return None
+    resolved = Path(path).resolve()
+    return resolved if Path(root).resolve() in resolved.parents else None
+
+
 class Janitor:
     """Holds the files under `root` (outside results folders) within `budget_bytes`, oldest first."""
 
     def __init__(
         self, root: Path, budget_bytes: int, keep_prefix: str = RESULTS_PREFIX, max_age_s: float = 900.0
     ) -> None:
-        self.root = Path(root)
+        self.root = Path(root).resolve()
         self.budget_bytes = budget_bytes
         self.keep_prefix = keep_prefix  # folders of results (each SpaceApp's own, held by its own budget)
         self.max_age_s = max_age_s
@@ -35,6 +44,7 @@ class Janitor:
         self._pending: dict[str, int] = {}
         self._swept_at = -float("inf")
         self._held = 0
+        self._reserved = 0  # bytes of uploads under way (fits .. settle)
 
     def files(self) -> list[tuple[float, int, str]]:
         """(mtime, size, path) of every regular file under root outside results folders, oldest first."""
@@ -83,28 +93,42 @@ class Janitor:
     SWEEP_EVERY_S = 2.0  # a sweep walks the folder: after a render it runs at most this often
 
     def sweep(self, room: int = 0) -> int:
-        """Remove files older than max_age_s, then the oldest until `room` more bytes fit in the budget; returns
-        the bytes held afterwards. Without `room` (after a render) it walks the folder at most every
-        SWEEP_EVERY_S: renders come many a second under load, and a walk per render would cost more than it saves."""
+        """Remove files older than max_age_s, then the oldest until `room` more bytes (and the uploads under way)
+        fit in the budget; returns the bytes held afterwards. Without `room` (after a render) it walks the folder at
+        most every SWEEP_EVERY_S: renders come many a second under load, and a walk per render would cost more
+        than it saves."""
         with self._lock:
-            if not room and time.monotonic() - self._swept_at < self.SWEEP_EVERY_S:
-                return self._held
-            self._swept_at = time.monotonic()
-            files = self.files()
-            held = sum(size for _, size, _ in files)
-            cutoff = time.time() - self.max_age_s
-            for mtime, size, path in files:
-                if mtime >= cutoff and held + room <= self.budget_bytes:
-                    break
-                try:
-                    os.unlink(path)
-                    held -= size
-                    self._pending.pop(path, None)
-                except OSError:
-                    pass
-            self._held = held
-            return held
+            return self._sweep(room)
 
     def fits(self, size: int) -> bool:
-        """Whether `size` more bytes fit in the budget once the folder is swept."""
-        return size <= self.budget_bytes and self.sweep(room=size) + size <= self.budget_bytes
+        """Whether an upload of `size` bytes fits in the budget once the folder is swept; when it does, its room is
+        kept for it until `settle` (uploads arriving together cannot all count the same free bytes)."""
+        with self._lock:
+            if size + self._reserved > self.budget_bytes or self._sweep(size) + size > self.budget_bytes:
+                return False
+            self._reserved += size
+            return True
+
+    def settle(self, size: int) -> None:
+        """An upload `fits` made room for is done (stored, counted by the next walk, or refused)."""
+        with self._lock:
+            self._reserved = max(0, self._reserved - size)
+
+    def _sweep(self, room: int) -> int:
+        if not room and time.monotonic() - self._swept_at < self.SWEEP_EVERY_S:
+            return self._held
+        self._swept_at = time.monotonic()
+        files = self.files()
+        held = sum(size for _, size, _ in files)
+        cutoff = time.time() - self.max_age_s
+        for mtime, size, path in files:
+            if mtime >= cutoff and held + self._reserved + room <= self.budget_bytes:
+                break
+            try:
+                os.unlink(path)
+                held -= size
+                self._pending.pop(path, None)
+            except OSError:
+                pass
+        self._held = held
+        return held + self._reserved

@@ -6,17 +6,20 @@ disk. The components that take a file are "Your picture" and Animate's music, so
 - every file in it is a picture by its first bytes (PNG, JPEG, WebP, GIF, BMP) of at most 1 MB, or a song (WAV,
   MP3, OGG, FLAC) of at most 10 MB, at most MAX_FILES of them (a sketchpad sends its layers beside its flattened
   picture);
-- its client has sent at most RATE uploads in the last minute.
-Anything else gets one line of JSON, {"error": ...} (403, 411, 413, 415 or 429 with Retry-After), which the page
-shows as "Upload failed: ...", and nothing is written. The body of a
-checked request is held in memory (bounded) and handed to Gradio unchanged.
+- its client has sent at most RATE uploads in the last minute;
+- it fits in the uploads' share of the disk budget (serving/space/disk.py), swept to make room.
+Anything else gets one line of JSON, {"error": ...} (405, 411, 413, 415, 429 with Retry-After, or 507), which the
+page shows as "Upload failed: ...", and nothing is written. The body of a checked request is held in memory
+(bounded) and handed to Gradio unchanged; the paths Gradio answers with are counted, so an upload two visitors
+share (Gradio stores a file under its content's hash) is removed once both have used it.
 
 Every request that starts work (the page's queue joins, the REST API's /call, /call/v2 and /run, and /api, which
 the Space answers only for events outside the queue: none) counts toward its client's `requests_per_min`
 (GANIMATE_REQUESTS_PER_MIN, default 120: a person clicking fast sends a few a minute, each click two or three
 events): past it, 429 "try again in N s", so one greedy client cannot fill the queue that everyone shares. Such a
-request's JSON is held (at most MAX_CALL_BYTES) and its file values checked for Gradio's shape, so a malformed one
-gets one line (400) instead of pydantic's report.
+request's JSON is held (at most MAX_CALL_BYTES) and checked, each refusal one line: an unknown endpoint (404), a
+named call's unknown field, a file value that is not a file in Gradio's upload folder, JSON nested past the
+parser's depth (400); a positional call that leaves out its last values gets the form's values for them.
 
 Two routes of Gradio's this page never uses are closed (404), because each writes to the Space's disk for anyone
 who asks: /gradio_api/deep_link (a snapshot of the session's whole page, about 170 KB, a new file for every
@@ -63,29 +66,39 @@ DRAIN_BYTES = 2 * MAX_REQUEST_BYTES
 MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM")
 
 
-def file_values_well_formed(call: Any, root: Path | None = None) -> bool:
-    """Whether every file value in a call's parsed JSON is one Gradio will take: a dict with a "path" holds a
-    string there (and a string or null "url") naming a file under `root`, Gradio's upload folder, where every upload
-    and every result of this Space lies; at most MAX_FILE_VALUES of them. Gradio refuses the others too, but with
-    pydantic's report over several lines, or a path it will not move with a traceback in the log; here each is one
-    line (BAD_FILE_VALUE) before Gradio sees it."""
-    stack, found = [call], 0
-    while stack:  # iterative: nesting depth is bounded by the JSON parser, the walk by the body's size
+def file_values_well_formed(values: Any, root: Path | None = None) -> bool:
+    """Whether every file value among a call's `values` (its "data" list, or a named call's parameters) is one
+    Gradio will take: a dict with a "path" holds a string there (and a string or null "url") naming a file under
+    `root`, Gradio's upload folder, where every upload and every result of this Space lies; at most
+    MAX_FILE_VALUES of them. Gradio refuses the others too, but with pydantic's report over several lines, or a
+    path it will not move with a traceback in the log; here each is one line (BAD_FILE_VALUE) before Gradio sees
+    it. A call's event data (a gallery's selection names the gallery's own files) is not among its values."""
+    from serving.space.disk import under
+
+    stack, found = [values], 0
+    while stack:  # iterative: the JSON parser bounds the nesting, the body's size bounds the walk
         value = stack.pop()
         if isinstance(value, dict):
             if "path" in value:
                 found += 1
-                path = value["path"]
-                if found > MAX_FILE_VALUES or not isinstance(path, str) or len(path) > 4096:
+                if found > MAX_FILE_VALUES or not isinstance(value.get("url"), (str, type(None))):
                     return False
-                if not isinstance(value.get("url"), (str, type(None))):
+                if root is None and not isinstance(value["path"], str):
                     return False
-                if root is not None and root not in Path(path).resolve().parents:
+                if root is not None and under(root, value["path"]) is None:
                     return False
             stack.extend(value.values())
         elif isinstance(value, list):
             stack.extend(value)
     return True
+
+
+def call_values(path: str, call: Any) -> Any:
+    """What a work request's JSON passes as values: a named call's parameters (their values: a parameter may well
+    be called "path"), else its "data"."""
+    if NAMED_V2.search(path) and isinstance(call, dict):
+        return list(call.values())
+    return call.get("data") if isinstance(call, dict) else call
 
 
 def is_picture(head: bytes) -> bool:
@@ -190,26 +203,10 @@ class UploadGate:
                     [(b"retry-after", str(wait).encode())],
                 )
                 return
-            named = NAMED_CALL.search(scope.get("path", ""))
-            if named and self.api_defaults and named.group(1) not in self.api_defaults:
-                await _drain(receive)  # Gradio answers an unknown name with 500 and a traceback in the log
-                known = ", ".join(f"/{name}" for name in self.api_defaults)
-                await _answer(send, 404, f"no endpoint named /{named.group(1)}; this Space's API: {known}")
+            checked = await self._checked_call(scope, receive, send)
+            if checked is None:
                 return
-            body = await _read(receive, MAX_CALL_BYTES)
-            if body is None:
-                await _answer(send, 413, f"a request may be at most {MAX_CALL_BYTES // 2**10} KB")
-                return
-            call = _json(body)  # None: not JSON, left to Gradio's own answer
-            if not file_values_well_formed(call, self.upload_root):
-                await _answer(send, 400, BAD_FILE_VALUE)
-                return
-            unknown = self._unknown_names(scope, call)
-            if unknown:
-                await _answer(send, 400, unknown)
-                return
-            scope, body = self._filled(scope, call, body)
-            receive = _replay(body, receive)
+            scope, receive = checked
         if scope["type"] != "http" or not _is_upload(scope):
             await self.app(scope, receive, send)
             return
@@ -223,7 +220,9 @@ class UploadGate:
                 send, 429, f"too many uploads from you; try again in {wait} s", [(b"retry-after", str(wait).encode())]
             )
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        headers: dict[str, str] = {}
+        for k, v in scope.get("headers", []):  # the first of each, as Starlette and Gradio read them
+            headers.setdefault(k.decode("latin-1").lower(), v.decode("latin-1"))
         length = headers.get("content-length", "")
         if not re.fullmatch(r"[0-9]{1,10}", length):
             await _drain(receive)
@@ -235,7 +234,7 @@ class UploadGate:
             return
         body = await _read(receive, MAX_REQUEST_BYTES)
         boundary = _boundary(headers.get("content-type", ""))
-        heads = file_parts(body, boundary) if boundary and body is not None else None
+        heads = await asyncio.to_thread(file_parts, body, boundary) if boundary and body is not None else None
         if body is None:
             await _answer(send, 413, TOO_BIG)
             return
@@ -246,15 +245,19 @@ class UploadGate:
         if any(size > cap for (_, size), cap in zip(heads, caps)):
             await _answer(send, 413, TOO_BIG)
             return
-        if self.janitor is not None and not await asyncio.to_thread(self.janitor.fits, len(body)):
+        if self.janitor is None:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        if not await asyncio.to_thread(self.janitor.fits, len(body)):
             await _answer(send, 507, "the Space's room for uploads is full just now; try again in a minute")
             return
-        await self.app(scope, _replay(body, receive), self._counting(send))
+        try:
+            await self.app(scope, _replay(body, receive), self._counting(send))
+        finally:
+            self.janitor.settle(len(body))
 
     def _counting(self, send: Callable) -> Callable:
         """`send`, telling the janitor which paths Gradio stored the upload at (its JSON answer lists them)."""
-        if self.janitor is None:
-            return send
         status, chunks = [0], []
 
         async def counted(message: dict) -> None:
@@ -264,11 +267,39 @@ class UploadGate:
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):
                     stored = _json(b"".join(chunks))
-                    if isinstance(stored, list):
-                        self.janitor.took([p for p in stored if isinstance(p, str)])
+                    if isinstance(stored, list):  # off the event loop: the janitor's lock may be in a sweep
+                        await asyncio.to_thread(self.janitor.took, [p for p in stored if isinstance(p, str)])
             await send(message)
 
         return counted
+
+    async def _checked_call(self, scope: Scope, receive: Callable, send: Callable) -> tuple[Scope, Callable] | None:
+        """A work request's name, body and file values checked (None: refused here, in one line), its missing
+        trailing values filled in; the (scope, receive) that hand Gradio the body read."""
+        path = scope.get("path", "")
+        named = NAMED_CALL.search(path)
+        if named and self.api_defaults and named.group(1) not in self.api_defaults:
+            await _drain(receive)  # Gradio answers an unknown name with 500 and a traceback in the log
+            known = ", ".join(f"/{name}" for name in self.api_defaults)
+            await _answer(send, 404, f"no endpoint named /{named.group(1)}; this Space's API: {known}")
+            return None
+        body = await _read(receive, MAX_CALL_BYTES)
+        if body is None:
+            await _answer(send, 413, f"a request may be at most {MAX_CALL_BYTES // 2**10} KB")
+            return None
+        call = _json(body)  # None: not JSON, left to Gradio's own answer (a call is a few KB: parsed at once)
+        if call is NESTED_TOO_DEEP:  # Gradio's parser would raise out of its route: a 500 and a traceback
+            await _answer(send, 400, "the request's JSON is nested too deep")
+            return None
+        if not file_values_well_formed(call_values(path, call), self.upload_root):
+            await _answer(send, 400, BAD_FILE_VALUE)
+            return None
+        unknown = self._unknown_names(scope, call)
+        if unknown:
+            await _answer(send, 400, unknown)
+            return None
+        scope, body = self._filled(scope, call, body)
+        return scope, _replay(body, receive)
 
     def _unknown_names(self, scope: Scope, call: Any) -> str:
         """For a named call (/call/v2/<name>), one line naming the fields the endpoint does not take (Gradio
@@ -357,12 +388,18 @@ def _client(scope: Scope, hops: int) -> str:
     return client_key((scope.get("client") or ("?", 0))[0], forwarded, hops)
 
 
+NESTED_TOO_DEEP = object()  # _json's answer for a body nested past the parser's recursion limit
+
+
 def _json(body: bytes) -> Any:
-    """A request's JSON, or None when it is not JSON."""
+    """A request's JSON, None when it is not JSON (left to Gradio's own answer), NESTED_TOO_DEEP when it is nested
+    past Python's recursion limit (a 1 MB body of '[' would otherwise raise out of the middleware)."""
     try:
         return json.loads(body)
     except ValueError:
         return None
+    except RecursionError:
+        return NESTED_TOO_DEEP
 
 
 def _boundary(content_type: str) -> bytes | None:

@@ -23,6 +23,8 @@ from serving.bundle.generator import Generator
 from serving.errors import GanimateError, InputError
 from serving.galleries.gallery import Gallery, recipe_hash
 from serving.rendering.budget import SPACE
+from serving.rendering.budget import check as work_check
+from serving.rendering.cost import over_cap
 from serving.rendering.recipe import Recipe
 from serving.rendering.render import render, render_seconds
 from serving.space.animate_handlers import AnimateHandlers
@@ -79,7 +81,8 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
         self._last_prune = 0.0
         # Striped locks: one recipe always maps to the same lock, and the set stays bounded however many recipes
         # a public Space sees (two different recipes share one rarely, and only wait for each other then).
-        self._render_locks = tuple(threading.Lock() for _ in range(64))
+        self._recipe_locks: dict[str, list] = {}  # recipe hash -> [its lock, requests holding or waiting for it]
+        self._recipe_locks_lock = threading.Lock()
         from serving.space.song import Songs
 
         self.songs = Songs()  # visitors' decoded songs, for Animate's music
@@ -95,7 +98,11 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
         self.proxy_hops = hops_here() if proxy_hops is None else proxy_hops
         self._running: dict[str, int] = {}
         self._running_lock = threading.Lock()
-        self.lane = FairLane(initializer=lower_priority)  # long renders, in turn, on one core (serving.space.lane)
+        # One long render running and one waiting at most: with three work events at once (layout.py), a third
+        # worker is always free for short renders.
+        self.lane = FairLane(
+            max_waiting=1, initializer=lower_priority
+        )  # long renders, in turn, on one core (serving.space.lane)
 
     # ---- files -----------------------------------------------------------------------------------------------
 
@@ -149,7 +156,7 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
         `audio`: the song (serving.music.audio.Track) a recipe with `audio` follows."""
         digest = recipe_hash(recipe)
         key = f"ganimate-{digest[:16]}"
-        with self._render_locks[int(digest[:8], 16) % len(self._render_locks)]:
+        with self._recipe_lock(digest):
             path = self.out_dir / f"{key}.{recipe.format}"
             if path in self._written:
                 try:
@@ -168,15 +175,35 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
                 self.gallery.add(recipe, data, (time.perf_counter() - started) * 1000)
             return self.save(data, key, recipe.format, keep)
 
+    @contextlib.contextmanager
+    def _recipe_lock(self, digest: str):
+        """One lock per recipe while anyone renders or waits for it: identical requests wait for one render, and no
+        other recipe ever waits behind it (a long render waits for the heavy lane while holding its lock)."""
+        with self._recipe_locks_lock:
+            entry = self._recipe_locks.setdefault(digest, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._recipe_locks_lock:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._recipe_locks[digest]
+
     def _render(self, gen: Generator, recipe: Recipe, audio=None) -> bytes:
         """The file's bytes, stopped if it runs past the Space's time cap. A long render (estimated over
         HEAVY_SECONDS) waits its turn in the heavy lane (serving.space.lane), so one visitor's largest request
         cannot make everyone else's small one wait behind it."""
+        n, (height, width) = recipe.frame_total(), recipe.output_shape()  # the work caps first: they say what to cut
+        work_check(n, recipe.grid[0] * recipe.grid[1], height, width, recipe.format, SPACE, recipe.format == "mp4")
         return self.in_turn(render_seconds(gen, recipe), render, gen, recipe, SPACE, audio=audio)
 
     def in_turn(self, seconds: float, fn, *args, **kwargs):
         """fn(*args, progress=a Deadline at the Space's cap, **kwargs): at once when `seconds` (its estimate) is
-        short, else in the heavy lane."""
+        short, else in the heavy lane; refused at once when the estimate is past the cap (it would only hold a
+        place in the lane to be refused there)."""
+        over_cap(seconds, SPACE)
 
         def capped():
             return fn(*args, progress=Deadline(SPACE.seconds), **kwargs)
@@ -224,5 +251,3 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
                 self._running[key] -= 1
                 if not self._running[key]:
                     del self._running[key]
-
-    # ---- Animate ---------------------------------------------------------------------------------------------

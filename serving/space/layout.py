@@ -43,7 +43,6 @@ CSS = """
   #gm-preview img, #gm-from-picture img {max-width: 100%}
   .gm-header h1 {font-size: 1.5rem}
   .gm-header p {display: none}
-  [role="tablist"] button {padding: 4px 6px !important; font-size: 13px !important; min-width: 0 !important}
   #gm-preview img, #gm-video video {max-height: 300px}
   #gm-explore-row {flex-direction: column-reverse; flex-wrap: nowrap}  /* the picture right above its sliders */
   #gm-explore-row > div {min-width: 0 !important; width: 100% !important; flex: none !important}
@@ -55,8 +54,8 @@ CSS = """
 def launch_options(app: SpaceApp | None = None, requests_per_min: int | None = None) -> dict:
     """How every server of this demo is launched (main, the tests and the benches alike), fresh each time because
     Gradio adds to `app_kwargs`. show_error: a failure reaches the client as its message, never as
-    {"error": null}. No component takes an upload: the gate refuses the route, and max_file_size stays as a
-    second wall. `app`: the demo's handlers, whose endpoints' defaults the gate fills in."""
+    {"error": null}. Uploads pass the gate (serving/space/gate.py) first; max_file_size is a second wall, which
+    the page itself checks before sending. `app`: the demo's handlers, whose endpoints' defaults the gate fills in."""
     from starlette.middleware import Middleware
 
     from serving.space.gate import UploadGate
@@ -254,7 +253,7 @@ def note_unchanged(file, last):
     now shown."""
     try:
         path, before = SpaceApp.shown_file(file), SpaceApp.shown_file(last)
-    except GanimateError:  # not a file of ours: nothing to compare
+    except (GanimateError, gr.Error):  # not a file of ours (shown_file says so as gr.Error): nothing to compare
         return last
     if path and path == before:
         gr.Info("Nothing changed since the last render: this is the same animation. Change a field to see another.")
@@ -309,7 +308,7 @@ def animate_tab(app: SpaceApp, model, opening: tuple) -> dict:
                 share = share_box()
         animate_inputs = [model, *fields]
         # Work events (Animate, Your picture, Compare) share one limit of three at once (concurrency_id "work"): on
-        # two cores more would only slow each; a long render in the heavy lane (one core) leaves two for short ones.
+        # two cores more would only slow each; the heavy lane holds at most two of them (one running, one waiting).
         go.click(
             app.animate,
             animate_inputs,
@@ -362,15 +361,16 @@ def build_demo(
             f"the model's name, one of: {', '.join(app.models)}",
         )
         hint = gr.Markdown(app.class_hint(first))
-        a = animate_tab(app, model, opening)
-        picture_tab(app, model)
-        sample_tab(app, model)
-        e_seed, e_a, e_dirs = explore_tab(app, model)
-        compare_tab(app)
-        if app.gallery is not None:  # no Gallery tab without a gallery
-            g_items, g_shown = gallery_tab(app)
-            demo.load(app.gallery_items, None, [g_items, g_shown], api_visibility="private")
-        a_card, a_api, a_samples = about_tab()
+        with gr.Tabs(overflow_behavior="wrap"):  # on a phone every tab stays in sight, on a second row
+            a = animate_tab(app, model, opening)
+            picture_tab(app, model)
+            sample_tab(app, model)
+            e_seed, e_a, e_dirs = explore_tab(app, model)
+            compare_tab(app)
+            if app.gallery is not None:  # no Gallery tab without a gallery
+                g_items, g_shown = gallery_tab(app)
+                demo.load(app.gallery_items, None, [g_items, g_shown], api_visibility="private")
+            a_card, a_api, a_samples = about_tab()
         # Switching model leaves no stale panel: hint, About, examples and Animate's render all follow it.
         model.change(
             app.switch_model,

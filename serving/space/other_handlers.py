@@ -168,5 +168,3 @@ class OtherTabHandlers:
         a = parse_classes(a_text, gen.config.class_names)[0]
         b = parse_classes(b_text, gen.config.class_names)[0]
         return a, class_mix(a, b, check.number("mix", mix, 0.0, 1.0), gen.num_classes)
-
-    # ---- Gallery and About -----------------------------------------------------------------------------------

@@ -13,12 +13,13 @@ import gradio as gr
 from serving import inputs as check
 from serving.errors import InputError
 from serving.latent.latents import MAX_SEED
+from serving.space.disk import under
 from serving.space.explore import explore_directions, param_labels
 from serving.space.handling import API_USAGE, GALLERY_SHOWN, PROJECT_USAGE, user_errors
 
 
 class PageHandlers:
-    """The page's own handlers: Gallery, About, the class hint, Explore's slider names and shown files. A part of"""
+    """The page's own handlers (Gallery, About, hints, shown files), mixed into SpaceApp (serving/space/handlers.py)."""
 
     @user_errors
     def gallery_items(self, limit: int = GALLERY_SHOWN) -> tuple[list[tuple[str, str]], list[str]]:
@@ -48,13 +49,10 @@ class PageHandlers:
         the page sent; only a file in Gradio's own upload/cache folder is ever shown back."""
         if file in (None, ""):
             return None
-        path = file.get("path") if isinstance(file, dict) else file
-        if not isinstance(path, str) or len(path) > 4096:
-            raise InputError("not a result file")
         from gradio.utils import get_upload_folder
 
-        resolved, root = Path(path).resolve(), Path(get_upload_folder()).resolve()
-        if root not in resolved.parents or not resolved.is_file():
+        resolved = under(Path(get_upload_folder()), file.get("path") if isinstance(file, dict) else file)
+        if resolved is None or not resolved.is_file():
             raise InputError("not a result file")
         return str(resolved)
 

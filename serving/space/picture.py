@@ -16,6 +16,7 @@ from serving.errors import InputError
 from serving.latent.latents import parse_int_list
 from serving.rendering.recipe import Recipe
 from serving.rendering.render import default_classes
+from serving.space.disk import under
 
 MAX_PICTURE_BYTES = 1 * 2**20  # the Space's cap (the library and CLI take more)
 DEFAULT_FOLLOWING = "5,6,7"  # the seeds after the picture in the animation it starts
@@ -33,10 +34,8 @@ def uploaded_path(value: Any, results: Path | None = None, what: str = "picture"
     path = value.get("path") if isinstance(value, dict) else value
     if path in (None, ""):
         raise InputError("give a picture: upload one, paste one, take one with the webcam or draw one")
-    if not isinstance(path, str) or len(path) > 4096:
-        raise InputError(f"not an uploaded {what}")
-    resolved, root = Path(path).resolve(), Path(get_upload_folder()).resolve()
-    if root not in resolved.parents or not resolved.is_file() or resolved.is_symlink():
+    resolved = under(Path(get_upload_folder()), path)
+    if resolved is None or not resolved.is_file():
         raise InputError(f"not an uploaded {what}" + (" (upload it again)" if what == "song" else ""))
     if results is not None and results.resolve() in resolved.parents:
         raise InputError(f"not an uploaded {what}")

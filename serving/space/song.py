@@ -45,9 +45,12 @@ class Songs:
         if not isinstance(key, str) or len(key) > 4096:
             raise InputError("not an uploaded song")
         with self._lock:
-            if key in self._tracks:
+            known = self._tracks.get(key)
+            if known is not None:
                 self._tracks.move_to_end(key)
-                return self._tracks[key]
+        if known is not None:  # decoded before: this upload of it is used too (removed once none waits for it)
+            drop_upload(value, results, janitor)
+            return known
         try:
             path = uploaded_path(value, results, what="song")
             track = read_track(path, max_bytes=MAX_SONG_BYTES, max_seconds=SPACE.audio_seconds)

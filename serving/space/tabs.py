@@ -51,7 +51,7 @@ def explore_tab(app: SpaceApp, model) -> tuple:
     """The Explore tab: one image under three direction sliders and a class mix; returns the seed, class A and
     the sliders (their labels follow the model and the family)."""
     first = app.default_model
-    with gr.Tab("Explore"):
+    with gr.Tab("Explore") as tab:
         with gr.Row(elem_id="gm-explore-row"):
             with gr.Column():
                 e_seed = described(gr.Number(7, label="Seed", precision=0, minimum=0), "a seed, 0..4294967295")
@@ -90,6 +90,15 @@ def explore_tab(app: SpaceApp, model) -> tuple:
             preprocess=False,
             trigger_mode="always_last",
             show_progress="hidden",
+        )
+        # The sliders' names also follow when the tab is opened: Gradio draws a tab when it is first shown, and a
+        # model switch made before that left its names behind.
+        tab.select(
+            lambda n, s, a: [gr.update(label=label) for label in app.direction_labels(n, s, a)],
+            [model, e_seed, e_a],
+            e_dirs,
+            api_visibility="private",
+            preprocess=False,
         )
     return e_seed, e_a, e_dirs
 

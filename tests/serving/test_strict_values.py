@@ -1,5 +1,5 @@
-"""Values that used to pass for what they are not: numbers in other scripts' digits, gallery rows that switch the
-quota off, and models whose outputs are only right at the batch sizes and latents the load probe used to try."""
+"""Values that are not what they look like are refused in one line: numbers in other scripts' digits, gallery rows
+that would switch the quota off, and models whose outputs are right only at a few batch sizes and latents."""
 
 from __future__ import annotations
 

@@ -173,8 +173,9 @@ def test_a_hugging_face_space_keys_visitors_on_the_proxys_address_without_a_sett
     from serving.space.gate import client_key, proxy_hops
 
     assert proxy_hops(environ) == hops
-    # a visitor may send its own X-Forwarded-For; the proxy appends what it saw, and only that is believed
-    assert client_key("10.0.0.1", "6.6.6.6, 198.51.100.4", 1) == "198.51.100.4"
+    # a visitor may send its own X-Forwarded-For; each proxy appends what it saw, and only those entries count
+    chain = "6.6.6.6, 198.51.100.4, 10.1.1.1"
+    assert client_key("10.0.0.1", chain, proxy_hops(environ)) == {0: "10.0.0.1", 1: "10.1.1.1", 2: "198.51.100.4"}[hops]
 
 
 def test_a_bad_proxy_hops_setting_is_one_line():

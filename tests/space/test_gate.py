@@ -2,6 +2,7 @@
 
 import asyncio
 import io
+import json
 
 import numpy as np
 import pytest
@@ -181,10 +182,10 @@ def test_a_song_of_up_to_10_mb_passes_and_a_picture_stays_at_1_mb(reached):
     from tests.tracks import wav_bytes
 
     seen, app = reached
-    song = wav_bytes(np.zeros(2 * 2**20 // 2))  # 2 MB of 16-bit silence: a song may be that big
+    song = wav_bytes(np.zeros(9 * 2**20 // 2))  # 9 MB of 16-bit silence: a song may be that big
     body, ctype = _multipart([("song.wav", song)])
     assert _call(UploadGate(app), body, ctype) == (200, "stored") and seen == [body]
-    for files in ([("big.png", _png() + b"\0" * (2 * 2**20))], [("huge.wav", song * 6)]):
+    for files in ([("big.png", _png() + b"\0" * (2 * 2**20))], [("huge.wav", song + b"\0" * 2**20)]):
         body, ctype = _multipart(files)
         code, text = _call(UploadGate(app), body, ctype)
         assert code == 413 and "a picture may be at most 1 MB, a song at most 10 MB" in text
@@ -228,3 +229,39 @@ def test_the_gate_counts_the_files_gradios_parser_would_store(body):
 
     parts = file_parts(body, b"B")
     assert (None if parts is None else len(parts)) == _starlette_files(body, "multipart/form-data; boundary=B")
+
+
+def test_a_named_calls_path_parameter_is_not_a_file_value(reached):
+    """/animate and /compare take a `path` ("cubic"): a named call's parameters are values, not one file value."""
+    seen, app = reached
+    gate = UploadGate(app, api_defaults={"animate": {"model": "m", "path": "cubic"}})
+    body = b'{"model": "mnist-cdcgan", "path": "slerp"}'
+    assert _call(gate, body, "application/json", path="/gradio_api/call/v2/animate") == (200, "stored")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"data": [{"path": "/tmp/x\\u0000y", "meta": {"_type": "gradio.FileData"}}]}',  # a NUL: resolve() raises
+        b'{"data": [{"path": "/etc/passwd"}]}',
+        b'{"data": [{"path": 7}]}',
+        b"[" * 200_000,  # past the parser's recursion limit
+    ],
+)
+def test_a_hostile_call_body_is_one_line_and_never_reaches_gradio(reached, body):
+    seen, app = reached
+    code, text = _call(UploadGate(app), body, "application/json", path="/gradio_api/queue/join")
+    if body.startswith(b"[["):
+        assert code == 400 and "nested too deep" in text
+    else:
+        assert code == 400 and "a file value must be" in json.loads(text)["error"]
+    assert seen == [] and text.count("\n") == 1
+
+
+def test_event_data_is_not_checked_as_a_call_value(reached):
+    """A gallery's selection names the gallery's own files (served in place): it is event data, not a value."""
+    seen, app = reached
+    body = json.dumps(
+        {"data": [None], "event_data": {"index": 0, "value": {"image": {"path": "/srv/gallery/abc.gif"}}}}
+    ).encode()
+    assert _call(UploadGate(app), body, "application/json", path="/gradio_api/queue/join") == (200, "stored")

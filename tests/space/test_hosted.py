@@ -83,26 +83,31 @@ def hosted(tmp_path_factory):
         pytest.skip("nginx is not installed (make test installs it: apt-get install nginx-light)")
     tmp = tmp_path_factory.mktemp("hosted")
     site, endpoint, hub = _pushed_space(tmp)
+    try:
+        yield from _hosted_space(tmp, site, endpoint)
+    finally:
+        hub.shutdown()
+
+
+def _hosted_space(tmp: Path, site: Path, endpoint: str):
     python = _bare_venv(site, tmp / "venv")
     space_port = free_port()
     env = hub_env(endpoint, tmp / "home-space", None, SPACE_ID="alice/ganimate")
     env.update(GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(space_port), GRADIO_ANALYTICS_ENABLED="False")
     env.pop("PYTHONPATH", None)
     env.pop("GANIMATE_PROXY_HOPS", None)
-    log = open(tmp / "space.log", "w")
-    space = subprocess.Popen([str(python), "app.py"], cwd=site, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        _wait_for(f"http://127.0.0.1:{space_port}/gradio_api/info", 300, space)
-        with front(space_port) as url:
-            yield url, tmp / "space.log"
-    finally:
-        space.terminate()
+    with open(tmp / "space.log", "w") as log:
+        space = subprocess.Popen([str(python), "app.py"], cwd=site, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            space.wait(30)
-        except subprocess.TimeoutExpired:
-            space.kill()
-        log.close()
-        hub.shutdown()
+            _wait_for(f"http://127.0.0.1:{space_port}/gradio_api/info", 300, space)
+            with front(space_port) as url:
+                yield url, tmp / "space.log"
+        finally:
+            space.terminate()
+            try:
+                space.wait(30)
+            except subprocess.TimeoutExpired:
+                space.kill()
 
 
 def _animate(client, url: str, data: dict) -> tuple[str, object]:

@@ -1,7 +1,7 @@
 """The Space through Gradio's public means only: endpoint descriptions, named calls with defaults, file values.
 
-What used to lean on Gradio's private methods is asked of Gradio's public surface here, so a Gradio upgrade is
-a version bump: these tests run on two Gradio releases (make test-gradio-alt).
+Everything here is asked of Gradio's public surface, so a Gradio upgrade is a version bump: these tests run on two
+Gradio releases (make test-gradio-alt).
 """
 
 import json
