@@ -11,7 +11,7 @@ import math
 import os
 import re
 import stat
-from typing import Any
+from typing import Any, BinaryIO
 
 from serving.errors import InputError
 
@@ -239,10 +239,9 @@ def load_json(text: str, what: str) -> Any:
         raise InputError(f"{what} nests too deeply to be what it claims") from None
 
 
-def read_binary_file(path: str | os.PathLike, what: str, max_bytes: int, partial: bool = False) -> bytes:
-    """The bytes of a regular file of at most `max_bytes`, or InputError naming `what`. Opened without blocking
-    and checked before reading, so a FIFO with no writer, a device such as /dev/zero or a folder is one line
-    rather than a hang or a MemoryError; read with a bound, so a file that grows while read cannot either."""
+def open_regular(path: str | os.PathLike, what: str) -> BinaryIO:
+    """`path` opened for reading if it is a regular file: opened without blocking and checked before any read, so
+    a FIFO with no writer, a device or a folder is one line (InputError naming `what`) rather than a hang."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
@@ -250,7 +249,14 @@ def read_binary_file(path: str | os.PathLike, what: str, max_bytes: int, partial
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise InputError(f"{what} {path} is not a regular file")
-    with os.fdopen(fd, "rb") as f:
+    return os.fdopen(fd, "rb")
+
+
+def read_binary_file(path: str | os.PathLike, what: str, max_bytes: int, partial: bool = False) -> bytes:
+    """The bytes of a regular file of at most `max_bytes`, or InputError naming `what`. Opened without blocking
+    and checked before reading, so a FIFO with no writer, a device such as /dev/zero or a folder is one line
+    rather than a hang or a MemoryError; read with a bound, so a file that grows while read cannot either."""
+    with open_regular(path, what) as f:
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
         if partial:  # the caller wants the start of the file only

@@ -17,13 +17,12 @@ from __future__ import annotations
 import html
 import io
 import os
-import stat
 import struct
 import zlib
 from typing import BinaryIO
 
 from serving.errors import InputError
-from serving.inputs import MAX_JSON_CHARS
+from serving.inputs import MAX_JSON_CHARS, open_regular
 
 PNG_KEY = b"ganimate-recipe"
 XMP = (
@@ -215,7 +214,7 @@ def recipe_in_file(path: str, what: str = "--recipe") -> str | None:
     the file is none of these (a JSON recipe, for the caller to read). A path that is not a regular file, is
     larger than MAX_RECIPE_FILE_BYTES or cannot be read is one InputError naming `what`."""
     try:
-        with _open_regular(path, what) as f:
+        with open_regular(path, what) as f:
             _refuse_if_large(os.fstat(f.fileno()).st_size, f"{what} {path}")
             kind = kind_of(f.read(16))
             f.seek(0)
@@ -227,16 +226,3 @@ def recipe_in_file(path: str, what: str = "--recipe") -> str | None:
     if kind is None:
         return None
     return _found(_from_mp4(path) if kind == "mp4" else text)
-
-
-def _open_regular(path: str, what: str) -> BinaryIO:
-    """`path` opened for reading if it is a regular file: opened without blocking and checked before any read, so
-    a FIFO with no writer, a device or a folder is one line rather than a hang."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise InputError(f"{what} {path} is not a regular file")
-    return os.fdopen(fd, "rb")

@@ -32,12 +32,18 @@ class Janitor:
     """Holds the files under `root` (outside results folders) within `budget_bytes`, oldest first."""
 
     def __init__(
-        self, root: Path, budget_bytes: int, keep_prefix: str = RESULTS_PREFIX, max_age_s: float = 900.0
+        self,
+        root: Path,
+        budget_bytes: int,
+        keep_prefix: str = RESULTS_PREFIX,
+        max_age_s: float = 900.0,
+        young_s: float = 30.0,
     ) -> None:
         self.root = Path(root).resolve()
         self.budget_bytes = budget_bytes
         self.keep_prefix = keep_prefix  # folders of results (each SpaceApp's own, held by its own budget)
         self.max_age_s = max_age_s
+        self.young_s = young_s  # files this new are in use: Gradio stores an upload under a temporary name first
         self._lock = threading.Lock()
         # Stored upload path -> uploads of it not yet used. Gradio stores an upload under its content's hash, so two
         # visitors sending the same picture get the same path: it is removed once the last of them has used it.
@@ -121,8 +127,11 @@ class Janitor:
         files = self.files()
         held = sum(size for _, size, _ in files)
         cutoff = time.time() - self.max_age_s
+        young = time.time() - self.young_s
         for mtime, size, path in files:
             if mtime >= cutoff and held + self._reserved + room <= self.budget_bytes:
+                break
+            if mtime > young:  # in flight (an upload Gradio is still storing, a copy being served): never taken
                 break
             try:
                 os.unlink(path)

@@ -93,17 +93,23 @@ def test_the_janitor_holds_uploads_and_copies_to_their_budget_oldest_first(tmp_p
     os.utime(old, (now - 10_000, now - 10_000))
     Janitor(tmp_path, budget_bytes=10**9, max_age_s=900).sweep()
     assert not old.exists()  # an upload nobody used is gone once it is old, whatever the room
+    fresh = tmp_path / "in-flight.tmp"
+    fresh.write_bytes(b"f" * 3000)  # an upload Gradio is storing right now
+    assert not Janitor(tmp_path, budget_bytes=100).fits(50) and fresh.exists()  # never taken to make room
 
 
 def test_an_upload_past_the_uploads_budget_is_refused_in_one_line(tmp_path):
     import asyncio
+    import os
+    import time
 
     from serving.space.disk import Janitor
     from serving.space.gate import UploadGate
     from tests.space.test_gate import _multipart, _png
 
     (tmp_path / "old").mkdir()
-    (tmp_path / "old" / "big.bin").write_bytes(b"x" * 4000)  # an upload nobody used
+    (tmp_path / "old" / "big.bin").write_bytes(b"x" * 4000)  # an upload nobody used, two minutes ago
+    os.utime(tmp_path / "old" / "big.bin", (time.time() - 120, time.time() - 120))
     body, ctype = _multipart([("me.png", _png())])
 
     def upload(budget: int) -> tuple[int, list]:
@@ -155,9 +161,9 @@ def test_two_visitors_uploading_the_same_picture_each_get_to_use_it(server):
     second visitor's (identical) upload before the second has used it; the last one out removes it."""
     import httpx
 
-    from bench.hosted_load import _photo
+    from bench.space_load import digit_photo
 
-    picture = _photo()  # a digit as a person would photograph it
+    picture = digit_photo()  # a digit as a person would photograph it
     stored = []
     for address in ("198.51.100.71", "198.51.100.72"):
         answer = httpx.post(

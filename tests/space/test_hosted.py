@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.hosted_load import call
 from bench.proxy import free_port, front, nginx, visitor
 from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, REPO
 from tests.hub_server import hub_env, serve
@@ -112,17 +113,7 @@ def _hosted_space(tmp: Path, site: Path, endpoint: str):
 
 def _animate(client, url: str, data: dict) -> tuple[str, object]:
     """One /animate call by name through the proxy: ("complete", data) or ("error", message)."""
-    answer = client.post(url + "gradio_api/call/v2/animate", json=data)
-    answer.raise_for_status()
-    event, payload = None, None
-    with client.stream("GET", url + f"gradio_api/call/animate/{answer.json()['event_id']}") as stream:
-        for line in stream.iter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:") and event in ("complete", "error"):
-                payload = json.loads(line[5:])
-                break
-    return event, payload
+    return call(client, url, "animate", data)
 
 
 LONG = {"model": "mnist-cdcgan", "grid": "4x4", "frames": 12, "size": 384}  # about a second or more of work
