@@ -236,7 +236,7 @@ def run_greedy(fair: bool, ordinary: int = 4, calls: int = 4) -> dict:
     return {"alone_p95_s": float(a), "loaded_p95_s": float(b), "ratio": float(b / a)}
 
 
-def _picture() -> bytes:
+def digit_photo() -> bytes:
     """A digit as a person would photograph it: mnist-cdcgan's 7 (seed 3), dark ink on light paper, 112 px PNG."""
     import io
 
@@ -258,7 +258,7 @@ def run_mixed(clients: int = 16, calls: int = 4, before: bool = False) -> dict:
     kind and of all calls. `before`: the Space as it was before the per-request costs were cut (serve)."""
     import httpx
 
-    picture = _picture()
+    picture = digit_photo()
     with _space(True, before=before) as url:
         # Warm, as the Space's main() warms itself once it answers: the first call of each kind pays one-time
         # costs (imports Gradio makes on its first event, onnxruntime's first allocations) that are start-up,
