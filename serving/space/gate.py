@@ -31,14 +31,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import threading
-import time
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+from serving.space.visitors import Window, client_of, proxy_hops
 
 Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
@@ -184,8 +182,8 @@ class UploadGate:
         self.upload_root = Path(get_upload_folder()).resolve()
         self.api_defaults = api_defaults or {}
         self.rate = rate
-        self.uploads = _Window(rate)
-        self.work = _Window(requests_per_min)
+        self.uploads = Window(rate)
+        self.work = Window(requests_per_min)
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
         if scope["type"] == "http" and CLOSED_PATHS.search(scope.get("path", "")):
@@ -193,7 +191,7 @@ class UploadGate:
             await _answer(send, 404, "not served here")
             return
         if scope["type"] == "http" and scope.get("method") == "POST" and WORK_PATHS.search(scope.get("path", "")):
-            wait = self.work.wait(_client(scope, self.hops))
+            wait = self.work.wait(client_of(scope, self.hops))
             if wait:
                 await _drain(receive)
                 await _answer(
@@ -330,62 +328,7 @@ class UploadGate:
         return {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}, body
 
     def _wait(self, scope: Scope) -> int:
-        return self.uploads.wait(_client(scope, self.hops))
-
-
-class _Window:
-    """At most `limit` events per client in any 60 s; the table of clients stays bounded."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._seen: dict[str, deque] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def wait(self, client: str) -> int:
-        """Seconds `client` must wait before its next event (0: go on, and it is counted)."""
-        now = time.monotonic()
-        with self._lock:
-            seen = self._seen[client]
-            while seen and now - seen[0] > 60:
-                seen.popleft()
-            if len(seen) >= self.limit:
-                return max(1, int(61 - (now - seen[0])))
-            seen.append(now)
-            if len(self._seen) > 10_000:  # forget idle clients
-                for key in [k for k, v in self._seen.items() if not v or now - v[-1] > 60]:
-                    del self._seen[key]
-        return 0
-
-
-def proxy_hops(environ: dict | None = None) -> int:
-    """How many reverse proxies stand between visitors and this server, each appending the address it saw to
-    X-Forwarded-For: `GANIMATE_PROXY_HOPS` (0-9) where set; on a Hugging Face Space (the Hub sets `SPACE_ID`) 1,
-    the Hub's proxy; elsewhere 0, the socket's address. A bad value is one InputError line at start."""
-    from serving import inputs as check
-
-    environ = os.environ if environ is None else environ
-    text = environ.get("GANIMATE_PROXY_HOPS", "").strip()
-    if text:
-        return check.whole("GANIMATE_PROXY_HOPS", text, 0, 9)
-    return 1 if environ.get("SPACE_ID", "").strip() else 0
-
-
-def client_key(peer: str, forwarded: str | None, hops: int) -> str:
-    """Who a request is from: the socket's address, or with `hops` the address that many proxies back in
-    X-Forwarded-For. Each proxy appends the address it saw on the right, so the right-most `hops` entries are the
-    proxies' own words and a client cannot forge them (whatever it sends goes to their left). A request with
-    fewer entries than `hops` did not come through the proxies: its socket's address."""
-    if hops and forwarded:
-        seen = [h.strip() for h in forwarded.split(",") if h.strip()]
-        return seen[-hops] if len(seen) >= hops else peer
-    return peer
-
-
-def _client(scope: Scope, hops: int) -> str:
-    forwarded = next(
-        (v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"x-forwarded-for"), None
-    )
-    return client_key((scope.get("client") or ("?", 0))[0], forwarded, hops)
+        return self.uploads.wait(client_of(scope, self.hops))
 
 
 NESTED_TOO_DEEP = object()  # _json's answer for a body nested past the parser's recursion limit

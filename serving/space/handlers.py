@@ -93,7 +93,7 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
                 "GANIMATE_CLIENT_CONCURRENCY", os.environ.get("GANIMATE_CLIENT_CONCURRENCY", "").strip() or 1, 1, 10**6
             )
         self.per_client = per_client
-        from serving.space.gate import proxy_hops as hops_here
+        from serving.space.visitors import proxy_hops as hops_here
 
         self.proxy_hops = hops_here() if proxy_hops is None else proxy_hops
         self._running: dict[str, int] = {}
@@ -230,7 +230,7 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
     def turn(self, request: Any):
         """One of a client's `per_client` running requests, or InputError "try again" when it has them all (a
         call without a request, from a program holding this object, is not counted)."""
-        from serving.space.gate import client_key
+        from serving.space.visitors import client_key
 
         peer = getattr(getattr(request, "client", None), "host", None)
         if not peer:

@@ -170,7 +170,7 @@ def test_a_render_past_the_time_cap_is_stopped_between_chunks(models):
     ],
 )
 def test_a_hugging_face_space_keys_visitors_on_the_proxys_address_without_a_setting(environ, hops):
-    from serving.space.gate import client_key, proxy_hops
+    from serving.space.visitors import client_key, proxy_hops
 
     assert proxy_hops(environ) == hops
     # a visitor may send its own X-Forwarded-For; each proxy appends what it saw, and only those entries count
@@ -180,7 +180,7 @@ def test_a_hugging_face_space_keys_visitors_on_the_proxys_address_without_a_sett
 
 def test_a_bad_proxy_hops_setting_is_one_line():
     from serving.errors import InputError
-    from serving.space.gate import proxy_hops
+    from serving.space.visitors import proxy_hops
 
     with pytest.raises(InputError, match="GANIMATE_PROXY_HOPS"):
         proxy_hops({"GANIMATE_PROXY_HOPS": "one"})
