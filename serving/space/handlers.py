@@ -55,6 +55,12 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
         animation while Gradio imports); each is used once, by the first `rendered` call for its recipe."""
         if not models:
             raise GanimateError("no model to serve")
+        from serving.space import one_blas_thread
+
+        # Renders run on Gradio's worker threads, each spreading over the cores itself: numpy's BLAS goes to one
+        # thread once, here, before any render. (Changing OpenBLAS's thread count while another thread is inside a
+        # product can hang it; with one thread set here no render ever changes it: serving.rendering.resize.)
+        one_blas_thread()
         self.models = models
         self.api_defaults: dict[str, dict] = {}  # endpoint -> {parameter: the form's value} (api_docs.api)
         self._made = dict(made or {})
