@@ -74,7 +74,8 @@ def hosted(disk_mb: int | None = None) -> Iterator[tuple[str, Path]]:
 def serve(port: int) -> None:
     """The Space as main() starts it (its disk budget from GANIMATE_DISK_MB, visitors keyed as on a Space), on
     127.0.0.1:`port`, warmed, until stdin closes."""
-    from serving.space import SpaceApp, build_demo, disk_budget, load_models, model_sources, one_blas_thread
+    from serving.space import SpaceApp, build_demo, disk_budget, load_models, model_sources
+    from serving.space.blas import one_blas_thread
     from serving.space.layout import launch_options
 
     one_blas_thread()

@@ -42,11 +42,11 @@ def serve(port: int, concurrency: int | None, fair: bool = False, before: bool =
     """The Space as shipped, on 127.0.0.1:`port`, until stdin closes (run by run_load in a child process).
     `fair`: clients told apart by X-Forwarded-For, one running request each (as behind a Hugging Face proxy).
     `before`: as it was before the per-request costs were cut, for a side-by-side figure: numpy's BLAS on its
-    default threads (serving.space.one_blas_thread not called)."""
+    default threads (serving.space.blas.one_blas_thread not called)."""
     import sys
 
     if not before:  # as main() does; `before` keeps numpy's BLAS on its default threads
-        from serving.space import one_blas_thread
+        from serving.space.blas import one_blas_thread
 
         one_blas_thread()
     from serving.space import SpaceApp, build_demo, load_models, model_sources

@@ -49,7 +49,7 @@ def blas_threads(workers: int) -> Iterator[None]:
     BLAS threads keep spinning for a while after each product; beside onnxruntime sessions and other chunks on the
     same cores they only steal time (bench.render measures it). The limit is process-wide (threadpoolctl's public
     `limit`), so the first render in sets it and the last one out gives it back; it never raises a count that is
-    lower already, such as the Space's one thread (serving.space.one_blas_thread, called by every SpaceApp)."""
+    lower already, such as the Space's one thread (serving.space.blas.one_blas_thread, called by every SpaceApp)."""
     global _blas_users, _blas_limit
     controller = _blas_controller()
     wanted = max(1, (os.cpu_count() or 1) // max(1, workers))

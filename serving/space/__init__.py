@@ -174,25 +174,6 @@ def opening_render(models: dict[str, Generator]) -> dict[str, bytes]:
         return {}
 
 
-# The variables numpy's BLAS libraries (OpenBLAS, MKL, BLIS through OpenMP) read when they load.
-BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
-
-
-def one_blas_thread() -> None:
-    """numpy's BLAS on one thread for the Space's process, unless the environment already says otherwise. Each
-    render splits its own work over the cores (serving.bundle.generator, serving.rendering.render); BLAS threads
-    beside them only spin, which doubled a request's CPU time on 2 cores (docs/space.md). The libraries' own
-    variables take effect when numpy loads; where numpy is loaded already, threadpoolctl's public limit does it."""
-    import sys
-
-    for name in BLAS_THREAD_VARIABLES:
-        os.environ.setdefault(name, "1")
-    if "numpy" in sys.modules and all(os.environ[name] == "1" for name in BLAS_THREAD_VARIABLES):
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(limits=1, user_api="blas")
-
-
 def _make_thumbnails_after(warming, app) -> None:
     """Every model's example thumbnails, on a low-priority background thread once the sessions are built, so a
     model switch reads files instead of rendering (serving.space.animate_handlers.warm_thumbnails)."""
@@ -213,6 +194,8 @@ def main(space_dir: Path, exported: Path | None = None) -> None:
     """Load what the environment and the Space card name, build the demo and serve it (blocks). A missing or
     refused model is one line on stderr and exit code 2 (the Space's log shows it), not a traceback."""
     import sys
+
+    from serving.space.blas import one_blas_thread
 
     one_blas_thread()
     from serving.errors import GanimateError

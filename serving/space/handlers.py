@@ -55,7 +55,7 @@ class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
         animation while Gradio imports); each is used once, by the first `rendered` call for its recipe."""
         if not models:
             raise GanimateError("no model to serve")
-        from serving.space import one_blas_thread
+        from serving.space.blas import one_blas_thread
 
         # Renders run on Gradio's worker threads, each spreading over the cores itself: numpy's BLAS goes to one
         # thread once, here, before any render. (Changing OpenBLAS's thread count while another thread is inside a
