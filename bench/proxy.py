@@ -91,11 +91,16 @@ def front(space_port: int) -> Iterator[str]:
                 raise RuntimeError(f"nginx did not answer on 127.0.0.1:{port} within 10 s")
             yield f"http://127.0.0.1:{port}/"
         finally:
-            proxy.terminate()
-            try:
-                proxy.wait(30)
-            except subprocess.TimeoutExpired:
-                proxy.kill()
+            stop(proxy)
+
+
+def stop(process: subprocess.Popen, seconds: float = 30.0) -> None:
+    """Ask a child process to end, and kill it if it has not within `seconds`."""
+    process.terminate()
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def visitor(address: str, timeout: float = 300.0):

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from bench.hosted_load import call
-from bench.proxy import free_port, front, nginx, visitor
+from bench.proxy import free_port, front, nginx, stop, visitor
 from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, REPO
 from tests.hub_server import hub_env, serve
 
@@ -104,11 +104,7 @@ def _hosted_space(tmp: Path, site: Path, endpoint: str):
             with front(space_port) as url:
                 yield url, tmp / "space.log"
         finally:
-            space.terminate()
-            try:
-                space.wait(30)
-            except subprocess.TimeoutExpired:
-                space.kill()
+            stop(space)
 
 
 def _animate(client, url: str, data: dict) -> tuple[str, object]:
