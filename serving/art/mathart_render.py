@@ -105,35 +105,50 @@ def snap(x):
     return x
 
 
+def curve_xy(family: str, p: dict[str, float], points: int = CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """The renderer's own points of a curve family (lissajous, rose, hypotrochoid), in drawing order, in the
+    canvas's [-1, 1] frame (x right, y up): what `render` splats, what an SVG path or a plotter follows, what a print
+    draws (with more points) and what a drawing is fitted against (with fewer). KeyError for julia and clifford."""
+    count = points
+    if family == "lissajous":
+        t = np.linspace(0.0, LISSAJOUS_SPAN, count)
+        decay = np.exp(-p["lis_damping"] * t)
+        r, detune = p["lis_ratio"], p["lis_detune"]
+        f1, f2 = snap(p["lis_f1"]), snap(p["lis_f2"]) + detune
+        f3, f4 = snap(p["lis_f3"]), snap(p["lis_f4"]) - detune
+        x = (np.sin(f1 * t + p["lis_p1"]) + r * np.sin(f2 * t + p["lis_p2"])) * decay
+        y = (np.sin(f3 * t + p["lis_p3"]) + r * np.sin(f4 * t + p["lis_p4"])) * decay
+        scale = MARGIN / (1.0 + r)
+        return x * scale, y * scale
+    if family == "rose":
+        theta = np.linspace(0.0, TAU * ROSE_TURNS, count)
+        k = snap(2.0 * p["rose_k"]) / 2.0  # whole and half petal numbers: both close within two turns
+        r = (np.cos(k * theta) + p["rose_offset"]) * (MARGIN / (1.0 + p["rose_offset"]))
+        angle = theta + p["rose_rotation"]
+        return r * np.cos(angle), r * np.sin(angle)
+    if family == "hypotrochoid":
+        lobes, loops, pen = snap(p["hypo_lobes"]), snap(p["hypo_loops"]), p["hypo_pen"]
+        q = loops / lobes  # rolling radius over fixed radius
+        theta = np.linspace(0.0, TAU, count) * loops
+        inner = (lobes / loops - 1.0) * theta
+        x = (1.0 - q) * np.cos(theta) + pen * q * np.cos(inner)
+        y = (1.0 - q) * np.sin(theta) - pen * q * np.sin(inner)
+        scale = MARGIN / ((1.0 - q) + pen * q)
+        c, s = np.cos(p["hypo_rotation"]), np.sin(p["hypo_rotation"])
+        return (c * x - s * y) * scale, (s * x + c * y) * scale
+    raise KeyError(f"{family} is not a curve family")
+
+
 def _lissajous(p: dict[str, float], size: int) -> np.ndarray:
-    t = np.linspace(0.0, LISSAJOUS_SPAN, CURVE_POINTS)
-    decay = np.exp(-p["lis_damping"] * t)
-    r, detune = p["lis_ratio"], p["lis_detune"]
-    f1, f2, f3, f4 = snap(p["lis_f1"]), snap(p["lis_f2"]) + detune, snap(p["lis_f3"]), snap(p["lis_f4"]) - detune
-    x = (np.sin(f1 * t + p["lis_p1"]) + r * np.sin(f2 * t + p["lis_p2"])) * decay
-    y = (np.sin(f3 * t + p["lis_p3"]) + r * np.sin(f4 * t + p["lis_p4"])) * decay
-    scale = MARGIN / (1.0 + r)
-    return _curve(x * scale, y * scale, p, size)
+    return _curve(*curve_xy("lissajous", p), p, size)
 
 
 def _rose(p: dict[str, float], size: int) -> np.ndarray:
-    theta = np.linspace(0.0, TAU * ROSE_TURNS, CURVE_POINTS)
-    k = snap(2.0 * p["rose_k"]) / 2.0  # whole and half petal numbers: both close within two turns
-    r = (np.cos(k * theta) + p["rose_offset"]) * (MARGIN / (1.0 + p["rose_offset"]))
-    angle = theta + p["rose_rotation"]
-    return _curve(r * np.cos(angle), r * np.sin(angle), p, size)
+    return _curve(*curve_xy("rose", p), p, size)
 
 
 def _hypotrochoid(p: dict[str, float], size: int) -> np.ndarray:
-    lobes, loops, pen = snap(p["hypo_lobes"]), snap(p["hypo_loops"]), p["hypo_pen"]
-    q = loops / lobes  # rolling radius over fixed radius
-    theta = np.linspace(0.0, TAU, CURVE_POINTS) * loops
-    inner = (lobes / loops - 1.0) * theta
-    x = (1.0 - q) * np.cos(theta) + pen * q * np.cos(inner)
-    y = (1.0 - q) * np.sin(theta) - pen * q * np.sin(inner)
-    scale = MARGIN / ((1.0 - q) + pen * q)
-    c, s = np.cos(p["hypo_rotation"]), np.sin(p["hypo_rotation"])
-    return _curve((c * x - s * y) * scale, (s * x + c * y) * scale, p, size)
+    return _curve(*curve_xy("hypotrochoid", p), p, size)
 
 
 def julia_c(angle: float, radius: float) -> tuple[float, float]:
