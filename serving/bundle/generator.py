@@ -35,6 +35,7 @@ OPTIONAL_FILES = ("README.md", "samples.png", "encoder.onnx")  # encoder.onnx: c
 T = TypeVar("T")
 _inside = threading.local()  # .run is True in a thread running a run of Generator.in_parallel
 ENCODE_SECONDS = 20.0  # one encoder call, at most (a picture at a time: far less is normal)
+PARAMS_ROWS = 4096  # rows per call of the params head: a small network, fast in big batches
 MIN_SLICE_ROWS = 4  # a call is cut into per-session slices only when each gets at least this many rows
 
 
@@ -129,16 +130,27 @@ class CheckedBundle:
         encoder = make_session(self.bundle / "encoder.onnx", self.encoder_bytes) if self.encoder_bytes else None
         if encoder is not None:
             probe_encoder(encoder, self.config, self.bundle / "encoder.onnx")
-        return Generator(self.bundle, self.config, session, self.source, threads, encoder)
+        return Generator(self.bundle, self.config, session, self.source, threads, encoder, self.model_bytes)
 
 
 class Generator:
     """A loaded, verified bundle. Call it with z [n, latent_dim] (and y [n, num_classes]) to get images."""
 
     def __init__(
-        self, bundle_dir: Path, config: GeneratorConfig, session, source: str, threads: int = 1, encoder=None
+        self,
+        bundle_dir: Path,
+        config: GeneratorConfig,
+        session,
+        source: str,
+        threads: int = 1,
+        encoder=None,
+        model_bytes: bytes | None = None,
     ) -> None:
         self.bundle_dir = bundle_dir
+        # The verified bytes of model.onnx, for the params head (built on first use: most callers never need it).
+        self._model_bytes = model_bytes
+        self._params_session = None
+        self._params_lock = threading.Lock()
         self.encoder_session = encoder  # onnxruntime session of encoder.onnx, or None (see serving.picture.project)
         self.config = config
         # One onnxruntime session, run single-threaded from `threads` threads at once (its Run is thread-safe and
@@ -216,8 +228,35 @@ class Generator:
             raise InputError(f"{self.config.name} draws pixels directly; it has no params output")
         z, y = self._check_inputs(z, y)
         out = np.empty((len(z), len(self.config.param_names)), dtype=np.float32)
-        self._run("params", z, y, batch_size, out)
+        session = self._params_head()
+        for start in range(0, len(z), PARAMS_ROWS):
+            feed = {
+                "z": z[start : start + PARAMS_ROWS],
+                **({"y": y[start : start + PARAMS_ROWS]} if y is not None else {}),
+            }
+            try:
+                result = session.run(["params"], feed)[0]
+            except onnxruntime_errors() as exc:
+                raise BundleError(
+                    f"{self.bundle_dir}: onnxruntime could not run the model: {error_line(exc)}"
+                ) from None
+            check_output("params", result, (len(feed["z"]), out.shape[1]), self.bundle_dir / "model.onnx")
+            out[start : start + PARAMS_ROWS] = result
         return out
+
+    def _params_head(self):
+        """A session of the nodes that compute `params` alone (serving.bundle.params_graph), built on first use
+        from the verified bytes: the same numbers as the whole model's `params`, without drawing them."""
+        with self._params_lock:
+            if self._params_session is None:
+                if self._model_bytes is None:  # built by hand from a session: the whole model computes params
+                    return self.session
+                from serving.bundle.params_graph import output_subgraph
+
+                self._params_session = make_session(
+                    self.bundle_dir / "model.onnx", output_subgraph(self._model_bytes, "params")
+                )
+            return self._params_session
 
     @property
     def batch_hint(self) -> int:
