@@ -58,6 +58,15 @@ def same_file(a: str, b: str) -> bool:
     return Path(a).resolve() == Path(b).resolve() or (Path(a).exists() and Path(b).exists() and os.path.samefile(a, b))
 
 
+def recipe_json(path: str) -> str:
+    """The recipe JSON of --recipe: a JSON file, or a GIF, PNG, WebP or MP4 that ganimate wrote (it carries its
+    recipe; serving/files/recipe_file.py reads only the part that holds it, and refuses a file over its cap)."""
+    from serving.files import recipe_file
+
+    carried = recipe_file.recipe_in_file(path, "--recipe")
+    return carried if carried is not None else check.read_text_file(path, "--recipe")
+
+
 def open_gallery(db_text: str, files: str | None, must_exist: bool) -> Gallery:
     """The gallery at --db (a file or a postgresql:// URL); `must_exist`: a missing SQLite file is refused, not made."""
     from serving.galleries.gallery import Gallery

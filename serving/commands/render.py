@@ -14,13 +14,13 @@ import numpy as np
 
 from serving import inputs as check
 from serving.bundle.generator import Generator
-from serving.commands.common import EXAMPLES, bounded_float, bounded_int, load, out_path, same_file, write
+from serving.commands.common import EXAMPLES, bounded_float, bounded_int, load, out_path, recipe_json, same_file, write
 from serving.errors import InputError
 from serving.files.formats import FORMATS
 from serving.latent.latents import parse_classes, parse_int_list
 from serving.latent.paths import EASINGS, PATH_KINDS
 from serving.rendering.recipe import MAX_GRID, Recipe, clean_name
-from serving.rendering.render import render
+from serving.rendering.render import check_bundle, render, rendered_as
 from serving.rendering.resize import RESAMPLES
 
 if TYPE_CHECKING:
@@ -54,6 +54,11 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser,
         "--recipe",
         default=None,
         help="render this recipe instead of the options: a JSON file, or a GIF, PNG, WebP or MP4 ganimate wrote",
+    )
+    r.add_argument(
+        "--any-bundle",
+        action="store_true",
+        help="render a --recipe made with another bundle on this one (the output then differs; it names this bundle)",
     )
     r.add_argument("--save-recipe", default=None, help="also write the recipe JSON here")
     r.add_argument("--out", default=None, help="output file (default out.FORMAT)")
@@ -121,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
     if not np.isfinite(recipe.truncation):
         raise InputError("--truncation must be a finite number")
     started = time.perf_counter()
-    data = render(gen, recipe, audio=track, progress=_progress_bar(recipe.frame_total()))
+    data = render(gen, recipe, audio=track, progress=_progress_bar(recipe.frame_total()), any_bundle=args.any_bundle)
+    recipe = rendered_as(recipe, gen.config, args.any_bundle)  # --save-recipe writes what the file carries
     ms = (time.perf_counter() - started) * 1000
     out = Path(args.out or f"out.{recipe.format}")
     write(out, data, force=args.force)
@@ -133,9 +139,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _given_recipe(args: argparse.Namespace, gen: Generator, track: Track | None) -> Recipe:
     """The recipe of --recipe, as written (the other walk flags do not apply to it)."""
-    recipe = Recipe.from_json(_recipe_json(args.recipe))
-    if recipe.bundle_sha256 and recipe.bundle_sha256 != gen.config.sha256:
-        print("warning: the recipe was made with another bundle; the output will differ", file=sys.stderr)
+    recipe = Recipe.from_json(recipe_json(args.recipe))
+    check_bundle(recipe, gen.config, args.any_bundle)  # before any song is read or frame made
     if track is not None and recipe.audio is None:
         raise InputError("this recipe follows no song; leave out --audio (or render without --recipe)")
     return recipe
@@ -165,6 +170,7 @@ def _flags_recipe(args: argparse.Namespace, gen: Generator, track: Track | None)
         format=fmt,
         resample=args.resample,
         bundle_sha256=gen.config.sha256,
+        bundle=gen.config.name,
         name=clean_name(args.name),
         latents=latents,
         audio=_music(args, track) if track is not None else None,
@@ -220,15 +226,6 @@ def _progress_bar(total: int) -> Callable[[int, int], None] | None:
         )
 
     return show
-
-
-def _recipe_json(path: str) -> str:
-    """The recipe JSON of --recipe: a JSON file, or a GIF, PNG, WebP or MP4 that ganimate wrote (it carries its
-    recipe; serving/files/recipe_file.py reads only the part that holds it, and refuses a file over its cap)."""
-    from serving.files import recipe_file
-
-    carried = recipe_file.recipe_in_file(path, "--recipe")
-    return carried if carried is not None else check.read_text_file(path, "--recipe")
 
 
 def _with_picture(

@@ -55,8 +55,35 @@ def tamer_truncation(psi: float) -> float:
     return round(psi / 2, 4) if psi > 0 else 1.0
 
 
+def compare_recipe(a: Generator, b: Generator, recipe: Recipe) -> Recipe:
+    """The recipe a comparison's file carries: the walk, and the two models (name, sha256) instead of one bundle."""
+    models = ((a.config.name, a.config.sha256), (b.config.name, b.config.sha256))
+    return dataclasses.replace(recipe, bundle="", bundle_sha256="", models=models)
+
+
+def check_models(a: Generator, b: Generator, recipe: Recipe, any_bundle: bool = False) -> None:
+    """Refuse a Compare recipe given two other models than the ones it names (unless `any_bundle`), and a recipe
+    that names one model (that is Animate's)."""
+    if recipe.models is None:
+        if recipe.bundle_sha256 or recipe.bundle:
+            raise InputError(
+                f"this recipe names one model ({recipe.bundle or recipe.bundle_sha256[:12] + '...'}): render it with "
+                "`python -m serving render --recipe FILE`; a comparison's recipe names two models"
+            )
+        return
+    if any_bundle:
+        return
+    for side, gen, (name, sha) in zip(("left", "right"), (a, b), recipe.models):
+        if gen.config.sha256 != sha:
+            raise InputError(
+                f"the {side} model of this recipe is {name} (sha256 {sha[:12]}...), not {gen.config.name} "
+                f"(sha256 {gen.config.sha256[:12]}...): give that bundle, or pass --any-bundle (any_bundle=True)"
+            )
+
+
 def halves_of(a: Generator, b: Generator, recipe: Recipe) -> list[tuple[str, Recipe]]:
     """(label, recipe) of the left and right halves."""
+    recipe = dataclasses.replace(recipe, models=None, bundle="")
     left = dataclasses.replace(recipe, bundle_sha256=a.config.sha256)
     if a.config.sha256 == b.config.sha256:  # the same model: beside itself at a tamer truncation
         tamer = dataclasses.replace(left, truncation=tamer_truncation(recipe.truncation))
@@ -79,11 +106,18 @@ def compare_seconds(a: Generator, b: Generator, recipe: Recipe) -> float:
 
 
 def compare_frames(
-    a: Generator, b: Generator, recipe: Recipe, budget: Budget = CLI, progress: Callable[[int, int], None] | None = None
+    a: Generator,
+    b: Generator,
+    recipe: Recipe,
+    budget: Budget = CLI,
+    progress: Callable[[int, int], None] | None = None,
+    any_bundle: bool = False,
 ) -> np.ndarray:
     """uint8 frames [n, LABEL_HEIGHT + h, 2w + GAP, c]: model a on the left, model b on the right.
-    `progress(done, total)`: called as each half's frames are made."""
+    `progress(done, total)`: called as each half's frames are made. A Compare recipe naming two other models is
+    refused unless `any_bundle`."""
     check_comparable(a, b)
+    check_models(a, b, recipe, any_bundle)
     validate(recipe, a.config.latent_dim, a.config.num_classes, budget)
     h, w = recipe.output_shape()
     # The whole side-by-side animation must fit the budget, not each half alone.
@@ -108,7 +142,14 @@ def compare_frames(
 
 
 def render_compare(
-    a: Generator, b: Generator, recipe: Recipe, budget: Budget = CLI, progress: Callable[[int, int], None] | None = None
+    a: Generator,
+    b: Generator,
+    recipe: Recipe,
+    budget: Budget = CLI,
+    progress: Callable[[int, int], None] | None = None,
+    any_bundle: bool = False,
 ) -> bytes:
-    """The encoded side-by-side animation; byte-identical for the same two bundles and recipe."""
-    return encode(compare_frames(a, b, recipe, budget, progress), recipe.format, recipe.fps, recipe.loop)
+    """The encoded side-by-side animation, carrying its Compare recipe (`compare_recipe`: both models named), so
+    the file alone renders it again: byte-identical for the same two bundles and recipe."""
+    frames = compare_frames(a, b, recipe, budget, progress, any_bundle)
+    return encode(frames, recipe.format, recipe.fps, recipe.loop, compare_recipe(a, b, recipe).to_json())

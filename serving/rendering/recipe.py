@@ -39,6 +39,13 @@ BOUNDS: dict[str, tuple[float, float]] = {
 CHOICES: dict[str, tuple[str, ...]] = {"path": PATH_KINDS, "easing": EASINGS, "format": FORMATS, "resample": RESAMPLES}
 
 
+# The recipes of stills, told apart by their "kind": what renders them again.
+OTHER_KINDS = {
+    "sample": "this is a Sample sheet's recipe: draw it again with `python -m serving sample --recipe FILE`",
+    "explore": "this is an Explore picture's recipe: its fields are /explore's, on the model it names",
+}
+
+
 def clean_name(value: Any) -> str:
     """A recipe's label as printable text (control characters and lone surrogates dropped), at most MAX_NAME."""
     if not isinstance(value, str):
@@ -69,12 +76,20 @@ class Recipe:
     # A walk that follows a song (serving/music/walk.py): its file's sha256, the seconds used and the mapping. The
     # video lasts `seconds`; `frames` and `loop` do not apply. Left out of the JSON when absent, like latents.
     audio: Music | None = None
+    # The bundle's name beside its sha256, so a recipe says which model made it. Left out of the JSON when empty.
+    bundle: str = ""
+    # A Compare recipe: the two models (name, sha256), left then right; it names no single bundle. Left out when None.
+    models: tuple[tuple[str, str], tuple[str, str]] | None = None
 
     def to_json(self) -> str:
         fields = dataclasses.asdict(self)
-        for optional in ("latents", "audio"):
+        for optional in ("latents", "audio", "models"):
             if fields[optional] is None:
                 del fields[optional]
+        if not fields["bundle"]:
+            del fields["bundle"]
+        if "models" in fields:
+            fields["models"] = [{"bundle": n, "sha256": s} for n, s in fields["models"]]
         return json.dumps(fields, sort_keys=True)
 
     def to_pretty_json(self) -> str:
@@ -93,6 +108,8 @@ class Recipe:
         `serving.rendering.render.validate`."""
         if not isinstance(raw, dict):
             raise InputError("a recipe must be a JSON object")
+        if raw.get("kind") in OTHER_KINDS:  # a still's recipe (a Sample sheet, an Explore picture): not a walk
+            raise InputError(OTHER_KINDS[raw["kind"]])
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(raw) - fields)
         if unknown:
@@ -171,8 +188,34 @@ def _sha(key: str, value: Any) -> str:
     if value in ("", None):
         return ""
     if not isinstance(value, str) or not re.fullmatch(r"[0-9a-f]{64}", value):
-        raise InputError(f"bundle_sha256 must be empty or 64 hex digits, got {str(value)[:40]!r}")
+        raise InputError(f"{key} must be empty or 64 hex digits, got {str(value)[:40]!r}")
     return value
+
+
+def _bundle(key: str, value: Any) -> str:
+    """A bundle's name as config.json gives it: letters, digits, '.', '_', '-' (empty: no name given)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9._-]{0,100}", value):
+        raise InputError(f"{key} must be a bundle's name (letters, digits, . _ -), got {str(value)[:40]!r}")
+    return value
+
+
+def _models(key: str, value: Any) -> tuple[tuple[str, str], tuple[str, str]] | None:
+    """A Compare recipe's two models, left then right: [{"bundle": name, "sha256": hex}, {...}]."""
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise InputError(f'{key} must list two models, like [{{"bundle": "a", "sha256": "..."}}, {{...}}]')
+    pairs = []
+    for i, entry in enumerate(value):
+        if isinstance(entry, dict) and set(entry) == {"bundle", "sha256"}:
+            entry = (entry["bundle"], entry["sha256"])
+        if not isinstance(entry, (list, tuple)) or len(entry) != 2:
+            raise InputError(f'{key}[{i}] must be {{"bundle": name, "sha256": 64 hex digits}}')
+        name, sha = _bundle(f"{key}[{i}].bundle", entry[0]), _sha(f"{key}[{i}].sha256", entry[1])
+        if not name or not sha:
+            raise InputError(f"{key}[{i}] must give the model's bundle name and sha256")
+        pairs.append((name, sha))
+    return pairs[0], pairs[1]
 
 
 def _flag(key: str, value: Any) -> bool:
@@ -232,4 +275,6 @@ _FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "name": lambda k, v: clean_name(v),
     "latents": _latents,
     "audio": parse_music,
+    "bundle": _bundle,
+    "models": _models,
 }

@@ -6,6 +6,7 @@ order, PIL encoders with fixed settings). All frames are generated in large batc
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -69,6 +70,39 @@ def validate(
         raise InputError(f"the {recipe.path} path needs at least two keyframes (seeds or classes)")
     h, w = recipe.output_shape()
     budget_check(recipe.frame_total(), recipe.grid[0] * recipe.grid[1], h, w, recipe.format, budget, streamed)
+
+
+COMPARE_ELSEWHERE = (
+    "this is a Compare recipe (it names two models: {}): render it on the Compare tab (/compare) with those two "
+    "models and its fields, or with `python -m serving compare --recipe FILE`"
+)
+
+
+def check_bundle(recipe: Recipe, config, any_bundle: bool = False) -> None:
+    """Refuse a recipe made with another bundle than `config`'s (its sha256, else its name, when it gives them):
+    the same recipe on another model is another picture. `any_bundle`: render it here anyway. A Compare recipe
+    (two models) is always refused: it is rendered by serving.rendering.compare."""
+    if recipe.models is not None:
+        raise InputError(COMPARE_ELSEWHERE.format(" and ".join(name for name, _ in recipe.models)))
+    if any_bundle:
+        return
+    other = (recipe.bundle_sha256 and recipe.bundle_sha256 != config.sha256) or (
+        not recipe.bundle_sha256 and recipe.bundle and recipe.bundle != config.name
+    )
+    if other:
+        made = recipe.bundle or "another bundle"
+        sha = f" (sha256 {recipe.bundle_sha256[:12]}...)" if recipe.bundle_sha256 else ""
+        raise InputError(
+            f"this recipe was made with {made}{sha}, not {config.name} (sha256 {config.sha256[:12]}...): render it "
+            "on its own bundle, or pass --any-bundle (any_bundle=True) to render it on this one anyway"
+        )
+
+
+def rendered_as(recipe: Recipe, config, any_bundle: bool) -> Recipe:
+    """The recipe a file records: with `any_bundle`, a recipe that names a bundle names the one that rendered it."""
+    if any_bundle and (recipe.bundle_sha256 or recipe.bundle) and recipe.models is None:
+        return dataclasses.replace(recipe, bundle=config.name, bundle_sha256=config.sha256)
+    return recipe
 
 
 def default_classes(seeds: list[int], num_classes: int) -> list[int]:
@@ -161,15 +195,17 @@ def frame_chunks(
     audio=None,
     streamed: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    any_bundle: bool = False,
 ) -> Iterator[np.ndarray]:
     """uint8 frames [n, height, width, channels] for the recipe (validated first, within `budget`), in order, a
     chunk at a time. `audio`: the serving.music.audio.Track a recipe with `audio` follows; `progress(done, total)` is
-    called after each chunk.
+    called after each chunk; `any_bundle`: render a recipe made with another bundle (see check_bundle).
 
     Frames go through the generator a chunk at a time and are tiled and resized to uint8 at once, so float images
     are held for one chunk only: memory follows the output pixels, which the budget caps.
     """
     cfg = generator.config
+    check_bundle(recipe, cfg, any_bundle)
     named = direction_vectors(cfg)
     validate(recipe, cfg.latent_dim, cfg.num_classes, budget, tuple(named), streamed)
     n, (height, width) = recipe.frame_total(), recipe.output_shape()
@@ -217,11 +253,16 @@ def frame_chunks(
 
 
 def render_frames(
-    generator, recipe: Recipe, budget: Budget = CLI, audio=None, progress: Callable[[int, int], None] | None = None
+    generator,
+    recipe: Recipe,
+    budget: Budget = CLI,
+    audio=None,
+    progress: Callable[[int, int], None] | None = None,
+    any_bundle: bool = False,
 ) -> np.ndarray:
     """Every uint8 frame [n, height, width, channels] of the recipe at once (see frame_chunks)."""
     out, at = None, 0
-    for chunk in frame_chunks(generator, recipe, budget, audio, progress=progress):
+    for chunk in frame_chunks(generator, recipe, budget, audio, progress=progress, any_bundle=any_bundle):
         if out is None:  # the first chunk has validated the recipe: its size is known and within the budget
             out = np.empty((recipe.frame_total(), *chunk.shape[1:]), dtype=np.uint8)
         out[at : at + len(chunk)] = chunk
@@ -230,16 +271,23 @@ def render_frames(
 
 
 def render(
-    generator, recipe: Recipe, budget: Budget = CLI, audio=None, progress: Callable[[int, int], None] | None = None
+    generator,
+    recipe: Recipe,
+    budget: Budget = CLI,
+    audio=None,
+    progress: Callable[[int, int], None] | None = None,
+    any_bundle: bool = False,
 ) -> bytes:
     """The encoded file for `recipe`: same recipe and bundle, byte-identical output. `budget` caps the work
     (serving.rendering.budget: CLI for programs and the command line, SPACE for the public Space). `audio`: the
     serving.music.audio.Track of the song a recipe with `audio` follows; an MP4 carries it as its sound.
-    `progress(frames_done, total)`: called as the frames are made."""
+    `progress(frames_done, total)`: called as the frames are made. A recipe made with another bundle is refused
+    (InputError) unless `any_bundle`; then the file's recipe names the bundle that rendered it."""
+    recipe = rendered_as(recipe, generator.config, any_bundle)
     if recipe.format == "mp4":  # streamed to the encoder: its frames are never all held
         from serving.files import recipe_file
 
-        chunks = frame_chunks(generator, recipe, budget, audio, streamed=True, progress=progress)
+        chunks = frame_chunks(generator, recipe, budget, audio, streamed=True, progress=progress, any_bundle=any_bundle)
         return encode_mp4(
             chunks,
             recipe.fps,
@@ -247,5 +295,5 @@ def render(
             audio if recipe.audio is not None else None,
             recipe.frame_total() / recipe.fps,
         )
-    frames = render_frames(generator, recipe, budget, audio, progress)
+    frames = render_frames(generator, recipe, budget, audio, progress, any_bundle)
     return encode(frames, recipe.format, recipe.fps, recipe.loop, recipe.to_json())

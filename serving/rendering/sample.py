@@ -6,6 +6,7 @@ Shared by `python -m serving sample` and the Space's Sample tab, so both give th
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,8 +77,51 @@ def to_npz(samples: Samples) -> bytes:
     return buf.getvalue()
 
 
-def to_png(samples: Samples, scale: int = 2, max_cols: int = 8) -> bytes:
-    """A grid, up to `max_cols` images a row, upscaled `scale` times (nearest: pixels stay crisp)."""
+def sample_recipe(config, seeds: list[int], classes: list[int] | None, truncation: float) -> str:
+    """The JSON a sample sheet carries: its model (name and sha256) and the seeds, classes and truncation that
+    `sample` (and `python -m serving sample`) draws it from."""
+    fields = {
+        "kind": "sample",
+        "bundle": config.name,
+        "bundle_sha256": config.sha256,
+        "seeds": [int(s) for s in seeds],
+        "classes": None if not classes else [int(c) for c in classes],
+        "truncation": float(truncation),
+    }
+    return json.dumps(fields, sort_keys=True)
+
+
+def read_sample_recipe(text: str, config) -> tuple[list[int], list[int] | None, float]:
+    """(seeds, classes, truncation) of a sheet's recipe (`sample_recipe`), made with `config`'s bundle; one
+    InputError otherwise."""
+    from serving import inputs as check
+    from serving.latent.latents import MAX_SEEDS, TRUNCATION_RANGE, check_seed
+
+    raw = check.load_json(text, "recipe")
+    if not isinstance(raw, dict) or raw.get("kind") != "sample":
+        raise InputError('this is no Sample sheet\'s recipe (its PNG carries one with "kind": "sample")')
+    if raw.get("bundle_sha256") != config.sha256:
+        raise InputError(f"this sheet was drawn by {str(raw.get('bundle'))[:60]}, not {config.name}: give its bundle")
+    seeds = raw.get("seeds")
+    if not isinstance(seeds, list) or not 1 <= len(seeds) <= MAX_SEEDS:
+        raise InputError(f"seeds must be a list of 1..{MAX_SEEDS} seeds")
+    classes = raw.get("classes")
+    if classes is not None and (not isinstance(classes, list) or not 1 <= len(classes) <= len(seeds)):
+        raise InputError("classes must be null or a list of class numbers")
+    classes = (
+        None
+        if classes is None
+        else [check.whole("class", c, 0, max(0, config.num_classes - 1), text_ok=False) for c in classes]
+    )
+    psi = raw.get("truncation")
+    if isinstance(psi, bool) or not isinstance(psi, (int, float)):
+        raise InputError("truncation must be a number")
+    return [check_seed(s) for s in seeds], classes, check.number("truncation", psi, *TRUNCATION_RANGE)
+
+
+def to_png(samples: Samples, recipe_json: str | None = None, scale: int = 2, max_cols: int = 8) -> bytes:
+    """A grid, up to `max_cols` images a row, upscaled `scale` times (nearest: pixels stay crisp); with
+    `recipe_json` (`sample_recipe`) the PNG carries it (serving/files/recipe_file.py)."""
     from PIL import Image
 
     cols = min(len(samples.images), max_cols)
@@ -85,6 +129,10 @@ def to_png(samples: Samples, scale: int = 2, max_cols: int = 8) -> bytes:
     grid = upscale_nearest(tile(samples.images, rows, cols, pad=2), scale)
     buf = io.BytesIO()
     Image.fromarray(grid[..., 0] if grid.shape[2] == 1 else grid).save(buf, format="PNG")
+    if recipe_json is not None:
+        from serving.files.recipe_file import add_to_png
+
+        return add_to_png(buf.getvalue(), recipe_json)
     return buf.getvalue()
 
 

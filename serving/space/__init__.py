@@ -167,7 +167,7 @@ def opening_render(models: dict[str, Generator]) -> dict[str, bytes]:
     gen = next(iter(models.values()))
     if isinstance(gen, PendingGenerator):
         return {}
-    recipe = dataclasses.replace(Recipe(), bundle_sha256=gen.config.sha256)  # handlers.DEFAULT is Recipe() too
+    recipe = dataclasses.replace(Recipe(), bundle_sha256=gen.config.sha256, bundle=gen.config.name)  # = opening's
     try:
         return {recipe_hash(recipe): render(gen, recipe, SPACE)}
     except GanimateError:

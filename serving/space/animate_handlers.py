@@ -16,7 +16,7 @@ from serving.errors import GanimateError, InputError
 from serving.galleries.gallery import recipe_hash
 from serving.latent.latents import parse_classes, parse_int_list
 from serving.rendering.recipe import MAX_GRID, Recipe, form_value
-from serving.rendering.render import render
+from serving.rendering.render import COMPARE_ELSEWHERE, render
 from serving.space.handling import (
     DEFAULT,
     DEFAULT_GRID,
@@ -43,10 +43,12 @@ class AnimateHandlers:
         recipe_json = check.text("recipe", recipe_json).strip()
         if recipe_json:
             recipe = Recipe.from_json(recipe_json)
+            if recipe.models is not None:  # two models: Compare's, never one half of it rendered here
+                raise InputError(COMPARE_ELSEWHERE.format(" and ".join(name for name, _ in recipe.models)))
             by_sha = [g for g in self.models.values() if g.config.sha256 == recipe.bundle_sha256]
             gen = by_sha[0] if by_sha else self.model(model)  # reproduce on the bundle the recipe was made with
             # The recipe records the bundle that really rendered it, never what the client claimed.
-            return gen, dataclasses.replace(recipe, bundle_sha256=gen.config.sha256)
+            return gen, dataclasses.replace(recipe, bundle_sha256=gen.config.sha256, bundle=gen.config.name)
         gen = self.model(model)
         class_text = check.text("classes", classes, 2000).strip()
         recipe = Recipe(
@@ -62,6 +64,7 @@ class AnimateHandlers:
             size=form_value("size", size),
             format=form_value("format", fmt),
             bundle_sha256=gen.config.sha256,
+            bundle=gen.config.name,
         )
         return gen, recipe
 
@@ -175,7 +178,7 @@ class AnimateHandlers:
         """The default render, made once when the demo is built, so the page opens with an animation playing.
         Not recorded in the gallery: nobody asked for it."""
         gen = self.models[self.default_model]
-        recipe = dataclasses.replace(DEFAULT, bundle_sha256=gen.config.sha256)
+        recipe = dataclasses.replace(DEFAULT, bundle_sha256=gen.config.sha256, bundle=gen.config.name)
         return self.rendered(gen, recipe, record=False, keep=True), recipe.to_pretty_json()
 
     @user_errors
@@ -183,7 +186,7 @@ class AnimateHandlers:
         """UI only: when the model changes, Animate shows that model's default render (preview, file, recipe) and
         clears the share link, instead of the previous model's."""
         gen = self.model(name)
-        recipe = dataclasses.replace(DEFAULT, bundle_sha256=gen.config.sha256)
+        recipe = dataclasses.replace(DEFAULT, bundle_sha256=gen.config.sha256, bundle=gen.config.name)
         path = self.rendered(gen, recipe, record=False, keep=True)
         return path, path, recipe.to_pretty_json(), ""
 

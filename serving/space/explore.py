@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import numpy as np
 
 from serving.latent.latents import z_from_seed
@@ -50,3 +53,25 @@ def edit_params(params: np.ndarray, family: str, steps: list[float]) -> np.ndarr
         i = mathart.NAMES.index(name)
         out[i] = np.clip(out[i] + step * (mathart.HIGH[i] - mathart.LOW[i]) / 10.0, mathart.LOW[i], mathart.HIGH[i])
     return out
+
+
+def explore_recipe(
+    config, seed: int, steps: list[float], class_a: Any, class_b: Any, mix: float, psi: float, size: int
+) -> str:
+    """The JSON an Explore PNG carries: its model (name and sha256) and every value of /explore that made it, in
+    the endpoint's own names, so the same call draws it again."""
+    fields = {
+        "kind": "explore",
+        "bundle": config.name,
+        "bundle_sha256": config.sha256,
+        "seed": seed,
+        "d1": steps[0],
+        "d2": steps[1],
+        "d3": steps[2],
+        "class_a": str(class_a or "").strip()[:100],
+        "class_b": str(class_b or "").strip()[:100],
+        "mix": mix,
+        "truncation": psi,
+        "size": size,
+    }
+    return json.dumps(fields, sort_keys=True)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import json
 from typing import Any
 
 import gradio as gr
@@ -15,10 +15,10 @@ from serving.galleries.gallery import recipe_hash
 from serving.latent.latents import MAX_SEED, class_mix, parse_classes, parse_int_list, z_from_seed
 from serving.rendering.budget import SPACE
 from serving.rendering.compare import check_comparable as compare_check
-from serving.rendering.compare import compare_seconds, render_compare
+from serving.rendering.compare import compare_recipe, compare_seconds, render_compare
 from serving.rendering.recipe import Recipe, form_value
-from serving.rendering.sample import DEFAULT_SAMPLE_SEEDS, sample, summary, to_npz, to_png
-from serving.space.explore import edit_params, explore_directions
+from serving.rendering.sample import DEFAULT_SAMPLE_SEEDS, sample, sample_recipe, summary, to_npz, to_png
+from serving.space.explore import edit_params, explore_directions, explore_recipe
 from serving.space.handling import (
     DEFAULT,
     DEFAULT_GRID,
@@ -63,7 +63,7 @@ class OtherTabHandlers:
         request: gr.Request = None,
     ):
         """The same seeds, classes and path rendered by two models side by side, in one animation.
-        Returns the file and the recipe (without a bundle: it names both models)."""
+        Returns the file (it carries its recipe) and the recipe, which names both models."""
         with self.turn(request):
             name_a = self.model(model_a, "model_a").config.name
             if model_b in (None, "", PARTNER):
@@ -74,16 +74,11 @@ class OtherTabHandlers:
             _, recipe = self.build_recipe(
                 name_a, seeds, classes, path, frames, fps, loop, easing, truncation, DEFAULT_GRID, size, format, ""
             )
+            recipe = dataclasses.replace(recipe, bundle="", bundle_sha256="")  # the file names both models instead
             data = self.in_turn(compare_seconds(gen_a, gen_b, recipe), render_compare, gen_a, gen_b, recipe, SPACE)
-            shown = json.loads(recipe.to_json())
-            shown.pop("bundle_sha256", None)
-            shown["models"] = {name_a: gen_a.config.sha256, name_b: gen_b.config.sha256}
-            if name_a == name_b:  # one model beside itself, at a tamer truncation on the right
-                from serving.rendering.compare import tamer_truncation
-
-                shown["right_truncation"] = tamer_truncation(recipe.truncation)
-            text = json.dumps(shown, indent=1, sort_keys=True)
-            return self.save(data, f"compare-{hashlib.sha256(text.encode()).hexdigest()[:16]}", recipe.format), text
+            carried = compare_recipe(gen_a, gen_b, recipe)  # what the file carries: `python -m serving compare`
+            digest = hashlib.sha256(carried.to_json().encode()).hexdigest()[:16]
+            return self.save(data, f"compare-{digest}", recipe.format), carried.to_pretty_json()
 
     # ---- Sample ----------------------------------------------------------------------------------------------
 
@@ -112,7 +107,8 @@ class OtherTabHandlers:
                 bundle_sha256=gen.config.sha256,
             )
             stem = f"{gen.config.name}-{recipe_hash(key)[:12]}"
-            return self.save(to_png(samples), stem, "png"), self.save(to_npz(samples), stem, "npz"), summary(samples)
+            png = to_png(samples, sample_recipe(gen.config, seed_list, class_list, psi))
+            return self.save(png, stem, "png"), self.save(to_npz(samples), stem, "npz"), summary(samples)
 
     # ---- Explore ---------------------------------------------------------------------------------------------
 
@@ -137,15 +133,30 @@ class OtherTabHandlers:
             self.janitor.sweep()  # Gradio keeps a copy of every picture it serves: each slider move leaves one
             return self._explore(model, seed, d1, d2, d3, class_a, class_b, mix, truncation, size)
 
-    def _explore(self, model, seed, d1, d2, d3, class_a, class_b, mix, truncation, size):
-        from PIL import Image
+    def _explore(self, model, seed, d1, d2, d3, class_a, class_b, mix, truncation, size) -> str:
+        """The PNG's path; the PNG carries what made it (serving.space.explore.explore_recipe)."""
+        import io
+
+        from serving.files.recipe_file import add_to_png
 
         gen = self.model(model)
         seed = check.whole("seed", seed, 0, MAX_SEED)
         steps = [check.number(f"d{i + 1}", v, -5.0, 5.0) for i, v in enumerate((d1, d2, d3))]
         psi = form_value("truncation", truncation)
         size = form_value("size", size)
+        mix = check.number("mix", mix, 0.0, 1.0) if gen.num_classes else 0.0
         a, y = self._explore_classes(gen, seed, class_a, class_b, mix)
+        buf = io.BytesIO()
+        self._explore_image(gen, seed, steps, a, y, psi, size).save(buf, format="PNG")
+        made = explore_recipe(gen.config, seed, steps, class_a, class_b, mix, psi, size)
+        data = add_to_png(buf.getvalue(), made)
+        return self.save(data, f"explore-{hashlib.sha256(made.encode()).hexdigest()[:16]}", "png")
+
+    @staticmethod
+    def _explore_image(gen: Generator, seed: int, steps: list[float], a: int, y, psi: float, size: int):
+        """The picture Explore shows (a PIL image)."""
+        from PIL import Image
+
         z = z_from_seed(seed, gen.latent_dim).astype(np.float64)
         if "params" in gen.config.outputs:  # move the picture's own parameters, then draw it at the size shown
             from serving.art import mathart

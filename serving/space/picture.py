@@ -60,6 +60,7 @@ def drop_upload(value: Any, results: Path, janitor=None) -> None:
 
 def project_picture(app, model: Any, picture: Any, following: Any = DEFAULT_FOLLOWING) -> tuple[str, str, str, str]:
     """(side-by-side PNG of the picture as the model saw it and its version, latent JSON, animation GIF, recipe)."""
+    from serving.files.recipe_file import add_to_png
     from serving.picture.project import open_picture, project
     from serving.rendering.sample import to_png_row
 
@@ -80,9 +81,12 @@ def project_picture(app, model: Any, picture: Any, following: Any = DEFAULT_FOLL
         classes=classes,
         latents=(latent, *([None] * len(seeds))),
         bundle_sha256=gen.config.sha256,
+        bundle=gen.config.name,
         name="from your picture",
     )
-    pair = app.save(to_png_row([found.prepared, found.image], scale=8), f"project-{found_key(latent)}", "png")
+    # The pair carries the recipe of the animation that starts from the picture: the file alone renders it again.
+    row = add_to_png(to_png_row([found.prepared, found.image], scale=8), recipe.to_json())
+    pair = app.save(row, f"project-{found_key(latent)}", "png")
     fields = found.to_dict(gen.config.sha256)
     # The class and the distance first, the 64 numbers last: what a person reads, then what a program takes.
     answer = json.dumps({k: fields[k] for k in ("class", "distance", "bundle_sha256", "latent")})

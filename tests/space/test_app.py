@@ -126,11 +126,43 @@ def test_sample_gives_grid_and_labelled_npz(app):
         app.sample_grid(MNIST, "0-999")
 
 
+def explored(app, *values):
+    """Explore's picture: the PNG it wrote (it carries what made it)."""
+    return Image.open(app.explore(*values))
+
+
+def test_explore_png_carries_its_recipe_naming_its_model(app):
+    import json
+
+    from serving.files.recipe_file import recipe_in_file
+
+    carried = json.loads(recipe_in_file(app.explore(MNIST, 7, 1.5, 0, 0, "3", "8", 0.25, 0.8, 64)))
+    assert carried["kind"] == "explore" and carried["bundle"] == MNIST
+    assert carried["bundle_sha256"] == app.models[MNIST].config.sha256
+    assert (carried["seed"], carried["d1"], carried["class_b"], carried["mix"], carried["size"]) == (
+        7,
+        1.5,
+        "8",
+        0.25,
+        64,
+    )
+
+
+def test_sample_png_carries_its_recipe_naming_its_model(app):
+    import json
+
+    from serving.files.recipe_file import recipe_in_file
+
+    png, _, _ = app.sample_grid(MNIST, "0-3", "7", 1.0)
+    carried = json.loads(recipe_in_file(png))
+    assert carried["kind"] == "sample" and carried["bundle"] == MNIST and carried["seeds"] == [0, 1, 2, 3]
+
+
 def test_explore_moves_along_directions_and_classes(app):
-    base = np.asarray(app.explore(MNIST, 7, 0, 0, 0, "3", "3", 0.0, 1.0, 64))
-    moved = np.asarray(app.explore(MNIST, 7, 2.5, 0, 0, "3", "3", 0.0, 1.0, 64))
-    morphed = np.asarray(app.explore(MNIST, 7, 0, 0, 0, "3", "8", 1.0, 1.0, 64))
-    eight = np.asarray(app.explore(MNIST, 7, 0, 0, 0, "8", "8", 0.0, 1.0, 64))
+    base = np.asarray(explored(app, MNIST, 7, 0, 0, 0, "3", "3", 0.0, 1.0, 64))
+    moved = np.asarray(explored(app, MNIST, 7, 2.5, 0, 0, "3", "3", 0.0, 1.0, 64))
+    morphed = np.asarray(explored(app, MNIST, 7, 0, 0, 0, "3", "8", 1.0, 1.0, 64))
+    eight = np.asarray(explored(app, MNIST, 7, 0, 0, 0, "8", "8", 0.0, 1.0, 64))
     assert base.shape == (64, 64) and not np.array_equal(base, moved) and np.array_equal(morphed, eight)
     with pytest.raises(gr.Error, match="d2"):
         app.explore(MNIST, 7, 0, float("inf"), 0)
@@ -142,15 +174,15 @@ def test_explore_sliders_are_named_directions_that_do_what_they_say(app):
     assert app.direction_labels(MNIST) == ["Stroke thickness", "Slant (leans right)", "Width"]
     assert app.direction_labels("mathart-params", 7, "") == ["hypo lobes", "hypo pen", "hue"]  # 7 % 5: spirograph
     assert app.direction_labels("mathart-params", 7, "julia") == ["julia angle", "julia radius", "julia zoom"]
-    thin = np.asarray(app.explore(MNIST, 7, -3, 0, 0, "", "", 0.0, 1.0, 28))[None, ..., None]
-    thick = np.asarray(app.explore(MNIST, 7, 3, 0, 0, "", "", 0.0, 1.0, 28))[None, ..., None]
+    thin = np.asarray(explored(app, MNIST, 7, -3, 0, 0, "", "", 0.0, 1.0, 28))[None, ..., None]
+    thick = np.asarray(explored(app, MNIST, 7, 3, 0, 0, "", "", 0.0, 1.0, 28))[None, ..., None]
     assert measures(thick)["thickness"][0] > measures(thin)["thickness"][0]
 
 
 def test_math_art_explore_moves_real_parameters(app):
-    rose = np.asarray(app.explore("mathart-params", 3, 0, 0, 0, "rose", "", 0.0, 1.0, 128), np.float64)
-    more_petals = np.asarray(app.explore("mathart-params", 3, 4, 0, 0, "rose", "", 0.0, 1.0, 128), np.float64)
-    recoloured = np.asarray(app.explore("mathart-params", 3, 0, 0, 3, "rose", "", 0.0, 1.0, 128), np.float64)
+    rose = np.asarray(explored(app, "mathart-params", 3, 0, 0, 0, "rose", "", 0.0, 1.0, 128), np.float64)
+    more_petals = np.asarray(explored(app, "mathart-params", 3, 4, 0, 0, "rose", "", 0.0, 1.0, 128), np.float64)
+    recoloured = np.asarray(explored(app, "mathart-params", 3, 0, 0, 3, "rose", "", 0.0, 1.0, 128), np.float64)
     assert (
         rose.shape == (128, 128, 3) and np.abs(rose - more_petals).mean() > 1 and np.abs(rose - recoloured).mean() > 1
     )

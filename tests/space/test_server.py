@@ -51,8 +51,11 @@ def test_compare_with_defaults_draws_the_model_beside_its_partner(client, app):
     gif, recipe = client.predict(api_name="/compare")
     shown = json.loads(recipe)
     partner = app.compare_partner(MNIST)
-    assert list(shown["models"]) == list(dict.fromkeys([MNIST, partner]))
-    assert shown["models"][MNIST] == app.models[MNIST].config.sha256
+    names = [MNIST, partner]
+    assert shown["models"] == [{"bundle": n, "sha256": app.models[n].config.sha256} for n in names]
+    from serving.files.recipe_file import recipe_in_file
+
+    assert json.loads(recipe_in_file(gif)) == shown  # the file carries the recipe shown
     with Image.open(gif) as im:
         assert im.size == (2 * 256 + GAP, 256 + LABEL_HEIGHT) and im.n_frames == 96
     again, _ = client.predict(api_name="/compare")
@@ -208,7 +211,7 @@ def test_math_art_is_compared_with_itself_at_a_tamer_truncation_never_twice_the_
         model_a="mathart-params", seeds="3,4", frames=2, size=64, path="lerp", api_name="/compare"
     )
     shown = json.loads(recipe)
-    assert shown["right_truncation"] == 0.5 and shown["truncation"] == 1.0
+    assert shown["truncation"] == 1.0 and [m["bundle"] for m in shown["models"]] == ["mathart-params"] * 2
     with Image.open(gif) as im:
         frame = np.asarray(im.convert("RGB"))
     left, right = frame[LABEL_HEIGHT:, :64], frame[LABEL_HEIGHT:, 64 + GAP :]
