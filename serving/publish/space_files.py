@@ -44,6 +44,7 @@ SPACE_DISTRIBUTIONS = (
     "threadpoolctl",
     "gradio",
     "gradio_client",
+    "mcp",  # Gradio's MCP server (its `gradio[mcp]` extra): the endpoints as tools for AI assistants
     "huggingface_hub",
 )
 

@@ -83,7 +83,7 @@ class OtherTabHandlers:
     # ---- Sample ----------------------------------------------------------------------------------------------
 
     @user_errors
-    def sample_grid(
+    def sample(
         self,
         model=FIRST_MODEL,
         seeds=DEFAULT_SAMPLE_SEEDS,

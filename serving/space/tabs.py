@@ -38,11 +38,7 @@ def sample_tab(app: SpaceApp, model) -> None:
         s_stats = gr.Textbox(label="What was generated", interactive=False)
         s_inputs = [model, s_seeds, s_classes, s_trunc]
         s_go.click(
-            app.sample_grid,
-            s_inputs,
-            [s_png, s_npz, s_stats],
-            **api(app, "sample", app.sample_grid, s_inputs),
-            preprocess=False,
+            app.sample, s_inputs, [s_png, s_npz, s_stats], **api(app, "sample", app.sample, s_inputs), preprocess=False
         ).then(SpaceApp.shown_file, s_png, s_image, api_visibility="private", preprocess=False)
         s_dice.click(random_seed_range, None, s_seeds, api_visibility="private")
 

@@ -118,12 +118,12 @@ def test_huge_render_is_refused_before_work(app):
 
 
 def test_sample_gives_grid_and_labelled_npz(app):
-    png, npz, stats = app.sample_grid(MNIST, "0-19", "7", 1.0)
+    png, npz, stats = app.sample(MNIST, "0-19", "7", 1.0)
     data = np.load(npz)
     assert data["images"].shape == (20, 28, 28, 1) and set(data["labels"].tolist()) == {7}
     assert Image.open(png).size[0] > 28 * 8 and "per class {'7': 20}" in stats
     with pytest.raises(gr.Error, match="at most 256"):
-        app.sample_grid(MNIST, "0-999")
+        app.sample(MNIST, "0-999")
 
 
 def explored(app, *values):
@@ -153,7 +153,7 @@ def test_sample_png_carries_its_recipe_naming_its_model(app):
 
     from serving.files.recipe_file import recipe_in_file
 
-    png, _, _ = app.sample_grid(MNIST, "0-3", "7", 1.0)
+    png, _, _ = app.sample(MNIST, "0-3", "7", 1.0)
     carried = json.loads(recipe_in_file(png))
     assert carried["kind"] == "sample" and carried["bundle"] == MNIST and carried["seeds"] == [0, 1, 2, 3]
 
