@@ -92,9 +92,13 @@ def _curve(x: np.ndarray, y: np.ndarray, p: dict[str, float], size: int) -> np.n
     # Each point carries the length (in pixels) of the step that reaches it, capped where the curve jumps.
     step = np.hypot(np.diff(x, prepend=x[:1]), np.diff(y, prepend=y[:1])) * (0.5 * size)
     weight = np.minimum(step, 2.0) * LINE_DENSITY
-    t = np.arange(x.size) / x.size
-    shade = np.abs((2.0 * t) % 1.0 * 2.0 - 1.0)  # the palette runs along the curve twice
-    return _expose(_splat(x, y, weight, shade, size), stops, background, p["gain"])
+    return _expose(_splat(x, y, weight, curve_shade(x.size), size), stops, background, p["gain"])
+
+
+def curve_shade(points: int) -> np.ndarray:
+    """Each point's palette position in [0, 1]: the palette runs along the curve twice, there and back."""
+    t = np.arange(points) / points
+    return np.abs((2.0 * t) % 1.0 * 2.0 - 1.0)
 
 
 def snap(x):
@@ -159,17 +163,17 @@ def julia_c(angle: float, radius: float) -> tuple[float, float]:
     return radius * re, radius * im
 
 
-def julia_escape(p: dict[str, float], size: int) -> np.ndarray:
-    """Smooth escape count / JULIA_ITERS in [0, 1] for each pixel (1 = never escaped): [size, size]."""
+def julia_escape(p: dict[str, float], size: int, rows: tuple[int, int] | None = None) -> np.ndarray:
+    """Smooth escape count / JULIA_ITERS in [0, 1] for each pixel (1 = never escaped): [size, size], or only the
+    rows `rows[0]:rows[1]` of it (each pixel is computed on its own, so a band is exactly that part of the whole)."""
     axis = ((np.arange(size) + 0.5) / size * 2.0 - 1.0) * p["julia_zoom"]
-    gx, gy = axis[None, :], -axis[:, None]
+    band = axis if rows is None else axis[rows[0] : rows[1]]
+    gx, gy = axis[None, :], -band[:, None]
+    shape = (band.size, size)
     c, s = np.cos(p["julia_rotation"]), np.sin(p["julia_rotation"])
-    zx, zy = (
-        np.broadcast_to(c * gx - s * gy, (size, size)).copy(),
-        np.broadcast_to(s * gx + c * gy, (size, size)).copy(),
-    )
+    zx, zy = (np.broadcast_to(c * gx - s * gy, shape).copy(), np.broadcast_to(s * gx + c * gy, shape).copy())
     c_re, c_im = julia_c(p["julia_angle"], p["julia_radius"])
-    count = np.zeros((size, size))
+    count = np.zeros(shape)
     for _ in range(JULIA_ITERS // JULIA_BLOCK):
         # Escape is checked once per block: a point that escapes inside a block runs on to the block's end (|z| stays
         # far below float32's limit) and is frozen from then on. The smooth count below is the same either way, up
@@ -188,9 +192,9 @@ def julia_escape(p: dict[str, float], size: int) -> np.ndarray:
     return np.clip(smooth / (JULIA_ITERS + 1.0), 0.0, 1.0)
 
 
-def _julia(p: dict[str, float], size: int) -> np.ndarray:
+def _julia(p: dict[str, float], size: int, rows: tuple[int, int] | None = None) -> np.ndarray:
     stops, background = palette(p)
-    t = julia_escape(p, size)
+    t = julia_escape(p, size, rows)
     # gain sets how far the colour climbs toward the set: higher gain, brighter filaments. The glow dims over the
     # last steps before the interior (t -> 1), so the boundary shines and the filled set stays dark; continuous in t.
     shade = t ** (1.0 / p["gain"])

@@ -4,7 +4,8 @@ made it, so the file alone is enough to render it again (`python -m serving rend
 - GIF: a Comment Extension right after the header (Pillow reads it as `info["comment"]`);
 - PNG: a `tEXt` chunk named `ganimate-recipe` right after IHDR;
 - WebP: an XMP packet (the RIFF `XMP ` chunk) holding the JSON in a `ganimate:recipe` element;
-- MP4: the container's `comment` tag (read back with the ffmpeg that imageio-ffmpeg ships).
+- MP4: the container's `comment` tag (read back with the ffmpeg that imageio-ffmpeg ships);
+- SVG (math-art curves, serving/art/mathart_svg.py): a `ganimate:recipe` element in <metadata>, before the drawing.
 The recipe is the canonical JSON (`Recipe.to_json`, ASCII), so the same recipe still gives the same bytes.
 
 Reading one back is linear in the file and bounded, since the file may be a stranger's: each container is walked
@@ -35,9 +36,11 @@ MAGIC = {b"GIF8": "gif", b"\x89PNG": "png", b"RIFF": "webp"}
 
 
 def kind_of(head: bytes) -> str | None:
-    """'gif', 'png', 'webp' or 'mp4' from a file's first bytes; None for anything else (a JSON recipe)."""
+    """'gif', 'png', 'webp', 'mp4' or 'svg' from a file's first bytes; None for anything else (a JSON recipe)."""
     if head[4:8] == b"ftyp":
         return "mp4"
+    if head.startswith((b"<?xml", b"<svg")):
+        return "svg"
     return MAGIC.get(head[:4]) if head[:4] != b"RIFF" or head[8:12] == b"WEBP" else None
 
 
@@ -84,7 +87,7 @@ MAX_XMP_BYTES = 5 * MAX_JSON_CHARS + len(XMP)
 # serving.rendering.budget.CLI, caps encoded bytes at 1 GiB), and nothing is ever read whole, so this is room for
 # every file the project writes rather than a bound on memory. The Space takes at most 1 MB (serving.space).
 MAX_RECIPE_FILE_BYTES = 2**30
-NO_RECIPE = "this file carries no ganimate recipe (GIF, WebP, MP4 and PNG files ganimate writes do)"
+NO_RECIPE = "this file carries no ganimate recipe (GIF, WebP, MP4, PNG and SVG files ganimate writes do)"
 
 
 def _from_gif(data: bytes) -> str | None:
@@ -177,6 +180,16 @@ def _from_mp4(path: str) -> str | None:
     return None
 
 
+def _from_svg(head: bytes) -> str | None:
+    """The text of the first `ganimate:recipe` element, which mathart_svg writes before the drawing."""
+    start = head.find(b"<ganimate:recipe")
+    opened = head.find(b">", start) if start >= 0 else -1
+    end = head.find(b"</ganimate:recipe>", opened) if opened >= 0 else -1
+    if end < 0:
+        return None
+    return html.unescape(head[opened + 1 : end].decode("utf-8", "replace"))
+
+
 def _refuse_if_large(size: int, where: str) -> None:
     if size > MAX_RECIPE_FILE_BYTES:
         raise InputError(f"{where} is larger than {MAX_RECIPE_FILE_BYTES} bytes, more than any file ganimate writes")
@@ -187,6 +200,8 @@ def _from_head(f: BinaryIO, kind: str | None) -> str | None:
     if kind in ("gif", "png"):
         head = f.read(RECIPE_HEAD_BYTES)
         return _from_gif(head) if kind == "gif" else _from_png(head)
+    if kind == "svg":
+        return _from_svg(f.read(MAX_XMP_BYTES + 1024))  # escaped as in XMP, after the SVG's short opening
     return _from_webp(f) if kind == "webp" else None
 
 
