@@ -1,4 +1,5 @@
-"""What the Space's API says of itself: each endpoint's description, with one line per parameter, through
+"""What the Space's API says of itself: each endpoint's description, with one line per parameter and per return
+value, through
 Gradio's public `api_description`; and the form's values as each endpoint's defaults (for the gate).
 """
 
@@ -22,13 +23,18 @@ def described(component, text: str):
     return component
 
 
-def api(app: SpaceApp, name: str, fn, inputs: list) -> dict:
-    """An endpoint's public options: its name, and a description made of the handler's first docstring paragraph
-    and one line per parameter (its name in the handler, what it accepts). The parameters and the form's values
-    are noted as the endpoint's defaults (`app.api_defaults`, name -> value, in order): the gate gives a
-    positional call that leaves the last out their values, and refuses a named call's unknown names."""
+def api(app: SpaceApp, name: str, fn, inputs: list, outputs: list) -> dict:
+    """An endpoint's public options: its name, and a description made of the handler's first docstring paragraph,
+    one line per parameter (its name in the handler, what it accepts) and one per return value (its label, what
+    it holds). The parameters and the form's values are noted as the endpoint's defaults (`app.api_defaults`,
+    name -> value, in order): the gate gives a positional call that leaves the last out their values, and refuses
+    a named call's unknown names."""
     names = list(inspect.signature(fn).parameters)
     app.api_defaults[name] = {p: c.value for p, c in zip(names, inputs)}
     summary = (inspect.getdoc(fn) or "").split("\n\n")[0].replace("\n", " ")
     lines = [f"- {p}: {_DESCRIPTIONS.get(c, getattr(c, 'label', '') or '')}" for p, c in zip(names, inputs)]
-    return {"api_name": name, "api_description": "\n".join([summary, "", "Parameters:", *lines])}
+    returns = [f"- {c.label}: {_DESCRIPTIONS.get(c, '')}" for c in outputs]
+    return {
+        "api_name": name,
+        "api_description": "\n".join([summary, "", "Parameters:", *lines, "", "Returns:", *returns]),
+    }

@@ -178,15 +178,9 @@ def _picture_inputs() -> tuple:
 def _picture_results() -> tuple:
     """Your picture's right column: the pair (as seen, the model's version), the animation, latent and recipe."""
     with gr.Column():
-        pair = gr.Image(
-            label="As the model saw it · the model's version",
-            type="filepath",
-            interactive=False,
-            elem_id="gm-pair",
-            height=200,
-        )
+        pair = gr.Image(label="Seen · drawn", type="filepath", interactive=False, elem_id="gm-pair", height=200)
         p_anim = gr.Image(
-            label="An animation from your picture", type="filepath", interactive=False, elem_id="gm-from-picture"
+            label="From your picture", type="filepath", interactive=False, elem_id="gm-from-picture"
         )
         # Textboxes, not gr.Code: a code box here grows to the height of the whole column.
         latent = gr.Textbox(
@@ -200,7 +194,8 @@ def _picture_results() -> tuple:
         )
         p_recipe = gr.Textbox(
             "",
-            label="Recipe (paste it on Animate to render it again)",
+            label="Recipe",
+            info="paste it on Animate to render it again",
             lines=6,
             max_lines=12,
             interactive=False,
@@ -224,13 +219,18 @@ def picture_tab(app: SpaceApp, model) -> None:
         with gr.Row(elem_id="gm-picture-row"):
             picture, p_go, sketch, d_go, following = _picture_inputs()
             pair, latent, p_anim, p_recipe = _picture_results()
-        outputs = [pair, latent, p_anim, p_recipe]
+        outputs = [
+            described(pair, "PNG: your picture as the model saw it, beside the model's version; carries the recipe"),
+            described(latent, "JSON: the class found, the distance, the bundle's sha256 and the latent"),
+            described(p_anim, "GIF: an animation that starts from your picture"),
+            described(p_recipe, "the animation's recipe JSON (paste it on /animate to render it again)"),
+        ]
         p_inputs = [model, described(picture, "a picture file (PNG, JPEG, WebP, GIF, BMP; at most 1 MB)"), following]
         p_go.click(
             app.project,
             p_inputs,
             outputs,
-            **api(app, "project", app.project, p_inputs),
+            **api(app, "project", app.project, p_inputs, outputs),
             preprocess=False,
             concurrency_limit=3,
             concurrency_id="work",
@@ -278,7 +278,7 @@ def _animate_form(app: SpaceApp) -> tuple[list, gr.Button, gr.Button]:
     path, easing, loop, frames, fps, truncation, size = walk_controls("Size (px)", "output width in pixels")
     with gr.Row():
         grid = described(
-            gr.Dropdown(list(GRIDS), value=DEFAULT_GRID, label="Grid", allow_custom_value=True),
+            gr.Dropdown(list(GRIDS), value=DEFAULT_GRID, label="Grid"),
             "rows x columns of independent walks, like 2x3; each side 1..8",
         )
         fmt = described(
@@ -307,16 +307,20 @@ def animate_tab(app: SpaceApp, model, opening: tuple) -> dict:
                 video = gr.Video(label="Animation", visible=False, interactive=False, elem_id="gm-video")
                 file_out = gr.File(opening_file, label="Download", interactive=False)
                 last = gr.State(opening_file)  # the file shown before this render: a render of it again says so
-                recipe_out = gr.Code(opening_recipe, language="json", label="Recipe of this render", interactive=False)
+                recipe_out = gr.Code(opening_recipe, language="json", label="Recipe", interactive=False)
                 share = share_box()
         animate_inputs = [model, *fields]
         # Work events (Animate, Your picture, Compare) share one limit of three at once (concurrency_id "work"): on
         # two cores more would only slow each; the heavy lane holds at most two of them (one running, one waiting).
+        animate_outputs = [
+            described(file_out, "the animation (GIF, WebP, MP4 or PNG strip); the file carries its recipe"),
+            described(recipe_out, "the recipe JSON that renders this file again, byte for byte (it names the model)"),
+        ]
         go.click(
             app.animate,
             animate_inputs,
-            [file_out, recipe_out],
-            **api(app, "animate", app.animate, animate_inputs),
+            animate_outputs,
+            **api(app, "animate", app.animate, animate_inputs, animate_outputs),
             preprocess=False,
             concurrency_limit=3,
             concurrency_id="work",

@@ -33,12 +33,17 @@ def sample_tab(app: SpaceApp, model) -> None:
         s_go = gr.Button("Sample", variant="primary")
         s_image = gr.Image(label="Grid", type="filepath", interactive=False)
         with gr.Row():
-            s_png = gr.File(label="PNG grid", interactive=False)
-            s_npz = gr.File(label="images + labels (.npz)", interactive=False)
-        s_stats = gr.Textbox(label="What was generated", interactive=False)
+            s_png = gr.File(label="Grid (PNG)", interactive=False)
+            s_npz = gr.File(label="Data (.npz)", interactive=False)
+        s_stats = gr.Textbox(label="Summary", interactive=False)
         s_inputs = [model, s_seeds, s_classes, s_trunc]
+        s_outputs = [
+            described(s_png, "PNG: the grid, 8 a row; it carries its recipe (python -m serving sample --recipe)"),
+            described(s_npz, ".npz: images uint8 [n, h, w, c], labels, seeds and class_names"),
+            described(s_stats, "one line: the images' shape, mean and spread, and the count per class"),
+        ]
         s_go.click(
-            app.sample, s_inputs, [s_png, s_npz, s_stats], **api(app, "sample", app.sample, s_inputs), preprocess=False
+            app.sample, s_inputs, s_outputs, **api(app, "sample", app.sample, s_inputs, s_outputs), preprocess=False
         ).then(SpaceApp.shown_file, s_png, s_image, api_visibility="private", preprocess=False)
         s_dice.click(random_seed_range, None, s_seeds, api_visibility="private")
 
@@ -46,17 +51,15 @@ def sample_tab(app: SpaceApp, model) -> None:
 def explore_tab(app: SpaceApp, model) -> tuple:
     """The Explore tab: one image under three direction sliders and a class mix; returns the seed, class A and
     the sliders (their labels follow the model and the family)."""
-    first = app.default_model
     with gr.Tab("Explore") as tab:
         with gr.Row(elem_id="gm-explore-row"):
             with gr.Column():
                 e_seed = described(gr.Number(7, label="Seed", precision=0, minimum=0), "a seed, 0..4294967295")
+                # Named for no one model (the API lists every model's names); the page names them for the model
+                # shown when the tab opens and whenever the model changes.
                 e_dirs = [
-                    described(
-                        gr.Slider(-5, 5, 0, step=0.1, label=label),
-                        f"steps along direction {i + 1} (named in the model's config), -5..5",
-                    )
-                    for i, label in enumerate(app.direction_labels(first))
+                    described(gr.Slider(-5, 5, 0, step=0.1, label=f"Direction {i + 1}"), _direction_text(app, i))
+                    for i in range(3)
                 ]
                 with gr.Row():
                     e_a = described(
@@ -73,8 +76,9 @@ def explore_tab(app: SpaceApp, model) -> tuple:
                     gr.Slider(*BOUNDS["size"], DEFAULT.size, step=16, precision=0, label="Size (px)"),
                     f"image width in pixels, {span('size')}",
                 )
-            e_image = gr.Image(
-                app.explore(), label="Image", type="pil", interactive=False, format="png", elem_id="gm-explore"
+            e_image = described(
+                gr.Image(app.explore(), label="Image", type="filepath", interactive=False, elem_id="gm-explore"),
+                "PNG: the picture; it carries what made it (its model and these values)",
             )
         e_inputs = [model, e_seed, *e_dirs, e_a, e_b, e_mix, e_trunc, e_size]
         gr.on(
@@ -82,7 +86,7 @@ def explore_tab(app: SpaceApp, model) -> tuple:
             app.explore,
             e_inputs,
             e_image,
-            **api(app, "explore", app.explore, e_inputs),
+            **api(app, "explore", app.explore, e_inputs, [e_image]),
             preprocess=False,
             trigger_mode="always_last",
             show_progress="hidden",
@@ -97,6 +101,20 @@ def explore_tab(app: SpaceApp, model) -> tuple:
             preprocess=False,
         )
     return e_seed, e_a, e_dirs
+
+
+def _direction_text(app: SpaceApp, i: int) -> str:
+    """What slider d{i+1} moves on each model served, -5..5 (math art: a parameter of class A's family)."""
+    from serving.space.explore import FAMILY_SLIDERS, param_labels
+
+    moves = []
+    for name, gen in app.models.items():
+        if "params" in gen.config.outputs:
+            per_family = ", ".join(f"{f}: {param_labels(f)[i]}" for f in FAMILY_SLIDERS if f in gen.config.class_names)
+            moves.append(f"{name}: a parameter of class A's family ({per_family})")
+        else:
+            moves.append(f"{name}: {app.direction_labels(name)[i].lower()}")
+    return f"steps along slider {i + 1}, -5..5; it moves " + "; ".join(moves)
 
 
 def compare_tab(app: SpaceApp) -> None:
@@ -142,11 +160,15 @@ def compare_tab(app: SpaceApp) -> None:
                 c_file = gr.File(label="Download", interactive=False)
                 c_recipe = gr.Code(language="json", label="Recipe (both models)", interactive=False)
         c_inputs = [c_a, c_b, c_seeds, c_classes, c_path, c_frames, c_fps, c_loop, c_easing, c_trunc, c_size, c_fmt]
+        c_outputs = [
+            described(c_file, "the two models side by side (GIF, WebP, MP4 or PNG strip); the file carries its recipe"),
+            described(c_recipe, "the recipe JSON naming both models (python -m serving compare --recipe renders it)"),
+        ]
         c_go.click(
             app.compare,
             c_inputs,
-            [c_file, c_recipe],
-            **api(app, "compare", app.compare, c_inputs),
+            c_outputs,
+            **api(app, "compare", app.compare, c_inputs, c_outputs),
             preprocess=False,
             concurrency_limit=3,
             concurrency_id="work",

@@ -6,12 +6,13 @@ import gradio as gr
 import numpy as np
 
 from serving.latent.paths import EASINGS, PATH_KINDS
-from serving.rendering.recipe import BOUNDS, MAX_FPS, MAX_FRAMES_PER_TRANSITION, span
+from serving.rendering.recipe import BOUNDS, MAX_FPS, MAX_FRAMES_PER_TRANSITION, MAX_GRID, span
 from serving.space.api_docs import described
 from serving.space.handlers import SpaceApp
 from serving.space.handling import DEFAULT
 
-GRIDS = ("1x1", "2x2", "3x3", "4x4")
+# Every grid the recipe takes (serving.rendering.recipe.MAX_GRID a side), so the API's type is what is validated.
+GRIDS = tuple(f"{rows}x{cols}" for rows in range(1, MAX_GRID + 1) for cols in range(1, MAX_GRID + 1))
 
 
 def random_seeds(count: int = 4) -> str:

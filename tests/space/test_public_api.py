@@ -28,6 +28,28 @@ def test_every_api_parameter_is_described_in_its_endpoint(client):
     )
 
 
+def test_every_return_value_is_described_under_a_short_name(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for name in ("/animate", "/sample", "/explore", "/compare", "/project"):
+        lines = endpoints[name]["description"].split("Returns:", 1)[1].splitlines()
+        for value in endpoints[name]["returns"]:
+            assert len(value["label"]) <= 25, (name, value["label"])
+            line = next((row for row in lines if row.startswith(f"- {value['label']}: ")), None)
+            assert line and len(line) > len(value["label"]) + 20, (name, value["label"])
+
+
+def test_grid_is_typed_as_it_is_validated_and_sliders_name_no_one_model(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    grid = next(p for p in endpoints["/animate"]["parameters"] if p["parameter_name"] == "grid")
+    choices = grid["type"]["enum"]
+    assert len(choices) == 64 and "8x8" in choices and "2x3" in choices and "9x9" not in choices
+    explore = endpoints["/explore"]
+    sliders = [p for p in explore["parameters"] if p["parameter_name"] in ("d1", "d2", "d3")]
+    assert [p["label"] for p in sliders] == ["Direction 1", "Direction 2", "Direction 3"]
+    d1 = next(row for row in explore["description"].splitlines() if row.startswith("- d1: "))
+    assert "mnist-cdcgan: stroke thickness" in d1 and "mathart-params: a parameter of class A's family" in d1
+
+
 def _call_named(server: str, name: str, fields: dict) -> tuple[str, object]:
     """Gradio's named REST route (/call/v2/<name>): parameters by name, the rest take their defaults."""
     req = urllib.request.Request(
