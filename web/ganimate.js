@@ -145,7 +145,9 @@ export function buildInputs(recipe, config) {
 // ---- model ----
 // A bundle is trusted no further than the Python loader trusts it: model.onnx must have the sha256 its
 // config.json names, and the config's sizes must be within the same bounds (serving/bundle/config.py).
-export async function loadBundle(url) {
+// `runtime`: the onnxruntime-web module to run it with (the live view's worker picks a WebGPU build or the WASM
+// one); `providers`: its execution providers.
+export async function loadBundle(url, { runtime = ort, providers = ["wasm"] } = {}) {
   const base = url.endsWith("/") ? url : url + "/";
   const got = async (name) => {
     const r = await fetch(base + name);
@@ -168,7 +170,7 @@ export async function loadBundle(url) {
   if (refused) {
     throw new Error(`${base}model.onnx uses ${refused}, control flow whose cost its input decides: refusing it`);
   }
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
+  const session = await runtime.InferenceSession.create(bytes, { executionProviders: providers });
   return { config, session };
 }
 
@@ -244,6 +246,19 @@ export function controlFlow(bytes) {
   return null;
 }
 
+// One RGBA frame (Uint8ClampedArray) from images [batch, h, w, c] in 0..1: frame `i` of the batch.
+export function toRGBA(images, i, h, w, c) {
+  const rgba = new Uint8ClampedArray(h * w * 4);
+  for (let p = 0; p < h * w; p++) {
+    for (let ch = 0; ch < 3; ch++) {
+      const v = images[(i * h * w + p) * c + (c === 1 ? 0 : ch)];
+      rgba[p * 4 + ch] = Math.floor(Math.min(1, Math.max(0, v)) * 255 + 0.5); // serving.files.grid.to_uint8
+    }
+    rgba[p * 4 + 3] = 255;
+  }
+  return rgba;
+}
+
 // RGBA frames (Uint8ClampedArray each) at the model's own resolution, generated in batches of 32.
 export async function renderFrames(bundle, recipe, onProgress = () => {}) {
   const { config, session } = bundle;
@@ -255,17 +270,7 @@ export async function renderFrames(bundle, recipe, onProgress = () => {}) {
     const feed = { z: new ort.Tensor("float32", z.slice(start * dim, (start + b) * dim), [b, dim]) };
     if (nc) feed.y = new ort.Tensor("float32", y.slice(start * nc, (start + b) * nc), [b, nc]);
     const images = (await session.run(feed)).images.data;
-    for (let i = 0; i < b; i++) {
-      const rgba = new Uint8ClampedArray(h * w * 4);
-      for (let p = 0; p < h * w; p++) {
-        for (let ch = 0; ch < 3; ch++) {
-          const v = images[(i * h * w + p) * c + (c === 1 ? 0 : ch)];
-          rgba[p * 4 + ch] = Math.floor(Math.min(1, Math.max(0, v)) * 255 + 0.5); // serving.files.grid.to_uint8
-        }
-        rgba[p * 4 + 3] = 255;
-      }
-      frames.push(rgba);
-    }
+    for (let i = 0; i < b; i++) frames.push(toRGBA(images, i, h, w, c));
     onProgress(Math.min(n, start + b), n);
   }
   return frames;

@@ -1,6 +1,8 @@
 """Serve the repository's static files on 127.0.0.1 for the web page: `python web/serve.py [PORT]`.
 
-Any static host works; it must send `.mjs` as JavaScript and `.wasm` as application/wasm, which this does.
+Any static host works; it must send `.mjs` as JavaScript and `.wasm` as application/wasm, which this does. It also
+sends the cross-origin isolation headers (COOP/COEP) that let the live view run the model on several WASM threads;
+without them the page runs it on one.
 Open http://127.0.0.1:8000/web/?bundle=../exported/mathart-params/
 """
 
@@ -40,6 +42,12 @@ class Handler(SimpleHTTPRequestHandler):
         ".wasm": "application/wasm",
         ".onnx": "application/octet-stream",
     }
+
+    def end_headers(self) -> None:
+        # Cross-origin isolation: SharedArrayBuffer, hence onnxruntime-web's WASM threads, needs both headers.
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        super().end_headers()
 
     def send_head(self):
         if not allowed(self.path):

@@ -1,0 +1,222 @@
+"""The live view in headless Chromium: the JavaScript music mapping against Python's numbers, the picture reacting
+to a click track heard through Chromium's fake microphone, and a recording rendered again by the CLI.
+
+No timing threshold here (the machine is shared): frames per second and reaction time are `python -m bench.live`.
+"""
+
+import base64
+import importlib.util
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from serving.music.audio import analyze, read_track
+from serving.music.walk import positions, walk
+from tests import tracks
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, REPO
+
+VENDOR = REPO / "web" / "vendor" / "ort.wasm.min.mjs"
+pytestmark = [
+    pytest.mark.slow,  # a real browser, seconds of sound each: kept out of make test-fast
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs it)"),
+    pytest.mark.skipif(not VENDOR.exists(), reason="web/vendor is not built (make web)"),
+]
+BUNDLES = sorted(p.name for p in (REPO / "exported").iterdir() if (p / "model.onnx").is_file())
+FPS = 30
+BPM = 120.0
+# Chromium's fake microphone loops its file: a whole number of beats keeps the clicks on one grid across the loop.
+LOOP_S = 12.0
+
+
+def _serve():
+    spec = importlib.util.spec_from_file_location("web_serve", REPO / "web" / "serve.py")
+    serve = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(serve)
+    server = serve.make_server(0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def click_track(path: Path) -> Path:
+    """Clicks at BPM, the first a quarter second in, looping without a seam."""
+    return tracks.write(path, tracks.clicks(tracks.beat_grid(BPM, LOOP_S, first=0.25), LOOP_S))
+
+
+@pytest.fixture(scope="module")
+def site():
+    server, base = _serve()
+    yield base
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def live_browser(site, tmp_path_factory):
+    """Chromium whose microphone plays the click track."""
+    from playwright.sync_api import sync_playwright
+
+    track = click_track(tmp_path_factory.mktemp("sound") / "track.wav")
+    flags = [
+        *CHROMIUM_FLAGS,
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-audio-capture={track}",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(live_browser, site):
+    pg = live_browser.new_page()
+    pg.goto(f"{site}/web/index.html?autoplay=0", timeout=60_000)
+    yield pg
+    pg.close()
+
+
+def _js_analysis(page, track, fps: int) -> dict:
+    return page.evaluate(
+        "async ([x, rate, fps]) => { const m = await import('/web/music.js'); const a = m.analyze(Float64Array.from(x), rate, fps);"
+        " return { onset: Array.from(a.onset), loudness: Array.from(a.loudness), frames: m.beatFrames(a), tempo: a.tempo }; }",
+        [track.mono().tolist(), track.rate, fps],
+    )
+
+
+@pytest.mark.parametrize("bpm", [90, 120, 150])
+def test_javascript_beats_match_python_within_one_frame(page, bpm):
+    track = read_track(tracks.wav_bytes(tracks.clicks(tracks.beat_grid(bpm, 10.0), 10.0)))
+    py = analyze(track, fps=FPS)
+    js = _js_analysis(page, track, FPS)
+    assert len(py.beat_frames) >= 10 and len(js["frames"]) == len(py.beat_frames)
+    assert np.abs(np.asarray(js["frames"]) - py.beat_frames).max() <= 1
+    assert abs(js["tempo"] - py.tempo) < 0.5
+    assert np.abs(np.asarray(js["onset"]) - py.onset).max() < 1e-6  # the same envelopes, not only the same beats
+    assert np.abs(np.asarray(js["loudness"]) - py.loudness).max() < 1e-6
+
+
+@pytest.mark.parametrize("song", ["uneven clicks then silence", "a swell without beats"])
+@pytest.mark.parametrize("beats_per_key", [1, 4])
+def test_javascript_walk_positions_match_python_given_the_same_analysis(page, song, beats_per_key):
+    x = tracks.song(9.0)[0] if song.startswith("uneven") else tracks.swell(6.0)
+    a = analyze(read_track(tracks.wav_bytes(x)), fps=24)
+    js = page.evaluate(
+        "async ([onset, beatTimes, fps, bpk]) => { const m = await import('/web/music.js');"
+        " return Array.from(m.positions({ onset, beatTimes, fps }, bpk)); }",
+        [a.onset.tolist(), a.beat_times.tolist(), 24, beats_per_key],
+    )
+    py = positions(a, beats_per_key)
+    assert py.max() >= 1.0  # the walk went somewhere
+    assert np.abs(np.asarray(js) - py).max() <= 1e-3
+
+
+@pytest.mark.parametrize("kind", ["lerp", "slerp", "cubic"])
+def test_javascript_walk_latents_match_python(page, kind):
+    rng = np.random.default_rng(0)
+    key_z, pos = rng.standard_normal((3, 8)), np.sort(rng.uniform(0, 4.5, 50))
+    js = page.evaluate(
+        "async ([keys, pos, kind]) => { const m = await import('/web/music.js'); return m.walk(keys, pos, kind, 'ease-in-out'); }",
+        [key_z.tolist(), pos.tolist(), kind],
+    )
+    assert np.abs(np.asarray(js) - walk(key_z, pos, kind, "ease-in-out")[0]).max() <= 1e-3
+
+
+def _play(live_browser, site, bundle: str, seconds: float, query: str = ""):
+    pg = live_browser.new_page(viewport={"width": 480, "height": 360})
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(f"{site}/web/index.html?live=1&bundle=/exported/{bundle}/&seeds=1,2,3,4&fps={FPS}{query}", timeout=60_000)
+    pg.wait_for_function(
+        "window.ganimateLive && (window.ganimateLive.ready || window.ganimateLive.error)", timeout=120_000
+    )
+    assert not pg.evaluate("window.ganimateLive.error"), pg.evaluate("window.ganimateLive.error")
+    pg.wait_for_timeout(seconds * 1000)
+    assert not errors, errors
+    return pg
+
+
+def _clicks_heard(frames: list[dict]) -> list[int]:
+    """Frame numbers where the page heard a hit: the first frame of each run of strong onsets."""
+    strong = {f["frame"] for f in frames if f["onset"] >= 0.5}
+    return sorted(f for f in strong if f - 1 not in strong)
+
+
+def reacting_share(frames: list[dict]) -> tuple[float, int]:
+    """(share of the clicks heard whose biggest picture change within 3 frames lands within one frame of the
+    click, clicks counted); frames dropped or not yet drawn have no change."""
+    change = {f["frame"]: f["change"] for f in frames if f.get("change") is not None}
+    clicks = [c for c in _clicks_heard(frames) if c - 3 in change and c + 3 in change]
+    near = 0
+    for c in clicks:
+        window = {f: change[f] for f in range(c - 3, c + 4) if f in change}
+        near += abs(max(window, key=window.get) - c) <= 1
+    return (near / len(clicks) if clicks else 0.0), len(clicks)
+
+
+@pytest.mark.parametrize("bundle", BUNDLES)
+def test_the_live_view_follows_a_click_track(live_browser, site, bundle, artifacts):
+    pg = _play(live_browser, site, bundle, 10.0)
+    try:
+        live = pg.evaluate(
+            "(() => { const s = window.ganimateLive; return { drawn: s.drawn, dropped: s.dropped, fps: s.fps,"
+            " frames: s.frames.map(f => ({ frame: f.frame, time: f.time, onset: f.onset, change: f.change })) }; })()"
+        )
+        pg.screenshot(path=str(artifacts / f"live-{bundle}.png"))
+    finally:
+        pg.close()
+    assert live["drawn"] > 0 and live["fps"] > 0
+    assert live["drawn"] + live["dropped"] <= len(live["frames"])
+    # The page hears the clicks where they are: one every 60/BPM s (FPS * 60 / BPM frames) within a frame.
+    heard = _clicks_heard(live["frames"])
+    gaps = np.diff(heard)
+    assert len(heard) >= 10 and np.mean(np.abs(gaps - FPS * 60 / BPM) <= 1) >= 0.8, gaps
+    share, counted = reacting_share(live["frames"])
+    assert counted >= 8 and share >= 0.8, (share, counted)
+
+
+def _blob(pg, kind: str) -> bytes:
+    data = pg.evaluate(
+        "async (kind) => { const b = window.ganimateLive.recording.files[kind]; const bytes = new Uint8Array(await b.arrayBuffer());"
+        " let s = ''; for (let i = 0; i < bytes.length; i += 8192) s += String.fromCharCode(...bytes.subarray(i, i + 8192)); return btoa(s); }",
+        kind,
+    )
+    return base64.b64decode(data)
+
+
+def test_a_recording_renders_again_offline(live_browser, site, tmp_path):
+    pg = _play(live_browser, site, "mnist-cdcgan", 1.0, "&classes=3,8")
+    try:
+        pg.keyboard.press("r")
+        pg.wait_for_timeout(2500)
+        pg.keyboard.press("ArrowRight")  # a keyframe skipped while recording: the recipe says what was played
+        pg.keyboard.press("5")  # and a class changed
+        pg.wait_for_timeout(3500)
+        pg.keyboard.press("r")
+        pg.wait_for_function("window.ganimateLive.recording && window.ganimateLive.recording.files", timeout=30_000)
+        recipe = pg.evaluate("window.ganimateLive.recording.recipe")
+        webm, wav = _blob(pg, "webm"), _blob(pg, "wav")
+        (tmp_path / "live.json").write_bytes(_blob(pg, "recipe"))
+    finally:
+        pg.close()
+    assert webm[:4] == b"\x1a\x45\xdf\xa3" and len(webm) > 1000  # a WebM (EBML) with something in it
+    (tmp_path / "live.wav").write_bytes(wav)
+    sound = read_track(wav)
+    assert recipe["audio"]["seconds"] <= sound.seconds and sound.seconds > 4.0
+    assert 5 in recipe["classes"] and len(recipe["seeds"]) == len(recipe["classes"]) >= 2
+    heard = analyze(sound, fps=FPS)
+    assert abs(heard.tempo - BPM) < 2  # the sound recorded is the click track the page heard
+    out = tmp_path / "again.mp4"
+    done = subprocess.run(
+        [sys.executable, "-m", "serving", "render", "--bundle", str(REPO / "exported" / "mnist-cdcgan"),
+         "--audio", str(tmp_path / "live.wav"), "--recipe", str(tmp_path / "live.json"), "--out", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=REPO,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_size > 1000 and f"{round(recipe['audio']['seconds'] * FPS)} frames" in done.stdout
