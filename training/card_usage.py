@@ -8,9 +8,13 @@ import json
 from pathlib import Path
 
 from serving.bundle.config import GeneratorConfig
+from serving.publish.cards import SPACE_END, SPACE_PLACEHOLDER, SPACE_START
 from training.card_figures import projection_figures
 
-INSTALL = "pip install onnxruntime numpy pillow huggingface_hub"  # all the stranger's snippet needs
+# Every package the card's snippets import (OpenCV only where the card shows model-static.onnx), in one line.
+INSTALL = "pip install onnxruntime numpy pillow huggingface_hub gradio_client"
+OPENCV = "opencv-python-headless"
+
 # Said wherever a card's snippet uses ganimate's own code, which a stranger on the Hub does not have yet.
 NEEDS_GANIMATE = (
     "These lines use ganimate's TensorFlow-free `serving` package, which is not on PyPI: take it from "
@@ -36,7 +40,7 @@ def z_from_seed(seed, dim):
     r = np.sqrt(-2 * np.log(u1))
     return np.stack([r * np.cos(2 * np.pi * u2), r * np.sin(2 * np.pi * u2)], 1).ravel()[:dim].astype(np.float32)
 
-folder = snapshot_download("USER/NAME", allow_patterns=["*.onnx", "*.json"])  # this repo, into the Hub cache
+folder = snapshot_download("USER/NAME", allow_patterns=["model.onnx", "config.json"])  # only what is used here
 config = json.load(open(f"{folder}/config.json"))
 session = ort.InferenceSession(f"{folder}/model.onnx", providers=["CPUExecutionProvider"])
 z = np.stack([z_from_seed(s, config["latent_dim"]) for s in (1, 2, 3)])
@@ -65,6 +69,11 @@ def _onnx_usage(config: GeneratorConfig, classes: list[int]) -> str:
     return usage
 
 
+def install_line(config: GeneratorConfig) -> str:
+    """The one install line that covers every snippet of this card."""
+    return INSTALL + (f" {OPENCV}" if config.extra.get("static_copy") else "")
+
+
 def usage_sections(config: GeneratorConfig) -> str:
     """How a stranger runs it: onnxruntime and numpy alone, the Space's API, the web page."""
     # Four different classes for the snippets (3, 8, 0, 5 on MNIST; the first four of a smaller model).
@@ -74,29 +83,37 @@ def usage_sections(config: GeneratorConfig) -> str:
     extra = f'classes="{card_classes}", ' if config.conditional else ""
     return f"""## Use it with onnxruntime and numpy only
 
-Nothing of ganimate is needed: install four packages, download this repository's files, draw seeds 1, 2 and 3 and
-save them as one picture.
+Nothing of ganimate is needed: install these packages (every snippet on this card needs no others), download
+`model.onnx` and `config.json`, draw seeds 1, 2 and 3 and save them as one picture.
 
 ```bash
-{INSTALL}
+{install_line(config)}
 ```
 
 ```python
 {usage}```
 
+{SPACE_START}
 ## Use it through the Space API
+
+The Space [{SPACE_PLACEHOLDER}](https://huggingface.co/spaces/{SPACE_PLACEHOLDER}) serves this model:
 
 ```python
 from gradio_client import Client
-client = Client("http://127.0.0.1:7860/")  # `make demo`; or the id of a Space serving this model
+client = Client("{SPACE_PLACEHOLDER}")
 gif_path, recipe = client.predict(model="{config.name}", seeds="1,2,3,4", {extra}path="cubic", api_name="/animate")
 ```
+{SPACE_END}
 
 ## Use it in a web page
 
-ganimate's static page (`web/` in the project) runs this model in the browser with onnxruntime-web:
-`web/index.html?bundle=https://huggingface.co/USER/NAME/resolve/main/&seeds=1,2,3,4` plays a looping interpolation,
-with `z(seed)` computed in JavaScript exactly as above."""
+ganimate's static page (`web/` in the project) runs this model in the browser with onnxruntime-web, with `z(seed)`
+computed in JavaScript exactly as above. It is served from a checkout of the project:
+
+```bash
+make web && python web/serve.py 8000
+# open http://127.0.0.1:8000/web/?bundle=https://huggingface.co/USER/NAME/resolve/main/&seeds=1,2,3,4
+```"""
 
 
 def static_section(config: GeneratorConfig) -> str:
@@ -117,9 +134,10 @@ Against `model.onnx` in onnxruntime on {fit["rows"]} rows (every family, and mor
 {fit["mean_abs_diff"]:.1e} (the chaotic Julia and Clifford pixels move most).
 
 ```python
-# After the first snippet above (it made `folder` and `feed`); pip install opencv-python-headless
+# After the first snippet above (it made `feed`)
 import cv2
-net = cv2.dnn.readNetFromONNX(f"{{folder}}/{copy["file"]}")
+from huggingface_hub import hf_hub_download
+net = cv2.dnn.readNetFromONNX(hf_hub_download("USER/NAME", "{copy["file"]}"))
 drawn = []
 for i in range(len(feed["z"])):                     # one picture at a time: the batch is fixed at {copy["batch"]}
     net.setInput(feed["z"][i : i + 1], "z")

@@ -9,6 +9,22 @@ from __future__ import annotations
 from typing import Any
 
 SPACE_MODEL_KEY = "ganimate_model"
+MODEL_PLACEHOLDER = "USER/NAME"  # what a model card says before it is published under a real repo id
+SPACE_PLACEHOLDER = "USER/SPACE"  # the Space that serves it, named by `python -m serving push --space`
+SPACE_START, SPACE_END = "<!-- space -->", "<!-- /space -->"  # the card's Space section, kept only with a Space
+
+
+def published_card(text: str, repo_id: str, space_id: str = "") -> str:
+    """A model card as published: its placeholders made the real repo id and Space id; without a Space its Space
+    section is left out (a snippet calling no Space would fail)."""
+    text = text.replace(MODEL_PLACEHOLDER, repo_id)
+    start, end = text.find(SPACE_START), text.find(SPACE_END)
+    if start >= 0 and end > start:
+        if space_id:
+            text = text[:start] + text[start + len(SPACE_START) : end].strip("\n") + text[end + len(SPACE_END) :]
+        else:
+            text = text[:start].rstrip("\n") + "\n\n" + text[end + len(SPACE_END) :].lstrip("\n")
+    return text.replace(SPACE_PLACEHOLDER, space_id) if space_id else text
 
 
 def card_text(metadata: dict[str, Any], body: str) -> str:

@@ -18,8 +18,6 @@ from serving.errors import HubError, network_errors
 from serving.publish.license import license_text
 from serving.publish.space_files import space_files
 
-CARD_PLACEHOLDER = "USER/NAME"  # what a model card says before it is published under a real repo id
-
 
 @dataclass(frozen=True)
 class PushResult:
@@ -71,9 +69,14 @@ def bundle_files(bundle: Path) -> list[tuple[str, int]]:
     ]
 
 
-def push_bundle(bundle: Path, repo_id: str, private: bool = False, message: str | None = None) -> PushResult:
-    """Create the model repo if needed and upload the bundle folder as one commit."""
+def push_bundle(
+    bundle: Path, repo_id: str, private: bool = False, message: str | None = None, space_id: str = ""
+) -> PushResult:
+    """Create the model repo if needed and upload the bundle folder as one commit; its card names `space_id` as
+    the Space that serves it (without one, the card has no Space section)."""
     from huggingface_hub import HfApi
+
+    from serving.publish.cards import published_card
 
     files = bundle_files(bundle)
     api = HfApi(token=token())
@@ -84,7 +87,7 @@ def push_bundle(bundle: Path, repo_id: str, private: bool = False, message: str 
         shutil.copytree(bundle, staged, ignore=shutil.ignore_patterns(".*"))
         card = staged / "README.md"
         if card.is_file():
-            card.write_text(card.read_text(encoding="utf-8").replace(CARD_PLACEHOLDER, repo_id), encoding="utf-8")
+            card.write_text(published_card(card.read_text(encoding="utf-8"), repo_id, space_id), encoding="utf-8")
         if not (staged / "LICENSE").exists():  # a bundle exported before bundles carried their license
             (staged / "LICENSE").write_bytes(license_text())
         info = _call(

@@ -40,9 +40,9 @@ PULL = """
 import sys
 from serving import Generator, Recipe, render
 gen = Generator.from_pretrained(sys.argv[1], revision=sys.argv[2] if len(sys.argv) > 2 else None)
-# The recipe the CLI would make for the same flags (a file carries its recipe, bundle sha256 included).
+# The recipe the CLI would make for the same flags (a file carries its recipe, bundle name and sha256 included).
 sys.stdout.buffer.write(render(gen, Recipe(seeds=(1, 2), classes=(0, 3), frames=3, size=32,
-                                           bundle_sha256=gen.config.sha256)))
+                                           bundle_sha256=gen.config.sha256, bundle=gen.config.name)))
 """
 
 

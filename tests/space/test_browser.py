@@ -146,7 +146,13 @@ def test_drop_a_gif_to_restore_its_recipe(server, tmp_path):
 
     gen = Generator.from_pretrained(REPO / "exported" / "mnist-cdcgan")
     made = Recipe(
-        seeds=(11, 12, 13), classes=(1, 2, 3), frames=5, size=64, path="slerp", bundle_sha256=gen.config.sha256
+        seeds=(11, 12, 13),
+        classes=(1, 2, 3),
+        frames=5,
+        size=64,
+        path="slerp",
+        bundle_sha256=gen.config.sha256,
+        bundle=gen.config.name,  # as every file ganimate writes names its model
     )
     gif = tmp_path / "made.gif"
     gif.write_bytes(render(gen, made))

@@ -13,7 +13,17 @@ import pytest
 from tests.conftest import REPO
 
 BUNDLES = sorted(p.parent.name for p in (REPO / "exported").glob("*/README.md"))
-LOCAL_SPACE = "http://127.0.0.1:7860/"
+SPACE = "alice/ganimate"  # the Space each card is pushed naming (push --space)
+# The distribution each module a stranger's snippet imports comes from: the card's install line must name it.
+DISTRIBUTIONS = {
+    "numpy": "numpy",
+    "onnxruntime": "onnxruntime",
+    "PIL": "pillow",
+    "huggingface_hub": "huggingface_hub",
+    "gradio_client": "gradio_client",
+    "cv2": "opencv-python-headless",
+}
+STDLIB = {"json", "os", "sys"}
 AFTER_FIRST = "# After the first snippet above"  # a snippet that reuses what the first one made
 TOKEN = "hf_loopback_card_token"
 # What a stranger's Python does not have: ganimate's own packages and its heavy dependencies.
@@ -48,6 +58,8 @@ def hub(tmp_path_factory):
                     str(REPO / "exported" / name),
                     "--repo",
                     f"alice/{name}",
+                    "--space",
+                    SPACE,
                 ],
                 env={**env, "HF_TOKEN": TOKEN},
                 cwd=REPO,
@@ -74,15 +86,24 @@ def test_card_snippets_run_from_the_hub_as_written(bundle, hub, server, tmp_path
     state, env = hub
     card = _published_card(state, bundle)
     assert "USER/NAME" not in card and f"alice/{bundle}" in card
-    assert "pip install onnxruntime numpy pillow huggingface_hub" in card
+    assert "USER/SPACE" not in card and "127.0.0.1:7860" not in card and "<!-- space -->" not in card
+    install = re.findall(r"^pip install (.+)$", card, flags=re.M)
+    assert len(install) == 1, "one install line covers every snippet"
     blocks = python_blocks(card)
     assert len(blocks) >= 2, "a card shows onnxruntime usage and Space API usage"
+    stranger_blocks = [b for b in blocks if "from serving" not in b]
+    imported = {m for b in stranger_blocks for m in re.findall(r"^(?:from|import) (\w+)", b, flags=re.M)}
+    imported |= {m for b in stranger_blocks for m in re.findall(r"^import [\w.]+(?:, (\w+))+", b, flags=re.M)}
+    assert imported - STDLIB <= set(DISTRIBUTIONS), imported
+    assert {DISTRIBUTIONS[m] for m in imported - STDLIB} <= set(install[0].split()), (imported, install)
 
     # 1. The stranger's snippet: no ganimate, an empty folder, only the loopback Hub.
     stranger = tmp_path / "stranger"
     stranger.mkdir()
     name, saved = _as_stranger(blocks[0], stranger, env)
     assert name == "samples-1-2-3.png"
+    downloaded = _downloaded(env, bundle)
+    assert downloaded == {"model.onnx", "config.json"}, downloaded  # no file the snippet does not use
     gen = Generator.from_pretrained(REPO / "exported" / bundle)
     classes = re.search(r"np\.eye\(\d+, dtype=np\.float32\)\[\[([\d, ]+)\]\]", blocks[0])
     y = one_hot([int(c) for c in classes.group(1).split(",")], gen.num_classes) if classes else None
@@ -98,13 +119,13 @@ def test_card_snippets_run_from_the_hub_as_written(bundle, hub, server, tmp_path
         assert saved.shape == expected.squeeze().shape
         off = np.abs(saved.astype(int) - expected.squeeze().astype(int))
         assert (off <= 1).mean() >= 0.99 and off.mean() < 0.5, (off.mean(), (off <= 1).mean())
+        assert _downloaded(env, bundle) == downloaded | {gen.config.extra["static_copy"]["file"]}
 
     # 3. The rest: the Space API (the test's own Space on loopback) and ganimate's serving package, from the Hub.
     for code in [b for b in blocks[1:] if not b.startswith(AFTER_FIRST)]:
-        assert "USER/SPACE" not in code
         if "gradio_client" in code:
-            assert LOCAL_SPACE in code
-            code = code.replace(LOCAL_SPACE, server)
+            assert f'Client("{SPACE}")' in code  # the pushed Space, by its id
+            code = code.replace(f'"{SPACE}"', f'"{server}"')  # here: the test's own Space on loopback
         # PYTHONPATH: what the card's note on getting ganimate gives a user (a checkout's root).
         done = subprocess.run(
             [sys.executable, "-c", code + "\nprint('snippet ok')\n"],
@@ -117,6 +138,23 @@ def test_card_snippets_run_from_the_hub_as_written(bundle, hub, server, tmp_path
         assert done.returncode == 0 and done.stdout.strip().endswith("snippet ok"), f"{code}\n{done.stderr[-2000:]}"
         if "from serving" in code:
             assert "not on PyPI" in card  # ... and the card says where ganimate's code comes from
+
+
+def _downloaded(env: dict, bundle: str) -> set[str]:
+    """The files of alice/<bundle> in the Hub cache of `env`: what the card's snippets downloaded."""
+    from pathlib import Path
+
+    snapshots = Path(env["HF_HOME"]) / "hub" / f"models--alice--{bundle}" / "snapshots"
+    return {p.relative_to(s).as_posix() for s in snapshots.iterdir() for p in s.rglob("*") if p.is_file()}
+
+
+def test_a_card_pushed_without_a_space_has_no_space_section():
+    from serving.publish.cards import published_card
+
+    card = (REPO / "exported" / "mnist-cdcgan" / "README.md").read_text()
+    alone = published_card(card, "alice/mnist-cdcgan")
+    assert "gradio_client import" not in alone and "USER/SPACE" not in alone and "<!-- space -->" not in alone
+    assert "## Use it in a web page" in alone and "alice/mnist-cdcgan/resolve/main/" in alone
 
 
 def _as_stranger(code: str, folder, env: dict) -> tuple[str, np.ndarray]:
