@@ -1,4 +1,4 @@
-"""`python -m serving render|compare|project|sample|batch|gallery|push|push-space`: build the parser, dispatch to the
+"""`python -m serving render|compare|project|sample|breed|batch|gallery|push|push-space`: build the parser, dispatch to the
 subcommand's module in serving/commands/. Bad input: one line, exit 2."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from serving.commands import batch, common, compare, gallery, project, push, push_space, render, sample
+from serving.commands import batch, breed, common, compare, gallery, project, push, push_space, render, sample
 from serving.errors import GanimateError
 from serving.rendering.recipe import Recipe
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_parser(sub)
     project.add_parser(sub, bundle_options)
     sample.add_parser(sub, bundle_options)
+    breed.add_parser(sub, bundle_options)
     batch.add_parser(sub, bundle_options)
     push.add_parser(sub)
     push_space.add_parser(sub)
