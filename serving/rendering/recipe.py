@@ -43,6 +43,9 @@ CHOICES: dict[str, tuple[str, ...]] = {"path": PATH_KINDS, "easing": EASINGS, "f
 OTHER_KINDS = {
     "sample": "this is a Sample sheet's recipe: draw it again with `python -m serving sample --recipe FILE`",
     "explore": "this is an Explore picture's recipe: its fields are /explore's, on the model it names",
+    "still": "this is a still's recipe (a print, an SVG, a bred child): draw it again with "
+    "`python -m serving sample --recipe FILE`",
+    "breed": "this is a breed sheet's recipe: draw child N again with `python -m serving sample --recipe FILE#N`",
 }
 
 
