@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.dry_run:
         repo, _, rev = args.model_repo.partition("@")
-        files = hub.space_files(repo, rev or "<main at push time>")
+        files = hub.space_files(repo, rev or "<main at push time>", args.space)
         print(
             f"would upload {len(files)} files to Gradio Space {args.space} as one commit, serving "
             f"{repo}@{rev or 'main'}; nothing was contacted:"

@@ -112,6 +112,16 @@ def resolve_revision(model_repo: str) -> tuple[str, str]:
     return repo, info.sha
 
 
+def _served_config(repo: str, sha: str):
+    """The GeneratorConfig of the model a Space will serve (its config.json at `sha`), for the Space's card."""
+    from huggingface_hub import hf_hub_download
+
+    from serving.bundle.config import GeneratorConfig
+
+    path = _call(f"reading {repo}'s config.json", hf_hub_download, repo, "config.json", revision=sha, token=token())
+    return GeneratorConfig.from_json(Path(path).read_text(encoding="utf-8"))
+
+
 def push_space(space_id: str, model_repo: str, private: bool = False, message: str | None = None) -> PushResult:
     """Create the Gradio Space if needed and upload app, serving package, requirements and README as one commit."""
     from huggingface_hub import HfApi
@@ -128,7 +138,7 @@ def push_space(space_id: str, model_repo: str, private: bool = False, message: s
         exist_ok=True,
     )
     with tempfile.TemporaryDirectory(prefix="ganimate-space-") as tmp:
-        for name, data in space_files(repo, sha).items():
+        for name, data in space_files(repo, sha, space_id, (_served_config(repo, sha),)).items():
             (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
             (Path(tmp) / name).write_bytes(data)
         info = _call(

@@ -62,43 +62,90 @@ SPACE_METADATA = {
     "tags": ["gan", "onnx", "latent-interpolation", "generative-art", "ganimate"],
 }
 
-SPACE_BODY = """
-# ganimate
 
-Turn a trained GAN generator into living pictures. Pick a model, type a few seeds, and render a looping walk
-through its latent space: `cubic`, `slerp` and `lerp` paths through keyframes, or the exactly periodic `circle`,
-`lissajous` and `spiral` orbits. Conditional models morph between classes along the way.
+def _kind(config) -> str:
+    """What a model draws, in a visitor's words."""
+    if "params" in config.outputs:
+        return "math-art drawings (" + ", ".join(config.class_names) + ")"
+    if list(config.class_names) == [str(i) for i in range(10)]:
+        return "handwritten digits"
+    return "pictures" + (" of " + ", ".join(config.class_names) if config.class_names else "")
 
-- **Animate**: keyframe seeds, classes, path, frames, fps, easing, truncation, grid, size and format (GIF, WebP,
-  MP4, PNG strip). Every render shows its recipe: paste it back to get the same file, byte for byte.
-- **Sample**: a grid for a range of seeds, downloadable as PNG or as an `.npz` of images and labels (synthetic data).
-- **Explore**: one image that moves along three fixed latent directions and between two classes as you drag.
-- **Your picture**: upload, paste, take or draw a picture; the model finds its latent and animates from it.
-- **Compare**: the same seeds, classes and path drawn by two models side by side (a GAN beside a VAE).
-- **Gallery**: the latest renders of a configured SQLite gallery. **About**: the model card and the API.
 
-The models are ONNX bundles run with onnxruntime on the CPU; this Space never imports TensorFlow.
-`GANIMATE_MODEL` chooses them: comma-separated bundle folders or Hub repos `user/name@revision`.
+def mcp_url(space_id: str) -> str:
+    """The MCP server of a Hub Space: its own address (user-name.hf.space, '_' and '.' as '-'), /gradio_api/mcp/."""
+    host = space_id.replace("/", "-").replace("_", "-").replace(".", "-").lower()
+    return f"https://{host}.hf.space/gradio_api/mcp/"
 
-## API
 
-Every parameter has a default, and the default model is the one this Space serves, so each line runs as it is:
-
-```python
-from gradio_client import Client
-
-client = Client("http://127.0.0.1:7860/")  # or this Space's id, user/name
-gif, recipe = client.predict(api_name="/animate")
-gif, recipe = client.predict(seeds="1,2,3,4", path="cubic", frames=24, fps=24, loop=True, easing="linear",
-                             truncation=1.0, grid="1x1", size=256, format="gif", recipe="", api_name="/animate")
-png, npz, stats = client.predict(seeds="0-63", api_name="/sample")
-image = client.predict(seed=7, d1=1.5, api_name="/explore")
-gif, recipes = client.predict(seeds="1,2,3,4", api_name="/compare")   # beside its partner, or itself at half psi
-```
-
-The About tab shows the same for each model served, with `/project` (your own picture) where the model has an
-encoder.
-"""
+def space_body(space_id: str = "", configs: tuple = ()) -> str:
+    """The Space card's text, made for the models it serves (`configs`: their GeneratorConfigs, when known) and
+    naming the Space (`space_id`) wherever a client needs it; no local address, no tab it does not have."""
+    space = space_id or "USER/SPACE"
+    if configs:
+        served = "; ".join(f"`{c.name}`: {_kind(c)}" for c in configs)
+        intro = f"It serves {served}."
+        morph = (
+            " Conditional models morph between classes along the way." if any(c.conditional for c in configs) else ""
+        )
+        picture = any(c.encoder is not None for c in configs)
+    else:
+        intro, morph, picture = (
+            "`GANIMATE_MODEL` chooses the models it serves: bundle folders or Hub repos `user/name@revision`, comma-separated.",
+            "",
+            True,
+        )
+    lines = [
+        "",
+        "# ganimate",
+        "",
+        "Turn a trained generator into living pictures. Pick a model, type a few seeds, and render a looping walk",
+        "through its latent space: `cubic`, `slerp` and `lerp` paths through keyframes, or the exactly periodic",
+        f"`circle`, `lissajous` and `spiral` orbits.{morph} {intro}",
+        "",
+        "- **Animate**: keyframe seeds, classes, path, frames, fps, easing, truncation, grid, size and format (GIF,",
+        "  WebP, MP4, PNG strip). Every file carries its recipe: drop it back, or paste the recipe, to get the same",
+        "  file byte for byte.",
+        "- **Sample**: a grid for a range of seeds, downloadable as PNG or as an `.npz` of images and labels.",
+        "- **Explore**: one image that moves along three sliders and between two classes as you drag.",
+    ]
+    if picture:
+        lines.append(
+            "- **Your picture**: upload, paste, take or draw a picture; the model finds its latent and animates from it."
+        )
+    lines += [
+        "- **Compare**: the same seeds, classes and path drawn by two models side by side (a model with no partner",
+        "  drawing the same classes is shown beside itself at a tamer truncation).",
+        "- **About**: the model card and the API.",
+        "",
+        "The models are ONNX bundles run with onnxruntime on the CPU; this Space never imports TensorFlow.",
+        "",
+        "## API",
+        "",
+        "Every parameter has a default, and the default model is the first this Space serves, so each line runs as it is:",
+        "",
+        "```python",
+        "from gradio_client import Client",
+        "",
+        f'client = Client("{space}")',
+        'gif, recipe = client.predict(api_name="/animate")',
+        'gif, recipe = client.predict(seeds="1,2,3,4", path="cubic", frames=24, fps=24, loop=True, easing="linear",',
+        '                             truncation=1.0, grid="1x1", size=256, format="gif", recipe="", api_name="/animate")',
+        'png, npz, summary = client.predict(seeds="0-63", api_name="/sample")',
+        'image = client.predict(seed=7, d1=1.5, api_name="/explore")',
+        'gif, recipe = client.predict(seeds="1,2,3,4", api_name="/compare")',
+        "```",
+        "",
+        "`client.view_api()` describes every parameter and return value"
+        + (", and `/project` turns your own picture into a latent." if picture else "."),
+        "",
+        "## For AI assistants (MCP)",
+        "",
+        "The same five endpoints are tools of an MCP server (Gradio's), with their descriptions and limits:",
+        f"`{mcp_url(space)}` (streamable HTTP). A tool call counts toward the same per-visitor limits as the page.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def space_requirements() -> str:
@@ -108,16 +155,19 @@ def space_requirements() -> str:
     return "\n".join(lines) + "\n"
 
 
-def space_readme(model_repo: str = "", revision: str = "") -> str:
+def space_readme(model_repo: str = "", revision: str = "", space_id: str = "", configs: tuple = ()) -> str:
     """The Space card; with a model repo it lists the repo, pins `repo@revision` as the model served, and has the
     Hub download that revision's files when it builds the Space (`preload_from_hub`), so the first visitor does
-    not wait for them."""
+    not wait for them. `space_id` and the served models' `configs` make its text theirs (`space_body`)."""
     metadata = {**SPACE_METADATA, "sdk_version": importlib.metadata.version("gradio")}
     if model_repo:
         files = "config.json,model.onnx,README.md,samples.png"  # encoder.onnx, where there is one, at start
         metadata["preload_from_hub"] = [f"{model_repo} {files} {revision}".strip()]
     return space_card(
-        [model_repo] if model_repo else [], f"{model_repo}@{revision}" if model_repo else "", SPACE_BODY, metadata
+        [model_repo] if model_repo else [],
+        f"{model_repo}@{revision}" if model_repo else "",
+        space_body(space_id, configs),
+        metadata,
     )
 
 
@@ -136,12 +186,12 @@ def serving_sources() -> dict[str, bytes]:
     return files
 
 
-def space_files(model_repo: str, revision: str) -> dict[str, bytes]:
+def space_files(model_repo: str, revision: str, space_id: str = "", configs: tuple = ()) -> dict[str, bytes]:
     """Everything the Space needs to run as it is: app, the serving package, requirements, card, license."""
     return {
         "app.py": LAUNCHER.encode(),
         "LICENSE": license_text(),
         "requirements.txt": space_requirements().encode(),
-        "README.md": space_readme(model_repo, revision).encode(),
+        "README.md": space_readme(model_repo, revision, space_id, configs).encode(),
         **serving_sources(),
     }

@@ -139,6 +139,8 @@ def _pushed_space_runs_from_a_bare_folder(state, endpoint, home, tmp_path, bundl
     card = SpaceCard(readme).data.to_dict()
     assert card["sdk"] == "gradio" and card["models"] == ["alice/tiny-cgan"]
     assert card["ganimate_model"] == f"alice/tiny-cgan@{sha}"
+    # Its text is made for the model it serves (read from the Hub) and names the Space, never a local address.
+    assert "`tiny-cgan`" in readme and 'Client("alice/ganimate")' in readme and "127.0.0.1" not in readme
     site = tmp_path / "space"
     for name, data in files.items():
         (site / name).parent.mkdir(parents=True, exist_ok=True)

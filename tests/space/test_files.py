@@ -59,3 +59,18 @@ def test_the_space_with_no_model_says_so_in_one_line(tmp_path):
     assert (
         done.returncode == 2 and done.stderr.strip().startswith("error: no model") and "\n" not in done.stderr.strip()
     )
+
+
+def test_the_pushed_space_card_is_made_for_its_models():
+    from serving.bundle.config import GeneratorConfig
+
+    def card(bundle: str) -> str:
+        config = GeneratorConfig.from_json((REPO / "exported" / bundle / "config.json").read_text())
+        return space_files(f"alice/{bundle}", "a" * 40, "alice/My_Space", (config,))["README.md"].decode()
+
+    art, digits = card("mathart-params"), card("mnist-cdcgan")
+    for text in (art, digits):
+        assert 'Client("alice/My_Space")' in text and "https://alice-my-space.hf.space/gradio_api/mcp/" in text
+        assert "127.0.0.1" not in text and "localhost" not in text and "Gallery" not in text
+    assert "`mathart-params`: math-art drawings (lissajous, rose" in art and "digit" not in art.lower()
+    assert "`mnist-cdcgan`: handwritten digits" in digits
