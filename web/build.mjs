@@ -1,6 +1,6 @@
 // Vendor onnxruntime-web into web/vendor/ so the page loads nothing from a CDN: the WASM build (one thread on any
 // static host; several where the host sends the cross-origin isolation headers) and the WebGPU build with its
-// WASM (JSEP) files, which the live view's worker can pick with ?backend=webgpu.
+// WASM (asyncify) files, which the live view's worker can pick with ?backend=webgpu.
 import { copyFileSync, mkdirSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +10,7 @@ const dist = join(here, "node_modules", "onnxruntime-web", "dist");
 const vendor = join(here, "vendor");
 const files = [
   "ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm",
-  "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.jsep.mjs", "ort-wasm-simd-threaded.jsep.wasm",
+  "ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs", "ort-wasm-simd-threaded.asyncify.wasm",
 ];
 
 if (!existsSync(dist)) {

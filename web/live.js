@@ -17,6 +17,7 @@ export const KEYS = {
   "f": "full screen",
 };
 const REACTS = ["truncation", "none"];
+const QUEUE = 2; // frames that may wait for a worker
 
 // The live options from the page's URL parameters, each checked (one clear line for a bad one).
 export function liveOptions(params) {
@@ -114,9 +115,9 @@ export async function startLive(options, canvas, say, file = null) {
   };
   const keyAt = (i) => {
     while (keys.length <= i) {
-      const at = ((cursor % options.seeds.length) + options.seeds.length) % options.seeds.length, seed = options.seeds[at];
-      const given = linkClasses ? linkClasses[linkClasses.length === 1 ? 0 : cursor % linkClasses.length] : seed % Math.max(nc, 1);
-      keys.push({ seed, cls: classOverride ?? given });
+      const mod = (i, n) => ((i % n) + n) % n, seed = options.seeds[mod(cursor, options.seeds.length)];
+      const given = linkClasses ? linkClasses[mod(cursor, linkClasses.length)] : seed % Math.max(nc, 1);
+      keys.push({ seed, cls: classOverride ?? given, at: cursor });
       cursor++;
     }
     return keys[i];
@@ -172,8 +173,8 @@ export async function startLive(options, canvas, say, file = null) {
   const analyser = new LiveAnalyser(audio.sampleRate);
   const walk = new LiveWalk(options.fps, options.beatsPerKey);
   const bound = (f) => roundEven((f * HOP_RATE) / options.fps);
-  let next = 0, pending = null, firstDraw = 0, recorder = null, lastDrawn = -1, previous = null;
-  const idle = [...workers], inFlight = new Map();
+  let next = 0, firstDraw = 0, recorder = null, lastDrawn = -1, previous = null;
+  const idle = [...workers], inFlight = new Map(), waiting = [];
   tap.port.onmessage = ({ data }) => {
     const arrived = performance.now();
     analyser.push(data, arrived);
@@ -198,8 +199,10 @@ export async function startLive(options, canvas, say, file = null) {
     if (recorder) recorder.keys.add(seg).add(seg + 1);
     const job = { frame, z: Float32Array.from(moved), y };
     if (!idle.length) {
-      if (pending) drop(pending.frame); // every worker busy: only the newest waiting frame is kept
-      pending = job;
+      // Every worker busy: frames wait in a short queue (audio blocks come in bursts when the machine is busy);
+      // beyond it the oldest waiting frame is dropped, so the picture never falls behind the sound.
+      waiting.push(job);
+      if (waiting.length > QUEUE) drop(waiting.shift().frame);
     } else run(job);
   }
 
@@ -240,7 +243,7 @@ export async function startLive(options, canvas, say, file = null) {
       if (!firstDraw) firstDraw = now;
       else stats.fps = ((stats.drawn - 1) * 1000) / (now - firstDraw);
     }
-    if (pending) { const job = pending; pending = null; run(job); }
+    if (waiting.length) run(waiting.shift());
   }
   for (const worker of workers) worker.addEventListener("message", ({ data }) => (data.type === "frame" || data.type === "error") && data.id !== undefined && finished(worker, data));
   stats.ready = true;
@@ -248,12 +251,13 @@ export async function startLive(options, canvas, say, file = null) {
   // ---- the performer's keys ----
   const taps = [];
   addEventListener("keydown", async (e) => {
-    const cut = () => { keys.length = Math.floor(walk.p + 1e-9) + 1; };
-    if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
-      cut(); cursor += e.key === "ArrowRight" ? 0 : -2; keyAt(keys.length);
-      if (e.key === "ArrowRight") { keys.length--; cursor++; keyAt(keys.length); }
-    } else if (/^[0-9]$/.test(e.key) && nc && Number(e.key) < nc) { classOverride = Number(e.key); cut(); }
-    else if (e.key === "-") { classOverride = null; cut(); }
+    // The keyframes after the one the walk left last are planned again from the link's list, from `at` on.
+    const here = Math.floor(walk.p + 1e-9), current = keyAt(here), upcoming = keyAt(here + 1);
+    const replan = (at) => { keys.length = here + 1; cursor = at; };
+    if (e.key === "ArrowRight") replan(upcoming.at + 1); // the upcoming keyframe skipped
+    else if (e.key === "ArrowLeft") replan(current.at - 1); // back to the one before
+    else if (/^[0-9]$/.test(e.key) && nc && Number(e.key) < nc) { classOverride = Number(e.key); replan(upcoming.at); }
+    else if (e.key === "-") { classOverride = null; replan(upcoming.at); }
     else if (e.key === " " || e.key === "t") {
       e.preventDefault();
       const now = analyser.hop;
@@ -277,7 +281,8 @@ export async function startLive(options, canvas, say, file = null) {
   // ---- recording: a WebM of the canvas with the sound, the sound as WAV, the recipe that renders it again ----
   function startRecording() {
     const stream = new MediaStream([...canvas.captureStream(options.fps).getVideoTracks(), ...recordTo.stream.getAudioTracks()]);
-    const mimeType = ["video/webm;codecs=vp9,opus", "video/webm;codecs=vp8,opus", "video/webm"].find((m) => MediaRecorder.isTypeSupported(m));
+    // VP8: the lightest encoder to run beside the model on a laptop's CPU.
+    const mimeType = ["video/webm;codecs=vp8,opus", "video/webm"].find((m) => MediaRecorder.isTypeSupported(m));
     const media = new MediaRecorder(stream, { mimeType });
     const chunks = [];
     media.ondataavailable = (e) => e.data.size && chunks.push(e.data);

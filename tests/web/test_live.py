@@ -210,6 +210,8 @@ def test_a_recording_renders_again_offline(live_browser, site, tmp_path):
     sound = read_track(wav)
     assert recipe["audio"]["seconds"] <= sound.seconds and sound.seconds > 4.0
     assert 5 in recipe["classes"] and len(recipe["seeds"]) == len(recipe["classes"]) >= 2
+    following = {(a, b) for a, b in zip(recipe["seeds"], recipe["seeds"][1:])}
+    assert following - {(1, 2), (2, 3), (3, 4), (4, 1)}, recipe["seeds"]  # the skip is in the order played
     heard = analyze(sound, fps=FPS)
     assert abs(heard.tempo - BPM) < 2  # the sound recorded is the click track the page heard
     out = tmp_path / "again.mp4"
@@ -220,3 +222,22 @@ def test_a_recording_renders_again_offline(live_browser, site, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert out.stat().st_size > 1000 and f"{round(recipe['audio']['seconds'] * FPS)} frames" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("seeds=1,x", 'cannot read "x" as a seed'),
+        ("seeds=1,2&fps=0", "fps must be in 1..60"),
+        ("seeds=1,2&react=loudly", 'react "loudly" is not known: choose truncation, none, thickness'),
+        ("seeds=1,2&audio=/web/missing.wav", "cannot load the track /web/missing.wav: HTTP 404"),
+    ],
+)
+def test_a_bad_live_link_says_why_in_one_line(live_browser, site, query, message):
+    pg = live_browser.new_page()
+    try:
+        pg.goto(f"{site}/web/index.html?live=1&bundle=/exported/mnist-cdcgan/&{query}", timeout=60_000)
+        pg.wait_for_function("window.ganimateLive && window.ganimateLive.error", timeout=60_000)
+        assert message in pg.text_content("#live-note")
+    finally:
+        pg.close()
