@@ -2,7 +2,8 @@
 
 A parent is any recipe ganimate wrote (a walk's keyframe, a Sample sheet's seed, a still, a child of an earlier
 breed); its genome is its latent z and its class. Each child is made with its own generator,
-`numpy.random.default_rng([seed, child])`, in three numbered steps (see `breed`), and is written down as a still's
+`numpy.random.default_rng([seed, child])`, in three numbered steps (see `breed`: two parents slerped at a random
+point, Gaussian mutation, the nearer parent's class), and is written down as a still's
 recipe (serving/rendering/still.py) holding its latent, its class and its lineage, so it renders again
 byte-identical without breeding again.
 """
@@ -110,13 +111,15 @@ def breed(
     made = []
     for child in range(children):
         rng = np.random.default_rng([int(seed), child])
-        # 1. Crossover: each dimension of z comes from one parent, drawn uniformly (a child of two is half each).
-        source = rng.integers(0, len(parents), size=config.latent_dim)
-        z = genes[source, np.arange(config.latent_dim)]
+        # 1. Crossover: two of the parents, and a point t on the great circle between their latents (slerp keeps
+        #    a Gaussian latent's length, where a plain average would shrink it toward the mean picture).
+        first, second = rng.choice(len(parents), size=2, replace=False)
+        t = float(rng.uniform(0.0, 1.0))
+        z = _slerp(genes[first], genes[second], t)
         # 2. Mutation: Gaussian noise of the given strength on every dimension.
         z = z + mutation * rng.standard_normal(config.latent_dim)
-        # 3. The class: either parent's, drawn uniformly (a rose and a hypotrochoid have children of both kinds).
-        cls = parents[int(rng.integers(0, len(parents)))].class_index
+        # 3. The class: the nearer parent's (a rose and a hypotrochoid have children of both kinds).
+        cls = parents[int(first if t < 0.5 else second)].class_index
         made.append(
             Still(
                 bundle=config.name,
@@ -128,6 +131,15 @@ def breed(
             )
         )
     return made
+
+
+def _slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """Spherical interpolation from a (t=0) to b (t=1); linear when they are (anti)parallel."""
+    cos = float(np.dot(a, b) / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if np.sin(omega) < 1e-6:
+        return (1.0 - t) * a + t * b
+    return (np.sin((1.0 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
 
 
 def breed_sheet(children: list[Still]) -> str:
