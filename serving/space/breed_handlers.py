@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import gradio as gr
+import numpy as np
 
 from serving import inputs as check
 from serving.errors import InputError
@@ -116,7 +117,7 @@ class BreedHandlers:
 
 
 def _draw(gen, stills: list[Still], progress=None):
-    return [still_image(gen, s) for s in stills]
+    return np.stack([still_image(gen, s) for s in stills])
 
 
 def _caption(i: int, still: Still) -> str:

@@ -28,6 +28,7 @@ from serving.rendering.cost import over_cap
 from serving.rendering.recipe import Recipe
 from serving.rendering.render import render, render_seconds
 from serving.space.animate_handlers import AnimateHandlers
+from serving.space.breed_handlers import BreedHandlers
 from serving.space.disk import RESULTS_PREFIX, Janitor
 from serving.space.handling import FIRST_MODEL, HEAVY_SECONDS, RESULTS_BYTES, UPLOADS_BYTES
 from serving.space.lane import Deadline, FairLane, lower_priority
@@ -37,7 +38,7 @@ from serving.space.page_handlers import PageHandlers
 log = logging.getLogger(__name__)
 
 
-class SpaceApp(AnimateHandlers, OtherTabHandlers, PageHandlers):
+class SpaceApp(AnimateHandlers, OtherTabHandlers, BreedHandlers, PageHandlers):
     """The handlers of one Space process: `models` (name -> Generator, menu order) and an optional gallery."""
 
     def __init__(

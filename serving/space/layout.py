@@ -18,7 +18,7 @@ from serving.galleries.gallery import Gallery
 from serving.space.api_docs import api, described
 from serving.space.handlers import SpaceApp
 from serving.space.handling import DEFAULT, DEFAULT_GRID, DEFAULT_SEEDS
-from serving.space.tabs import about_tab, compare_tab, explore_tab, gallery_tab, sample_tab
+from serving.space.tabs import about_tab, breed_tab, compare_tab, explore_tab, gallery_tab, sample_tab
 from serving.space.widgets import GRIDS, preview, random_seeds, share_box, walk_controls
 
 CSS = """
@@ -179,9 +179,7 @@ def _picture_results() -> tuple:
     """Your picture's right column: the pair (as seen, the model's version), the animation, latent and recipe."""
     with gr.Column():
         pair = gr.Image(label="Seen · drawn", type="filepath", interactive=False, elem_id="gm-pair", height=200)
-        p_anim = gr.Image(
-            label="From your picture", type="filepath", interactive=False, elem_id="gm-from-picture"
-        )
+        p_anim = gr.Image(label="From your picture", type="filepath", interactive=False, elem_id="gm-from-picture")
         # Textboxes, not gr.Code: a code box here grows to the height of the whole column.
         latent = gr.Textbox(
             "",
@@ -372,6 +370,7 @@ def build_demo(
             a = animate_tab(app, model, opening)
             picture_tab(app, model)
             sample_tab(app, model)
+            breed_tab(app, model, a["recipe_in"])
             e_seed, e_a, e_dirs = explore_tab(app, model)
             compare_tab(app)
             if app.gallery is not None:  # no Gallery tab without a gallery

@@ -1,4 +1,4 @@
-"""The Sample, Explore, Compare, Gallery and About tabs: each builds its part of the page and wires its events."""
+"""The Sample, Breed, Explore, Compare, Gallery and About tabs: each builds its part of the page and wires its events."""
 
 from __future__ import annotations
 
@@ -46,6 +46,69 @@ def sample_tab(app: SpaceApp, model) -> None:
             app.sample, s_inputs, s_outputs, **api(app, "sample", app.sample, s_inputs, s_outputs), preprocess=False
         ).then(SpaceApp.shown_file, s_png, s_image, api_visibility="private", preprocess=False)
         s_dice.click(random_seed_range, None, s_seeds, api_visibility="private")
+
+
+def breed_tab(app: SpaceApp, model, recipe_in) -> None:
+    """The Breed tab: candidates from seeds, pick two or more, Breed, pick again; a pick's walk opens in Animate
+    (its recipe goes into Animate's recipe box)."""
+    from serving.rendering.breed import DEFAULT_MUTATION, MAX_CHILDREN, MUTATION_RANGE
+    from serving.space.breed_handlers import DEFAULT_BREED_CHILDREN, DEFAULT_CANDIDATES
+
+    with gr.Tab("Breed"):
+        with gr.Row():
+            b_seeds = described(
+                gr.Textbox(DEFAULT_CANDIDATES, label="Start from seeds", scale=4), "seeds like 0-8; at most 64"
+            )
+            b_start = gr.Button("Candidates", scale=0, min_width=120)
+        b_gallery = gr.Gallery(label="Candidates", columns=3, height="auto", elem_id="gm-breed-gallery")
+        b_picks = described(
+            gr.CheckboxGroup([str(i) for i in range(DEFAULT_BREED_CHILDREN)], label="Parents: pick two or more"),
+            "the candidates' numbers to breed, two or more",
+        )
+        with gr.Row():
+            b_children = described(
+                gr.Slider(1, MAX_CHILDREN, DEFAULT_BREED_CHILDREN, step=1, label="Children"), f"1..{MAX_CHILDREN}"
+            )
+            b_seed = described(gr.Number(0, label="Breeding seed", precision=0, minimum=0), "0..4294967295")
+            b_mutation = described(
+                gr.Slider(*MUTATION_RANGE, DEFAULT_MUTATION, step=0.05, label="Mutation"),
+                "standard deviation of the noise on each latent dimension",
+            )
+        b_go = gr.Button("Breed", variant="primary")
+        b_lineage = described(gr.Textbox(label="Lineage", lines=4, interactive=False), "one line per picture")
+        with gr.Accordion("Candidates' recipes (children.json)", open=False):
+            b_sheet = described(
+                gr.Code("", language="json", label="Recipes", interactive=True),
+                'a breed sheet: {"kind": "breed", "children": [still recipes]}',
+            )
+            b_grid = described(gr.File(label="Grid (PNG)", interactive=False), "the grid, carrying every recipe")
+        with gr.Row():
+            b_pick = described(gr.Textbox("0", label="Candidate to animate", scale=1), "a candidate's number")
+            b_open = gr.Button("Open in Animate", scale=0, min_width=160)
+        outputs = [b_gallery, b_sheet, b_lineage, b_grid]
+
+        def ticks(items):  # the checkboxes follow the number of candidates, none picked
+            return gr.update(choices=[str(i) for i in range(len(items or []))], value=[])
+
+        s_inputs = [model, b_seeds]
+        b_start.click(
+            app.breed_candidates,
+            s_inputs,
+            outputs,
+            **api(app, "breed_candidates", app.breed_candidates, s_inputs, outputs),
+            preprocess=False,
+        ).then(ticks, b_gallery, b_picks, api_visibility="private")
+        b_inputs = [model, b_sheet, b_picks, b_children, b_seed, b_mutation]
+        b_go.click(
+            app.breed, b_inputs, outputs, **api(app, "breed", app.breed, b_inputs, outputs), preprocess=False
+        ).then(ticks, b_gallery, b_picks, api_visibility="private")
+
+        def picked(evt: gr.SelectData) -> str:  # a click on a candidate names it for Animate
+            return str(evt.index)
+
+        b_gallery.select(picked, None, b_pick, api_visibility="private")
+        o_inputs = [model, b_sheet, b_pick]
+        b_open.click(app.breed_to_animate, o_inputs, recipe_in, api_visibility="private", preprocess=False)
 
 
 def explore_tab(app: SpaceApp, model) -> tuple:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.space.conftest import served
 
-TOOLS = {"animate", "sample", "explore", "compare", "project"}
+TOOLS = {"animate", "sample", "explore", "compare", "project", "breed", "breed_candidates"}
 
 
 @pytest.fixture(scope="module")

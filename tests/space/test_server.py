@@ -74,7 +74,15 @@ def test_compare_refuses_models_of_different_classes_naming_both(client, app):
 
 def test_api_lists_named_endpoints_with_defaults(client):
     info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(info) == {"/animate", "/sample", "/explore", "/compare", "/project"}  # every other event is private
+    assert set(info) == {
+        "/animate",
+        "/sample",
+        "/explore",
+        "/compare",
+        "/project",
+        "/breed",
+        "/breed_candidates",
+    }  # every other event is private
     integers = {"frames", "fps", "size", "seed"}
     for name in info:
         for p in info[name]["parameters"]:
