@@ -14,7 +14,7 @@ FORMATS = ("gif", "webp", "mp4", "png")
 
 
 def encode(frames: np.ndarray, fmt: str, fps: int, loop: bool = True, recipe_json: str | None = None) -> bytes:
-    """Encode uint8 frames; GIF uses one global palette (exact for grayscale) so colours do not flicker. With
+    """Encode uint8 frames; GIF uses one global palette (64 levels for grayscale) so colours do not flicker. With
     `recipe_json` the file carries it in its own metadata (serving/files/recipe_file.py)."""
     from PIL import Image
 

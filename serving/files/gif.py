@@ -30,11 +30,14 @@ def _header(first) -> bytes:
     return data[6:pos]
 
 
+GIF_MAX_FPS = 50  # 2 cs a frame: browsers play a shorter delay as 10 cs; a recipe asking more for a GIF is refused
+
+
 def frame_delays(count: int, fps: int) -> list[int]:
     """Each frame's delay in centiseconds (a GIF's only unit) so that the animation keeps `fps` on average: the
     frame times are rounded cumulatively (24 fps is 4, 4, 4, 5, 4, ... cs, not 4 cs = 25 fps). Browsers play a delay
     under 2 cs as 10 cs, so above 50 fps every frame gets 2 cs: 50 fps is as fast as a GIF plays."""
-    if fps > 50:
+    if fps > GIF_MAX_FPS:
         return [2] * count
     edges = [int(100 * i / fps + 0.5) for i in range(count + 1)]
     return [max(2, b - a) for a, b in zip(edges, edges[1:])]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-GRAY_LEVELS = 64  # grayscale GIFs: palette levels (error <= 2/255, invisible; half the bytes of 256 levels)
+GRAY_LEVELS = 64  # grayscale GIFs: palette levels (error <= 2/255, docs/rendering.md; half the bytes of 256 levels)
 COLOR_MONTAGE_FRAMES = 16  # colour GIFs: the palette comes from up to this many evenly spaced frames
 INTERLACE_FLAG = 0x40  # Pillow interlaces a frame unless a side is under 16 pixels; the blocks here match it
 

@@ -14,6 +14,7 @@ import numpy as np
 from serving import inputs as check
 from serving.errors import InputError
 from serving.files.formats import encode
+from serving.files.gif import GIF_MAX_FPS
 from serving.files.grid import tile
 from serving.files.video import encode_mp4
 from serving.latent.latents import MAX_SEED, z_from_seed
@@ -68,6 +69,11 @@ def validate(
         check_music(recipe.audio, recipe.path, list(directions), budget.audio_seconds)
     elif recipe.path in KEYFRAME_PATHS and keys < 2:
         raise InputError(f"the {recipe.path} path needs at least two keyframes (seeds or classes)")
+    if recipe.format == "gif" and recipe.fps > GIF_MAX_FPS:  # the file would play slower than its recipe says
+        raise InputError(
+            f"a GIF plays at most {GIF_MAX_FPS} fps (its frame delays are in 10 ms steps), got fps {recipe.fps}: "
+            f"use fps <= {GIF_MAX_FPS}, or webp or mp4"
+        )
     h, w = recipe.output_shape()
     budget_check(recipe.frame_total(), recipe.grid[0] * recipe.grid[1], h, w, recipe.format, budget, streamed)
 

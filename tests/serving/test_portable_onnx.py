@@ -87,7 +87,8 @@ def test_shipped_digit_bundles_load_and_agree_in_opencv(bundle):
 
 
 def test_the_math_art_bundle_loads_and_agrees_in_opencv_through_its_static_copy():
-    """model.onnx picks each row's family with NonZero, which OpenCV 4.x cannot load; model-static.onnx (fixed
+    """model.onnx picks each row's family with NonZero (shapes that follow the classes), and OpenCV 4.x refuses it
+    when it loads it, first at one of its multi-axis Unsqueeze nodes (docs/hub.md says so); model-static.onnx (fixed
     shapes, every family drawn) is the bundle's file for it: its sha256 is the one config.json records, and OpenCV
     draws with it what onnxruntime draws with model.onnx, picture by picture (the export's own image-parity rule:
     99% of pixels within 1e-3, 95% in the worst picture; chaotic Julia and Clifford pixels may move more)."""
@@ -96,7 +97,7 @@ def test_the_math_art_bundle_loads_and_agrees_in_opencv_through_its_static_copy(
 
     folder = REPO / "exported" / "mathart-params"
     config = GeneratorConfig.from_json((folder / "config.json").read_text())
-    with pytest.raises(cv2.error):  # why the copy exists
+    with pytest.raises(cv2.error, match="Multidimensional unsqueeze"):  # why the copy exists, as the docs say
         cv2.dnn.readNetFromONNX(str(folder / "model.onnx"))
     copy = config.extra["static_copy"]
     assert sha256_file(folder / copy["file"]) == copy["sha256"]
@@ -115,3 +116,18 @@ def test_the_math_art_bundle_loads_and_agrees_in_opencv_through_its_static_copy(
         assert got_images.shape == images[i : i + 1].shape
         shares.append((np.abs(got_images - images[i : i + 1]).max(axis=-1) <= 1e-3).mean())
     assert min(shares) >= 0.95 and np.mean(shares) >= 0.99, shares
+
+
+def test_the_unused_ml_opset_is_stated_where_it_is_declared():
+    """docs/hub.md names the shipped graphs that declare the ai.onnx.ml opset without using it."""
+    import onnx
+
+    declared = set()
+    for path in sorted((REPO / "exported").glob("*/*.onnx")):
+        graph = onnx.load(str(path), load_external_data=False)
+        if any(o.domain == "ai.onnx.ml" for o in graph.opset_import):
+            assert not any(n.domain == "ai.onnx.ml" for n in graph.graph.node), path  # declared, never used
+            declared.add(f"{path.parent.name}/{path.name}")
+    hub = (REPO / "docs" / "hub.md").read_text()
+    for name in declared:
+        assert f"`{name}`" in hub, name

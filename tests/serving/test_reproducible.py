@@ -52,7 +52,18 @@ def test_a_compare_recipe_on_two_other_models_is_refused_unless_asked(models, tm
     swapped = cli("compare", "--recipe", str(cmp), "--bundle-a", str(VAE), "--bundle-b", str(GAN))
     assert swapped.returncode == 2 and "left model of this recipe is mnist-cdcgan" in swapped.stderr
     assert "Traceback" not in swapped.stderr
-    anyway = cli("compare", "--recipe", str(cmp), "--bundle-a", str(VAE), "--bundle-b", str(GAN), "--any-bundle")
+    anyway = cli(
+        "compare",
+        "--recipe",
+        str(cmp),
+        "--bundle-a",
+        str(VAE),
+        "--bundle-b",
+        str(GAN),
+        "--any-bundle",
+        "--out",
+        str(tmp_path / "x.gif"),
+    )
     assert anyway.returncode == 0, anyway.stderr
 
 
@@ -127,3 +138,28 @@ def test_a_sample_sheet_is_drawn_again_byte_identical_from_itself(tmp_path):
     assert again.read_bytes() == first.read_bytes()
     other = cli("sample", "--bundle", str(VAE), "--recipe", str(first), "--out", str(tmp_path / "x.png"))
     assert other.returncode == 2 and "drawn by mnist-cdcgan" in other.stderr
+
+
+def test_a_gray_gif_holds_64_levels_each_within_2_of_255():
+    """docs/rendering.md: gray GIFs keep 64 evenly spaced levels, every pixel within 2/255 of the render."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from serving.files.formats import encode
+
+    ramp = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
+    with Image.open(io.BytesIO(encode(ramp, "gif", 24))) as im:
+        shown = np.asarray(im.convert("L"), dtype=int)
+    assert len(np.unique(shown)) == 64
+    assert np.abs(shown - ramp[0, ..., 0].astype(int)).max() == 2
+
+
+def test_a_gif_faster_than_50_fps_is_refused_not_played_slower(models):
+    a, _ = models
+    with pytest.raises(InputError, match="a GIF plays at most 50 fps"):
+        render(a, dataclasses.replace(SMALL, fps=51))
+    assert render(a, dataclasses.replace(SMALL, fps=60, format="webp"))[:4] == b"RIFF"  # WebP keeps 60
+    done = cli("render", "--bundle", str(GAN), "--fps", "60", "--out", "/nonexistent/x.gif")
+    assert done.returncode == 2 and "at most 50 fps" in done.stderr
