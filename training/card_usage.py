@@ -126,7 +126,8 @@ def static_section(config: GeneratorConfig) -> str:
 ## Other runtimes: OpenCV
 
 `model.onnx` draws each picture with its own family only, so shapes inside the graph depend on the classes
-asked for; OpenCV's DNN module (4.x) fixes every shape when it loads a graph and cannot run it.
+asked for; OpenCV's DNN module (4.x) refuses it as it loads it (first at a multi-axis Unsqueeze), and it fixes every
+shape when it loads a graph, which those shapes cannot have.
 `{copy["file"]}` (sha256 `{copy["sha256"]}`) draws the same pictures with every shape fixed:
 batch {copy["batch"]}, every family drawn and the picture's own kept, so five renders per picture instead of one.
 Against `model.onnx` in onnxruntime on {fit["rows"]} rows (every family, and morphs part-way between two): params max

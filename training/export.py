@@ -334,7 +334,7 @@ def export_run(
         # 2. Validate before anything else is written.
         config = _verified(model_path, config, generator, renderer_size, quantize)
         (staging / "config.json").write_text(config.to_json())
-        if renderer_size is not None:  # a fixed-shape copy for OpenCV, which cannot load the renderer's NonZero
+        if renderer_size is not None:  # a fixed-shape copy for OpenCV, which cannot load the renderer
             from training.static_export import add_static_copy
 
             add_static_copy(staging, opset)

@@ -1,8 +1,8 @@
 """A fixed-shape copy of a math-art bundle's model, for runtimes that fix every shape when they load a graph.
 
 model.onnx draws each row with its own family only: it gathers each family's rows (ONNX NonZero), so shapes inside
-the graph depend on the classes asked for. OpenCV's DNN module (4.x) has no NonZero and fixes every shape at load
-time, so it cannot run that graph. model-static.onnx draws every row with every family and keeps the row's own
+the graph depend on the classes asked for. OpenCV's DNN module (4.x) refuses that graph as it loads it, first at a
+multi-axis Unsqueeze, and it fixes every shape at load time, which those gathers cannot have. model-static.onnx draws every row with every family and keeps the row's own
 picture: the same pictures, five renders per row instead of one, at a batch fixed when it is written (1). The
 Space, `Generator` and the web page keep model.onnx; this copy is for OpenCV and runtimes like it.
 
