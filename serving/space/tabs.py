@@ -59,8 +59,10 @@ def breed_tab(app: SpaceApp, model, recipe_in) -> None:
             b_seeds = described(
                 gr.Textbox(DEFAULT_CANDIDATES, label="Start from seeds", scale=4), "seeds like 0-8; at most 64"
             )
-            b_start = gr.Button("Candidates", scale=0, min_width=120)
-        b_gallery = gr.Gallery(label="Candidates", columns=3, height="auto", elem_id="gm-breed-gallery")
+            b_start = gr.Button("Show candidates", scale=0, min_width=150)
+        b_gallery = gr.Gallery(
+            label="Candidates", columns=3, height="auto", interactive=False, elem_id="gm-breed-gallery"
+        )
         b_picks = described(
             gr.CheckboxGroup([str(i) for i in range(DEFAULT_BREED_CHILDREN)], label="Parents: pick two or more"),
             "the candidates' numbers to breed, two or more",
