@@ -16,9 +16,15 @@ export function roundEven(x) {
 const range = (n, f) => Float64Array.from({ length: n }, (_, i) => f(i));
 
 // ---- spectra ----
-// In-place radix-2 FFT of (re, im), length a power of two.
+// In-place radix-2 FFT of (re, im), length a power of two; the twiddles of each size computed once (the live view
+// runs a hundred of these a second).
+const TWIDDLES = new Map();
 function fft(re, im) {
   const n = re.length;
+  if (!TWIDDLES.has(n)) {
+    TWIDDLES.set(n, [range(n / 2, (k) => Math.cos((-2 * Math.PI * k) / n)), range(n / 2, (k) => Math.sin((-2 * Math.PI * k) / n))]);
+  }
+  const [cos, sin] = TWIDDLES.get(n);
   for (let i = 1, j = 0; i < n; i++) {
     let bit = n >> 1;
     for (; j & bit; bit >>= 1) j ^= bit;
@@ -26,10 +32,10 @@ function fft(re, im) {
     if (i < j) { [re[i], re[j]] = [re[j], re[i]]; [im[i], im[j]] = [im[j], im[i]]; }
   }
   for (let len = 2; len <= n; len <<= 1) {
-    const ang = (-2 * Math.PI) / len;
+    const stride = n / len;
     for (let i = 0; i < n; i += len) {
       for (let k = 0; k < len / 2; k++) {
-        const wr = Math.cos(ang * k), wi = Math.sin(ang * k);
+        const wr = cos[k * stride], wi = sin[k * stride];
         const a = i + k, b = a + len / 2;
         const xr = re[b] * wr - im[b] * wi, xi = re[b] * wi + im[b] * wr;
         re[b] = re[a] - xr; im[b] = im[a] - xi; re[a] += xr; im[a] += xi;

@@ -117,6 +117,46 @@ def test_javascript_walk_positions_match_python_given_the_same_analysis(page, so
     assert np.abs(np.asarray(js) - py).max() <= 1e-3
 
 
+LIVE_RUN = """async ([x, rate, fps, bpk]) => {
+  const m = await import('/web/music.js');
+  const analyser = new m.LiveAnalyser(rate), walk = new m.LiveWalk(fps, bpk), out = [];
+  const bound = (f) => m.roundEven((f * m.HOP_RATE) / fps);
+  for (let at = 0; at < x.length; at += 128) {  // the AudioWorklet's blocks
+    analyser.push(Float32Array.from(x.slice(at, at + 128)), 0);
+    while (analyser.hop >= bound(out.length + 1)) {
+      const a = analyser.frame(bound(out.length), bound(out.length + 1));
+      out.push({ onset: a.onset, beat: a.beat, position: walk.step(a.onset, analyser.beatPeriod ? a.beat : null) });
+    }
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize("bpm", [90, 120, 150])
+def test_the_live_analysis_hears_the_beats_python_finds(page, bpm):
+    """The streaming analysis, fed the track in 128-sample blocks: a hit heard within one frame of each of Python's
+    beats, beats predicted within one frame of them once eight seconds are heard, and the walk arriving on its
+    keyframe on every fourth predicted beat."""
+    track = read_track(tracks.wav_bytes(tracks.clicks(tracks.beat_grid(bpm, 14.0), 14.0)))
+    py = analyze(track, fps=FPS)
+    live = page.evaluate(LIVE_RUN, [track.mono().tolist(), track.rate, FPS, 4])
+    heard = _clicks_heard([{"frame": i, **f} for i, f in enumerate(live)], strong=0.25)  # some bursts are weak
+    assert all(np.abs(np.asarray(heard) - b).min() <= 1 for b in py.beat_frames), (heard, py.beat_frames)
+    predicted = [i for i, f in enumerate(live) if f["beat"] and i >= 8 * FPS]
+    assert len(predicted) >= 5 and all(np.abs(py.beat_frames - b).min() <= 1 for b in predicted), predicted
+    arrivals = [live[b]["position"] for b in predicted]
+    assert sum(abs(p - round(p)) < 1e-9 for p in arrivals) >= len(arrivals) // 4  # on the bar lines
+
+
+def test_a_tapped_tempo_gives_the_beats(page):
+    beats = page.evaluate(
+        """async () => { const m = await import('/web/music.js'); const a = new m.LiveAnalyser(44100);
+        a.push(new Float32Array(44100), 0); a.tap(40, 20);
+        return Array.from({ length: 30 }, (_, f) => a.frame(f * 10, f * 10 + 10).beat); }"""
+    )
+    assert [i for i, b in enumerate(beats) if b] == [2, 6, 10, 14, 18, 22, 26]  # hops 20, 60, 100...: 150 BPM
+
+
 @pytest.mark.parametrize("kind", ["lerp", "slerp", "cubic"])
 def test_javascript_walk_latents_match_python(page, kind):
     rng = np.random.default_rng(0)
@@ -142,9 +182,9 @@ def _play(live_browser, site, bundle: str, seconds: float, query: str = ""):
     return pg
 
 
-def _clicks_heard(frames: list[dict]) -> list[int]:
-    """Frame numbers where the page heard a hit: the first frame of each run of strong onsets."""
-    strong = {f["frame"] for f in frames if f["onset"] >= 0.5}
+def _clicks_heard(frames: list[dict], strong: float = 0.5) -> list[int]:
+    """Frame numbers where the page heard a hit: the first frame of each run of onsets of at least `strong`."""
+    strong = {f["frame"] for f in frames if f["onset"] >= strong}
     return sorted(f for f in strong if f - 1 not in strong)
 
 
