@@ -23,6 +23,7 @@ EXAMPLES = """examples:
   python -m serving render --bundle exported/mathart-params --seeds 0-15 --grid 4x4 --path slerp --size 512 --out wall.gif
   python -m serving render --bundle exported/mnist-cdcgan --seeds 7 --classes 3,8 --path lerp --out morph.gif
   python -m serving render --bundle exported/mnist-cdcgan --recipe recipe.json --out again.gif
+  python -m serving compare --recipe compare.gif --out again.gif
   python -m serving render --bundle exported/mathart-params --audio song.wav --seeds 1,2,3,4 --format mp4 --out video.mp4
   python -m serving sample --bundle exported/mnist-cdcgan --seeds 0-63 --classes 7 --out sevens.npz
   python -m serving batch --bundle exported/mathart-params --count 1000 --db gallery/gallery.sqlite --out gallery/ --shard 0/4
