@@ -75,6 +75,10 @@ def _service_figures() -> dict[str, tuple[float, str]]:
     figures.update({k: (v, "x" if k.endswith("ratio") else "s") for k, v in music.main([]).items()})
     print("\n## Your own picture: projection against the encoder alone\n")
     figures.update({f"projection.{b}.{k}": (v, "ms") for b, r in projection.main([]).items() for k, v in r.items()})
+    print("\n## Prints and vectors: a 4096 px math-art print, its agreement with 256 px, an SVG\n")
+    from bench import prints
+
+    figures.update({k: (v, "levels" if k.endswith("levels") else "s") for k, v in prints.main([]).items()})
     print("\n## Error of each format against the lossless PNG strip\n")
     errors = format_error.main([])
     figures.update(
