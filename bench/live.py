@@ -66,7 +66,7 @@ def reactions(frames: list[dict]) -> list[float]:
 
 
 def play(browser, base: str, bundle: str, query: str, seconds: float, capture: bool = False) -> dict:
-    """One live session: its figures (and, with capture, a few frames as PNG bytes)."""
+    """One live session: its figures, or with `capture` only eight frames of it as PNG bytes ("shots")."""
     page = browser.new_page(viewport={"width": 512, "height": 512})
     try:
         page.goto(f"{base}/web/index.html?live=1&bundle=/exported/{bundle}/&seeds=1,2,3,4&fps={FPS}{query}")
@@ -76,11 +76,12 @@ def play(browser, base: str, bundle: str, query: str, seconds: float, capture: b
         if page.evaluate("window.ganimateLive.error"):
             return {"error": page.evaluate("window.ganimateLive.error")}
         shots = []
-        if capture:
+        if capture:  # a keyframe every beat, for the picture: frames a quarter second (half a beat) apart
             page.wait_for_timeout(2000)
             for _ in range(8):
                 shots.append(page.locator("#live").screenshot())
-                page.wait_for_timeout(125)
+                page.wait_for_timeout(250)
+            return {"shots": shots}
         page.wait_for_timeout(seconds * 1000)
         s = page.evaluate(
             "(() => { const s = window.ganimateLive; return { drawn: s.drawn, dropped: s.dropped, fps: s.fps, modelMs: s.modelMs,"
@@ -97,7 +98,6 @@ def play(browser, base: str, bundle: str, query: str, seconds: float, capture: b
         "reaction_p90_ms": float(np.percentile(r, 90)) if r else float("nan"),
         "model_ms": float(np.median(s["modelMs"])) if s["modelMs"] else float("nan"),
         "clicks": len(r),
-        "shots": shots,
     }  # fmt: skip
 
 
@@ -148,7 +148,9 @@ def main(argv: list[str] | None = None) -> dict[str, tuple[float, str]]:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
             try:
                 for bundle in bundles:
-                    r = play(browser, base, bundle, query, args.seconds, capture=args.capture and label == DEFAULT)
+                    if args.capture and label == DEFAULT:
+                        shots.append(play(browser, base, bundle, query + "&beats=1", 0, capture=True)["shots"])
+                    r = play(browser, base, bundle, query, args.seconds)
                     if "error" in r:
                         print(f"| {bundle} | {label} | {r['error'][:80]} | | | | | |")
                         continue
@@ -160,7 +162,6 @@ def main(argv: list[str] | None = None) -> dict[str, tuple[float, str]]:
                     key = re.sub(r"[^a-z0-9]+", "_", label.replace(" (the page's default)", "").lower()).strip("_")
                     figures[f"live.{bundle}.{key}.fps"] = (r["fps"], "fps")
                     if label == DEFAULT:
-                        shots.append(r["shots"])
                         for name in ("fps", "dropped_share", "reaction_p50_ms", "reaction_p90_ms", "model_ms"):
                             unit = "fps" if name == "fps" else "share" if name == "dropped_share" else "ms"
                             figures[f"live.{bundle}.{name}"] = (r[name], unit)

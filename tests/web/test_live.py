@@ -32,11 +32,11 @@ BPM = 120.0
 LOOP_S = 12.0
 
 
-def _serve():
+def _serve(root: Path = REPO):
     spec = importlib.util.spec_from_file_location("web_serve", REPO / "web" / "serve.py")
     serve = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(serve)
-    server = serve.make_server(0)
+    server = serve.make_server(0, root)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
@@ -219,6 +219,24 @@ def test_the_live_view_follows_a_click_track(live_browser, site, bundle, artifac
     assert len(heard) >= 10 and np.mean(np.abs(gaps - FPS * 60 / BPM) <= 1) >= 0.8, gaps
     share, counted = reacting_share(live["frames"])
     assert counted >= 8 and share >= 0.8, (share, counted)
+
+
+def test_a_track_url_plays_too(live_browser, tmp_path):
+    """audio=URL: the track decoded by the browser and played (heard and measured), not the microphone."""
+    root = tmp_path / "site"
+    (root / "exported").mkdir(parents=True)
+    (root / "web").symlink_to(REPO / "web")
+    (root / "exported" / "mnist-cvae").symlink_to(REPO / "exported" / "mnist-cvae")
+    tracks.write(root / "exported" / "song.wav", tracks.clicks(tracks.beat_grid(150.0, 8.0), 8.0))
+    server, base = _serve(root)
+    try:
+        pg = _play(live_browser, base, "mnist-cvae", 5.0, "&audio=/exported/song.wav")
+        frames = pg.evaluate("window.ganimateLive.frames.map(f => ({ frame: f.frame, onset: f.onset }))")
+        pg.close()
+    finally:
+        server.shutdown()
+    gaps = np.diff(_clicks_heard(frames))
+    assert len(gaps) >= 6 and np.mean(np.abs(gaps - FPS * 60 / 150.0) <= 1) >= 0.8, gaps
 
 
 def _blob(pg, kind: str) -> bytes:
