@@ -200,9 +200,14 @@ export async function startLive(options, canvas, say, file = null) {
     const job = { frame, z: Float32Array.from(moved), y };
     if (!idle.length) {
       // Every worker busy: frames wait in a short queue (audio blocks come in bursts when the machine is busy);
-      // beyond it the oldest waiting frame is dropped, so the picture never falls behind the sound.
+      // beyond it one waiting frame is dropped, so the picture never falls behind the sound: the one with the
+      // weakest onset among the older ones (a hit is what the picture must show), the oldest of equals.
       waiting.push(job);
-      if (waiting.length > QUEUE) drop(waiting.shift().frame);
+      if (waiting.length > QUEUE) {
+        let weakest = 0;
+        for (let i = 1; i < waiting.length - 1; i++) if (waiting[i].frame.onset < waiting[weakest].frame.onset) weakest = i;
+        drop(waiting.splice(weakest, 1)[0].frame);
+      }
     } else run(job);
   }
 
