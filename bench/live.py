@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import re
+import shutil
 import tempfile
 import threading
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +38,9 @@ BACKENDS = (
     ("webgpu (swiftshader), 1 worker", "&workers=1&backend=webgpu", ("--enable-unsafe-webgpu", "--use-webgpu-adapter=swiftshader")),
 )  # fmt: skip
 STRIP = ROOT / "docs" / "web_live_strip.png"
+# Headless Chromium as the browser tests run it: no sandbox (root), no background network calls.
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
 def _server():
@@ -47,10 +52,21 @@ def _server():
     return server
 
 
-def click_track(path: Path, seconds: float = 12.0) -> Path:
-    from tests import tracks
-
-    return tracks.write(path, tracks.clicks(tracks.beat_grid(BPM, seconds, first=0.25), seconds))
+def click_track(path: Path, seconds: float = 12.0, rate: int = 22_050) -> Path:
+    """A 16-bit WAV of 20 ms noise bursts at BPM, the first a quarter second in: a whole number of beats, so
+    Chromium's fake microphone, which loops it, keeps the clicks on one grid."""
+    rng = np.random.default_rng(0)
+    x = np.zeros(int(seconds * rate))
+    n = int(0.02 * rate)
+    for t in np.arange(0.25, seconds - 0.1, 60.0 / BPM):
+        start = int(round(t * rate))
+        x[start : start + n] += 0.5 * rng.standard_normal(n) * np.exp(-np.arange(n) / (0.004 * rate))
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
 
 
 def reactions(frames: list[dict]) -> list[float]:
@@ -126,8 +142,10 @@ def main(argv: list[str] | None = None) -> dict[str, tuple[float, str]]:
     from playwright.sync_api import sync_playwright
 
     from bench.results import machine, record
-    from tests.conftest import CHROMIUM, CHROMIUM_FLAGS
 
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        raise SystemExit("Chromium is not installed (make browser)")
     server = _server()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     bundles = [b.strip() for b in args.bundles.split(",") if b.strip()]
@@ -145,7 +163,7 @@ def main(argv: list[str] | None = None) -> dict[str, tuple[float, str]]:
                 "--autoplay-policy=no-user-gesture-required",
                 *extra,
             ]
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
+            browser = pw.chromium.launch(executable_path=chromium, headless=True, args=flags)
             try:
                 for bundle in bundles:
                     if args.capture and label == DEFAULT:
