@@ -240,6 +240,26 @@ def test_a_track_url_plays_too(live_browser, tmp_path):
     assert len(gaps) >= 6 and np.mean(np.abs(gaps - FPS * 60 / 150.0) <= 1) >= 0.8, gaps
 
 
+def test_the_forms_live_box_plays_a_file_the_visitor_picks(live_browser, site, tmp_path):
+    song = tracks.write(tmp_path / "song.wav", tracks.clicks(tracks.beat_grid(150.0, 8.0), 8.0))
+    pg = live_browser.new_page()
+    try:
+        pg.goto(f"{site}/web/index.html?autoplay=0&bundle=/exported/mnist-cvae/&seeds=3,4", timeout=60_000)
+        pg.select_option("#sound", "file")
+        pg.set_input_files("#sound-file", str(song))
+        pg.fill("#beats", "2")
+        pg.click("#go-live")
+        pg.wait_for_function("window.ganimateLive && window.ganimateLive.ready", timeout=120_000)
+        assert "live=1" in pg.url and "beats=2" in pg.url and "seeds=3%2C4" in pg.url
+        assert pg.is_visible("#live") and not pg.is_visible("#form")  # the picture and nothing else
+        pg.wait_for_timeout(5000)
+        frames = pg.evaluate("window.ganimateLive.frames.map(f => ({ frame: f.frame, onset: f.onset }))")
+    finally:
+        pg.close()
+    gaps = np.diff(_clicks_heard(frames))
+    assert len(gaps) >= 6 and np.mean(np.abs(gaps - FPS * 60 / 150.0) <= 1) >= 0.8, gaps
+
+
 def _blob(pg, kind: str) -> bytes:
     data = pg.evaluate(
         "async (kind) => { const b = window.ganimateLive.recording.files[kind]; const bytes = new Uint8Array(await b.arrayBuffer());"
