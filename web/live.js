@@ -39,7 +39,7 @@ export function liveOptions(params) {
     path: choice("path", "slerp", ["lerp", "slerp", "cubic"]),
     easing: choice("easing", "linear", ["linear", "ease-in-out"]),
     fps: whole("fps", "30", 1, 60),
-    size: whole("size", "256", 16, 2048),
+    size: whole("size", "256", 16, 1024), // the recipe's bounds (serving/rendering/recipe.py), so a recording renders again
     beatsPerKey: whole("beats", "4", 1, 64),
     react: get("react", "truncation"),
     band: choice("band", "all", ["all"]), // the live loudness is of the whole band
@@ -101,12 +101,15 @@ export async function startLive(options, canvas, say, file = null) {
     const named = ((config.extra || {}).directions || []).map((d) => d.name);
     throw new Error(`react ${JSON.stringify(options.react.slice(0, 40))} is not known: choose ${[...REACTS, ...named].join(", ")}`);
   }
+  if (REACTS.includes(options.react) && !(options.amount >= 0 && options.amount <= 1)) {
+    throw new Error(`amount must be in 0..1 with react ${options.react} (-2..2 along a direction), got ${options.amount}`);
+  }
   const nc = config.num_classes || 0, dim = config.latent_dim, [h, w] = config.image_size;
   const linkClasses = options.classes.trim() ? parseClasses(options.classes, config.class_names) : null;
   if (linkClasses && !nc) throw new Error("this model is not conditional: leave classes empty");
 
   // ---- keyframes: the link's seeds in order and round again; the performer may skip or change classes ----
-  const keys = []; // {seed, cls} of keyframe i of the walk
+  const keys = []; // {seed, cls, at} of keyframe i of the walk (`at`: its place in the link's list)
   let cursor = 0, classOverride = null;
   const zCache = new Map();
   const zOf = (seed) => {
@@ -115,7 +118,7 @@ export async function startLive(options, canvas, say, file = null) {
   };
   const keyAt = (i) => {
     while (keys.length <= i) {
-      const mod = (i, n) => ((i % n) + n) % n, seed = options.seeds[mod(cursor, options.seeds.length)];
+      const mod = (k, n) => ((k % n) + n) % n, seed = options.seeds[mod(cursor, options.seeds.length)];
       const given = linkClasses ? linkClasses[mod(cursor, linkClasses.length)] : seed % Math.max(nc, 1);
       keys.push({ seed, cls: classOverride ?? given, at: cursor });
       cursor++;
@@ -169,7 +172,7 @@ export async function startLive(options, canvas, say, file = null) {
     say("");
   }
 
-  // ---- the loop: measure each block, make each finished frame, one model run at a time ----
+  // ---- the loop: measure each block, make each finished frame, hand it to an idle worker ----
   const analyser = new LiveAnalyser(audio.sampleRate);
   const walk = new LiveWalk(options.fps, options.beatsPerKey);
   const bound = (f) => roundEven((f * HOP_RATE) / options.fps);

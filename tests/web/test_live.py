@@ -311,6 +311,8 @@ def test_a_recording_renders_again_offline(live_browser, site, tmp_path):
         ("seeds=1,2&fps=0", "fps must be in 1..60"),
         ("seeds=1,2&react=loudly", 'react "loudly" is not known: choose truncation, none, thickness'),
         ("seeds=1,2&audio=/web/missing.wav", "cannot load the track /web/missing.wav: HTTP 404"),
+        ("seeds=1,2&amount=1.5", "amount must be in 0..1 with react truncation"),
+        ("seeds=1,2&size=4096", "size must be in 16..1024"),
     ],
 )
 def test_a_bad_live_link_says_why_in_one_line(live_browser, site, query, message):
