@@ -272,12 +272,15 @@ def _blob(pg, kind: str) -> bytes:
 def test_a_recording_renders_again_offline(live_browser, site, tmp_path):
     pg = _play(live_browser, site, "mnist-cdcgan", 1.0, "&classes=3,8")
     try:
-        pg.keyboard.press("r")
+        pg.mouse.move(50, 50)
+        pg.mouse.move(80, 60)  # the record button shows while the pointer moves
+        pg.click("#record")
+        assert pg.is_visible("#record .busy")
         pg.wait_for_timeout(2500)
         pg.keyboard.press("ArrowRight")  # a keyframe skipped while recording: the recipe says what was played
         pg.keyboard.press("5")  # and a class changed
         pg.wait_for_timeout(3500)
-        pg.keyboard.press("r")
+        pg.keyboard.press("r")  # the key stops it as well as the button
         pg.wait_for_function("window.ganimateLive.recording && window.ganimateLive.recording.files", timeout=30_000)
         recipe = pg.evaluate("window.ganimateLive.recording.recipe")
         webm, wav = _blob(pg, "webm"), _blob(pg, "wav")
