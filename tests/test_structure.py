@@ -118,7 +118,7 @@ ALLOWED = {
     "serving.files": FOUNDATION | {"serving.latent"},
     "serving.bundle": FOUNDATION | {"serving.latent", "serving.files"},
     "serving.music": FOUNDATION | {"serving.latent", "serving.files"},
-    "serving.picture": FOUNDATION | {"serving.latent", "serving.files", "serving.bundle"},
+    "serving.picture": FOUNDATION | {"serving.latent", "serving.files", "serving.bundle", "serving.art"},
     "serving.rendering": FOUNDATION
     | {"serving.latent", "serving.files", "serving.bundle", "serving.music", "serving.art"},
     "serving.galleries": FOUNDATION | {"serving.latent", "serving.files", "serving.bundle", "serving.rendering"},

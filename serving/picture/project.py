@@ -8,8 +8,9 @@
 
 Three steps, on numpy, Pillow and onnxruntime alone:
 1. `prepare` makes the picture look like the training data: alpha flattened, dark ink on light paper inverted
-   (MNIST is light on dark), uneven light and paper texture taken out, cropped to its content and centred by
-   its centre of mass in a box of the training data's proportions.
+   (MNIST is light on dark), uneven light and paper texture taken out, strokes redrawn at MNIST's width, cropped
+   to its content and centred by its centre of mass in a box of the training data's proportions. (For the
+   math-art model a drawing is also traced as a line and fitted as an equation: serving.picture.drawing.)
 2. The bundle's encoder (encoder.onnx, trained against this very generator) gives a first z and class.
 3. A bounded search refines z on the generator itself: a few rounds of batched candidates around the best so far,
    with shrinking steps, scored by pixel distance to the prepared picture (a candidate is kept only when it is
@@ -27,6 +28,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from serving.errors import InputError
+from serving.picture.line import flatten
 
 MAX_PICTURE_BYTES = 20 * 2**20  # the library and the CLI; the Space takes far less (serving.space)
 MAX_PICTURE_PIXELS = 4096 * 4096
@@ -37,6 +39,10 @@ MAX_SHELL = 3.0  # candidates with mean z^2 beyond this are out: G was never tra
 SEARCH_SEED = 0
 SEARCH_SIDE = 128  # pictures this large or larger are compared at a quarter of their side (search_scale)
 CONTENT_BOX = 20 / 28  # MNIST's digits fit a 20x20 box in a 28x28 frame
+STROKE = 0.16  # MNIST's pen width over its digit's larger side, as `restroke` redraws strokes
+# The pixel distance within which a projection looks like what the model draws, by channels (gray digits, colour
+# pictures), chosen on the drawings set's validation split (training/evaluate_drawings.py).
+PIXEL_FIT = {1: 0.04, 3: 0.04}
 
 
 @dataclass(frozen=True)
@@ -49,14 +55,38 @@ class Projection:
     # (search_scale: a quarter of the side for math art, full size for digits).
     distance: float
     encoder_distance: float  # the same for the encoder's answer alone, before the search
+    # Whether the picture looks like something the model draws: for a math-art curve, its redrawn line within
+    # serving.picture.drawing.LINE_FIT_PX of the drawing's; otherwise `distance` within PIXEL_FIT.
+    fits: bool = True
+    fit_px: float | None = None  # math-art curves: mean distance of the redrawn line to the drawing's (px at 256)
+    equation: dict[str, float] | None = None  # math-art curves: the fitted equation's own dials, by name
+
+    @property
+    def verdict(self) -> str:
+        """One plain sentence on how well the answer fits, for a person."""
+        if self.fit_px is not None:
+            closeness = f"its line lies {self.fit_px:.1f} px from yours on average (at 256 px)"
+            if self.fits:
+                return f"Found the curve: {closeness}."
+            return f"This does not look like any curve the model draws: the closest, {closeness}."
+        if self.fits:
+            return "Found a close match."
+        return "This does not look like anything the model draws: here is the closest it can do."
 
     def to_dict(self, bundle_sha256: str) -> dict:
-        return {
+        out = {
             "latent": [float(v) for v in self.latent],
             "class": self.class_index,
             "bundle_sha256": bundle_sha256,
             "distance": round(self.distance, 6),
+            "fits": self.fits,
+            "verdict": self.verdict,
         }
+        if self.fit_px is not None:
+            out["fit_px"] = round(self.fit_px, 2)
+        if self.equation is not None:
+            out["equation"] = {k: round(v, 6) for k, v in self.equation.items()}
+        return out
 
 
 def open_picture(
@@ -86,19 +116,6 @@ def open_picture(
     except (OSError, ValueError, SyntaxError) as exc:
         raise InputError(f"not a picture Pillow can read (PNG, JPEG, WebP, GIF or BMP): {type(exc).__name__}") from None
     return im
-
-
-def _flatten(im: Image.Image) -> Image.Image:
-    """RGB with any transparency composited away: over white when the opaque strokes are dark (ink), over black
-    when they are light, so a drawing on a transparent canvas keeps its strokes either way."""
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        alpha = np.asarray(rgba)[..., 3]
-        opaque = np.asarray(rgba.convert("L"))[alpha > 127]
-        ground = (255, 255, 255) if opaque.size == 0 or opaque.mean() < 128 else (0, 0, 0)
-        canvas = Image.new("RGBA", rgba.size, (*ground, 255))
-        return Image.alpha_composite(canvas, rgba).convert("RGB")
-    return im.convert("RGB")
 
 
 def _paper_is_light(gray: np.ndarray) -> bool:
@@ -142,7 +159,7 @@ def _flatten_light(strokes: np.ndarray) -> np.ndarray:
 def _prepare_colour(picture: Image.Image, size: tuple[int, int]) -> np.ndarray:
     """A colour picture as a math-art model draws: bright strokes on a dark ground, the whole picture fitted into
     the frame (its aspect kept, the rest dark). Ink on paper is inverted; colours are kept otherwise."""
-    rgb = _flatten(picture)
+    rgb = flatten(picture)
     h, w = size
     rgb.thumbnail((w, h), Image.Resampling.LANCZOS)
     pixels = np.asarray(rgb, dtype=np.float32) / 255
@@ -154,18 +171,43 @@ def _prepare_colour(picture: Image.Image, size: tuple[int, int]) -> np.ndarray:
     return out
 
 
+def restroke(crop: np.ndarray, side: int = 96) -> np.ndarray:
+    """Strokes of any pen redrawn with MNIST's: the ink [h, w] in [0, 1] thinned to its centre line, then drawn
+    again STROKE of its larger side wide, softly edged, and cropped to its content. A felt pen, a pencil and an
+    enlarged low-resolution scan then read alike (chosen on the drawings set's validation split)."""
+    from PIL import ImageFilter
+
+    from serving.picture.line import thin
+
+    scale = side / max(crop.shape)
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    ink = np.asarray(Image.fromarray(np.uint8(crop * 255)).resize(size, Image.Resampling.BILINEAR), np.float32) / 255
+    skeleton = thin(ink > 0.4)
+    if not skeleton.any():
+        return crop
+    width = max(3, round(STROKE * side) | 1)  # an odd filter size
+    lines = Image.fromarray(np.pad(skeleton, width).astype(np.uint8) * 255)
+    drawn = (
+        np.asarray(lines.filter(ImageFilter.MaxFilter(width)).filter(ImageFilter.GaussianBlur(width / 5)), np.float32)
+        / 255
+    )
+    rows, cols = np.nonzero(drawn > 0.3)
+    return drawn[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+
+
 def prepare(picture: Image.Image, size: tuple[int, int], channels: int) -> np.ndarray:
     """float32 [h, w, channels] in [0, 1]: the picture as the model's training data would show it."""
     if channels == 3:
         return _prepare_colour(picture, size)
-    rgb = _flatten(picture)
-    rgb.thumbnail((160, 160), Image.Resampling.LANCZOS)  # ample for a 28 px target, and fast to clean
+    rgb = flatten(picture)
+    scale = 160 / max(rgb.size)  # ample for a 28 px target, and fast to clean; small pictures are enlarged
+    rgb = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))), Image.Resampling.LANCZOS)
     gray = np.asarray(rgb.convert("L"), dtype=np.float32) / 255
     ink = _flatten_light(_light_on_dark(gray))
     rows, cols = np.nonzero(ink > 0.3)
     if rows.size == 0:
         raise InputError("the picture looks blank: no strokes stand out from the background")
-    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    crop = restroke(ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1])
     h, w = size
     box = max(1, round(min(h, w) * CONTENT_BOX))
     scale = box / max(crop.shape)
@@ -242,8 +284,11 @@ def project(
     candidates: int = CANDIDATES,
 ) -> Projection:
     """The latent and class of `picture` (a PIL image, or an already prepared float array [h, w, c] in [0, 1])."""
+    from serving.art.mathart import family_mask
     from serving.files.grid import to_uint8
     from serving.latent.latents import one_hot
+    from serving.picture.drawing import is_cloud, project_drawing
+    from serving.picture.line import trace
 
     config = gen.config
     if class_index is not None and not (config.conditional and 0 <= int(class_index) < config.num_classes):
@@ -265,6 +310,42 @@ def project(
         z = (z / np.sqrt(shell)).astype(np.float32)
     k = search_scale(target.shape[:2])
     first = float(_score(gen(z, y, output="float"), _shrink(target[None], k)[0], z, k)[0])
+    line = trace(picture)
+    if draws_curves(config) and (class_index is None and not is_cloud(cls, first, line) or cls in curve_classes()):
+        # A line (a drawing, or a model's curve): fitted as a curve, not by pixels (serving.picture.drawing).
+        found = project_drawing(gen, line, z[0], class_index)
+        y = one_hot([found.family], config.num_classes)
+        image = gen(found.latent[None], y, output="float")
+        distance = float(_score(image, _shrink(target[None], k)[0], found.latent[None], k)[0])
+        equation = {n: float(v) for n, v, m in zip(config.param_names, found.equation, family_mask(found.family)) if m}
+        return Projection(
+            found.latent,
+            found.family,
+            to_uint8(image)[0],
+            to_uint8(target[None])[0],
+            distance,
+            first,
+            fits=found.fits,
+            fit_px=found.fit_px,
+            equation=equation,
+        )
     latent, distance = refine(gen, target, z[0], y, rounds, candidates)
     image = gen(latent[None], y)[0]
-    return Projection(latent.astype(np.float32), cls, image, to_uint8(target[None])[0], distance, first)
+    # A digit must also be drawn (ink in a few pieces): a photo's restroked edges can look like a digit.
+    fits = distance <= PIXEL_FIT[config.channels] and (config.channels == 3 or line.drawn)
+    return Projection(latent.astype(np.float32), cls, image, to_uint8(target[None])[0], distance, first, fits)
+
+
+def draws_curves(config) -> bool:
+    """Whether a bundle is the math-art parameter model, whose curve families are fitted as equations."""
+    from serving.art.mathart import RENDERER_VERSION
+
+    return "params" in config.outputs and config.extra.get("params", {}).get("renderer") == RENDERER_VERSION
+
+
+def curve_classes() -> tuple[int, ...]:
+    """The math-art classes that are curves (fitted as equations): lissajous, rose, hypotrochoid."""
+    from serving.art.mathart import FAMILIES
+    from serving.picture.curve_fit import CURVE_FAMILIES
+
+    return tuple(FAMILIES.index(f) for f in CURVE_FAMILIES)

@@ -1,0 +1,147 @@
+"""A drawing projected onto a math-art model: the curve family and equation it draws, then the latent whose
+parameters draw that curve.
+
+    from serving.picture.drawing import project_drawing
+    found = project_drawing(gen, open_picture("drawn-rose.png"))
+    found.family, found.fit_px, found.fits      # "rose", 2.7, True
+
+1. The drawing's line (`serving.picture.line`): strokes of any pen, ink or paper thinned to their centre line.
+2. Each curve family's equation fitted to the line (`serving.picture.curve_fit`), seeded by what the encoder's
+   guess draws; the family is the one that fits best (a rose and a hypotrochoid can draw nearly the same line: the
+   rose, with fewer dials, wins within ROSE_PREFERENCE).
+3. The latent: the model's parameter network is small (`Generator.params` runs it alone), so a fixed bank of
+   latents is screened by how closely the curves their parameters draw match the line, and the best few are
+   refined by a seeded search, as the pixel projection refines.
+4. A picture that is not a line (a filled fractal, a cloud of points) is recognised first: when the encoder reads
+   it as julia or clifford and the encoder's own answer already redraws it within CLOUD_PIXELS (mean squared
+   difference at 64x64), or its trace is no line (`line_like`), it is projected by pixels as before. A hand-drawn
+   curve the encoder misreads as a cloud
+   (thick dark strokes look like a Clifford attractor to it) is far from that answer, and goes on as a curve.
+Every threshold here was chosen on the drawings set's validation split (training/evaluate_drawings.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from serving.art.mathart import FAMILIES
+from serving.picture import curve_fit
+from serving.picture.line import Line
+
+BANK = 2048  # latents screened per family
+BANK_SEED = 7
+BANK_KEEP = 4  # screened latents refined
+Z_ROUNDS = 5
+Z_CANDIDATES = 32
+Z_STEP = 0.35  # of the prior's standard deviation, halved each round
+MAX_SHELL = 3.0  # as the pixel search: mean z^2 beyond this, G was never trained there
+ROSE_PREFERENCE = 1.08  # a rose is chosen over a closer hypotrochoid within this factor (fewer dials)
+LINE_FIT_PX = 8.0  # a curve fits when its line lies this close to the drawing's (root mean square, px at 256)
+MAX_THICKNESS = 5.0  # strokes wider than this (work pixels: 10 px at 256) are areas, not lines
+MAX_LOOSE_ENDS = 0.03  # loose ends per pixel of line beyond which a picture is edges or dots, not a drawn curve
+CLOUD_PIXELS = 0.037  # the encoder's julia or clifford answer within this of the picture: a fractal or a cloud
+
+
+@dataclass(frozen=True)
+class DrawingFit:
+    family: int  # index into FAMILIES
+    latent: np.ndarray  # float32 [latent_dim]
+    equation: np.ndarray | None  # the fitted dials [P] of a curve family, else None
+    equation_px: float | None  # how close the fitted equation's line lies to the drawing (px at 256)
+    fit_px: float | None  # how close the model's redrawn line lies to the drawing (px at 256), curves only
+    fits: bool  # whether the picture looks like something the model draws
+    line: Line
+
+
+def _bank(gen, family: int) -> tuple[np.ndarray, np.ndarray]:
+    """(latents [BANK, d], their parameters [BANK, P]) for one family: fixed, so made once per generator."""
+    from serving.latent.latents import one_hot
+
+    cache = gen.__dict__.setdefault("_drawing_bank", {})
+    if family not in cache:
+        z = np.random.default_rng([BANK_SEED, family]).standard_normal((BANK, gen.latent_dim)).astype(np.float32)
+        cache[family] = (z, gen.params(z, one_hot(np.full(BANK, family), gen.num_classes)).astype(np.float64))
+    return cache[family]
+
+
+def _score(gen, z: np.ndarray, family: int, line: np.ndarray, points: int) -> np.ndarray:
+    """Chamfer distance of the curves the model draws for latents z to a normalised line; outside the prior's
+    shell, infinitely bad."""
+    from serving.latent.latents import one_hot
+
+    params = gen.params(z, one_hot(np.full(len(z), family), gen.num_classes)).astype(np.float64)
+    d = curve_fit.chamfer(*curve_fit.curves(FAMILIES[family], params, points), line)
+    return np.where(np.mean(z.astype(np.float64) ** 2, axis=1) > MAX_SHELL, np.inf, d)
+
+
+def invert(gen, family: int, line_points: np.ndarray, extra: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """(latent, chamfer distance): the latent whose parameters draw the curve closest to the line (step 3)."""
+    name = FAMILIES[family]
+    screen = curve_fit.normalise(curve_fit.subsample(line_points, curve_fit.SCREEN[1]))
+    fine = curve_fit.normalise(curve_fit.subsample(line_points, curve_fit.FINE[1]))
+    z, params = _bank(gen, family)
+    d = curve_fit.chamfer(*curve_fit.curves(name, params, curve_fit.SCREEN[0]), screen)
+    starts = z[np.argsort(d, kind="stable")[:BANK_KEEP]]
+    if extra is not None:
+        starts = np.concatenate([extra.reshape(1, -1).astype(np.float32), starts])
+    scores = _score(gen, starts, family, fine, curve_fit.FINE[0])
+    best, best_d = starts[int(np.argmin(scores))], float(scores.min())
+    rng = np.random.default_rng([BANK_SEED, family, 1])
+    for start in starts[np.argsort(scores, kind="stable")[:2]]:  # the two best starts, each searched around
+        here, here_d = start, float(_score(gen, start[None], family, fine, curve_fit.FINE[0])[0])
+        step = Z_STEP
+        for _ in range(Z_ROUNDS):
+            trial = (here + step * rng.standard_normal((Z_CANDIDATES, here.size))).astype(np.float32)
+            s = _score(gen, trial, family, fine, curve_fit.FINE[0])
+            i = int(np.argmin(s))
+            if s[i] < here_d:
+                here, here_d = trial[i], float(s[i])
+            step *= 0.5
+        if here_d < best_d:
+            best, best_d = here, here_d
+    return best.astype(np.float32), best_d
+
+
+def choose(fits: list[curve_fit.Fit]) -> curve_fit.Fit:
+    """The family that fits best, a rose preferred over a hypotrochoid within ROSE_PREFERENCE (step 2)."""
+    best = fits[0]
+    if best.family == "hypotrochoid":
+        rose = next(f for f in fits if f.family == "rose")
+        if rose.distance <= ROSE_PREFERENCE * best.distance:
+            return rose
+    return best
+
+
+def line_like(line: Line) -> bool:
+    """Whether a traced picture is a drawn line at all: few pieces of ink, strokes no wider than MAX_THICKNESS and
+    few loose ends (a curve has none or two; a photo's edges and a cloud of points have many)."""
+    return line.drawn and line.thickness <= MAX_THICKNESS and line.loose_ends <= MAX_LOOSE_ENDS
+
+
+def is_cloud(family: int, encoder_distance: float, line: Line) -> bool:
+    """Step 4: the encoder reads a fractal or a cloud, and its answer already redraws the picture closely, or the
+    picture is no line."""
+    return FAMILIES[family] in ("julia", "clifford") and (encoder_distance <= CLOUD_PIXELS or not line_like(line))
+
+
+def project_drawing(gen, line: Line, z_encoder: np.ndarray, class_index: int | None = None) -> DrawingFit:
+    """Steps 2-3 for a traced picture; `z_encoder` is the encoder's latent for it, one more start for the
+    searches. `class_index` keeps the answer in that curve family."""
+    from serving.latent.latents import one_hot
+
+    seeds = {}
+    for name in curve_fit.CURVE_FAMILIES:
+        y = one_hot([FAMILIES.index(name)], gen.num_classes)
+        seeds[name] = gen.params(z_encoder[None], y)[0].astype(np.float64)
+    fits = curve_fit.fit(line.points, seeds)
+    wanted = None if class_index is None else FAMILIES[int(class_index)]
+    chosen = choose(fits) if wanted is None else next(f for f in fits if f.family == wanted)
+    equation_px = curve_fit.distance_px(chosen.distance, chosen.params, chosen.family)
+    family = FAMILIES.index(chosen.family)
+    latent, distance = invert(gen, family, line.points, extra=z_encoder)
+    redrawn = gen.params(latent[None], one_hot([family], gen.num_classes))[0].astype(np.float64)
+    fit_px = curve_fit.distance_px(distance, redrawn, chosen.family)
+    fits = fit_px <= LINE_FIT_PX and line_like(line)
+    return DrawingFit(family, latent, chosen.params, equation_px, fit_px, fits, line)
