@@ -17,7 +17,12 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     pj.add_argument("--image", required=True, help="PNG, JPEG, WebP, GIF or BMP; a photo or a drawing")
     pj.add_argument("--class", dest="class_", default=None, help="the class to look in (default: the encoder's guess)")
     pj.add_argument("--out", default=None, help="write the JSON (latent, class, bundle_sha256) here, else print it")
-    pj.add_argument("--preview", default=None, help="a PNG: the prepared picture beside the model's version of it")
+    pj.add_argument(
+        "--preview",
+        default=None,
+        help="a PNG: the prepared picture beside the model's version of it (and, for a drawn curve, the curve laid "
+        "over the drawing)",
+    )
     pj.set_defaults(func=run)
 
 
@@ -48,11 +53,12 @@ def run(args: argparse.Namespace) -> int:
     if preview is not None:
         from serving.rendering.sample import to_png_row
 
-        write(preview, to_png_row([found.prepared, found.image]), force=args.force)
+        shown = [found.prepared, found.image] + ([found.overlay] if found.overlay is not None else [])
+        write(preview, to_png_row(shown), force=args.force)
     label = "" if found.class_index is None else f", class {gen.config.class_names[found.class_index]}"
     print(
         f"projected {args.image}{label}: distance {found.distance:.4f} (encoder alone {found.encoder_distance:.4f}), "
-        f"{ms:.0f} ms",
+        f"{ms:.0f} ms. {found.verdict}",
         file=sys.stderr,
     )
     return 0

@@ -154,6 +154,19 @@ def refine(family: str, start: np.ndarray, line: np.ndarray, seed: int = SEED) -
     return best, best_d
 
 
+def _distinct(family: str, table: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """`order` without rows that are the same shape as an earlier one turned (a five-petal rose at 0 and at 72
+    degrees): refining both would spend the search twice on one start."""
+    slots = [i for i in shape_slots(family) if not NAMES[i].endswith("rotation")]
+    seen, out = set(), []
+    for i in order:
+        key = tuple(np.round(table[i, slots], 3)) if family != "lissajous" else (int(i),)
+        if key not in seen:
+            seen.add(key)
+            out.append(i)
+    return np.array(out, dtype=int)
+
+
 def fit(line_points: np.ndarray, seeds: dict[str, np.ndarray] | None = None) -> list[Fit]:
     """The best fit of each curve family to a line (points [m, 2] in the canvas frame), closest first. `seeds`:
     extra starting dials per family (e.g. what the encoder's guess draws). A family far behind the best after
@@ -167,7 +180,7 @@ def fit(line_points: np.ndarray, seeds: dict[str, np.ndarray] | None = None) -> 
         # Screen the whole table with few points, rank what it keeps with more (module docstring, step 1).
         kept = table[np.argsort(chamfer(*curves(family, table, SCREEN[0]), lines[SCREEN]), kind="stable")[:SCREEN_KEEP]]
         d = chamfer(*curves(family, kept, COARSE[0]), lines[COARSE])
-        order = np.argsort(d, kind="stable")[:REFINE_KEEP]
+        order = _distinct(family, kept, np.argsort(d, kind="stable"))[:REFINE_KEEP]
         ranked[family] = (kept[order], d[order])
     best_ranked = min(d[0] for _, d in ranked.values())
     fits = []

@@ -145,3 +145,65 @@ def project_drawing(gen, line: Line, z_encoder: np.ndarray, class_index: int | N
     fit_px = curve_fit.distance_px(distance, redrawn, chosen.family)
     fits = fit_px <= LINE_FIT_PX and line_like(line)
     return DrawingFit(family, latent, chosen.params, equation_px, fit_px, fits, line)
+
+
+def overlay(background: np.ndarray, line: Line, params: np.ndarray, family: int) -> np.ndarray:
+    """uint8 [h, w, 3]: the picture (float [h, w, 3], in the canvas frame the line was traced in) dimmed, with the
+    curve `params` draws laid over it where the fit placed it (its centre and size matched to the drawing's line,
+    as the fit compares them): what shows that the curve lies on the drawing."""
+    from PIL import Image, ImageDraw
+
+    h, w = background.shape[:2]
+    pts, weights = curve_fit.curves(FAMILIES[family], np.asarray(params, np.float64)[None], 2048)
+    curve = curve_fit.normalise(pts, weights)[0]
+    centre = line.points.mean(axis=0)
+    spread = float(np.sqrt(((line.points - centre) ** 2).sum(axis=1).mean()))
+    x, y = curve[:, 0] * spread + centre[0], curve[:, 1] * spread + centre[1]
+    image = Image.fromarray(np.uint8(np.clip(background * 0.45, 0, 1) * 255))
+    xy = list(zip(((x * 0.5 + 0.5) * w).tolist(), ((0.5 - y * 0.5) * h).tolist()))
+    ImageDraw.Draw(image).line(xy, fill=(255, 214, 10), width=max(1, w // 128))
+    return np.asarray(image)
+
+
+CLOUD_ROUNDS = 4
+CLOUD_CANDIDATES = 32
+CLOUD_SIDE = 64  # fractals and clouds are compared at 64x64, drawn there by the numpy renderer
+
+
+def refine_cloud(gen, target: np.ndarray, z0: np.ndarray, family: int) -> tuple[np.ndarray, float]:
+    """(latent, mean squared difference at 64x64) for a fractal or a cloud: the pixel search of
+    serving.picture.project.refine, with each candidate's parameters (the params head) drawn by the numpy renderer
+    at 64x64 instead of the model drawing 256x256 and shrinking it, which costs a Julia set 16 times less."""
+    from PIL import Image
+
+    from serving.art.mathart import render_batch
+    from serving.latent.latents import one_hot
+
+    small = (
+        np.asarray(
+            Image.fromarray(np.uint8(np.clip(target, 0, 1) * 255)).resize(
+                (CLOUD_SIDE, CLOUD_SIDE), Image.Resampling.BOX
+            ),
+            np.float32,
+        )
+        / 255
+    )
+
+    def score(z: np.ndarray) -> np.ndarray:
+        params = gen.params(z, one_hot(np.full(len(z), family), gen.num_classes)).astype(np.float64)
+        drawn = render_batch(params, np.full(len(z), family), CLOUD_SIDE)
+        d = np.mean((drawn - small) ** 2, axis=(1, 2, 3))
+        return np.where(np.mean(z.astype(np.float64) ** 2, axis=1) > MAX_SHELL, np.inf, d)
+
+    rng = np.random.default_rng([BANK_SEED, family, 2])
+    best = z0.astype(np.float32)
+    best_d = float(score(best[None])[0])
+    step = 0.5
+    for _ in range(CLOUD_ROUNDS):
+        trial = (best + step * rng.standard_normal((CLOUD_CANDIDATES, best.size))).astype(np.float32)
+        d = score(trial)
+        i = int(np.argmin(d))
+        if d[i] < best_d:
+            best, best_d = trial[i], float(d[i])
+        step *= 0.5
+    return best, best_d

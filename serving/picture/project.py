@@ -60,6 +60,7 @@ class Projection:
     fits: bool = True
     fit_px: float | None = None  # math-art curves: mean distance of the redrawn line to the drawing's (px at 256)
     equation: dict[str, float] | None = None  # math-art curves: the fitted equation's own dials, by name
+    overlay: np.ndarray | None = None  # math-art curves: uint8 [h, w, 3], the redrawn curve laid over the picture
 
     @property
     def verdict(self) -> str:
@@ -287,7 +288,7 @@ def project(
     from serving.art.mathart import family_mask
     from serving.files.grid import to_uint8
     from serving.latent.latents import one_hot
-    from serving.picture.drawing import is_cloud, project_drawing
+    from serving.picture.drawing import is_cloud, overlay, project_drawing, refine_cloud
     from serving.picture.line import trace
 
     config = gen.config
@@ -310,8 +311,8 @@ def project(
         z = (z / np.sqrt(shell)).astype(np.float32)
     k = search_scale(target.shape[:2])
     first = float(_score(gen(z, y, output="float"), _shrink(target[None], k)[0], z, k)[0])
-    line = trace(picture)
-    if draws_curves(config) and (class_index is None and not is_cloud(cls, first, line) or cls in curve_classes()):
+    line = trace(picture) if draws_curves(config) else None
+    if line is not None and (class_index is None and not is_cloud(cls, first, line) or cls in curve_classes()):
         # A line (a drawing, or a model's curve): fitted as a curve, not by pixels (serving.picture.drawing).
         found = project_drawing(gen, line, z[0], class_index)
         y = one_hot([found.family], config.num_classes)
@@ -328,12 +329,28 @@ def project(
             fits=found.fits,
             fit_px=found.fit_px,
             equation=equation,
+            overlay=overlay(target, line, gen.params(found.latent[None], y)[0], found.family),
         )
-    latent, distance = refine(gen, target, z[0], y, rounds, candidates)
+    if draws_curves(config):  # a fractal or a cloud: searched with the numpy renderer at 64x64
+        latent, _ = refine_cloud(gen, target, z[0], cls)
+        distance = float(_score(gen(latent[None], y, output="float"), _shrink(target[None], k)[0], latent[None], k)[0])
+    else:
+        latent, distance = refine(gen, target, z[0], y, rounds, candidates)
     image = gen(latent[None], y)[0]
     # A digit must also be drawn (ink in a few pieces): a photo's restroked edges can look like a digit.
-    fits = distance <= PIXEL_FIT[config.channels] and (config.channels == 3 or line.drawn)
+    fits = distance <= PIXEL_FIT[config.channels] and (config.channels == 3 or _drawn(picture))
     return Projection(latent.astype(np.float32), cls, image, to_uint8(target[None])[0], distance, first, fits)
+
+
+def _drawn(picture: Image.Image | np.ndarray) -> bool:
+    """Whether a picture's ink lies in few pieces, as a drawing's does (serving.picture.line.MAX_PIECES); a picture
+    too faint to trace has nothing to count, and is not refused for it."""
+    from serving.picture.line import trace
+
+    try:
+        return trace(picture).drawn
+    except InputError:
+        return True
 
 
 def draws_curves(config) -> bool:

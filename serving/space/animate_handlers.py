@@ -124,14 +124,16 @@ class AnimateHandlers:
 
     @user_errors
     def project(
-        self, model=FIRST_MODEL, picture=None, following="5,6,7", request: gr.Request = None
-    ) -> tuple[str, str, str, str]:
+        self, model=FIRST_MODEL, picture=None, following="5,6,7", class_hint="", request: gr.Request = None
+    ) -> tuple[str, str, str, str, str]:
         """Your picture -> (the picture as the model saw it beside its version, the latent JSON, an animation that
-        starts from it, its recipe). The uploaded file is removed once this returns (serving/space/picture.py)."""
+        starts from it, its recipe, a sentence on how well it fits). A drawing of a curve comes back as its
+        family's equation and the latent that draws it. The uploaded file is removed once this returns
+        (serving/space/picture.py)."""
         with self.turn(request):
             from serving.space.picture import project_picture
 
-            return project_picture(self, model, picture, following)
+            return project_picture(self, model, picture, following, class_hint)
 
     @user_errors
     def recipe_from_file(self, file=None, request: gr.Request = None) -> str:

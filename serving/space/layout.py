@@ -168,16 +168,28 @@ def _picture_inputs() -> tuple:
                 canvas_size=(320, 320),
             )
             d_go = gr.Button("Find my drawing in the model", variant="primary")
-        following = described(
-            gr.Textbox(DEFAULT_FOLLOWING, label="Seeds after your picture"),
-            "keyframe seeds the animation visits after your picture, like 5,6,7 (at most 8)",
-        )
-    return picture, p_go, sketch, d_go, following
+        with gr.Row():
+            following = described(
+                gr.Textbox(DEFAULT_FOLLOWING, label="Seeds after your picture", min_width=140),
+                "keyframe seeds the animation visits after your picture, like 5,6,7 (at most 8)",
+            )
+            hint = described(
+                gr.Textbox(
+                    "",
+                    label="It shows (optional)",
+                    placeholder="e.g. 7 or rose",
+                    min_width=140,
+                    elem_id="gm-class-hint",
+                ),
+                "the class the picture shows, a name or an index (e.g. 7, rose); empty: the model decides",
+            )
+    return picture, p_go, sketch, d_go, following, hint
 
 
 def _picture_results() -> tuple:
     """Your picture's right column: the pair (as seen, the model's version), the animation, latent and recipe."""
     with gr.Column():
+        verdict = gr.Markdown("", elem_id="gm-verdict", label="How well it fits")
         pair = gr.Image(label="Seen · drawn", type="filepath", interactive=False, elem_id="gm-pair", height=200)
         p_anim = gr.Image(label="From your picture", type="filepath", interactive=False, elem_id="gm-from-picture")
         # Textboxes, not gr.Code: a code box here grows to the height of the whole column.
@@ -200,7 +212,7 @@ def _picture_results() -> tuple:
             buttons=["copy"],
             elem_id="gm-picture-recipe",
         )
-    return pair, latent, p_anim, p_recipe
+    return pair, latent, p_anim, p_recipe, verdict
 
 
 def picture_tab(app: SpaceApp, model) -> None:
@@ -208,22 +220,37 @@ def picture_tab(app: SpaceApp, model) -> None:
     encoded = [n for n, g in app.models.items() if g.has_encoder]
     with gr.Tab("Your picture"):
         gr.Markdown(
-            "Bring a picture of your own (a digit on paper, a drawing): the model finds the latent that draws "
-            "it and an animation starts from it. Models with an encoder: "
+            "Bring a picture of your own (a digit on paper, a drawing of a rose or a spirograph): the model finds "
+            "the latent that draws it, says how well it fits, and an animation starts from it. A drawn curve comes "
+            "back as the equation behind it. Models with an encoder: "
             + (", ".join(encoded) if encoded else "none loaded")
             + ". Pictures: PNG, JPEG, WebP, GIF or BMP, "
             "at most 1 MB and 4096x4096; removed once projected."
         )
         with gr.Row(elem_id="gm-picture-row"):
-            picture, p_go, sketch, d_go, following = _picture_inputs()
-            pair, latent, p_anim, p_recipe = _picture_results()
+            picture, p_go, sketch, d_go, following, hint = _picture_inputs()
+            pair, latent, p_anim, p_recipe, verdict = _picture_results()
         outputs = [
-            described(pair, "PNG: your picture as the model saw it, beside the model's version; carries the recipe"),
-            described(latent, "JSON: the class found, the distance, the bundle's sha256 and the latent"),
+            described(
+                pair,
+                "PNG: your picture as the model saw it, the model's version and, for a curve, the curve laid over "
+                "your drawing; carries the recipe",
+            ),
+            described(
+                latent,
+                "JSON: the class found, whether it fits (and in a sentence), for a curve how close its line lies "
+                "(fit_px, px at 256) and its equation, the distance, the bundle's sha256 and the latent",
+            ),
             described(p_anim, "GIF: an animation that starts from your picture"),
             described(p_recipe, "the animation's recipe JSON (paste it on /animate to render it again)"),
+            described(verdict, "one sentence: what was found and how well it fits"),
         ]
-        p_inputs = [model, described(picture, "a picture file (PNG, JPEG, WebP, GIF, BMP; at most 1 MB)"), following]
+        p_inputs = [
+            model,
+            described(picture, "a picture file (PNG, JPEG, WebP, GIF, BMP; at most 1 MB)"),
+            following,
+            hint,
+        ]
         p_go.click(
             app.project,
             p_inputs,
@@ -235,7 +262,7 @@ def picture_tab(app: SpaceApp, model) -> None:
         )
         d_go.click(
             app.project,
-            [model, sketch, following],
+            [model, sketch, following, hint],
             outputs,
             api_visibility="private",
             preprocess=False,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from serving.errors import InputError
-from serving.latent.latents import parse_int_list
+from serving.latent.latents import parse_classes, parse_int_list
 from serving.rendering.recipe import Recipe
 from serving.rendering.render import default_classes
 from serving.space.disk import under
@@ -58,8 +58,24 @@ def drop_upload(value: Any, results: Path, janitor=None) -> None:
             pass
 
 
-def project_picture(app, model: Any, picture: Any, following: Any = DEFAULT_FOLLOWING) -> tuple[str, str, str, str]:
-    """(side-by-side PNG of the picture as the model saw it and its version, latent JSON, animation GIF, recipe)."""
+def class_hint(text: Any, class_names: tuple[str, ...]) -> int | None:
+    """The class a visitor says the picture shows (a name or an index), or None when the box is empty."""
+    text = str(text or "").strip()[:40]
+    if not text:
+        return None
+    if not class_names:
+        raise InputError("this model has no classes: leave the class empty")
+    found = parse_classes(text, class_names)
+    if len(found) != 1:
+        raise InputError(f"give one class, like {class_names[0]}, or leave it empty")
+    return found[0]
+
+
+def project_picture(
+    app, model: Any, picture: Any, following: Any = DEFAULT_FOLLOWING, hint: Any = ""
+) -> tuple[str, str, str, str, str]:
+    """(side-by-side PNG of the picture as the model saw it and its version, latent JSON, animation GIF, recipe,
+    how well it fits in a sentence)."""
     from serving.files.recipe_file import add_to_png
     from serving.picture.project import open_picture, project
     from serving.rendering.sample import to_png_row
@@ -69,7 +85,9 @@ def project_picture(app, model: Any, picture: Any, following: Any = DEFAULT_FOLL
         raise InputError(f"{gen.config.name} has no encoder: pick a model that ships encoder.onnx")
     seeds = parse_int_list(str(following or DEFAULT_FOLLOWING)[:200], "seed", max_count=MAX_FOLLOWING)
     try:
-        found = project(gen, open_picture(uploaded_path(picture, app.out_dir), max_bytes=MAX_PICTURE_BYTES))
+        cls = class_hint(hint, gen.config.class_names)
+        opened = open_picture(uploaded_path(picture, app.out_dir), max_bytes=MAX_PICTURE_BYTES)
+        found = project(gen, opened, cls)
     finally:
         drop_upload(picture, app.out_dir, app.janitor)
     latent = tuple(float(v) for v in found.latent)
@@ -85,12 +103,16 @@ def project_picture(app, model: Any, picture: Any, following: Any = DEFAULT_FOLL
         name="from your picture",
     )
     # The pair carries the recipe of the animation that starts from the picture: the file alone renders it again.
-    row = add_to_png(to_png_row([found.prepared, found.image], scale=8), recipe.to_json())
+    shown = [found.prepared, found.image] + ([found.overlay] if found.overlay is not None else [])
+    row = add_to_png(to_png_row(shown, scale=8), recipe.to_json())
     pair = app.save(row, f"project-{found_key(latent)}", "png")
     fields = found.to_dict(gen.config.sha256)
-    # The class and the distance first, the 64 numbers last: what a person reads, then what a program takes.
-    answer = json.dumps({k: fields[k] for k in ("class", "distance", "bundle_sha256", "latent")})
-    return pair, answer, app.rendered(gen, recipe), recipe.to_pretty_json()
+    # What a person reads first (the class, whether it fits, the curve's equation), the 64 numbers last.
+    keys = ("class", "fits", "verdict", "fit_px", "distance", "equation", "bundle_sha256", "latent")
+    answer = json.dumps({k: fields[k] for k in keys if k in fields})
+    name = gen.config.class_names[found.class_index] if found.class_index is not None else ""
+    verdict = (f"**{name}**: " if name else "") + found.verdict
+    return pair, answer, app.rendered(gen, recipe), recipe.to_pretty_json(), verdict
 
 
 def found_key(latent: tuple[float, ...]) -> str:

@@ -171,11 +171,12 @@ def test_project_a_picture_through_the_api_and_replay_its_recipe(client, tmp_pat
     from gradio_client import handle_file
 
     picture = _thick_pen_digit(tmp_path / "me.png")
-    pair, latent, gif, recipe = client.predict(
+    pair, latent, gif, recipe, verdict = client.predict(
         model="mnist-cdcgan", picture=handle_file(str(picture)), following="5,6", api_name="/project"
     )
     found = json.loads(latent)
     assert len(found["latent"]) == 64 and found["class"] == 7
+    assert found["fits"] and verdict.startswith("**7**: Found")
     shown = json.loads(recipe)
     assert shown["latents"][0] == found["latent"] and shown["latents"][1:] == [None, None]
     again, _ = client.predict(model="mnist-cdcgan", recipe=recipe, api_name="/animate")
