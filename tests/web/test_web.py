@@ -145,6 +145,7 @@ def test_a_bundle_whose_model_does_not_match_its_sha256_is_refused(page, tmp_pat
         page.wait_for_function("document.getElementById('error').textContent.length > 0", timeout=60_000)
         assert "refusing it" in page.text_content("#error")
     finally:
+        page.goto(f"{page.base}/web/index.html?autoplay=0", timeout=60_000)  # not left on a server that is gone
         server.shutdown()
 
 
