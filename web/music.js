@@ -360,6 +360,7 @@ export class LiveAnalyser {
     this.plan = spectrumPlan(rate, fftSize(rate));
     this.buffer = new Float64Array(Math.ceil(rate * 2)); // ring of the last 2 s of samples
     this.received = 0; // samples so far
+    this.blocks = []; // [samples received after the block, when it arrived] of the blocks not yet measured
     this.hop = 0; // the next hop to measure
     this.prev = null;
     this.keep = Math.round(keepSeconds * HOP_RATE);
@@ -375,11 +376,15 @@ export class LiveAnalyser {
     for (let i = 0; i < samples.length; i++) ring[(this.received + i) % n] = samples[i];
     this.received += samples.length;
     this.lastArrival = arrivedMs;
+    this.blocks.push([this.received, arrivedMs]);
     const half = this.plan.nFft / 2;
     for (;;) {
       const centre = roundEven((this.hop * this.rate) / HOP_RATE);
       if (centre + half > this.received) break;
-      this.measure(centre, arrivedMs);
+      // A hop is known when its window is complete, but it happened when the block holding its centre arrived:
+      // that is the time a reaction is measured from (the window's wait is part of the reaction).
+      while (this.blocks.length > 1 && this.blocks[0][0] <= centre) this.blocks.shift();
+      this.measure(centre, this.blocks[0][1]);
     }
   }
 
