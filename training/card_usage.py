@@ -9,7 +9,7 @@ from pathlib import Path
 
 from serving.bundle.config import GeneratorConfig
 from serving.publish.cards import SPACE_END, SPACE_PLACEHOLDER, SPACE_START
-from training.card_figures import projection_figures
+from training.card_figures import drawings_figures, projection_figures
 
 # Every package the card's snippets import (OpenCV only where the card shows model-static.onnx), in one line.
 INSTALL = "pip install onnxruntime numpy pillow huggingface_hub gradio_client"
@@ -156,7 +156,8 @@ def projection_section(bundle: Path, config: GeneratorConfig) -> str:
     if config.encoder is None:
         return ""
     metrics_path = bundle / "metrics.json"
-    report = json.loads(metrics_path.read_text()).get("projection") if metrics_path.is_file() else None
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    report = metrics.get("projection")
     name = config.name
     outputs = ", ".join(f"`{o}`" for o in config.encoder["outputs"])
     how = (
@@ -182,6 +183,8 @@ ground as the generator draws them, gives {outputs}. `python -m serving project`
         )
     if report:
         lines.append(projection_figures(report, name))
+    if metrics.get("drawings"):
+        lines.append(drawings_figures(metrics["drawings"], name))
     lines.append(
         """```bash
 python -m serving project --bundle USER/NAME --image my-picture.png --preview seen.png      # the latent as JSON

@@ -30,6 +30,8 @@ FINE = (384, 192)  # ... while refining and reporting
 SCREEN_KEEP = 24  # candidates per family that the screen passes on
 REFINE_WITHIN = 1.6  # a family is refined only when its ranked best is within this factor of the best family's
 CAP = 0.4  # a point's distance counts at most this much (units of the root-mean-square radius)
+SHIFT_FREE = 0.25  # a drawing may sit this far off the canvas's centre (canvas units, 1 = half the side) for free
+SCALE_FREE = float(np.log(1.35))  # ... and be this much smaller or larger than the curve the model draws
 LISSAJOUS_TABLE = 1536  # prior draws screened for the harmonograph
 REFINE_KEEP = 2  # candidates refined per family
 REFINE_ROUNDS = 5
@@ -66,12 +68,30 @@ def curves(family: str, table: np.ndarray, count: int) -> tuple[np.ndarray, np.n
     return pts, step
 
 
-def chamfer(curve_pts: np.ndarray, curve_w: np.ndarray, line: np.ndarray, chunk: int = 64) -> np.ndarray:
-    """Capped two-way chamfer distance [B] between normalised curves [B, n, 2] (weights [B, n]) and a normalised line
-    [m, 2]: the mean of (curve to line) and (line to curve)."""
+@dataclass(frozen=True)
+class Target:
+    """A line made ready for comparing: its points normalised, and where it lies on the canvas."""
+
+    points: np.ndarray  # float64 [m, 2], centred, root-mean-square radius 1
+    centre: np.ndarray  # float64 [2]: the line's centroid in the canvas frame
+    spread: float  # its root-mean-square radius in the canvas frame
+
+
+def target(line_points: np.ndarray, count: int) -> Target:
+    """At most `count` of a line's points (canvas frame), normalised, with the line's place on the canvas."""
+    pts = subsample(line_points, count)
+    centre = pts.mean(axis=0)
+    spread = float(np.sqrt(((pts - centre) ** 2).sum(axis=1).mean()))
+    return Target(normalise(pts), centre, spread)
+
+
+def chamfer(curve_pts: np.ndarray, curve_w: np.ndarray, line: Target, chunk: int = 64) -> np.ndarray:
+    """Capped two-way chamfer distance [B] between normalised curves [B, n, 2] (weights [B, n]) and a line: the
+    root mean square of (curve to line) and (line to curve), plus how far the curve's centre and size on the canvas
+    stray beyond a hand's freedom from the line's (`misplaced`)."""
     c = normalise(curve_pts, curve_w).astype(np.float32)
     w = (curve_w / np.maximum(curve_w.sum(axis=1, keepdims=True), 1e-12)).astype(np.float32)
-    lp = line.astype(np.float32)
+    lp = line.points.astype(np.float32)
     l2 = (lp**2).sum(axis=1)
     out = np.empty(len(c))
     for s in range(0, len(c), chunk):
@@ -84,7 +104,19 @@ def chamfer(curve_pts: np.ndarray, curve_w: np.ndarray, line: np.ndarray, chunk:
         to_line = np.minimum(d2.min(axis=2), CAP * CAP)
         to_curve = np.minimum(d2.min(axis=1), CAP * CAP)
         out[s : s + chunk] = np.sqrt(0.5 * ((to_line * w[s : s + chunk]).sum(axis=1) + to_curve.mean(axis=1)))
-    return out
+    return out + misplaced(curve_pts, curve_w, line)
+
+
+def misplaced(curve_pts: np.ndarray, curve_w: np.ndarray, line: Target) -> np.ndarray:
+    """[B]: how far beyond SHIFT_FREE a curve's centre lies from the line's (canvas units), plus how far beyond
+    SCALE_FREE their sizes differ (log ratio). The comparison is otherwise blind to place and size, so without this a
+    circle drawn in the middle would match a one-petal rose, a circle the model always draws off-centre."""
+    w = curve_w / np.maximum(curve_w.sum(axis=1, keepdims=True), 1e-12)
+    centre = (curve_pts * w[..., None]).sum(axis=1)
+    spread = np.sqrt((((curve_pts - centre[:, None, :]) ** 2).sum(axis=2) * w).sum(axis=1))
+    shift = np.hypot(*(centre - line.centre).T)
+    scale = np.abs(np.log(np.maximum(spread, 1e-9) / max(line.spread, 1e-9)))
+    return np.maximum(shift - SHIFT_FREE, 0.0) + np.maximum(scale - SCALE_FREE, 0.0)
 
 
 def subsample(points: np.ndarray, count: int) -> np.ndarray:
@@ -134,7 +166,7 @@ def shape_slots(family: str) -> np.ndarray:
     return np.array([i for i, p in enumerate(PARAMS) if p.family == family])
 
 
-def refine(family: str, start: np.ndarray, line: np.ndarray, seed: int = SEED) -> tuple[np.ndarray, float]:
+def refine(family: str, start: np.ndarray, line: Target, seed: int = SEED) -> tuple[np.ndarray, float]:
     """(dials, distance) after REFINE_ROUNDS rounds of random steps around the best so far (module docstring)."""
     rng = np.random.default_rng([seed, FAMILIES.index(family)])
     slots = shape_slots(family)
@@ -171,7 +203,7 @@ def fit(line_points: np.ndarray, seeds: dict[str, np.ndarray] | None = None) -> 
     """The best fit of each curve family to a line (points [m, 2] in the canvas frame), closest first. `seeds`:
     extra starting dials per family (e.g. what the encoder's guess draws). A family far behind the best after
     ranking is not refined: its Fit keeps its ranked dials and distance."""
-    lines = {k: normalise(subsample(line_points, k[1])) for k in (SCREEN, COARSE, FINE)}
+    lines = {k: target(line_points, k[1]) for k in (SCREEN, COARSE, FINE)}
     ranked: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for family in CURVE_FAMILIES:
         table = grid(family)

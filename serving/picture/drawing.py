@@ -7,8 +7,8 @@ parameters draw that curve.
 
 1. The drawing's line (`serving.picture.line`): strokes of any pen, ink or paper thinned to their centre line.
 2. Each curve family's equation fitted to the line (`serving.picture.curve_fit`), seeded by what the encoder's
-   guess draws; the family is the one that fits best (a rose and a hypotrochoid can draw nearly the same line: the
-   rose, with fewer dials, wins within ROSE_PREFERENCE).
+   guess draws; the family is the one that fits best, the simpler families preferred within FAMILY_COST (a rose
+   and a hypotrochoid can draw the same line).
 3. The latent: the model's parameter network is small (`Generator.params` runs it alone), so a fixed bank of
    latents is screened by how closely the curves their parameters draw match the line, and the best few are
    refined by a seeded search, as the pixel projection refines.
@@ -32,12 +32,15 @@ from serving.picture.line import Line
 
 BANK = 2048  # latents screened per family
 BANK_SEED = 7
-BANK_KEEP = 4  # screened latents refined
-Z_ROUNDS = 5
-Z_CANDIDATES = 32
+BANK_KEEP = 6  # screened latents refined
+Z_ROUNDS = 6
+Z_STARTS = 3  # of the screened latents, how many are searched around
+Z_CANDIDATES = 48
 Z_STEP = 0.35  # of the prior's standard deviation, halved each round
 MAX_SHELL = 3.0  # as the pixel search: mean z^2 beyond this, G was never trained there
-ROSE_PREFERENCE = 1.08  # a rose is chosen over a closer hypotrochoid within this factor (fewer dials)
+# The families overlap (a five-petal rose is also a hypotrochoid; a harmonograph of many dials can wind close to
+# almost any line): a family with more dials must fit this much closer to be chosen. Chosen on validation.
+FAMILY_COST = {"rose": 1.0, "hypotrochoid": 1.08, "lissajous": 1.1}
 LINE_FIT_PX = 8.0  # a curve fits when its line lies this close to the drawing's (root mean square, px at 256)
 MAX_THICKNESS = 5.0  # strokes wider than this (work pixels: 10 px at 256) are areas, not lines
 MAX_LOOSE_ENDS = 0.03  # loose ends per pixel of line beyond which a picture is edges or dots, not a drawn curve
@@ -66,7 +69,7 @@ def _bank(gen, family: int) -> tuple[np.ndarray, np.ndarray]:
     return cache[family]
 
 
-def _score(gen, z: np.ndarray, family: int, line: np.ndarray, points: int) -> np.ndarray:
+def _score(gen, z: np.ndarray, family: int, line: curve_fit.Target, points: int) -> np.ndarray:
     """Chamfer distance of the curves the model draws for latents z to a normalised line; outside the prior's
     shell, infinitely bad."""
     from serving.latent.latents import one_hot
@@ -79,8 +82,8 @@ def _score(gen, z: np.ndarray, family: int, line: np.ndarray, points: int) -> np
 def invert(gen, family: int, line_points: np.ndarray, extra: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """(latent, chamfer distance): the latent whose parameters draw the curve closest to the line (step 3)."""
     name = FAMILIES[family]
-    screen = curve_fit.normalise(curve_fit.subsample(line_points, curve_fit.SCREEN[1]))
-    fine = curve_fit.normalise(curve_fit.subsample(line_points, curve_fit.FINE[1]))
+    screen = curve_fit.target(line_points, curve_fit.SCREEN[1])
+    fine = curve_fit.target(line_points, curve_fit.FINE[1])
     z, params = _bank(gen, family)
     d = curve_fit.chamfer(*curve_fit.curves(name, params, curve_fit.SCREEN[0]), screen)
     starts = z[np.argsort(d, kind="stable")[:BANK_KEEP]]
@@ -89,7 +92,7 @@ def invert(gen, family: int, line_points: np.ndarray, extra: np.ndarray | None =
     scores = _score(gen, starts, family, fine, curve_fit.FINE[0])
     best, best_d = starts[int(np.argmin(scores))], float(scores.min())
     rng = np.random.default_rng([BANK_SEED, family, 1])
-    for start in starts[np.argsort(scores, kind="stable")[:2]]:  # the two best starts, each searched around
+    for start in starts[np.argsort(scores, kind="stable")[:Z_STARTS]]:  # the best starts, each searched around
         here, here_d = start, float(_score(gen, start[None], family, fine, curve_fit.FINE[0])[0])
         step = Z_STEP
         for _ in range(Z_ROUNDS):
@@ -105,13 +108,8 @@ def invert(gen, family: int, line_points: np.ndarray, extra: np.ndarray | None =
 
 
 def choose(fits: list[curve_fit.Fit]) -> curve_fit.Fit:
-    """The family that fits best, a rose preferred over a hypotrochoid within ROSE_PREFERENCE (step 2)."""
-    best = fits[0]
-    if best.family == "hypotrochoid":
-        rose = next(f for f in fits if f.family == "rose")
-        if rose.distance <= ROSE_PREFERENCE * best.distance:
-            return rose
-    return best
+    """The family that fits best, each family's distance weighed by FAMILY_COST (step 2)."""
+    return min(fits, key=lambda f: f.distance * FAMILY_COST[f.family])
 
 
 def line_like(line: Line) -> bool:
@@ -121,9 +119,10 @@ def line_like(line: Line) -> bool:
 
 
 def is_cloud(family: int, encoder_distance: float, line: Line) -> bool:
-    """Step 4: the encoder reads a fractal or a cloud, and its answer already redraws the picture closely, or the
-    picture is no line."""
-    return FAMILIES[family] in ("julia", "clifford") and (encoder_distance <= CLOUD_PIXELS or not line_like(line))
+    """Step 4: the encoder reads a fractal or a cloud on a dark ground (as the model draws them: never on light
+    paper), and its answer already redraws the picture closely, or the picture is no line."""
+    cloud = FAMILIES[family] in ("julia", "clifford") and not line.light_paper
+    return cloud and (encoder_distance <= CLOUD_PIXELS or not line_like(line))
 
 
 def project_drawing(gen, line: Line, z_encoder: np.ndarray, class_index: int | None = None) -> DrawingFit:

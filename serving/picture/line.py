@@ -33,6 +33,7 @@ class Line:
     thickness: float  # mean stroke width in work pixels (ink pixels per skeleton pixel)
     loose_ends: float  # skeleton pixels with one neighbour, per skeleton pixel: a curve has few, a photo's edges many
     pieces: int  # separate pieces of ink: a drawing has one or a few, a photo's edges dozens
+    light_paper: bool  # the ground is light (paper); a model's picture always glows on a dark ground
 
     @property
     def drawn(self) -> bool:
@@ -205,4 +206,5 @@ def trace(picture: Image.Image | np.ndarray) -> Line:
         thickness=float(mask.sum() / max(1, skeleton.sum())),
         loose_ends=float((skeleton & (neighbours == 1)).sum() / rows.size),
         pieces=pieces(mask),
+        light_paper=bool(np.median(np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).mean(axis=1)) > 0.5),
     )

@@ -87,7 +87,7 @@ def test_the_chamfer_distance_grows_with_the_misfit():
     x, y = curve_xy("rose", dict(zip(NAMES, ROSE5.tolist())), 4000)
     along = np.concatenate([[0], np.cumsum(np.hypot(np.diff(x), np.diff(y)))])
     even = np.linspace(0, along[-1], 300)  # evenly along the line, as a traced line's pixels are
-    line = curve_fit.normalise(np.stack([np.interp(even, along, x), np.interp(even, along, y)], axis=1))
+    line = curve_fit.target(np.stack([np.interp(even, along, x), np.interp(even, along, y)], axis=1), 300)
     rotated = [dials(rose_k=5.0, rose_offset=0.0, rose_rotation=0.3 + a) for a in (0.0, 0.05, 0.15, 0.3)]
     d = curve_fit.chamfer(*curve_fit.curves("rose", np.stack(rotated), 400), line)
     assert d[0] < 0.02 and np.all(np.diff(d) > 0)  # the exact curve: only the spacing of the points
