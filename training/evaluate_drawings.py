@@ -33,7 +33,7 @@ RANDOM_SAMPLES = 64
 RANDOM_SEED = 3_900_000_000  # a range no other figure uses
 AIMS_CURVES = {"family_accuracy": 0.9, "median_distance_px": 4.0, "closer_than_random": 0.8}
 AIMS_DIGITS = {"class_accuracy": 0.9}
-COUNTS = {"validation": 20, "test": 40}  # drawings per family (math art), and / 2 * 10 digits
+COUNTS = {"validation": 40, "test": 40}  # drawings per family (math art), and / 2 * 10 digits
 
 
 def not_drawings(split: str, size: int = 256) -> list:

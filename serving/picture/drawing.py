@@ -40,11 +40,12 @@ Z_STEP = 0.35  # of the prior's standard deviation, halved each round
 MAX_SHELL = 3.0  # as the pixel search: mean z^2 beyond this, G was never trained there
 # The families overlap (a five-petal rose is also a hypotrochoid; a harmonograph of many dials can wind close to
 # almost any line): a family with more dials must fit this much closer to be chosen. Chosen on validation.
-FAMILY_COST = {"rose": 1.0, "hypotrochoid": 1.08, "lissajous": 1.1}
+FAMILY_COST = {"rose": 1.0, "hypotrochoid": 1.08, "lissajous": 1.15}
 LINE_FIT_PX = 8.0  # a curve fits when its line lies this close to the drawing's (root mean square, px at 256)
 MAX_THICKNESS = 5.0  # strokes wider than this (work pixels: 10 px at 256) are areas, not lines
 MAX_LOOSE_ENDS = 0.03  # loose ends per pixel of line beyond which a picture is edges or dots, not a drawn curve
-CLOUD_PIXELS = 0.037  # the encoder's julia or clifford answer within this of the picture: a fractal or a cloud
+CLOUD_PIXELS = 0.042  # the encoder's julia or clifford answer within this of the picture: a fractal or a cloud
+CLOUD_FIT = 0.08  # ... or, further from it, no curve family fitting the line closer than this (chamfer distance)
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,18 @@ def is_cloud(family: int, encoder_distance: float, line: Line) -> bool:
     return cloud and (encoder_distance <= CLOUD_PIXELS or not line_like(line))
 
 
-def project_drawing(gen, line: Line, z_encoder: np.ndarray, class_index: int | None = None) -> DrawingFit:
+def maybe_cloud(family: int, line: Line) -> bool:
+    """A picture the encoder reads as a fractal or a cloud on a dark ground, though not closely enough to be sure
+    (is_cloud): it is one only if no curve fits it within CLOUD_FIT either."""
+    return FAMILIES[family] in ("julia", "clifford") and not line.light_paper
+
+
+def project_drawing(
+    gen, line: Line, z_encoder: np.ndarray, class_index: int | None = None, cloud_unless_fits: bool = False
+) -> DrawingFit | None:
     """Steps 2-3 for a traced picture; `z_encoder` is the encoder's latent for it, one more start for the
-    searches. `class_index` keeps the answer in that curve family."""
+    searches. `class_index` keeps the answer in that curve family. With `cloud_unless_fits` (maybe_cloud), None when
+    no curve fits within CLOUD_FIT: the caller projects it as a fractal or a cloud."""
     from serving.latent.latents import one_hot
 
     seeds = {}
@@ -135,6 +145,8 @@ def project_drawing(gen, line: Line, z_encoder: np.ndarray, class_index: int | N
         y = one_hot([FAMILIES.index(name)], gen.num_classes)
         seeds[name] = gen.params(z_encoder[None], y)[0].astype(np.float64)
     fits = curve_fit.fit(line.points, seeds)
+    if cloud_unless_fits and fits[0].distance > CLOUD_FIT:
+        return None
     wanted = None if class_index is None else FAMILIES[int(class_index)]
     chosen = choose(fits) if wanted is None else next(f for f in fits if f.family == wanted)
     equation_px = curve_fit.distance_px(chosen.distance, chosen.params, chosen.family)

@@ -288,7 +288,7 @@ def project(
     from serving.art.mathart import family_mask
     from serving.files.grid import to_uint8
     from serving.latent.latents import one_hot
-    from serving.picture.drawing import is_cloud, overlay, project_drawing, refine_cloud
+    from serving.picture.drawing import is_cloud, maybe_cloud, overlay, project_drawing, refine_cloud
     from serving.picture.line import trace
 
     config = gen.config
@@ -312,9 +312,11 @@ def project(
     k = search_scale(target.shape[:2])
     first = float(_score(gen(z, y, output="float"), _shrink(target[None], k)[0], z, k)[0])
     line = trace(picture) if draws_curves(config) else None
+    found = None
     if line is not None and (class_index is None and not is_cloud(cls, first, line) or cls in curve_classes()):
         # A line (a drawing, or a model's curve): fitted as a curve, not by pixels (serving.picture.drawing).
-        found = project_drawing(gen, line, z[0], class_index)
+        found = project_drawing(gen, line, z[0], class_index, class_index is None and maybe_cloud(cls, line))
+    if found is not None:
         y = one_hot([found.family], config.num_classes)
         image = gen(found.latent[None], y, output="float")
         distance = float(_score(image, _shrink(target[None], k)[0], found.latent[None], k)[0])
