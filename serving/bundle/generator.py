@@ -229,18 +229,23 @@ class Generator:
         z, y = self._check_inputs(z, y)
         out = np.empty((len(z), len(self.config.param_names)), dtype=np.float32)
         session = self._params_head()
+        if session is None:  # built by hand from a session, without the model's bytes: the whole model, in batches
+            self._run("params", z, y, batch_size, out)
+            return out
+        wanted = {i.name for i in session.get_inputs()}  # a head that does not read y takes no y
         for start in range(0, len(z), PARAMS_ROWS):
-            feed = {
+            rows = {
                 "z": z[start : start + PARAMS_ROWS],
                 **({"y": y[start : start + PARAMS_ROWS]} if y is not None else {}),
             }
+            feed = {k: v for k, v in rows.items() if k in wanted}
             try:
                 result = session.run(["params"], feed)[0]
             except onnxruntime_errors() as exc:
                 raise BundleError(
                     f"{self.bundle_dir}: onnxruntime could not run the model: {error_line(exc)}"
                 ) from None
-            check_output("params", result, (len(feed["z"]), out.shape[1]), self.bundle_dir / "model.onnx")
+            check_output("params", result, (len(rows["z"]), out.shape[1]), self.bundle_dir / "model.onnx")
             out[start : start + PARAMS_ROWS] = result
         return out
 
@@ -249,8 +254,8 @@ class Generator:
         from the verified bytes: the same numbers as the whole model's `params`, without drawing them."""
         with self._params_lock:
             if self._params_session is None:
-                if self._model_bytes is None:  # built by hand from a session: the whole model computes params
-                    return self.session
+                if self._model_bytes is None:
+                    return None
                 from serving.bundle.params_graph import output_subgraph
 
                 self._params_session = make_session(

@@ -33,6 +33,9 @@ def output_subgraph(model_bytes: bytes, output: str) -> bytes:
             keep.add(id(node))
             stack.extend(n for n in node.input if n)
     nodes = [node for node in graph.node if id(node) in keep]  # graph order is a topological order: kept as is
+    if any(attr.HasField("g") or len(attr.graphs) for node in nodes for attr in node.attribute):
+        # A subgraph (If, Loop) may read names from outside it that the walk above does not see: keep it all.
+        return model_bytes
     inputs = [i for i in graph.input if i.name in needed]
     initializers = [t for t in graph.initializer if t.name in needed]
     outputs = [o for o in graph.output if o.name == output]

@@ -16,6 +16,7 @@ The search, per family (the dials are `serving.art.mathart.PARAMS`):
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,12 +154,14 @@ def _grid(family: str) -> np.ndarray:
 
 
 _GRIDS: dict[str, np.ndarray] = {}
+_GRIDS_LOCK = threading.Lock()
 
 
 def grid(family: str) -> np.ndarray:
-    if family not in _GRIDS:  # fixed tables, the same for every drawing: made once per process
-        _GRIDS[family] = _grid(family)
-    return _GRIDS[family]
+    with _GRIDS_LOCK:  # fixed tables, the same for every drawing: made once per process
+        if family not in _GRIDS:
+            _GRIDS[family] = _grid(family)
+        return _GRIDS[family]
 
 
 def shape_slots(family: str) -> np.ndarray:

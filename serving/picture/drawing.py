@@ -22,6 +22,7 @@ Every threshold here was chosen on the drawings set's validation split (training
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,7 @@ from serving.picture import curve_fit
 from serving.picture.line import Line
 
 BANK = 2048  # latents screened per family
+_BANK_LOCK = threading.Lock()
 BANK_SEED = 7
 BANK_KEEP = 6  # screened latents refined
 Z_ROUNDS = 6
@@ -63,11 +65,12 @@ def _bank(gen, family: int) -> tuple[np.ndarray, np.ndarray]:
     """(latents [BANK, d], their parameters [BANK, P]) for one family: fixed, so made once per generator."""
     from serving.latent.latents import one_hot
 
-    cache = gen.__dict__.setdefault("_drawing_bank", {})
-    if family not in cache:
-        z = np.random.default_rng([BANK_SEED, family]).standard_normal((BANK, gen.latent_dim)).astype(np.float32)
-        cache[family] = (z, gen.params(z, one_hot(np.full(BANK, family), gen.num_classes)).astype(np.float64))
-    return cache[family]
+    with _BANK_LOCK:  # one bank per generator and family, however many requests ask at once
+        cache = gen.__dict__.setdefault("_drawing_bank", {})
+        if family not in cache:
+            z = np.random.default_rng([BANK_SEED, family]).standard_normal((BANK, gen.latent_dim)).astype(np.float32)
+            cache[family] = (z, gen.params(z, one_hot(np.full(BANK, family), gen.num_classes)).astype(np.float64))
+        return cache[family]
 
 
 def _score(gen, z: np.ndarray, family: int, line: curve_fit.Target, points: int) -> np.ndarray:
@@ -127,8 +130,8 @@ def is_cloud(family: int, encoder_distance: float, line: Line) -> bool:
 
 
 def maybe_cloud(family: int, line: Line) -> bool:
-    """A picture the encoder reads as a fractal or a cloud on a dark ground, though not closely enough to be sure
-    (is_cloud): it is one only if no curve fits it within CLOUD_FIT either."""
+    """Whether the encoder reads a picture as a fractal or a cloud on a dark ground: when is_cloud was not sure,
+    project_drawing(cloud_unless_fits=True) gives it up as one if no curve fits within CLOUD_FIT."""
     return FAMILIES[family] in ("julia", "clifford") and not line.light_paper
 
 

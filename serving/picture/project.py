@@ -162,7 +162,9 @@ def _prepare_colour(picture: Image.Image, size: tuple[int, int]) -> np.ndarray:
     the frame (its aspect kept, the rest dark). Ink on paper is inverted; colours are kept otherwise."""
     rgb = flatten(picture)
     h, w = size
-    rgb.thumbnail((w, h), Image.Resampling.LANCZOS)
+    # Fitted into the frame, small pictures enlarged too: the same frame serving.picture.line traces a drawing in.
+    scale = min(w / rgb.width, h / rgb.height)
+    rgb = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))), Image.Resampling.LANCZOS)
     pixels = np.asarray(rgb, dtype=np.float32) / 255
     if _paper_is_light(pixels.mean(axis=2)):
         pixels = 1.0 - pixels
@@ -311,7 +313,12 @@ def project(
         z = (z / np.sqrt(shell)).astype(np.float32)
     k = search_scale(target.shape[:2])
     first = float(_score(gen(z, y, output="float"), _shrink(target[None], k)[0], z, k)[0])
-    line = trace(picture) if draws_curves(config) else None
+    line = None
+    if draws_curves(config) and (class_index is None or cls in curve_classes()):
+        try:
+            line = trace(picture)
+        except InputError:  # too little ink for a line (a sparse cloud of dots): projected by pixels
+            line = None
     found = None
     if line is not None and (class_index is None and not is_cloud(cls, first, line) or cls in curve_classes()):
         # A line (a drawing, or a model's curve): fitted as a curve, not by pixels (serving.picture.drawing).

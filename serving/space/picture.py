@@ -77,7 +77,7 @@ def project_picture(
     """(side-by-side PNG of the picture as the model saw it and its version, latent JSON, animation GIF, recipe,
     how well it fits in a sentence)."""
     from serving.files.recipe_file import add_to_png
-    from serving.picture.project import open_picture, project
+    from serving.picture.project import open_picture
     from serving.rendering.sample import to_png_row
 
     gen = app.model(model)
@@ -87,7 +87,8 @@ def project_picture(
     try:
         cls = class_hint(hint, gen.config.class_names)
         opened = open_picture(uploaded_path(picture, app.out_dir), max_bytes=MAX_PICTURE_BYTES)
-        found = project(gen, opened, cls)
+        # In the Space's accounting as a render is: a math-art drawing's fit is a second's work, not a moment's.
+        found = app.in_turn(project_seconds(gen), _projected, gen, opened, cls)
     finally:
         drop_upload(picture, app.out_dir, app.janitor)
     latent = tuple(float(v) for v in found.latent)
@@ -104,7 +105,7 @@ def project_picture(
     )
     # The pair carries the recipe of the animation that starts from the picture: the file alone renders it again.
     shown = [found.prepared, found.image] + ([found.overlay] if found.overlay is not None else [])
-    row = add_to_png(to_png_row(shown, scale=8), recipe.to_json())
+    row = add_to_png(to_png_row(shown, scale=8 if gen.config.image_size[0] < 128 else 1), recipe.to_json())
     pair = app.save(row, f"project-{found_key(latent)}", "png")
     fields = found.to_dict(gen.config.sha256)
     # What a person reads first (the class, whether it fits, the curve's equation), the 64 numbers last.
@@ -113,6 +114,22 @@ def project_picture(
     name = gen.config.class_names[found.class_index] if found.class_index is not None else ""
     verdict = (f"**{name}**: " if name else "") + found.verdict
     return pair, answer, app.rendered(gen, recipe), recipe.to_pretty_json(), verdict
+
+
+def project_seconds(gen) -> float:
+    """What a projection costs here, for the Space's lanes: a math-art drawing's curve fit and latent search about
+    a second and a half (bench.projection), a digit's search a fraction of one."""
+    from serving.picture.project import draws_curves
+
+    return 1.5 if draws_curves(gen.config) else 0.3
+
+
+def _projected(gen, picture, class_index, progress=None):
+    """serving.picture.project, as the Space's in_turn calls it (its progress deadline is not needed: the search
+    is bounded)."""
+    from serving.picture.project import project
+
+    return project(gen, picture, class_index)
 
 
 def found_key(latent: tuple[float, ...]) -> str:

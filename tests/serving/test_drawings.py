@@ -159,3 +159,26 @@ def test_the_cli_prints_the_equation_and_previews_the_curve_on_the_drawing(tmp_p
     assert found["class"] == FAMILIES.index("rose") and found["fits"] and abs(found["equation"]["rose_k"] - 5) < 0.2
     assert "Found the curve" in out.err
     assert Image.open(preview).size[0] >= 3 * Image.open(preview).size[1] - 8  # three panels: seen, drawn, laid over
+
+
+def test_a_sparse_cloud_of_dots_is_projected_by_pixels_not_refused(gen):
+    rng = np.random.default_rng(2)
+    dots = np.zeros((256, 256, 3), np.uint8)
+    ys, xs = rng.integers(20, 236, 150), rng.integers(20, 236, 150)
+    dots[ys, xs] = 255  # single bright pixels: too little ink to trace a line
+    found = project(gen, Image.fromarray(dots))
+    assert found.fit_px is None and found.image.shape == (256, 256, 3)
+
+
+def test_a_small_drawing_is_fitted_in_the_frame_it_is_shown_in(gen):
+    small = drawn(ROSE5, "rose", width=4).resize((96, 96), Image.Resampling.LANCZOS)
+    found = project(gen, small)
+    assert FAMILIES[found.class_index] == "rose" and found.fits
+    # The overlay's curve lies on the prepared picture's strokes: where the overlay is yellow, the picture has ink.
+    yellow = (found.overlay[..., 0] > 200) & (found.overlay[..., 1] > 150) & (found.overlay[..., 2] < 80)
+    ink = found.prepared.max(axis=2) > 60
+    near = np.zeros_like(ink)
+    for dy in range(-4, 5):
+        for dx in range(-4, 5):
+            near |= np.roll(np.roll(ink, dy, 0), dx, 1)
+    assert yellow.sum() > 200 and near[yellow].mean() > 0.9
