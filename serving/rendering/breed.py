@@ -31,11 +31,14 @@ MUTATION_RANGE = (0.0, 2.0)
 class Parent:
     z: np.ndarray  # float32 [latent_dim], as the model sees it (truncation applied)
     class_index: int | None
-    identity: str  # sha256 of the recipe JSON it came from (and which entry), its name in a child's lineage
+    identity: str  # sha256 of the recipe it came from (and which entry), its name in a child's lineage
 
 
-def identity(recipe_text: str, pick: int) -> str:
-    return hashlib.sha256(f"{recipe_text}#{pick}".encode()).hexdigest()
+def identity(raw: Any, pick: int) -> str:
+    """A parent's name in a child's lineage: the sha256 of its recipe as canonical JSON (sorted keys, no spaces)
+    and the entry picked, so one recipe pretty-printed or compact, from a file or from the Space, is one parent."""
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{canonical}#{pick}".encode()).hexdigest()
 
 
 def parent_from_recipe(text: str, config, pick: int = 0) -> Parent:
@@ -47,7 +50,7 @@ def parent_from_recipe(text: str, config, pick: int = 0) -> Parent:
     if raw.get("bundle_sha256") not in (None, "", config.sha256) and raw.get("kind") != "breed":
         raise InputError(f"this parent was made by {str(raw.get('bundle') or 'another model')[:60]}, not {config.name}")
     kind = raw.get("kind")
-    who = identity(text, pick)
+    who = identity(raw, pick)
     if kind == "breed":
         children = raw.get("children")
         if not isinstance(children, list) or not 0 <= pick < len(children):
@@ -67,6 +70,8 @@ def parent_from_recipe(text: str, config, pick: int = 0) -> Parent:
         from serving.rendering.sample import read_sample_recipe
 
         seeds, classes, psi = read_sample_recipe(text, config)
+        if not classes and config.num_classes:  # `sample` labels entry i with class i mod num_classes, not by seed
+            classes = [i % config.num_classes for i in range(len(seeds))]
         return _seed_parent(seeds, classes, psi, None, pick, config, who)
     if kind is not None:
         raise InputError(f"a {str(kind)[:20]} recipe holds no latent to breed from")
@@ -79,11 +84,18 @@ def parent_from_recipe(text: str, config, pick: int = 0) -> Parent:
 
 
 def _seed_parent(seeds, classes, psi, latents, pick: int, config, who: str) -> Parent:
-    """Keyframe (or sheet entry) `pick`: its latent if one is given, else its seed's z times psi."""
-    count = max(len(seeds), len(classes or ()))
+    """Keyframe (or sheet entry) `pick`: its latent if one is given, else its seed's z times psi. Seeds and classes
+    are one per entry or one for all (cycled, as rendering does); latents one per entry."""
+    classes = list(classes or ())
+    count = max(len(seeds), len(classes))
     if not 0 <= pick < count:
         raise InputError(f"this recipe has {count} keyframes or seeds; pick one of 0..{count - 1}")
-    seed = seeds[pick] if len(seeds) > 1 else seeds[0]
+    for name, values in (("seeds", seeds), ("classes", classes)):
+        if len(values) not in (0, 1, count):
+            raise InputError(f"this recipe has {len(values)} {name} for {count} entries: one per entry or one for all")
+    if latents is not None and len(latents) != count:
+        raise InputError(f"this recipe has {len(latents)} latents for {count} keyframes: one per keyframe")
+    seed = seeds[pick if len(seeds) > 1 else 0]
     if latents is not None and latents[pick] is not None:
         z = np.asarray(latents[pick], np.float32)
         if z.shape != (config.latent_dim,):
@@ -92,9 +104,7 @@ def _seed_parent(seeds, classes, psi, latents, pick: int, config, who: str) -> P
         z = (z_from_seed(seed, config.latent_dim).astype(np.float64) * psi).astype(np.float32)
     cls = None
     if config.num_classes:
-        cls = (
-            int(classes[pick] if len(classes or ()) > 1 else classes[0]) if classes else int(seed) % config.num_classes
-        )
+        cls = int(classes[pick if len(classes) > 1 else 0]) if classes else int(seed) % config.num_classes
     return Parent(z, cls, who)
 
 

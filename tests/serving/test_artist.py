@@ -255,3 +255,59 @@ def test_breed_cli_from_files_then_from_its_own_children(tmp_path, capsys):
     )
     assert main(["breed", "--bundle", BUNDLE, "--parents", str(a), "--out", str(tmp_path / "x.png")]) == 2
     assert "two or more" in capsys.readouterr().err
+
+
+def test_a_parent_entry_beyond_a_shorter_list_is_one_line_not_a_traceback(gen, tmp_path, capsys):
+    from serving.errors import InputError
+    from serving.rendering.breed import parent_from_recipe
+    from serving.rendering.sample import sample, sample_recipe
+
+    c = gen.config
+    walk = {"bundle": c.name, "bundle_sha256": c.sha256}
+    bad = {
+        "classes.json": {**walk, "seeds": [1, 2], "classes": [0, 1, 2]},  # more classes than seeds
+        "latents.json": {**walk, "seeds": [1, 2, 3], "latents": [[0.0] * c.latent_dim]},  # latents shorter
+        "sheet.json": json.loads(sample_recipe(c, [1, 2, 3], [0, 1], 1.0)),  # a sheet with fewer classes
+    }
+    for name, raw in bad.items():
+        with pytest.raises(InputError):
+            parent_from_recipe(json.dumps(raw), c, 2)
+        (tmp_path / name).write_text(json.dumps(raw))
+        other = tmp_path / "other.json"
+        other.write_text(json.dumps({**walk, "seeds": [4, 5]}))
+        args = [
+            "breed",
+            "--bundle",
+            BUNDLE,
+            "--parents",
+            f"{tmp_path / name}#2,{other}",
+            "--out",
+            str(tmp_path / "x.png"),
+        ]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    # One class for all keyframes is cycled, as rendering does; a sheet without classes labels entry i with class
+    # i mod num_classes, as `sample` draws it (not the seed's own class).
+    assert parent_from_recipe(json.dumps({**walk, "seeds": [5], "classes": [1, 2, 3]}), c, 2).class_index == 3
+    assert parent_from_recipe(json.dumps({**walk, "seeds": [1, 2, 3], "classes": [4]}), c, 2).class_index == 4
+    sheet = sample_recipe(c, [7, 8], None, 1.0)
+    assert parent_from_recipe(sheet, c, 1).class_index == sample(gen, [7, 8]).labels[1] == 1
+
+
+def test_a_parent_is_named_by_its_recipe_not_by_how_its_json_is_spaced(gen, tmp_path):
+    from serving.rendering.breed import breed, breed_sheet, parent_from_recipe
+    from serving.rendering.still import Still
+
+    c = gen.config
+    raw = json.loads(Still(c.name, c.sha256, seed=3, class_index=1).to_json())
+    pretty, compact = json.dumps(raw, indent=2), json.dumps(raw, separators=(",", ":"))
+    assert parent_from_recipe(pretty, c).identity == parent_from_recipe(compact, c).identity
+    assert parent_from_recipe(compact, c, 0).identity != parent_from_recipe(json.dumps({**raw, "seed": 4}), c).identity
+    # A breed sheet's child, picked from the sheet (the CLI's sheet#N) or pasted alone (the Space), is one parent.
+    sheet = json.loads(breed_sheet(breed(_parents(gen), c, 3, seed=2)))
+    child = sheet["children"][1]
+    assert (
+        parent_from_recipe(json.dumps(sheet, indent=1), c, 1).identity
+        == parent_from_recipe(json.dumps(child), c).identity
+    )
