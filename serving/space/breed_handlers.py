@@ -27,7 +27,7 @@ from serving.rendering.breed import (
     parse_mutation,
 )
 from serving.rendering.recipe import Recipe
-from serving.rendering.still import Still, png_with_recipe, still_image
+from serving.rendering.still import MAX_PARENTS, Still, png_with_recipe, still_image
 from serving.space.handling import FIRST_MODEL, user_errors
 
 DEFAULT_CANDIDATES = "0-8"
@@ -98,6 +98,7 @@ class BreedHandlers:
                 seeds=tuple(s.seed for s in stills),
                 classes=tuple(s.class_index for s in stills) if gen.num_classes else None,
                 latents=tuple(latents),
+                bundle=gen.config.name,
                 bundle_sha256=gen.config.sha256,
                 name="bred",
             ).checked()
@@ -144,12 +145,18 @@ def _sheet(text: Any) -> dict:
     return raw
 
 
-def _picks(picks: Any, count: int) -> list[int]:
-    """The picked candidates' numbers, each in 0..count-1, in the order given."""
+def _picks(picks: Any, count: int, most: int = MAX_PARENTS) -> list[int]:
+    """The picked candidates' numbers, each in 0..count-1, in the order given: at most `most`, none twice (checked
+    before any candidate's recipe is read)."""
     if picks is None or picks == "":
         picks = []
     if isinstance(picks, str):
         picks = [p for p in picks.replace(" ", "").split(",") if p]
     if not isinstance(picks, (list, tuple)) or len(picks) > count:
         raise InputError(f"picks: choose candidates among 0..{count - 1}")
-    return [check.whole("pick", p, 0, max(0, count - 1)) for p in picks]
+    if len(picks) > most:
+        raise InputError(f"picks: choose at most {most} candidates, got {len(picks)}")
+    numbers = [check.whole("pick", p, 0, max(0, count - 1)) for p in picks]
+    if len(set(numbers)) != len(numbers):
+        raise InputError("picks: each candidate once")
+    return numbers

@@ -335,8 +335,9 @@ def animate_tab(app: SpaceApp, model, opening: tuple) -> dict:
                 recipe_out = gr.Code(opening_recipe, language="json", label="Recipe", interactive=False)
                 share = share_box()
         animate_inputs = [model, *fields]
-        # Work events (Animate, Your picture, Compare) share one limit of three at once (concurrency_id "work"): on
-        # two cores more would only slow each; the heavy lane holds at most two of them (one running, one waiting).
+        # Work events (Animate, Your picture, Compare, Breed) share one limit of three at once (concurrency_id
+        # "work"): on two cores more would only slow each; the heavy lane holds at most two of them (one running, one
+        # waiting).
         animate_outputs = [
             described(file_out, "the animation (GIF, WebP, MP4 or PNG strip); the file carries its recipe"),
             described(recipe_out, "the recipe JSON that renders this file again, byte for byte (it names the model)"),

@@ -99,10 +99,18 @@ def breed_tab(app: SpaceApp, model, recipe_in) -> None:
             outputs,
             **api(app, "breed_candidates", app.breed_candidates, s_inputs, outputs),
             preprocess=False,
+            concurrency_limit=3,
+            concurrency_id="work",  # the limit Animate, Your picture and Compare share (serving/space/layout.py)
         ).then(ticks, b_gallery, b_picks, api_visibility="private")
         b_inputs = [model, b_sheet, b_picks, b_children, b_seed, b_mutation]
         b_go.click(
-            app.breed, b_inputs, outputs, **api(app, "breed", app.breed, b_inputs, outputs), preprocess=False
+            app.breed,
+            b_inputs,
+            outputs,
+            **api(app, "breed", app.breed, b_inputs, outputs),
+            preprocess=False,
+            concurrency_limit=3,
+            concurrency_id="work",
         ).then(ticks, b_gallery, b_picks, api_visibility="private")
 
         def picked(evt: gr.SelectData) -> str:  # a click on a candidate names it for Animate

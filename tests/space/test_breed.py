@@ -51,3 +51,33 @@ def test_the_breed_endpoints_are_in_the_api_with_descriptions(client):
         assert name in info
     result = client.predict(MODEL, "0-2", api_name="/breed_candidates")
     assert len(result[0]) == 3 and json.loads(result[1])["kind"] == "breed"
+
+
+def test_too_many_or_repeated_picks_are_refused_before_any_recipe_is_read(app):
+    import gradio as gr
+    import pytest
+
+    from serving.rendering.still import MAX_PARENTS
+
+    # Children that are no recipes: reading any of them would fail with another message.
+    junk = json.dumps({"kind": "breed", "children": [{"kind": "still"}] * (MAX_PARENTS + 4)})
+    with pytest.raises(gr.Error, match=f"at most {MAX_PARENTS}"):
+        app.breed(MODEL, junk, [str(i) for i in range(MAX_PARENTS + 1)], 4, 1, 0.2)
+    with pytest.raises(gr.Error, match="once"):
+        app.breed(MODEL, junk, ["1", "2", "1"], 4, 1, 0.2)
+
+
+def test_a_childs_walk_names_its_bundle(app):
+    gen = app.model(MODEL)
+    _, sheet, _, _ = app.breed_candidates(MODEL, "0-3")
+    recipe = json.loads(app.breed_to_animate(MODEL, sheet, "1"))
+    assert recipe["bundle"] == gen.config.name and recipe["bundle_sha256"] == gen.config.sha256
+
+
+def test_breeding_shares_the_work_limit_with_animate(app):
+    from serving.space import build_demo
+
+    demo = build_demo(app.models, app=app)
+    limits = {f.api_name: (f.concurrency_id, f.concurrency_limit) for f in demo.fns.values()}
+    for name in ("breed", "breed_candidates"):
+        assert limits[name] == limits["animate"] == ("work", 3)
