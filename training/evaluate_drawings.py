@@ -12,7 +12,8 @@ Math art, on hand-drawn lissajous, rose and hypotrochoid curves and on rendered 
 - fits: the share of curves the projection says fit, and the share of pictures that are not drawings of curves
   (photos, handwritten digits) it refuses to call a fit.
 Digits, on scikit-learn's handwriting (not MNIST) in many styles: the class read is the digit's own, the share
-said to fit, and the share of photos refused. Time is the median per projection, in this process.
+said to fit, and the share of photos refused; beside it, how often the project's own MNIST judge reads the same
+prepared pictures right (how hard these 8x8 scans are for any model of MNIST). Time is the median per projection, in this process.
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ RANDOM_SAMPLES = 64
 RANDOM_SEED = 3_900_000_000  # a range no other figure uses
 AIMS_CURVES = {"family_accuracy": 0.9, "median_distance_px": 4.0, "closer_than_random": 0.8}
 AIMS_DIGITS = {"class_accuracy": 0.9}
-COUNTS = {"validation": 40, "test": 40}  # drawings per family (math art), and / 2 * 10 digits
+COUNTS = {"validation": 40, "test": 40}
+JUDGE = (
+    Path(__file__).parent / "judges" / "mnist-sample-28.onnx"
+)  # the digit models' judge (training/judge.py)  # drawings per family (math art), and / 2 * 10 digits
 
 
 def not_drawings(split: str, size: int = 256) -> list:
@@ -159,11 +163,22 @@ def evaluate_digits(gen: Generator, split: str, count: int, verbose: bool = True
             )
     negatives = not_drawings(split)
     refused = [not project(gen, picture).fits for picture in negatives]
+    # How hard these digits are for any MNIST model: the project's own judge, on the same prepared pictures.
+    import onnxruntime as ort
+
+    from serving.picture.project import prepare
+
+    judge = ort.InferenceSession(str(JUDGE), providers=["CPUExecutionProvider"])
+    prepared = np.stack([prepare(d.image, gen.config.image_size, 1) for d in drawings]) * 2 - 1
+    probs = judge.run(["probs"], {"images": prepared.astype(np.float32)})[0]
+    judge_right = np.argmax(probs, axis=1) == np.array([d.family for d in drawings])
     return {
         "split": split,
         "drawings": len(drawings),
         "source": "scikit-learn load_digits (43 writers, not MNIST), enlarged, in styles (training/drawings.py)",
         "class_accuracy": round(float(np.mean(right)), 4),
+        "judge_class_accuracy": round(float(np.mean(judge_right)), 4),
+        "judge": JUDGE.name,
         "fits_share": round(float(np.mean(fits)), 4),
         "photos": len(negatives),
         "photos_refused": round(float(np.mean(refused)), 4),
