@@ -78,6 +78,11 @@ def _still(args: argparse.Namespace, gen, seeds: list[int], classes: list[int] |
             if not 0 <= pick < len(children):
                 raise InputError(f"{path} holds {len(children)} children: pick one as {path}#0..{len(children) - 1}")
             raw = children[pick]
+        if isinstance(raw, dict) and raw.get("kind") == "sample" and args.size:
+            raise InputError(
+                "--size is for one picture (a still's recipe, or one seed); a Sample sheet draws each seed at its "
+                "model's size: leave --size out"
+            )
         if not isinstance(raw, dict) or raw.get("kind") != "still":
             return None
         still = Still.from_dict(raw)

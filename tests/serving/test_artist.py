@@ -311,3 +311,15 @@ def test_a_parent_is_named_by_its_recipe_not_by_how_its_json_is_spaced(gen, tmp_
         parent_from_recipe(json.dumps(sheet, indent=1), c, 1).identity
         == parent_from_recipe(json.dumps(child), c).identity
     )
+
+
+def test_size_with_a_sample_sheets_recipe_is_refused_not_ignored(gen, tmp_path, capsys):
+    from serving.rendering.sample import sample_recipe
+
+    sheet = tmp_path / "sheet.json"
+    sheet.write_text(sample_recipe(gen.config, [0, 1], None, 1.0))
+    args = ["sample", "--bundle", BUNDLE, "--recipe", str(sheet), "--size", "512", "--out", str(tmp_path / "x.png")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--size is for one picture" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.png").exists()
