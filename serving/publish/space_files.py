@@ -107,6 +107,8 @@ def space_body(space_id: str = "", configs: tuple = ()) -> str:
         "  WebP, MP4, PNG strip). Every file carries its recipe: drop it back, or paste the recipe, to get the same",
         "  file byte for byte.",
         "- **Sample**: a grid for a range of seeds, downloadable as PNG or as an `.npz` of images and labels.",
+        "- **Breed**: candidates from seeds; pick two or more and breed children (their latents crossed and",
+        "  mutated), pick again among the children, and open a child's walk in Animate.",
         "- **Explore**: one image that moves along three sliders and between two classes as you drag.",
     ]
     if picture:
@@ -137,11 +139,19 @@ def space_body(space_id: str = "", configs: tuple = ()) -> str:
         "```",
         "",
         "`client.view_api()` describes every parameter and return value"
-        + (", and `/project` turns your own picture into a latent." if picture else "."),
+        + (
+            ". `/project` turns your own picture into a latent: it takes the picture and, optionally, the class it"
+            " shows (`class_hint`), and returns five values: the picture beside the model's version of it, the"
+            " latent as JSON, an animation (GIF) that starts from it, its recipe and a sentence saying whether it fits."
+            if picture
+            else "."
+        ),
+        "`/breed_candidates` and `/breed` are the Breed tab.",
         "",
         "## For AI assistants (MCP)",
         "",
-        "The same five endpoints are tools of an MCP server (Gradio's), with their descriptions and limits:",
+        "The seven endpoints, `animate`, `sample`, `explore`, `compare`, `project`, `breed_candidates` and `breed`,"
+        " are tools of an MCP server (Gradio's), with their descriptions and limits:",
         f"`{mcp_url(space)}` (streamable HTTP). A tool call counts toward the same per-visitor limits as the page.",
         "",
     ]

@@ -68,8 +68,9 @@ def launch_options(app: SpaceApp | None = None, requests_per_min: int | None = N
         )
     return {
         "show_error": True,
-        # The five public endpoints as tools for AI assistants too (Gradio's MCP server, /gradio_api/mcp/): a tool
-        # call joins the queue like a page's click, so the gate and the per-visitor turns count it the same.
+        # The seven public endpoints (animate, sample, explore, compare, project, breed_candidates, breed) as tools
+        # for AI assistants too (Gradio's MCP server, /gradio_api/mcp/): a tool call joins the queue like a page's
+        # click, so the gate and the per-visitor turns count it the same.
         "mcp_server": True,
         "max_file_size": "10mb",
         "css": CSS,

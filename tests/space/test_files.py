@@ -72,5 +72,7 @@ def test_the_pushed_space_card_is_made_for_its_models():
     for text in (art, digits):
         assert 'Client("alice/My_Space")' in text and "https://alice-my-space.hf.space/gradio_api/mcp/" in text
         assert "127.0.0.1" not in text and "localhost" not in text and "Gallery" not in text
+        assert "- **Breed**" in text and "`breed_candidates` and `breed`, are tools" in text  # all seven tools
+    assert "(`class_hint`), and returns five values" in art  # a model with an encoder: /project
     assert "`mathart-params`: math-art drawings (lissajous, rose" in art and "digit" not in art.lower()
     assert "`mnist-cdcgan`: handwritten digits" in digits

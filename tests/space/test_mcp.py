@@ -1,6 +1,6 @@
 """The Space's tools for AI assistants: Gradio's MCP server on 127.0.0.1, driven by the `mcp` package's own client
-(streamable HTTP), as an assistant would: it lists the five tools and renders an animation through them, and a
-tool call takes a turn of its visitor like a click on the page."""
+(streamable HTTP), as an assistant would: it lists the seven tools and renders an animation through them, and a
+tool call takes a turn of its visitor like a click on the page, visitors told apart as on a Hugging Face Space."""
 
 import asyncio
 import json
@@ -16,21 +16,25 @@ TOOLS = {"animate", "sample", "explore", "compare", "project", "breed", "breed_c
 
 @pytest.fixture(scope="module")
 def space(models):
-    """A Space of its own, one running request per visitor (as hosted), and its handlers."""
+    """A Space of its own, one running request per visitor and one proxy in front (as hosted: visitors told apart
+    by the address the proxy appends to X-Forwarded-For), and its handlers."""
     from serving.space import SpaceApp, build_demo
 
-    app = SpaceApp(models, per_client=1)
+    app = SpaceApp(models, per_client=1, proxy_hops=1)
     with served(build_demo(app.models, app=app)) as url:
         yield url, app
 
 
-def session(url: str, work):
-    """Run `work(session)` in an MCP client session with the Space's MCP server."""
+def session(url: str, work, visitor: str | None = None):
+    """Run `work(session)` in an MCP client session with the Space's MCP server; `visitor`: the address the proxy
+    appends for it (X-Forwarded-For), else none (the socket's own, loopback)."""
     from mcp import ClientSession
     from mcp.client.streamable_http import streamablehttp_client
 
+    headers = {"X-Forwarded-For": visitor} if visitor else None
+
     async def run():
-        async with streamablehttp_client(f"{url}gradio_api/mcp/") as (read, write, _):
+        async with streamablehttp_client(f"{url}gradio_api/mcp/", headers=headers) as (read, write, _):
             async with ClientSession(read, write) as s:
                 await s.initialize()
                 return await work(s)
@@ -38,7 +42,7 @@ def session(url: str, work):
     return asyncio.run(run())
 
 
-def test_the_five_endpoints_are_tools_with_their_descriptions_and_limits(space):
+def test_the_seven_endpoints_are_tools_with_their_descriptions_and_limits(space):
     url, _ = space
 
     async def work(s):
@@ -79,13 +83,18 @@ def test_an_assistant_renders_an_animation_through_the_animate_tool(space):
 
 def test_a_tool_call_takes_its_visitors_turn_like_the_page(space):
     url, app = space
-    visitor = types.SimpleNamespace(client=types.SimpleNamespace(host="127.0.0.1"), headers={})
+    busy_one, other_one = "203.0.113.7", "198.51.100.4"  # neither is loopback: each is its own visitor
+    holder = types.SimpleNamespace(
+        client=types.SimpleNamespace(host="127.0.0.1"), headers={"x-forwarded-for": busy_one}
+    )
 
     async def work(s):
         return await s.call_tool("sample", {"seeds": "0-3"})
 
-    with app.turn(visitor):  # this visitor's one running request is taken
-        busy = session(url, work)
+    with app.turn(holder):  # this visitor's one running request is taken
+        busy = session(url, work, busy_one)
+        other = session(url, work, other_one)  # another visitor is served meanwhile
     assert busy.isError and "still running" in json.dumps([c.model_dump() for c in busy.content])
-    done = session(url, work)  # and once it is done, the tool answers
+    assert not other.isError, other.content
+    done = session(url, work, busy_one)  # and once it is done, the tool answers
     assert not done.isError, done.content
