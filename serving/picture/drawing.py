@@ -44,7 +44,7 @@ MAX_SHELL = 3.0  # as the pixel search: mean z^2 beyond this, G was never traine
 # almost any line): a family with more dials must fit this much closer to be chosen. Chosen on validation.
 FAMILY_COST = {"rose": 1.0, "hypotrochoid": 1.08, "lissajous": 1.15}
 LINE_FIT_PX = 8.0  # a curve fits when its line lies this close to the drawing's (root mean square, px at 256)
-MAX_THICKNESS = 5.0  # strokes wider than this (work pixels: 10 px at 256) are areas, not lines
+MAX_THICKNESS = 8.0  # strokes wider than this (work pixels: 16 px at 256) are areas, not lines
 MAX_LOOSE_ENDS = 0.03  # loose ends per pixel of line beyond which a picture is edges or dots, not a drawn curve
 CLOUD_PIXELS = 0.042  # the encoder's julia or clifford answer within this of the picture: a fractal or a cloud
 CLOUD_FIT = 0.08  # ... or, further from it, no curve family fitting the line closer than this (chamfer distance)
@@ -136,7 +136,12 @@ def maybe_cloud(family: int, line: Line) -> bool:
 
 
 def project_drawing(
-    gen, line: Line, z_encoder: np.ndarray, class_index: int | None = None, cloud_unless_fits: bool = False
+    gen,
+    line: Line,
+    z_encoder: np.ndarray,
+    class_index: int | None = None,
+    cloud_unless_fits: bool = False,
+    target: np.ndarray | None = None,
 ) -> DrawingFit | None:
     """Steps 2-3 for a traced picture; `z_encoder` is the encoder's latent for it, one more start for the
     searches. `class_index` keeps the answer in that curve family. With `cloud_unless_fits` (maybe_cloud), None when
@@ -155,6 +160,8 @@ def project_drawing(
     equation_px = curve_fit.distance_px(chosen.distance, chosen.params, chosen.family)
     family = FAMILIES.index(chosen.family)
     latent, distance = invert(gen, family, line.points, extra=z_encoder)
+    if target is not None:
+        latent, distance = polish_colours(gen, target, latent, family, line.points, distance)
     redrawn = gen.params(latent[None], one_hot([family], gen.num_classes))[0].astype(np.float64)
     fit_px = curve_fit.distance_px(distance, redrawn, chosen.family)
     fits = fit_px <= LINE_FIT_PX and line_like(line)
@@ -221,3 +228,52 @@ def refine_cloud(gen, target: np.ndarray, z0: np.ndarray, family: int) -> tuple[
             best, best_d = trial[i], float(d[i])
         step *= 0.5
     return best, best_d
+
+
+POLISH_ROUNDS = 4
+POLISH_CANDIDATES = 32
+POLISH_STEP = 0.3
+POLISH_SHAPE = 1.05  # a colour candidate may draw its line at most this much further from the drawing's
+
+
+def _small(target: np.ndarray) -> np.ndarray:
+    """A picture [h, w, 3] in [0, 1] averaged down to CLOUD_SIDE x CLOUD_SIDE."""
+    from PIL import Image
+
+    image = Image.fromarray(np.uint8(np.clip(target, 0, 1) * 255))
+    return np.asarray(image.resize((CLOUD_SIDE, CLOUD_SIDE), Image.Resampling.BOX), np.float32) / 255
+
+
+def polish_colours(
+    gen, target: np.ndarray, z0: np.ndarray, family: int, line_points: np.ndarray, shape_distance: float
+) -> tuple[np.ndarray, float]:
+    """(latent, chamfer distance): the curve's latent moved toward the picture's colours (palette, brightness,
+    background: what the line search never looks at), each step kept only when it is closer in pixels at 64x64 and
+    its line stays within POLISH_SHAPE of the best line's distance. Seeded."""
+    from serving.art.mathart import render_batch
+    from serving.latent.latents import one_hot
+
+    small = _small(target)
+    fine = curve_fit.target(line_points, curve_fit.FINE[1])
+    limit = shape_distance * POLISH_SHAPE
+
+    def scores(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        params = gen.params(z, one_hot(np.full(len(z), family), gen.num_classes)).astype(np.float64)
+        shape = curve_fit.chamfer(*curve_fit.curves(FAMILIES[family], params, curve_fit.FINE[0]), fine)
+        pixels = np.mean((render_batch(params, np.full(len(z), family), CLOUD_SIDE) - small) ** 2, axis=(1, 2, 3))
+        outside = np.mean(z.astype(np.float64) ** 2, axis=1) > MAX_SHELL
+        return np.where((shape > limit) | outside, np.inf, pixels), shape
+
+    rng = np.random.default_rng([BANK_SEED, family, 3])
+    best = z0.astype(np.float32)
+    pixels, shape = scores(best[None])
+    best_pixels, best_shape = float(pixels[0]) if np.isfinite(pixels[0]) else np.inf, float(shape[0])
+    step = POLISH_STEP
+    for _ in range(POLISH_ROUNDS):
+        trial = (best + step * rng.standard_normal((POLISH_CANDIDATES, best.size))).astype(np.float32)
+        p, d = scores(trial)
+        i = int(np.argmin(p))
+        if p[i] < best_pixels:
+            best, best_pixels, best_shape = trial[i], float(p[i]), float(d[i])
+        step *= 0.5
+    return best, best_shape

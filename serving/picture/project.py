@@ -43,6 +43,7 @@ STROKE = 0.16  # MNIST's pen width over its digit's larger side, as `restroke` r
 # The pixel distance within which a projection looks like what the model draws, by channels (gray digits, colour
 # pictures), chosen on the drawings set's validation split (training/evaluate_drawings.py).
 PIXEL_FIT = {1: 0.04, 3: 0.04}
+OWN_PIXELS = 0.012  # math art: the encoder's answer this close (64x64) to a picture on a dark ground: the model's own
 
 
 @dataclass(frozen=True)
@@ -322,7 +323,12 @@ def project(
     found = None
     if line is not None and (class_index is None and not is_cloud(cls, first, line) or cls in curve_classes()):
         # A line (a drawing, or a model's curve): fitted as a curve, not by pixels (serving.picture.drawing).
-        found = project_drawing(gen, line, z[0], class_index, class_index is None and maybe_cloud(cls, line))
+        # A picture on a dark ground that the encoder already redraws closely is one of the model's own: its family
+        # is the encoder's (the fit decides for drawings on paper, and for chalk, which the encoder redraws poorly).
+        own = class_index is None and not line.light_paper and first <= OWN_PIXELS
+        hint = cls if own and cls in curve_classes() else class_index
+        cloudy = class_index is None and not own and maybe_cloud(cls, line)
+        found = project_drawing(gen, line, z[0], hint, cloudy, target)
     if found is not None:
         y = one_hot([found.family], config.num_classes)
         image = gen(found.latent[None], y, output="float")

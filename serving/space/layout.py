@@ -167,6 +167,7 @@ def _picture_inputs() -> tuple:
                 elem_id="gm-sketch",
                 height=320,
                 canvas_size=(320, 320),
+                brush=gr.Brush(default_size=6, colors=["#000000", "#1f3a93", "#c0392b"], default_color="#000000"),
             )
             d_go = gr.Button("Find my drawing in the model", variant="primary")
         with gr.Row():

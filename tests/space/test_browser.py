@@ -140,6 +140,45 @@ def test_draw_a_digit_and_find_it(server, artifacts):
 @pytest.mark.skipif(
     CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)"
 )
+def test_draw_a_rose_and_get_its_equation(server, artifacts):
+    import math
+
+    with _browser() as browser:
+        page = _space(browser, server)
+        page.locator("#gm-model input").click()
+        page.get_by_role("option", name="mathart-params", exact=True).click()
+        page.get_by_role("tab", name="Your picture").click()
+        page.get_by_role("tab", name="Draw").click()
+        page.locator("#gm-sketch button[aria-label='Brush']").click()
+        canvas = page.locator("#gm-sketch canvas").first
+        canvas.wait_for(state="visible", timeout=30_000)
+        box = canvas.bounding_box()
+        cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, 0.4 * min(box["width"], box["height"])
+        points = [
+            (cx + r * math.cos(3 * t) * math.cos(t), cy + r * math.cos(3 * t) * math.sin(t))
+            for t in (i * math.pi / 120 for i in range(121))
+        ]  # a three-petal rose, drawn with the mouse in one stroke
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for x, y in points[1:]:
+            page.mouse.move(x, y)
+        page.mouse.up()
+        page.wait_for_timeout(500)
+        page.get_by_role("button", name="Find my drawing in the model").click()
+        page.locator("#gm-pair img").wait_for(state="visible", timeout=60_000)
+        page.locator("#gm-verdict").get_by_text("rose").wait_for(timeout=30_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / "space-drawn-rose.png"), full_page=True)
+        verdict = page.locator("#gm-verdict").inner_text()
+        found = json.loads(page.locator("#gm-latent textarea").input_value())
+    assert "rose" in verdict and "Found the curve" in verdict, verdict
+    assert found["class"] == 1 and found["fits"] and abs(found["equation"]["rose_k"] - 3) < 0.3, found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs it: apt-get install chromium)"
+)
 def test_drop_a_gif_to_restore_its_recipe(server, tmp_path):
     from serving import Generator, Recipe, render
     from tests.conftest import REPO
