@@ -288,7 +288,8 @@ def project(
     candidates: int = CANDIDATES,
 ) -> Projection:
     """The latent and class of `picture` (a PIL image, or an already prepared float array [h, w, c] in [0, 1])."""
-    from serving.art.mathart import family_mask
+    from serving.art import mathart
+    from serving.art.mathart import FAMILIES
     from serving.files.grid import to_uint8
     from serving.latent.latents import one_hot
     from serving.picture.drawing import is_cloud, maybe_cloud, overlay, project_drawing, refine_cloud
@@ -333,7 +334,9 @@ def project(
         y = one_hot([found.family], config.num_classes)
         image = gen(found.latent[None], y, output="float")
         distance = float(_score(image, _shrink(target[None], k)[0], found.latent[None], k)[0])
-        equation = {n: float(v) for n, v, m in zip(config.param_names, found.equation, family_mask(found.family)) if m}
+        names = list(config.param_names)
+        dials = [n for n in names if mathart.PARAMS[mathart.NAMES.index(n)].family == FAMILIES[found.family]]
+        equation = {n: float(found.equation[names.index(n)]) for n in dials}  # the family's dials, not the palette
         return Projection(
             found.latent,
             found.family,
