@@ -186,9 +186,23 @@ def overlay(background: np.ndarray, line: Line, params: np.ndarray, family: int)
     return np.asarray(image)
 
 
-CLOUD_ROUNDS = 4
-CLOUD_CANDIDATES = 32
+CLOUD_ROUNDS = 5
+CLOUD_CANDIDATES = 48
 CLOUD_SIDE = 64  # fractals and clouds are compared at 64x64, drawn there by the numpy renderer
+
+
+def drawn_small(params: np.ndarray, family: int) -> np.ndarray:
+    """Pictures of parameter rows [n, P] as the model's 256x256 ones look averaged down to CLOUD_SIDE: lines and
+    clouds drawn at 256 and averaged (drawn at 64 a line would be four times as bright), Julia sets drawn at 64
+    (a field, the same either way, and 16 times cheaper)."""
+    from serving.art.mathart import render_batch
+
+    labels = np.full(len(params), family)
+    if FAMILIES[family] == "julia":
+        return render_batch(params, labels, CLOUD_SIDE)
+    big = render_batch(params, labels, 256)
+    k = 256 // CLOUD_SIDE
+    return big.reshape(len(params), CLOUD_SIDE, k, CLOUD_SIDE, k, 3).mean(axis=(2, 4))
 
 
 def refine_cloud(gen, target: np.ndarray, z0: np.ndarray, family: int) -> tuple[np.ndarray, float]:
@@ -197,7 +211,6 @@ def refine_cloud(gen, target: np.ndarray, z0: np.ndarray, family: int) -> tuple[
     at 64x64 instead of the model drawing 256x256 and shrinking it, which costs a Julia set 16 times less."""
     from PIL import Image
 
-    from serving.art.mathart import render_batch
     from serving.latent.latents import one_hot
 
     small = (
@@ -212,8 +225,7 @@ def refine_cloud(gen, target: np.ndarray, z0: np.ndarray, family: int) -> tuple[
 
     def score(z: np.ndarray) -> np.ndarray:
         params = gen.params(z, one_hot(np.full(len(z), family), gen.num_classes)).astype(np.float64)
-        drawn = render_batch(params, np.full(len(z), family), CLOUD_SIDE)
-        d = np.mean((drawn - small) ** 2, axis=(1, 2, 3))
+        d = np.mean((drawn_small(params, family) - small) ** 2, axis=(1, 2, 3))
         return np.where(np.mean(z.astype(np.float64) ** 2, axis=1) > MAX_SHELL, np.inf, d)
 
     rng = np.random.default_rng([BANK_SEED, family, 2])
@@ -250,7 +262,6 @@ def polish_colours(
     """(latent, chamfer distance): the curve's latent moved toward the picture's colours (palette, brightness,
     background: what the line search never looks at), each step kept only when it is closer in pixels at 64x64 and
     its line stays within POLISH_SHAPE of the best line's distance. Seeded."""
-    from serving.art.mathart import render_batch
     from serving.latent.latents import one_hot
 
     small = _small(target)
@@ -260,7 +271,7 @@ def polish_colours(
     def scores(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         params = gen.params(z, one_hot(np.full(len(z), family), gen.num_classes)).astype(np.float64)
         shape = curve_fit.chamfer(*curve_fit.curves(FAMILIES[family], params, curve_fit.FINE[0]), fine)
-        pixels = np.mean((render_batch(params, np.full(len(z), family), CLOUD_SIDE) - small) ** 2, axis=(1, 2, 3))
+        pixels = np.mean((drawn_small(params, family) - small) ** 2, axis=(1, 2, 3))
         outside = np.mean(z.astype(np.float64) ** 2, axis=1) > MAX_SHELL
         return np.where((shape > limit) | outside, np.inf, pixels), shape
 

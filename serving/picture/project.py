@@ -43,7 +43,8 @@ STROKE = 0.16  # MNIST's pen width over its digit's larger side, as `restroke` r
 # The pixel distance within which a projection looks like what the model draws, by channels (gray digits, colour
 # pictures), chosen on the drawings set's validation split (training/evaluate_drawings.py).
 PIXEL_FIT = {1: 0.04, 3: 0.04}
-OWN_PIXELS = 0.012  # math art: the encoder's answer this close (64x64) to a picture on a dark ground: the model's own
+OWN_PIXELS = 0.02  # math art: the encoder's answer this close (64x64) to a picture on a dark ground: the model's own
+# (its renders reach 0.002-0.032 on the validation draw, chalk drawings 0.01-0.096: chosen where few chalk ones fall)
 
 
 @dataclass(frozen=True)
@@ -322,14 +323,18 @@ def project(
         except InputError:  # too little ink for a line (a sparse cloud of dots): projected by pixels
             line = None
     found = None
-    if line is not None and (class_index is None and not is_cloud(cls, first, line) or cls in curve_classes()):
-        # A line (a drawing, or a model's curve): fitted as a curve, not by pixels (serving.picture.drawing).
-        # A picture on a dark ground that the encoder already redraws closely is one of the model's own: its family
-        # is the encoder's (the fit decides for drawings on paper, and for chalk, which the encoder redraws poorly).
-        own = class_index is None and not line.light_paper and first <= OWN_PIXELS
-        hint = cls if own and cls in curve_classes() else class_index
-        cloudy = class_index is None and not own and maybe_cloud(cls, line)
-        found = project_drawing(gen, line, z[0], hint, cloudy, target)
+    # A picture on a dark ground that the encoder already redraws closely is one of the model's own (a render, a
+    # frame of an animation): matched by pixels, colours and all, in the encoder's family. A drawing on paper, or in
+    # chalk (which the encoder redraws poorly), is fitted as a line.
+    own = line is not None and class_index is None and not line.light_paper and first <= OWN_PIXELS
+    if (
+        line is not None
+        and not own
+        and (class_index is None and not is_cloud(cls, first, line) or cls in curve_classes())
+    ):
+        # A line (a drawing): fitted as a curve, not by pixels (serving.picture.drawing).
+        cloudy = class_index is None and maybe_cloud(cls, line)
+        found = project_drawing(gen, line, z[0], class_index, cloudy, target)
     if found is not None:
         y = one_hot([found.family], config.num_classes)
         image = gen(found.latent[None], y, output="float")
@@ -349,10 +354,10 @@ def project(
             equation=equation,
             overlay=overlay(target, line, gen.params(found.latent[None], y)[0], found.family),
         )
-    if draws_curves(config):  # a fractal or a cloud: searched with the numpy renderer at 64x64
+    if draws_curves(config) and not own:  # a fractal or a cloud: searched with the numpy renderer, quickly
         latent, _ = refine_cloud(gen, target, z[0], cls)
         distance = float(_score(gen(latent[None], y, output="float"), _shrink(target[None], k)[0], latent[None], k)[0])
-    else:
+    else:  # a digit, or one of the math-art model's own pictures: searched on the model's own renders
         latent, distance = refine(gen, target, z[0], y, rounds, candidates)
     image = gen(latent[None], y)[0]
     # A digit must also be drawn (ink in a few pieces): a photo's restroked edges can look like a digit.
