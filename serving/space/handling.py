@@ -73,7 +73,7 @@ gif, recipes = client.predict(model_a="{model}", seeds="1,2,3,4", api_name="/com
 ```
 The same inputs give byte-identical files. `recipe` is the JSON to paste back (or keep) to reproduce a render."""
 PROJECT_USAGE = """# your own picture, as the first keyframe:
-pair, latent, gif, recipe = client.predict(model="{model}", picture=handle_file("me.png"), api_name="/project")
+pair, latent, gif, recipe, verdict = client.predict(model="{model}", picture=handle_file("me.png"), api_name="/project")
 """
 
 F = TypeVar("F", bound=Callable[..., Any])
