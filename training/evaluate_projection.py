@@ -197,28 +197,23 @@ def person_pictures(size: int = 280):
 
 
 def math_pictures(size: int = 256):
-    """Pictures for a math-art model: one its renderer drew from the test draw, and curves drawn by hand on paper."""
-    from PIL import Image, ImageDraw
+    """Pictures for a math-art model: curves drawn by hand (training/drawings.py, the drawings set's test split) and
+    one the renderer drew from the prior's test draw."""
+    from PIL import Image
 
     from serving.art import mathart
     from training.data import MATHART_SEEDS, mathart_params_cached
+    from training.drawings import curves
 
+    drawn = {}
+    for d in curves("test", 3):
+        family = mathart.FAMILIES[d.family]
+        if d.style != "rendered" and f"a {family} drawn by hand" not in drawn:
+            drawn[f"a {family} drawn by hand"] = d.image
     params, labels = mathart_params_cached(64, MATHART_SEEDS["test"])
     rose = next(i for i, f in enumerate(labels) if mathart.FAMILIES[int(f)] == "rose")
-    drawn = Image.fromarray(np.uint8(mathart.render(params[rose], int(labels[rose]), size) * 255))
-    paper = Image.new("RGB", (size, size), "white")
-    d = ImageDraw.Draw(paper)
-    t = np.linspace(0, 2 * np.pi, 400)
-    r = 0.38 * size * np.cos(3 * t)  # a three-petal rose, drawn with a pen
-    d.line(list(zip(size / 2 + r * np.cos(t), size / 2 + r * np.sin(t))), fill="black", width=4)
-    loops = Image.new("RGB", (size, size), "white")
-    d = ImageDraw.Draw(loops)
-    d.line(
-        list(zip(size / 2 + 0.4 * size * np.sin(3 * t + 0.5), size / 2 + 0.4 * size * np.sin(2 * t))),
-        fill="navy",
-        width=3,
-    )  # a lissajous figure
-    return {"a rose the renderer drew": drawn, "a rose drawn by hand": paper, "a lissajous drawn by hand": loops}
+    drawn["a rose the renderer drew"] = Image.fromarray(np.uint8(mathart.render(params[rose], 1, size) * 255))
+    return drawn
 
 
 def draw_examples(bundle: Path) -> None:
@@ -246,11 +241,13 @@ def draw_examples(bundle: Path) -> None:
         shown = Image.new("RGB", picture.size, "white")
         shown.paste(picture.convert("RGBA"), mask=picture.convert("RGBA").split()[3])
         tiles = [shown.resize((cell, cell), Image.Resampling.LANCZOS), tile(found.prepared), tile(found.image)]
-        row = Image.new("RGB", (3 * cell + 8, cell), "white")
+        if found.overlay is not None:  # a drawn curve: the fitted curve laid over the drawing
+            tiles.append(tile(found.overlay))
+        row = Image.new("RGB", (len(tiles) * (cell + 4) - 4, cell), "white")
         for i, t in enumerate(tiles):
             row.paste(t.convert("RGB"), (i * (cell + 4), 0))
         rows.append(row)
-    sheet = Image.new("RGB", (rows[0].width, len(rows) * (cell + 4) - 4), "white")
+    sheet = Image.new("RGB", (max(r.width for r in rows), len(rows) * (cell + 4) - 4), "white")
     for i, row in enumerate(rows):
         sheet.paste(row, (0, i * (cell + 4)))
     buf = io.BytesIO()
