@@ -209,19 +209,9 @@ def refine_cloud(gen, target: np.ndarray, z0: np.ndarray, family: int) -> tuple[
     """(latent, mean squared difference at 64x64) for a fractal or a cloud: the pixel search of
     serving.picture.project.refine, with each candidate's parameters (the params head) drawn by the numpy renderer
     at 64x64 instead of the model drawing 256x256 and shrinking it, which costs a Julia set 16 times less."""
-    from PIL import Image
-
     from serving.latent.latents import one_hot
 
-    small = (
-        np.asarray(
-            Image.fromarray(np.uint8(np.clip(target, 0, 1) * 255)).resize(
-                (CLOUD_SIDE, CLOUD_SIDE), Image.Resampling.BOX
-            ),
-            np.float32,
-        )
-        / 255
-    )
+    small = _small(target)
 
     def score(z: np.ndarray) -> np.ndarray:
         params = gen.params(z, one_hot(np.full(len(z), family), gen.num_classes)).astype(np.float64)
